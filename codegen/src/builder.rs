@@ -1,0 +1,140 @@
+//! The `build.rs` door: `Builder::new().spec("openapi.yaml").generate()`.
+
+use std::path::{Path, PathBuf};
+
+use crate::error::Error;
+use crate::templates::Templates;
+
+/// Generates modules into `OUT_DIR` from `build.rs`.
+///
+/// ```no_run
+/// // build.rs
+/// fn main() {
+///     keygate_codegen::Builder::new()
+///         .spec("openapi.yaml")
+///         .generate()
+///         .unwrap_or_else(|e| panic!("{e}"));
+/// }
+/// ```
+/// and in the crate: `mod api { keygate::include_generated!("openapi"); }`, which is
+/// `include!(concat!(env!("OUT_DIR"), "/openapi.rs"))`.
+#[derive(Debug, Default, Clone)]
+pub struct Builder {
+    specs: Vec<PathBuf>,
+    out_dir: Option<PathBuf>,
+    templates: Option<PathBuf>,
+    cargo_output: bool,
+}
+
+impl Builder {
+    /// A builder that prints `cargo:rerun-if-changed` lines (set off with
+    /// [`Builder::cargo_output`] outside build scripts).
+    pub fn new() -> Builder {
+        Builder {
+            cargo_output: true,
+            ..Builder::default()
+        }
+    }
+
+    /// Adds a document; its module is written as `<file stem>.rs`.
+    pub fn spec(mut self, path: impl AsRef<Path>) -> Builder {
+        self.specs.push(path.as_ref().to_owned());
+        self
+    }
+
+    /// Writes into this directory instead of `OUT_DIR`.
+    pub fn out_dir(mut self, dir: impl AsRef<Path>) -> Builder {
+        self.out_dir = Some(dir.as_ref().to_owned());
+        self
+    }
+
+    /// Overrides built-in templates with the files of this directory.
+    pub fn templates(mut self, dir: impl AsRef<Path>) -> Builder {
+        self.templates = Some(dir.as_ref().to_owned());
+        self
+    }
+
+    /// Whether to print `cargo:rerun-if-changed` lines (default: yes).
+    pub fn cargo_output(mut self, on: bool) -> Builder {
+        self.cargo_output = on;
+        self
+    }
+
+    /// Generates every module. Returns the paths of the modules.
+    pub fn generate(&self) -> Result<Vec<PathBuf>, Error> {
+        let out_dir = match &self.out_dir {
+            Some(dir) => dir.clone(),
+            None => std::env::var_os("OUT_DIR").map(PathBuf::from).ok_or_else(|| {
+                Error::file(
+                    "OUT_DIR",
+                    "is not set: call generate() from build.rs, or set Builder::out_dir",
+                )
+            })?,
+        };
+        let templates = match &self.templates {
+            Some(dir) => {
+                self.rerun_if_changed(dir);
+                Templates::from_dir(dir)?
+            }
+            None => Templates::builtin(),
+        };
+        let mut written = Vec::new();
+        for spec in &self.specs {
+            self.rerun_if_changed(spec);
+            let api = crate::load::load_file(spec)?;
+            let module = crate::generate_module(&api, &templates)?;
+            let target = out_dir.join(format!("{}.rs", module_file_stem(spec)));
+            write_if_changed(&target, &module)?;
+            written.push(target);
+        }
+        Ok(written)
+    }
+
+    fn rerun_if_changed(&self, path: &Path) {
+        if self.cargo_output {
+            println!("cargo:rerun-if-changed={}", path.display());
+        }
+    }
+}
+
+/// `openapi.yaml` gives `openapi`, `pet-store.v2.json` gives `pet_store_v2`.
+fn module_file_stem(spec: &Path) -> String {
+    let stem = spec
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let stem: String = stem
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    if stem.is_empty() {
+        "spec".to_owned()
+    } else {
+        stem
+    }
+}
+
+/// Writes only when the bytes differ, so an unchanged spec never triggers a rebuild.
+pub fn write_if_changed(path: &Path, content: &str) -> Result<bool, Error> {
+    let shown = path.display().to_string();
+    if std::fs::read(path).is_ok_and(|old| old == content.as_bytes()) {
+        return Ok(false);
+    }
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)
+            .map_err(|e| Error::file(&shown, format!("cannot create directory: {e}")))?;
+    }
+    std::fs::write(path, content).map_err(|e| Error::file(&shown, format!("cannot write: {e}")))?;
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_stems_are_identifiers() {
+        assert_eq!(module_file_stem(Path::new("specs/openapi.yaml")), "openapi");
+        assert_eq!(module_file_stem(Path::new("pet-store.v2.json")), "pet_store_v2");
+    }
+}

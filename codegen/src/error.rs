@@ -1,0 +1,67 @@
+//! Errors with a place: file, JSON pointer, and line/column where the parser gives them.
+
+use std::fmt;
+
+/// A generation-time error. `Display` reads `file: at /json/pointer: message` or
+/// `file:line:column: message`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Error {
+    /// The file, as the caller named it.
+    pub file: String,
+    /// JSON pointer of the offending node, when known.
+    pub pointer: Option<String>,
+    /// 1-based line, when the YAML/JSON parser reports one.
+    pub line: Option<usize>,
+    /// 1-based column, when the YAML/JSON parser reports one.
+    pub column: Option<usize>,
+    /// What is wrong, and where useful, what to do.
+    pub message: String,
+}
+
+impl Error {
+    /// An error at a JSON pointer.
+    pub fn at(file: &str, pointer: impl Into<String>, message: impl Into<String>) -> Error {
+        Error {
+            file: file.to_owned(),
+            pointer: Some(pointer.into()),
+            line: None,
+            column: None,
+            message: message.into(),
+        }
+    }
+
+    /// An error about a whole file (unreadable, not a document).
+    pub fn file(file: &str, message: impl Into<String>) -> Error {
+        Error {
+            file: file.to_owned(),
+            pointer: None,
+            line: None,
+            column: None,
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.file)?;
+        if let Some(line) = self.line {
+            write!(f, ":{line}")?;
+            if let Some(column) = self.column {
+                write!(f, ":{column}")?;
+            }
+        }
+        if let Some(pointer) = &self.pointer {
+            let pointer = if pointer.is_empty() { "/" } else { pointer };
+            write!(f, ": at {pointer}")?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// Escapes one JSON-pointer token (RFC 6901: `~` as `~0`, `/` as `~1`).
+pub fn pointer_token(token: &str) -> String {
+    token.replace('~', "~0").replace('/', "~1")
+}

@@ -1,0 +1,16 @@
+//! keygate-codegen: read an OpenAPI document's security and generate its enforcement.
+
+pub mod error;
+pub mod ir;
+pub mod load;
+pub mod templates;
+#[path = "../../runtime/src/template.rs"]
+pub mod template;
+
+pub use error::Error;
+pub use ir::Api;
+pub mod emit;
+pub use emit::generate_module;
+pub use templates::Templates;
+pub mod builder;
+pub use builder::Builder;

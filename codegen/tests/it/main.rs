@@ -1,0 +1,3 @@
+//! keygate-codegen integration tests: one binary, so linking stays cheap.
+
+mod snapshots;

@@ -1,0 +1,253 @@
+//! Reading credentials from a request, per SEMANTICS §3.
+
+use base64::Engine as _;
+use http::header::{AUTHORIZATION, COOKIE};
+use http::request::Parts;
+use http::{HeaderName, HeaderValue};
+use secrecy::SecretString;
+
+use crate::spec::{Location, SchemeKind};
+use crate::verifier::Credential;
+
+/// What a request carries for one scheme.
+#[derive(Debug, Clone)]
+pub(crate) enum Presented {
+    /// Nothing, or only an empty value.
+    Absent,
+    /// Exactly one credential.
+    One(Credential),
+    /// Two or more values: the scheme fails (never pick one silently).
+    Ambiguous,
+    /// Present but unreadable (bad Basic base64, non-ASCII header): the scheme fails.
+    Malformed,
+}
+
+impl Presented {
+    pub(crate) fn is_presented(&self) -> bool {
+        !matches!(self, Presented::Absent)
+    }
+}
+
+/// A scheme's credential location, resolved once when the guard is built.
+#[derive(Debug, Clone)]
+pub(crate) enum Reader {
+    Header(HeaderName),
+    Query(&'static str),
+    Cookie(&'static str),
+    Bearer,
+    Basic,
+    /// A header name that is not a valid HTTP field name: never present.
+    Unreadable,
+    /// Read by a hook, not here.
+    Hooked,
+}
+
+impl Reader {
+    pub(crate) fn for_scheme(kind: &SchemeKind) -> Reader {
+        match *kind {
+            SchemeKind::ApiKey {
+                location: Location::Header,
+                name,
+            } => match HeaderName::from_bytes(name.as_bytes()) {
+                Ok(header) => Reader::Header(header),
+                Err(_) => Reader::Unreadable,
+            },
+            SchemeKind::ApiKey {
+                location: Location::Query,
+                name,
+            } => Reader::Query(name),
+            SchemeKind::ApiKey {
+                location: Location::Cookie,
+                name,
+            } => Reader::Cookie(name),
+            SchemeKind::HttpBearer => Reader::Bearer,
+            SchemeKind::HttpBasic => Reader::Basic,
+            SchemeKind::Hooked { .. } => Reader::Hooked,
+        }
+    }
+
+    pub(crate) fn read(&self, parts: &Parts) -> Presented {
+        match self {
+            Reader::Header(name) => read_header(parts, name),
+            Reader::Query(name) => read_query(parts, name),
+            Reader::Cookie(name) => read_cookie(parts, name),
+            Reader::Bearer => read_authorization(parts, "bearer", |token| {
+                Presented::One(Credential::Bearer(SecretString::from(token)))
+            }),
+            Reader::Basic => read_authorization(parts, "basic", decode_basic),
+            Reader::Unreadable | Reader::Hooked => Presented::Absent,
+        }
+    }
+}
+
+/// One value, or none, or too many: the counting rule shared by every location.
+fn single<I: Iterator<Item = Option<String>>>(mut values: I) -> Presented {
+    let Some(first) = values.next() else {
+        return Presented::Absent;
+    };
+    if values.next().is_some() {
+        return Presented::Ambiguous;
+    }
+    match first {
+        None => Presented::Malformed,
+        Some(value) if value.is_empty() => Presented::Absent,
+        Some(value) => Presented::One(Credential::Key(SecretString::from(value))),
+    }
+}
+
+fn header_text(value: &HeaderValue) -> Option<String> {
+    value.to_str().ok().map(|text| text.trim().to_owned())
+}
+
+fn read_header(parts: &Parts, name: &HeaderName) -> Presented {
+    single(parts.headers.get_all(name).iter().map(header_text))
+}
+
+fn read_query(parts: &Parts, name: &str) -> Presented {
+    let query = parts.uri.query().unwrap_or("");
+    single(
+        form_urlencoded::parse(query.as_bytes())
+            .filter(|(key, _)| key == name)
+            .map(|(_, value)| Some(value.into_owned())),
+    )
+}
+
+fn read_cookie(parts: &Parts, name: &str) -> Presented {
+    let mut values = Vec::new();
+    for line in parts.headers.get_all(COOKIE) {
+        let Ok(line) = line.to_str() else {
+            continue;
+        };
+        for cookie in cookie::Cookie::split_parse(line).flatten() {
+            if cookie.name() == name {
+                values.push(Some(cookie.value().to_owned()));
+            }
+        }
+    }
+    single(values.into_iter())
+}
+
+/// Reads `Authorization: <scheme> <token>`; another scheme word means absent for this one.
+fn read_authorization(parts: &Parts, scheme: &str, credential: fn(String) -> Presented) -> Presented {
+    let mut lines = parts.headers.get_all(AUTHORIZATION).iter();
+    let Some(line) = lines.next() else {
+        return Presented::Absent;
+    };
+    if lines.next().is_some() {
+        return Presented::Ambiguous;
+    }
+    let Ok(text) = line.to_str() else {
+        return Presented::Malformed;
+    };
+    let text = text.trim();
+    let (word, rest) = text.split_once([' ', '\t']).unwrap_or((text, ""));
+    if !word.eq_ignore_ascii_case(scheme) {
+        return Presented::Absent;
+    }
+    let token = rest.trim();
+    if token.is_empty() {
+        return Presented::Absent;
+    }
+    credential(token.to_owned())
+}
+
+fn decode_basic(token: String) -> Presented {
+    let engine = base64::engine::general_purpose::STANDARD;
+    let Ok(bytes) = engine.decode(token.as_bytes()) else {
+        return Presented::Malformed;
+    };
+    let Ok(pair) = String::from_utf8(bytes) else {
+        return Presented::Malformed;
+    };
+    let Some((id, secret)) = pair.split_once(':') else {
+        return Presented::Malformed;
+    };
+    if id.is_empty() && secret.is_empty() {
+        return Presented::Absent;
+    }
+    Presented::One(Credential::Basic {
+        id: id.to_owned(),
+        secret: SecretString::from(secret.to_owned()),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use secrecy::ExposeSecret;
+
+    fn parts(uri: &str, headers: &[(&str, &str)]) -> Parts {
+        let mut builder = http::Request::builder().uri(uri);
+        for (name, value) in headers {
+            builder = builder.header(*name, *value);
+        }
+        builder.body(()).unwrap().into_parts().0
+    }
+
+    fn key(presented: Presented) -> String {
+        match presented {
+            Presented::One(Credential::Key(secret)) => secret.expose_secret().to_owned(),
+            other => format!("{other:?}"),
+        }
+    }
+
+    fn header(name: &str) -> Reader {
+        Reader::Header(HeaderName::from_bytes(name.as_bytes()).unwrap())
+    }
+
+    #[test]
+    fn headers_match_case_insensitively_and_trim() {
+        let p = parts("/", &[("x-api-key", "  abc \t")]);
+        assert_eq!(key(header("X-API-Key").read(&p)), "abc");
+    }
+
+    #[test]
+    fn empty_values_are_absent_and_repeats_ambiguous() {
+        let p = parts("/", &[("x-api-key", "  ")]);
+        assert!(matches!(header("X-API-Key").read(&p), Presented::Absent));
+        let p = parts("/", &[("x-api-key", "a"), ("x-api-key", "a")]);
+        assert!(matches!(header("X-API-Key").read(&p), Presented::Ambiguous));
+        let p = parts("/?k=a&k=b", &[]);
+        assert!(matches!(Reader::Query("k").read(&p), Presented::Ambiguous));
+        let p = parts("/?k=", &[]);
+        assert!(matches!(Reader::Query("k").read(&p), Presented::Absent));
+    }
+
+    #[test]
+    fn query_is_percent_decoded_and_exact() {
+        let p = parts("/?api_key=a%2Bb+c&API_KEY=x", &[]);
+        assert_eq!(key(Reader::Query("api_key").read(&p)), "a+b c");
+    }
+
+    #[test]
+    fn cookies_are_read_from_every_line() {
+        let p = parts("/", &[("cookie", "a=1; sid=xyz"), ("cookie", "b=2")]);
+        assert_eq!(key(Reader::Cookie("sid").read(&p)), "xyz");
+        let p = parts("/", &[("cookie", "sid=1"), ("cookie", "sid=2")]);
+        assert!(matches!(Reader::Cookie("sid").read(&p), Presented::Ambiguous));
+        let p = parts("/", &[("cookie", "SID=1")]);
+        assert!(matches!(Reader::Cookie("sid").read(&p), Presented::Absent));
+    }
+
+    #[test]
+    fn bearer_and_basic() {
+        let p = parts("/", &[("authorization", "bEaReR tok")]);
+        match Reader::Bearer.read(&p) {
+            Presented::One(Credential::Bearer(t)) => assert_eq!(t.expose_secret(), "tok"),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(Reader::Basic.read(&p), Presented::Absent));
+        let p = parts("/", &[("authorization", "Basic aWQ6c2VjcmV0")]);
+        match Reader::Basic.read(&p) {
+            Presented::One(Credential::Basic { id, secret }) => {
+                assert_eq!(id, "id");
+                assert_eq!(secret.expose_secret(), "secret");
+            }
+            other => panic!("{other:?}"),
+        }
+        let p = parts("/", &[("authorization", "Basic !!!")]);
+        assert!(matches!(Reader::Basic.read(&p), Presented::Malformed));
+        let p = parts("/", &[("authorization", "Bearer")]);
+        assert!(matches!(Reader::Bearer.read(&p), Presented::Absent));
+    }
+}

@@ -1,0 +1,111 @@
+//! The tower layer that enforces a spec over a whole `Router`.
+
+use std::convert::Infallible;
+use std::task::{Context, Poll};
+
+use axum::response::{IntoResponse, Response};
+use http::Request;
+use tower_layer::Layer;
+use tower_service::Service;
+
+use crate::guard::Guard;
+use crate::verifier::{BoxFuture, Hook, Verifier};
+use crate::spec::Spec;
+
+/// A layer that checks every request against its documented operation before the
+/// handler runs. Granted requests carry [`Authenticated`](crate::Authenticated) and the
+/// [`Guard`] in their extensions; refused ones never reach the handler.
+#[derive(Debug, Clone)]
+pub struct AuthLayer {
+    guard: Guard,
+}
+
+impl AuthLayer {
+    /// A layer for `spec` with `verifier`. Generated modules wrap this as `layer(..)`.
+    pub fn new(spec: &'static Spec, verifier: impl Verifier) -> AuthLayer {
+        AuthLayer {
+            guard: Guard::new(spec, verifier),
+        }
+    }
+
+    /// A layer around an existing guard.
+    pub fn from_guard(guard: Guard) -> AuthLayer {
+        AuthLayer { guard }
+    }
+
+    /// See [`Guard::deny_undocumented`].
+    pub fn deny_undocumented(self, deny: bool) -> AuthLayer {
+        AuthLayer::from_guard(self.guard.deny_undocumented(deny))
+    }
+
+    /// See [`Guard::base_path`].
+    pub fn base_path(self, base_path: impl Into<String>) -> AuthLayer {
+        AuthLayer::from_guard(self.guard.base_path(base_path))
+    }
+
+    /// See [`Guard::realm`].
+    pub fn realm(self, realm: impl Into<String>) -> AuthLayer {
+        AuthLayer::from_guard(self.guard.realm(realm))
+    }
+
+    /// See [`Guard::hook`].
+    pub fn hook(self, scheme: &str, hook: impl Hook) -> AuthLayer {
+        AuthLayer::from_guard(self.guard.hook(scheme, hook))
+    }
+
+    /// The guard, e.g. to share with extractors on routes outside this layer.
+    pub fn guard(&self) -> &Guard {
+        &self.guard
+    }
+}
+
+impl<S> Layer<S> for AuthLayer {
+    type Service = AuthService<S>;
+
+    fn layer(&self, inner: S) -> AuthService<S> {
+        AuthService {
+            guard: self.guard.clone(),
+            inner,
+        }
+    }
+}
+
+/// The service [`AuthLayer`] produces.
+#[derive(Debug, Clone)]
+pub struct AuthService<S> {
+    guard: Guard,
+    inner: S,
+}
+
+impl<S, B> Service<Request<B>> for AuthService<S>
+where
+    S: Service<Request<B>, Response = Response, Error = Infallible> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    B: Send + 'static,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = BoxFuture<'static, Result<Response, Infallible>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<B>) -> Self::Future {
+        // The clone is not ready yet; keep the one that is (tower's usual swap).
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let guard = self.guard.clone();
+        Box::pin(async move {
+            let (mut parts, body) = request.into_parts();
+            match guard.authorize_request(&parts).await {
+                Ok(authenticated) => {
+                    parts.extensions.insert(authenticated);
+                    parts.extensions.insert(guard);
+                    inner.call(Request::from_parts(parts, body)).await
+                }
+                Err(rejection) => Ok(rejection.into_response()),
+            }
+        })
+    }
+}

@@ -1,0 +1,273 @@
+//! What the runtime asks of the app: a [`Verifier`] for key schemes and [`Hook`]s for
+//! schemes keygate cannot verify itself.
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use http::request::Parts;
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::spec::Scheme;
+
+/// A boxed, sendable future, as the object-safe traits return.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Who a verified credential belongs to. Handlers read it from the extractors.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    id: String,
+    name: Option<String>,
+    owner: Option<String>,
+    roles: BTreeSet<String>,
+}
+
+impl Principal {
+    /// A principal with this public id (a key id, a user id; never a secret).
+    pub fn new(id: impl Into<String>) -> Principal {
+        Principal {
+            id: id.into(),
+            name: None,
+            owner: None,
+            roles: BTreeSet::new(),
+        }
+    }
+
+    /// Adds roles.
+    pub fn with_roles<I, R>(mut self, roles: I) -> Principal
+    where
+        I: IntoIterator<Item = R>,
+        R: Into<String>,
+    {
+        self.roles.extend(roles.into_iter().map(Into::into));
+        self
+    }
+
+    /// Sets a display name (a key's name).
+    pub fn with_name(mut self, name: impl Into<String>) -> Principal {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// Sets the owner (user, team, service).
+    pub fn with_owner(mut self, owner: impl Into<String>) -> Principal {
+        self.owner = Some(owner.into());
+        self
+    }
+
+    /// The public id.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The display name, if any.
+    pub fn name(&self) -> Option<&str> {
+        self.name.as_deref()
+    }
+
+    /// The owner, if any.
+    pub fn owner(&self) -> Option<&str> {
+        self.owner.as_deref()
+    }
+
+    /// The roles held.
+    pub fn roles(&self) -> &BTreeSet<String> {
+        &self.roles
+    }
+
+    /// Whether the role is held.
+    pub fn has_role(&self, role: &str) -> bool {
+        self.roles.contains(role)
+    }
+}
+
+/// A credential as read from the request. `Debug` never shows secret material.
+#[derive(Clone)]
+pub enum Credential {
+    /// An apiKey value (header, query or cookie).
+    Key(SecretString),
+    /// The token of `Authorization: Bearer <token>`.
+    Bearer(SecretString),
+    /// The pair of `Authorization: Basic base64(id:secret)`.
+    Basic {
+        /// The id part (a user or key id; public).
+        id: String,
+        /// The secret part.
+        secret: SecretString,
+    },
+}
+
+impl Credential {
+    /// The secret text: the key, the token, or the Basic secret.
+    pub fn secret(&self) -> &str {
+        match self {
+            Credential::Key(secret) | Credential::Bearer(secret) => secret.expose_secret(),
+            Credential::Basic { secret, .. } => secret.expose_secret(),
+        }
+    }
+
+    /// The Basic id, when this is a Basic pair.
+    pub fn basic_id(&self) -> Option<&str> {
+        match self {
+            Credential::Basic { id, .. } => Some(id),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Debug for Credential {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Credential::Key(_) => f.write_str("Key([REDACTED])"),
+            Credential::Bearer(_) => f.write_str("Bearer([REDACTED])"),
+            Credential::Basic { id, .. } => f
+                .debug_struct("Basic")
+                .field("id", id)
+                .field("secret", &"[REDACTED]")
+                .finish(),
+        }
+    }
+}
+
+/// The operation a request is for, as the verifier sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OperationRef<'a> {
+    /// The request method (`GET`), after HEAD-to-GET fallback.
+    pub method: &'a str,
+    /// The documented path template, or the request path for undocumented routes.
+    pub path: &'a str,
+    /// The `operationId`, when the route is documented and has one.
+    pub operation_id: Option<&'a str>,
+}
+
+/// One verification question: does this credential verify for this scheme and operation?
+#[derive(Debug, Clone, Copy)]
+pub struct VerifyRequest<'a> {
+    /// The scheme the credential was read for.
+    pub scheme: &'a Scheme,
+    /// The credential.
+    pub credential: &'a Credential,
+    /// The operation being called.
+    pub operation: OperationRef<'a>,
+}
+
+/// A verifier's answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// The credential is genuine and may call this operation.
+    Granted(Principal),
+    /// The credential is genuine but lacks permission for this operation (403).
+    Forbidden(Principal),
+    /// Unknown, wrong or malformed (401). All three look the same to the client.
+    Invalid,
+    /// Genuine but expired (401; `detail` may say so).
+    Expired,
+    /// Genuine but revoked (401; `detail` may say so).
+    Revoked,
+    /// No credential for this scheme in the request (only hooks answer this).
+    Absent,
+}
+
+/// A verifier could not decide (store unreachable). The request gets 503, never a pass.
+/// The message goes to logs only.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifyError {
+    message: String,
+}
+
+impl VerifyError {
+    /// An error with a message for the logs.
+    pub fn new(message: impl Into<String>) -> VerifyError {
+        VerifyError {
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for VerifyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for VerifyError {}
+
+/// Checks credentials of apiKey, bearer and basic schemes.
+///
+/// Implementations: [`StaticKeys`](crate::StaticKeys) for fixed keys; anything else
+/// (a key store, a remote service) implements this trait.
+pub trait Verifier: Send + Sync + 'static {
+    /// Verifies one credential. Return `Err` only when the answer is unknown (the store
+    /// is down): the request then gets 503.
+    fn verify(
+        &self,
+        request: VerifyRequest<'_>,
+    ) -> impl Future<Output = Result<Verdict, VerifyError>> + Send;
+}
+
+impl<V: Verifier> Verifier for Arc<V> {
+    fn verify(
+        &self,
+        request: VerifyRequest<'_>,
+    ) -> impl Future<Output = Result<Verdict, VerifyError>> + Send {
+        V::verify(self, request)
+    }
+}
+
+/// The object-safe form of [`Verifier`], so a guard can hold any verifier.
+pub(crate) trait DynVerifier: Send + Sync {
+    fn verify_boxed<'a>(
+        &'a self,
+        request: VerifyRequest<'a>,
+    ) -> BoxFuture<'a, Result<Verdict, VerifyError>>;
+}
+
+impl<V: Verifier> DynVerifier for V {
+    fn verify_boxed<'a>(
+        &'a self,
+        request: VerifyRequest<'a>,
+    ) -> BoxFuture<'a, Result<Verdict, VerifyError>> {
+        Box::pin(self.verify(request))
+    }
+}
+
+/// Verifies a scheme keygate cannot verify itself (oauth2, openIdConnect, mutualTLS,
+/// other http schemes). It reads whatever it needs from the request parts and answers
+/// [`Verdict::Absent`] when the request carries nothing for the scheme. The returned
+/// principal's roles are checked against the requirement's role (scope) list.
+pub trait Hook: Send + Sync + 'static {
+    /// Verifies the request for `scheme`.
+    fn verify<'a>(
+        &'a self,
+        parts: &'a Parts,
+        scheme: &'a Scheme,
+        operation: OperationRef<'a>,
+    ) -> BoxFuture<'a, Result<Verdict, VerifyError>>;
+}
+
+/// A hook made from a synchronous function, for checks that need no I/O.
+pub fn hook_fn<F>(check: F) -> impl Hook
+where
+    F: Fn(&Parts, &Scheme) -> Result<Verdict, VerifyError> + Send + Sync + 'static,
+{
+    SyncHook(check)
+}
+
+struct SyncHook<F>(F);
+
+impl<F> Hook for SyncHook<F>
+where
+    F: Fn(&Parts, &Scheme) -> Result<Verdict, VerifyError> + Send + Sync + 'static,
+{
+    fn verify<'a>(
+        &'a self,
+        parts: &'a Parts,
+        scheme: &'a Scheme,
+        _operation: OperationRef<'a>,
+    ) -> BoxFuture<'a, Result<Verdict, VerifyError>> {
+        let verdict = (self.0)(parts, scheme);
+        Box::pin(std::future::ready(verdict))
+    }
+}

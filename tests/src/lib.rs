@@ -1,0 +1,12 @@
+//! The snapshots of `specs/`, compiled under `deny(warnings)` and exercised by `it/`.
+#![deny(warnings)]
+
+/// `specs/petstore.yaml`.
+pub mod petstore {
+    include!("../snapshots/petstore.rs");
+}
+
+/// `specs/edge-names.yaml`.
+pub mod edge_names {
+    include!("../snapshots/edge_names.rs");
+}
