@@ -14,8 +14,8 @@ use serde_yaml::{Mapping, Value};
 
 use crate::error::{pointer_token, Error};
 use crate::ir::{
-    Alternative, Api, HookedKind, KeyLocation, Method, Operation, Requirement,
-    RequirementSource, Scheme, SchemeKind, SchemeUse, SpecVersion,
+    Alternative, Api, HookedKind, KeyLocation, Method, Operation, Requirement, RequirementSource,
+    Scheme, SchemeKind, SchemeUse, SpecVersion,
 };
 use crate::template::PathTemplate;
 
@@ -24,6 +24,10 @@ const MAX_REF_HOPS: usize = 32;
 
 /// Loads a document from a file (YAML or JSON, chosen by content: a first
 /// non-whitespace character `{` means JSON, anything else YAML).
+///
+/// # Errors
+///
+/// When the file cannot be read or is not UTF-8, and as [`load_str`].
 pub fn load_file(path: &Path) -> Result<Api, Error> {
     let source = path.display().to_string();
     let bytes = std::fs::read(path)
@@ -37,6 +41,12 @@ pub fn load_file(path: &Path) -> Result<Api, Error> {
 
 /// Loads a document from text; `source` names it in messages ([`Api::source`] and
 /// [`Error::file`]).
+///
+/// # Errors
+///
+/// When the text is not YAML or JSON (with line and column), is not a supported version,
+/// or breaks a rule keygate relies on (an undefined scheme, an external `$ref`, a path
+/// template no matcher can express, ...): the error names the JSON pointer.
 pub fn load_str(source: &str, text: &str) -> Result<Api, Error> {
     let root = parse(source, text)?;
     let Some(map) = as_map(&root) else {
@@ -66,11 +76,12 @@ fn parse(source: &str, text: &str) -> Result<Value, Error> {
     match text.trim_start().chars().next() {
         None => Err(Error::file(source, "the document is empty")),
         Some('{') => serde_json::from_str(text).map_err(|err| {
-            let message = format!("not valid JSON: {}", strip_location(&err.to_string()));
+            let (line, column) = (err.line(), err.column());
+            let message = strip_location(&err.to_string(), line, column);
             Error {
-                line: Some(err.line()).filter(|&line| line > 0),
-                column: Some(err.column()).filter(|&column| column > 0),
-                ..Error::file(source, message)
+                line: Some(line).filter(|&line| line > 0),
+                column: Some(column).filter(|&column| column > 0),
+                ..Error::file(source, format!("not valid JSON: {message}"))
             }
         }),
         Some(_) => parse_yaml(source, text),
@@ -78,13 +89,24 @@ fn parse(source: &str, text: &str) -> Result<Value, Error> {
 }
 
 fn parse_yaml(source: &str, text: &str) -> Result<Value, Error> {
-    let mut value: Value = serde_yaml::from_str(text).map_err(|err| {
-        let location = err.location();
-        let message = format!("not valid YAML: {}", strip_location(&err.to_string()));
+    let parsed: Result<Value, _> = serde_yaml::from_str(text);
+    let parsed = match parsed {
+        Ok(value) => Ok(value),
+        // libyaml (under serde_yaml) refuses some valid YAML 1.2, e.g. a tab as the only
+        // content of a block-scalar line; the pure-Rust YAML 1.2 parser gets a second say.
+        Err(err) => yaml12_fallback(text).ok_or(err),
+    };
+    let mut value: Value = parsed.map_err(|err| {
+        let shown = err.to_string();
+        let Some(location) = err.location() else {
+            return Error::file(source, format!("not valid YAML: {shown}"));
+        };
+        let (line, column) = (location.line(), location.column());
+        let message = strip_location(&shown, line, column);
         Error {
-            line: location.as_ref().map(|l| l.line()),
-            column: location.as_ref().map(|l| l.column()),
-            ..Error::file(source, message)
+            line: Some(line),
+            column: Some(column),
+            ..Error::file(source, format!("not valid YAML: {message}"))
         }
     })?;
     // YAML 1.1 merge keys (`<<: *base`) are part of what the author wrote; serde_yaml
@@ -95,17 +117,51 @@ fn parse_yaml(source: &str, text: &str) -> Result<Value, Error> {
     Ok(value)
 }
 
-/// Drops the parser's own " at line N column M" tail: the error carries them as fields.
-fn strip_location(message: &str) -> &str {
-    match message.rfind(" at line ") {
-        Some(at) if message[at..].contains(" column ") => &message[..at],
-        _ => message,
+/// Parses with yaml-rust2 (YAML 1.2, pure Rust) and converts to a serde_yaml value.
+fn yaml12_fallback(text: &str) -> Option<Value> {
+    let mut documents = yaml_rust2::YamlLoader::load_from_str(text).ok()?;
+    if documents.len() != 1 {
+        return None;
     }
+    yaml12_value(documents.pop()?)
+}
+
+fn yaml12_value(node: yaml_rust2::Yaml) -> Option<Value> {
+    use yaml_rust2::Yaml;
+    Some(match node {
+        Yaml::Null => Value::Null,
+        Yaml::Boolean(b) => Value::Bool(b),
+        Yaml::Integer(i) => Value::Number(i.into()),
+        Yaml::Real(text) => Value::Number(text.parse::<f64>().ok()?.into()),
+        Yaml::String(text) => Value::String(text),
+        Yaml::Array(items) => Value::Sequence(
+            items
+                .into_iter()
+                .map(yaml12_value)
+                .collect::<Option<Vec<_>>>()?,
+        ),
+        Yaml::Hash(entries) => {
+            let mut map = Mapping::with_capacity(entries.len());
+            for (key, value) in entries {
+                map.insert(yaml12_value(key)?, yaml12_value(value)?);
+            }
+            Value::Mapping(map)
+        }
+        Yaml::Alias(_) | Yaml::BadValue => return None,
+    })
+}
+
+/// Drops the parser's own ` at line N column M` where it repeats the location the error
+/// carries as fields. Any other location in the text (libyaml's context mark, as in
+/// "while scanning a block scalar at line 4 column 9") stays.
+fn strip_location(message: &str, line: usize, column: usize) -> String {
+    message.replacen(&format!(" at line {line} column {column}"), "", 1)
 }
 
 /// Reads `swagger` / `openapi` and names the dialect.
 fn spec_version(source: &str, map: &Mapping) -> Result<SpecVersion, Error> {
-    const SUPPORTED: &str = "keygate reads `swagger: \"2.0\"`, `openapi: 3.0.x` and `openapi: 3.1.x`";
+    const SUPPORTED: &str =
+        "keygate reads `swagger: \"2.0\"`, `openapi: 3.0.x` and `openapi: 3.1.x`";
     if let Some(value) = map.get("openapi") {
         let text = scalar_text(value).unwrap_or_default();
         return if is_version(&text, "3.0") {
@@ -116,7 +172,10 @@ fn spec_version(source: &str, map: &Mapping) -> Result<SpecVersion, Error> {
             Err(Error::at(
                 source,
                 "/openapi",
-                format!("unsupported version `openapi: {}`; {SUPPORTED}", shown(value)),
+                format!(
+                    "unsupported version `openapi: {}`; {SUPPORTED}",
+                    shown(value)
+                ),
             ))
         };
     }
@@ -128,7 +187,10 @@ fn spec_version(source: &str, map: &Mapping) -> Result<SpecVersion, Error> {
             Err(Error::at(
                 source,
                 "/swagger",
-                format!("unsupported version `swagger: {}`; {SUPPORTED}", shown(value)),
+                format!(
+                    "unsupported version `swagger: {}`; {SUPPORTED}",
+                    shown(value)
+                ),
             ))
         };
     }
@@ -182,7 +244,9 @@ impl<'a> Document<'a> {
     }
 
     fn title(&self) -> String {
-        as_map(self.map.get("info").unwrap_or(&Value::Null))
+        self.map
+            .get("info")
+            .and_then(as_map)
             .and_then(|info| info.get("title"))
             .and_then(scalar_text)
             .unwrap_or_default()
@@ -213,17 +277,29 @@ impl<'a> Document<'a> {
         while let Some(reference) = ref_of(node) {
             if trail.contains(&pointer) || trail.len() >= MAX_REF_HOPS {
                 trail.push(pointer);
-                let first = trail.first().cloned().unwrap_or_default();
-                return Err(self.error(
-                    format!("{first}/$ref"),
-                    format!("`$ref` chain never ends: {}", trail.join(" -> ")),
-                ));
+                return Err(self.ref_chain_error(&trail));
             }
             let (target, target_pointer) = self.deref(reference, &pointer)?;
             trail.push(std::mem::replace(&mut pointer, target_pointer));
             node = target;
         }
         Ok((node, pointer))
+    }
+
+    /// A `$ref` chain that comes back to a node it passed, or runs too long; `trail`
+    /// holds the pointers it went through, the first being where it started.
+    fn ref_chain_error(&self, trail: &[String]) -> Error {
+        let first = trail.first().map(String::as_str).unwrap_or_default();
+        let last = trail.last().map(String::as_str).unwrap_or_default();
+        let problem = if trail.iter().filter(|seen| seen.as_str() == last).count() > 1 {
+            "loops".to_owned()
+        } else {
+            format!("runs past {MAX_REF_HOPS} hops")
+        };
+        self.error(
+            format!("{first}/$ref"),
+            format!("`$ref` chain {problem}: {}", trail.join(" -> ")),
+        )
     }
 
     /// Resolves one `$ref` value found in the map at `owner`.
@@ -295,18 +371,27 @@ impl<'a> Document<'a> {
             Some(other) => {
                 return Err(self.error(
                     base,
-                    format!("security schemes must be a map of name to scheme, found a {}", kind(other)),
+                    format!(
+                        "security schemes must be a map of name to scheme, found a {}",
+                        kind(other)
+                    ),
                 ))
             }
         };
         let mut schemes: Vec<Scheme> = Vec::new();
         for (key, value) in definitions {
             let name = key_text(key).ok_or_else(|| {
-                self.error(&base, format!("a security scheme name is a {}, not text", kind(key)))
+                self.error(
+                    &base,
+                    format!("a security scheme name is a {}, not text", kind(key)),
+                )
             })?;
             let pointer = format!("{base}/{}", pointer_token(&name));
             if schemes.iter().any(|scheme| scheme.name == name) {
-                return Err(self.error(pointer, format!("security scheme `{name}` is defined twice")));
+                return Err(self.error(
+                    pointer,
+                    format!("security scheme `{name}` is defined twice"),
+                ));
             }
             let (node, at) = self.follow_refs(value, pointer.clone())?;
             let kind = self.scheme_kind(&name, node, &at)?;
@@ -369,9 +454,7 @@ impl<'a> Document<'a> {
                 _ => {
                     return Err(self.error(
                         format!("{at}/in"),
-                        format!(
-                            "apiKey scheme `{name}` has `in: {place}`; expected {accepted}"
-                        ),
+                        format!("apiKey scheme `{name}` has `in: {place}`; expected {accepted}"),
                     ))
                 }
             },
@@ -387,7 +470,7 @@ impl<'a> Document<'a> {
     }
 
     fn http(&self, name: &str, map: &Mapping, at: &str) -> Result<SchemeKind, Error> {
-        let scheme = self.string_field(map, "scheme", at)?.unwrap_or("");
+        let scheme = self.string_field(map, "scheme", at)?.unwrap_or("").trim();
         if scheme.is_empty() {
             return Err(self.error(at, format!("http scheme `{name}` has no `scheme`")));
         }
@@ -472,7 +555,10 @@ impl<'a> Document<'a> {
             let name = key_text(key).ok_or_else(|| {
                 self.error(
                     at,
-                    format!("a security requirement key is a {}, not a scheme name", kind(key)),
+                    format!(
+                        "a security requirement key is a {}, not a scheme name",
+                        kind(key)
+                    ),
                 )
             })?;
             let key_at = format!("{at}/{}", pointer_token(&name));
@@ -528,7 +614,10 @@ impl<'a> Document<'a> {
             let role = scalar_text(role).ok_or_else(|| {
                 self.error(
                     format!("{at}/{i}"),
-                    format!("a role of scheme `{scheme}` is a {}, not a string", kind(role)),
+                    format!(
+                        "a role of scheme `{scheme}` is a {}, not a string",
+                        kind(role)
+                    ),
                 )
             })?;
             roles.push(role);
@@ -549,7 +638,10 @@ impl<'a> Document<'a> {
             Some(other) => {
                 return Err(self.error(
                     "/paths",
-                    format!("`paths` must be a map of path template to path item, found a {}", kind(other)),
+                    format!(
+                        "`paths` must be a map of path template to path item, found a {}",
+                        kind(other)
+                    ),
                 ))
             }
         };
@@ -558,7 +650,10 @@ impl<'a> Document<'a> {
         let mut routes: HashMap<(String, Method), String> = HashMap::new();
         for (key, item) in paths {
             let template = key_text(key).ok_or_else(|| {
-                self.error("/paths", format!("a path key is a {}, not a path template", kind(key)))
+                self.error(
+                    "/paths",
+                    format!("a path key is a {}, not a path template", kind(key)),
+                )
             })?;
             // The Paths Object allows `x-` extensions beside the templates.
             if template.starts_with("x-") {
@@ -572,7 +667,13 @@ impl<'a> Document<'a> {
                 let pointer = format!("{item_at}/{}", method.key());
                 self.check_route(&mut routes, &shape, method, &template, &pointer)?;
                 let requirement = self.effective(node, &node_at, index, root)?;
-                operations.push(self.operation(method, &template, node, requirement, pointer));
+                operations.push(build_operation(
+                    method,
+                    &template,
+                    node,
+                    requirement,
+                    pointer,
+                ));
             }
         }
         Ok(operations)
@@ -618,7 +719,7 @@ impl<'a> Document<'a> {
         // Both the item and its `$ref` target may hold the same method; the specification
         // leaves that undefined, and guessing could open a route, so refuse.
         for (i, (method, _, node_at)) in found.iter().enumerate() {
-            if let Some((_, _, first_at)) = found[..i].iter().find(|(m, _, _)| m == method) {
+            if let Some((_, _, first_at)) = found.iter().take(i).find(|(m, _, _)| m == method) {
                 return Err(self.error(
                     node_at,
                     format!(
@@ -654,10 +755,7 @@ impl<'a> Document<'a> {
             if key == "$ref" {
                 if trail.iter().any(|seen| seen == at) || trail.len() >= MAX_REF_HOPS {
                     trail.push(at.to_owned());
-                    return Err(self.error(
-                        format!("{at}/$ref"),
-                        format!("`$ref` chain never ends: {}", trail.join(" -> ")),
-                    ));
+                    return Err(self.ref_chain_error(trail));
                 }
                 let (target, target_at) = self.deref(value, at)?;
                 trail.push(at.to_owned());
@@ -704,32 +802,31 @@ impl<'a> Document<'a> {
             ),
         })
     }
+}
 
-    /// Builds the operation; `node` was checked by [`Document::effective`].
-    fn operation(
-        &self,
-        method: Method,
-        template: &str,
-        node: &Value,
-        (requirement, requirement_source): (Requirement, RequirementSource),
-        pointer: String,
-    ) -> Operation {
-        let map = as_map(node);
-        let field = |key: &str| map.and_then(|map| map.get(key));
-        let tags = match field("tags").map(untag) {
-            Some(Value::Sequence(tags)) => tags.iter().filter_map(scalar_text).collect(),
-            _ => Vec::new(),
-        };
-        Operation {
-            method,
-            path: template.to_owned(),
-            operation_id: field("operationId").and_then(scalar_text),
-            tags,
-            summary: field("summary").and_then(scalar_text),
-            requirement,
-            requirement_source,
-            pointer,
-        }
+/// Builds an operation; `node` was checked by [`Document::effective`].
+fn build_operation(
+    method: Method,
+    template: &str,
+    node: &Value,
+    (requirement, requirement_source): (Requirement, RequirementSource),
+    pointer: String,
+) -> Operation {
+    let map = as_map(node);
+    let field = |key: &str| map.and_then(|map| map.get(key));
+    let tags = match field("tags").map(untag) {
+        Some(Value::Sequence(tags)) => tags.iter().filter_map(scalar_text).collect(),
+        _ => Vec::new(),
+    };
+    Operation {
+        method,
+        path: template.to_owned(),
+        operation_id: field("operationId").and_then(scalar_text),
+        tags,
+        summary: field("summary").and_then(scalar_text),
+        requirement,
+        requirement_source,
+        pointer,
     }
 }
 
@@ -752,19 +849,18 @@ fn server_base_path(server: &Value) -> String {
 fn substitute_variables(url: &str, variables: Option<&Mapping>) -> String {
     let mut out = String::with_capacity(url.len());
     let mut rest = url;
-    while let Some(open) = rest.find('{') {
-        let Some(close) = rest[open..].find('}') else {
+    while let Some((before, after)) = rest.split_once('{') {
+        let Some((name, tail)) = after.split_once('}') else {
             break;
         };
-        out.push_str(&rest[..open]);
-        let name = &rest[open + 1..open + close];
+        out.push_str(before);
         let default = variables
             .and_then(|vars| vars.get(name))
             .and_then(as_map)
             .and_then(|var| var.get("default"))
             .and_then(scalar_text);
         out.push_str(default.as_deref().unwrap_or(""));
-        rest = &rest[open + close + 1..];
+        rest = tail;
     }
     out.push_str(rest);
     out
@@ -774,18 +870,20 @@ fn substitute_variables(url: &str, variables: Option<&Mapping>) -> String {
 /// whole text for a relative URL. Query and fragment are dropped.
 fn url_path(url: &str) -> &str {
     let url = url.split(['?', '#']).next().unwrap_or("");
-    let after_host = |rest: &'_ str| -> usize { rest.find('/').unwrap_or(rest.len()) };
-    if let Some(start) = url.find("://").map(|i| i + 3) {
-        let rest = &url[start..];
-        return &rest[after_host(rest)..];
+    let authority_and_path = url
+        .split_once("://")
+        .map(|(_, rest)| rest)
+        .or_else(|| url.strip_prefix("//"));
+    match authority_and_path {
+        Some(rest) => rest
+            .find('/')
+            .and_then(|slash| rest.get(slash..))
+            .unwrap_or(""),
+        None => url,
     }
-    if let Some(rest) = url.strip_prefix("//") {
-        return &rest[after_host(rest)..];
-    }
-    url
 }
 
-/// `/v1/` -> `/v1`, `v1` -> `/v1`, `./v1` -> `/v1`, `/` -> ``.
+/// `/v1/` -> `/v1`, `v1` -> `/v1`, `./v1` -> `/v1`, `/a//b` -> `/a/b`, `/` -> ``.
 fn normalize_base(path: &str) -> String {
     let mut path = path.trim();
     while let Some(rest) = path.strip_prefix("./") {
@@ -794,14 +892,13 @@ fn normalize_base(path: &str) -> String {
     if path == "." {
         path = "";
     }
-    let path = path.trim_end_matches('/');
-    if path.is_empty() {
-        String::new()
-    } else if path.starts_with('/') {
-        path.to_owned()
-    } else {
-        format!("/{path}")
+    // Runs of `/` (left where a variable had no default) mean one separator.
+    let mut out = String::with_capacity(path.len() + 1);
+    for segment in path.split('/').filter(|segment| !segment.is_empty()) {
+        out.push('/');
+        out.push_str(segment);
     }
+    out
 }
 
 // ---- tree helpers ----------------------------------------------------------------
@@ -917,7 +1014,9 @@ fn percent_decode(text: &str) -> Option<String> {
 }
 
 fn hex_value(digit: u8) -> Option<u8> {
-    char::from(digit).to_digit(16).and_then(|value| u8::try_from(value).ok())
+    char::from(digit)
+        .to_digit(16)
+        .and_then(|value| u8::try_from(value).ok())
 }
 
 /// Walks unescaped pointer tokens from `root`.
@@ -936,4 +1035,722 @@ fn lookup<'v>(root: &'v Value, tokens: &[String]) -> Option<&'v Value> {
         };
     }
     Some(node)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What a case expects: a rendering of the loaded document, or words the error's
+    /// `Display` must contain.
+    enum Expect {
+        Api(&'static str),
+        Error(&'static [&'static str]),
+    }
+    use Expect::{Api as Loads, Error as Fails};
+
+    /// Renders the parts of an `Api` the cases look at, one line each.
+    fn render(api: &Api) -> String {
+        let mut out = format!(
+            "{:?} title={:?} base={:?}\n",
+            api.version, api.title, api.base_path
+        );
+        for scheme in &api.schemes {
+            out.push_str(&format!(
+                "scheme {} = {} at {}\n",
+                scheme.name,
+                scheme.kind.label(),
+                scheme.pointer
+            ));
+        }
+        if let Some(root) = &api.root {
+            out.push_str(&format!("root {}\n", render_requirement(api, root)));
+        }
+        for op in &api.operations {
+            out.push_str(&format!(
+                "{} {} id={} tags={:?} summary={:?} at {} <- {:?} {}\n",
+                op.method.as_str(),
+                op.path,
+                op.operation_id.as_deref().unwrap_or("-"),
+                op.tags,
+                op.summary.as_deref().unwrap_or("-"),
+                op.pointer,
+                op.requirement_source,
+                render_requirement(api, &op.requirement),
+            ));
+        }
+        out
+    }
+
+    /// `a + b[read] | {}` at `pointer`; `public` for no alternatives.
+    fn render_requirement(api: &Api, requirement: &Requirement) -> String {
+        let alternatives: Vec<String> = requirement
+            .alternatives
+            .iter()
+            .map(|alternative| {
+                if alternative.is_anonymous() {
+                    return "{}".to_owned();
+                }
+                let uses: Vec<String> = alternative
+                    .schemes
+                    .iter()
+                    .map(|used| {
+                        let name = &api.schemes[used.scheme].name;
+                        if used.roles.is_empty() {
+                            name.clone()
+                        } else {
+                            format!("{name}[{}]", used.roles.join(","))
+                        }
+                    })
+                    .collect();
+                uses.join(" + ")
+            })
+            .collect();
+        let body = if alternatives.is_empty() {
+            "public".to_owned()
+        } else {
+            alternatives.join(" | ")
+        };
+        format!("{body} @{:?}", requirement.pointer)
+    }
+
+    fn normalize(text: &str) -> String {
+        text.lines()
+            .map(str::trim)
+            .filter(|line| !line.is_empty())
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    /// Runs every case and reports all failures together.
+    fn check(cases: &[(&str, &str, Expect)]) {
+        let mut failures = Vec::new();
+        for (name, doc, expect) in cases {
+            let result = load_str("doc.yaml", doc);
+            match (expect, result) {
+                (Loads(want), Ok(api)) => {
+                    let got = render(&api);
+                    if normalize(&got) != normalize(want) {
+                        failures.push(format!("{name}: got\n{got}\nwant\n{want}"));
+                    }
+                }
+                (Loads(_), Err(err)) => failures.push(format!("{name}: unexpected error: {err}")),
+                (Fails(words), Ok(api)) => failures.push(format!(
+                    "{name}: expected an error with {words:?}, loaded\n{}",
+                    render(&api)
+                )),
+                (Fails(words), Err(err)) => {
+                    let shown = err.to_string();
+                    for word in *words {
+                        if !shown.contains(word) {
+                            failures.push(format!("{name}: error `{shown}` lacks `{word}`"));
+                        }
+                    }
+                }
+            }
+        }
+        assert!(failures.is_empty(), "\n{}", failures.join("\n\n"));
+    }
+
+    const PETS: &str = r##"
+openapi: 3.0.3
+info: {title: Pets}
+servers: [{url: "https://api.example.com/v1/"}]
+components:
+  securitySchemes:
+    api_key: {type: apiKey, in: header, name: X-API-Key}
+    bearer: {type: http, scheme: Bearer}
+    basic: {type: http, scheme: basic}
+    digest: {type: http, scheme: Digest}
+    oauth: {type: oauth2, flows: {}}
+    oidc: {type: openIdConnect, openIdConnectUrl: "https://x"}
+    cookie: {type: apiKey, in: cookie, name: sid}
+    q: {type: apiKey, in: query, name: key}
+security:
+  - api_key: []
+  - bearer: []
+    oauth: [read, write]
+paths:
+  /pets:
+    parameters: []
+    summary: ignored
+    x-extra: 1
+    post:
+      operationId: createPet
+      tags: [pets, 3, {a: b}]
+      summary: Make one
+      security: []
+    get:
+      operationId: listPets
+  /pets/{id}:
+    get:
+      security:
+        - {}
+        - q: ~
+        - cookie: [admin]
+          basic: []
+"##;
+
+    const PETS_EXPECTED: &str = r##"
+OpenApi30 title="Pets" base="/v1"
+scheme api_key = apiKey (header X-API-Key) at /components/securitySchemes/api_key
+scheme bearer = http bearer at /components/securitySchemes/bearer
+scheme basic = http basic at /components/securitySchemes/basic
+scheme digest = http digest (hook) at /components/securitySchemes/digest
+scheme oauth = oauth2 (hook) at /components/securitySchemes/oauth
+scheme oidc = openIdConnect (hook) at /components/securitySchemes/oidc
+scheme cookie = apiKey (cookie sid) at /components/securitySchemes/cookie
+scheme q = apiKey (query key) at /components/securitySchemes/q
+root api_key | bearer + oauth[read,write] @"/security"
+POST /pets id=createPet tags=["pets", "3"] summary="Make one" at /paths/~1pets/post <- Operation public @"/paths/~1pets/post/security"
+GET /pets id=listPets tags=[] summary="-" at /paths/~1pets/get <- Root api_key | bearer + oauth[read,write] @"/security"
+GET /pets/{id} id=- tags=[] summary="-" at /paths/~1pets~1{id}/get <- Operation {} | q | cookie[admin] + basic @"/paths/~1pets~1{id}/get/security"
+"##;
+
+    #[test]
+    fn lowers_documents() {
+        check(&[
+            ("pets", PETS, Loads(PETS_EXPECTED)),
+            (
+                "swagger 2.0 with basePath, number version, basic",
+                r##"
+swagger: 2.0
+info: {title: Old}
+basePath: /api/v2/
+securityDefinitions:
+  key: {type: apiKey, in: query, name: api_key}
+  b: {type: basic}
+  c: {type: apiKey, in: cookie, name: sid}
+paths:
+  /things:
+    get: {security: [{key: []}, {b: []}]}
+"##,
+                Loads(
+                    r##"
+Swagger2 title="Old" base="/api/v2"
+scheme key = apiKey (query api_key) at /securityDefinitions/key
+scheme b = http basic at /securityDefinitions/b
+scheme c = apiKey (cookie sid) at /securityDefinitions/c
+GET /things id=- tags=[] summary="-" at /paths/~1things/get <- Operation key | b @"/paths/~1things/get/security"
+"##,
+                ),
+            ),
+            (
+                "json input, 3.1, mutualTLS, absent security",
+                r##"  {"openapi": "3.1.0", "info": {"title": "J"},
+  "components": {"securitySchemes": {"m": {"type": "mutualTLS"}}},
+  "paths": {"/a": {"delete": {}, "put": {"operationId": 7}}}}"##,
+                Loads(
+                    r##"
+OpenApi31 title="J" base=""
+scheme m = mutualTLS (hook) at /components/securitySchemes/m
+DELETE /a id=- tags=[] summary="-" at /paths/~1a/delete <- Absent public @""
+PUT /a id=7 tags=[] summary="-" at /paths/~1a/put <- Absent public @""
+"##,
+                ),
+            ),
+            (
+                "numeric 3.0 version, root-only, root [] is public",
+                "openapi: 3.0\nsecurity: []\npaths:\n  /a:\n    get: {}\n",
+                Loads(
+                    r##"
+OpenApi30 title="" base=""
+root public @"/security"
+GET /a id=- tags=[] summary="-" at /paths/~1a/get <- Root public @"/security"
+"##,
+                ),
+            ),
+            (
+                "3.1 type arrays, $ref inside examples, webhooks, x- keys, unknown keys",
+                r##"
+openapi: 3.1.0
+x-top: {$ref: "elsewhere.yaml"}
+webhooks:
+  newPet: {post: {security: [{nope: []}]}}
+components:
+  schemas:
+    Pet:
+      type: [object, "null"]
+      properties: {id: {$ref: "other.yaml#/Id"}}
+      examples: [{$ref: "#/nowhere"}]
+  examples:
+    e: {value: {$ref: "./x.json"}}
+  securitySchemes:
+    k: {type: apiKey, in: header, name: K, x-note: {$ref: "ext.yaml"}}
+paths:
+  x-paths-extension: {get: 1}
+  /pets:
+    get:
+      responses:
+        "200":
+          content:
+            application/json:
+              schema: {type: [array, "null"], items: {$ref: "ext.yaml#/Pet"}}
+              example: {$ref: "#/not/a/thing"}
+      security: [{k: []}]
+"##,
+                Loads(
+                    r##"
+OpenApi31 title="" base=""
+scheme k = apiKey (header K) at /components/securitySchemes/k
+GET /pets id=- tags=[] summary="-" at /paths/~1pets/get <- Operation k @"/paths/~1pets/get/security"
+"##,
+                ),
+            ),
+            (
+                "document order of methods and schemes within an alternative",
+                r##"
+openapi: 3.0.0
+components:
+  securitySchemes:
+    a: {type: http, scheme: bearer}
+    b: {type: http, scheme: basic}
+paths:
+  /z:
+    patch: {security: [{b: [], a: []}, {b: [], a: []}]}
+    get: {}
+    head: {}
+  /a:
+    trace: {}
+"##,
+                Loads(
+                    r##"
+OpenApi30 title="" base=""
+scheme a = http bearer at /components/securitySchemes/a
+scheme b = http basic at /components/securitySchemes/b
+PATCH /z id=- tags=[] summary="-" at /paths/~1z/patch <- Operation b + a | b + a @"/paths/~1z/patch/security"
+GET /z id=- tags=[] summary="-" at /paths/~1z/get <- Absent public @""
+HEAD /z id=- tags=[] summary="-" at /paths/~1z/head <- Absent public @""
+TRACE /a id=- tags=[] summary="-" at /paths/~1a/trace <- Absent public @""
+"##,
+                ),
+            ),
+            (
+                "scheme and path item $ref, escaped pointers, percent-encoding",
+                r##"
+openapi: 3.0.1
+x-shared:
+  "a/b~c": {type: apiKey, in: header, name: X-Shared}
+  item:
+    get: {security: [{alias: []}]}
+components:
+  securitySchemes:
+    direct: {$ref: "#/x-shared/a~1b~0c"}
+    alias: {$ref: "#/components/securitySchemes/direct"}
+    pct: {$ref: "#/x-shared/a~1b%7Ec"}
+paths:
+  /one:
+    $ref: "#/x-shared/item"
+  /two/{x}:
+    post: {}
+    $ref: "#/paths/~1one"
+"##,
+                Loads(
+                    r##"
+OpenApi30 title="" base=""
+scheme direct = apiKey (header X-Shared) at /components/securitySchemes/direct
+scheme alias = apiKey (header X-Shared) at /components/securitySchemes/alias
+scheme pct = apiKey (header X-Shared) at /components/securitySchemes/pct
+GET /one id=- tags=[] summary="-" at /paths/~1one/get <- Operation alias @"/x-shared/item/get/security"
+POST /two/{x} id=- tags=[] summary="-" at /paths/~1two~1{x}/post <- Absent public @""
+GET /two/{x} id=- tags=[] summary="-" at /paths/~1two~1{x}/get <- Operation alias @"/x-shared/item/get/security"
+"##,
+                ),
+            ),
+            (
+                "same shape, different methods; partial-segment templates",
+                r##"
+openapi: 3.0.0
+paths:
+  /documents/{document_id}: {get: {}}
+  /documents/{inbox_id}: {delete: {}}
+  /pulls/{index}.diff: {get: {}}
+  /pulls/{index}.patch: {get: {}}
+  /v2/{name}:cancel: {post: {}}
+"##,
+                Loads(
+                    r##"
+OpenApi30 title="" base=""
+GET /documents/{document_id} id=- tags=[] summary="-" at /paths/~1documents~1{document_id}/get <- Absent public @""
+DELETE /documents/{inbox_id} id=- tags=[] summary="-" at /paths/~1documents~1{inbox_id}/delete <- Absent public @""
+GET /pulls/{index}.diff id=- tags=[] summary="-" at /paths/~1pulls~1{index}.diff/get <- Absent public @""
+GET /pulls/{index}.patch id=- tags=[] summary="-" at /paths/~1pulls~1{index}.patch/get <- Absent public @""
+POST /v2/{name}:cancel id=- tags=[] summary="-" at /paths/~1v2~1{name}:cancel/post <- Absent public @""
+"##,
+                ),
+            ),
+            (
+                "no paths, no components, BOM",
+                "\u{feff}openapi: 3.1.1\ninfo: {title: 12}\n",
+                Loads("OpenApi31 title=\"12\" base=\"\""),
+            ),
+        ]);
+    }
+
+    fn base_of(servers: &str) -> String {
+        let doc = format!("openapi: 3.0.0\nservers: {servers}\npaths: {{}}\n");
+        match load_str("doc.yaml", &doc) {
+            Ok(api) => api.base_path,
+            Err(err) => format!("error: {err}"),
+        }
+    }
+
+    #[test]
+    fn base_paths() {
+        let cases = [
+            ("[]", ""),
+            ("[{url: /}]", ""),
+            ("[{url: /v1}]", "/v1"),
+            ("[{url: v1/}]", "/v1"),
+            ("[{url: ./v1}]", "/v1"),
+            ("[{url: 'https://api.example.com'}]", ""),
+            ("[{url: 'https://api.example.com/'}]", ""),
+            ("[{url: 'https://api.example.com/a/b/?x=1#f'}]", "/a/b"),
+            ("[{url: '//cdn.example.com/v3'}]", "/v3"),
+            ("[{url: '/v1', description: first}, {url: '/v2'}]", "/v1"),
+            (
+                "[{url: '{scheme}://{host}:{port}/{base}/x', variables: {scheme: {default: https}, host: {default: h}, port: {default: 443}, base: {default: api}}}]",
+                "/api/x",
+            ),
+            // A variable without a default becomes empty; the rest still gives a path.
+            ("[{url: 'https://h/{version}/api', variables: {version: {enum: [v1]}}}]", "/api"),
+            ("[{url: 'https://h/{unknown}'}]", ""),
+            ("[{url: 'https://h/a{b'}]", "/a{b"),
+            ("[{description: no url}]", ""),
+            ("[7]", ""),
+        ];
+        let mut failures = Vec::new();
+        for (servers, want) in cases {
+            let got = base_of(servers);
+            if got != want {
+                failures.push(format!("{servers}: got {got:?}, want {want:?}"));
+            }
+        }
+        assert!(failures.is_empty(), "{}", failures.join("\n"));
+    }
+
+    #[test]
+    fn refuses_what_it_cannot_read() {
+        check(&[
+            (
+                "undefined scheme",
+                "openapi: 3.0.0\ncomponents: {securitySchemes: {a: {type: http, scheme: bearer}, b: {type: http, scheme: basic}}}\npaths:\n  /pets:\n    get:\n      security: [{a: []}, {api_key: []}]\n",
+                Fails(&[
+                    "doc.yaml: at /paths/~1pets/get/security/1/api_key:",
+                    "security requirement names scheme `api_key`, which the document does not define (defined: a, b)",
+                ]),
+            ),
+            (
+                "undefined scheme at the root, none defined",
+                "openapi: 3.0.0\nsecurity: [{k: []}]\npaths: {}\n",
+                Fails(&["at /security/0/k:", "(defined: none)"]),
+            ),
+            (
+                "2.0 definitions under openapi 3 get a hint",
+                "openapi: 3.0.0\nsecurityDefinitions: {k: {type: apiKey, in: header, name: K}}\nsecurity: [{k: []}]\n",
+                Fails(&["at /security/0/k:", "`securityDefinitions` is Swagger 2.0"]),
+            ),
+            (
+                "external scheme $ref",
+                "openapi: 3.0.0\ncomponents: {securitySchemes: {k: {$ref: 'common.yaml#/K'}}}\n",
+                Fails(&[
+                    "at /components/securitySchemes/k/$ref:",
+                    "`common.yaml#/K`",
+                    "external references are not supported",
+                    "bundle",
+                ]),
+            ),
+            (
+                "external path item $ref",
+                "openapi: 3.0.0\npaths:\n  /a: {$ref: 'paths/a.yaml'}\n",
+                Fails(&["at /paths/~1a/$ref:", "`paths/a.yaml`", "external references"]),
+            ),
+            (
+                "cyclic scheme $ref",
+                "openapi: 3.0.0\ncomponents: {securitySchemes: {a: {$ref: '#/components/securitySchemes/b'}, b: {$ref: '#/components/securitySchemes/a'}}}\n",
+                Fails(&[
+                    "at /components/securitySchemes/a/$ref:",
+                    "loops",
+                    "/components/securitySchemes/a -> /components/securitySchemes/b -> /components/securitySchemes/a",
+                ]),
+            ),
+            (
+                "self $ref",
+                "openapi: 3.0.0\ncomponents: {securitySchemes: {a: {$ref: '#/components/securitySchemes/a'}}}\n",
+                Fails(&["at /components/securitySchemes/a/$ref:", "loops"]),
+            ),
+            (
+                "cyclic path item $ref",
+                "openapi: 3.0.0\nx-a: {$ref: '#/x-b'}\nx-b: {$ref: '#/x-a'}\npaths:\n  /a: {$ref: '#/x-a'}\n",
+                Fails(&["/$ref:", "loops", "/paths/~1a -> /x-a -> /x-b -> /x-a"]),
+            ),
+            (
+                "dangling $ref",
+                "openapi: 3.0.0\ncomponents: {securitySchemes: {a: {$ref: '#/components/securitySchemes/zz'}}}\n",
+                Fails(&["at /components/securitySchemes/a/$ref:", "points at nothing"]),
+            ),
+            (
+                "anchor $ref",
+                "openapi: 3.1.0\ncomponents: {securitySchemes: {a: {$ref: '#key'}}}\n",
+                Fails(&["at /components/securitySchemes/a/$ref:", "not a JSON pointer"]),
+            ),
+            (
+                "non-string $ref",
+                "openapi: 3.1.0\ncomponents: {securitySchemes: {a: {$ref: 3}}}\n",
+                Fails(&["at /components/securitySchemes/a/$ref:", "must be a string"]),
+            ),
+            (
+                "in: body",
+                "swagger: '2.0'\nsecurityDefinitions:\n  k: {type: apiKey, in: body, name: key}\n",
+                Fails(&["at /securityDefinitions/k/in:", "`in: body`", "header, query or cookie"]),
+            ),
+            (
+                "no in",
+                "openapi: 3.0.0\ncomponents: {securitySchemes: {k: {type: apiKey, name: key}}}\n",
+                Fails(&["at /components/securitySchemes/k:", "has no `in`"]),
+            ),
+            (
+                "missing name",
+                "openapi: 3.0.0\ncomponents: {securitySchemes: {k: {type: apiKey, in: header}}}\n",
+                Fails(&["at /components/securitySchemes/k:", "apiKey scheme `k` has no `name`"]),
+            ),
+            (
+                "empty name",
+                "openapi: 3.0.0\ncomponents: {securitySchemes: {k: {type: apiKey, in: header, name: ''}}}\n",
+                Fails(&["at /components/securitySchemes/k:", "has no `name`"]),
+            ),
+            (
+                "name not a string",
+                "openapi: 3.0.0\ncomponents: {securitySchemes: {k: {type: apiKey, in: header, name: [a]}}}\n",
+                Fails(&["at /components/securitySchemes/k/name:", "must be a string, found a list"]),
+            ),
+            (
+                "scheme name with a slash is escaped in the pointer",
+                "openapi: 3.0.0\ncomponents: {securitySchemes: {'a/b': {type: apiKey, in: header}}}\n",
+                Fails(&["at /components/securitySchemes/a~1b:", "`a/b` has no `name`"]),
+            ),
+            (
+                "http without scheme",
+                "openapi: 3.0.0\ncomponents: {securitySchemes: {h: {type: http}}}\n",
+                Fails(&["at /components/securitySchemes/h:", "http scheme `h` has no `scheme`"]),
+            ),
+            (
+                "unknown type",
+                "openapi: 3.0.0\ncomponents: {securitySchemes: {h: {type: magic}}}\n",
+                Fails(&["at /components/securitySchemes/h/type:", "`magic`", "apiKey, http"]),
+            ),
+            (
+                "no type",
+                "openapi: 3.0.0\ncomponents: {securitySchemes: {h: {in: header}}}\n",
+                Fails(&["at /components/securitySchemes/h:", "has no `type`"]),
+            ),
+            (
+                "scheme not a map",
+                "openapi: 3.0.0\ncomponents: {securitySchemes: {h: bearer}}\n",
+                Fails(&["at /components/securitySchemes/h:", "is a string, not a map"]),
+            ),
+            (
+                "schemes not a map",
+                "openapi: 3.0.0\ncomponents: {securitySchemes: [a]}\n",
+                Fails(&["at /components/securitySchemes:", "found a list"]),
+            ),
+            (
+                "security not a list",
+                "openapi: 3.0.0\nsecurity: {k: []}\n",
+                Fails(&["at /security:", "must be a list of requirement maps, found a map"]),
+            ),
+            (
+                "null security",
+                "openapi: 3.0.0\npaths:\n  /a:\n    get:\n      security:\n",
+                Fails(&["at /paths/~1a/get/security:", "found a null"]),
+            ),
+            (
+                "requirement not a map",
+                "openapi: 3.0.0\nsecurity: [k]\n",
+                Fails(&["at /security/0:", "must be a map of scheme name to role list, found a string"]),
+            ),
+            (
+                "roles not a list",
+                "openapi: 3.0.0\ncomponents: {securitySchemes: {k: {type: http, scheme: bearer}}}\nsecurity: [{k: read}]\n",
+                Fails(&["at /security/0/k:", "roles of scheme `k` must be a list of strings"]),
+            ),
+            (
+                "role not a string",
+                "openapi: 3.0.0\ncomponents: {securitySchemes: {k: {type: http, scheme: bearer}}}\nsecurity: [{k: [read, {a: 1}]}]\n",
+                Fails(&["at /security/0/k/1:", "is a map, not a string"]),
+            ),
+            (
+                "same route, same method",
+                "openapi: 3.0.0\npaths:\n  /documents/{document_id}: {get: {}}\n  /documents/{inbox_id}: {post: {}, get: {}}\n",
+                Fails(&[
+                    "at /paths/~1documents~1{inbox_id}/get:",
+                    "`/documents/{inbox_id}` is the same route as `/documents/{document_id}`, which already documents GET",
+                ]),
+            ),
+            (
+                "bad template",
+                "openapi: 3.0.0\npaths:\n  /a/{x}{y}: {get: {}}\n",
+                Fails(&["at /paths/~1a~1{x}{y}:", "two parameters with nothing between them"]),
+            ),
+            (
+                "template without leading slash",
+                "openapi: 3.0.0\npaths:\n  pets: {get: {}}\n",
+                Fails(&["at /paths/pets:", "does not start with `/`"]),
+            ),
+            (
+                "operation not a map",
+                "openapi: 3.0.0\npaths:\n  /a: {get: [1]}\n",
+                Fails(&["at /paths/~1a/get:", "an operation must be a map, found a list"]),
+            ),
+            (
+                "path item not a map",
+                "openapi: 3.0.0\npaths:\n  /a: 5\n",
+                Fails(&["at /paths/~1a:", "a path item must be a map, found a number"]),
+            ),
+            (
+                "paths not a map",
+                "openapi: 3.0.0\npaths: [a]\n",
+                Fails(&["at /paths:", "found a list"]),
+            ),
+            (
+                "method both local and through $ref",
+                "openapi: 3.0.0\nx-i: {get: {}}\npaths:\n  /a: {get: {}, $ref: '#/x-i'}\n",
+                Fails(&["at /x-i/get:", "documents GET twice (also at /paths/~1a/get)"]),
+            ),
+            (
+                "unsupported openapi version",
+                "openapi: 3.2.0\n",
+                Fails(&["at /openapi:", "`openapi: 3.2.0`", "3.0.x", "3.1.x", "2.0"]),
+            ),
+            (
+                "unsupported swagger version",
+                "swagger: '1.2'\n",
+                Fails(&["at /swagger:", "`swagger: 1.2`"]),
+            ),
+            (
+                "no version",
+                "info: {title: x}\npaths: {}\n",
+                Fails(&["doc.yaml: at /:", "neither `openapi` nor `swagger`"]),
+            ),
+            (
+                "empty",
+                " \n\t\n",
+                Fails(&["doc.yaml: the document is empty"]),
+            ),
+            (
+                "only a comment",
+                "# nothing here\n",
+                Fails(&["doc.yaml: the document is empty"]),
+            ),
+            (
+                "root is a list",
+                "- openapi: 3.0.0\n",
+                Fails(&["the document is a list, not a map"]),
+            ),
+            (
+                "bad YAML reports line and column",
+                "openapi: 3.0.0\npaths:\n  /a:\n    get: {security: [}\n",
+                Fails(&["doc.yaml:4:", "not valid YAML:"]),
+            ),
+            (
+                "duplicate YAML key",
+                "openapi: 3.0.0\nsecurity: []\nsecurity: [{}]\n",
+                Fails(&["not valid YAML:", "duplicate entry with key \"security\""]),
+            ),
+            (
+                "bad JSON reports line and column",
+                "{\"openapi\": \"3.0.0\",\n  \"paths\": {,}}",
+                Fails(&["doc.yaml:2:13: not valid JSON:"]),
+            ),
+        ]);
+    }
+
+    #[test]
+    fn long_ref_chains_stop() {
+        let mut doc = String::from("openapi: 3.0.0\nx-hops:\n");
+        for hop in 0..40 {
+            doc.push_str(&format!("  h{hop}: {{$ref: '#/x-hops/h{}'}}\n", hop + 1));
+        }
+        doc.push_str("  h40: {type: http, scheme: bearer}\n");
+        doc.push_str("components: {securitySchemes: {k: {$ref: '#/x-hops/h0'}}}\n");
+        let err = load_str("d", &doc).unwrap_err().to_string();
+        assert!(
+            err.contains("at /components/securitySchemes/k/$ref:"),
+            "{err}"
+        );
+        assert!(err.contains("runs past 32 hops"), "{err}");
+    }
+
+    #[test]
+    fn yaml_location_is_one_based() {
+        // `]` is on line 2, column 11, both counted from 1.
+        let err = load_str("d", "openapi: 3.0.0\nsecurity: ]\n").unwrap_err();
+        assert_eq!((err.line, err.column), (Some(2), Some(11)), "{err}");
+        assert!(!err.message.contains(" at line "), "{err}");
+    }
+
+    #[test]
+    fn load_file_reports_bad_bytes_and_missing_files() {
+        let dir = std::env::temp_dir().join(format!("keygate-load-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let bad = dir.join("bad.yaml");
+        std::fs::write(&bad, b"openapi: 3.0.0\ninfo: {title: \xff}\n").unwrap();
+        let err = load_file(&bad).unwrap_err();
+        assert!(
+            err.to_string().contains("not UTF-8 text at byte 29"),
+            "{err}"
+        );
+        let good = dir.join("good.json");
+        std::fs::write(
+            &good,
+            br##"{"swagger": "2.0", "paths": {"/a": {"get": {}}}}"##,
+        )
+        .unwrap();
+        let api = load_file(&good).unwrap();
+        assert_eq!(api.source, good.display().to_string());
+        assert_eq!(api.operations.len(), 1);
+        let err = load_file(&dir.join("missing.yaml")).unwrap_err();
+        assert!(err.to_string().contains("cannot read the file"), "{err}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn merge_keys_are_applied() {
+        let doc = r##"
+openapi: 3.0.0
+components:
+  securitySchemes:
+    k: {type: http, scheme: bearer}
+x-base: &base
+  security: [{k: []}]
+paths:
+  /a:
+    get:
+      <<: *base
+      operationId: a
+"##;
+        let api = load_str("d", doc).unwrap();
+        let op = &api.operations[0];
+        assert_eq!(op.requirement_source, RequirementSource::Operation);
+        assert_eq!(op.requirement.alternatives.len(), 1);
+    }
+
+    #[test]
+    fn helpers() {
+        assert_eq!(
+            fragment_tokens("/a~1b/c~0d/%7E01"),
+            Some(vec!["a/b".into(), "c~d".into(), "~1".into()])
+        );
+        assert_eq!(fragment_tokens(""), Some(vec![]));
+        assert_eq!(fragment_tokens("x"), None);
+        assert_eq!(percent_decode("%zz%4"), Some("%zz%4".to_owned()));
+        assert_eq!(percent_decode("%+1"), Some("%+1".to_owned()));
+        assert_eq!(percent_decode("%ff"), None);
+        assert_eq!(strip_location("bad at line 3 column 4", 3, 4), "bad");
+        assert_eq!(
+            strip_location("bad at line 3 column 4, while x at line 2 column 1", 3, 4),
+            "bad, while x at line 2 column 1"
+        );
+        assert_eq!(strip_location("bad", 3, 4), "bad");
+    }
 }

@@ -95,6 +95,7 @@ pub(crate) fn items(api: &Api) -> TokenStream {
 
     quote! {
         #[doc = #spec_doc]
+        #[allow(dead_code, unreachable_pub)]
         pub static SPEC: ::keygate::Spec = ::keygate::Spec {
             title: #title,
             base_path: #base_path,
@@ -108,20 +109,20 @@ pub(crate) fn items(api: &Api) -> TokenStream {
         /// The layer that enforces every documented operation over a whole `Router`.
         /// Configure it further with `.deny_undocumented(true)`, `.base_path(..)`,
         /// `.realm(..)` and `.hook(scheme::NAME, hook)`.
-        #[allow(dead_code)]
+        #[allow(dead_code, unreachable_pub)]
         pub fn layer(verifier: impl ::keygate::Verifier) -> ::keygate::AuthLayer {
             ::keygate::AuthLayer::new(&SPEC, verifier)
         }
 
         /// A guard for the per-operation extractors, for apps that add it as
         /// `Extension(guard)` instead of using [`layer`].
-        #[allow(dead_code)]
+        #[allow(dead_code, unreachable_pub)]
         pub fn guard(verifier: impl ::keygate::Verifier) -> ::keygate::Guard {
             ::keygate::Guard::new(&SPEC, verifier)
         }
 
         /// Scheme names, for `.hook(..)` and `Authenticated::principal_for(..)`.
-        #[allow(dead_code)]
+        #[allow(dead_code, unreachable_pub)]
         pub mod scheme {
             #(#scheme_constants)*
         }
@@ -314,7 +315,7 @@ fn extractors(api: &Api, names: &[SchemeNames]) -> Vec<TokenStream> {
         out.push(quote! {
             #[doc = #doc]
             #[derive(Debug, Clone, PartialEq, Eq)]
-            #[allow(dead_code, clippy::large_enum_variant, clippy::enum_variant_names)]
+            #[allow(dead_code, unreachable_pub, clippy::large_enum_variant, clippy::enum_variant_names)]
             pub enum #ident {
                 #(#variants),*
             }
