@@ -95,6 +95,12 @@ impl Authenticated {
     }
 }
 
+/// The principals of a winning alternative as an array of its size, for generated
+/// extractors; a length mismatch (impossible with generated tables) is a 500, not a pass.
+pub fn principals<const N: usize>(principals: Vec<Principal>) -> Result<[Principal; N], Rejection> {
+    principals.try_into().map_err(|_| Rejection::internal())
+}
+
 const NO_GUARD: &str = "This route uses a keygate extractor, but the request carries no keygate \
      Guard: add the generated `layer(..)` to the Router, or `Extension(guard)`.";
 

@@ -13,7 +13,7 @@ mod static_keys;
 pub mod template;
 mod verifier;
 
-pub use extract::{authorize_operation, Authenticated};
+pub use extract::{authorize_operation, principals, Authenticated};
 pub use guard::Guard;
 pub use layer::{AuthLayer, AuthService};
 pub use refusal::{Rejection, RejectionReason};

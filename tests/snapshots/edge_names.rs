@@ -211,21 +211,22 @@ where
         let (alternative, principals) = ::keygate::authorize_operation(parts, &SPEC, 0)
             .await?
             .into_parts();
-        let mut principals = principals.into_iter();
         ::core::result::Result::Ok(
             match alternative {
                 ::core::option::Option::Some(0) => {
+                    let [user_api_key_query_parameter] = ::keygate::principals(
+                        principals,
+                    )?;
                     Self::UserApiKeyQueryParameter {
-                        user_api_key_query_parameter: principals
-                            .next()
-                            .ok_or_else(::keygate::Rejection::internal)?,
+                        user_api_key_query_parameter,
                     }
                 }
                 ::core::option::Option::Some(1) => {
+                    let [user_api_key_request_header] = ::keygate::principals(
+                        principals,
+                    )?;
                     Self::UserApiKeyRequestHeader {
-                        user_api_key_request_header: principals
-                            .next()
-                            .ok_or_else(::keygate::Rejection::internal)?,
+                        user_api_key_request_header,
                     }
                 }
                 _ => return ::core::result::Result::Err(::keygate::Rejection::internal()),
@@ -270,29 +271,19 @@ where
         let (alternative, principals) = ::keygate::authorize_operation(parts, &SPEC, 1)
             .await?
             .into_parts();
-        let mut principals = principals.into_iter();
         ::core::result::Result::Ok(
             match alternative {
                 ::core::option::Option::Some(0) => {
-                    Self::BearerAuth {
-                        bearer_auth: principals
-                            .next()
-                            .ok_or_else(::keygate::Rejection::internal)?,
-                    }
+                    let [bearer_auth] = ::keygate::principals(principals)?;
+                    Self::BearerAuth { bearer_auth }
                 }
                 ::core::option::Option::Some(1) => {
-                    Self::BearerAuth2 {
-                        bearer_auth_2: principals
-                            .next()
-                            .ok_or_else(::keygate::Rejection::internal)?,
-                    }
+                    let [bearer_auth_2] = ::keygate::principals(principals)?;
+                    Self::BearerAuth2 { bearer_auth_2 }
                 }
                 ::core::option::Option::Some(2) => {
-                    Self::Type {
-                        type_: principals
-                            .next()
-                            .ok_or_else(::keygate::Rejection::internal)?,
-                    }
+                    let [type_] = ::keygate::principals(principals)?;
+                    Self::Type { type_ }
                 }
                 _ => return ::core::result::Result::Err(::keygate::Rejection::internal()),
             },
@@ -328,17 +319,13 @@ where
         let (alternative, principals) = ::keygate::authorize_operation(parts, &SPEC, 2)
             .await?
             .into_parts();
-        let mut principals = principals.into_iter();
         ::core::result::Result::Ok(
             match alternative {
                 ::core::option::Option::Some(0) => {
+                    let [scheme_2fa, type_] = ::keygate::principals(principals)?;
                     Self::Scheme2faAndType {
-                        scheme_2fa: principals
-                            .next()
-                            .ok_or_else(::keygate::Rejection::internal)?,
-                        type_: principals
-                            .next()
-                            .ok_or_else(::keygate::Rejection::internal)?,
+                        scheme_2fa,
+                        type_,
                     }
                 }
                 _ => return ::core::result::Result::Err(::keygate::Rejection::internal()),
@@ -379,21 +366,22 @@ where
         let (alternative, principals) = ::keygate::authorize_operation(parts, &SPEC, 3)
             .await?
             .into_parts();
-        let mut principals = principals.into_iter();
         ::core::result::Result::Ok(
             match alternative {
                 ::core::option::Option::Some(0) => {
+                    let [user_api_key_query_parameter] = ::keygate::principals(
+                        principals,
+                    )?;
                     Self::UserApiKeyQueryParameter {
-                        user_api_key_query_parameter: principals
-                            .next()
-                            .ok_or_else(::keygate::Rejection::internal)?,
+                        user_api_key_query_parameter,
                     }
                 }
                 ::core::option::Option::Some(1) => {
+                    let [user_api_key_request_header] = ::keygate::principals(
+                        principals,
+                    )?;
                     Self::UserApiKeyRequestHeader {
-                        user_api_key_request_header: principals
-                            .next()
-                            .ok_or_else(::keygate::Rejection::internal)?,
+                        user_api_key_request_header,
                     }
                 }
                 _ => return ::core::result::Result::Err(::keygate::Rejection::internal()),

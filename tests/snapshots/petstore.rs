@@ -308,15 +308,11 @@ where
         let (alternative, principals) = ::keygate::authorize_operation(parts, &SPEC, 0)
             .await?
             .into_parts();
-        let mut principals = principals.into_iter();
         ::core::result::Result::Ok(
             match alternative {
                 ::core::option::Option::Some(0) => {
-                    Self::ApiKey {
-                        api_key: principals
-                            .next()
-                            .ok_or_else(::keygate::Rejection::internal)?,
-                    }
+                    let [api_key] = ::keygate::principals(principals)?;
+                    Self::ApiKey { api_key }
                 }
                 ::core::option::Option::None => Self::Anonymous,
                 _ => return ::core::result::Result::Err(::keygate::Rejection::internal()),
@@ -351,15 +347,11 @@ where
         let (alternative, principals) = ::keygate::authorize_operation(parts, &SPEC, 1)
             .await?
             .into_parts();
-        let mut principals = principals.into_iter();
         ::core::result::Result::Ok(
             match alternative {
                 ::core::option::Option::Some(0) => {
-                    Self::ApiKey {
-                        api_key: principals
-                            .next()
-                            .ok_or_else(::keygate::Rejection::internal)?,
-                    }
+                    let [api_key] = ::keygate::principals(principals)?;
+                    Self::ApiKey { api_key }
                 }
                 _ => return ::core::result::Result::Err(::keygate::Rejection::internal()),
             },
@@ -399,22 +391,15 @@ where
         let (alternative, principals) = ::keygate::authorize_operation(parts, &SPEC, 2)
             .await?
             .into_parts();
-        let mut principals = principals.into_iter();
         ::core::result::Result::Ok(
             match alternative {
                 ::core::option::Option::Some(0) => {
-                    Self::QueryKey {
-                        query_key: principals
-                            .next()
-                            .ok_or_else(::keygate::Rejection::internal)?,
-                    }
+                    let [query_key] = ::keygate::principals(principals)?;
+                    Self::QueryKey { query_key }
                 }
                 ::core::option::Option::Some(1) => {
-                    Self::Session {
-                        session: principals
-                            .next()
-                            .ok_or_else(::keygate::Rejection::internal)?,
-                    }
+                    let [session] = ::keygate::principals(principals)?;
+                    Self::Session { session }
                 }
                 _ => return ::core::result::Result::Err(::keygate::Rejection::internal()),
             },
@@ -450,17 +435,13 @@ where
         let (alternative, principals) = ::keygate::authorize_operation(parts, &SPEC, 3)
             .await?
             .into_parts();
-        let mut principals = principals.into_iter();
         ::core::result::Result::Ok(
             match alternative {
                 ::core::option::Option::Some(0) => {
+                    let [api_key, app_id] = ::keygate::principals(principals)?;
                     Self::ApiKeyAndAppId {
-                        api_key: principals
-                            .next()
-                            .ok_or_else(::keygate::Rejection::internal)?,
-                        app_id: principals
-                            .next()
-                            .ok_or_else(::keygate::Rejection::internal)?,
+                        api_key,
+                        app_id,
                     }
                 }
                 _ => return ::core::result::Result::Err(::keygate::Rejection::internal()),
@@ -505,27 +486,20 @@ where
         let (alternative, principals) = ::keygate::authorize_operation(parts, &SPEC, 4)
             .await?
             .into_parts();
-        let mut principals = principals.into_iter();
         ::core::result::Result::Ok(
             match alternative {
                 ::core::option::Option::Some(0) => {
+                    let [api_key, app_id] = ::keygate::principals(principals)?;
                     Self::ApiKeyAndAppId {
-                        api_key: principals
-                            .next()
-                            .ok_or_else(::keygate::Rejection::internal)?,
-                        app_id: principals
-                            .next()
-                            .ok_or_else(::keygate::Rejection::internal)?,
+                        api_key,
+                        app_id,
                     }
                 }
                 ::core::option::Option::Some(1) => {
+                    let [api_key, session] = ::keygate::principals(principals)?;
                     Self::ApiKeyAndSession {
-                        api_key: principals
-                            .next()
-                            .ok_or_else(::keygate::Rejection::internal)?,
-                        session: principals
-                            .next()
-                            .ok_or_else(::keygate::Rejection::internal)?,
+                        api_key,
+                        session,
                     }
                 }
                 _ => return ::core::result::Result::Err(::keygate::Rejection::internal()),
@@ -560,15 +534,11 @@ where
         let (alternative, principals) = ::keygate::authorize_operation(parts, &SPEC, 5)
             .await?
             .into_parts();
-        let mut principals = principals.into_iter();
         ::core::result::Result::Ok(
             match alternative {
                 ::core::option::Option::Some(0) => {
-                    Self::ApiKey {
-                        api_key: principals
-                            .next()
-                            .ok_or_else(::keygate::Rejection::internal)?,
-                    }
+                    let [api_key] = ::keygate::principals(principals)?;
+                    Self::ApiKey { api_key }
                 }
                 _ => return ::core::result::Result::Err(::keygate::Rejection::internal()),
             },
@@ -640,22 +610,15 @@ where
         let (alternative, principals) = ::keygate::authorize_operation(parts, &SPEC, 7)
             .await?
             .into_parts();
-        let mut principals = principals.into_iter();
         ::core::result::Result::Ok(
             match alternative {
                 ::core::option::Option::Some(0) => {
-                    Self::Bearer {
-                        bearer: principals
-                            .next()
-                            .ok_or_else(::keygate::Rejection::internal)?,
-                    }
+                    let [bearer] = ::keygate::principals(principals)?;
+                    Self::Bearer { bearer }
                 }
                 ::core::option::Option::Some(1) => {
-                    Self::Basic {
-                        basic: principals
-                            .next()
-                            .ok_or_else(::keygate::Rejection::internal)?,
-                    }
+                    let [basic] = ::keygate::principals(principals)?;
+                    Self::Basic { basic }
                 }
                 _ => return ::core::result::Result::Err(::keygate::Rejection::internal()),
             },
@@ -690,14 +653,12 @@ where
         let (alternative, principals) = ::keygate::authorize_operation(parts, &SPEC, 8)
             .await?
             .into_parts();
-        let mut principals = principals.into_iter();
         ::core::result::Result::Ok(
             match alternative {
                 ::core::option::Option::Some(0) => {
+                    let [partner_oauth] = ::keygate::principals(principals)?;
                     Self::PartnerOauth {
-                        partner_oauth: principals
-                            .next()
-                            .ok_or_else(::keygate::Rejection::internal)?,
+                        partner_oauth,
                     }
                 }
                 _ => return ::core::result::Result::Err(::keygate::Rejection::internal()),

@@ -274,7 +274,7 @@ fn extractors(api: &Api, names: &[SchemeNames]) -> Vec<TokenStream> {
             let variant = format_ident!("{}", variant_names.claim(&joined.join("And")));
             let variant_doc = format!(" Granted through {}.", describe(api, &requirement_of(alternative)));
             let mut fields = Vec::new();
-            let mut inits = Vec::new();
+            let mut bindings = Vec::new();
             for used in &alternative.schemes {
                 let (Some(scheme), Some(scheme_names)) = (api.schemes.get(used.scheme), names.get(used.scheme)) else {
                     continue;
@@ -285,9 +285,7 @@ fn extractors(api: &Api, names: &[SchemeNames]) -> Vec<TokenStream> {
                     #[doc = #field_doc]
                     #field: ::keygate::Principal
                 });
-                inits.push(quote! {
-                    #field: principals.next().ok_or_else(::keygate::Rejection::internal)?
-                });
+                bindings.push(field);
             }
             needs_principals = true;
             let position = Literal::usize_unsuffixed(position);
@@ -296,7 +294,10 @@ fn extractors(api: &Api, names: &[SchemeNames]) -> Vec<TokenStream> {
                 #variant { #(#fields),* }
             });
             arms.push(quote! {
-                ::core::option::Option::Some(#position) => Self::#variant { #(#inits),* },
+                ::core::option::Option::Some(#position) => {
+                    let [#(#bindings),*] = ::keygate::principals(principals)?;
+                    Self::#variant { #(#bindings),* }
+                }
             });
         }
         if op.requirement.is_public() {
@@ -307,7 +308,7 @@ fn extractors(api: &Api, names: &[SchemeNames]) -> Vec<TokenStream> {
             arms.push(quote! { ::core::option::Option::None => Self::Public, });
         }
         let principals_binding = if needs_principals {
-            quote! { let mut principals = principals.into_iter(); }
+            quote! {}
         } else {
             quote! { let _ = principals; }
         };

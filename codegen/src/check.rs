@@ -1,0 +1,628 @@
+//! Diagnostics over a loaded document: things that load and generate fine but are
+//! probably not what the author meant, or leak keys. Reads only the IR; the loader
+//! reports the errors, so everything here is a warning.
+
+use std::collections::HashSet;
+use std::fmt;
+
+use serde::Serialize;
+
+use crate::error::pointer_token;
+use crate::ir::{Api, HookedKind, KeyLocation, Requirement, SchemeKind};
+use crate::report::{alternative_text, scheme_name};
+
+/// How bad a diagnostic is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Probably a mistake; the generated code still does what SEMANTICS says.
+    Warning,
+    /// The document cannot be enforced as written.
+    Error,
+}
+
+impl Severity {
+    /// `warning` or `error`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        }
+    }
+}
+
+/// One finding about a document, anchored at a JSON pointer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Diagnostic {
+    /// How bad it is.
+    pub severity: Severity,
+    /// JSON pointer of the node it is about.
+    pub pointer: String,
+    /// A stable kebab-case code (`query-key`, `unused-scheme`, ...).
+    pub code: &'static str,
+    /// What is wrong and what to do about it.
+    pub message: String,
+}
+
+impl Diagnostic {
+    fn warning(pointer: impl Into<String>, code: &'static str, message: String) -> Diagnostic {
+        Diagnostic {
+            severity: Severity::Warning,
+            pointer: pointer.into(),
+            code,
+            message,
+        }
+    }
+}
+
+impl fmt::Display for Diagnostic {
+    /// `warning[code]: at /pointer: message`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The empty pointer is the whole document; `/` reads better, as in `Error`.
+        let pointer = if self.pointer.is_empty() {
+            "/"
+        } else {
+            &self.pointer
+        };
+        write!(
+            f,
+            "{}[{}]: at {pointer}: {}",
+            self.severity.as_str(),
+            self.code,
+            self.message
+        )
+    }
+}
+
+/// Every diagnostic for `api`: first those about scheme definitions (in definition
+/// order), then those about requirements (root first, then operations in document
+/// order). Each requirement is looked at once, however many operations inherit it.
+pub fn check(api: &Api) -> Vec<Diagnostic> {
+    let requirements = distinct_requirements(api);
+    let mut used = vec![false; api.schemes.len()];
+    for requirement in &requirements {
+        for alternative in &requirement.alternatives {
+            for scheme_use in &alternative.schemes {
+                if let Some(flag) = used.get_mut(scheme_use.scheme) {
+                    *flag = true;
+                }
+            }
+        }
+    }
+
+    let mut out = Vec::new();
+    for (index, scheme) in api.schemes.iter().enumerate() {
+        let is_used = used.get(index).copied().unwrap_or(false);
+        if let SchemeKind::ApiKey { location, name } = &scheme.kind {
+            if *location == KeyLocation::Query && is_used {
+                out.push(Diagnostic::warning(
+                    &scheme.pointer,
+                    "query-key",
+                    format!(
+                        "scheme `{}` takes the key from the query parameter `{name}`; keys in \
+                         URLs leak into server and proxy logs, browser history and Referer \
+                         headers. Send it in a header instead (`in: header`), and rotate keys \
+                         that were sent this way",
+                        scheme.name
+                    ),
+                ));
+            }
+            if *location == KeyLocation::Header {
+                if let Some(problem) = field_name_problem(name) {
+                    out.push(Diagnostic::warning(
+                        &scheme.pointer,
+                        "header-name",
+                        format!(
+                            "scheme `{}` reads the header `{name}`, which is not a valid HTTP \
+                             field name ({problem}; field names are tokens of letters, digits \
+                             and !#$%&'*+-.^_`|~). No request can carry it, so alternatives \
+                             needing `{}` never pass; fix the `name`",
+                            scheme.name, scheme.name
+                        ),
+                    ));
+                }
+            }
+        }
+        if !is_used {
+            out.push(Diagnostic::warning(
+                &scheme.pointer,
+                "unused-scheme",
+                format!(
+                    "scheme `{}` ({}) is defined but no operation and no root `security` \
+                     uses it; keygate never reads it. Reference it in a `security` list, or \
+                     remove it",
+                    scheme.name,
+                    scheme.kind.label()
+                ),
+            ));
+        }
+    }
+
+    for requirement in &requirements {
+        roles_must_be_empty(api, requirement, &mut out);
+        duplicate_alternatives(api, requirement, &mut out);
+        hook_only(api, requirement, &mut out);
+    }
+    out
+}
+
+/// The root requirement and every operation's own one, each once (operations that
+/// inherit the root, or share a `$ref`'d path item, share its pointer).
+fn distinct_requirements(api: &Api) -> Vec<&Requirement> {
+    let mut seen: HashSet<&str> = HashSet::new();
+    let mut out = Vec::new();
+    let all = api
+        .root
+        .iter()
+        .chain(api.operations.iter().map(|op| &op.requirement));
+    for requirement in all {
+        // An absent requirement has no pointer and nothing to check.
+        if requirement.pointer.is_empty() && requirement.alternatives.is_empty() {
+            continue;
+        }
+        if seen.insert(requirement.pointer.as_str()) {
+            out.push(requirement);
+        }
+    }
+    out
+}
+
+/// (c) Non-empty role lists where the dialect says they MUST be empty.
+fn roles_must_be_empty(api: &Api, requirement: &Requirement, out: &mut Vec<Diagnostic>) {
+    if !api.version.requires_empty_roles() {
+        return;
+    }
+    let dialect = match api.version {
+        crate::ir::SpecVersion::Swagger2 => "Swagger 2.0",
+        _ => "OpenAPI 3.0",
+    };
+    for (i, alternative) in requirement.alternatives.iter().enumerate() {
+        for scheme_use in &alternative.schemes {
+            if scheme_use.roles.is_empty() {
+                continue;
+            }
+            let Some(scheme) = api.schemes.get(scheme_use.scheme) else {
+                continue;
+            };
+            if matches!(
+                scheme.kind,
+                SchemeKind::Hooked(HookedKind::OAuth2 | HookedKind::OpenIdConnect)
+            ) {
+                continue;
+            }
+            out.push(Diagnostic::warning(
+                format!("{}/{i}/{}", requirement.pointer, pointer_token(&scheme.name)),
+                "roles-must-be-empty",
+                format!(
+                    "scheme `{}` ({}) lists roles [{}], but {dialect} says the role list of a \
+                     scheme other than oauth2/openIdConnect MUST be empty. keygate enforces it \
+                     anyway: the principal must hold every listed role. Other tools may ignore \
+                     the roles; empty the list, or move the document to OpenAPI 3.1, which \
+                     allows them",
+                    scheme.name,
+                    scheme.kind.label(),
+                    scheme_use.roles.join(", ")
+                ),
+            ));
+        }
+    }
+}
+
+/// (d) The same alternative (scheme set and roles, order-insensitive) listed twice.
+fn duplicate_alternatives(api: &Api, requirement: &Requirement, out: &mut Vec<Diagnostic>) {
+    // Canonical form of an alternative: sorted (scheme, sorted roles) pairs.
+    let mut first_at: std::collections::HashMap<Vec<(usize, Vec<&str>)>, usize> =
+        std::collections::HashMap::new();
+    let mut repeats: Vec<(usize, usize)> = Vec::new();
+    for (i, alternative) in requirement.alternatives.iter().enumerate() {
+        let mut key: Vec<(usize, Vec<&str>)> = alternative
+            .schemes
+            .iter()
+            .map(|scheme_use| {
+                let mut roles: Vec<&str> = scheme_use.roles.iter().map(String::as_str).collect();
+                roles.sort_unstable();
+                roles.dedup();
+                (scheme_use.scheme, roles)
+            })
+            .collect();
+        key.sort_unstable();
+        key.dedup();
+        match first_at.get(&key) {
+            Some(&first) => repeats.push((first, i)),
+            None => {
+                first_at.insert(key, i);
+            }
+        }
+    }
+    if repeats.is_empty() {
+        return;
+    }
+    let listed: Vec<String> = repeats
+        .iter()
+        .map(|&(first, again)| {
+            let text = requirement
+                .alternatives
+                .get(again)
+                .map(|alternative| alternative_text(api, alternative))
+                .unwrap_or_default();
+            format!("alternative {again} repeats alternative {first} (`{text}`)")
+        })
+        .collect();
+    out.push(Diagnostic::warning(
+        &requirement.pointer,
+        "duplicate-alternative",
+        format!(
+            "{}; a repeated alternative accepts nobody new and is probably a copy-paste slip \
+             (a scheme or role meant to differ). Remove it or fix it",
+            listed.join("; ")
+        ),
+    ));
+}
+
+/// (e) Alternatives that need an app-registered hook to ever pass.
+fn hook_only(api: &Api, requirement: &Requirement, out: &mut Vec<Diagnostic>) {
+    let mut hooked: Vec<usize> = Vec::new();
+    let mut needing = 0usize;
+    let mut credentialed = 0usize;
+    for alternative in &requirement.alternatives {
+        if alternative.is_anonymous() {
+            continue;
+        }
+        credentialed += 1;
+        let mut needs = false;
+        for scheme_use in &alternative.schemes {
+            let Some(scheme) = api.schemes.get(scheme_use.scheme) else {
+                continue;
+            };
+            if scheme.kind.needs_hook() {
+                needs = true;
+                if !hooked.contains(&scheme_use.scheme) {
+                    hooked.push(scheme_use.scheme);
+                }
+            }
+        }
+        if needs {
+            needing += 1;
+        }
+    }
+    if hooked.is_empty() {
+        return;
+    }
+    let names: Vec<String> = hooked
+        .iter()
+        .map(|&index| {
+            let label = api
+                .schemes
+                .get(index)
+                .map(|scheme| scheme.kind.label())
+                .unwrap_or_default();
+            format!("`{}` ({label})", scheme_name(api, index))
+        })
+        .collect();
+    let calls: Vec<String> = hooked
+        .iter()
+        .map(|&index| format!(".hook({:?}, ..)", scheme_name(api, index)))
+        .collect();
+    let consequence = if needing == credentialed && !requirement.allows_anonymous() {
+        "without them every request under this requirement is refused"
+    } else if needing == credentialed {
+        "without them only anonymous requests get through"
+    } else {
+        "without them those alternatives always fail and only the others can pass"
+    };
+    out.push(Diagnostic::warning(
+        &requirement.pointer,
+        "hook-only",
+        format!(
+            "{needing} of {credentialed} alternatives need {}, which keygate cannot verify \
+             itself; they pass only when the app registers a hook for that scheme name \
+             ({}), and {consequence}",
+            names.join(", "),
+            calls.join(", ")
+        ),
+    ));
+}
+
+/// Why `name` is not an RFC 9110 field name (`token = 1*tchar`), or `None` when it is.
+fn field_name_problem(name: &str) -> Option<String> {
+    if name.is_empty() {
+        return Some("it is empty".to_owned());
+    }
+    let bad = name.chars().find(|&c| !is_tchar(c))?;
+    Some(format!("it contains {bad:?}"))
+}
+
+/// RFC 9110 §5.6.2 `tchar`.
+fn is_tchar(c: char) -> bool {
+    c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::load::load_str;
+
+    /// (document, code, expected pointers of that code; empty means "not reported").
+    type Case = (&'static str, &'static str, &'static str, &'static [&'static str]);
+
+    const SCHEMES_30: &str = "
+components:
+  securitySchemes:
+    api_key: {type: apiKey, in: header, name: X-API-Key}
+    query_key: {type: apiKey, in: query, name: api_key}
+    session: {type: apiKey, in: cookie, name: session}
+    oauth: {type: oauth2, flows: {clientCredentials: {tokenUrl: 'https://x/t', scopes: {}}}}
+    oidc: {type: openIdConnect, openIdConnectUrl: 'https://x/.well-known'}
+";
+
+    fn doc(header: &str, body: &str) -> String {
+        format!("{header}\ninfo: {{title: t, version: '1'}}\n{SCHEMES_30}{body}")
+    }
+
+    fn cases() -> Vec<(String, Case)> {
+        let v30 = "openapi: 3.0.3";
+        let v31 = "openapi: 3.1.0";
+        let all_used = "
+security: [{api_key: [], query_key: [], session: [], oauth: [], oidc: []}]
+paths: {}
+";
+        let raw: Vec<(&str, &str, &str, &str, &[&str])> = vec![
+            // (a) query-key
+            ("query key used by an operation", v30, "
+paths:
+  /a:
+    get:
+      security: [{query_key: []}]
+", "query-key", &["/components/securitySchemes/query_key"]),
+            ("query key used by the root", v30, "
+security: [{query_key: []}]
+paths: {}
+", "query-key", &["/components/securitySchemes/query_key"]),
+            ("query key defined, unused", v30, "
+security: [{api_key: []}]
+paths: {}
+", "query-key", &[]),
+            // (b) unused-scheme
+            ("every scheme used", v30, all_used, "unused-scheme", &[]),
+            ("schemes nobody uses", v30, "
+paths:
+  /a:
+    get:
+      security: [{api_key: []}, {session: []}, {oauth: []}]
+", "unused-scheme", &[
+                "/components/securitySchemes/query_key",
+                "/components/securitySchemes/oidc",
+            ]),
+            ("root overridden everywhere still counts as used", v30, "
+security: [{query_key: [], session: [], oauth: [], oidc: []}]
+paths:
+  /a:
+    get:
+      security: [{api_key: []}]
+", "unused-scheme", &[]),
+            // (c) roles-must-be-empty
+            ("roles on apiKey in 3.0", v30, "
+paths:
+  /a:
+    get:
+      security: [{oauth: [read]}, {api_key: [admin], session: []}]
+", "roles-must-be-empty", &["/paths/~1a/get/security/1/api_key"]),
+            ("roles on apiKey in 3.1 are allowed", v31, "
+paths:
+  /a:
+    get:
+      security: [{api_key: [admin]}]
+", "roles-must-be-empty", &[]),
+            ("scopes on oauth2 and openIdConnect are fine", v30, "
+security: [{oauth: [read]}, {oidc: [openid]}]
+paths: {}
+", "roles-must-be-empty", &[]),
+            // (d) duplicate-alternative
+            ("duplicate in root, reported once", v30, "
+security: [{api_key: [], session: []}, {session: [], api_key: []}]
+paths:
+  /a: {get: {}}
+  /b: {get: {}, post: {}}
+", "duplicate-alternative", &["/security"]),
+            ("same schemes, different roles", v31, "
+paths:
+  /a:
+    get:
+      security: [{api_key: [a]}, {api_key: [b]}, {api_key: []}]
+", "duplicate-alternative", &[]),
+            ("roles order-insensitive", v31, "
+paths:
+  /a:
+    get:
+      security: [{api_key: [a, b]}, {api_key: [b, a]}]
+", "duplicate-alternative", &["/paths/~1a/get/security"]),
+            ("anonymous twice", v30, "
+paths:
+  /a:
+    get:
+      security: [{}, {api_key: []}, {}]
+", "duplicate-alternative", &["/paths/~1a/get/security"]),
+            // (e) hook-only
+            ("hooked scheme in root and in an operation", v30, "
+security: [{api_key: []}, {oauth: []}]
+paths:
+  /a: {get: {}}
+  /b: {get: {}}
+  /c:
+    get:
+      security: [{oidc: [], api_key: []}]
+", "hook-only", &["/security", "/paths/~1c/get/security"]),
+            ("no hooked scheme", v30, "
+security: [{api_key: []}, {session: []}, {}]
+paths:
+  /a: {get: {}}
+", "hook-only", &[]),
+        ];
+        let mut out: Vec<(String, Case)> = raw
+            .into_iter()
+            .map(|(name, version, body, code, pointers)| {
+                (doc(version, body), (name, "", code, pointers))
+            })
+            .collect();
+        // (f) header-name needs its own scheme definitions.
+        for (name, header, expected) in [
+            ("header name with a space", "X API Key", true),
+            ("header name with a colon", "X-Key:", true),
+            ("valid header name", "X-Api_Key.v2", false),
+        ] {
+            let text = format!(
+                "openapi: 3.0.3
+info: {{title: t, version: '1'}}
+components:
+  securitySchemes:
+    k: {{type: apiKey, in: header, name: '{header}'}}
+    q: {{type: apiKey, in: query, name: 'a b'}}
+security: [{{k: []}}, {{q: []}}]
+paths: {{}}
+"
+            );
+            let pointers: &[&str] = if expected {
+                &["/components/securitySchemes/k"]
+            } else {
+                &[]
+            };
+            out.push((text, (name, "", "header-name", pointers)));
+        }
+        out
+    }
+
+    #[test]
+    fn each_warning_triggers_exactly_where_expected() {
+        let mut failures = Vec::new();
+        for (text, (name, _, code, expected)) in cases() {
+            let api = match load_str("doc.yaml", &text) {
+                Ok(api) => api,
+                Err(e) => {
+                    failures.push(format!("{name}: does not load: {e}"));
+                    continue;
+                }
+            };
+            let found: Vec<&str> = check(&api)
+                .iter()
+                .filter(|d| d.code == code)
+                .map(|d| d.pointer.as_str())
+                .collect::<Vec<_>>()
+                .into_iter()
+                .collect();
+            let found: Vec<String> = found.iter().map(|s| s.to_string()).collect();
+            if found != expected.iter().map(|s| s.to_string()).collect::<Vec<_>>() {
+                failures.push(format!("{name}: {code} at {found:?}, expected {expected:?}"));
+            }
+        }
+        assert!(failures.is_empty(), "{}", failures.join("\n"));
+    }
+
+    #[test]
+    fn messages_name_what_to_fix() {
+        let text = doc(
+            "swagger: '2.0'",
+            "
+security: [{oauth: []}, {oauth: []}]
+paths:
+  /a:
+    get:
+      security: [{query_key: [admin]}]
+",
+        );
+        // 2.0 has no components; rebuild with securityDefinitions.
+        let text = text.replace("components:\n  securitySchemes:", "securityDefinitions:");
+        let text = text.replace(
+            "oauth: {type: oauth2, flows: {clientCredentials: {tokenUrl: 'https://x/t', scopes: {}}}}",
+            "oauth: {type: oauth2, flow: application, tokenUrl: 'https://x/t', scopes: {}}",
+        );
+        let text = text.replace(
+            "    oidc: {type: openIdConnect, openIdConnectUrl: 'https://x/.well-known'}\n",
+            "",
+        );
+        let api = load_str("doc.yaml", &text).unwrap_or_else(|e| panic!("{e}"));
+        let lines: Vec<String> = check(&api).iter().map(ToString::to_string).collect();
+        let all = lines.join("\n");
+        for expected in [
+            "warning[query-key]: at /securityDefinitions/query_key: scheme `query_key` takes \
+             the key from the query parameter `api_key`",
+            "warning[unused-scheme]: at /securityDefinitions/api_key: scheme `api_key` \
+             (apiKey (header X-API-Key)) is defined but",
+            "warning[roles-must-be-empty]: at /paths/~1a/get/security/0/query_key: scheme \
+             `query_key` (apiKey (query api_key)) lists roles [admin], but Swagger 2.0 says",
+            "the principal must hold every listed role",
+            "warning[duplicate-alternative]: at /security: alternative 1 repeats alternative 0 \
+             (`oauth`)",
+            "warning[hook-only]: at /security: 2 of 2 alternatives need `oauth` (oauth2 (hook))",
+            ".hook(\"oauth\", ..)",
+            "every request under this requirement is refused",
+        ] {
+            assert!(all.contains(expected), "missing {expected:?} in:\n{all}");
+        }
+        // Deterministic: scheme findings first, in definition order, then requirements.
+        let codes: Vec<&str> = check(&api).iter().map(|d| d.code).collect();
+        assert_eq!(
+            codes,
+            [
+                "unused-scheme",
+                "query-key",
+                "unused-scheme",
+                "duplicate-alternative",
+                "hook-only",
+                "roles-must-be-empty",
+            ]
+        );
+        assert_eq!(check(&api), check(&api));
+    }
+
+    #[test]
+    fn out_of_range_scheme_index_does_not_panic() {
+        use crate::ir::{Alternative, Operation, RequirementSource, SchemeUse, SpecVersion};
+        let requirement = Requirement {
+            alternatives: vec![
+                Alternative {
+                    schemes: vec![SchemeUse {
+                        scheme: 7,
+                        roles: vec!["r".into()],
+                    }],
+                },
+                Alternative {
+                    schemes: vec![SchemeUse {
+                        scheme: 7,
+                        roles: vec!["r".into()],
+                    }],
+                },
+            ],
+            pointer: "/security".into(),
+        };
+        let api = Api {
+            source: "hand".into(),
+            version: SpecVersion::Swagger2,
+            title: String::new(),
+            base_path: String::new(),
+            schemes: Vec::new(),
+            root: Some(requirement.clone()),
+            operations: vec![Operation {
+                method: crate::ir::Method::Get,
+                path: "/".into(),
+                operation_id: None,
+                tags: Vec::new(),
+                summary: None,
+                requirement,
+                requirement_source: RequirementSource::Root,
+                pointer: "/paths/~1/get".into(),
+            }],
+        };
+        let codes: Vec<&str> = check(&api).iter().map(|d| d.code).collect();
+        assert_eq!(codes, ["duplicate-alternative"]);
+    }
+
+    #[test]
+    fn tchar() {
+        assert_eq!(field_name_problem("X-API-Key"), None);
+        assert_eq!(field_name_problem("!#$%&'*+-.^_`|~09az"), None);
+        assert!(field_name_problem("").is_some());
+        assert!(field_name_problem("é").is_some());
+        assert!(field_name_problem("a\tb").is_some());
+        assert!(field_name_problem("(x)").is_some());
+    }
+}
