@@ -8,13 +8,11 @@ use crate::templates::Templates;
 /// Generates modules into `OUT_DIR` from `build.rs`.
 ///
 /// ```no_run
-/// // build.rs
-/// fn main() {
-///     keygate_codegen::Builder::new()
-///         .spec("openapi.yaml")
-///         .generate()
-///         .unwrap_or_else(|e| panic!("{e}"));
-/// }
+/// // in build.rs, inside `fn main()`:
+/// keygate_codegen::Builder::new()
+///     .spec("openapi.yaml")
+///     .generate()
+///     .unwrap_or_else(|e| panic!("{e}"));
 /// ```
 /// and in the crate: `mod api { keygate::include_generated!("openapi"); }`, which is
 /// `include!(concat!(env!("OUT_DIR"), "/openapi.rs"))`.

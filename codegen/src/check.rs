@@ -2,13 +2,13 @@
 //! probably not what the author meant, or leak keys. Reads only the IR; the loader
 //! reports the errors, so everything here is a warning.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 
 use serde::Serialize;
 
 use crate::error::pointer_token;
-use crate::ir::{Api, HookedKind, KeyLocation, Requirement, SchemeKind};
+use crate::ir::{Api, HookedKind, KeyLocation, Requirement, SchemeKind, SpecVersion};
 use crate::report::{alternative_text, scheme_name};
 
 /// How bad a diagnostic is.
@@ -173,7 +173,7 @@ fn roles_must_be_empty(api: &Api, requirement: &Requirement, out: &mut Vec<Diagn
         return;
     }
     let dialect = match api.version {
-        crate::ir::SpecVersion::Swagger2 => "Swagger 2.0",
+        SpecVersion::Swagger2 => "Swagger 2.0",
         _ => "OpenAPI 3.0",
     };
     for (i, alternative) in requirement.alternatives.iter().enumerate() {
@@ -191,7 +191,11 @@ fn roles_must_be_empty(api: &Api, requirement: &Requirement, out: &mut Vec<Diagn
                 continue;
             }
             out.push(Diagnostic::warning(
-                format!("{}/{i}/{}", requirement.pointer, pointer_token(&scheme.name)),
+                format!(
+                    "{}/{i}/{}",
+                    requirement.pointer,
+                    pointer_token(&scheme.name)
+                ),
                 "roles-must-be-empty",
                 format!(
                     "scheme `{}` ({}) lists roles [{}], but {dialect} says the role list of a \
@@ -211,8 +215,7 @@ fn roles_must_be_empty(api: &Api, requirement: &Requirement, out: &mut Vec<Diagn
 /// (d) The same alternative (scheme set and roles, order-insensitive) listed twice.
 fn duplicate_alternatives(api: &Api, requirement: &Requirement, out: &mut Vec<Diagnostic>) {
     // Canonical form of an alternative: sorted (scheme, sorted roles) pairs.
-    let mut first_at: std::collections::HashMap<Vec<(usize, Vec<&str>)>, usize> =
-        std::collections::HashMap::new();
+    let mut first_at: HashMap<Vec<(usize, Vec<&str>)>, usize> = HashMap::new();
     let mut repeats: Vec<(usize, usize)> = Vec::new();
     for (i, alternative) in requirement.alternatives.iter().enumerate() {
         let mut key: Vec<(usize, Vec<&str>)> = alternative
@@ -291,33 +294,41 @@ fn hook_only(api: &Api, requirement: &Requirement, out: &mut Vec<Diagnostic>) {
     let names: Vec<String> = hooked
         .iter()
         .map(|&index| {
-            let label = api
+            // The label's "(hook)" would repeat what the message says.
+            let kind = api
                 .schemes
                 .get(index)
                 .map(|scheme| scheme.kind.label())
                 .unwrap_or_default();
-            format!("`{}` ({label})", scheme_name(api, index))
+            let kind = kind.trim_end_matches(" (hook)");
+            format!("`{}` ({kind})", scheme_name(api, index))
         })
         .collect();
     let calls: Vec<String> = hooked
         .iter()
-        .map(|&index| format!(".hook({:?}, ..)", scheme_name(api, index)))
+        .map(|&index| format!("`.hook({:?}, ..)`", scheme_name(api, index)))
         .collect();
+    let who = match (needing, credentialed) {
+        (1, 1) => "the only alternative needs".to_owned(),
+        (n, m) if n == m => format!("all {n} alternatives need"),
+        (1, m) => format!("1 of {m} alternatives needs"),
+        (n, m) => format!("{n} of {m} alternatives need"),
+    };
     let consequence = if needing == credentialed && !requirement.allows_anonymous() {
-        "without them every request under this requirement is refused"
+        "without it every request under this requirement is refused"
     } else if needing == credentialed {
-        "without them only anonymous requests get through"
+        "without it only anonymous requests get through"
     } else {
-        "without them those alternatives always fail and only the others can pass"
+        "without it only the other alternatives can pass"
     };
     out.push(Diagnostic::warning(
         &requirement.pointer,
         "hook-only",
         format!(
-            "{needing} of {credentialed} alternatives need {}, which keygate cannot verify \
-             itself; they pass only when the app registers a hook for that scheme name \
-             ({}), and {consequence}",
-            names.join(", "),
+            "{who} {}, which keygate cannot verify itself: such an alternative passes only \
+             when the app registers a hook for the scheme on the generated layer or guard \
+             ({}); {consequence}",
+            names.join(" and "),
             calls.join(", ")
         ),
     ));
@@ -342,8 +353,14 @@ mod tests {
     use super::*;
     use crate::load::load_str;
 
-    /// (document, code, expected pointers of that code; empty means "not reported").
-    type Case = (&'static str, &'static str, &'static str, &'static [&'static str]);
+    /// A case: name, document, the code looked at, and the pointers where that code must
+    /// be reported (empty: it must not be).
+    struct Case {
+        name: &'static str,
+        text: String,
+        code: &'static str,
+        expected: &'static [&'static str],
+    }
 
     const SCHEMES_30: &str = "
 components:
@@ -359,91 +376,173 @@ components:
         format!("{header}\ninfo: {{title: t, version: '1'}}\n{SCHEMES_30}{body}")
     }
 
-    fn cases() -> Vec<(String, Case)> {
+    fn cases() -> Vec<Case> {
         let v30 = "openapi: 3.0.3";
         let v31 = "openapi: 3.1.0";
         let all_used = "
 security: [{api_key: [], query_key: [], session: [], oauth: [], oidc: []}]
 paths: {}
 ";
-        let raw: Vec<(&str, &str, &str, &str, &[&str])> = vec![
+        type Raw = (
+            &'static str,
+            &'static str,
+            &'static str,
+            &'static str,
+            &'static [&'static str],
+        );
+        let raw: Vec<Raw> = vec![
             // (a) query-key
-            ("query key used by an operation", v30, "
+            (
+                "query key used by an operation",
+                v30,
+                "
 paths:
   /a:
     get:
       security: [{query_key: []}]
-", "query-key", &["/components/securitySchemes/query_key"]),
-            ("query key used by the root", v30, "
+",
+                "query-key",
+                &["/components/securitySchemes/query_key"],
+            ),
+            (
+                "query key used by the root",
+                v30,
+                "
 security: [{query_key: []}]
 paths: {}
-", "query-key", &["/components/securitySchemes/query_key"]),
-            ("query key defined, unused", v30, "
+",
+                "query-key",
+                &["/components/securitySchemes/query_key"],
+            ),
+            (
+                "query key defined, unused",
+                v30,
+                "
 security: [{api_key: []}]
 paths: {}
-", "query-key", &[]),
+",
+                "query-key",
+                &[],
+            ),
             // (b) unused-scheme
             ("every scheme used", v30, all_used, "unused-scheme", &[]),
-            ("schemes nobody uses", v30, "
+            (
+                "schemes nobody uses",
+                v30,
+                "
 paths:
   /a:
     get:
       security: [{api_key: []}, {session: []}, {oauth: []}]
-", "unused-scheme", &[
-                "/components/securitySchemes/query_key",
-                "/components/securitySchemes/oidc",
-            ]),
-            ("root overridden everywhere still counts as used", v30, "
+",
+                "unused-scheme",
+                &[
+                    "/components/securitySchemes/query_key",
+                    "/components/securitySchemes/oidc",
+                ],
+            ),
+            (
+                "root overridden everywhere still counts as used",
+                v30,
+                "
 security: [{query_key: [], session: [], oauth: [], oidc: []}]
 paths:
   /a:
     get:
       security: [{api_key: []}]
-", "unused-scheme", &[]),
+",
+                "unused-scheme",
+                &[],
+            ),
             // (c) roles-must-be-empty
-            ("roles on apiKey in 3.0", v30, "
+            (
+                "roles on apiKey in 3.0",
+                v30,
+                "
 paths:
   /a:
     get:
       security: [{oauth: [read]}, {api_key: [admin], session: []}]
-", "roles-must-be-empty", &["/paths/~1a/get/security/1/api_key"]),
-            ("roles on apiKey in 3.1 are allowed", v31, "
+",
+                "roles-must-be-empty",
+                &["/paths/~1a/get/security/1/api_key"],
+            ),
+            (
+                "roles on apiKey in 3.1 are allowed",
+                v31,
+                "
 paths:
   /a:
     get:
       security: [{api_key: [admin]}]
-", "roles-must-be-empty", &[]),
-            ("scopes on oauth2 and openIdConnect are fine", v30, "
+",
+                "roles-must-be-empty",
+                &[],
+            ),
+            (
+                "scopes on oauth2 and openIdConnect are fine",
+                v30,
+                "
 security: [{oauth: [read]}, {oidc: [openid]}]
 paths: {}
-", "roles-must-be-empty", &[]),
+",
+                "roles-must-be-empty",
+                &[],
+            ),
             // (d) duplicate-alternative
-            ("duplicate in root, reported once", v30, "
+            (
+                "duplicate in root, reported once",
+                v30,
+                "
 security: [{api_key: [], session: []}, {session: [], api_key: []}]
 paths:
   /a: {get: {}}
   /b: {get: {}, post: {}}
-", "duplicate-alternative", &["/security"]),
-            ("same schemes, different roles", v31, "
+",
+                "duplicate-alternative",
+                &["/security"],
+            ),
+            (
+                "same schemes, different roles",
+                v31,
+                "
 paths:
   /a:
     get:
       security: [{api_key: [a]}, {api_key: [b]}, {api_key: []}]
-", "duplicate-alternative", &[]),
-            ("roles order-insensitive", v31, "
+",
+                "duplicate-alternative",
+                &[],
+            ),
+            (
+                "roles order-insensitive",
+                v31,
+                "
 paths:
   /a:
     get:
       security: [{api_key: [a, b]}, {api_key: [b, a]}]
-", "duplicate-alternative", &["/paths/~1a/get/security"]),
-            ("anonymous twice", v30, "
+",
+                "duplicate-alternative",
+                &["/paths/~1a/get/security"],
+            ),
+            (
+                "anonymous twice",
+                v30,
+                "
 paths:
   /a:
     get:
       security: [{}, {api_key: []}, {}]
-", "duplicate-alternative", &["/paths/~1a/get/security"]),
+",
+                "duplicate-alternative",
+                &["/paths/~1a/get/security"],
+            ),
             // (e) hook-only
-            ("hooked scheme in root and in an operation", v30, "
+            (
+                "hooked scheme in root and in an operation",
+                v30,
+                "
 security: [{api_key: []}, {oauth: []}]
 paths:
   /a: {get: {}}
@@ -451,17 +550,29 @@ paths:
   /c:
     get:
       security: [{oidc: [], api_key: []}]
-", "hook-only", &["/security", "/paths/~1c/get/security"]),
-            ("no hooked scheme", v30, "
+",
+                "hook-only",
+                &["/security", "/paths/~1c/get/security"],
+            ),
+            (
+                "no hooked scheme",
+                v30,
+                "
 security: [{api_key: []}, {session: []}, {}]
 paths:
   /a: {get: {}}
-", "hook-only", &[]),
+",
+                "hook-only",
+                &[],
+            ),
         ];
-        let mut out: Vec<(String, Case)> = raw
+        let mut out: Vec<Case> = raw
             .into_iter()
-            .map(|(name, version, body, code, pointers)| {
-                (doc(version, body), (name, "", code, pointers))
+            .map(|(name, version, body, code, expected)| Case {
+                name,
+                text: doc(version, body),
+                code,
+                expected,
             })
             .collect();
         // (f) header-name needs its own scheme definitions.
@@ -481,12 +592,17 @@ security: [{{k: []}}, {{q: []}}]
 paths: {{}}
 "
             );
-            let pointers: &[&str] = if expected {
+            let expected: &'static [&'static str] = if expected {
                 &["/components/securitySchemes/k"]
             } else {
                 &[]
             };
-            out.push((text, (name, "", "header-name", pointers)));
+            out.push(Case {
+                name,
+                text,
+                code: "header-name",
+                expected,
+            });
         }
         out
     }
@@ -494,24 +610,24 @@ paths: {{}}
     #[test]
     fn each_warning_triggers_exactly_where_expected() {
         let mut failures = Vec::new();
-        for (text, (name, _, code, expected)) in cases() {
-            let api = match load_str("doc.yaml", &text) {
+        for case in cases() {
+            let api = match load_str("doc.yaml", &case.text) {
                 Ok(api) => api,
                 Err(e) => {
-                    failures.push(format!("{name}: does not load: {e}"));
+                    failures.push(format!("{}: does not load: {e}", case.name));
                     continue;
                 }
             };
-            let found: Vec<&str> = check(&api)
-                .iter()
-                .filter(|d| d.code == code)
-                .map(|d| d.pointer.as_str())
-                .collect::<Vec<_>>()
+            let found: Vec<String> = check(&api)
                 .into_iter()
+                .filter(|d| d.code == case.code)
+                .map(|d| d.pointer)
                 .collect();
-            let found: Vec<String> = found.iter().map(|s| s.to_string()).collect();
-            if found != expected.iter().map(|s| s.to_string()).collect::<Vec<_>>() {
-                failures.push(format!("{name}: {code} at {found:?}, expected {expected:?}"));
+            if found != case.expected {
+                failures.push(format!(
+                    "{}: {} at {found:?}, expected {:?}",
+                    case.name, case.code, case.expected
+                ));
             }
         }
         assert!(failures.is_empty(), "{}", failures.join("\n"));
@@ -552,8 +668,8 @@ paths:
             "the principal must hold every listed role",
             "warning[duplicate-alternative]: at /security: alternative 1 repeats alternative 0 \
              (`oauth`)",
-            "warning[hook-only]: at /security: 2 of 2 alternatives need `oauth` (oauth2 (hook))",
-            ".hook(\"oauth\", ..)",
+            "warning[hook-only]: at /security: all 2 alternatives need `oauth` (oauth2), which",
+            "`.hook(\"oauth\", ..)`",
             "every request under this requirement is refused",
         ] {
             assert!(all.contains(expected), "missing {expected:?} in:\n{all}");
@@ -576,7 +692,7 @@ paths:
 
     #[test]
     fn out_of_range_scheme_index_does_not_panic() {
-        use crate::ir::{Alternative, Operation, RequirementSource, SchemeUse, SpecVersion};
+        use crate::ir::{Alternative, Operation, RequirementSource, SchemeUse};
         let requirement = Requirement {
             alternatives: vec![
                 Alternative {

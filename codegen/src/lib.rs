@@ -13,4 +13,6 @@ pub mod emit;
 pub use emit::generate_module;
 pub use templates::Templates;
 pub mod builder;
+pub mod check;
+pub mod report;
 pub use builder::Builder;

@@ -5,14 +5,14 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE, WWW_AUTH
 use reqwest::Method;
 
 /// A server running on a loopback port for the rest of the test.
-pub struct Server {
+pub(crate) struct Server {
     base: String,
     client: reqwest::Client,
 }
 
 /// Serves `app` on 127.0.0.1 with an OS-chosen port. The server task ends with the
 /// test's runtime.
-pub async fn spawn(app: Router) -> Server {
+pub(crate) async fn spawn(app: Router) -> Server {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind 127.0.0.1:0");
@@ -31,22 +31,22 @@ pub async fn spawn(app: Router) -> Server {
 
 /// What came back, read completely.
 #[derive(Debug)]
-pub struct Reply {
-    pub status: u16,
+pub(crate) struct Reply {
+    pub(crate) status: u16,
     /// Every `WWW-Authenticate` field line, in order.
-    pub www_authenticate: Vec<String>,
-    pub content_type: Option<String>,
-    pub headers: HeaderMap,
-    pub body: String,
+    pub(crate) www_authenticate: Vec<String>,
+    pub(crate) content_type: Option<String>,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: String,
     /// The body, when it parses as JSON.
-    pub json: Option<serde_json::Value>,
+    pub(crate) json: Option<serde_json::Value>,
 }
 
 impl Server {
     /// Sends one request. `path` may carry a query; `headers` are appended in order, so
     /// a name given twice is sent as two field lines. Values are sent as raw bytes (a
     /// non-ASCII `&str` becomes obs-text, which servers cannot read as a string).
-    pub async fn send(&self, method: &str, path: &str, headers: &[(&str, &str)]) -> Reply {
+    pub(crate) async fn send(&self, method: &str, path: &str, headers: &[(&str, &str)]) -> Reply {
         let method = Method::from_bytes(method.as_bytes()).expect("method");
         let mut map = HeaderMap::new();
         for (name, value) in headers {

@@ -1,0 +1,261 @@
+//! The `keygate` command line: argument parsing over `keygate_codegen`, nothing more.
+//!
+//! Exit codes: 0 ok, 1 a document (or template, or output file) failed, or warnings
+//! under `--deny-warnings`, 2 usage errors.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use keygate_codegen::check::{check, Diagnostic, Severity};
+use keygate_codegen::{generate_module, load, report, Error, Templates};
+
+/// Generate API-key enforcement for axum apps from OpenAPI documents.
+#[derive(Debug, Parser)]
+#[command(name = "keygate", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Generate the Rust module that enforces a document's security.
+    Generate {
+        /// The OpenAPI 3.0/3.1 or Swagger 2.0 document (YAML or JSON).
+        spec: PathBuf,
+        /// Write the module here (parent folders are created; an unchanged file is not
+        /// touched) instead of to stdout.
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// Override the built-in templates with the files of this folder.
+        #[arg(long, value_name = "DIR")]
+        templates: Option<PathBuf>,
+    },
+    /// Show each operation's requirement and warn about likely mistakes.
+    Check {
+        /// The documents to check.
+        #[arg(required = true, value_name = "SPEC")]
+        specs: Vec<PathBuf>,
+        /// Same as `--format json`.
+        #[arg(long, conflicts_with = "format")]
+        json: bool,
+        /// What to print on stdout.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+        /// Override the built-in templates with the files of this folder.
+        #[arg(long, value_name = "DIR")]
+        templates: Option<PathBuf>,
+        /// Exit with 1 when there is any warning.
+        #[arg(long)]
+        deny_warnings: bool,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Format {
+    /// One aligned row per operation.
+    Table,
+    /// A JSON array with one report per document.
+    Json,
+    /// The markdown security report (`report.md.j2`).
+    Markdown,
+}
+
+fn main() -> ExitCode {
+    // clap exits with 2 on usage errors and 0 for --help/--version.
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Generate {
+            spec,
+            output,
+            templates,
+        } => generate(&spec, output.as_deref(), templates.as_deref()),
+        Command::Check {
+            specs,
+            json,
+            format,
+            templates,
+            deny_warnings,
+        } => {
+            let format = if json { Format::Json } else { format };
+            check_all(&specs, format, templates.as_deref(), deny_warnings)
+        }
+    }
+}
+
+fn templates(dir: Option<&Path>) -> Result<Templates, Error> {
+    dir.map_or_else(|| Ok(Templates::builtin()), Templates::from_dir)
+}
+
+fn generate(spec: &Path, output: Option<&Path>, dir: Option<&Path>) -> ExitCode {
+    let result = templates(dir).and_then(|templates| {
+        let api = load::load_file(spec)?;
+        generate_module(&api, &templates)
+    });
+    let module = match result {
+        Ok(module) => module,
+        Err(error) => return fail(&error),
+    };
+    match output {
+        None => stdout(&module),
+        Some(path) => {
+            if let Err(error) = write_if_changed(path, &module) {
+                return fail(&error);
+            }
+        }
+    }
+    ExitCode::SUCCESS
+}
+
+/// Writes `text` to `path` unless it already holds exactly that, so builds that watch
+/// the file do not rerun for nothing.
+fn write_if_changed(path: &Path, text: &str) -> Result<(), Error> {
+    let shown = path.display().to_string();
+    if std::fs::read(path).is_ok_and(|old| old == text.as_bytes()) {
+        return Ok(());
+    }
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)
+            .map_err(|e| Error::file(&shown, format!("cannot create its folder: {e}")))?;
+    }
+    std::fs::write(path, text).map_err(|e| Error::file(&shown, format!("cannot write: {e}")))
+}
+
+fn check_all(specs: &[PathBuf], format: Format, dir: Option<&Path>, deny: bool) -> ExitCode {
+    let templates = match templates(dir) {
+        Ok(templates) => templates,
+        Err(error) => return fail(&error),
+    };
+    let (mut ok, mut failed, mut warnings) = (0usize, 0usize, 0usize);
+    let mut reports = Vec::new();
+    let mut printed = 0usize;
+    for spec in specs {
+        let api = match load::load_file(spec) {
+            Ok(api) => api,
+            Err(error) => {
+                eprintln!("error: {error}");
+                failed += 1;
+                continue;
+            }
+        };
+        let diagnostics = check(&api);
+        let rendered = match format {
+            Format::Table if specs.len() > 1 => {
+                Ok(format!("{}:\n{}", api.source, report::render_table(&api)))
+            }
+            Format::Table => Ok(report::render_table(&api)),
+            Format::Markdown => report::render_markdown(&api, &diagnostics, &templates),
+            Format::Json => {
+                reports.push(report::report_json(&api, &diagnostics));
+                Ok(String::new())
+            }
+        };
+        match rendered {
+            Ok(text) if text.is_empty() => {}
+            Ok(text) => {
+                // A blank line between documents.
+                if printed > 0 {
+                    stdout("\n");
+                }
+                stdout(&text);
+                if !text.ends_with('\n') {
+                    stdout("\n");
+                }
+                printed += 1;
+            }
+            Err(error) => {
+                eprintln!("error: {error}");
+                failed += 1;
+                continue;
+            }
+        }
+        print_diagnostics(&api.source, &diagnostics);
+        warnings += diagnostics
+            .iter()
+            .filter(|d| d.severity == Severity::Warning)
+            .count();
+        ok += 1;
+    }
+    if format == Format::Json {
+        let array = serde_json::Value::Array(reports);
+        match serde_json::to_string_pretty(&array) {
+            Ok(text) => stdout(&format!("{text}\n")),
+            Err(error) => eprintln!("error: cannot print the JSON report: {error}"),
+        }
+    }
+    eprintln!(
+        "checked {} documents: {ok} ok, {failed} failed, {warnings} warnings",
+        specs.len()
+    );
+    if failed > 0 || (deny && warnings > 0) {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// `warning[code]: at /pointer: message`, then the file it is in.
+fn print_diagnostics(source: &str, diagnostics: &[Diagnostic]) {
+    for diagnostic in diagnostics {
+        eprintln!("{diagnostic}\n  --> {source}");
+    }
+}
+
+fn fail(error: &Error) -> ExitCode {
+    eprintln!("error: {error}");
+    ExitCode::FAILURE
+}
+
+/// Prints to stdout; a closed pipe (`keygate check x | head`) is not an error worth a
+/// panic, so write errors are dropped.
+fn stdout(text: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn json_flag_and_format_flag_conflict() {
+        let both = Cli::try_parse_from(["keygate", "check", "--json", "--format", "table", "a"]);
+        assert!(both.is_err());
+        assert!(Cli::try_parse_from(["keygate", "check"]).is_err());
+    }
+
+    #[test]
+    fn output_is_written_only_when_changed() {
+        let dir = std::env::temp_dir().join(format!("keygate-cli-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let file = dir.join("deep/er/api.rs");
+        let result = write_if_changed(&file, "one");
+        assert_eq!(result, Ok(()));
+        assert_eq!(std::fs::read_to_string(&file).ok().as_deref(), Some("one"));
+        let before = std::fs::metadata(&file).and_then(|m| m.modified()).ok();
+        assert_eq!(write_if_changed(&file, "one"), Ok(()));
+        let after = std::fs::metadata(&file).and_then(|m| m.modified()).ok();
+        assert_eq!(before, after);
+        assert_eq!(write_if_changed(&file, "two"), Ok(()));
+        assert_eq!(std::fs::read_to_string(&file).ok().as_deref(), Some("two"));
+        // A folder where the file should be: a clear error naming it, no panic.
+        let error = write_if_changed(&dir.join("deep"), "x")
+            .err()
+            .map(|e| e.to_string());
+        assert!(
+            error
+                .as_deref()
+                .is_some_and(|e| e.contains("deep: cannot write")),
+            "{error:?}"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

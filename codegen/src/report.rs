@@ -1,0 +1,578 @@
+//! Views of the IR for people and machines: the `keygate check` table, a JSON report,
+//! and the markdown report rendered from `report.md.j2`.
+//!
+//! The JSON shape (also the markdown template's context) is:
+//!
+//! ```text
+//! { "source", "version" ("Swagger 2.0" | "OpenAPI 3.0" | "OpenAPI 3.1"), "title", "base_path",
+//!   "schemes": [{ "name", "type" (apiKey | http | oauth2 | openIdConnect | mutualTLS),
+//!                 "http_scheme" (bearer, basic, digest, ... or null), "label",
+//!                 "in" (header | query | cookie | tls), "parameter" (header, query or
+//!                 cookie name, or null), "hook" (needs an app hook), "used", "pointer" }],
+//!   "operations": [{ "method", "path", "operation_id", "summary", "tags", "pointer",
+//!                    "source" (operation | root | absent), "requirement_pointer",
+//!                    "public", "anonymous_allowed", "requirement" (the table text),
+//!                    "alternatives": [[{ "scheme", "in", "name", "roles" }]] }],
+//!   "diagnostics": [{ "severity", "code", "pointer", "message" }] }
+//! ```
+//!
+//! `alternatives` lists every alternative in document order; `{}` is an empty list. An
+//! alternative's `in`/`name` say where its credential travels, as in the runtime's
+//! problem+json `accepted` list.
+
+use serde_json::{json, Value};
+
+use crate::check::Diagnostic;
+use crate::error::Error;
+use crate::ir::{
+    Alternative, Api, HookedKind, Requirement, RequirementSource, SchemeKind, SpecVersion,
+};
+use crate::templates::Templates;
+
+/// The report of `api` with its `diagnostics`, in the shape the module docs describe.
+pub fn report_json(api: &Api, diagnostics: &[Diagnostic]) -> Value {
+    let mut used = vec![false; api.schemes.len()];
+    for requirement in api
+        .root
+        .iter()
+        .chain(api.operations.iter().map(|op| &op.requirement))
+    {
+        for alternative in &requirement.alternatives {
+            for scheme_use in &alternative.schemes {
+                if let Some(flag) = used.get_mut(scheme_use.scheme) {
+                    *flag = true;
+                }
+            }
+        }
+    }
+    let schemes: Vec<Value> = api
+        .schemes
+        .iter()
+        .enumerate()
+        .map(|(index, scheme)| {
+            let (location, parameter) = placement(&scheme.kind);
+            json!({
+                "name": scheme.name,
+                "type": type_name(&scheme.kind),
+                "http_scheme": http_scheme(&scheme.kind),
+                "label": scheme.kind.label(),
+                "in": location,
+                "parameter": parameter,
+                "hook": scheme.kind.needs_hook(),
+                "used": used.get(index).copied().unwrap_or(false),
+                "pointer": scheme.pointer,
+            })
+        })
+        .collect();
+    let operations: Vec<Value> = api
+        .operations
+        .iter()
+        .map(|op| {
+            let requirement = &op.requirement;
+            let alternatives: Vec<Value> = requirement
+                .alternatives
+                .iter()
+                .map(|alternative| {
+                    let uses: Vec<Value> = alternative
+                        .schemes
+                        .iter()
+                        .map(|scheme_use| {
+                            let (location, name) = api
+                                .schemes
+                                .get(scheme_use.scheme)
+                                .map_or(("header", None), |scheme| placement(&scheme.kind));
+                            json!({
+                                "scheme": scheme_name(api, scheme_use.scheme),
+                                "in": location,
+                                "name": name,
+                                "roles": scheme_use.roles,
+                            })
+                        })
+                        .collect();
+                    Value::Array(uses)
+                })
+                .collect();
+            json!({
+                "method": op.method.as_str(),
+                "path": op.path,
+                "operation_id": op.operation_id,
+                "summary": op.summary,
+                "tags": op.tags,
+                "pointer": op.pointer,
+                "source": match op.requirement_source {
+                    RequirementSource::Operation => "operation",
+                    RequirementSource::Root => "root",
+                    RequirementSource::Absent => "absent",
+                },
+                "requirement_pointer": if requirement.pointer.is_empty() {
+                    Value::Null
+                } else {
+                    Value::from(requirement.pointer.as_str())
+                },
+                "public": requirement.is_public(),
+                "anonymous_allowed": requirement.allows_anonymous(),
+                "requirement": requirement_text(api, requirement),
+                "alternatives": alternatives,
+            })
+        })
+        .collect();
+    let diagnostics: Vec<Value> = diagnostics
+        .iter()
+        .map(|d| {
+            json!({
+                "severity": d.severity.as_str(),
+                "code": d.code,
+                "pointer": d.pointer,
+                "message": d.message,
+            })
+        })
+        .collect();
+    json!({
+        "source": api.source,
+        "version": version_label(api.version),
+        "title": api.title,
+        "base_path": api.base_path,
+        "schemes": schemes,
+        "operations": operations,
+        "diagnostics": diagnostics,
+    })
+}
+
+/// Renders the markdown security report (`report.md.j2`) with [`report_json`] as the
+/// context.
+///
+/// # Errors
+///
+/// When the template fails to render; the error names the template file.
+pub fn render_markdown(
+    api: &Api,
+    diagnostics: &[Diagnostic],
+    templates: &Templates,
+) -> Result<String, Error> {
+    templates.render("report.md.j2", report_json(api, diagnostics))
+}
+
+/// The `keygate check` table: one row per operation with columns METHOD, PATH, OPERATION
+/// and REQUIREMENT (see [`requirement_text`]), aligned, without trailing spaces.
+pub fn render_table(api: &Api) -> String {
+    const HEADER: [&str; 4] = ["METHOD", "PATH", "OPERATION", "REQUIREMENT"];
+    let rows: Vec<[String; 4]> = api
+        .operations
+        .iter()
+        .map(|op| {
+            [
+                op.method.as_str().to_owned(),
+                one_line(&op.path),
+                op.operation_id
+                    .as_deref()
+                    .map_or_else(|| "-".to_owned(), one_line),
+                requirement_text(api, &op.requirement),
+            ]
+        })
+        .collect();
+    let mut widths = HEADER.map(|h| h.chars().count());
+    for row in &rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    let header = HEADER.map(str::to_owned);
+    for row in std::iter::once(&header).chain(&rows) {
+        for (i, cell) in row.iter().enumerate() {
+            out.push_str(cell);
+            if i + 1 < row.len() {
+                let pad = widths[i].saturating_sub(cell.chars().count()) + 2;
+                out.extend(std::iter::repeat_n(' ', pad));
+            }
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// A requirement in one line: `public`, `api_key`, `api_key AND app_id`,
+/// `api_key OR (session AND csrf[admin])`; with `{}` among the alternatives,
+/// `optional: api_key`, or `anonymous` when `{}` is the only one.
+pub fn requirement_text(api: &Api, requirement: &Requirement) -> String {
+    if requirement.is_public() {
+        return "public".to_owned();
+    }
+    let credentialed: Vec<&Alternative> = requirement
+        .alternatives
+        .iter()
+        .filter(|alternative| !alternative.is_anonymous())
+        .collect();
+    let body = match credentialed.as_slice() {
+        [] => return "anonymous".to_owned(),
+        [only] => alternative_text(api, only),
+        many => many
+            .iter()
+            .map(|alternative| {
+                let text = alternative_text(api, alternative);
+                if alternative.schemes.len() > 1 {
+                    format!("({text})")
+                } else {
+                    text
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(" OR "),
+    };
+    if requirement.allows_anonymous() {
+        format!("optional: {body}")
+    } else {
+        body
+    }
+}
+
+/// One alternative: `api_key AND csrf[admin, write]`; `anonymous` for `{}`.
+pub(crate) fn alternative_text(api: &Api, alternative: &Alternative) -> String {
+    if alternative.is_anonymous() {
+        return "anonymous".to_owned();
+    }
+    alternative
+        .schemes
+        .iter()
+        .map(|scheme_use| {
+            let name = one_line(&scheme_name(api, scheme_use.scheme));
+            if scheme_use.roles.is_empty() {
+                name
+            } else {
+                format!("{name}[{}]", one_line(&scheme_use.roles.join(", ")))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" AND ")
+}
+
+/// The name of scheme `index`, or `#index` for an index the document does not define
+/// (only hand-built IR can hold one).
+pub(crate) fn scheme_name(api: &Api, index: usize) -> String {
+    api.schemes
+        .get(index)
+        .map_or_else(|| format!("#{index}"), |scheme| scheme.name.clone())
+}
+
+/// Where a credential for `kind` travels: (`in`, name), as the runtime's refusals say.
+fn placement(kind: &SchemeKind) -> (&'static str, Option<&str>) {
+    match kind {
+        SchemeKind::ApiKey { location, name } => (location.as_str(), Some(name.as_str())),
+        SchemeKind::HttpBearer | SchemeKind::HttpBasic => ("header", Some("Authorization")),
+        SchemeKind::Hooked(HookedKind::MutualTls) => ("tls", None),
+        SchemeKind::Hooked(_) => ("header", Some("Authorization")),
+    }
+}
+
+/// The OpenAPI `type` of a scheme.
+fn type_name(kind: &SchemeKind) -> &'static str {
+    match kind {
+        SchemeKind::ApiKey { .. } => "apiKey",
+        SchemeKind::HttpBearer
+        | SchemeKind::HttpBasic
+        | SchemeKind::Hooked(HookedKind::Http(_)) => "http",
+        SchemeKind::Hooked(HookedKind::OAuth2) => "oauth2",
+        SchemeKind::Hooked(HookedKind::OpenIdConnect) => "openIdConnect",
+        SchemeKind::Hooked(HookedKind::MutualTls) => "mutualTLS",
+    }
+}
+
+/// The http auth scheme (`bearer`, `basic`, ...) of an http scheme.
+fn http_scheme(kind: &SchemeKind) -> Option<&str> {
+    match kind {
+        SchemeKind::HttpBearer => Some("bearer"),
+        SchemeKind::HttpBasic => Some("basic"),
+        SchemeKind::Hooked(HookedKind::Http(scheme)) => Some(scheme.as_str()),
+        _ => None,
+    }
+}
+
+fn version_label(version: SpecVersion) -> &'static str {
+    match version {
+        SpecVersion::Swagger2 => "Swagger 2.0",
+        SpecVersion::OpenApi30 => "OpenAPI 3.0",
+        SpecVersion::OpenApi31 => "OpenAPI 3.1",
+    }
+}
+
+/// Control characters (a newline in a name) would break a table row; show them escaped.
+fn one_line(text: &str) -> String {
+    if text.chars().any(char::is_control) {
+        text.chars()
+            .map(|c| {
+                if c.is_control() {
+                    c.escape_default().to_string()
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect()
+    } else {
+        text.to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::check;
+    use crate::load::load_str;
+
+    const DOC: &str = r#"
+openapi: 3.1.0
+info: {title: "Pets | Co", version: "1"}
+servers: [{url: "https://api.example.com/v1"}]
+security: [{api_key: []}]
+components:
+  securitySchemes:
+    api_key: {type: apiKey, in: header, name: X-API-Key}
+    app_id: {type: apiKey, in: header, name: X-App-Id}
+    session: {type: apiKey, in: cookie, name: session}
+    csrf: {type: apiKey, in: header, name: X-CSRF}
+    q: {type: apiKey, in: query, name: key}
+    bearer: {type: http, scheme: bearer}
+    basic: {type: http, scheme: basic}
+    oauth: {type: oauth2, flows: {clientCredentials: {tokenUrl: "https://x/t", scopes: {}}}}
+    tls: {type: mutualTLS}
+paths:
+  /inherit:
+    get: {operationId: inherit}
+  /public:
+    get: {operationId: public, security: []}
+  /optional:
+    get:
+      operationId: optional
+      security: [{api_key: []}, {}]
+  /anon:
+    get:
+      security: [{}]
+  /and:
+    post:
+      operationId: both
+      security: [{api_key: [], app_id: []}]
+  /or:
+    put:
+      operationId: either
+      security: [{api_key: []}, {session: [], csrf: [admin]}]
+  /roles:
+    delete:
+      operationId: roles
+      security: [{api_key: [read, write]}]
+  /others:
+    patch:
+      operationId: others
+      security: [{bearer: []}, {basic: []}, {oauth: [pets:export]}, {tls: []}, {q: []}]
+"#;
+
+    fn api() -> Api {
+        load_str("pets.yaml", DOC).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn table_prints_every_requirement_shape() {
+        let table = render_table(&api());
+        expect_test::expect![[r#"
+            METHOD  PATH       OPERATION  REQUIREMENT
+            GET     /inherit   inherit    api_key
+            GET     /public    public     public
+            GET     /optional  optional   optional: api_key
+            GET     /anon      -          anonymous
+            POST    /and       both       api_key AND app_id
+            PUT     /or        either     api_key OR (session AND csrf[admin])
+            DELETE  /roles     roles      api_key[read, write]
+            PATCH   /others    others     bearer OR basic OR oauth[pets:export] OR tls OR q
+        "#]]
+        .assert_eq(&table);
+        assert!(table.lines().all(|line| !line.ends_with(' ')));
+    }
+
+    #[test]
+    fn table_of_an_empty_document_is_the_header() {
+        let api = load_str(
+            "e.yaml",
+            "openapi: 3.0.0\ninfo: {title: e, version: '1'}\npaths: {}\n",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(render_table(&api), "METHOD  PATH  OPERATION  REQUIREMENT\n");
+    }
+
+    #[test]
+    fn table_of_a_large_document_is_fast() {
+        use std::fmt::Write as _;
+        let mut text = String::from(
+            "openapi: 3.0.0\ninfo: {title: big, version: '1'}\n\
+             components: {securitySchemes: {k: {type: apiKey, in: header, name: K}}}\n\
+             security: [{k: []}]\npaths:\n",
+        );
+        for i in 0..800 {
+            let _ = writeln!(text, "  /r{i}:\n    get: {{operationId: op{i}}}");
+        }
+        let api = load_str("big.yaml", &text).unwrap_or_else(|e| panic!("{e}"));
+        let started = std::time::Instant::now();
+        let table = render_table(&api);
+        let diagnostics = check(&api);
+        let report = report_json(&api, &diagnostics);
+        assert_eq!(table.lines().count(), 801);
+        assert_eq!(report["operations"].as_array().map(Vec::len), Some(800));
+        // Generous: linear work on 800 rows takes well under a millisecond.
+        assert!(started.elapsed() < std::time::Duration::from_secs(1));
+    }
+
+    #[test]
+    fn json_has_a_stable_shape() {
+        let api = api();
+        let report = report_json(&api, &check(&api));
+        assert_eq!(report["source"], "pets.yaml");
+        assert_eq!(report["version"], "OpenAPI 3.1");
+        assert_eq!(report["base_path"], "/v1");
+        assert_eq!(
+            report["schemes"][0],
+            json!({
+                "name": "api_key", "type": "apiKey", "http_scheme": null,
+                "label": "apiKey (header X-API-Key)", "in": "header", "parameter": "X-API-Key",
+                "hook": false, "used": true, "pointer": "/components/securitySchemes/api_key",
+            })
+        );
+        assert_eq!(report["schemes"][5]["parameter"], "Authorization");
+        assert_eq!(report["schemes"][7]["hook"], true);
+        assert_eq!(report["schemes"][8]["in"], "tls");
+        let ops = &report["operations"];
+        assert_eq!(ops[0]["source"], "root");
+        assert_eq!(ops[0]["requirement_pointer"], "/security");
+        assert_eq!(ops[1]["public"], true);
+        assert_eq!(ops[2]["anonymous_allowed"], true);
+        assert_eq!(
+            ops[2]["alternatives"],
+            json!([[{"scheme": "api_key", "in": "header", "name": "X-API-Key", "roles": []}], []])
+        );
+        assert_eq!(ops[3]["operation_id"], Value::Null);
+        assert_eq!(
+            ops[5]["alternatives"][1],
+            json!([
+                {"scheme": "session", "in": "cookie", "name": "session", "roles": []},
+                {"scheme": "csrf", "in": "header", "name": "X-CSRF", "roles": ["admin"]},
+            ])
+        );
+        let codes: Vec<&str> = report["diagnostics"]
+            .as_array()
+            .map(|all| all.iter().filter_map(|d| d["code"].as_str()).collect())
+            .unwrap_or_default();
+        assert_eq!(codes, ["query-key", "hook-only"]);
+        assert_eq!(report["diagnostics"][0]["severity"], "warning");
+    }
+
+    #[test]
+    fn markdown_lists_schemes_operations_and_warnings() {
+        let api = api();
+        let markdown = render_markdown(&api, &check(&api), &Templates::builtin())
+            .unwrap_or_else(|e| panic!("{e}"));
+        for expected in [
+            "# Pets \\| Co: API keys",
+            "Base path: `/v1`",
+            "| `api_key` | header `X-API-Key` |",
+            "| `q` | query parameter `key` |",
+            "| `session` | cookie `session` |",
+            "| `bearer` | header `Authorization: Bearer <token>` |",
+            "| `basic` | header `Authorization: Basic <base64(id:secret)>` |",
+            "| `oauth` | header `Authorization` (oauth2, verified by the app's hook) |",
+            "| `tls` | client TLS certificate (mutualTLS, verified by the app's hook) |",
+            "| GET | `/v1/inherit` | `inherit` | `api_key` |",
+            "| GET | `/v1/public` | `public` | none (public) |",
+            "| GET | `/v1/optional` | `optional` | optional: `api_key` |",
+            "| GET | `/v1/anon` |  | none (anonymous) |",
+            "| POST | `/v1/and` | `both` | `api_key` and `app_id` |",
+            "| PUT | `/v1/or` | `either` | `api_key` or (`session` and `csrf` with role admin) |",
+            "| DELETE | `/v1/roles` | `roles` | `api_key` with roles read, write |",
+            "- **query-key** at `/components/securitySchemes/q`: scheme `q` takes",
+            "- **hook-only** at `/paths/~1others/patch/security`:",
+        ] {
+            assert!(
+                markdown.contains(expected),
+                "missing {expected:?} in:\n{markdown}"
+            );
+        }
+    }
+
+    #[test]
+    fn markdown_without_warnings_says_so() {
+        let api = load_str(
+            "a.yaml",
+            "swagger: '2.0'\ninfo: {title: '', version: '1'}\npaths: {/x: {get: {}}}\n",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let markdown = render_markdown(&api, &check(&api), &Templates::builtin())
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(markdown.starts_with("# a.yaml: API keys\n"), "{markdown}");
+        assert!(markdown.contains("No warnings."), "{markdown}");
+        assert!(
+            markdown.contains("| GET | `/x` |  | none (public) |"),
+            "{markdown}"
+        );
+    }
+
+    /// A fresh directory under the system temp dir, removed on drop.
+    struct TempDir(std::path::PathBuf);
+
+    impl TempDir {
+        fn new(tag: &str) -> TempDir {
+            let dir =
+                std::env::temp_dir().join(format!("keygate-report-{tag}-{}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&dir);
+            std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+            TempDir(dir)
+        }
+    }
+
+    impl Drop for TempDir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    #[test]
+    fn override_directory_replaces_the_report() {
+        let dir = TempDir::new("override");
+        std::fs::write(
+            dir.0.join("report.md.j2"),
+            "{{ title }}: {% for op in operations %}{{ op.requirement }};{% endfor %}",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let templates = Templates::from_dir(&dir.0).unwrap_or_else(|e| panic!("{e}"));
+        let api = api();
+        let out = render_markdown(&api, &[], &templates).unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            out.starts_with("Pets | Co: api_key;public;optional: api_key;"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn broken_override_names_the_file() {
+        // A syntax error is found when the directory is read.
+        let dir = TempDir::new("syntax");
+        let file = dir.0.join("report.md.j2");
+        std::fs::write(&file, "# {{ title }\n").unwrap_or_else(|e| panic!("{e}"));
+        let error = Templates::from_dir(&dir.0).err().map(|e| e.to_string());
+        let error = error.unwrap_or_else(|| panic!("a broken template must not load"));
+        assert!(error.contains(&file.display().to_string()), "{error}");
+        assert!(error.contains("template error"), "{error}");
+
+        // An error only rendering can find is reported when rendering, also by file.
+        let dir = TempDir::new("render");
+        let file = dir.0.join("report.md.j2");
+        std::fs::write(
+            &file,
+            "line one\n{% for x in title.nope.deeper %}{% endfor %}\n",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let templates = Templates::from_dir(&dir.0).unwrap_or_else(|e| panic!("{e}"));
+        let error = render_markdown(&api(), &[], &templates)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_else(|| panic!("rendering must fail"));
+        assert!(
+            error.starts_with(&format!("{}:2", file.display())),
+            "{error}"
+        );
+    }
+}
