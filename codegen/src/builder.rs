@@ -62,12 +62,14 @@ impl Builder {
     pub fn generate(&self) -> Result<Vec<PathBuf>, Error> {
         let out_dir = match &self.out_dir {
             Some(dir) => dir.clone(),
-            None => std::env::var_os("OUT_DIR").map(PathBuf::from).ok_or_else(|| {
-                Error::file(
-                    "OUT_DIR",
-                    "is not set: call generate() from build.rs, or set Builder::out_dir",
-                )
-            })?,
+            None => std::env::var_os("OUT_DIR")
+                .map(PathBuf::from)
+                .ok_or_else(|| {
+                    Error::file(
+                        "OUT_DIR",
+                        "is not set: call generate() from build.rs, or set Builder::out_dir",
+                    )
+                })?,
         };
         let templates = match &self.templates {
             Some(dir) => {
@@ -133,6 +135,9 @@ mod tests {
     #[test]
     fn file_stems_are_identifiers() {
         assert_eq!(module_file_stem(Path::new("specs/openapi.yaml")), "openapi");
-        assert_eq!(module_file_stem(Path::new("pet-store.v2.json")), "pet_store_v2");
+        assert_eq!(
+            module_file_stem(Path::new("pet-store.v2.json")),
+            "pet_store_v2"
+        );
     }
 }

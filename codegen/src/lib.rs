@@ -3,9 +3,9 @@
 pub mod error;
 pub mod ir;
 pub mod load;
-pub mod templates;
 #[path = "../../runtime/src/template.rs"]
 pub mod template;
+pub mod templates;
 
 pub use error::Error;
 pub use ir::Api;

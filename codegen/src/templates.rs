@@ -69,7 +69,9 @@ impl Templates {
             .env
             .get_template(name)
             .map_err(|e| template_error(&file, &e))?;
-        template.render(context).map_err(|e| template_error(&file, &e))
+        template
+            .render(context)
+            .map_err(|e| template_error(&file, &e))
     }
 }
 

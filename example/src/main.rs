@@ -62,7 +62,10 @@ fn app() -> Router {
         api::scheme::PARTNER_OAUTH,
         // A real app checks the token with its OAuth server; this demo trusts one value.
         hook_fn(|parts, _scheme| {
-            let token = parts.headers.get("authorization").and_then(|v| v.to_str().ok());
+            let token = parts
+                .headers
+                .get("authorization")
+                .and_then(|v| v.to_str().ok());
             Ok(match token {
                 Some("Bearer partner-token") => {
                     Verdict::Granted(Principal::new("partner").with_roles(["pets:export"]))
@@ -99,7 +102,9 @@ async fn main() -> std::io::Result<()> {
     println!("# 401: only one half of an AND");
     println!("curl -i -X DELETE -H 'X-API-Key: {READER_KEY}' {base}/v1/pets/1");
     println!("# 200: both halves");
-    println!("curl -i -X DELETE -H 'X-API-Key: {READER_KEY}' -H 'X-App-Id: {APP_ID}' {base}/v1/pets/1");
+    println!(
+        "curl -i -X DELETE -H 'X-API-Key: {READER_KEY}' -H 'X-App-Id: {APP_ID}' {base}/v1/pets/1"
+    );
     println!("# 403: a valid key without the `writer` role");
     println!("curl -i -X POST -H 'X-API-Key: {READER_KEY}' {base}/v1/pets");
     println!("# 200: the writer key");

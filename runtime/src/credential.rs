@@ -115,9 +115,9 @@ fn read_query(parts: &Parts, name: &str) -> Presented {
 fn read_cookie(parts: &Parts, name: &str) -> Presented {
     let mut values = Vec::new();
     for line in parts.headers.get_all(COOKIE) {
-        let Ok(line) = line.to_str() else {
-            continue;
-        };
+        // Browsers send raw UTF-8 in cookie values; one such cookie must not hide the
+        // others on its line. Bytes that are not UTF-8 become U+FFFD and match no key.
+        let line = String::from_utf8_lossy(line.as_bytes());
         for cookie in cookie::Cookie::split_parse(line).flatten() {
             if cookie.name() == name {
                 values.push(Some(cookie.value().to_owned()));
@@ -128,7 +128,11 @@ fn read_cookie(parts: &Parts, name: &str) -> Presented {
 }
 
 /// Reads `Authorization: <scheme> <token>`; another scheme word means absent for this one.
-fn read_authorization(parts: &Parts, scheme: &str, credential: fn(String) -> Presented) -> Presented {
+fn read_authorization(
+    parts: &Parts,
+    scheme: &str,
+    credential: fn(String) -> Presented,
+) -> Presented {
     let mut lines = parts.headers.get_all(AUTHORIZATION).iter();
     let Some(line) = lines.next() else {
         return Presented::Absent;
@@ -224,7 +228,10 @@ mod tests {
         let p = parts("/", &[("cookie", "a=1; sid=xyz"), ("cookie", "b=2")]);
         assert_eq!(key(Reader::Cookie("sid").read(&p)), "xyz");
         let p = parts("/", &[("cookie", "sid=1"), ("cookie", "sid=2")]);
-        assert!(matches!(Reader::Cookie("sid").read(&p), Presented::Ambiguous));
+        assert!(matches!(
+            Reader::Cookie("sid").read(&p),
+            Presented::Ambiguous
+        ));
         let p = parts("/", &[("cookie", "SID=1")]);
         assert!(matches!(Reader::Cookie("sid").read(&p), Presented::Absent));
     }

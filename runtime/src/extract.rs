@@ -35,7 +35,8 @@ impl Authenticated {
 
     /// The documented operation, or `None` for an undocumented route.
     pub fn operation(&self) -> Option<&'static Operation> {
-        self.operation.and_then(|index| self.spec.operations.get(index))
+        self.operation
+            .and_then(|index| self.spec.operations.get(index))
     }
 
     /// The `operationId` of the operation, when it has one.

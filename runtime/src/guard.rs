@@ -4,14 +4,17 @@
 use std::fmt;
 use std::sync::Arc;
 
+use http::header::AUTHORIZATION;
 use http::request::Parts;
 
 use crate::credential::{Presented, Reader};
 use crate::extract::Authenticated;
 use crate::refusal::{self, Rejection};
 use crate::router::{strip_base, OperationRouter};
-use crate::spec::{Requirement, Spec};
-use crate::verifier::{DynVerifier, Hook, OperationRef, Principal, Verdict, Verifier, VerifyRequest};
+use crate::spec::{Requirement, SchemeKind, Spec};
+use crate::verifier::{
+    DynVerifier, Hook, OperationRef, Principal, Verdict, Verifier, VerifyRequest,
+};
 
 /// Enforces one spec. Cheap to clone; build it once at start-up.
 #[derive(Clone)]
@@ -56,7 +59,11 @@ impl Guard {
             inner: Arc::new(GuardInner {
                 spec,
                 router,
-                readers: spec.schemes.iter().map(|s| Reader::for_scheme(&s.kind)).collect(),
+                readers: spec
+                    .schemes
+                    .iter()
+                    .map(|s| Reader::for_scheme(&s.kind))
+                    .collect(),
                 verifier: Arc::new(verifier),
                 hooks: vec![None; spec.schemes.len()],
                 deny_undocumented: false,
@@ -166,7 +173,9 @@ impl Guard {
         index: Option<usize>,
     ) -> Result<Authenticated, Rejection> {
         let inner = &*self.inner;
-        let grant = |alternative, principals| Authenticated::new(inner.spec, index, alternative, principals);
+        let grant = |alternative, principals| {
+            Authenticated::new(inner.spec, index, alternative, principals)
+        };
         if requirement.is_public() {
             return Ok(grant(None, Vec::new()));
         }
@@ -177,7 +186,11 @@ impl Guard {
                 continue;
             }
             // Cheap presence check first, so a missing credential costs no verification.
-            if alternative.schemes.iter().any(|used| state.surely_fails(used.scheme)) {
+            if alternative
+                .schemes
+                .iter()
+                .any(|used| state.surely_fails(used.scheme))
+            {
                 continue;
             }
             let mut principals = Vec::with_capacity(alternative.schemes.len());
@@ -296,7 +309,17 @@ impl<'a> Evaluation<'a> {
         if self.hook(scheme).is_some() {
             return false;
         }
-        self.needs_hook(scheme) || !matches!(self.read(scheme), Presented::One(_))
+        if self.needs_hook(scheme) {
+            return true;
+        }
+        match self.read(scheme) {
+            Presented::One(_) => false,
+            Presented::Ambiguous => {
+                self.detail = refusal::DETAIL_AMBIGUOUS;
+                true
+            }
+            Presented::Absent | Presented::Malformed => true,
+        }
     }
 
     /// Whether the request carries anything for the scheme (the `{}` rule, §4.2).
@@ -308,7 +331,16 @@ impl<'a> Evaluation<'a> {
                 _ => Ok(true),
             };
         }
-        Ok(!self.needs_hook(scheme) && self.read(scheme).is_presented())
+        if self.needs_hook(scheme) {
+            // No hook: an Authorization header is this scheme's token (oauth2,
+            // openIdConnect, other http schemes), so `{}` must not quietly ignore it.
+            let reads_authorization = !matches!(
+                self.inner.spec.schemes.get(scheme).map(|s| s.kind),
+                Some(SchemeKind::Hooked { kind: "mutualTLS" })
+            );
+            return Ok(reads_authorization && self.parts.headers.contains_key(AUTHORIZATION));
+        }
+        Ok(self.read(scheme).is_presented())
     }
 
     async fn outcome(&mut self, scheme: usize) -> Outcome {
@@ -354,7 +386,11 @@ impl<'a> Evaluation<'a> {
         match verdict {
             Ok(Verdict::Granted(principal)) => Outcome::Verified(principal),
             Ok(Verdict::Forbidden(principal)) => {
-                tracing::debug!(scheme = definition.name, principal = principal.id(), "credential lacks permission");
+                tracing::debug!(
+                    scheme = definition.name,
+                    principal = principal.id(),
+                    "credential lacks permission"
+                );
                 Outcome::Forbidden
             }
             Ok(Verdict::Absent) => Outcome::Absent,

@@ -9,8 +9,8 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use crate::guard::Guard;
-use crate::verifier::{BoxFuture, Hook, Verifier};
 use crate::spec::Spec;
+use crate::verifier::{BoxFuture, Hook, Verifier};
 
 /// A layer that checks every request against its documented operation before the
 /// handler runs. Granted requests carry [`Authenticated`](crate::Authenticated) and the

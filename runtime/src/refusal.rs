@@ -58,7 +58,11 @@ impl Rejection {
 
     /// 500 for generated code that finds the app wired wrong; the detail names the fix.
     pub fn misconfigured(detail: &str) -> Rejection {
-        plain(RejectionReason::Misconfigured, StatusCode::INTERNAL_SERVER_ERROR, detail)
+        plain(
+            RejectionReason::Misconfigured,
+            StatusCode::INTERNAL_SERVER_ERROR,
+            detail,
+        )
     }
 
     /// 500 for an impossible state in generated code (never a pass).
@@ -272,8 +276,7 @@ pub(crate) fn undocumented() -> Rejection {
 }
 
 /// The `detail` for a 401; the same text for unknown, wrong and malformed keys.
-pub(crate) const DETAIL_INVALID: &str =
-    "A valid credential is required for this operation.";
+pub(crate) const DETAIL_INVALID: &str = "A valid credential is required for this operation.";
 /// The `detail` when a key was genuine but expired.
 pub(crate) const DETAIL_EXPIRED: &str = "The presented key has expired.";
 /// The `detail` when a key was genuine but revoked.

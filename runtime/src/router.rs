@@ -74,7 +74,13 @@ impl OperationRouter {
                     .map(|(_, index)| *index)
             })
         };
-        lookup(method).or_else(|| if method == "HEAD" { lookup("GET") } else { None })
+        lookup(method).or_else(|| {
+            if method == "HEAD" {
+                lookup("GET")
+            } else {
+                None
+            }
+        })
     }
 }
 

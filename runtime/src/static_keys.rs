@@ -127,9 +127,11 @@ impl fmt::Debug for StaticKeys {
 impl Verifier for StaticKeys {
     async fn verify(&self, request: VerifyRequest<'_>) -> Result<Verdict, VerifyError> {
         let basic = matches!(request.scheme.kind, SchemeKind::HttpBasic);
-        Ok(match self.find(request.scheme.name, request.credential, basic) {
-            Some(principal) => Verdict::Granted(principal.clone()),
-            None => Verdict::Invalid,
-        })
+        Ok(
+            match self.find(request.scheme.name, request.credential, basic) {
+                Some(principal) => Verdict::Granted(principal.clone()),
+                None => Verdict::Invalid,
+            },
+        )
     }
 }

@@ -80,7 +80,9 @@ impl PathTemplate {
     /// Parses a template. The error says what is wrong, for a message that adds where.
     pub fn parse(template: &str) -> Result<PathTemplate, String> {
         let Some(rest) = template.strip_prefix('/') else {
-            return Err(format!("path template `{template}` does not start with `/`"));
+            return Err(format!(
+                "path template `{template}` does not start with `/`"
+            ));
         };
         let mut segments = Vec::new();
         for raw in rest.split('/') {
@@ -191,7 +193,11 @@ fn parse_segment(raw: &str, template: &str) -> Result<Segment, String> {
                 }
                 pieces.push(Piece::Param(name));
             }
-            '}' => return Err(format!("path template `{template}` has a `}}` with no `{{`")),
+            '}' => {
+                return Err(format!(
+                    "path template `{template}` has a `}}` with no `{{`"
+                ))
+            }
             _ => literal.push(c),
         }
     }
@@ -242,7 +248,10 @@ mod tests {
     #[test]
     fn rejects_what_no_matcher_can_express() {
         for bad in ["pets", "/a/{", "/a/}", "/a/{}", "/a/{x}{y}", "/a/{x{y}}"] {
-            assert!(PathTemplate::parse(bad).is_err(), "{bad} should be rejected");
+            assert!(
+                PathTemplate::parse(bad).is_err(),
+                "{bad} should be rejected"
+            );
         }
     }
 }

@@ -105,7 +105,10 @@ pub(crate) fn edge_keys() -> StaticKeys {
 pub(crate) fn petstore_routes(prefix: &str) -> Router {
     let at = |path: &str| format!("{prefix}{path}");
     Router::new()
-        .route(&at("/pets"), get(list_pets).post(create_pet).patch(describe))
+        .route(
+            &at("/pets"),
+            get(list_pets).post(create_pet).patch(describe),
+        )
         .route(&at("/pets/{pet_id}"), get(show_pet).delete(delete_pet))
         .route(&at("/pets/{pet_id}/photo"), put(upload_pet_photo))
         .route(&at("/stats"), get(get_stats))

@@ -47,7 +47,12 @@ const BASIC: usize = 4;
 const ROLE_SETS: [&[&str]; 4] = [&[], &["a"], &["b"], &["a", "b"]];
 
 /// base64 of `user<r>:pw`, the Basic pair holding `ROLE_SETS[r]`.
-const BASIC_PAIRS: [&str; 4] = ["dXNlcjA6cHc=", "dXNlcjE6cHc=", "dXNlcjI6cHc=", "dXNlcjM6cHc="];
+const BASIC_PAIRS: [&str; 4] = [
+    "dXNlcjA6cHc=",
+    "dXNlcjE6cHc=",
+    "dXNlcjI6cHc=",
+    "dXNlcjM6cHc=",
+];
 /// base64 of `user0:nope`.
 const BASIC_WRONG: &str = "dXNlcjA6bm9wZQ==";
 
@@ -164,10 +169,12 @@ fn oracle(case: &Case) -> (u16, Option<usize>) {
     // §4.1: the first non-anonymous alternative whose schemes all verify with roles held.
     for (index, alternative) in requirement.iter().enumerate() {
         let wins = !alternative.is_empty()
-            && alternative.iter().all(|&(scheme, roles)| match reading(case, scheme) {
-                Reading::Genuine(held) => holds(held, roles),
-                _ => false,
-            });
+            && alternative
+                .iter()
+                .all(|&(scheme, roles)| match reading(case, scheme) {
+                    Reading::Genuine(held) => holds(held, roles),
+                    _ => false,
+                });
         if wins {
             return (200, Some(index));
         }
@@ -194,6 +201,20 @@ fn oracle(case: &Case) -> (u16, Option<usize>) {
     (if all_verified { 403 } else { 401 }, None)
 }
 
+/// The id [`keys`] gives the principal of a valid credential for `scheme`.
+fn principal_id(case: &Case, scheme: usize) -> String {
+    let sent = if scheme < BEARER {
+        case.keys[scheme]
+    } else {
+        case.authorization.1
+    };
+    match (scheme, sent) {
+        (BASIC, Sent::Valid(r)) => format!("user{r}"),
+        (_, Sent::Valid(r)) => format!("{}{r}", SCHEMES[scheme].name),
+        _ => "not a valid credential".to_owned(),
+    }
+}
+
 // ---------------------------------------------------------------------------------
 // The runtime
 
@@ -201,7 +222,8 @@ fn keys() -> StaticKeys {
     let mut keys = StaticKeys::new();
     for (r, roles) in ROLE_SETS.iter().enumerate() {
         for scheme in &SCHEMES[..BASIC] {
-            let principal = Principal::new(format!("{}{r}", scheme.name)).with_roles(roles.iter().copied());
+            let principal =
+                Principal::new(format!("{}{r}", scheme.name)).with_roles(roles.iter().copied());
             keys = keys.principal(scheme.name, &secret(scheme.name, r), principal);
         }
         let user = format!("user{r}");
@@ -260,7 +282,11 @@ fn request(case: &Case) -> axum::http::request::Parts {
         }
     }
     let (word, sent) = case.authorization;
-    let scheme = if word == AuthWord::Bearer { BEARER } else { BASIC };
+    let scheme = if word == AuthWord::Bearer {
+        BEARER
+    } else {
+        BASIC
+    };
     for _ in 0..times(sent) {
         if let Some(v) = value(scheme, sent) {
             builder = builder.header("authorization", v);
@@ -325,12 +351,20 @@ fn runtime_decision_matches_oracle_of_section_4() {
         .run(&case(), |case| {
             let guard = Guard::new(spec(&case), keys.clone());
             let parts = request(&case);
+            let mut principals = Vec::new();
             let decided = match runtime.block_on(guard.authorize_operation(&parts, 0)) {
-                Ok(authenticated) => (200, authenticated.alternative()),
+                Ok(authenticated) => {
+                    principals = authenticated
+                        .principals()
+                        .map(|(scheme, principal)| (scheme, principal.id().to_owned()))
+                        .collect();
+                    (200, authenticated.alternative())
+                }
                 Err(rejection) => {
                     if rejection.status() == 401 {
                         // §5: one challenge per scheme of the requirement.
-                        let mut schemes: Vec<usize> = case.requirement.iter().flatten().map(|u| u.0).collect();
+                        let mut schemes: Vec<usize> =
+                            case.requirement.iter().flatten().map(|u| u.0).collect();
                         schemes.sort_unstable();
                         schemes.dedup();
                         prop_assert_eq!(rejection.challenges().len(), schemes.len());
@@ -341,12 +375,24 @@ fn runtime_decision_matches_oracle_of_section_4() {
             let expected = oracle(&case);
             seen.borrow_mut().insert((expected.0, expected.1.is_some()));
             prop_assert_eq!(decided, expected, "request {:?}", parts);
+            // §4.1: the handler sees the winning alternative's principals, in order.
+            let winners = expected
+                .1
+                .map_or(&[][..], |index| &case.requirement[index][..]);
+            let wanted: Vec<(&str, String)> = winners
+                .iter()
+                .map(|&(scheme, _)| (SCHEMES[scheme].name, principal_id(&case, scheme)))
+                .collect();
+            prop_assert_eq!(principals, wanted);
             Ok(())
         })
         .unwrap();
     // The generator must reach every kind of outcome, or the comparison proves little.
     let seen = seen.into_inner();
     for outcome in [(200, true), (200, false), (401, false), (403, false)] {
-        assert!(seen.contains(&outcome), "no case decided {outcome:?}; seen {seen:?}");
+        assert!(
+            seen.contains(&outcome),
+            "no case decided {outcome:?}; seen {seen:?}"
+        );
     }
 }

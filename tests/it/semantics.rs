@@ -5,13 +5,8 @@
 
 use axum::http::request::Parts;
 use axum::{Extension, Router};
-use keygate::spec::{
-    Alternative, Location, Operation, Requirement, Scheme, SchemeKind, SchemeUse,
-};
-use keygate::{
-    hook_fn, AuthLayer, Principal, Spec, Verdict, Verifier, VerifyError,
-    VerifyRequest,
-};
+use keygate::spec::{Alternative, Location, Operation, Requirement, Scheme, SchemeKind, SchemeUse};
+use keygate::{hook_fn, AuthLayer, Principal, Spec, Verdict, Verifier, VerifyError, VerifyRequest};
 use keygate_tests::{edge_names, petstore};
 use serde_json::{json, Value};
 
@@ -207,10 +202,16 @@ fn title(status: u16) -> &'static str {
 
 fn assert_no_secret(reply: &Reply, case: &str) {
     for secret in SECRETS {
-        assert!(!reply.body.contains(secret), "{case}: body echoes {secret:?}");
+        assert!(
+            !reply.body.contains(secret),
+            "{case}: body echoes {secret:?}"
+        );
         for (name, value) in &reply.headers {
             let value = String::from_utf8_lossy(value.as_bytes());
-            assert!(!value.contains(secret), "{case}: header {name} echoes {secret:?}");
+            assert!(
+                !value.contains(secret),
+                "{case}: header {name} echoes {secret:?}"
+            );
         }
     }
 }
@@ -225,8 +226,15 @@ async fn check(
 ) -> Reply {
     let reply = app.send(method, path, headers).await;
     let case = format!("{method} {path} {headers:?}");
-    assert_eq!(reply.status, expect.status, "{case}: status; body {:?}", reply.body);
-    assert_eq!(reply.www_authenticate, expect.challenges, "{case}: WWW-Authenticate");
+    assert_eq!(
+        reply.status, expect.status,
+        "{case}: status; body {:?}",
+        reply.body
+    );
+    assert_eq!(
+        reply.www_authenticate, expect.challenges,
+        "{case}: WWW-Authenticate"
+    );
     assert_no_secret(&reply, &case);
     // HEAD answers carry headers only.
     let head = method == "HEAD";
@@ -248,8 +256,16 @@ async fn check(
                 assert_eq!(reply.body, "", "{case}: HEAD body");
                 return reply;
             }
-            let json = reply.json.as_ref().unwrap_or_else(|| panic!("{case}: not JSON: {}", reply.body));
-            let mut keys: Vec<&str> = json.as_object().unwrap().keys().map(String::as_str).collect();
+            let json = reply
+                .json
+                .as_ref()
+                .unwrap_or_else(|| panic!("{case}: not JSON: {}", reply.body));
+            let mut keys: Vec<&str> = json
+                .as_object()
+                .unwrap()
+                .keys()
+                .map(String::as_str)
+                .collect();
             keys.sort_unstable();
             let mut expected_keys = vec!["detail", "status", "title", "type"];
             if accepted.is_some() {
@@ -259,7 +275,9 @@ async fn check(
             assert_eq!(json["type"], "about:blank", "{case}: type");
             assert_eq!(json["title"], title(expect.status), "{case}: title");
             assert_eq!(json["status"], expect.status, "{case}: status member");
-            let text = json["detail"].as_str().unwrap_or_else(|| panic!("{case}: detail"));
+            let text = json["detail"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{case}: detail"));
             match detail {
                 Detail::Exact(wanted) => assert_eq!(text, wanted, "{case}: detail"),
                 Detail::Contains(part) => assert!(text.contains(part), "{case}: detail {text:?}"),
@@ -289,7 +307,12 @@ async fn edge_app() -> Server {
 /// A hand-written spec behind a layer; every route answers through [`describe`]. Its
 /// schemes reuse petstore's names, so [`petstore_keys`] verifies them.
 async fn hand_written(spec: &'static Spec) -> Server {
-    spawn(Router::new().fallback(describe).layer(AuthLayer::new(spec, petstore_keys()))).await
+    spawn(
+        Router::new()
+            .fallback(describe)
+            .layer(AuthLayer::new(spec, petstore_keys())),
+    )
+    .await
 }
 
 const HEADER_KEY: Scheme = Scheme {
@@ -437,7 +460,9 @@ fn partner_hook(parts: &Parts, scheme: &Scheme) -> Result<Verdict, VerifyError> 
     };
     let principal = |who: &str| Principal::new(format!("{}:{who}", scheme.name));
     Ok(match value.to_str().unwrap_or_default() {
-        "Bearer partner-token" => Verdict::Granted(principal("exporter").with_roles(["pets:export"])),
+        "Bearer partner-token" => {
+            Verdict::Granted(principal("exporter").with_roles(["pets:export"]))
+        }
         "Bearer partner-token-noscope" => Verdict::Granted(principal("reader")),
         "Bearer store-down" => return Err(VerifyError::new("introspection unreachable")),
         _ => Verdict::Invalid,
@@ -605,15 +630,15 @@ async fn s3_cookie_line_with_a_non_ascii_byte_is_still_read() {
     // Browsers send raw UTF-8 in cookie values. A line that is not ASCII must not
     // hide the cookies it carries: the credential is presented, once or more.
     let app = petstore_app().await;
-    probe(&app, "GET", "/v1/pets/1", &[(COOKIE, "theme=caf\u{e9}; session=sess-5555")], granted("showPetById Session session#1")).await;
+    check(&app, "GET", "/v1/pets/1", &[(COOKIE, "theme=caf\u{e9}; session=sess-5555")], granted("showPetById Session session#1")).await;
     // Two `session` values, one of them in a non-ASCII line: never pick the other.
     let show = unauthorized(&[&[QUERY_KEY], &[SESSION]]).detail(Detail::Any);
-    probe(&app, "GET", "/v1/pets/1", &[(COOKIE, SESSION_COOKIE), (COOKIE, "session=sess-5555\u{e9}")], show).await;
+    check(&app, "GET", "/v1/pets/1", &[(COOKIE, SESSION_COOKIE), (COOKIE, "session=sess-5555\u{e9}")], show).await;
     // A presented, unreadable session is a failed credential, so `{}` refuses (§4.2),
     // as it does for the same bytes in a header.
     let optional = hand_written(&OPTIONAL).await;
-    probe(&optional, "GET", "/optional", &[(X_API_KEY, MALFORMED_KEY)], unauthorized(OPTIONAL_ACCEPTED)).await;
-    probe(&optional, "GET", "/optional", &[(COOKIE, "session=sess-5555\u{e9}")], unauthorized(OPTIONAL_ACCEPTED)).await;
+    check(&optional, "GET", "/optional", &[(X_API_KEY, MALFORMED_KEY)], unauthorized(OPTIONAL_ACCEPTED)).await;
+    check(&optional, "GET", "/optional", &[(COOKIE, "session=sess-5555\u{e9}")], unauthorized(OPTIONAL_ACCEPTED)).await;
 }
 
 #[tokio::test]
@@ -883,6 +908,21 @@ async fn s5_refusals_never_echo_the_presented_credential() {
 }
 
 #[tokio::test]
+async fn s5_odd_credentials_never_cause_a_5xx() {
+    let app = petstore_app().await;
+    let me = || unauthorized(&[&[BEARER], &[BASIC]]);
+    let show = || unauthorized(&[&[QUERY_KEY], &[SESSION]]);
+    // base64 of the bytes FF FE (not UTF-8); a non-ASCII token; a bare scheme word.
+    check(&app, "GET", "/v1/me", &[(AUTHORIZATION, "Basic //4=")], me()).await;
+    check(&app, "GET", "/v1/me", &[(AUTHORIZATION, "Bearer tok-666\u{e9}")], me()).await;
+    check(&app, "GET", "/v1/me", &[(AUTHORIZATION, "Basic")], me()).await;
+    check(&app, "GET", "/v1/pets/1?api_key=%FF%FE", &[], show()).await;
+    check(&app, "GET", "/v1/pets/1?api_key=%", &[], show()).await;
+    check(&app, "GET", "/v1/pets/1", &[(COOKIE, "session; =; ;;")], show()).await;
+    check(&app, "GET", "/v1/stats", &[(X_API_KEY, &"k".repeat(8000))], unauthorized(&[&[API_KEY]])).await;
+}
+
+#[tokio::test]
 async fn s5_expired_and_revoked_keys_may_be_named() {
     let app = petstore_with(petstore::layer(Scripted)).await;
     let stats = || unauthorized(&[&[API_KEY]]);
@@ -938,9 +978,4 @@ async fn edge_names_layer_enforces_its_swagger_document() {
     check(&app, "GET", "/api/ping", &[], granted("KeygateState anonymous")).await;
     // Outside `/api`: undocumented, so the root requirement.
     check(&app, "GET", "/ping", &[], user()).await;
-}
-
-async fn probe(app: &Server, method: &str, path: &str, headers: &[(&str, &str)], _e: Expect) {
-    let r = app.send(method, path, headers).await;
-    eprintln!("PROBE {path} {headers:?} -> {} {}", r.status, r.body);
 }

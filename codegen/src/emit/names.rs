@@ -6,11 +6,11 @@ use heck::{ToShoutySnakeCase, ToSnakeCase, ToUpperCamelCase};
 
 /// Rust keywords (all editions) and reserved words.
 const KEYWORDS: &[&str] = &[
-    "as", "async", "await", "break", "const", "continue", "crate", "dyn", "else", "enum",
-    "extern", "false", "fn", "for", "gen", "if", "impl", "in", "let", "loop", "match", "mod",
-    "move", "mut", "pub", "ref", "return", "self", "Self", "static", "struct", "super", "trait",
-    "true", "try", "type", "unsafe", "use", "where", "while", "abstract", "become", "box", "do",
-    "final", "macro", "override", "priv", "typeof", "unsized", "virtual", "yield", "union",
+    "as", "async", "await", "break", "const", "continue", "crate", "dyn", "else", "enum", "extern",
+    "false", "fn", "for", "gen", "if", "impl", "in", "let", "loop", "match", "mod", "move", "mut",
+    "pub", "ref", "return", "self", "Self", "static", "struct", "super", "trait", "true", "try",
+    "type", "unsafe", "use", "where", "while", "abstract", "become", "box", "do", "final", "macro",
+    "override", "priv", "typeof", "unsized", "virtual", "yield", "union",
 ];
 
 /// The case a name space uses.
@@ -97,7 +97,10 @@ mod tests {
         let mut types = NameSpace::new(Case::UpperCamel, "Op", &["KeygateState"]);
         assert_eq!(types.claim("listPets"), "ListPets");
         assert_eq!(types.claim("list_pets"), "ListPets2");
-        assert_eq!(types.claim("userApiKey (query parameter)"), "UserApiKeyQueryParameter");
+        assert_eq!(
+            types.claim("userApiKey (query parameter)"),
+            "UserApiKeyQueryParameter"
+        );
         assert_eq!(types.claim("2fa"), "Op2fa");
         assert_eq!(types.claim("self"), "SelfOp");
         assert_eq!(types.claim("keygate_state"), "KeygateState2");

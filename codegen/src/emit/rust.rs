@@ -56,23 +56,27 @@ pub(crate) fn items(api: &Api) -> TokenStream {
         }
         None => quote! { ::keygate::spec::Requirement::PUBLIC },
     };
-    let operations = api.operations.iter().zip(&operation_tables).map(|(op, table)| {
-        let method = op.method.as_str();
-        let path = &op.path;
-        let id = match &op.operation_id {
-            Some(id) => quote! { ::core::option::Option::Some(#id) },
-            None => quote! { ::core::option::Option::None },
-        };
-        let requirement = format_ident!("REQUIREMENT_{}", *table);
-        quote! {
-            ::keygate::spec::Operation {
-                method: #method,
-                path: #path,
-                operation_id: #id,
-                requirement: #requirement,
+    let operations = api
+        .operations
+        .iter()
+        .zip(&operation_tables)
+        .map(|(op, table)| {
+            let method = op.method.as_str();
+            let path = &op.path;
+            let id = match &op.operation_id {
+                Some(id) => quote! { ::core::option::Option::Some(#id) },
+                None => quote! { ::core::option::Option::None },
+            };
+            let requirement = format_ident!("REQUIREMENT_{}", *table);
+            quote! {
+                ::keygate::spec::Operation {
+                    method: #method,
+                    path: #path,
+                    operation_id: #id,
+                    requirement: #requirement,
+                }
             }
-        }
-    });
+        });
 
     let title = &api.title;
     let base_path = &api.base_path;
@@ -84,7 +88,11 @@ pub(crate) fn items(api: &Api) -> TokenStream {
     );
     let scheme_constants = api.schemes.iter().zip(&names).map(|(scheme, names)| {
         let ident = format_ident!("{}", names.constant);
-        let doc = format!(" The scheme `{}`: {}.", doc_text(&scheme.name), doc_text(&scheme.kind.label()));
+        let doc = format!(
+            " The scheme `{}`: {}.",
+            doc_text(&scheme.name),
+            doc_text(&scheme.kind.label())
+        );
         let name = &scheme.name;
         quote! {
             #[doc = #doc]
@@ -215,11 +223,18 @@ fn describe(api: &Api, requirement: &Requirement) -> String {
                 .schemes
                 .iter()
                 .map(|used| {
-                    let name = api.schemes.get(used.scheme).map_or("?", |s| s.name.as_str());
+                    let name = api
+                        .schemes
+                        .get(used.scheme)
+                        .map_or("?", |s| s.name.as_str());
                     if used.roles.is_empty() {
                         format!("'{}'", doc_text(name))
                     } else {
-                        format!("'{}' (roles: {})", doc_text(name), doc_text(&used.roles.join(", ")))
+                        format!(
+                            "'{}' (roles: {})",
+                            doc_text(name),
+                            doc_text(&used.roles.join(", "))
+                        )
                     }
                 })
                 .collect::<Vec<_>>()
@@ -272,15 +287,23 @@ fn extractors(api: &Api, names: &[SchemeNames]) -> Vec<TokenStream> {
                 .filter_map(|used| names.get(used.scheme).map(|n| n.variant.as_str()))
                 .collect();
             let variant = format_ident!("{}", variant_names.claim(&joined.join("And")));
-            let variant_doc = format!(" Granted through {}.", describe(api, &requirement_of(alternative)));
+            let variant_doc = format!(
+                " Granted through {}.",
+                describe(api, &requirement_of(alternative))
+            );
             let mut fields = Vec::new();
             let mut bindings = Vec::new();
             for used in &alternative.schemes {
-                let (Some(scheme), Some(scheme_names)) = (api.schemes.get(used.scheme), names.get(used.scheme)) else {
+                let (Some(scheme), Some(scheme_names)) =
+                    (api.schemes.get(used.scheme), names.get(used.scheme))
+                else {
                     continue;
                 };
                 let field = format_ident!("{}", scheme_names.field);
-                let field_doc = format!(" The principal verified by scheme `{}`.", doc_text(&scheme.name));
+                let field_doc = format!(
+                    " The principal verified by scheme `{}`.",
+                    doc_text(&scheme.name)
+                );
                 fields.push(quote! {
                     #[doc = #field_doc]
                     #field: ::keygate::Principal
