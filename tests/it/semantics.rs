@@ -433,6 +433,25 @@ static OPTIONAL: Spec = Spec {
 
 const OPTIONAL_ACCEPTED: &[&[Shown]] = &[&[API_KEY], &[QUERY_KEY], &[SESSION], &[BEARER], &[]];
 
+/// An oauth2 scheme, or `{}`, with no hook registered.
+static OPTIONAL_OAUTH: Spec = Spec {
+    title: "optional oauth",
+    base_path: "",
+    schemes: &[Scheme {
+        name: "partner_oauth",
+        kind: SchemeKind::Hooked { kind: "oauth2" },
+    }],
+    root: Requirement::PUBLIC,
+    operations: &[Operation {
+        method: "GET",
+        path: "/optional-oauth",
+        operation_id: Some("optionalOauth"),
+        requirement: Requirement {
+            alternatives: &[Alternative { schemes: &[uses(0, &[])] }, Alternative { schemes: &[] }],
+        },
+    }],
+};
+
 /// Answers by the presented secret, for the verdicts `StaticKeys` never gives.
 struct Scripted;
 
@@ -679,11 +698,20 @@ async fn s3_empty_value_counts_as_absent() {
 }
 
 #[tokio::test]
+async fn s4_anonymous_alternative_does_not_ignore_a_token_for_a_hookless_scheme() {
+    let app = hand_written(&OPTIONAL_OAUTH).await;
+    let refused = || unauthorized(&[&[PARTNER_OAUTH], &[]]);
+    check(&app, "GET", "/optional-oauth", &[], granted("optionalOauth anonymous")).await;
+    // Without its hook the scheme cannot verify, and a token sent for it is not ignored.
+    check(&app, "GET", "/optional-oauth", &[(AUTHORIZATION, "Bearer some-token")], refused()).await;
+}
+
+#[tokio::test]
 async fn s3_two_values_for_one_scheme_are_ambiguous_401() {
     let app = petstore_app().await;
     // Each value verifies alone; twice, the scheme fails instead of picking one. §3
     // fixes no detail text for this.
-    let stats = || unauthorized(&[&[API_KEY]]).detail(Detail::Any);
+    let stats = || unauthorized(&[&[API_KEY]]).detail(Detail::Contains("more than once"));
     let show = || unauthorized(&[&[QUERY_KEY], &[SESSION]]).detail(Detail::Any);
     let me = || unauthorized(&[&[BEARER], &[BASIC]]).detail(Detail::Any);
     check(&app, "GET", "/v1/stats", &[(X_API_KEY, KEY), (X_API_KEY, KEY)], stats()).await;
