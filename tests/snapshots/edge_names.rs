@@ -179,7 +179,7 @@ pub mod scheme {
     /// The scheme `2fa`: http basic.
     pub const SCHEME_2FA: &str = "2fa";
 }
-/// Extractor for `self` (`GET /self`). Requires: 'userApiKey (query parameter)' OR 'userApiKey (request header)'.
+/// Extractor for `self` (`GET /self`). Requires: userApiKey (query parameter) OR userApiKey (request header).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[allow(
     dead_code,
@@ -188,12 +188,12 @@ pub mod scheme {
     clippy::enum_variant_names
 )]
 pub enum SelfOp {
-    /// Granted through 'userApiKey (query parameter)'.
+    /// Granted through userApiKey (query parameter).
     UserApiKeyQueryParameter {
         /// The principal verified by scheme `userApiKey (query parameter)`.
         user_api_key_query_parameter: ::keygate::Principal,
     },
-    /// Granted through 'userApiKey (request header)'.
+    /// Granted through userApiKey (request header).
     UserApiKeyRequestHeader {
         /// The principal verified by scheme `userApiKey (request header)`.
         user_api_key_request_header: ::keygate::Principal,
@@ -234,7 +234,7 @@ where
         )
     }
 }
-/// Extractor for `list_pets` (`GET /list-pets`). Requires: 'BearerAuth' OR 'bearerAuth' OR 'type'.
+/// Extractor for `list_pets` (`GET /list-pets`). Requires: BearerAuth OR bearerAuth OR type.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[allow(
     dead_code,
@@ -243,17 +243,17 @@ where
     clippy::enum_variant_names
 )]
 pub enum ListPets {
-    /// Granted through 'BearerAuth'.
+    /// Granted through BearerAuth.
     BearerAuth {
         /// The principal verified by scheme `BearerAuth`.
         bearer_auth: ::keygate::Principal,
     },
-    /// Granted through 'bearerAuth'.
+    /// Granted through bearerAuth.
     BearerAuth2 {
         /// The principal verified by scheme `bearerAuth`.
         bearer_auth_2: ::keygate::Principal,
     },
-    /// Granted through 'type'.
+    /// Granted through type.
     Type {
         /// The principal verified by scheme `type`.
         type_: ::keygate::Principal,
@@ -290,7 +290,7 @@ where
         )
     }
 }
-/// Extractor for `listPets` (`POST /list-pets`). Requires: '2fa' AND 'type'.
+/// Extractor for `listPets` (`POST /list-pets`). Requires: 2fa AND type.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[allow(
     dead_code,
@@ -299,7 +299,7 @@ where
     clippy::enum_variant_names
 )]
 pub enum ListPets2 {
-    /// Granted through '2fa' AND 'type'.
+    /// Granted through 2fa AND type.
     Scheme2faAndType {
         /// The principal verified by scheme `2fa`.
         scheme_2fa: ::keygate::Principal,
@@ -333,7 +333,7 @@ where
         )
     }
 }
-/// Extractor for `GET /files/{name}.{ext}` (`GET /files/{name}.{ext}`). Requires: 'userApiKey (query parameter)' OR 'userApiKey (request header)'.
+/// Extractor for `GET /files/{name}.{ext}` (`GET /files/{name}.{ext}`). Requires: userApiKey (query parameter) OR userApiKey (request header).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[allow(
     dead_code,
@@ -342,12 +342,12 @@ where
     clippy::enum_variant_names
 )]
 pub enum GetFilesNameExt {
-    /// Granted through 'userApiKey (query parameter)'.
+    /// Granted through userApiKey (query parameter).
     UserApiKeyQueryParameter {
         /// The principal verified by scheme `userApiKey (query parameter)`.
         user_api_key_query_parameter: ::keygate::Principal,
     },
-    /// Granted through 'userApiKey (request header)'.
+    /// Granted through userApiKey (request header).
     UserApiKeyRequestHeader {
         /// The principal verified by scheme `userApiKey (request header)`.
         user_api_key_request_header: ::keygate::Principal,

@@ -279,7 +279,7 @@ pub mod scheme {
     /// The scheme `partner_oauth`: oauth2 (hook).
     pub const PARTNER_OAUTH: &str = "partner_oauth";
 }
-/// Extractor for `listPets` (`GET /pets`). Requires: 'api_key' OR anonymous.
+/// Extractor for `listPets` (`GET /pets`). Requires: optional: api_key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[allow(
     dead_code,
@@ -288,7 +288,7 @@ pub mod scheme {
     clippy::enum_variant_names
 )]
 pub enum ListPets {
-    /// Granted through 'api_key'.
+    /// Granted through api_key.
     ApiKey {
         /// The principal verified by scheme `api_key`.
         api_key: ::keygate::Principal,
@@ -320,7 +320,7 @@ where
         )
     }
 }
-/// Extractor for `createPet` (`POST /pets`). Requires: 'api_key' (roles: writer).
+/// Extractor for `createPet` (`POST /pets`). Requires: api_key(writer).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[allow(
     dead_code,
@@ -329,7 +329,7 @@ where
     clippy::enum_variant_names
 )]
 pub enum CreatePet {
-    /// Granted through 'api_key' (roles: writer).
+    /// Granted through api_key(writer).
     ApiKey {
         /// The principal verified by scheme `api_key`.
         api_key: ::keygate::Principal,
@@ -358,7 +358,7 @@ where
         )
     }
 }
-/// Extractor for `showPetById` (`GET /pets/{petId}`). Requires: 'query_key' OR 'session'.
+/// Extractor for `showPetById` (`GET /pets/{petId}`). Requires: query_key OR session.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[allow(
     dead_code,
@@ -367,12 +367,12 @@ where
     clippy::enum_variant_names
 )]
 pub enum ShowPetById {
-    /// Granted through 'query_key'.
+    /// Granted through query_key.
     QueryKey {
         /// The principal verified by scheme `query_key`.
         query_key: ::keygate::Principal,
     },
-    /// Granted through 'session'.
+    /// Granted through session.
     Session {
         /// The principal verified by scheme `session`.
         session: ::keygate::Principal,
@@ -406,7 +406,7 @@ where
         )
     }
 }
-/// Extractor for `deletePet` (`DELETE /pets/{petId}`). Requires: 'api_key' AND 'app_id'.
+/// Extractor for `deletePet` (`DELETE /pets/{petId}`). Requires: api_key AND app_id.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[allow(
     dead_code,
@@ -415,7 +415,7 @@ where
     clippy::enum_variant_names
 )]
 pub enum DeletePet {
-    /// Granted through 'api_key' AND 'app_id'.
+    /// Granted through api_key AND app_id.
     ApiKeyAndAppId {
         /// The principal verified by scheme `api_key`.
         api_key: ::keygate::Principal,
@@ -449,7 +449,7 @@ where
         )
     }
 }
-/// Extractor for `uploadPetPhoto` (`PUT /pets/{petId}/photo`). Requires: 'api_key' AND 'app_id' OR 'api_key' AND 'session'.
+/// Extractor for `uploadPetPhoto` (`PUT /pets/{petId}/photo`). Requires: (api_key AND app_id) OR (api_key AND session).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[allow(
     dead_code,
@@ -458,14 +458,14 @@ where
     clippy::enum_variant_names
 )]
 pub enum UploadPetPhoto {
-    /// Granted through 'api_key' AND 'app_id'.
+    /// Granted through api_key AND app_id.
     ApiKeyAndAppId {
         /// The principal verified by scheme `api_key`.
         api_key: ::keygate::Principal,
         /// The principal verified by scheme `app_id`.
         app_id: ::keygate::Principal,
     },
-    /// Granted through 'api_key' AND 'session'.
+    /// Granted through api_key AND session.
     ApiKeyAndSession {
         /// The principal verified by scheme `api_key`.
         api_key: ::keygate::Principal,
@@ -507,7 +507,7 @@ where
         )
     }
 }
-/// Extractor for `getStats` (`GET /stats`). Requires: 'api_key'.
+/// Extractor for `getStats` (`GET /stats`). Requires: api_key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[allow(
     dead_code,
@@ -516,7 +516,7 @@ where
     clippy::enum_variant_names
 )]
 pub enum GetStats {
-    /// Granted through 'api_key'.
+    /// Granted through api_key.
     ApiKey {
         /// The principal verified by scheme `api_key`.
         api_key: ::keygate::Principal,
@@ -578,7 +578,7 @@ where
         )
     }
 }
-/// Extractor for `whoAmI` (`GET /me`). Requires: 'bearer' OR 'basic'.
+/// Extractor for `whoAmI` (`GET /me`). Requires: bearer OR basic.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[allow(
     dead_code,
@@ -587,12 +587,12 @@ where
     clippy::enum_variant_names
 )]
 pub enum WhoAmI {
-    /// Granted through 'bearer'.
+    /// Granted through bearer.
     Bearer {
         /// The principal verified by scheme `bearer`.
         bearer: ::keygate::Principal,
     },
-    /// Granted through 'basic'.
+    /// Granted through basic.
     Basic {
         /// The principal verified by scheme `basic`.
         basic: ::keygate::Principal,
@@ -625,7 +625,7 @@ where
         )
     }
 }
-/// Extractor for `exportPets` (`POST /export`). Requires: 'partner_oauth' (roles: pets:export).
+/// Extractor for `exportPets` (`POST /export`). Requires: partner_oauth(pets:export).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[allow(
     dead_code,
@@ -634,7 +634,7 @@ where
     clippy::enum_variant_names
 )]
 pub enum ExportPets {
-    /// Granted through 'partner_oauth' (roles: pets:export).
+    /// Granted through partner_oauth(pets:export).
     PartnerOauth {
         /// The principal verified by scheme `partner_oauth`.
         partner_oauth: ::keygate::Principal,

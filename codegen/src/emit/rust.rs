@@ -208,40 +208,9 @@ fn doc_text(text: &str) -> String {
         .collect()
 }
 
+/// The requirement in the words of the `check` table, safe for a doc comment.
 fn describe(api: &Api, requirement: &Requirement) -> String {
-    if requirement.is_public() {
-        return "public".to_owned();
-    }
-    requirement
-        .alternatives
-        .iter()
-        .map(|alternative| {
-            if alternative.is_anonymous() {
-                return "anonymous".to_owned();
-            }
-            alternative
-                .schemes
-                .iter()
-                .map(|used| {
-                    let name = api
-                        .schemes
-                        .get(used.scheme)
-                        .map_or("?", |s| s.name.as_str());
-                    if used.roles.is_empty() {
-                        format!("'{}'", doc_text(name))
-                    } else {
-                        format!(
-                            "'{}' (roles: {})",
-                            doc_text(name),
-                            doc_text(&used.roles.join(", "))
-                        )
-                    }
-                })
-                .collect::<Vec<_>>()
-                .join(" AND ")
-        })
-        .collect::<Vec<_>>()
-        .join(" OR ")
+    doc_text(&crate::report::requirement_text(api, requirement))
 }
 
 fn extractors(api: &Api, names: &[SchemeNames]) -> Vec<TokenStream> {
@@ -289,7 +258,7 @@ fn extractors(api: &Api, names: &[SchemeNames]) -> Vec<TokenStream> {
             let variant = format_ident!("{}", variant_names.claim(&joined.join("And")));
             let variant_doc = format!(
                 " Granted through {}.",
-                describe(api, &requirement_of(alternative))
+                doc_text(&crate::report::alternative_text(api, alternative))
             );
             let mut fields = Vec::new();
             let mut bindings = Vec::new();
@@ -366,11 +335,4 @@ fn extractors(api: &Api, names: &[SchemeNames]) -> Vec<TokenStream> {
         });
     }
     out
-}
-
-fn requirement_of(alternative: &crate::ir::Alternative) -> Requirement {
-    Requirement {
-        alternatives: vec![alternative.clone()],
-        pointer: String::new(),
-    }
 }
