@@ -1,3 +1,4 @@
 //! keygate-codegen integration tests: one binary, so linking stays cheap.
 
 mod snapshots;
+mod templates;
