@@ -4,6 +4,7 @@
 mod credential;
 mod extract;
 mod guard;
+pub mod keys;
 mod layer;
 mod refusal;
 mod router;
@@ -15,6 +16,9 @@ mod verifier;
 
 pub use extract::{authorize_operation, principals, Authenticated};
 pub use guard::Guard;
+#[cfg(feature = "sqlite")]
+pub use keys::SqliteStore;
+pub use keys::{KeyStore, Keyring, MemoryStore};
 pub use layer::{AuthLayer, AuthService};
 pub use refusal::{Rejection, RejectionReason};
 pub use spec::Spec;

@@ -1,0 +1,221 @@
+//! The key format `<prefix>_<key id>_<secret><checksum>`: generation and parsing.
+
+use std::fmt;
+
+use secrecy::{ExposeSecret, SecretString};
+
+/// Length of the public key id: lowercase base32 (`a-z`, `2-7`), 60 random bits.
+pub const KEY_ID_LEN: usize = 12;
+/// Length of the secret: base62, 22 characters carry about 131 random bits.
+pub const SECRET_LEN: usize = 22;
+/// Length of the checksum: CRC32 in base62, zero-padded.
+pub const CHECKSUM_LEN: usize = 6;
+
+const BASE32: &[u8; 32] = b"abcdefghijklmnopqrstuvwxyz234567";
+const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+/// How keys look: the prefix before the first `_` (default `kg`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyFormat {
+    prefix: String,
+}
+
+impl Default for KeyFormat {
+    fn default() -> KeyFormat {
+        KeyFormat {
+            prefix: "kg".to_owned(),
+        }
+    }
+}
+
+/// Why a key string was rejected. Only for logs: the client sees "invalid" either way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FormatError {
+    /// A prefix for [`KeyFormat::new`] that is empty, too long or not `[a-z0-9]`.
+    BadPrefix,
+    /// The key does not start with `<prefix>_`.
+    WrongPrefix,
+    /// The key id or the separator after it is missing or malformed.
+    BadKeyId,
+    /// The secret part has the wrong length or characters.
+    BadSecret,
+    /// The checksum does not match: a typo or a made-up key.
+    BadChecksum,
+}
+
+impl fmt::Display for FormatError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            FormatError::BadPrefix => "a key prefix must be 1 to 16 characters of a-z and 0-9",
+            FormatError::WrongPrefix => "the key does not start with the expected prefix",
+            FormatError::BadKeyId => "the key id part is malformed",
+            FormatError::BadSecret => "the secret part is malformed",
+            FormatError::BadChecksum => "the key's checksum does not match",
+        })
+    }
+}
+
+impl std::error::Error for FormatError {}
+
+/// The OS random number generator failed; no key can be issued.
+#[derive(Debug, Clone)]
+pub struct RngError(String);
+
+impl fmt::Display for RngError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "the OS random number generator failed: {}", self.0)
+    }
+}
+
+impl std::error::Error for RngError {}
+
+/// A key that passed [`KeyFormat::parse`]: the public id and the secret (with checksum).
+pub struct ParsedKey {
+    /// The public key id.
+    pub key_id: String,
+    /// `<secret><checksum>`: what is hashed and stored.
+    pub secret: SecretString,
+}
+
+impl fmt::Debug for ParsedKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ParsedKey")
+            .field("key_id", &self.key_id)
+            .field("secret", &"[REDACTED]")
+            .finish()
+    }
+}
+
+/// A freshly generated key: the full string (shown once) and its parts.
+pub struct GeneratedKey {
+    /// The public key id.
+    pub key_id: String,
+    /// `<secret><checksum>`, the part whose SHA-256 is stored.
+    pub secret: SecretString,
+    /// The full key `<prefix>_<key id>_<secret><checksum>`.
+    pub full: SecretString,
+}
+
+impl fmt::Debug for GeneratedKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GeneratedKey")
+            .field("key_id", &self.key_id)
+            .field("secret", &"[REDACTED]")
+            .finish()
+    }
+}
+
+impl KeyFormat {
+    /// A format with this prefix: 1 to 16 characters of `a-z0-9` (no `_`, so parsing
+    /// is unambiguous).
+    pub fn new(prefix: &str) -> Result<KeyFormat, FormatError> {
+        let ok = !prefix.is_empty()
+            && prefix.len() <= 16
+            && prefix
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+        if !ok {
+            return Err(FormatError::BadPrefix);
+        }
+        Ok(KeyFormat {
+            prefix: prefix.to_owned(),
+        })
+    }
+
+    /// The prefix.
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    /// A new random key id.
+    pub fn generate_key_id(&self) -> Result<String, RngError> {
+        random_chars(BASE32, KEY_ID_LEN)
+    }
+
+    /// A new secret for `key_id`, with checksum, and the full key.
+    pub fn generate_secret(&self, key_id: &str) -> Result<GeneratedKey, RngError> {
+        let secret = random_chars(BASE62, SECRET_LEN)?;
+        let body = format!("{}_{}_{}", self.prefix, key_id, secret);
+        let checksum = checksum(&body);
+        Ok(GeneratedKey {
+            key_id: key_id.to_owned(),
+            secret: SecretString::from(format!("{secret}{checksum}")),
+            full: SecretString::from(format!("{body}{checksum}")),
+        })
+    }
+
+    /// A new key id and secret.
+    pub fn generate(&self) -> Result<GeneratedKey, RngError> {
+        let key_id = self.generate_key_id()?;
+        self.generate_secret(&key_id)
+    }
+
+    /// Splits and checks a full key. Checks shape and checksum only; no store is asked.
+    pub fn parse(&self, key: &str) -> Result<ParsedKey, FormatError> {
+        let rest = key
+            .strip_prefix(self.prefix.as_str())
+            .and_then(|rest| rest.strip_prefix('_'))
+            .ok_or(FormatError::WrongPrefix)?;
+        // All parts are ASCII, so byte offsets are char boundaries once checked.
+        if !rest.is_ascii() {
+            return Err(FormatError::BadKeyId);
+        }
+        let (key_id, rest) = rest
+            .split_at_checked(KEY_ID_LEN)
+            .ok_or(FormatError::BadKeyId)?;
+        if !key_id.bytes().all(|b| BASE32.contains(&b)) {
+            return Err(FormatError::BadKeyId);
+        }
+        let secret = rest.strip_prefix('_').ok_or(FormatError::BadKeyId)?;
+        if secret.len() != SECRET_LEN + CHECKSUM_LEN || !secret.bytes().all(|b| BASE62.contains(&b))
+        {
+            return Err(FormatError::BadSecret);
+        }
+        let split = key.len() - CHECKSUM_LEN;
+        let (body, given) = key.split_at(split);
+        // Not secret material: the checksum is derived from the key itself.
+        if checksum(body) != given {
+            return Err(FormatError::BadChecksum);
+        }
+        Ok(ParsedKey {
+            key_id: key_id.to_owned(),
+            secret: SecretString::from(secret.to_owned()),
+        })
+    }
+
+    /// Rebuilds the full key from a key id and `<secret><checksum>` (HTTP Basic) and
+    /// parses it.
+    pub fn parse_pair(&self, key_id: &str, secret: &str) -> Result<ParsedKey, FormatError> {
+        let full = SecretString::from(format!("{}_{}_{}", self.prefix, key_id, secret));
+        self.parse(full.expose_secret())
+    }
+}
+
+/// The CRC32 of `body` in base62, zero-padded to [`CHECKSUM_LEN`] characters.
+fn checksum(body: &str) -> String {
+    let mut value = u64::from(crc32fast::hash(body.as_bytes()));
+    let mut out = [b'0'; CHECKSUM_LEN];
+    for slot in out.iter_mut().rev() {
+        *slot = BASE62[(value % 62) as usize];
+        value /= 62;
+    }
+    out.iter().map(|&b| char::from(b)).collect()
+}
+
+/// `len` characters drawn uniformly from `alphabet` (rejection sampling, no modulo bias).
+fn random_chars(alphabet: &[u8], len: usize) -> Result<String, RngError> {
+    let n = alphabet.len();
+    // Largest multiple of n that fits in a byte; bytes at or above it are rejected.
+    let limit = 256 - 256 % n;
+    let mut out = String::with_capacity(len);
+    let mut buf = [0u8; 64];
+    while out.len() < len {
+        getrandom::fill(&mut buf).map_err(|e| RngError(e.to_string()))?;
+        for &b in &buf {
+            if usize::from(b) < limit && out.len() < len {
+                out.push(char::from(alphabet[usize::from(b) % n]));
+            }
+        }
+    }
+    Ok(out)
+}

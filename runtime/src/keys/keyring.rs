@@ -1,0 +1,221 @@
+//! [`Keyring`]: the [`Verifier`] over any [`KeyStore`].
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, Mutex};
+
+use secrecy::ExposeSecret;
+use subtle::{Choice, ConstantTimeEq};
+
+use super::format::{FormatError, KeyFormat, ParsedKey};
+use super::model::{sha256, Clock, KeyRecord, KeyState, SystemClock, UnixSeconds};
+use super::store::KeyStore;
+use crate::verifier::{Credential, Principal, Verdict, Verifier, VerifyError, VerifyRequest};
+
+/// `last_used_at` is written at most this often per key (seconds).
+const RECORD_USE_EVERY: i64 = 60;
+
+/// Verifies keys issued by a [`KeyStore`].
+///
+/// Which credential carries the key:
+/// - apiKey and bearer schemes: the full key `<prefix>_<key id>_<secret><checksum>`;
+/// - HTTP Basic: user name = the key id; password = either the full key or just its last
+///   part `<secret><checksum>` (the part after the second `_`). Either way the key id in
+///   the password must equal the user name.
+///
+/// Keys that are malformed or fail their checksum are refused without asking the store.
+/// Why a key was refused goes to `tracing::debug!`, never to the client.
+pub struct Keyring<S> {
+    store: Arc<S>,
+    format: KeyFormat,
+    clock: Arc<dyn Clock>,
+    /// When `last_used_at` was last written per key id, to write at most once a minute.
+    last_recorded: Mutex<HashMap<String, UnixSeconds>>,
+}
+
+impl<S> fmt::Debug for Keyring<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Keyring")
+            .field("format", &self.format)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S: KeyStore> Keyring<S> {
+    /// A keyring over `store`, with the default key format and the system clock.
+    pub fn new(store: S) -> Keyring<S> {
+        Keyring::from_arc(Arc::new(store))
+    }
+
+    /// A keyring over a shared store (the admin side can keep the other handle).
+    pub fn from_arc(store: Arc<S>) -> Keyring<S> {
+        Keyring {
+            store,
+            format: KeyFormat::default(),
+            clock: Arc::new(SystemClock),
+            last_recorded: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Accepts keys in this format (use the store's).
+    pub fn with_format(mut self, format: KeyFormat) -> Keyring<S> {
+        self.format = format;
+        self
+    }
+
+    /// Reads the time from this clock.
+    pub fn with_clock(mut self, clock: impl Clock) -> Keyring<S> {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Arc<S> {
+        &self.store
+    }
+
+    fn parse(&self, credential: &Credential) -> Result<ParsedKey, FormatError> {
+        match credential {
+            Credential::Key(key) | Credential::Bearer(key) => {
+                self.format.parse(key.expose_secret())
+            }
+            Credential::Basic { id, secret } => {
+                let secret = secret.expose_secret();
+                // `<secret><checksum>` is base62 and has no `_`; a full key always has one.
+                let parsed = if secret.contains('_') {
+                    self.format.parse(secret)?
+                } else {
+                    self.format.parse_pair(id, secret)?
+                };
+                if parsed.key_id != *id {
+                    return Err(FormatError::BadKeyId);
+                }
+                Ok(parsed)
+            }
+        }
+    }
+
+    /// Whether the presented secret matches the current one, or the previous one within
+    /// its grace period. Both comparisons always run, in constant time.
+    fn secret_matches(record: &KeyRecord, parsed: &ParsedKey, now: UnixSeconds) -> bool {
+        let presented = sha256(parsed.secret.expose_secret());
+        let current = record.hashes.current.ct_eq(&presented);
+        let previous = match record.hashes.previous {
+            Some((hash, until)) => hash.ct_eq(&presented) & Choice::from(u8::from(now < until)),
+            None => Choice::from(0),
+        };
+        bool::from(current | previous)
+    }
+
+    /// Whether this use should be written (at most once a minute per key).
+    fn due_for_record(&self, id: &str, now: UnixSeconds) -> bool {
+        let Ok(mut map) = self.last_recorded.lock() else {
+            // Poisoned: skip the bookkeeping rather than fail the request.
+            return false;
+        };
+        if map
+            .get(id)
+            .is_some_and(|&last| now.saturating_sub(last) < RECORD_USE_EVERY)
+        {
+            return false;
+        }
+        map.insert(id.to_owned(), now);
+        true
+    }
+
+    /// Writes `last_used_at` off the request path when a tokio runtime is present.
+    async fn record_use(&self, id: &str, now: UnixSeconds) {
+        if !self.due_for_record(id, now) {
+            return;
+        }
+        let store = Arc::clone(&self.store);
+        let id = id.to_owned();
+        let write = async move {
+            if let Err(e) = store.record_use(&id, now).await {
+                tracing::warn!(key_id = %id, error = %e, "could not record key use");
+            }
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(handle) => {
+                handle.spawn(write);
+            }
+            Err(_) => write.await,
+        }
+    }
+}
+
+impl<S: KeyStore> Verifier for Keyring<S> {
+    async fn verify(&self, request: VerifyRequest<'_>) -> Result<Verdict, VerifyError> {
+        let scheme = request.scheme.name;
+        let parsed = match self.parse(request.credential) {
+            Ok(parsed) => parsed,
+            Err(e) => {
+                tracing::debug!(scheme, reason = %e, "key refused before lookup");
+                return Ok(Verdict::Invalid);
+            }
+        };
+        let key_id = parsed.key_id.as_str();
+        let record = match self.store.get(key_id).await {
+            Ok(Some(record)) => record,
+            Ok(None) => {
+                tracing::debug!(scheme, key_id, "unknown key id");
+                return Ok(Verdict::Invalid);
+            }
+            Err(e) => return Err(VerifyError::new(format!("key store: {e}"))),
+        };
+        let now = self.clock.now();
+        if !Self::secret_matches(&record, &parsed, now) {
+            tracing::debug!(scheme, key_id, "wrong secret");
+            return Ok(Verdict::Invalid);
+        }
+        match record.state(now) {
+            KeyState::Active => {}
+            KeyState::Revoked => {
+                tracing::debug!(scheme, key_id, "key revoked");
+                return Ok(Verdict::Revoked);
+            }
+            KeyState::Expired => {
+                tracing::debug!(scheme, key_id, "key expired");
+                return Ok(Verdict::Expired);
+            }
+        }
+        if let Some(owner_id) = &record.owner {
+            let owner = self
+                .store
+                .get_owner(owner_id)
+                .await
+                .map_err(|e| VerifyError::new(format!("key store: {e}")))?;
+            // An owner the store does not know is treated as disabled: fail closed.
+            let owner_ok = owner.is_some_and(|o| o.enabled && o.epoch == record.owner_epoch);
+            if !owner_ok {
+                tracing::debug!(scheme, key_id, owner = %owner_id, "owner disabled or epoch bumped");
+                return Ok(Verdict::Revoked);
+            }
+        }
+        if !record.allows_scheme(scheme) {
+            tracing::debug!(scheme, key_id, "key not allowed for this scheme");
+            return Ok(Verdict::Invalid);
+        }
+        let mut principal = Principal::new(record.id.clone())
+            .with_name(record.name.clone())
+            .with_roles(record.roles.iter().cloned());
+        if let Some(owner) = &record.owner {
+            principal = principal.with_owner(owner.clone());
+        }
+        // A genuine key was presented, allowed or not: that is a use.
+        self.record_use(key_id, now).await;
+        let op = request.operation;
+        if record.permissions.allows(op.method, op.operation_id) {
+            Ok(Verdict::Granted(principal))
+        } else {
+            tracing::debug!(
+                scheme,
+                key_id,
+                method = op.method,
+                operation = op.operation_id,
+                "method not permitted for this key"
+            );
+            Ok(Verdict::Forbidden(principal))
+        }
+    }
+}

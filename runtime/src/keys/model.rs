@@ -1,0 +1,532 @@
+//! What a key store keeps: records, permissions, owners, and the clock.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// Unix time in whole seconds.
+pub type UnixSeconds = i64;
+
+/// Where stores and the keyring read the time from. Tests use [`ManualClock`].
+pub trait Clock: Send + Sync + 'static {
+    /// The current unix time in seconds.
+    fn now(&self) -> UnixSeconds;
+}
+
+/// The system clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> UnixSeconds {
+        match SystemTime::now().duration_since(UNIX_EPOCH) {
+            Ok(d) => i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
+            // A clock before 1970 is misconfigured; the epoch is the least harmful answer.
+            Err(_) => 0,
+        }
+    }
+}
+
+/// A clock that moves only when told to; clones share the same time.
+#[derive(Debug, Clone, Default)]
+pub struct ManualClock(Arc<AtomicI64>);
+
+impl ManualClock {
+    /// A clock showing `now`.
+    pub fn new(now: UnixSeconds) -> ManualClock {
+        ManualClock(Arc::new(AtomicI64::new(now)))
+    }
+
+    /// Sets the time.
+    pub fn set(&self, now: UnixSeconds) {
+        self.0.store(now, Ordering::SeqCst);
+    }
+
+    /// Moves the time forward.
+    pub fn advance(&self, by: Duration) {
+        self.0.fetch_add(secs(by), Ordering::SeqCst);
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> UnixSeconds {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// A duration in whole seconds, saturating.
+pub(crate) fn secs(d: Duration) -> i64 {
+    i64::try_from(d.as_secs()).unwrap_or(i64::MAX)
+}
+
+/// The stored status. Expiry is not stored: it follows from `expires_at` and the time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum KeyStatus {
+    /// Usable (unless expired).
+    Active,
+    /// Revoked for good.
+    Revoked,
+}
+
+impl KeyStatus {
+    /// The stored name: `active` or `revoked`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyStatus::Active => "active",
+            KeyStatus::Revoked => "revoked",
+        }
+    }
+
+    /// The status with this stored name.
+    pub fn parse(text: &str) -> Option<KeyStatus> {
+        match text {
+            "active" => Some(KeyStatus::Active),
+            "revoked" => Some(KeyStatus::Revoked),
+            _ => None,
+        }
+    }
+}
+
+/// The status as of a moment: the stored status, with expiry applied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum KeyState {
+    /// Usable.
+    Active,
+    /// Revoked.
+    Revoked,
+    /// Past `expires_at` (and not revoked).
+    Expired,
+}
+
+/// The methods that [`Permissions::read_only`] allows.
+pub const SAFE_METHODS: [&str; 3] = ["GET", "HEAD", "OPTIONS"];
+
+/// In a method set, stands for every method.
+pub const ANY_METHOD: &str = "*";
+
+/// Which preset a permission set matches, for display.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Preset {
+    /// Safe methods only, no overrides.
+    ReadOnly,
+    /// Every method, no overrides.
+    Full,
+    /// Anything else.
+    Custom,
+}
+
+/// What a key may call: a default set of HTTP methods, and per-operation overrides that
+/// replace the default for that `operationId`. Methods are upper case; `*` is any.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Permissions {
+    /// Methods allowed on operations without an override.
+    pub default_methods: BTreeSet<String>,
+    /// `operationId` → the methods allowed on it, replacing the default.
+    pub per_operation: BTreeMap<String, BTreeSet<String>>,
+}
+
+fn method_set<I, M>(methods: I) -> BTreeSet<String>
+where
+    I: IntoIterator<Item = M>,
+    M: AsRef<str>,
+{
+    methods
+        .into_iter()
+        .map(|m| m.as_ref().to_ascii_uppercase())
+        .collect()
+}
+
+impl Permissions {
+    /// GET, HEAD and OPTIONS everywhere.
+    pub fn read_only() -> Permissions {
+        Permissions::custom(SAFE_METHODS)
+    }
+
+    /// Every method everywhere.
+    pub fn full() -> Permissions {
+        Permissions::custom([ANY_METHOD])
+    }
+
+    /// These methods everywhere (add overrides with [`Permissions::with_operation`]).
+    pub fn custom<I, M>(methods: I) -> Permissions
+    where
+        I: IntoIterator<Item = M>,
+        M: AsRef<str>,
+    {
+        Permissions {
+            default_methods: method_set(methods),
+            per_operation: BTreeMap::new(),
+        }
+    }
+
+    /// Allows exactly these methods on `operation_id`, replacing the default there. An
+    /// empty set denies the operation.
+    pub fn with_operation<I, M>(mut self, operation_id: &str, methods: I) -> Permissions
+    where
+        I: IntoIterator<Item = M>,
+        M: AsRef<str>,
+    {
+        self.per_operation
+            .insert(operation_id.to_owned(), method_set(methods));
+        self
+    }
+
+    /// Whether `method` may be used on the operation.
+    pub fn allows(&self, method: &str, operation_id: Option<&str>) -> bool {
+        let set = operation_id
+            .and_then(|op| self.per_operation.get(op))
+            .unwrap_or(&self.default_methods);
+        set.contains(ANY_METHOD) || set.iter().any(|m| m.eq_ignore_ascii_case(method))
+    }
+
+    /// Which preset this matches.
+    pub fn preset(&self) -> Preset {
+        if !self.per_operation.is_empty() {
+            Preset::Custom
+        } else if *self == Permissions::read_only() {
+            Preset::ReadOnly
+        } else if *self == Permissions::full() {
+            Preset::Full
+        } else {
+            Preset::Custom
+        }
+    }
+}
+
+/// The SHA-256 digests of a key's secret(s). `Debug` shows none of them.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SecretHashes {
+    /// SHA-256 of the current `<secret><checksum>`.
+    pub current: [u8; 32],
+    /// After a rotation: SHA-256 of the previous secret, and the unix time until which
+    /// (exclusive) it is still accepted.
+    pub previous: Option<([u8; 32], UnixSeconds)>,
+}
+
+impl fmt::Debug for SecretHashes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SecretHashes")
+            .field("current", &"[REDACTED]")
+            .field("previous_until", &self.previous.map(|(_, until)| until))
+            .finish()
+    }
+}
+
+/// SHA-256 of a secret.
+pub(crate) fn sha256(text: &str) -> [u8; 32] {
+    Sha256::digest(text.as_bytes()).into()
+}
+
+/// One stored key. Holds hashes only, never the secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyRecord {
+    /// The public key id (also the middle part of the key).
+    pub id: String,
+    /// A display name.
+    pub name: String,
+    /// A longer description.
+    pub description: Option<String>,
+    /// The owner (user, team, service), if any.
+    pub owner: Option<String>,
+    /// The owner's credential epoch when the key was issued; a bump invalidates the key.
+    pub owner_epoch: u64,
+    /// Roles granted to the principal.
+    pub roles: BTreeSet<String>,
+    /// When the key was created.
+    pub created_at: UnixSeconds,
+    /// When the key stops working (exclusive), or never.
+    pub expires_at: Option<UnixSeconds>,
+    /// When the key was last used (recorded at most once a minute).
+    pub last_used_at: Option<UnixSeconds>,
+    /// The stored status.
+    pub status: KeyStatus,
+    /// Names of the security schemes the key may be used with; `None` = all.
+    pub schemes: Option<BTreeSet<String>>,
+    /// What the key may call.
+    pub permissions: Permissions,
+    /// Secret digests.
+    pub hashes: SecretHashes,
+}
+
+impl KeyRecord {
+    /// The status at `now`, with expiry applied.
+    pub fn state(&self, now: UnixSeconds) -> KeyState {
+        match self.status {
+            KeyStatus::Revoked => KeyState::Revoked,
+            KeyStatus::Active if self.expires_at.is_some_and(|at| now >= at) => KeyState::Expired,
+            KeyStatus::Active => KeyState::Active,
+        }
+    }
+
+    /// Whether the key may be used with the scheme named `scheme`.
+    pub fn allows_scheme(&self, scheme: &str) -> bool {
+        self.schemes.as_ref().is_none_or(|s| s.contains(scheme))
+    }
+}
+
+/// An owner of keys. Disabling it, or bumping its epoch, invalidates all its keys.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Owner {
+    /// The owner id.
+    pub id: String,
+    /// Whether its keys may be used.
+    pub enabled: bool,
+    /// The credential epoch; keys issued under an older epoch are revoked.
+    pub epoch: u64,
+}
+
+impl Owner {
+    /// A new, enabled owner at epoch 0.
+    pub fn new(id: &str) -> Owner {
+        Owner {
+            id: id.to_owned(),
+            enabled: true,
+            epoch: 0,
+        }
+    }
+}
+
+/// When a new key expires.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Expiry {
+    /// Never.
+    #[default]
+    Never,
+    /// At this unix time.
+    At(UnixSeconds),
+    /// This long after creation.
+    In(Duration),
+}
+
+impl Expiry {
+    /// `n` days after creation (7, 30, 90 are the usual choices).
+    pub fn days(n: u64) -> Expiry {
+        Expiry::In(Duration::from_secs(n.saturating_mul(86_400)))
+    }
+
+    pub(crate) fn resolve(self, now: UnixSeconds) -> Option<UnixSeconds> {
+        match self {
+            Expiry::Never => None,
+            Expiry::At(at) => Some(at),
+            Expiry::In(d) => Some(now.saturating_add(secs(d))),
+        }
+    }
+}
+
+/// The spec of a key to create.
+#[derive(Debug, Clone)]
+pub struct NewKey {
+    /// A display name.
+    pub name: String,
+    /// A longer description.
+    pub description: Option<String>,
+    /// The owner, if any (created, enabled, if the store does not know it yet).
+    pub owner: Option<String>,
+    /// Roles.
+    pub roles: BTreeSet<String>,
+    /// Expiry.
+    pub expiry: Expiry,
+    /// Allowed schemes; `None` = all.
+    pub schemes: Option<BTreeSet<String>>,
+    /// Permissions (default: read-only, the safe choice).
+    pub permissions: Permissions,
+}
+
+impl NewKey {
+    /// A read-only key with this name, no owner, no roles, no expiry, all schemes.
+    pub fn new(name: impl Into<String>) -> NewKey {
+        NewKey {
+            name: name.into(),
+            description: None,
+            owner: None,
+            roles: BTreeSet::new(),
+            expiry: Expiry::Never,
+            schemes: None,
+            permissions: Permissions::read_only(),
+        }
+    }
+
+    /// Sets the description.
+    pub fn description(mut self, text: impl Into<String>) -> NewKey {
+        self.description = Some(text.into());
+        self
+    }
+
+    /// Sets the owner.
+    pub fn owner(mut self, owner: impl Into<String>) -> NewKey {
+        self.owner = Some(owner.into());
+        self
+    }
+
+    /// Adds roles.
+    pub fn roles<I, R>(mut self, roles: I) -> NewKey
+    where
+        I: IntoIterator<Item = R>,
+        R: Into<String>,
+    {
+        self.roles.extend(roles.into_iter().map(Into::into));
+        self
+    }
+
+    /// Sets the expiry.
+    pub fn expiry(mut self, expiry: Expiry) -> NewKey {
+        self.expiry = expiry;
+        self
+    }
+
+    /// Restricts the key to these schemes.
+    pub fn schemes<I, R>(mut self, schemes: I) -> NewKey
+    where
+        I: IntoIterator<Item = R>,
+        R: Into<String>,
+    {
+        self.schemes = Some(schemes.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Sets the permissions.
+    pub fn permissions(mut self, permissions: Permissions) -> NewKey {
+        self.permissions = permissions;
+        self
+    }
+}
+
+/// A created key: its record and the full key, shown this once.
+#[derive(Debug)]
+pub struct IssuedKey {
+    /// The stored record.
+    pub record: KeyRecord,
+    /// The full key. `Debug` is redacted.
+    pub key: SecretString,
+}
+
+/// Changes to a key; `None` fields stay as they are.
+#[derive(Debug, Clone, Default)]
+pub struct KeyUpdate {
+    /// New permissions.
+    pub permissions: Option<Permissions>,
+    /// New roles (replacing the old).
+    pub roles: Option<BTreeSet<String>>,
+    /// New expiry: `Some(None)` removes it.
+    pub expires_at: Option<Option<UnixSeconds>>,
+}
+
+/// Which keys [`KeyStore::list`](super::KeyStore::list) returns.
+#[derive(Debug, Clone, Default)]
+pub struct KeyFilter {
+    /// Only this owner's keys.
+    pub owner: Option<String>,
+    /// Only keys in this state (expiry judged by the store's clock).
+    pub state: Option<KeyState>,
+}
+
+impl KeyFilter {
+    pub(crate) fn matches(&self, record: &KeyRecord, now: UnixSeconds) -> bool {
+        self.owner
+            .as_deref()
+            .is_none_or(|o| record.owner.as_deref() == Some(o))
+            && self.state.is_none_or(|s| record.state(now) == s)
+    }
+}
+
+/// A key store failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreError {
+    /// No key with this id.
+    NotFound(String),
+    /// The operation does not apply (rotating a revoked key).
+    Conflict(String),
+    /// The store cannot be reached or written (I/O, lock, RNG).
+    Unavailable(String),
+    /// The stored data cannot be read back.
+    Corrupt(String),
+}
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StoreError::NotFound(id) => write!(f, "no key with id `{id}`"),
+            StoreError::Conflict(why) => write!(f, "not possible: {why}"),
+            StoreError::Unavailable(why) => write!(f, "key store unavailable: {why}"),
+            StoreError::Corrupt(why) => write!(f, "key store data is corrupt: {why}"),
+        }
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+impl From<super::format::RngError> for StoreError {
+    fn from(e: super::format::RngError) -> StoreError {
+        StoreError::Unavailable(e.to_string())
+    }
+}
+
+/// Builds the record for a new key; shared by the stores so they behave alike.
+pub(crate) fn new_record(
+    spec: NewKey,
+    key_id: String,
+    secret_hash: [u8; 32],
+    owner_epoch: u64,
+    now: UnixSeconds,
+) -> KeyRecord {
+    KeyRecord {
+        id: key_id,
+        name: spec.name,
+        description: spec.description,
+        owner: spec.owner,
+        owner_epoch,
+        roles: spec.roles,
+        created_at: now,
+        expires_at: spec.expiry.resolve(now),
+        last_used_at: None,
+        status: KeyStatus::Active,
+        schemes: spec.schemes,
+        permissions: spec.permissions,
+        hashes: SecretHashes {
+            current: secret_hash,
+            previous: None,
+        },
+    }
+}
+
+/// Applies a rotation to `record`: the new hash becomes current, the old one is kept
+/// until `now + grace` (not at all for a zero grace).
+pub(crate) fn apply_rotation(
+    record: &mut KeyRecord,
+    new_hash: [u8; 32],
+    grace: Duration,
+    now: UnixSeconds,
+) -> Result<(), StoreError> {
+    if record.status == KeyStatus::Revoked {
+        return Err(StoreError::Conflict(format!(
+            "key `{}` is revoked and cannot be rotated",
+            record.id
+        )));
+    }
+    let until = now.saturating_add(secs(grace));
+    let old = record.hashes.current;
+    record.hashes = SecretHashes {
+        current: new_hash,
+        previous: (until > now).then_some((old, until)),
+    };
+    Ok(())
+}
+
+/// Applies an update to `record`.
+pub(crate) fn apply_update(record: &mut KeyRecord, change: KeyUpdate) {
+    if let Some(p) = change.permissions {
+        record.permissions = p;
+    }
+    if let Some(r) = change.roles {
+        record.roles = r;
+    }
+    if let Some(e) = change.expires_at {
+        record.expires_at = e;
+    }
+}

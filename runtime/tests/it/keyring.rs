@@ -1,0 +1,346 @@
+//! `Keyring`: the verifier over a key store.
+
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use keygate::keys::{
+    Expiry, KeyFormat, KeyStore, KeyUpdate, Keyring, ManualClock, MemoryStore, NewKey, Permissions,
+    SqliteStore,
+};
+use keygate::{Credential, Principal, Verdict};
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::common::{get, key, verify, Counting, TempDir, API_KEY, BASIC, BEARER, T0};
+
+/// A keyring over a counting memory store, sharing one manual clock.
+fn keyring() -> (Keyring<Counting<MemoryStore>>, ManualClock) {
+    let clock = ManualClock::new(T0);
+    let store = Counting::new(MemoryStore::new().with_clock(clock.clone()));
+    (Keyring::new(store).with_clock(clock.clone()), clock)
+}
+
+async fn issue<S: KeyStore>(ring: &Keyring<S>, spec: NewKey) -> (String, SecretString) {
+    let issued = ring.store().create(spec).await.expect("create");
+    (issued.record.id, issued.key)
+}
+
+#[tokio::test]
+async fn read_only_key_may_get_but_not_post() {
+    let (ring, _) = keyring();
+    let (id, full) = issue(&ring, NewKey::new("reader").owner("team").roles(["r"])).await;
+    let expected = Principal::new(&id)
+        .with_name("reader")
+        .with_owner("team")
+        .with_roles(["r"]);
+    assert_eq!(get(&ring, &full).await, Verdict::Granted(expected.clone()));
+    for method in ["HEAD", "OPTIONS"] {
+        let verdict = verify(&ring, &API_KEY, &key(&full), method, None).await;
+        assert_eq!(verdict, Verdict::Granted(expected.clone()), "{method}");
+    }
+    let post = verify(&ring, &API_KEY, &key(&full), "POST", Some("createThing")).await;
+    assert_eq!(post, Verdict::Forbidden(expected));
+}
+
+#[tokio::test]
+async fn operation_override_replaces_the_default_for_that_operation_only() {
+    let (ring, _) = keyring();
+    let perms = Permissions::read_only().with_operation("createThing", ["POST"]);
+    let (_, full) = issue(&ring, NewKey::new("writer").permissions(perms)).await;
+    let cred = key(&full);
+    let ok = |v: &Verdict| matches!(v, Verdict::Granted(_));
+    let forbidden = |v: &Verdict| matches!(v, Verdict::Forbidden(_));
+    // The override allows POST on createThing...
+    assert!(ok(&verify(
+        &ring,
+        &API_KEY,
+        &cred,
+        "POST",
+        Some("createThing")
+    )
+    .await));
+    // ...and replaces the default there: GET is no longer allowed on it.
+    assert!(forbidden(
+        &verify(&ring, &API_KEY, &cred, "GET", Some("createThing")).await
+    ));
+    // Other operations keep the default.
+    assert!(ok(&verify(
+        &ring,
+        &API_KEY,
+        &cred,
+        "GET",
+        Some("listThings")
+    )
+    .await));
+    assert!(forbidden(
+        &verify(&ring, &API_KEY, &cred, "POST", Some("deleteThing")).await
+    ));
+    // Undocumented routes (no operationId) use the default.
+    assert!(forbidden(
+        &verify(&ring, &API_KEY, &cred, "POST", None).await
+    ));
+}
+
+#[tokio::test]
+async fn full_access_allows_any_method() {
+    let (ring, _) = keyring();
+    let (_, full) = issue(&ring, NewKey::new("admin").permissions(Permissions::full())).await;
+    for method in ["GET", "POST", "DELETE", "PATCH", "PURGE"] {
+        let v = verify(&ring, &API_KEY, &key(&full), method, Some("x")).await;
+        assert!(matches!(v, Verdict::Granted(_)), "{method}: {v:?}");
+    }
+}
+
+#[tokio::test]
+async fn expired_key_is_expired() {
+    let (ring, clock) = keyring();
+    let spec = NewKey::new("brief").expiry(Expiry::In(Duration::from_secs(3600)));
+    let (id, full) = issue(&ring, spec).await;
+    assert!(matches!(get(&ring, &full).await, Verdict::Granted(_)));
+    clock.advance(Duration::from_secs(3600));
+    assert_eq!(get(&ring, &full).await, Verdict::Expired);
+    // Extending the expiry brings it back.
+    let change = KeyUpdate {
+        expires_at: Some(None),
+        ..KeyUpdate::default()
+    };
+    ring.store().update(&id, change).await.expect("update");
+    assert!(matches!(get(&ring, &full).await, Verdict::Granted(_)));
+}
+
+#[tokio::test]
+async fn revoked_key_is_revoked_on_the_next_request() {
+    let (ring, _) = keyring();
+    let (id, full) = issue(&ring, NewKey::new("gone")).await;
+    assert!(matches!(get(&ring, &full).await, Verdict::Granted(_)));
+    ring.store().revoke(&id).await.expect("revoke");
+    assert_eq!(get(&ring, &full).await, Verdict::Revoked);
+}
+
+#[tokio::test]
+async fn rotation_with_grace_accepts_both_until_the_deadline() {
+    let (ring, clock) = keyring();
+    let (id, old) = issue(&ring, NewKey::new("rotating")).await;
+    let new = ring
+        .store()
+        .rotate(&id, Duration::from_secs(3600))
+        .await
+        .expect("rotate");
+    assert_ne!(old.expose_secret(), new.expose_secret());
+    assert!(matches!(get(&ring, &old).await, Verdict::Granted(_)));
+    assert!(matches!(get(&ring, &new).await, Verdict::Granted(_)));
+    clock.advance(Duration::from_secs(3599));
+    assert!(matches!(get(&ring, &old).await, Verdict::Granted(_)));
+    clock.advance(Duration::from_secs(1));
+    assert_eq!(get(&ring, &old).await, Verdict::Invalid);
+    assert!(matches!(get(&ring, &new).await, Verdict::Granted(_)));
+}
+
+#[tokio::test]
+async fn rotation_with_zero_grace_drops_the_old_secret_at_once() {
+    let (ring, _) = keyring();
+    let (id, old) = issue(&ring, NewKey::new("rotating")).await;
+    let new = ring
+        .store()
+        .rotate(&id, Duration::ZERO)
+        .await
+        .expect("rotate");
+    assert_eq!(get(&ring, &old).await, Verdict::Invalid);
+    assert!(matches!(get(&ring, &new).await, Verdict::Granted(_)));
+}
+
+#[tokio::test]
+async fn disabling_the_owner_or_bumping_its_epoch_revokes_its_keys() {
+    let (ring, _) = keyring();
+    let (_, a1) = issue(&ring, NewKey::new("a1").owner("alice")).await;
+    let (_, a2) = issue(&ring, NewKey::new("a2").owner("alice")).await;
+    let (_, b1) = issue(&ring, NewKey::new("b1").owner("bob")).await;
+    let (_, none) = issue(&ring, NewKey::new("ownerless")).await;
+
+    ring.store().disable_owner("alice").await.expect("disable");
+    assert_eq!(get(&ring, &a1).await, Verdict::Revoked);
+    assert_eq!(get(&ring, &a2).await, Verdict::Revoked);
+    assert!(matches!(get(&ring, &b1).await, Verdict::Granted(_)));
+    assert!(matches!(get(&ring, &none).await, Verdict::Granted(_)));
+
+    ring.store().enable_owner("alice").await.expect("enable");
+    assert!(matches!(get(&ring, &a1).await, Verdict::Granted(_)));
+
+    ring.store().bump_epoch("alice").await.expect("bump");
+    assert_eq!(get(&ring, &a1).await, Verdict::Revoked);
+    assert_eq!(get(&ring, &a2).await, Verdict::Revoked);
+    // Keys issued after the bump work.
+    let (_, a3) = issue(&ring, NewKey::new("a3").owner("alice")).await;
+    assert!(matches!(get(&ring, &a3).await, Verdict::Granted(_)));
+}
+
+#[tokio::test]
+async fn malformed_or_bad_checksum_keys_are_refused_without_lookup() {
+    let (ring, _) = keyring();
+    let (_, full) = issue(&ring, NewKey::new("k")).await;
+    let gets = || ring.store().gets.load(Ordering::SeqCst);
+    let text = full.expose_secret();
+    let last = text.len() - 1;
+    let flipped = if text.ends_with('A') { 'B' } else { 'A' };
+    let bad_checksum = format!("{}{}", &text[..last], flipped);
+    let wrong_prefix = text.replacen("kg_", "xx_", 1);
+    for bad in [bad_checksum, wrong_prefix, String::new(), "kg_short".into()] {
+        let cred = Credential::Key(SecretString::from(bad.clone()));
+        assert_eq!(
+            verify(&ring, &API_KEY, &cred, "GET", None).await,
+            Verdict::Invalid,
+            "{bad:?}"
+        );
+    }
+    assert_eq!(gets(), 0, "no store lookup for malformed keys");
+    // A well-formed key is looked up.
+    assert!(matches!(get(&ring, &full).await, Verdict::Granted(_)));
+    assert_eq!(gets(), 1);
+}
+
+#[tokio::test]
+async fn well_formed_but_unknown_or_wrong_secret_is_invalid() {
+    let (ring, _) = keyring();
+    let (id, _) = issue(&ring, NewKey::new("k")).await;
+    // A different, valid-looking key: unknown id.
+    let stranger = KeyFormat::default().generate().expect("rng").full;
+    assert_eq!(get(&ring, &stranger).await, Verdict::Invalid);
+    // The right id with a fresh secret and a correct checksum: wrong secret.
+    let forged = KeyFormat::default().generate_secret(&id).expect("rng").full;
+    assert_eq!(get(&ring, &forged).await, Verdict::Invalid);
+}
+
+#[tokio::test]
+async fn scheme_binding_and_bearer_and_basic() {
+    let (ring, _) = keyring();
+    let spec = NewKey::new("bound").schemes(["api_key", "basic"]);
+    let (id, full) = issue(&ring, spec).await;
+    assert!(matches!(get(&ring, &full).await, Verdict::Granted(_)));
+    let bearer = Credential::Bearer(SecretString::from(full.expose_secret().to_owned()));
+    assert_eq!(
+        verify(&ring, &BEARER, &bearer, "GET", None).await,
+        Verdict::Invalid,
+        "not allowed for the bearer scheme"
+    );
+
+    // Basic: user = key id, password = the full key or its `<secret><checksum>` part.
+    let secret_part = full
+        .expose_secret()
+        .rsplit('_')
+        .next()
+        .expect("part")
+        .to_owned();
+    for password in [full.expose_secret().to_owned(), secret_part.clone()] {
+        let cred = Credential::Basic {
+            id: id.clone(),
+            secret: SecretString::from(password),
+        };
+        let v = verify(&ring, &BASIC, &cred, "GET", None).await;
+        assert!(matches!(v, Verdict::Granted(_)), "{v:?}");
+    }
+    // A mismatched user name is refused.
+    let cred = Credential::Basic {
+        id: "aaaaaaaaaaaa".into(),
+        secret: SecretString::from(full.expose_secret().to_owned()),
+    };
+    assert_eq!(
+        verify(&ring, &BASIC, &cred, "GET", None).await,
+        Verdict::Invalid
+    );
+    let cred = Credential::Basic {
+        id: "aaaaaaaaaaaa".into(),
+        secret: SecretString::from(secret_part),
+    };
+    assert_eq!(
+        verify(&ring, &BASIC, &cred, "GET", None).await,
+        Verdict::Invalid
+    );
+
+    // An unbound key works with bearer.
+    let (_, any) = issue(&ring, NewKey::new("any")).await;
+    let bearer = Credential::Bearer(SecretString::from(any.expose_secret().to_owned()));
+    let v = verify(&ring, &BEARER, &bearer, "GET", None).await;
+    assert!(matches!(v, Verdict::Granted(_)));
+}
+
+/// Lets spawned tasks run until `done` holds (or gives up after many yields).
+async fn settle(done: impl Fn() -> bool) {
+    for _ in 0..1000 {
+        if done() {
+            return;
+        }
+        tokio::task::yield_now().await;
+    }
+}
+
+#[tokio::test]
+async fn last_use_is_recorded_at_most_once_a_minute() {
+    let (ring, clock) = keyring();
+    let (id, full) = issue(&ring, NewKey::new("busy")).await;
+    let uses = || ring.store().uses.load(Ordering::SeqCst);
+    for _ in 0..5 {
+        assert!(matches!(get(&ring, &full).await, Verdict::Granted(_)));
+    }
+    settle(|| uses() >= 1).await;
+    let record = ring.store().get(&id).await.expect("get").expect("exists");
+    assert_eq!(record.last_used_at, Some(T0));
+    clock.advance(Duration::from_secs(59));
+    get(&ring, &full).await;
+    clock.advance(Duration::from_secs(1));
+    get(&ring, &full).await;
+    settle(|| uses() >= 2).await;
+    assert_eq!(uses(), 2);
+    let record = ring.store().get(&id).await.expect("get").expect("exists");
+    assert_eq!(record.last_used_at, Some(T0 + 60));
+}
+
+#[tokio::test]
+async fn sqlite_backed_keyring_end_to_end() {
+    let dir = TempDir::new("keyring");
+    let clock = ManualClock::new(T0);
+    let store = SqliteStore::open(dir.file("keys.db"))
+        .expect("open")
+        .with_clock(clock.clone());
+    let ring = Keyring::new(store).with_clock(clock.clone());
+    let (id, full) = issue(&ring, NewKey::new("db").owner("o")).await;
+    assert!(matches!(get(&ring, &full).await, Verdict::Granted(_)));
+    let post = verify(&ring, &API_KEY, &key(&full), "POST", None).await;
+    assert!(matches!(post, Verdict::Forbidden(_)));
+    let new = ring
+        .store()
+        .rotate(&id, Duration::from_secs(60))
+        .await
+        .expect("rotate");
+    assert!(matches!(get(&ring, &full).await, Verdict::Granted(_)));
+    clock.advance(Duration::from_secs(60));
+    assert_eq!(get(&ring, &full).await, Verdict::Invalid);
+    assert!(matches!(get(&ring, &new).await, Verdict::Granted(_)));
+    ring.store().bump_epoch("o").await.expect("bump");
+    assert_eq!(get(&ring, &new).await, Verdict::Revoked);
+}
+
+#[test]
+fn keyring_works_without_a_runtime() {
+    // No tokio runtime: last use is recorded inline.
+    let (ring, _) = keyring();
+    let issued = futures_block_on(ring.store().create(NewKey::new("plain"))).expect("create");
+    let verdict = futures_block_on(get(&ring, &issued.key));
+    assert!(matches!(verdict, Verdict::Granted(_)));
+    assert_eq!(ring.store().uses.load(Ordering::SeqCst), 1);
+}
+
+fn futures_block_on<F: std::future::Future>(future: F) -> F::Output {
+    use std::sync::Arc;
+    use std::task::{Context, Poll, Wake, Waker};
+    struct Noop;
+    impl Wake for Noop {
+        fn wake(self: Arc<Self>) {}
+    }
+    let waker = Waker::from(Arc::new(Noop));
+    let mut cx = Context::from_waker(&waker);
+    let mut future = std::pin::pin!(future);
+    loop {
+        if let Poll::Ready(out) = future.as_mut().poll(&mut cx) {
+            return out;
+        }
+    }
+}
