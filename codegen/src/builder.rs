@@ -140,4 +140,31 @@ mod tests {
             "pet_store_v2"
         );
     }
+
+    #[test]
+    fn output_is_written_only_when_changed() {
+        let dir = std::env::temp_dir().join(format!("keygate-write-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let file = dir.join("deep/er/api.rs");
+        let result = write_if_changed(&file, "one");
+        assert_eq!(result, Ok(true));
+        assert_eq!(std::fs::read_to_string(&file).ok().as_deref(), Some("one"));
+        let before = std::fs::metadata(&file).and_then(|m| m.modified()).ok();
+        assert_eq!(write_if_changed(&file, "one"), Ok(false));
+        let after = std::fs::metadata(&file).and_then(|m| m.modified()).ok();
+        assert_eq!(before, after);
+        assert_eq!(write_if_changed(&file, "two"), Ok(true));
+        assert_eq!(std::fs::read_to_string(&file).ok().as_deref(), Some("two"));
+        // A folder where the file should be: a clear error naming it, no panic.
+        let error = write_if_changed(&dir.join("deep"), "x")
+            .err()
+            .map(|e| e.to_string());
+        assert!(
+            error
+                .as_deref()
+                .is_some_and(|e| e.contains("deep: cannot write")),
+            "{error:?}"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

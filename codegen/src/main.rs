@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use keygate_codegen::builder::write_if_changed;
 use keygate_codegen::check::{check, Diagnostic, Severity};
 use keygate_codegen::{generate_module, load, report, Error, Templates};
 
@@ -107,20 +108,6 @@ fn generate(spec: &Path, output: Option<&Path>, dir: Option<&Path>) -> ExitCode 
         }
     }
     ExitCode::SUCCESS
-}
-
-/// Writes `text` to `path` unless it already holds exactly that, so builds that watch
-/// the file do not rerun for nothing.
-fn write_if_changed(path: &Path, text: &str) -> Result<(), Error> {
-    let shown = path.display().to_string();
-    if std::fs::read(path).is_ok_and(|old| old == text.as_bytes()) {
-        return Ok(());
-    }
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent)
-            .map_err(|e| Error::file(&shown, format!("cannot create its folder: {e}")))?;
-    }
-    std::fs::write(path, text).map_err(|e| Error::file(&shown, format!("cannot write: {e}")))
 }
 
 fn check_all(specs: &[PathBuf], format: Format, dir: Option<&Path>, deny: bool) -> ExitCode {
@@ -230,32 +217,5 @@ mod tests {
         let both = Cli::try_parse_from(["keygate", "check", "--json", "--format", "table", "a"]);
         assert!(both.is_err());
         assert!(Cli::try_parse_from(["keygate", "check"]).is_err());
-    }
-
-    #[test]
-    fn output_is_written_only_when_changed() {
-        let dir = std::env::temp_dir().join(format!("keygate-cli-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        let file = dir.join("deep/er/api.rs");
-        let result = write_if_changed(&file, "one");
-        assert_eq!(result, Ok(()));
-        assert_eq!(std::fs::read_to_string(&file).ok().as_deref(), Some("one"));
-        let before = std::fs::metadata(&file).and_then(|m| m.modified()).ok();
-        assert_eq!(write_if_changed(&file, "one"), Ok(()));
-        let after = std::fs::metadata(&file).and_then(|m| m.modified()).ok();
-        assert_eq!(before, after);
-        assert_eq!(write_if_changed(&file, "two"), Ok(()));
-        assert_eq!(std::fs::read_to_string(&file).ok().as_deref(), Some("two"));
-        // A folder where the file should be: a clear error naming it, no panic.
-        let error = write_if_changed(&dir.join("deep"), "x")
-            .err()
-            .map(|e| e.to_string());
-        assert!(
-            error
-                .as_deref()
-                .is_some_and(|e| e.contains("deep: cannot write")),
-            "{error:?}"
-        );
-        let _ = std::fs::remove_dir_all(&dir);
     }
 }
