@@ -10,7 +10,7 @@ use keygate::keys::{
 use keygate::{Credential, Principal, Verdict};
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::common::{get, key, verify, Counting, TempDir, API_KEY, BASIC, BEARER, T0};
+use crate::common::{block_on, get, key, verify, Counting, TempDir, API_KEY, BASIC, BEARER, T0};
 
 /// A keyring over a counting memory store, sharing one manual clock.
 fn keyring() -> (Keyring<Counting<MemoryStore>>, ManualClock) {
@@ -322,25 +322,8 @@ async fn sqlite_backed_keyring_end_to_end() {
 fn keyring_works_without_a_runtime() {
     // No tokio runtime: last use is recorded inline.
     let (ring, _) = keyring();
-    let issued = futures_block_on(ring.store().create(NewKey::new("plain"))).expect("create");
-    let verdict = futures_block_on(get(&ring, &issued.key));
+    let issued = block_on(ring.store().create(NewKey::new("plain"))).expect("create");
+    let verdict = block_on(get(&ring, &issued.key));
     assert!(matches!(verdict, Verdict::Granted(_)));
     assert_eq!(ring.store().uses.load(Ordering::SeqCst), 1);
-}
-
-fn futures_block_on<F: std::future::Future>(future: F) -> F::Output {
-    use std::sync::Arc;
-    use std::task::{Context, Poll, Wake, Waker};
-    struct Noop;
-    impl Wake for Noop {
-        fn wake(self: Arc<Self>) {}
-    }
-    let waker = Waker::from(Arc::new(Noop));
-    let mut cx = Context::from_waker(&waker);
-    let mut future = std::pin::pin!(future);
-    loop {
-        if let Poll::Ready(out) = future.as_mut().poll(&mut cx) {
-            return out;
-        }
-    }
 }

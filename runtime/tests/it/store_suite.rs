@@ -9,7 +9,7 @@ use keygate::keys::{
 };
 use secrecy::ExposeSecret;
 
-use crate::common::{TempDir, T0};
+use crate::common::{block_on, TempDir, T0};
 
 fn set(items: &[&str]) -> BTreeSet<String> {
     items.iter().map(|s| (*s).to_owned()).collect()
@@ -292,22 +292,4 @@ fn sqlite_uses_wal() {
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .expect("user version");
     assert_eq!(version, 1);
-}
-
-/// Polls a future to completion on this thread (no tokio runtime).
-fn block_on<F: std::future::Future>(future: F) -> F::Output {
-    use std::sync::Arc;
-    use std::task::{Context, Poll, Wake, Waker};
-    struct Noop;
-    impl Wake for Noop {
-        fn wake(self: Arc<Self>) {}
-    }
-    let waker = Waker::from(Arc::new(Noop));
-    let mut cx = Context::from_waker(&waker);
-    let mut future = std::pin::pin!(future);
-    loop {
-        if let Poll::Ready(out) = future.as_mut().poll(&mut cx) {
-            return out;
-        }
-    }
 }
