@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -404,6 +404,21 @@ pub struct IssuedKey {
     pub record: KeyRecord,
     /// The full key. `Debug` is redacted.
     pub key: SecretString,
+}
+
+impl IssuedKey {
+    /// The secret part alone, `<secret><checksum>`: what goes with the key id when the
+    /// two travel apart (HTTP Basic `id:secret`, or an id header plus a secret header).
+    pub fn secret(&self) -> SecretString {
+        secret_part(self.key.expose_secret())
+    }
+}
+
+/// The part of a full key after its second `_` (`<secret><checksum>`); empty when the
+/// text is not shaped like a key. Also for the full key that a rotation returns.
+pub fn secret_part(full_key: &str) -> SecretString {
+    let part = full_key.splitn(3, '_').nth(2).unwrap_or_default();
+    SecretString::from(part.to_owned())
 }
 
 /// Changes to a key; `None` fields stay as they are.
