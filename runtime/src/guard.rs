@@ -13,7 +13,7 @@ use crate::refusal::{self, Rejection};
 use crate::router::{strip_base, OperationRouter};
 use crate::spec::{Requirement, SchemeKind, Spec};
 use crate::verifier::{
-    DynVerifier, Hook, OperationRef, Principal, Verdict, Verifier, VerifyRequest,
+    DynVerifier, Hook, OperationRef, Principal, RequestContext, Verdict, Verifier, VerifyRequest,
 };
 
 /// Enforces one spec. Cheap to clone; build it once at start-up.
@@ -376,11 +376,8 @@ impl<'a> Evaluation<'a> {
                     return Outcome::Failed;
                 }
             };
-            let request = VerifyRequest {
-                scheme: definition,
-                credential: &credential,
-                operation: self.operation,
-            };
+            let request = VerifyRequest::new(definition, &credential, self.operation)
+                .within(RequestContext::new(inner.spec, self.parts));
             inner.verifier.verify_boxed(request).await
         };
         match verdict {

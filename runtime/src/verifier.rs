@@ -10,7 +10,8 @@ use std::sync::Arc;
 use http::request::Parts;
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::spec::Scheme;
+use crate::credential::{Presented, Reader};
+use crate::spec::{Scheme, Spec};
 
 /// A boxed, sendable future, as the object-safe traits return.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -151,6 +152,72 @@ pub struct VerifyRequest<'a> {
     pub credential: &'a Credential,
     /// The operation being called.
     pub operation: OperationRef<'a>,
+    /// The whole request, for verifiers that read a second scheme's credential (a key id
+    /// in one header, its secret in another). `None` outside a guard.
+    pub request: Option<RequestContext<'a>>,
+}
+
+impl<'a> VerifyRequest<'a> {
+    /// A question about a lone credential, with no request around it.
+    pub fn new(
+        scheme: &'a Scheme,
+        credential: &'a Credential,
+        operation: OperationRef<'a>,
+    ) -> VerifyRequest<'a> {
+        VerifyRequest {
+            scheme,
+            credential,
+            operation,
+            request: None,
+        }
+    }
+
+    /// The same question, asked inside `request`.
+    pub fn within(mut self, request: RequestContext<'a>) -> VerifyRequest<'a> {
+        self.request = Some(request);
+        self
+    }
+}
+
+/// The request a credential came from, and the spec that says where each scheme's
+/// credential is.
+#[derive(Clone, Copy)]
+pub struct RequestContext<'a> {
+    spec: &'static Spec,
+    parts: &'a Parts,
+}
+
+impl fmt::Debug for RequestContext<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Headers may hold secrets: show only what the request is for.
+        f.debug_struct("RequestContext")
+            .field("method", &self.parts.method)
+            .field("path", &self.parts.uri.path())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a> RequestContext<'a> {
+    /// The request `parts`, read by the rules of `spec`.
+    pub fn new(spec: &'static Spec, parts: &'a Parts) -> RequestContext<'a> {
+        RequestContext { spec, parts }
+    }
+
+    /// The request's head.
+    pub fn parts(&self) -> &'a Parts {
+        self.parts
+    }
+
+    /// The credential the request carries for the scheme named `scheme`, read as §3
+    /// says. `None` when the scheme is unknown, or its credential is absent, repeated or
+    /// malformed.
+    pub fn credential(&self, scheme: &str) -> Option<Credential> {
+        let definition = self.spec.schemes.iter().find(|s| s.name == scheme)?;
+        match Reader::for_scheme(&definition.kind).read(self.parts) {
+            Presented::One(credential) => Some(credential),
+            Presented::Absent | Presented::Ambiguous | Presented::Malformed => None,
+        }
+    }
 }
 
 /// A verifier's answer.

@@ -23,12 +23,16 @@ const RECORD_USE_EVERY: i64 = 60;
 ///   part `<secret><checksum>` (the part after the second `_`). Either way the key id in
 ///   the password must equal the user name.
 ///
+/// - a key pair ([`Keyring::pair`]): one scheme carries the key id, another the secret
+///   (`<secret><checksum>` or the full key), as in `X-App-Id` + `X-API-Key`.
+///
 /// Keys that are malformed or fail their checksum are refused without asking the store.
 /// Why a key was refused goes to `tracing::debug!`, never to the client.
 pub struct Keyring<S> {
     store: Arc<S>,
     format: KeyFormat,
     clock: Arc<dyn Clock>,
+    pairs: Vec<KeyPair>,
     /// When `last_used_at` was last written per key id, to write at most once a minute.
     last_recorded: Mutex<HashMap<String, UnixSeconds>>,
 }
@@ -53,6 +57,7 @@ impl<S: KeyStore> Keyring<S> {
             store,
             format: KeyFormat::default(),
             clock: Arc::new(SystemClock),
+            pairs: Vec::new(),
             last_recorded: Mutex::new(HashMap::new()),
         }
     }
@@ -69,30 +74,78 @@ impl<S: KeyStore> Keyring<S> {
         self
     }
 
+    /// Reads keys as a pair: the scheme named `id_scheme` carries the key id, the one named
+    /// `secret_scheme` the secret. Each of the two verifies only when the request carries
+    /// both, so a requirement naming just one of them still needs the whole pair.
+    ///
+    /// # Panics
+    /// When the two names are equal.
+    pub fn pair(mut self, id_scheme: &str, secret_scheme: &str) -> Keyring<S> {
+        assert_ne!(
+            id_scheme, secret_scheme,
+            "keygate: a key pair needs two different schemes"
+        );
+        self.pairs.push(KeyPair {
+            id_scheme: id_scheme.to_owned(),
+            secret_scheme: secret_scheme.to_owned(),
+        });
+        self
+    }
+
     /// The store.
     pub fn store(&self) -> &Arc<S> {
         &self.store
     }
 
-    fn parse(&self, credential: &Credential) -> Result<ParsedKey, FormatError> {
-        match credential {
+    /// Finds the key id and secret for the scheme being verified.
+    fn parse(&self, request: &VerifyRequest<'_>) -> Result<ParsedKey, Unreadable> {
+        let scheme = request.scheme.name;
+        if let Some(pair) = self.pairs.iter().find(|p| p.has(scheme)) {
+            let reads_id = pair.id_scheme == scheme;
+            let companion = if reads_id {
+                &pair.secret_scheme
+            } else {
+                &pair.id_scheme
+            };
+            let other = request
+                .request
+                .and_then(|r| r.credential(companion))
+                .ok_or(Unreadable::IncompletePair)?;
+            let (id, secret) = if reads_id {
+                (request.credential, &other)
+            } else {
+                (&other, request.credential)
+            };
+            return match (id, secret) {
+                (
+                    Credential::Key(id) | Credential::Bearer(id),
+                    Credential::Key(secret) | Credential::Bearer(secret),
+                ) => self.parse_id_and_secret(id.expose_secret(), secret.expose_secret()),
+                _ => Err(Unreadable::IncompletePair),
+            };
+        }
+        match request.credential {
             Credential::Key(key) | Credential::Bearer(key) => {
-                self.format.parse(key.expose_secret())
+                Ok(self.format.parse(key.expose_secret())?)
             }
             Credential::Basic { id, secret } => {
-                let secret = secret.expose_secret();
-                // `<secret><checksum>` is base62 and has no `_`; a full key always has one.
-                let parsed = if secret.contains('_') {
-                    self.format.parse(secret)?
-                } else {
-                    self.format.parse_pair(id, secret)?
-                };
-                if parsed.key_id != *id {
-                    return Err(FormatError::BadKeyId);
-                }
-                Ok(parsed)
+                self.parse_id_and_secret(id, secret.expose_secret())
             }
         }
+    }
+
+    /// A key id with either `<secret><checksum>` or the full key, whose id must match.
+    fn parse_id_and_secret(&self, id: &str, secret: &str) -> Result<ParsedKey, Unreadable> {
+        // `<secret><checksum>` is base62 and has no `_`; a full key always has one.
+        let parsed = if secret.contains('_') {
+            self.format.parse(secret)?
+        } else {
+            self.format.parse_pair(id, secret)?
+        };
+        if parsed.key_id != id {
+            return Err(FormatError::BadKeyId.into());
+        }
+        Ok(parsed)
     }
 
     /// Whether the presented secret matches the current one, or the previous one within
@@ -147,7 +200,7 @@ impl<S: KeyStore> Keyring<S> {
 impl<S: KeyStore> Verifier for Keyring<S> {
     async fn verify(&self, request: VerifyRequest<'_>) -> Result<Verdict, VerifyError> {
         let scheme = request.scheme.name;
-        let parsed = match self.parse(request.credential) {
+        let parsed = match self.parse(&request) {
             Ok(parsed) => parsed,
             Err(e) => {
                 tracing::debug!(scheme, reason = %e, "key refused before lookup");
@@ -216,6 +269,42 @@ impl<S: KeyStore> Verifier for Keyring<S> {
                 "method not permitted for this key"
             );
             Ok(Verdict::Forbidden(principal))
+        }
+    }
+}
+
+/// Two schemes that carry a key id and its secret separately.
+#[derive(Debug, Clone)]
+struct KeyPair {
+    id_scheme: String,
+    secret_scheme: String,
+}
+
+impl KeyPair {
+    fn has(&self, scheme: &str) -> bool {
+        self.id_scheme == scheme || self.secret_scheme == scheme
+    }
+}
+
+/// Why a credential could not be read as a key (for `tracing` only).
+#[derive(Debug)]
+enum Unreadable {
+    Format(FormatError),
+    /// One half of a key pair without the other.
+    IncompletePair,
+}
+
+impl From<FormatError> for Unreadable {
+    fn from(e: FormatError) -> Unreadable {
+        Unreadable::Format(e)
+    }
+}
+
+impl fmt::Display for Unreadable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Unreadable::Format(e) => e.fmt(f),
+            Unreadable::IncompletePair => f.write_str("one half of a key pair is missing"),
         }
     }
 }

@@ -42,15 +42,12 @@ pub(crate) async fn verify<V: Verifier>(
     method: &str,
     operation_id: Option<&str>,
 ) -> Verdict {
-    let request = VerifyRequest {
-        scheme,
-        credential,
-        operation: OperationRef {
-            method,
-            path: "/things",
-            operation_id,
-        },
+    let operation = OperationRef {
+        method,
+        path: "/things",
+        operation_id,
     };
+    let request = VerifyRequest::new(scheme, credential, operation);
     match verifier.verify(request).await {
         Ok(verdict) => verdict,
         Err(e) => panic!("verify failed: {e}"),

@@ -7,7 +7,10 @@ use keygate::keys::{
     Expiry, KeyFormat, KeyStore, KeyUpdate, Keyring, ManualClock, MemoryStore, NewKey, Permissions,
     SqliteStore,
 };
-use keygate::{Credential, Principal, Verdict};
+use keygate::spec::{Location, Requirement, Scheme, SchemeKind};
+use keygate::{
+    Credential, OperationRef, Principal, RequestContext, Spec, Verdict, Verifier, VerifyRequest,
+};
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::common::{block_on, get, key, verify, Counting, TempDir, API_KEY, BASIC, BEARER, T0};
@@ -326,4 +329,110 @@ fn keyring_works_without_a_runtime() {
     let verdict = block_on(get(&ring, &issued.key));
     assert!(matches!(verdict, Verdict::Granted(_)));
     assert_eq!(ring.store().uses.load(Ordering::SeqCst), 1);
+}
+
+/// Two header schemes that carry a key id and its secret apart.
+static PAIR_SPEC: Spec = Spec {
+    title: "pairs",
+    base_path: "",
+    schemes: &[
+        Scheme {
+            name: "app_id",
+            kind: SchemeKind::ApiKey {
+                location: Location::Header,
+                name: "X-App-Id",
+            },
+        },
+        Scheme {
+            name: "app_secret",
+            kind: SchemeKind::ApiKey {
+                location: Location::Header,
+                name: "X-App-Secret",
+            },
+        },
+    ],
+    root: Requirement { alternatives: &[] },
+    operations: &[],
+};
+
+/// Verifies the scheme at `index` of [`PAIR_SPEC`] inside a request with these headers.
+async fn verify_in_request<S: KeyStore>(
+    ring: &Keyring<S>,
+    index: usize,
+    headers: &[(&str, &str)],
+) -> Verdict {
+    let mut builder = http::Request::builder().uri("/things");
+    for (name, value) in headers {
+        builder = builder.header(*name, *value);
+    }
+    let (parts, ()) = builder.body(()).expect("request").into_parts();
+    let scheme = &PAIR_SPEC.schemes[index];
+    let name = match scheme.kind {
+        SchemeKind::ApiKey { name, .. } => name,
+        _ => unreachable!("both pair schemes are headers"),
+    };
+    let value = headers
+        .iter()
+        .find(|(h, _)| h.eq_ignore_ascii_case(name))
+        .map_or("", |(_, v)| v);
+    let credential = Credential::Key(SecretString::from(value.to_owned()));
+    let operation = OperationRef {
+        method: "GET",
+        path: "/things",
+        operation_id: Some("listThings"),
+    };
+    let request = VerifyRequest::new(scheme, &credential, operation)
+        .within(RequestContext::new(&PAIR_SPEC, &parts));
+    ring.verify(request).await.expect("verify")
+}
+
+#[tokio::test]
+async fn key_pair_verifies_only_with_both_halves() {
+    let (ring, _) = keyring();
+    let ring = ring.pair("app_id", "app_secret");
+    let issued = ring
+        .store()
+        .create(NewKey::new("app"))
+        .await
+        .expect("create");
+    let id = issued.record.id.clone();
+    let secret = issued.secret();
+    let secret = secret.expose_secret();
+    let granted = |v: &Verdict| matches!(v, Verdict::Granted(p) if p.id() == id);
+    let both = [("X-App-Id", id.as_str()), ("X-App-Secret", secret)];
+    // Each half verifies, read from either side of the pair.
+    assert!(granted(&verify_in_request(&ring, 0, &both).await));
+    assert!(granted(&verify_in_request(&ring, 1, &both).await));
+    // The full key is accepted as the secret half too.
+    let full = issued.key.expose_secret();
+    let with_full = [("X-App-Id", id.as_str()), ("X-App-Secret", full)];
+    assert!(granted(&verify_in_request(&ring, 1, &with_full).await));
+    // A half alone is nothing.
+    let id_only = [("X-App-Id", id.as_str())];
+    assert_eq!(
+        verify_in_request(&ring, 0, &id_only).await,
+        Verdict::Invalid
+    );
+    let secret_only = [("X-App-Secret", secret)];
+    assert_eq!(
+        verify_in_request(&ring, 1, &secret_only).await,
+        Verdict::Invalid
+    );
+    // The secret of one key with the id of another fails.
+    let other = ring
+        .store()
+        .create(NewKey::new("other"))
+        .await
+        .expect("create");
+    let mixed = [
+        ("X-App-Id", other.record.id.as_str()),
+        ("X-App-Secret", secret),
+    ];
+    assert_eq!(verify_in_request(&ring, 0, &mixed).await, Verdict::Invalid);
+    // Without the request around it, a pair scheme cannot verify.
+    let lone = Credential::Key(SecretString::from(id.clone()));
+    assert_eq!(
+        verify(&ring, &PAIR_SPEC.schemes[0], &lone, "GET", None).await,
+        Verdict::Invalid
+    );
 }
