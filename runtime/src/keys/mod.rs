@@ -16,6 +16,7 @@
 //! # Ok(()) }
 //! ```
 
+mod cache;
 mod format;
 mod keyring;
 mod memory;
@@ -24,6 +25,7 @@ mod model;
 mod sqlite;
 mod store;
 
+pub use cache::{CachedStore, DEFAULT_CAPACITY, DEFAULT_TTL};
 pub use format::{
     FormatError, GeneratedKey, KeyFormat, ParsedKey, RngError, CHECKSUM_LEN, KEY_ID_LEN, SECRET_LEN,
 };

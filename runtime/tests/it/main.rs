@@ -1,6 +1,8 @@
 //! Integration tests of the key lifecycle (`keygate::keys`).
 
+mod cache;
 mod common;
+mod concurrency;
 mod format;
 mod keyring;
 mod store_suite;

@@ -4,8 +4,8 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use keygate::keys::{
-    Expiry, KeyFilter, KeyFormat, KeyState, KeyStatus, KeyStore, KeyUpdate, ManualClock,
-    MemoryStore, NewKey, Permissions, SqliteStore, StoreError,
+    CachedStore, Expiry, KeyFilter, KeyFormat, KeyState, KeyStatus, KeyStore, KeyUpdate,
+    ManualClock, MemoryStore, NewKey, Permissions, SqliteStore, StoreError,
 };
 use secrecy::ExposeSecret;
 
@@ -221,6 +221,20 @@ async fn memory_store_passes_the_suite() {
     let clock = ManualClock::new(T0);
     let store = MemoryStore::new().with_clock(clock.clone());
     suite(&store, &clock).await;
+}
+
+#[tokio::test]
+async fn cached_memory_and_sqlite_stores_pass_the_suite() {
+    let clock = ManualClock::new(T0);
+    let memory = CachedStore::new(MemoryStore::new().with_clock(clock.clone()));
+    suite(&memory, &clock).await;
+
+    let dir = TempDir::new("cached-suite");
+    let clock = ManualClock::new(T0);
+    let sqlite = SqliteStore::open(dir.file("keys.db"))
+        .expect("open")
+        .with_clock(clock.clone());
+    suite(&CachedStore::new(sqlite), &clock).await;
 }
 
 #[tokio::test]

@@ -1,0 +1,266 @@
+//! [`CachedStore`]: a verification cache in front of any [`KeyStore`].
+
+use std::collections::hash_map::RandomState;
+use std::fmt;
+use std::hash::BuildHasher;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use moka::sync::Cache;
+use secrecy::SecretString;
+
+use super::model::{
+    IssuedKey, KeyFilter, KeyRecord, KeyUpdate, NewKey, Owner, StoreError, UnixSeconds,
+};
+use super::store::KeyStore;
+
+/// How long a cached answer is trusted when nobody says it changed: the worst-case delay
+/// before a change made elsewhere (another process, another instance) takes effect.
+pub const DEFAULT_TTL: Duration = Duration::from_secs(5);
+
+/// Entries kept at most, keys and owners each.
+pub const DEFAULT_CAPACITY: u64 = 100_000;
+
+/// Invalidation stripes: a change bumps the stripe of the id it touches.
+const STRIPES: usize = 64;
+
+/// Caches the reads that verification makes (`get`, `get_owner`), including "no such
+/// key", so a flood of random key ids does not reach the store.
+///
+/// Writes made through this wrapper invalidate at once: a key revoked here is refused on
+/// the very next request. Changes made elsewhere are seen after at most the TTL, or at
+/// once when whoever learns of them calls [`CachedStore::invalidate_key`],
+/// [`CachedStore::invalidate_owner`] or [`CachedStore::clear`].
+///
+/// A read that raced with a change is never served: every entry remembers the
+/// invalidation stripe's generation from before its read, and is used only while that
+/// generation is unchanged.
+pub struct CachedStore<S> {
+    inner: Arc<S>,
+    keys: Cache<String, Cached<Option<KeyRecord>>>,
+    owners: Cache<String, Cached<Option<Owner>>>,
+    generations: Arc<[AtomicU64; STRIPES]>,
+    hasher: RandomState,
+    ttl: Duration,
+}
+
+#[derive(Clone)]
+struct Cached<T> {
+    generation: u64,
+    value: Arc<T>,
+}
+
+impl<S> fmt::Debug for CachedStore<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CachedStore")
+            .field("ttl", &self.ttl)
+            .field("keys", &self.keys.entry_count())
+            .field("owners", &self.owners.entry_count())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Owners share the stripes with keys but hash under another namespace.
+enum Id<'a> {
+    Key(&'a str),
+    Owner(&'a str),
+}
+
+impl<S: KeyStore> CachedStore<S> {
+    /// A cache over `store` with [`DEFAULT_TTL`] and [`DEFAULT_CAPACITY`].
+    pub fn new(store: S) -> CachedStore<S> {
+        CachedStore::from_arc(Arc::new(store))
+    }
+
+    /// A cache over a shared store.
+    pub fn from_arc(store: Arc<S>) -> CachedStore<S> {
+        CachedStore::build(store, DEFAULT_TTL, DEFAULT_CAPACITY)
+    }
+
+    fn build(inner: Arc<S>, ttl: Duration, capacity: u64) -> CachedStore<S> {
+        CachedStore {
+            inner,
+            keys: Cache::builder()
+                .max_capacity(capacity)
+                .time_to_live(ttl)
+                .build(),
+            owners: Cache::builder()
+                .max_capacity(capacity)
+                .time_to_live(ttl)
+                .build(),
+            generations: Arc::new(std::array::from_fn(|_| AtomicU64::new(0))),
+            hasher: RandomState::new(),
+            ttl,
+        }
+    }
+
+    /// Trusts cached answers for `ttl` at most (the worst-case delay for changes made
+    /// elsewhere that nobody reports).
+    pub fn with_ttl(self, ttl: Duration) -> CachedStore<S> {
+        CachedStore::build(
+            self.inner,
+            ttl,
+            self.keys.policy().max_capacity().unwrap_or(0),
+        )
+    }
+
+    /// Keeps at most `capacity` keys (and as many owners).
+    pub fn with_capacity(self, capacity: u64) -> CachedStore<S> {
+        CachedStore::build(self.inner, self.ttl, capacity)
+    }
+
+    /// The store behind the cache.
+    pub fn inner(&self) -> &Arc<S> {
+        &self.inner
+    }
+
+    /// The TTL.
+    pub fn ttl(&self) -> Duration {
+        self.ttl
+    }
+
+    fn stripe(&self, id: Id<'_>) -> &AtomicU64 {
+        let hash = match id {
+            Id::Key(id) => self.hasher.hash_one((0u8, id)),
+            Id::Owner(id) => self.hasher.hash_one((1u8, id)),
+        };
+        // The modulo keeps the index below STRIPES, so the cast cannot truncate.
+        &self.generations[(hash % STRIPES as u64) as usize]
+    }
+
+    /// Forgets what is cached about this key (call it when told the key changed).
+    pub fn invalidate_key(&self, id: &str) {
+        // Bump first: a read in flight then cannot be served, even if it lands later.
+        self.stripe(Id::Key(id)).fetch_add(1, Ordering::SeqCst);
+        self.keys.invalidate(id);
+    }
+
+    /// Forgets what is cached about this owner.
+    pub fn invalidate_owner(&self, id: &str) {
+        self.stripe(Id::Owner(id)).fetch_add(1, Ordering::SeqCst);
+        self.owners.invalidate(id);
+    }
+
+    /// Forgets everything (after missed notifications, or a change of unknown scope).
+    pub fn clear(&self) {
+        for generation in self.generations.iter() {
+            generation.fetch_add(1, Ordering::SeqCst);
+        }
+        self.keys.invalidate_all();
+        self.owners.invalidate_all();
+    }
+
+    /// Entries currently cached (keys, owners); moka counts lazily.
+    pub fn entry_count(&self) -> (u64, u64) {
+        self.keys.run_pending_tasks();
+        self.owners.run_pending_tasks();
+        (self.keys.entry_count(), self.owners.entry_count())
+    }
+}
+
+/// The cached value, if it is still current.
+fn fresh<T: Clone + Send + Sync + 'static>(
+    cache: &Cache<String, Cached<T>>,
+    id: &str,
+    stripe: &AtomicU64,
+) -> Option<T> {
+    let hit = cache.get(id)?;
+    (hit.generation == stripe.load(Ordering::SeqCst)).then(|| T::clone(&hit.value))
+}
+
+impl<S: KeyStore> KeyStore for CachedStore<S> {
+    async fn create(&self, spec: NewKey) -> Result<IssuedKey, StoreError> {
+        let issued = self.inner.create(spec).await?;
+        // Drop a cached "no such key" for the new id, and the owner it may have created.
+        self.invalidate_key(&issued.record.id);
+        if let Some(owner) = &issued.record.owner {
+            self.invalidate_owner(owner);
+        }
+        Ok(issued)
+    }
+
+    async fn get(&self, id: &str) -> Result<Option<KeyRecord>, StoreError> {
+        let stripe = self.stripe(Id::Key(id));
+        if let Some(value) = fresh(&self.keys, id, stripe) {
+            return Ok(value);
+        }
+        let generation = stripe.load(Ordering::SeqCst);
+        let value = self.inner.get(id).await?;
+        // Errors are not cached: the next request asks the store again.
+        self.keys.insert(
+            id.to_owned(),
+            Cached {
+                generation,
+                value: Arc::new(value.clone()),
+            },
+        );
+        Ok(value)
+    }
+
+    async fn list(&self, filter: KeyFilter) -> Result<Vec<KeyRecord>, StoreError> {
+        self.inner.list(filter).await
+    }
+
+    async fn revoke(&self, id: &str) -> Result<(), StoreError> {
+        let result = self.inner.revoke(id).await;
+        // Invalidate even on error: the write may have landed before the error.
+        self.invalidate_key(id);
+        result
+    }
+
+    async fn rotate(&self, id: &str, grace: Duration) -> Result<SecretString, StoreError> {
+        let result = self.inner.rotate(id, grace).await;
+        self.invalidate_key(id);
+        result
+    }
+
+    async fn update(&self, id: &str, change: KeyUpdate) -> Result<KeyRecord, StoreError> {
+        let result = self.inner.update(id, change).await;
+        self.invalidate_key(id);
+        result
+    }
+
+    async fn get_owner(&self, id: &str) -> Result<Option<Owner>, StoreError> {
+        let stripe = self.stripe(Id::Owner(id));
+        if let Some(value) = fresh(&self.owners, id, stripe) {
+            return Ok(value);
+        }
+        let generation = stripe.load(Ordering::SeqCst);
+        let value = self.inner.get_owner(id).await?;
+        self.owners.insert(
+            id.to_owned(),
+            Cached {
+                generation,
+                value: Arc::new(value.clone()),
+            },
+        );
+        Ok(value)
+    }
+
+    async fn disable_owner(&self, id: &str) -> Result<Owner, StoreError> {
+        let result = self.inner.disable_owner(id).await;
+        self.invalidate_owner(id);
+        result
+    }
+
+    async fn enable_owner(&self, id: &str) -> Result<Owner, StoreError> {
+        let result = self.inner.enable_owner(id).await;
+        self.invalidate_owner(id);
+        result
+    }
+
+    async fn bump_epoch(&self, id: &str) -> Result<Owner, StoreError> {
+        let result = self.inner.bump_epoch(id).await;
+        self.invalidate_owner(id);
+        result
+    }
+
+    async fn record_use(&self, id: &str, at: UnixSeconds) -> Result<(), StoreError> {
+        // Keeps `get` exact; the keyring records a key's use at most once a minute, so
+        // this costs one store read per key per minute.
+        let result = self.inner.record_use(id, at).await;
+        self.invalidate_key(id);
+        result
+    }
+}

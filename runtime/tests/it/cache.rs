@@ -1,0 +1,198 @@
+//! `CachedStore`: reads are served from the cache, writes through it invalidate at once,
+//! changes made behind its back show after the TTL, and a read racing a change is never
+//! served.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use keygate::keys::{CachedStore, KeyStatus, KeyStore, Keyring, MemoryStore, NewKey};
+use keygate::Verdict;
+
+use crate::common::{get, Counting};
+
+#[tokio::test]
+async fn repeated_reads_and_unknown_ids_are_served_from_the_cache() {
+    let counting = Counting::new(MemoryStore::new());
+    let gets = Arc::clone(&counting.gets);
+    let cache = CachedStore::new(counting);
+    let issued = cache.create(NewKey::new("k")).await.expect("create");
+    for _ in 0..10 {
+        assert!(cache.get(&issued.record.id).await.expect("get").is_some());
+        assert!(cache.get("unknownkeyid").await.expect("get").is_none());
+    }
+    assert_eq!(gets.load(Ordering::SeqCst), 2, "one store read per id");
+}
+
+#[tokio::test]
+async fn writes_through_the_cache_take_effect_on_the_next_read() {
+    let ring = Keyring::new(CachedStore::new(MemoryStore::new()));
+    let issued = ring.store().create(NewKey::new("k")).await.expect("create");
+    assert!(matches!(get(&ring, &issued.key).await, Verdict::Granted(_)));
+    ring.store()
+        .revoke(&issued.record.id)
+        .await
+        .expect("revoke");
+    assert_eq!(get(&ring, &issued.key).await, Verdict::Revoked);
+
+    let owned = ring
+        .store()
+        .create(NewKey::new("o").owner("team"))
+        .await
+        .expect("create");
+    assert!(matches!(get(&ring, &owned.key).await, Verdict::Granted(_)));
+    ring.store().disable_owner("team").await.expect("disable");
+    assert_eq!(get(&ring, &owned.key).await, Verdict::Revoked);
+}
+
+#[tokio::test]
+async fn changes_behind_the_cache_show_after_the_ttl_or_an_invalidation() {
+    let inner = Arc::new(MemoryStore::new());
+    let cache = CachedStore::from_arc(Arc::clone(&inner)).with_ttl(Duration::from_millis(200));
+    let issued = inner.create(NewKey::new("k")).await.expect("create");
+    let id = issued.record.id.as_str();
+    let status = |r: Option<keygate::keys::KeyRecord>| r.expect("exists").status;
+    assert_eq!(status(cache.get(id).await.expect("get")), KeyStatus::Active);
+    // Revoked behind the cache's back: still cached...
+    inner.revoke(id).await.expect("revoke");
+    assert_eq!(status(cache.get(id).await.expect("get")), KeyStatus::Active);
+    // ...until someone reports the change,
+    cache.invalidate_key(id);
+    assert_eq!(
+        status(cache.get(id).await.expect("get")),
+        KeyStatus::Revoked
+    );
+    // or the TTL runs out.
+    let other = inner.create(NewKey::new("k2")).await.expect("create");
+    let other_id = other.record.id.as_str();
+    assert_eq!(
+        status(cache.get(other_id).await.expect("get")),
+        KeyStatus::Active
+    );
+    inner.revoke(other_id).await.expect("revoke");
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(
+        status(cache.get(other_id).await.expect("get")),
+        KeyStatus::Revoked
+    );
+}
+
+/// A store whose reads wait on a signal, so a test can revoke while a read is in flight.
+struct SlowReads {
+    inner: MemoryStore,
+    read_started: tokio::sync::Notify,
+    release: tokio::sync::Notify,
+}
+
+impl KeyStore for SlowReads {
+    async fn create(
+        &self,
+        spec: NewKey,
+    ) -> Result<keygate::keys::IssuedKey, keygate::keys::StoreError> {
+        self.inner.create(spec).await
+    }
+    async fn get(
+        &self,
+        id: &str,
+    ) -> Result<Option<keygate::keys::KeyRecord>, keygate::keys::StoreError> {
+        // Read first (the stale value), then wait: the write lands in between.
+        let value = self.inner.get(id).await;
+        self.read_started.notify_one();
+        self.release.notified().await;
+        value
+    }
+    async fn list(
+        &self,
+        f: keygate::keys::KeyFilter,
+    ) -> Result<Vec<keygate::keys::KeyRecord>, keygate::keys::StoreError> {
+        self.inner.list(f).await
+    }
+    async fn revoke(&self, id: &str) -> Result<(), keygate::keys::StoreError> {
+        self.inner.revoke(id).await
+    }
+    async fn rotate(
+        &self,
+        id: &str,
+        grace: Duration,
+    ) -> Result<secrecy::SecretString, keygate::keys::StoreError> {
+        self.inner.rotate(id, grace).await
+    }
+    async fn update(
+        &self,
+        id: &str,
+        change: keygate::keys::KeyUpdate,
+    ) -> Result<keygate::keys::KeyRecord, keygate::keys::StoreError> {
+        self.inner.update(id, change).await
+    }
+    async fn get_owner(
+        &self,
+        id: &str,
+    ) -> Result<Option<keygate::keys::Owner>, keygate::keys::StoreError> {
+        self.inner.get_owner(id).await
+    }
+    async fn disable_owner(
+        &self,
+        id: &str,
+    ) -> Result<keygate::keys::Owner, keygate::keys::StoreError> {
+        self.inner.disable_owner(id).await
+    }
+    async fn enable_owner(
+        &self,
+        id: &str,
+    ) -> Result<keygate::keys::Owner, keygate::keys::StoreError> {
+        self.inner.enable_owner(id).await
+    }
+    async fn bump_epoch(
+        &self,
+        id: &str,
+    ) -> Result<keygate::keys::Owner, keygate::keys::StoreError> {
+        self.inner.bump_epoch(id).await
+    }
+    async fn record_use(&self, id: &str, at: i64) -> Result<(), keygate::keys::StoreError> {
+        self.inner.record_use(id, at).await
+    }
+}
+
+#[tokio::test]
+async fn a_read_that_raced_a_revocation_is_never_served() {
+    let cache = Arc::new(CachedStore::new(SlowReads {
+        inner: MemoryStore::new(),
+        read_started: tokio::sync::Notify::new(),
+        release: tokio::sync::Notify::new(),
+    }));
+    let issued = cache
+        .inner()
+        .inner
+        .create(NewKey::new("k"))
+        .await
+        .expect("create");
+    let id = issued.record.id.clone();
+    // A read starts and fetches the active record...
+    let reader = tokio::spawn({
+        let cache = Arc::clone(&cache);
+        let id = id.clone();
+        async move { cache.get(&id).await }
+    });
+    cache.inner().read_started.notified().await;
+    // ...the key is revoked through the cache meanwhile...
+    cache.revoke(&id).await.expect("revoke");
+    cache.inner().release.notify_one();
+    let stale = reader.await.expect("join").expect("get").expect("exists");
+    assert_eq!(
+        stale.status,
+        KeyStatus::Active,
+        "the racing read saw the old row"
+    );
+    // ...and the stale row it brought back is not served to the next read.
+    let next = tokio::spawn({
+        let cache = Arc::clone(&cache);
+        let id = id.clone();
+        async move { cache.get(&id).await }
+    });
+    // A cache hit never reaches the store, so wait for the read only for a while.
+    let store_read = cache.inner().read_started.notified();
+    let _ = tokio::time::timeout(Duration::from_secs(2), store_read).await;
+    cache.inner().release.notify_one();
+    let fresh = next.await.expect("join").expect("get").expect("exists");
+    assert_eq!(fresh.status, KeyStatus::Revoked);
+}
