@@ -118,7 +118,7 @@ async fn hammer<S: KeyStore>(store: S) {
     for task in tasks {
         task.await.expect("task");
     }
-    let violations = violations.lock().expect("lock");
+    let violations = std::mem::take(&mut *violations.lock().expect("lock"));
     assert!(
         violations.is_empty(),
         "{} violations, first: {:?}",
