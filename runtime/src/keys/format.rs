@@ -136,7 +136,7 @@ impl KeyFormat {
     pub fn generate_secret(&self, key_id: &str) -> Result<GeneratedKey, RngError> {
         let secret = random_chars(BASE62, SECRET_LEN)?;
         let body = format!("{}_{}_{}", self.prefix, key_id, secret);
-        let checksum = checksum(&body);
+        let checksum = String::from_utf8_lossy(&checksum(&body)).into_owned();
         Ok(GeneratedKey {
             key_id: key_id.to_owned(),
             secret: SecretString::from(format!("{secret}{checksum}")),
@@ -163,18 +163,17 @@ impl KeyFormat {
         let (key_id, rest) = rest
             .split_at_checked(KEY_ID_LEN)
             .ok_or(FormatError::BadKeyId)?;
-        if !key_id.bytes().all(|b| BASE32.contains(&b)) {
+        if !key_id.bytes().all(is_base32) {
             return Err(FormatError::BadKeyId);
         }
         let secret = rest.strip_prefix('_').ok_or(FormatError::BadKeyId)?;
-        if secret.len() != SECRET_LEN + CHECKSUM_LEN || !secret.bytes().all(|b| BASE62.contains(&b))
-        {
+        if secret.len() != SECRET_LEN + CHECKSUM_LEN || !secret.bytes().all(is_base62) {
             return Err(FormatError::BadSecret);
         }
         let split = key.len() - CHECKSUM_LEN;
         let (body, given) = key.split_at(split);
         // Not secret material: the checksum is derived from the key itself.
-        if checksum(body) != given {
+        if checksum(body) != given.as_bytes() {
             return Err(FormatError::BadChecksum);
         }
         Ok(ParsedKey {
@@ -191,15 +190,26 @@ impl KeyFormat {
     }
 }
 
-/// The CRC32 of `body` in base62, zero-padded to [`CHECKSUM_LEN`] characters.
-fn checksum(body: &str) -> String {
+/// The CRC32 of `body` in base62, zero-padded to [`CHECKSUM_LEN`] characters. No
+/// allocation: it runs on every presented key.
+fn checksum(body: &str) -> [u8; CHECKSUM_LEN] {
     let mut value = u64::from(crc32fast::hash(body.as_bytes()));
     let mut out = [b'0'; CHECKSUM_LEN];
     for slot in out.iter_mut().rev() {
         *slot = BASE62[(value % 62) as usize];
         value /= 62;
     }
-    out.iter().map(|&b| char::from(b)).collect()
+    out
+}
+
+/// Whether `b` is in [`BASE32`] (a range test, not a scan: parsing is on the hot path).
+fn is_base32(b: u8) -> bool {
+    b.is_ascii_lowercase() || (b'2'..=b'7').contains(&b)
+}
+
+/// Whether `b` is in [`BASE62`].
+fn is_base62(b: u8) -> bool {
+    b.is_ascii_alphanumeric()
 }
 
 /// `len` characters drawn uniformly from `alphabet` (rejection sampling, no modulo bias).
