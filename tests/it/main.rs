@@ -1,6 +1,7 @@
 //! End-to-end tests of generated modules on real axum servers over loopback.
 
 mod apps;
+mod lifecycle;
 mod oracle;
 // One case per line reads as a table; rustfmt would spread each over six.
 #[rustfmt::skip]

@@ -1,5 +1,8 @@
 //! A real axum server on 127.0.0.1 and a small HTTP client for it.
 
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use axum::Router;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE, WWW_AUTHENTICATE};
 use reqwest::Method;
@@ -54,27 +57,69 @@ impl Server {
             let value = HeaderValue::from_bytes(value.as_bytes()).expect("header value");
             map.append(name, value);
         }
-        let response = self
-            .client
-            .request(method, format!("{}{path}", self.base))
-            .headers(map)
-            .send()
-            .await
-            .expect("request to the test server");
-        let status = response.status().as_u16();
-        let headers = response.headers().clone();
-        let text = |value: &HeaderValue| String::from_utf8_lossy(value.as_bytes()).into_owned();
-        let www_authenticate = headers.get_all(WWW_AUTHENTICATE).iter().map(text).collect();
-        let content_type = headers.get(CONTENT_TYPE).map(text);
-        let body = response.text().await.expect("response body");
-        let json = serde_json::from_str(&body).ok();
-        Reply {
-            status,
-            www_authenticate,
-            content_type,
-            headers,
-            body,
-            json,
-        }
+        read(self.request(method, path).headers(map)).await
+    }
+
+    /// Sends one request with HTTP Basic credentials, encoded by reqwest.
+    pub(crate) async fn send_basic(
+        &self,
+        method: &str,
+        path: &str,
+        user: &str,
+        password: &str,
+    ) -> Reply {
+        let method = Method::from_bytes(method.as_bytes()).expect("method");
+        read(self.request(method, path).basic_auth(user, Some(password))).await
+    }
+
+    fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
+        self.client.request(method, format!("{}{path}", self.base))
+    }
+}
+
+/// Sends a request and reads the whole answer.
+async fn read(request: reqwest::RequestBuilder) -> Reply {
+    let response = request.send().await.expect("request to the test server");
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let text = |value: &HeaderValue| String::from_utf8_lossy(value.as_bytes()).into_owned();
+    let www_authenticate = headers.get_all(WWW_AUTHENTICATE).iter().map(text).collect();
+    let content_type = headers.get(CONTENT_TYPE).map(text);
+    let body = response.text().await.expect("response body");
+    let json = serde_json::from_str(&body).ok();
+    Reply {
+        status,
+        www_authenticate,
+        content_type,
+        headers,
+        body,
+        json,
+    }
+}
+
+/// A fresh directory under the system temp dir, removed on drop.
+pub(crate) struct TempDir(PathBuf);
+
+impl TempDir {
+    pub(crate) fn new(name: &str) -> TempDir {
+        // pid + a per-process counter: unique across parallel tests and test processes.
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let dir =
+            std::env::temp_dir().join(format!("keygate-e2e-{name}-{}-{n}", std::process::id()));
+        // A leftover from an earlier process with the same pid must not leak its keys in.
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("create temp dir");
+        TempDir(dir)
+    }
+
+    pub(crate) fn file(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
     }
 }

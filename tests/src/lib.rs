@@ -10,3 +10,8 @@ pub mod petstore {
 pub mod edge_names {
     include!("../snapshots/edge_names.rs");
 }
+
+/// `specs/keys.yaml`.
+pub mod keys {
+    include!("../snapshots/keys.rs");
+}

@@ -33,3 +33,11 @@ fn edge_names() {
         expect_test::expect_file!["../../../tests/snapshots/edge_names.rs"],
     );
 }
+
+#[test]
+fn keys() {
+    verify(
+        "specs/keys.yaml",
+        expect_test::expect_file!["../../../tests/snapshots/keys.rs"],
+    );
+}
