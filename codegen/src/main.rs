@@ -1,7 +1,9 @@
 //! The `keygate` command line: argument parsing over `keygate_codegen`, nothing more.
 //!
-//! Exit codes: 0 ok, 1 a document (or template, or output file) failed, or warnings
-//! under `--deny-warnings`, 2 usage errors.
+//! Exit codes: 0 ok, 1 a document (or template, or output file) failed, warnings
+//! under `--deny-warnings`, or a `keys` command failed; 2 usage errors.
+
+mod keys_cmd;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -52,6 +54,8 @@ enum Command {
         #[arg(long)]
         deny_warnings: bool,
     },
+    /// Manage the runtime's API keys in an SQLite file: create, list, revoke, rotate.
+    Keys(keys_cmd::KeysArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -83,6 +87,7 @@ fn main() -> ExitCode {
             let format = if json { Format::Json } else { format };
             check_all(&specs, format, templates.as_deref(), deny_warnings)
         }
+        Command::Keys(args) => keys_cmd::run(args),
     }
 }
 

@@ -1,4 +1,7 @@
 //! keygate-codegen integration tests: one binary, so linking stays cheap.
 
+// Runs the `keygate` binary, which needs the `cli` feature.
+#[cfg(feature = "cli")]
+mod keys_cli;
 mod snapshots;
 mod templates;

@@ -5,7 +5,10 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use rusqlite::{params, Connection, OptionalExtension, Row, Transaction, TransactionBehavior};
+use rusqlite::{
+    params, Connection, ErrorCode, OpenFlags, OptionalExtension, Row, Transaction,
+    TransactionBehavior,
+};
 use secrecy::{ExposeSecret, SecretString};
 
 use super::format::KeyFormat;
@@ -43,6 +46,10 @@ const MIGRATIONS: &[&str] = &["
     CREATE INDEX keys_owner ON keys (owner);
 "];
 
+/// How long an operation waits for another connection's lock before giving up: long
+/// enough to ride out a concurrent write, short enough that a stuck holder is reported.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
 const KEY_COLUMNS: &str = "id, name, description, owner, owner_epoch, roles, created_at, \
     expires_at, last_used_at, status, schemes, permissions, secret_sha256, previous_sha256, \
     previous_until";
@@ -65,8 +72,25 @@ impl fmt::Debug for SqliteStore {
     }
 }
 
-/// Maps SQLite errors: unreadable values are corruption, everything else unavailability.
+/// Maps SQLite errors: unreadable values and files are corruption, everything else
+/// unavailability. Lock timeouts and foreign files get plain words, since operators see
+/// these messages.
 fn db(e: rusqlite::Error) -> StoreError {
+    match e.sqlite_error_code() {
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => {
+            return StoreError::Unavailable(format!(
+                "the database is locked by another process (still busy after {}s)",
+                BUSY_TIMEOUT.as_secs()
+            ));
+        }
+        Some(ErrorCode::NotADatabase) => {
+            return StoreError::Corrupt("the file is not an SQLite database".to_owned());
+        }
+        Some(ErrorCode::DatabaseCorrupt) => {
+            return StoreError::Corrupt(format!("the database file is damaged: {e}"));
+        }
+        _ => {}
+    }
     match e {
         rusqlite::Error::FromSqlConversionFailure(..)
         | rusqlite::Error::InvalidColumnType(..)
@@ -91,16 +115,33 @@ impl SqliteStore {
     /// Opens (creating if needed) the database at `path` and brings its schema up to
     /// date. Fails on a schema newer than this version knows.
     pub fn open(path: impl AsRef<Path>) -> Result<SqliteStore, StoreError> {
-        let path = path.as_ref().to_path_buf();
-        let mut conn = Connection::open(&path).map_err(|e| {
-            StoreError::Unavailable(format!("cannot open `{}`: {e}", path.display()))
+        SqliteStore::open_with(path.as_ref(), OpenFlags::default())
+    }
+
+    /// Like [`SqliteStore::open`], but a missing file is an error
+    /// ([`StoreError::Unavailable`]) instead of a new, empty database: for tools that
+    /// only look at or change keys that exist.
+    pub fn open_existing(path: impl AsRef<Path>) -> Result<SqliteStore, StoreError> {
+        let flags = OpenFlags::default().difference(OpenFlags::SQLITE_OPEN_CREATE);
+        SqliteStore::open_with(path.as_ref(), flags)
+    }
+
+    fn open_with(path: &Path, flags: OpenFlags) -> Result<SqliteStore, StoreError> {
+        let path = path.to_path_buf();
+        let mut conn = Connection::open_with_flags(&path, flags).map_err(|e| {
+            if e.sqlite_error_code() == Some(ErrorCode::CannotOpen) && !path.exists() {
+                StoreError::Unavailable(format!("no database at `{}`", path.display()))
+            } else {
+                StoreError::Unavailable(format!("cannot open `{}`: {e}", path.display()))
+            }
         })?;
+        // First, so that the pragmas and the migration below wait for a lock too.
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(db)?;
         // WAL lets readers go on while a writer commits; NORMAL is durable enough in WAL.
         conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get::<_, String>(0))
             .map_err(db)?;
         conn.pragma_update(None, "synchronous", "NORMAL")
             .map_err(db)?;
-        conn.busy_timeout(Duration::from_secs(5)).map_err(db)?;
         migrate(&mut conn)?;
         Ok(SqliteStore {
             conn: Arc::new(Mutex::new(conn)),
@@ -191,6 +232,13 @@ impl SqliteStore {
 }
 
 fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    // An up-to-date schema needs no write lock: opening must not wait for a writer.
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(db)?;
+    if usize::try_from(version).is_ok_and(|v| v == MIGRATIONS.len()) {
+        return Ok(());
+    }
     loop {
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -490,5 +538,82 @@ impl KeyStore for SqliteStore {
             Ok(())
         })
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+    /// A fresh folder under the system temp dir, removed on drop.
+    struct Scratch(PathBuf);
+
+    impl Scratch {
+        fn new(name: &str) -> Scratch {
+            let nanos = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map(|d| d.as_nanos())
+                .unwrap_or(0);
+            let dir = std::env::temp_dir().join(format!(
+                "keygate-sqlite-{name}-{}-{nanos}",
+                std::process::id()
+            ));
+            std::fs::create_dir_all(&dir).expect("create temp dir");
+            Scratch(dir)
+        }
+    }
+
+    impl Drop for Scratch {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    #[test]
+    fn open_existing_refuses_a_missing_file_and_creates_nothing() {
+        let dir = Scratch::new("missing");
+        let path = dir.0.join("keys.db");
+        match SqliteStore::open_existing(&path) {
+            Err(StoreError::Unavailable(why)) => {
+                assert!(why.contains("no database at"), "{why}");
+                assert!(why.contains("keys.db"), "{why}");
+            }
+            other => panic!("expected Unavailable, got {other:?}"),
+        }
+        assert!(!path.exists(), "open_existing created the file");
+        drop(SqliteStore::open(&path).expect("open creates"));
+        assert!(SqliteStore::open_existing(&path).is_ok());
+    }
+
+    #[test]
+    fn a_file_that_is_not_sqlite_is_corrupt() {
+        let dir = Scratch::new("garbage");
+        let path = dir.0.join("keys.db");
+        std::fs::write(&path, b"this is not a database, just some text ".repeat(40))
+            .expect("write");
+        for result in [SqliteStore::open(&path), SqliteStore::open_existing(&path)] {
+            match result {
+                Err(StoreError::Corrupt(why)) => {
+                    assert!(why.contains("not an SQLite database"), "{why}");
+                }
+                other => panic!("expected Corrupt, got {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn opening_and_reading_do_not_wait_for_a_writer() {
+        let dir = Scratch::new("writer");
+        let path = dir.0.join("keys.db");
+        drop(SqliteStore::open(&path).expect("open"));
+        let holder = Connection::open(&path).expect("raw open");
+        holder.execute_batch("BEGIN EXCLUSIVE").expect("lock");
+        let started = Instant::now();
+        let store = SqliteStore::open_existing(&path).expect("open beside a writer");
+        let conn = store.conn.lock().expect("connection");
+        let found = read_key(&conn, "nosuchkeyid2").expect("read beside a writer");
+        assert_eq!(found, None);
+        assert!(started.elapsed() < BUSY_TIMEOUT, "waited for the writer");
     }
 }

@@ -1,0 +1,690 @@
+//! `keygate keys ...`: the runtime's keys (`keygate::keys`) in an SQLite file.
+//!
+//! Exit codes: 0 ok, 1 the database or the key refused (the message starts with
+//! `keygate: ` and names the database), 2 usage errors.
+
+mod civil;
+mod parse;
+mod render;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::builder::NonEmptyStringValueParser;
+use clap::{ArgGroup, Args, Subcommand, ValueEnum};
+use keygate::keys::{
+    secret_part, Clock, Expiry, KeyFilter, KeyRecord, KeyState, KeyStore, NewKey, Owner,
+    SqliteStore, StoreError, SystemClock, UnixSeconds,
+};
+use keygate_codegen::Api;
+use secrecy::ExposeSecret;
+
+use parse::{Base, OpOverride};
+
+/// Create, list, revoke and rotate the API keys that `keygate::keys::Keyring` verifies.
+#[derive(Debug, Args)]
+pub(crate) struct KeysArgs {
+    /// The SQLite key database (only `create` makes a new one).
+    #[arg(
+        long,
+        global = true,
+        env = "KEYGATE_DB",
+        default_value = "keygate.db",
+        value_name = "PATH"
+    )]
+    db: PathBuf,
+    #[command(subcommand)]
+    command: KeysCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum KeysCommand {
+    /// Create a key and print it: the only time it can be seen.
+    Create(CreateArgs),
+    /// List keys (never their secrets).
+    List {
+        /// Only this owner's keys.
+        #[arg(long)]
+        owner: Option<String>,
+        /// Only keys in this status (as a verifier would judge it now).
+        #[arg(long, value_enum)]
+        status: Option<StatusArg>,
+        /// One JSON array instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one key.
+    Show {
+        /// The key id (the middle part of the key).
+        id: String,
+        /// One JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a key for good; it stops working on the next request.
+    Revoke {
+        /// The key id.
+        id: String,
+    },
+    /// Issue a new secret for a key and print it, keeping the old one for a grace period.
+    Rotate {
+        /// The key id.
+        id: String,
+        /// How long the old key keeps working: 0, 30s, 15m, 24h, 7d.
+        #[arg(long, value_name = "DURATION", value_parser = parse::parse_grace)]
+        grace: Duration,
+        /// One JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Stop all of an owner's keys until `enable-owner`.
+    DisableOwner {
+        /// The owner.
+        owner: String,
+    },
+    /// Let an owner's keys work again (keys from before an epoch bump stay dead).
+    EnableOwner {
+        /// The owner.
+        owner: String,
+    },
+    /// Invalidate every key an owner holds now, for good (say, on a password change).
+    BumpEpoch {
+        /// The owner.
+        owner: String,
+    },
+}
+
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("base").args(["read_only", "full", "methods"])))]
+struct CreateArgs {
+    /// A display name.
+    #[arg(long, value_parser = NonEmptyStringValueParser::new())]
+    name: String,
+    /// A longer description.
+    #[arg(long)]
+    description: Option<String>,
+    /// The owner (a user, team or service); see disable-owner and bump-epoch.
+    #[arg(long, value_parser = NonEmptyStringValueParser::new())]
+    owner: Option<String>,
+    /// Roles of the key's principal (comma-separated or repeated).
+    #[arg(long, value_delimiter = ',', value_name = "ROLE,...",
+          value_parser = NonEmptyStringValueParser::new())]
+    roles: Vec<String>,
+    /// GET, HEAD and OPTIONS only (the default).
+    #[arg(long)]
+    read_only: bool,
+    /// Every method.
+    #[arg(long)]
+    full: bool,
+    /// These methods (`*` = all).
+    #[arg(long, value_name = "METHOD,...", value_parser = parse::parse_methods)]
+    methods: Option<BTreeSet<String>>,
+    /// These methods on this operation instead of the default; nothing after `=`
+    /// denies it (repeatable).
+    #[arg(long = "op", value_name = "OPERATION_ID=METHODS", value_parser = parse::parse_op)]
+    ops: Vec<OpOverride>,
+    /// Only for this security scheme (repeatable; default: every scheme).
+    #[arg(long = "scheme", value_name = "NAME", value_parser = NonEmptyStringValueParser::new())]
+    schemes: Vec<String>,
+    /// 7d, 30d, 90d, any <n>d or <n>h, YYYY-MM-DD (works through that day, UTC), never.
+    #[arg(long, value_name = "WHEN", default_value = "never", value_parser = expiry_arg)]
+    expires: Expiry,
+    /// Check --op and --scheme against this OpenAPI document.
+    #[arg(long, value_name = "FILE")]
+    spec: Option<PathBuf>,
+    /// One JSON object (the record plus `key` and `secret`) instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum StatusArg {
+    Active,
+    Revoked,
+    Expired,
+}
+
+impl StatusArg {
+    fn state(self) -> KeyState {
+        match self {
+            StatusArg::Active => KeyState::Active,
+            StatusArg::Revoked => KeyState::Revoked,
+            StatusArg::Expired => KeyState::Expired,
+        }
+    }
+}
+
+fn expiry_arg(text: &str) -> Result<Expiry, String> {
+    parse::parse_expiry(text, SystemClock.now())
+}
+
+/// Why a command failed.
+enum Failure {
+    /// The store refused; shown after the database path.
+    Store(StoreError),
+    /// A read or change on a path with no database.
+    NoDatabase,
+    /// A mistake in the arguments that clap cannot see (exit 2).
+    Usage(String),
+    /// Anything else.
+    Other(String),
+}
+
+impl From<StoreError> for Failure {
+    fn from(e: StoreError) -> Failure {
+        Failure::Store(e)
+    }
+}
+
+/// Runs one `keygate keys` command.
+pub(crate) fn run(args: KeysArgs) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_current_thread().build() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("keygate: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let db = args.db.display().to_string();
+    match runtime.block_on(dispatch(&args.db, args.command)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Store(e)) => {
+            eprintln!("keygate: {db}: {e}");
+            ExitCode::FAILURE
+        }
+        Err(Failure::NoDatabase) => {
+            eprintln!(
+                "keygate: no database exists at {db}; create one with \
+                 `keygate keys --db {db} create --name NAME`"
+            );
+            ExitCode::FAILURE
+        }
+        Err(Failure::Usage(message)) => {
+            eprintln!("keygate: {message}");
+            ExitCode::from(2)
+        }
+        Err(Failure::Other(message)) => {
+            eprintln!("keygate: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Opens the database; only `create` may make a new file.
+fn open(db: &Path, create: bool) -> Result<SqliteStore, Failure> {
+    if create {
+        return Ok(SqliteStore::open(db)?);
+    }
+    if !db.exists() {
+        return Err(Failure::NoDatabase);
+    }
+    Ok(SqliteStore::open_existing(db)?)
+}
+
+async fn dispatch(db: &Path, command: KeysCommand) -> Result<(), Failure> {
+    let now = SystemClock.now();
+    match command {
+        KeysCommand::Create(args) => create(db, args, now).await,
+        KeysCommand::List {
+            owner,
+            status,
+            json,
+        } => list(&open(db, false)?, owner, status, json, now).await,
+        KeysCommand::Show { id, json } => show(&open(db, false)?, &id, json, now).await,
+        KeysCommand::Revoke { id } => revoke(&open(db, false)?, &id).await,
+        KeysCommand::Rotate { id, grace, json } => {
+            rotate(&open(db, false)?, &id, grace, json, now).await
+        }
+        KeysCommand::DisableOwner { owner } => {
+            owner_command(&open(db, false)?, &owner, OwnerChange::Disable).await
+        }
+        KeysCommand::EnableOwner { owner } => {
+            owner_command(&open(db, false)?, &owner, OwnerChange::Enable).await
+        }
+        KeysCommand::BumpEpoch { owner } => {
+            owner_command(&open(db, false)?, &owner, OwnerChange::BumpEpoch).await
+        }
+    }
+}
+
+/// Writes to stdout. The caller decides whether a failed write matters.
+fn emit(text: &str) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())?;
+    out.flush()
+}
+
+fn json_text<T: serde::Serialize>(value: &T) -> Result<String, Failure> {
+    serde_json::to_string_pretty(value)
+        .map(|text| text + "\n")
+        .map_err(|e| Failure::Other(format!("cannot write JSON: {e}")))
+}
+
+/// Prints a key that exists nowhere else. If stdout is gone the key is lost, so the
+/// user is told which key to revoke.
+fn emit_key(text: &str, id: &str) -> Result<(), Failure> {
+    emit(text).map_err(|e| {
+        Failure::Other(format!(
+            "could not print the new key ({e}); it cannot be shown again: revoke key `{id}` \
+             and make another"
+        ))
+    })?;
+    eprintln!(
+        "warning: store this key safely now: it cannot be shown again (only its hash is kept)"
+    );
+    eprintln!(
+        "note: send `key` as the API key or bearer token, or `key id` and `secret` as the \
+         HTTP Basic user and password"
+    );
+    Ok(())
+}
+
+/// What to check a new key against when `--spec` is given. Returns warnings; an error
+/// names each unknown operation or scheme with the closest known names.
+fn check_against_spec(
+    api: &Api,
+    ops: &[OpOverride],
+    schemes: &[String],
+) -> Result<Vec<String>, String> {
+    let operation_ids: Vec<&str> = api
+        .operations
+        .iter()
+        .filter_map(|op| op.operation_id.as_deref())
+        .collect();
+    let scheme_names: Vec<&str> = api.schemes.iter().map(|s| s.name.as_str()).collect();
+    let mut errors = Vec::new();
+    for op in ops {
+        if !operation_ids.contains(&op.operation_id.as_str()) {
+            errors.push(unknown_name(
+                api,
+                "--op",
+                "operation",
+                &op.operation_id,
+                &operation_ids,
+            ));
+        }
+    }
+    for scheme in schemes {
+        if !scheme_names.contains(&scheme.as_str()) {
+            errors.push(unknown_name(
+                api,
+                "--scheme",
+                "security scheme",
+                scheme,
+                &scheme_names,
+            ));
+        }
+    }
+    if !errors.is_empty() {
+        return Err(errors.join("\nkeygate: "));
+    }
+    let mut warnings = Vec::new();
+    for op in ops {
+        let Some(operation) = api
+            .operations
+            .iter()
+            .find(|o| o.operation_id.as_deref() == Some(op.operation_id.as_str()))
+        else {
+            continue;
+        };
+        let method = operation.method.as_str();
+        if !op.methods.is_empty() && !op.methods.contains("*") && !op.methods.contains(method) {
+            warnings.push(format!(
+                "--op {}: the operation is {method} {}, so this key cannot call it",
+                op.operation_id, operation.path
+            ));
+        }
+    }
+    Ok(warnings)
+}
+
+fn unknown_name(api: &Api, flag: &str, what: &str, name: &str, known: &[&str]) -> String {
+    const SHOWN: usize = 20;
+    let mut message = format!("{flag} `{name}`: {} has no {what} `{name}`", api.source);
+    let close = parse::close_names(name, known);
+    if !close.is_empty() {
+        let close: Vec<String> = close.iter().map(|n| format!("`{n}`")).collect();
+        message.push_str(&format!("; did you mean {}?", close.join(" or ")));
+    }
+    if known.is_empty() {
+        message.push_str(&format!(" (it defines no {what} names)"));
+    } else {
+        let mut list = known
+            .iter()
+            .take(SHOWN)
+            .copied()
+            .collect::<Vec<_>>()
+            .join(", ");
+        if known.len() > SHOWN {
+            list.push_str(&format!(", and {} more", known.len() - SHOWN));
+        }
+        message.push_str(&format!(" (known: {list})"));
+    }
+    message
+}
+
+async fn create(db: &Path, args: CreateArgs, now: UnixSeconds) -> Result<(), Failure> {
+    let base = match (args.full, args.methods) {
+        (true, _) => Base::Full,
+        (false, Some(methods)) => Base::Methods(methods),
+        // `--read-only`, or nothing: the safe default.
+        (false, None) => Base::ReadOnly,
+    };
+    let permissions = parse::permissions(base, &args.ops).map_err(Failure::Usage)?;
+    // Checked before the database is opened, so a typo creates nothing.
+    if let Some(spec) = &args.spec {
+        let api =
+            keygate_codegen::load::load_file(spec).map_err(|e| Failure::Other(e.to_string()))?;
+        let warnings =
+            check_against_spec(&api, &args.ops, &args.schemes).map_err(Failure::Other)?;
+        for warning in warnings {
+            eprintln!("warning: {warning}");
+        }
+    }
+    let mut spec = NewKey::new(args.name)
+        .roles(args.roles)
+        .expiry(args.expires)
+        .permissions(permissions);
+    if let Some(description) = args.description {
+        spec = spec.description(description);
+    }
+    if let Some(owner) = args.owner {
+        spec = spec.owner(owner);
+    }
+    if !args.schemes.is_empty() {
+        spec = spec.schemes(args.schemes);
+    }
+    let store = open(db, true)?;
+    let issued = store.create(spec).await?;
+    let owner = owner_of(&store, &issued.record).await?;
+    let full = issued.key.expose_secret();
+    let secret = issued.secret();
+    let secret = secret.expose_secret();
+    let text = if args.json {
+        json_text(&render::issued_json(
+            full,
+            secret,
+            &issued.record,
+            owner.as_ref(),
+            now,
+        ))?
+    } else {
+        render::issued_text(full, secret, &issued.record, owner.as_ref(), now)
+    };
+    emit_key(&text, &issued.record.id)
+}
+
+async fn owner_of(store: &SqliteStore, record: &KeyRecord) -> Result<Option<Owner>, Failure> {
+    match &record.owner {
+        Some(id) => Ok(store.get_owner(id).await?),
+        None => Ok(None),
+    }
+}
+
+async fn get(store: &SqliteStore, id: &str) -> Result<KeyRecord, Failure> {
+    store
+        .get(id)
+        .await?
+        .ok_or_else(|| Failure::Store(StoreError::NotFound(id.to_owned())))
+}
+
+async fn list(
+    store: &SqliteStore,
+    owner: Option<String>,
+    status: Option<StatusArg>,
+    json: bool,
+    now: UnixSeconds,
+) -> Result<(), Failure> {
+    // The status filter is applied here, with owners taken into account, so it agrees
+    // with the STATUS column.
+    let records = store.list(KeyFilter { owner, state: None }).await?;
+    let mut owners: BTreeMap<String, Option<Owner>> = BTreeMap::new();
+    for record in &records {
+        if let Some(id) = &record.owner {
+            if !owners.contains_key(id) {
+                owners.insert(id.clone(), store.get_owner(id).await?);
+            }
+        }
+    }
+    let owner_of = |r: &KeyRecord| r.owner.as_ref().and_then(|o| owners.get(o)?.as_ref());
+    let rows: Vec<(&KeyRecord, Option<&Owner>)> = records
+        .iter()
+        .map(|r| (r, owner_of(r)))
+        .filter(|(r, o)| status.is_none_or(|s| render::status(r, *o, now).state == s.state()))
+        .collect();
+    let text = if json {
+        let values: Vec<_> = rows
+            .iter()
+            .map(|(r, o)| render::record_json(r, *o, now))
+            .collect();
+        json_text(&values)?
+    } else if rows.is_empty() {
+        "no keys\n".to_owned()
+    } else {
+        render::table(&rows, now)
+    };
+    // A closed pipe (`keygate keys list | head`) is not worth an error.
+    let _ = emit(&text);
+    Ok(())
+}
+
+async fn show(store: &SqliteStore, id: &str, json: bool, now: UnixSeconds) -> Result<(), Failure> {
+    let record = get(store, id).await?;
+    let owner = owner_of(store, &record).await?;
+    let text = if json {
+        json_text(&render::record_json(&record, owner.as_ref(), now))?
+    } else {
+        render::record_text(&record, owner.as_ref(), now)
+    };
+    let _ = emit(&text);
+    Ok(())
+}
+
+async fn revoke(store: &SqliteStore, id: &str) -> Result<(), Failure> {
+    let record = get(store, id).await?;
+    if record.status == keygate::keys::KeyStatus::Revoked {
+        let _ = emit(&format!("key `{id}` was already revoked\n"));
+        return Ok(());
+    }
+    store.revoke(id).await?;
+    let _ = emit(&format!(
+        "revoked key `{id}` ({}): it stops working on the next request\n",
+        record.name.escape_debug()
+    ));
+    Ok(())
+}
+
+async fn rotate(
+    store: &SqliteStore,
+    id: &str,
+    grace: Duration,
+    json: bool,
+    now: UnixSeconds,
+) -> Result<(), Failure> {
+    let full = store.rotate(id, grace).await?;
+    let record = get(store, id).await?;
+    let owner = owner_of(store, &record).await?;
+    let full = full.expose_secret();
+    let secret = secret_part(full);
+    let secret = secret.expose_secret();
+    let text = if json {
+        json_text(&render::issued_json(
+            full,
+            secret,
+            &record,
+            owner.as_ref(),
+            now,
+        ))?
+    } else {
+        let mut text = render::issued_text(full, secret, &record, owner.as_ref(), now);
+        match record.hashes.previous {
+            Some((_, until)) if until > now => text.push_str(&format!(
+                "\nThe old key keeps working until {}.\n",
+                civil::rfc3339(until)
+            )),
+            _ => text.push_str("\nThe old key stopped working now (no grace period).\n"),
+        }
+        text
+    };
+    emit_key(&text, id)
+}
+
+#[derive(Debug, Clone, Copy)]
+enum OwnerChange {
+    Disable,
+    Enable,
+    BumpEpoch,
+}
+
+async fn owner_command(store: &SqliteStore, id: &str, change: OwnerChange) -> Result<(), Failure> {
+    let held = store
+        .list(KeyFilter {
+            owner: Some(id.to_owned()),
+            state: None,
+        })
+        .await?;
+    let owner = match change {
+        OwnerChange::Disable => store.disable_owner(id).await?,
+        OwnerChange::Enable => store.enable_owner(id).await?,
+        OwnerChange::BumpEpoch => store.bump_epoch(id).await?,
+    };
+    let at_epoch = held.iter().filter(|r| r.owner_epoch == owner.epoch).count();
+    let name = id.escape_debug();
+    let text = match change {
+        OwnerChange::Disable => format!(
+            "disabled owner `{name}`: none of its keys ({}) work until \
+             `keygate keys enable-owner {name}`\n",
+            held.len()
+        ),
+        OwnerChange::Enable => format!(
+            "enabled owner `{name}` at epoch {}: its keys issued at this epoch ({at_epoch}) \
+             work again\n",
+            owner.epoch
+        ),
+        OwnerChange::BumpEpoch => format!(
+            "owner `{name}` is now at epoch {}: the keys it held ({}) stop working for good; \
+             keys created from now on work\n",
+            owner.epoch,
+            held.len()
+        ),
+    };
+    let _ = emit(&text);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Debug, Parser)]
+    struct Cli {
+        #[command(subcommand)]
+        command: Top,
+    }
+
+    #[derive(Debug, Subcommand)]
+    enum Top {
+        Keys(KeysArgs),
+    }
+
+    fn parse(args: &[&str]) -> Result<KeysArgs, clap::Error> {
+        let all = ["keygate", "keys"].iter().chain(args);
+        Cli::try_parse_from(all).map(|cli| match cli.command {
+            Top::Keys(keys) => keys,
+        })
+    }
+
+    const PETSTORE: &str = r#"
+openapi: 3.0.3
+info: { title: pets, version: "1" }
+components:
+  securitySchemes:
+    api_key: { type: apiKey, in: header, name: X-API-Key }
+    bearer: { type: http, scheme: bearer }
+security: [{ api_key: [] }]
+paths:
+  /pets:
+    get: { operationId: listPets, responses: { "200": { description: ok } } }
+    post: { operationId: createPet, responses: { "200": { description: ok } } }
+  /pets/{id}:
+    delete: { operationId: deletePet, responses: { "200": { description: ok } } }
+"#;
+
+    #[test]
+    fn presets_are_exclusive() {
+        assert!(parse(&["create", "--name", "a", "--full", "--read-only"]).is_err());
+        assert!(parse(&["create", "--name", "a", "--full", "--methods", "GET"]).is_err());
+        assert!(parse(&["create", "--name", "a", "--full", "--op", "x=GET"]).is_ok());
+        assert!(parse(&["create"]).is_err(), "--name is required");
+        assert!(parse(&["create", "--name", ""]).is_err());
+    }
+
+    #[test]
+    fn db_is_global_and_defaults() {
+        let args = parse(&["list", "--db", "x.db"]).expect("parse");
+        assert_eq!(args.db, PathBuf::from("x.db"));
+        let args = parse(&["--db", "y.db", "show", "abc"]).expect("parse");
+        assert_eq!(args.db, PathBuf::from("y.db"));
+        // Without --db the default or KEYGATE_DB applies; either way a path is set.
+        assert!(!parse(&["list"]).expect("parse").db.as_os_str().is_empty());
+    }
+
+    #[test]
+    fn bad_values_are_usage_errors_naming_the_value() {
+        for args in [
+            &["create", "--name", "a", "--expires", "5x"][..],
+            &["create", "--name", "a", "--methods", "GET,FETCH"],
+            &["create", "--name", "a", "--op", "nope"],
+            &["rotate", "abc", "--grace", "soon"],
+            &["list", "--status", "gone"],
+        ] {
+            let error = parse(args).expect_err("accepted");
+            let bad = args[args.len() - 1];
+            let bad = if bad == "GET,FETCH" { "FETCH" } else { bad };
+            assert!(error.to_string().contains(bad), "{error}");
+            assert_eq!(error.exit_code(), 2);
+        }
+        assert!(parse(&["rotate", "abc"]).is_err(), "--grace is required");
+    }
+
+    #[test]
+    fn roles_split_on_commas() {
+        let args = parse(&["create", "--name", "a", "--roles", "x,y", "--roles", "z"]).unwrap();
+        let KeysCommand::Create(create) = args.command else {
+            panic!("not create");
+        };
+        assert_eq!(create.roles, ["x", "y", "z"]);
+    }
+
+    #[test]
+    fn spec_check_names_unknown_ids_and_suggests() {
+        let api = keygate_codegen::load::load_str("pets.yaml", PETSTORE).expect("load");
+        let op = |text: &str| parse::parse_op(text).expect("op");
+        assert_eq!(
+            check_against_spec(&api, &[op("createPet=POST")], &["api_key".into()]),
+            Ok(vec![])
+        );
+        let error = check_against_spec(&api, &[op("creatPet=POST")], &[]).unwrap_err();
+        assert!(error.contains("`creatPet`"), "{error}");
+        assert!(error.contains("did you mean `createPet`"), "{error}");
+        assert!(
+            error.contains("known: listPets, createPet, deletePet"),
+            "{error}"
+        );
+        let error = check_against_spec(&api, &[], &["apikey".into()]).unwrap_err();
+        assert!(error.contains("no security scheme `apikey`"), "{error}");
+        assert!(error.contains("`api_key`"), "{error}");
+        let warnings = check_against_spec(&api, &[op("createPet=GET")], &[]).expect("ok");
+        assert_eq!(warnings.len(), 1);
+        assert!(warnings[0].contains("POST /pets"), "{}", warnings[0]);
+        // Denying an operation outright is deliberate: no warning.
+        assert_eq!(
+            check_against_spec(&api, &[op("createPet=")], &[]),
+            Ok(vec![])
+        );
+    }
+}

@@ -1,0 +1,319 @@
+//! Pure parsers for `keygate keys` arguments: durations, expiry, methods, overrides.
+//! Each returns a message that clap shows after naming the bad value.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use keygate::keys::{Expiry, Permissions, UnixSeconds, ANY_METHOD};
+
+use super::civil::{parse_date, DAY};
+
+/// The methods a key may be granted: the ones OpenAPI path items can hold.
+const METHODS: [&str; 8] = [
+    "GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE", "TRACE",
+];
+
+/// `<n><unit>` with `unit` one of `units` (`(suffix, seconds)`), as seconds.
+fn amount(text: &str, units: &[(char, u64)]) -> Result<u64, String> {
+    let names: Vec<String> = units.iter().map(|(c, _)| c.to_string()).collect();
+    let expected = format!("a number followed by one of {}", names.join(", "));
+    let Some(last) = text.chars().last() else {
+        return Err(format!("expected {expected}"));
+    };
+    let Some(&(_, unit)) = units.iter().find(|(c, _)| *c == last) else {
+        return Err(format!("expected {expected}"));
+    };
+    let number = &text[..text.len() - last.len_utf8()];
+    if number.is_empty() || !number.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(format!("expected {expected}"));
+    }
+    number
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(unit))
+        // Keeps `now + duration` within i64 seconds everywhere downstream.
+        .filter(|&s| i64::try_from(s).is_ok_and(|s| s < i64::MAX / 2))
+        .ok_or_else(|| "too large".to_owned())
+}
+
+/// A rotation grace period: `0`, or `<n>s`, `<n>m`, `<n>h`, `<n>d`.
+pub(crate) fn parse_grace(text: &str) -> Result<Duration, String> {
+    if text == "0" {
+        return Ok(Duration::ZERO);
+    }
+    let units = [('s', 1), ('m', 60), ('h', 3600), ('d', 86_400)];
+    amount(text, &units)
+        .map(Duration::from_secs)
+        .map_err(|why| format!("{why} (like 0, 30s, 15m, 24h, 7d)"))
+}
+
+/// When a new key expires: `never`, `<n>d`, `<n>h`, or `YYYY-MM-DD` (the key works
+/// through that day, UTC, so it expires at the next midnight). A date whose end is not
+/// after `now` is refused.
+pub(crate) fn parse_expiry(text: &str, now: UnixSeconds) -> Result<Expiry, String> {
+    const HINT: &str = "like 7d, 30d, 90d, 12h, 2026-12-31 or never";
+    if text == "never" {
+        return Ok(Expiry::Never);
+    }
+    if text.len() == 10 && text.as_bytes().get(4) == Some(&b'-') {
+        let days = parse_date(text).ok_or_else(|| format!("not a calendar date ({HINT})"))?;
+        let at = days.saturating_add(1).saturating_mul(DAY);
+        if at <= now {
+            return Err("that date is in the past".to_owned());
+        }
+        return Ok(Expiry::At(at));
+    }
+    let seconds =
+        amount(text, &[('d', 86_400), ('h', 3600)]).map_err(|why| format!("{why} ({HINT})"))?;
+    if seconds == 0 {
+        return Err(format!("a key that expires at once is useless ({HINT})"));
+    }
+    Ok(Expiry::In(Duration::from_secs(seconds)))
+}
+
+/// `GET,POST` (any case) into upper-case method names; `*` stands for every method and
+/// absorbs the rest. An empty list is refused: `--methods` always grants something.
+pub(crate) fn parse_methods(text: &str) -> Result<BTreeSet<String>, String> {
+    let mut out = BTreeSet::new();
+    for item in text.split(',') {
+        let method = item.trim().to_ascii_uppercase();
+        if method.is_empty() {
+            return Err("empty method name (write methods like GET,POST)".to_owned());
+        }
+        if method != ANY_METHOD && !METHODS.contains(&method.as_str()) {
+            return Err(format!(
+                "unknown method `{}` (known: {}, or * for all)",
+                item.trim(),
+                METHODS.join(", ")
+            ));
+        }
+        out.insert(method);
+    }
+    if out.contains(ANY_METHOD) {
+        out = BTreeSet::from([ANY_METHOD.to_owned()]);
+    }
+    Ok(out)
+}
+
+/// One `--op OPERATION_ID=METHODS`: these methods replace the key's default on that
+/// operation; no methods deny it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct OpOverride {
+    pub(crate) operation_id: String,
+    pub(crate) methods: BTreeSet<String>,
+}
+
+/// Parses `createPet=POST,GET` or `deletePet=` (denied).
+pub(crate) fn parse_op(text: &str) -> Result<OpOverride, String> {
+    let Some((id, methods)) = text.split_once('=') else {
+        return Err("expected OPERATION_ID=METHODS, like createPet=POST,GET".to_owned());
+    };
+    let id = id.trim();
+    if id.is_empty() {
+        return Err("the operation id before `=` is empty".to_owned());
+    }
+    let methods = if methods.trim().is_empty() {
+        BTreeSet::new()
+    } else {
+        parse_methods(methods)?
+    };
+    Ok(OpOverride {
+        operation_id: id.to_owned(),
+        methods,
+    })
+}
+
+/// The base of a key's permissions, before overrides.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Base {
+    ReadOnly,
+    Full,
+    Methods(BTreeSet<String>),
+}
+
+/// The permissions of `--read-only`/`--full`/`--methods` plus the `--op` overrides.
+/// An operation given twice is refused rather than guessed at.
+pub(crate) fn permissions(base: Base, ops: &[OpOverride]) -> Result<Permissions, String> {
+    let mut out = match base {
+        Base::ReadOnly => Permissions::read_only(),
+        Base::Full => Permissions::full(),
+        Base::Methods(methods) => Permissions::custom(methods),
+    };
+    for op in ops {
+        if out.per_operation.contains_key(&op.operation_id) {
+            return Err(format!(
+                "--op `{}` is given more than once; give each operation once",
+                op.operation_id
+            ));
+        }
+        out = out.with_operation(&op.operation_id, &op.methods);
+    }
+    Ok(out)
+}
+
+/// Known names close to `unknown` (edit distance, ignoring case), best first: for "did
+/// you mean" hints.
+pub(crate) fn close_names<'a>(unknown: &str, known: &[&'a str]) -> Vec<&'a str> {
+    let unknown = unknown.to_lowercase();
+    let limit = (unknown.chars().count() / 3).max(2);
+    let mut scored: Vec<(usize, &str)> = known
+        .iter()
+        .map(|&name| (edit_distance(&unknown, &name.to_lowercase()), name))
+        .filter(|&(d, _)| d <= limit)
+        .collect();
+    scored.sort();
+    scored.into_iter().map(|(_, name)| name).take(3).collect()
+}
+
+/// Levenshtein distance over chars.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, &cb) in b.iter().enumerate() {
+            let above = row[j + 1];
+            row[j + 1] = (diagonal + usize::from(ca != cb))
+                .min(above + 1)
+                .min(row[j] + 1);
+            diagonal = above;
+        }
+    }
+    row[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set(items: &[&str]) -> BTreeSet<String> {
+        items.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[test]
+    fn grace_periods() {
+        for (text, secs) in [
+            ("0", 0),
+            ("0s", 0),
+            ("30s", 30),
+            ("15m", 900),
+            ("24h", 86_400),
+            ("7d", 604_800),
+        ] {
+            assert_eq!(parse_grace(text), Ok(Duration::from_secs(secs)), "{text}");
+        }
+        for bad in [
+            "",
+            "5",
+            "5x",
+            "m",
+            "-5m",
+            "1.5h",
+            "5 m",
+            "99999999999999999999d",
+        ] {
+            assert!(parse_grace(bad).is_err(), "{bad} was accepted");
+        }
+        assert!(parse_grace("5x").unwrap_err().contains("30s"));
+    }
+
+    #[test]
+    fn expiry_durations_and_never() {
+        let now = 1_704_067_200; // 2024-01-01T00:00:00Z
+        assert_eq!(parse_expiry("never", now), Ok(Expiry::Never));
+        assert_eq!(parse_expiry("7d", now), Ok(Expiry::days(7)));
+        assert_eq!(parse_expiry("90d", now), Ok(Expiry::days(90)));
+        assert_eq!(
+            parse_expiry("12h", now),
+            Ok(Expiry::In(Duration::from_secs(12 * 3600)))
+        );
+        for bad in ["5x", "0d", "0h", "d", "30m", "7 d", "", "Never", "7d7d"] {
+            assert!(parse_expiry(bad, now).is_err(), "{bad} was accepted");
+        }
+    }
+
+    #[test]
+    fn expiry_date_lasts_through_that_day_utc() {
+        let now = 1_704_067_200; // 2024-01-01T00:00:00Z
+                                 // Through 2024-01-31: expires at 2024-02-01T00:00:00Z.
+        assert_eq!(
+            parse_expiry("2024-01-31", now),
+            Ok(Expiry::At(1_704_067_200 + 31 * 86_400))
+        );
+        // Today still has time left.
+        assert_eq!(
+            parse_expiry("2024-01-01", now),
+            Ok(Expiry::At(1_704_067_200 + 86_400))
+        );
+        let past = parse_expiry("2023-12-31", now).unwrap_err();
+        assert!(past.contains("past"), "{past}");
+        assert!(parse_expiry("2024-02-30", now)
+            .unwrap_err()
+            .contains("not a calendar date"));
+    }
+
+    #[test]
+    fn methods() {
+        assert_eq!(parse_methods("get,Post"), Ok(set(&["GET", "POST"])));
+        assert_eq!(parse_methods(" GET , HEAD "), Ok(set(&["GET", "HEAD"])));
+        assert_eq!(parse_methods("GET,*"), Ok(set(&["*"])));
+        let bad = parse_methods("GET,FETCH").unwrap_err();
+        assert!(bad.contains("`FETCH`"), "{bad}");
+        assert!(parse_methods("").is_err());
+        assert!(parse_methods("GET,,POST").is_err());
+    }
+
+    #[test]
+    fn operation_overrides() {
+        assert_eq!(
+            parse_op("createPet=POST,get"),
+            Ok(OpOverride {
+                operation_id: "createPet".into(),
+                methods: set(&["GET", "POST"]),
+            })
+        );
+        assert_eq!(
+            parse_op("deletePet="),
+            Ok(OpOverride {
+                operation_id: "deletePet".into(),
+                methods: BTreeSet::new(),
+            })
+        );
+        assert!(parse_op("createPet").is_err());
+        assert!(parse_op("=GET").is_err());
+        assert!(parse_op("x=NOPE").unwrap_err().contains("NOPE"));
+    }
+
+    #[test]
+    fn permissions_from_base_and_overrides() {
+        assert_eq!(
+            permissions(Base::ReadOnly, &[]),
+            Ok(Permissions::read_only())
+        );
+        assert_eq!(permissions(Base::Full, &[]), Ok(Permissions::full()));
+        let ops = [
+            parse_op("createPet=POST").unwrap(),
+            parse_op("deletePet=").unwrap(),
+        ];
+        let p = permissions(Base::Methods(set(&["GET"])), &ops).unwrap();
+        assert!(p.allows("GET", Some("listPets")));
+        assert!(!p.allows("POST", Some("listPets")));
+        assert!(p.allows("POST", Some("createPet")));
+        assert!(!p.allows("GET", Some("createPet")));
+        assert!(!p.allows("DELETE", Some("deletePet")));
+        let twice = [parse_op("a=GET").unwrap(), parse_op("a=POST").unwrap()];
+        assert!(permissions(Base::Full, &twice).unwrap_err().contains("`a`"));
+    }
+
+    #[test]
+    fn close_names_suggest_typos_only() {
+        let known = ["listPets", "createPet", "deletePet", "health"];
+        assert_eq!(close_names("creatPet", &known), ["createPet"]);
+        assert_eq!(close_names("CREATEPET", &known), ["createPet"]);
+        assert_eq!(close_names("deletePets", &known), ["deletePet"]);
+        assert!(close_names("somethingElse", &known).is_empty());
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+        assert_eq!(edit_distance("", "abc"), 3);
+    }
+}
