@@ -1,32 +1,39 @@
-//! A petstore guarded by keygate. Run it with `cargo run -p petstore-example`; it prints
-//! demo keys and curl lines that show 200, 401 and 403.
+//! A petstore guarded by keygate, with its keys in an SQLite file managed by the
+//! `keygate keys` CLI. Run it with `cargo run -p petstore-example`; it prints the
+//! commands that create keys and the curl lines that use them.
+
+use std::path::PathBuf;
+use std::time::Duration;
 
 use axum::routing::get;
 use axum::Router;
-use keygate::{hook_fn, Authenticated, Principal, StaticKeys, Verdict};
+use keygate::keys::{CachedStore, KeyFilter, KeyStore, Keyring, SqliteStore};
+use keygate::{
+    hook_fn, Authenticated, Principal, StaticKeys, Verdict, Verifier, VerifyError, VerifyRequest,
+};
 
 /// The module generated from `specs/petstore.yaml` by `build.rs`.
 mod api {
     keygate::include_generated!("petstore");
 }
 
-const READER_KEY: &str = "demo-reader-key";
-const WRITER_KEY: &str = "demo-writer-key";
+/// The registered client app allowed to delete pets (the `X-App-Id` half of an AND).
 const APP_ID: &str = "demo-app";
 
-fn keys() -> StaticKeys {
-    StaticKeys::new()
-        .principal(api::scheme::API_KEY, READER_KEY, Principal::new("reader"))
-        .principal(
-            api::scheme::API_KEY,
-            WRITER_KEY,
-            Principal::new("writer").with_roles(["writer"]),
-        )
-        .key(api::scheme::APP_ID, APP_ID)
-        .key(api::scheme::QUERY_KEY, READER_KEY)
-        .key(api::scheme::SESSION, "demo-session")
-        .key(api::scheme::BEARER, "demo-token")
-        .basic(api::scheme::BASIC, "demo-id", "demo-secret")
+/// Keys from the store for the key schemes; app ids from a fixed list.
+struct Keys {
+    keyring: Keyring<CachedStore<SqliteStore>>,
+    apps: StaticKeys,
+}
+
+impl Verifier for Keys {
+    async fn verify(&self, request: VerifyRequest<'_>) -> Result<Verdict, VerifyError> {
+        if request.scheme.name == api::scheme::APP_ID {
+            self.apps.verify(request).await
+        } else {
+            self.keyring.verify(request).await
+        }
+    }
 }
 
 async fn list_pets(auth: api::ListPets) -> String {
@@ -57,8 +64,8 @@ async fn ok(auth: Authenticated) -> String {
     )
 }
 
-fn app() -> Router {
-    let layer = api::layer(keys()).hook(
+fn app(keys: Keys) -> Router {
+    let layer = api::layer(keys).hook(
         api::scheme::PARTNER_OAUTH,
         // A real app checks the token with its OAuth server; this demo trusts one value.
         hook_fn(|parts, _scheme| {
@@ -87,27 +94,41 @@ fn app() -> Router {
 }
 
 #[tokio::main]
-async fn main() -> std::io::Result<()> {
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let db = PathBuf::from(std::env::var_os("KEYGATE_DB").unwrap_or_else(|| "keygate.db".into()));
+    let store = SqliteStore::open(&db)
+        .map_err(|e| format!("cannot open the key database {}: {e}", db.display()))?;
+    let key_count = store.list(KeyFilter::default()).await?.len();
+    // Revocations made by the CLI (another process) reach the cache within 100 ms.
+    let store = CachedStore::new(store).watch_other_writers(Duration::from_millis(100));
+    let keys = Keys {
+        keyring: Keyring::new(store),
+        apps: StaticKeys::new().key(api::scheme::APP_ID, APP_ID),
+    };
     let port = std::env::var("PORT").unwrap_or_else(|_| "3000".to_owned());
     let listener = tokio::net::TcpListener::bind(format!("127.0.0.1:{port}")).await?;
     let base = format!("http://{}", listener.local_addr()?);
-    println!("petstore guarded by keygate on {base}\n");
-    println!("demo keys: reader {READER_KEY}, writer {WRITER_KEY}, app id {APP_ID}\n");
-    println!("# 200: a valid key");
-    println!("curl -i -H 'X-API-Key: {READER_KEY}' {base}/v1/stats");
-    println!("# 200: optional key, anonymous");
-    println!("curl -i {base}/v1/pets");
-    println!("# 401: no key");
-    println!("curl -i {base}/v1/stats");
-    println!("# 401: only one half of an AND");
-    println!("curl -i -X DELETE -H 'X-API-Key: {READER_KEY}' {base}/v1/pets/1");
-    println!("# 200: both halves");
+    println!("petstore guarded by keygate on {base}");
+    println!("keys: {} ({key_count} keys)\n", db.display());
+    println!("# create keys (the secret is printed once):");
     println!(
-        "curl -i -X DELETE -H 'X-API-Key: {READER_KEY}' -H 'X-App-Id: {APP_ID}' {base}/v1/pets/1"
+        "keygate keys --db {} create --name reader --read-only",
+        db.display()
     );
-    println!("# 403: a valid key without the `writer` role");
-    println!("curl -i -X POST -H 'X-API-Key: {READER_KEY}' {base}/v1/pets");
-    println!("# 200: the writer key");
-    println!("curl -i -X POST -H 'X-API-Key: {WRITER_KEY}' {base}/v1/pets");
-    axum::serve(listener, app()).await
+    println!(
+        "keygate keys --db {} create --name writer --full --roles writer",
+        db.display()
+    );
+    println!("# then, with READER and WRITER set to those keys:");
+    println!("curl -i -H \"X-API-Key: $READER\" {base}/v1/stats          # 200");
+    println!("curl -i -X POST -H \"X-API-Key: $READER\" {base}/v1/pets   # 403: read-only");
+    println!("curl -i -X POST -H \"X-API-Key: $WRITER\" {base}/v1/pets   # 200");
+    println!("curl -i {base}/v1/stats                                   # 401: no key");
+    println!(
+        "curl -i -X DELETE -H \"X-API-Key: $WRITER\" -H 'X-App-Id: {APP_ID}' {base}/v1/pets/1  # 200"
+    );
+    println!("# revoke, and the next request is refused:");
+    println!("keygate keys --db {} revoke <KEY ID>", db.display());
+    axum::serve(listener, app(keys)).await?;
+    Ok(())
 }

@@ -38,11 +38,49 @@ const STRIPES: usize = 64;
 /// generation is unchanged.
 pub struct CachedStore<S> {
     inner: Arc<S>,
+    entries: Entries,
+    hasher: RandomState,
+    ttl: Duration,
+}
+
+/// The cached entries and their stripe generations; clones share them.
+#[derive(Clone)]
+struct Entries {
     keys: Cache<String, Cached<Option<KeyRecord>>>,
     owners: Cache<String, Cached<Option<Owner>>>,
     generations: Arc<[AtomicU64; STRIPES]>,
-    hasher: RandomState,
-    ttl: Duration,
+}
+
+impl Entries {
+    fn stripe(&self, hasher: &RandomState, id: Id<'_>) -> &AtomicU64 {
+        let hash = match id {
+            Id::Key(id) => hasher.hash_one((0u8, id)),
+            Id::Owner(id) => hasher.hash_one((1u8, id)),
+        };
+        // The modulo keeps the index below STRIPES, so the cast cannot truncate.
+        &self.generations[(hash % STRIPES as u64) as usize]
+    }
+
+    fn invalidate_key(&self, hasher: &RandomState, id: &str) {
+        // Bump first: a read in flight then cannot be served, even if it lands later.
+        self.stripe(hasher, Id::Key(id))
+            .fetch_add(1, Ordering::SeqCst);
+        self.keys.invalidate(id);
+    }
+
+    fn invalidate_owner(&self, hasher: &RandomState, id: &str) {
+        self.stripe(hasher, Id::Owner(id))
+            .fetch_add(1, Ordering::SeqCst);
+        self.owners.invalidate(id);
+    }
+
+    fn clear(&self) {
+        for generation in self.generations.iter() {
+            generation.fetch_add(1, Ordering::SeqCst);
+        }
+        self.keys.invalidate_all();
+        self.owners.invalidate_all();
+    }
 }
 
 #[derive(Clone)]
@@ -55,9 +93,39 @@ impl<S> fmt::Debug for CachedStore<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("CachedStore")
             .field("ttl", &self.ttl)
-            .field("keys", &self.keys.entry_count())
-            .field("owners", &self.owners.entry_count())
+            .field("keys", &self.entries.keys.entry_count())
+            .field("owners", &self.entries.owners.entry_count())
             .finish_non_exhaustive()
+    }
+}
+
+/// Invalidates a [`CachedStore`] from another task: what a change listener holds.
+#[derive(Clone)]
+pub struct Invalidator {
+    entries: Entries,
+    hasher: RandomState,
+}
+
+impl fmt::Debug for Invalidator {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Invalidator").finish_non_exhaustive()
+    }
+}
+
+impl Invalidator {
+    /// Forgets what is cached about this key.
+    pub fn invalidate_key(&self, id: &str) {
+        self.entries.invalidate_key(&self.hasher, id);
+    }
+
+    /// Forgets what is cached about this owner.
+    pub fn invalidate_owner(&self, id: &str) {
+        self.entries.invalidate_owner(&self.hasher, id);
+    }
+
+    /// Forgets everything.
+    pub fn clear(&self) {
+        self.entries.clear();
     }
 }
 
@@ -81,15 +149,17 @@ impl<S: KeyStore> CachedStore<S> {
     fn build(inner: Arc<S>, ttl: Duration, capacity: u64) -> CachedStore<S> {
         CachedStore {
             inner,
-            keys: Cache::builder()
-                .max_capacity(capacity)
-                .time_to_live(ttl)
-                .build(),
-            owners: Cache::builder()
-                .max_capacity(capacity)
-                .time_to_live(ttl)
-                .build(),
-            generations: Arc::new(std::array::from_fn(|_| AtomicU64::new(0))),
+            entries: Entries {
+                keys: Cache::builder()
+                    .max_capacity(capacity)
+                    .time_to_live(ttl)
+                    .build(),
+                owners: Cache::builder()
+                    .max_capacity(capacity)
+                    .time_to_live(ttl)
+                    .build(),
+                generations: Arc::new(std::array::from_fn(|_| AtomicU64::new(0))),
+            },
             hasher: RandomState::new(),
             ttl,
         }
@@ -101,7 +171,7 @@ impl<S: KeyStore> CachedStore<S> {
         CachedStore::build(
             self.inner,
             ttl,
-            self.keys.policy().max_capacity().unwrap_or(0),
+            self.entries.keys.policy().max_capacity().unwrap_or(0),
         )
     }
 
@@ -121,41 +191,41 @@ impl<S: KeyStore> CachedStore<S> {
     }
 
     fn stripe(&self, id: Id<'_>) -> &AtomicU64 {
-        let hash = match id {
-            Id::Key(id) => self.hasher.hash_one((0u8, id)),
-            Id::Owner(id) => self.hasher.hash_one((1u8, id)),
-        };
-        // The modulo keeps the index below STRIPES, so the cast cannot truncate.
-        &self.generations[(hash % STRIPES as u64) as usize]
+        self.entries.stripe(&self.hasher, id)
     }
 
     /// Forgets what is cached about this key (call it when told the key changed).
     pub fn invalidate_key(&self, id: &str) {
-        // Bump first: a read in flight then cannot be served, even if it lands later.
-        self.stripe(Id::Key(id)).fetch_add(1, Ordering::SeqCst);
-        self.keys.invalidate(id);
+        self.entries.invalidate_key(&self.hasher, id);
     }
 
     /// Forgets what is cached about this owner.
     pub fn invalidate_owner(&self, id: &str) {
-        self.stripe(Id::Owner(id)).fetch_add(1, Ordering::SeqCst);
-        self.owners.invalidate(id);
+        self.entries.invalidate_owner(&self.hasher, id);
     }
 
     /// Forgets everything (after missed notifications, or a change of unknown scope).
     pub fn clear(&self) {
-        for generation in self.generations.iter() {
-            generation.fetch_add(1, Ordering::SeqCst);
+        self.entries.clear();
+    }
+
+    /// A handle that invalidates this cache from elsewhere (a change listener task);
+    /// it does not keep the store alive.
+    pub fn invalidator(&self) -> Invalidator {
+        Invalidator {
+            entries: self.entries.clone(),
+            hasher: self.hasher.clone(),
         }
-        self.keys.invalidate_all();
-        self.owners.invalidate_all();
     }
 
     /// Entries currently cached (keys, owners); moka counts lazily.
     pub fn entry_count(&self) -> (u64, u64) {
-        self.keys.run_pending_tasks();
-        self.owners.run_pending_tasks();
-        (self.keys.entry_count(), self.owners.entry_count())
+        self.entries.keys.run_pending_tasks();
+        self.entries.owners.run_pending_tasks();
+        (
+            self.entries.keys.entry_count(),
+            self.entries.owners.entry_count(),
+        )
     }
 }
 
@@ -182,13 +252,13 @@ impl<S: KeyStore> KeyStore for CachedStore<S> {
 
     async fn get(&self, id: &str) -> Result<Option<KeyRecord>, StoreError> {
         let stripe = self.stripe(Id::Key(id));
-        if let Some(value) = fresh(&self.keys, id, stripe) {
+        if let Some(value) = fresh(&self.entries.keys, id, stripe) {
             return Ok(value);
         }
         let generation = stripe.load(Ordering::SeqCst);
         let value = self.inner.get(id).await?;
         // Errors are not cached: the next request asks the store again.
-        self.keys.insert(
+        self.entries.keys.insert(
             id.to_owned(),
             Cached {
                 generation,
@@ -223,12 +293,12 @@ impl<S: KeyStore> KeyStore for CachedStore<S> {
 
     async fn get_owner(&self, id: &str) -> Result<Option<Owner>, StoreError> {
         let stripe = self.stripe(Id::Owner(id));
-        if let Some(value) = fresh(&self.owners, id, stripe) {
+        if let Some(value) = fresh(&self.entries.owners, id, stripe) {
             return Ok(value);
         }
         let generation = stripe.load(Ordering::SeqCst);
         let value = self.inner.get_owner(id).await?;
-        self.owners.insert(
+        self.entries.owners.insert(
             id.to_owned(),
             Cached {
                 generation,
@@ -262,5 +332,43 @@ impl<S: KeyStore> KeyStore for CachedStore<S> {
         let result = self.inner.record_use(id, at).await;
         self.invalidate_key(id);
         result
+    }
+}
+
+#[cfg(feature = "sqlite")]
+impl CachedStore<super::SqliteStore> {
+    /// Clears the cache whenever another connection (the `keygate keys` CLI, another
+    /// process) commits to the database, checking every `every`. Without this, such
+    /// changes take up to the TTL. Needs a tokio runtime; without one it logs a warning
+    /// and the TTL alone bounds the delay.
+    pub fn watch_other_writers(self, every: Duration) -> CachedStore<super::SqliteStore> {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            tracing::warn!("no tokio runtime: changes by other processes wait for the TTL");
+            return self;
+        };
+        let store = Arc::downgrade(&self.inner);
+        let entries = self.invalidator();
+        runtime.spawn(async move {
+            let mut seen = None;
+            loop {
+                // Stop once the cache's owner has dropped the store.
+                let Some(store) = store.upgrade() else { return };
+                match store.data_version().await {
+                    Ok(version) if seen.is_some_and(|s| s != version) => {
+                        entries.clear();
+                        seen = Some(version);
+                    }
+                    Ok(version) => seen = Some(version),
+                    // Unknown: assume a change, so nothing stale outlives the outage.
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cannot check the key database for changes");
+                        entries.clear();
+                    }
+                }
+                drop(store);
+                tokio::time::sleep(every).await;
+            }
+        });
+        self
     }
 }

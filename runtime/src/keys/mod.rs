@@ -25,7 +25,7 @@ mod model;
 mod sqlite;
 mod store;
 
-pub use cache::{CachedStore, DEFAULT_CAPACITY, DEFAULT_TTL};
+pub use cache::{CachedStore, Invalidator, DEFAULT_CAPACITY, DEFAULT_TTL};
 pub use format::{
     FormatError, GeneratedKey, KeyFormat, ParsedKey, RngError, CHECKSUM_LEN, KEY_ID_LEN, SECRET_LEN,
 };

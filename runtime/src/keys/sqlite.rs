@@ -541,6 +541,18 @@ impl KeyStore for SqliteStore {
     }
 }
 
+impl SqliteStore {
+    /// SQLite's `data_version`: changes whenever another connection (another process)
+    /// commits to the database; this store's own writes leave it alone.
+    pub(crate) async fn data_version(&self) -> Result<i64, StoreError> {
+        self.run(|conn| {
+            conn.pragma_query_value(None, "data_version", |row| row.get(0))
+                .map_err(db)
+        })
+        .await
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

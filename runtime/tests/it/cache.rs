@@ -6,10 +6,12 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use keygate::keys::{CachedStore, KeyStatus, KeyStore, Keyring, MemoryStore, NewKey};
+use keygate::keys::{
+    CachedStore, KeyRecord, KeyStatus, KeyStore, Keyring, MemoryStore, NewKey, SqliteStore,
+};
 use keygate::Verdict;
 
-use crate::common::{get, Counting};
+use crate::common::{get, Counting, TempDir};
 
 #[tokio::test]
 async fn repeated_reads_and_unknown_ids_are_served_from_the_cache() {
@@ -195,4 +197,44 @@ async fn a_read_that_raced_a_revocation_is_never_served() {
     cache.inner().release.notify_one();
     let fresh = next.await.expect("join").expect("get").expect("exists");
     assert_eq!(fresh.status, KeyStatus::Revoked);
+}
+
+#[tokio::test]
+async fn sqlite_cache_sees_commits_of_other_connections_through_the_watcher() {
+    let dir = TempDir::new("watch");
+    let path = dir.file("keys.db");
+    let hour = Duration::from_secs(3600);
+    let watched = CachedStore::new(SqliteStore::open(&path).expect("open"))
+        .with_ttl(hour)
+        .watch_other_writers(Duration::from_millis(20));
+    let unwatched = CachedStore::new(SqliteStore::open(&path).expect("open")).with_ttl(hour);
+    // Another connection to the same file, as the `keygate keys` CLI would be.
+    let other = SqliteStore::open(&path).expect("open");
+    let issued = other.create(NewKey::new("k")).await.expect("create");
+    let id = issued.record.id.as_str();
+    let status = |r: Option<KeyRecord>| r.expect("exists").status;
+    assert_eq!(
+        status(watched.get(id).await.expect("get")),
+        KeyStatus::Active
+    );
+    assert_eq!(
+        status(unwatched.get(id).await.expect("get")),
+        KeyStatus::Active
+    );
+    // Let the watcher take its first reading before the change.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    other.revoke(id).await.expect("revoke");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
+    while status(watched.get(id).await.expect("get")) != KeyStatus::Revoked {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the watcher never saw the revocation"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // Without the watcher the cached row stays until the TTL.
+    assert_eq!(
+        status(unwatched.get(id).await.expect("get")),
+        KeyStatus::Active
+    );
 }
