@@ -2,9 +2,9 @@
 //! `Keyring` behind the layer generated from `specs/keys.yaml`, over real HTTP on
 //! 127.0.0.1.
 //!
-//! Every scenario is one generic function over the store; [`on_both_stores!`] runs it
-//! against a `MemoryStore` and against an `SqliteStore` file in a temp dir, as
-//! `<scenario>::memory` and `<scenario>::sqlite`. Store and keyring read one
+//! Every scenario is one generic function over the store; [`on_every_store!`] runs it
+//! against a `MemoryStore`, an `SqliteStore` file in a temp dir, and that file behind a
+//! `CachedStore`, as `<scenario>::memory`, `::sqlite` and `::sqlite_cached`. Store and keyring read one
 //! `ManualClock`, so expiry and grace periods are crossed by moving it. Every answer is
 //! scanned for every key and secret issued so far.
 
@@ -14,8 +14,8 @@ use std::time::Duration;
 use axum::routing::get;
 use axum::Router;
 use keygate::keys::{
-    secret_part, Expiry, IssuedKey, KeyStore, KeyUpdate, Keyring, ManualClock, MemoryStore, NewKey,
-    Permissions, SqliteStore, UnixSeconds,
+    secret_part, CachedStore, Expiry, IssuedKey, KeyStore, KeyUpdate, Keyring, ManualClock,
+    MemoryStore, NewKey, Permissions, SqliteStore, UnixSeconds,
 };
 use keygate::Principal;
 use keygate_tests::keys as api;
@@ -155,6 +155,20 @@ impl Lab<SqliteStore> {
             .expect("open the SQLite key store")
             .with_clock(clock.clone());
         Lab::start(store, clock, Some(dir)).await
+    }
+}
+
+impl Lab<CachedStore<SqliteStore>> {
+    /// SQLite behind the verification cache, with a TTL far beyond any test: a change
+    /// is seen on the next request only because writes through the cache invalidate it.
+    async fn sqlite_cached() -> Lab<CachedStore<SqliteStore>> {
+        let dir = TempDir::new("lifecycle-cached");
+        let clock = ManualClock::new(START);
+        let store = SqliteStore::open(dir.file("keys.db"))
+            .expect("open the SQLite key store")
+            .with_clock(clock.clone());
+        let cached = CachedStore::new(store).with_ttl(Duration::from_secs(3600));
+        Lab::start(cached, clock, Some(dir)).await
     }
 }
 
@@ -309,7 +323,7 @@ impl Answer {
 
 /// Runs each scenario against both stores, as `<scenario>::memory` and
 /// `<scenario>::sqlite`.
-macro_rules! on_both_stores {
+macro_rules! on_every_store {
     ($($scenario:ident),* $(,)?) => {$(
         mod $scenario {
             #[tokio::test]
@@ -321,11 +335,16 @@ macro_rules! on_both_stores {
             async fn sqlite() {
                 super::$scenario(super::Lab::sqlite().await).await;
             }
+
+            #[tokio::test]
+            async fn sqlite_cached() {
+                super::$scenario(super::Lab::sqlite_cached().await).await;
+            }
         }
     )*};
 }
 
-on_both_stores!(
+on_every_store!(
     read_only_key_reads_but_cannot_write,
     per_operation_override_replaces_the_default_for_that_operation_only,
     expired_key_is_refused,
