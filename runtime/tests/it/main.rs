@@ -6,3 +6,4 @@ mod concurrency;
 mod format;
 mod keyring;
 mod store_suite;
+mod suite;
