@@ -135,13 +135,24 @@ impl KeyFormat {
     /// A new secret for `key_id`, with checksum, and the full key.
     pub fn generate_secret(&self, key_id: &str) -> Result<GeneratedKey, RngError> {
         let secret = random_chars(BASE62, SECRET_LEN)?;
-        let body = format!("{}_{}_{}", self.prefix, key_id, secret);
-        let checksum = String::from_utf8_lossy(&checksum(&body)).into_owned();
+        let full = self.assemble(key_id, &secret);
+        let secret_and_checksum = full.expose_secret()
+            [full.expose_secret().len() - SECRET_LEN - CHECKSUM_LEN..]
+            .to_owned();
         Ok(GeneratedKey {
             key_id: key_id.to_owned(),
-            secret: SecretString::from(format!("{secret}{checksum}")),
-            full: SecretString::from(format!("{body}{checksum}")),
+            secret: SecretString::from(secret_and_checksum),
+            full,
         })
+    }
+
+    /// The full key `<prefix>_<key id>_<secret><checksum>` for these parts, with the
+    /// checksum computed (for tests and tools that build keys from known parts).
+    pub fn assemble(&self, key_id: &str, secret: &str) -> SecretString {
+        let mut full = format!("{}_{}_{}", self.prefix, key_id, secret);
+        let checksum = checksum(&full);
+        full.extend(checksum.iter().map(|&b| char::from(b)));
+        SecretString::from(full)
     }
 
     /// A new key id and secret.
@@ -163,11 +174,11 @@ impl KeyFormat {
         let (key_id, rest) = rest
             .split_at_checked(KEY_ID_LEN)
             .ok_or(FormatError::BadKeyId)?;
-        if !key_id.bytes().all(is_base32) {
+        if !all_in(key_id, &IN_BASE32) {
             return Err(FormatError::BadKeyId);
         }
         let secret = rest.strip_prefix('_').ok_or(FormatError::BadKeyId)?;
-        if secret.len() != SECRET_LEN + CHECKSUM_LEN || !secret.bytes().all(is_base62) {
+        if secret.len() != SECRET_LEN + CHECKSUM_LEN || !all_in(secret, &IN_BASE62) {
             return Err(FormatError::BadSecret);
         }
         let split = key.len() - CHECKSUM_LEN;
@@ -202,14 +213,24 @@ fn checksum(body: &str) -> [u8; CHECKSUM_LEN] {
     out
 }
 
-/// Whether `b` is in [`BASE32`] (a range test, not a scan: parsing is on the hot path).
-fn is_base32(b: u8) -> bool {
-    b.is_ascii_lowercase() || (b'2'..=b'7').contains(&b)
+/// A 256-entry membership table for `alphabet`.
+const fn table(alphabet: &[u8]) -> [bool; 256] {
+    let mut table = [false; 256];
+    let mut i = 0;
+    while i < alphabet.len() {
+        table[alphabet[i] as usize] = true;
+        i += 1;
+    }
+    table
 }
 
-/// Whether `b` is in [`BASE62`].
-fn is_base62(b: u8) -> bool {
-    b.is_ascii_alphanumeric()
+const IN_BASE32: [bool; 256] = table(BASE32);
+const IN_BASE62: [bool; 256] = table(BASE62);
+
+/// Whether every byte is in the alphabet of `table`. A lookup and `&` per byte, without
+/// branches: how long it takes does not depend on the characters presented.
+fn all_in(text: &str, table: &[bool; 256]) -> bool {
+    text.bytes().fold(true, |ok, b| ok & table[usize::from(b)])
 }
 
 /// `len` characters drawn uniformly from `alphabet` (rejection sampling, no modulo bias).

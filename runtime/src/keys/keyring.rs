@@ -8,7 +8,9 @@ use secrecy::ExposeSecret;
 use subtle::{Choice, ConstantTimeEq};
 
 use super::format::{FormatError, KeyFormat, ParsedKey};
-use super::model::{sha256, Clock, KeyRecord, KeyState, SystemClock, UnixSeconds};
+use super::model::{
+    new_record, sha256, Clock, KeyRecord, KeyState, NewKey, Permissions, SystemClock, UnixSeconds,
+};
 use super::store::KeyStore;
 use crate::verifier::{Credential, Principal, Verdict, Verifier, VerifyError, VerifyRequest};
 
@@ -33,6 +35,8 @@ pub struct Keyring<S> {
     format: KeyFormat,
     clock: Arc<dyn Clock>,
     pairs: Vec<KeyPair>,
+    /// Stands in for the record of an unknown key id (see `verify`).
+    decoy: Arc<KeyRecord>,
     /// When `last_used_at` was last written per key id, to write at most once a minute.
     last_recorded: Mutex<HashMap<String, UnixSeconds>>,
 }
@@ -58,6 +62,7 @@ impl<S: KeyStore> Keyring<S> {
             format: KeyFormat::default(),
             clock: Arc::new(SystemClock),
             pairs: Vec::new(),
+            decoy: Arc::new(decoy_record()),
             last_recorded: Mutex::new(HashMap::new()),
         }
     }
@@ -150,11 +155,10 @@ impl<S: KeyStore> Keyring<S> {
 
     /// Whether the presented secret matches the current one, or the previous one within
     /// its grace period. Both comparisons always run, in constant time.
-    fn secret_matches(record: &KeyRecord, parsed: &ParsedKey, now: UnixSeconds) -> bool {
-        let presented = sha256(parsed.secret.expose_secret());
-        let current = record.hashes.current.ct_eq(&presented);
+    fn secret_matches(record: &KeyRecord, presented: &[u8; 32], now: UnixSeconds) -> bool {
+        let current = record.hashes.current.ct_eq(presented);
         let previous = match record.hashes.previous {
-            Some((hash, until)) => hash.ct_eq(&presented) & Choice::from(u8::from(now < until)),
+            Some((hash, until)) => hash.ct_eq(presented) & Choice::from(u8::from(now < until)),
             None => Choice::from(0),
         };
         bool::from(current | previous)
@@ -208,17 +212,25 @@ impl<S: KeyStore> Verifier for Keyring<S> {
             }
         };
         let key_id = parsed.key_id.as_str();
-        let record = match self.store.get(key_id).await {
-            Ok(Some(record)) => record,
-            Ok(None) => {
-                tracing::debug!(scheme, key_id, "unknown key id");
-                return Ok(Verdict::Invalid);
-            }
+        // Hashed before the lookup, so an unknown id costs what a wrong secret costs.
+        let presented = sha256(parsed.secret.expose_secret());
+        // An unknown id is checked against a decoy record the same way a known id is
+        // checked against its own, so the time taken does not tell the two apart.
+        let (record, known) = match self.store.get(key_id).await {
+            Ok(Some(record)) => (record, true),
+            Ok(None) => (KeyRecord::clone(&self.decoy), false),
             Err(e) => return Err(VerifyError::new(format!("key store: {e}"))),
         };
         let now = self.clock.now();
-        if !Self::secret_matches(&record, &parsed, now) {
-            tracing::debug!(scheme, key_id, "wrong secret");
+        // black_box: the optimizer must not specialize the unknown path and skip the
+        // compare it makes there.
+        let matches = Self::secret_matches(&record, &presented, now);
+        if !(matches & std::hint::black_box(known)) {
+            if known {
+                tracing::debug!(scheme, key_id, "wrong secret");
+            } else {
+                tracing::debug!(scheme, key_id, "unknown key id");
+            }
             return Ok(Verdict::Invalid);
         }
         match record.state(now) {
@@ -307,4 +319,10 @@ impl fmt::Display for Unreadable {
             Unreadable::IncompletePair => f.write_str("one half of a key pair is missing"),
         }
     }
+}
+
+/// A record no secret matches (its hash has no known preimage), shaped like a usual key.
+fn decoy_record() -> KeyRecord {
+    let spec = NewKey::new("decoy").permissions(Permissions::full());
+    new_record(spec, "decoykeyid22".to_owned(), [0xA5; 32], 0, 0)
 }

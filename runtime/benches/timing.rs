@@ -1,0 +1,164 @@
+//! Does verification time tell an attacker anything? A dudect-style test (Welch's t over
+//! two classes of inputs, measured interleaved at random); |t| above 5 means a leak.
+//!
+//! - `secret_wrong_vs_near`: a known key id with a random wrong secret against the same
+//!   id with a secret that differs from the real one in one character (both checksums
+//!   valid, so both reach the hash compare).
+//! - `id_unknown_vs_known`: a well-formed key whose id is unknown against a known id with
+//!   a wrong secret.
+//!
+//! `cargo bench -p keygate --bench timing` (add `-- --continuous secret_wrong_vs_near` to
+//! keep sampling one test; each round adds 100,000 samples).
+
+use std::future::Future;
+use std::pin::pin;
+use std::task::{Context, Poll, Waker};
+
+use dudect_bencher::ctbench::{run_benches_console, BenchFn, BenchMetadata, BenchName, BenchOpts};
+use dudect_bencher::rand::RngExt;
+use dudect_bencher::{BenchRng, Class, CtRunner};
+use keygate::keys::{KeyFormat, KeyStore, Keyring, MemoryStore, NewKey, Permissions};
+use keygate::spec::{Location, Scheme, SchemeKind};
+use keygate::{Credential, OperationRef, Verdict, Verifier, VerifyRequest};
+use secrecy::ExposeSecret;
+
+const SAMPLES: usize = 100_000;
+
+const API_KEY: Scheme = Scheme {
+    name: "api_key",
+    kind: SchemeKind::ApiKey {
+        location: Location::Header,
+        name: "X-API-Key",
+    },
+};
+
+const OPERATION: OperationRef<'static> = OperationRef {
+    method: "GET",
+    path: "/things",
+    operation_id: Some("listThings"),
+};
+
+/// Polls a future that never waits (the memory store) to completion.
+fn now<F: Future>(future: F) -> F::Output {
+    let mut future = pin!(future);
+    match future
+        .as_mut()
+        .poll(&mut Context::from_waker(Waker::noop()))
+    {
+        Poll::Ready(output) => output,
+        Poll::Pending => panic!("timed future waited"),
+    }
+}
+
+fn verify(ring: &Keyring<MemoryStore>, key: &Credential) -> Verdict {
+    now(ring.verify(VerifyRequest::new(&API_KEY, key, OPERATION))).expect("verify")
+}
+
+/// A keyring with 64 keys, and their (id, full key).
+fn setup() -> (Keyring<MemoryStore>, Vec<(String, String)>) {
+    let ring = Keyring::new(MemoryStore::new());
+    let mut keys = Vec::new();
+    for n in 0..64 {
+        let issued = now(ring
+            .store()
+            .create(NewKey::new(format!("k{n}")).permissions(Permissions::full())))
+        .expect("create");
+        keys.push((issued.record.id, issued.key.expose_secret().to_owned()));
+    }
+    (ring, keys)
+}
+
+/// A key for `id` whose secret part is `secret`, with a valid checksum.
+fn key_with_secret(format: &KeyFormat, id: &str, secret: &str) -> Credential {
+    Credential::Key(format.assemble(id, secret))
+}
+
+fn random_secret(rng: &mut BenchRng) -> String {
+    const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    (0..22)
+        .map(|_| char::from(BASE62[rng.random_range(0..62)]))
+        .collect()
+}
+
+fn secret_wrong_vs_near(runner: &mut CtRunner, rng: &mut BenchRng) {
+    let (ring, keys) = setup();
+    let (id, full) = &keys[0];
+    let format = KeyFormat::default();
+    let real = full[full.len() - 28..full.len() - 6].to_owned();
+    let mut inputs = Vec::with_capacity(SAMPLES);
+    for _ in 0..SAMPLES {
+        if rng.random::<bool>() {
+            let wrong = key_with_secret(&format, id, &random_secret(rng));
+            inputs.push((Class::Left, wrong));
+        } else {
+            // The real secret with one character changed: an early-exit compare would
+            // take longer the later the change.
+            let mut near = real.clone().into_bytes();
+            let at = rng.random_range(0..near.len());
+            near[at] = loop {
+                let c = random_secret(rng).into_bytes()[0];
+                if c != near[at] {
+                    break c;
+                }
+            };
+            let near = String::from_utf8_lossy(&near).into_owned();
+            inputs.push((Class::Right, key_with_secret(&format, id, &near)));
+        }
+    }
+    for (class, key) in &inputs {
+        runner.run_one(*class, || {
+            assert_eq!(verify(&ring, key), Verdict::Invalid);
+        });
+    }
+}
+
+fn id_unknown_vs_known(runner: &mut CtRunner, rng: &mut BenchRng) {
+    let (ring, keys) = setup();
+    let format = KeyFormat::default();
+    let mut inputs = Vec::with_capacity(SAMPLES);
+    for _ in 0..SAMPLES {
+        let secret = random_secret(rng);
+        if rng.random::<bool>() {
+            let unknown = format.generate_key_id().expect("rng");
+            inputs.push((Class::Left, key_with_secret(&format, &unknown, &secret)));
+        } else {
+            // Any of the known ids, as an attacker probing ids would send.
+            let (id, _) = &keys[rng.random_range(0..keys.len())];
+            inputs.push((Class::Right, key_with_secret(&format, id, &secret)));
+        }
+    }
+    for (class, key) in &inputs {
+        runner.run_one(*class, || {
+            assert_eq!(verify(&ring, key), Verdict::Invalid);
+        });
+    }
+}
+
+/// dudect's own `main` rejects the `--bench` flag cargo passes, so parse by hand:
+/// `[FILTER] [--continuous]`.
+fn main() -> std::io::Result<()> {
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| a != "--bench")
+        .collect();
+    let continuous = args.iter().any(|a| a == "--continuous");
+    let filter = args.into_iter().find(|a| !a.starts_with("--"));
+    let benches: [(&'static str, BenchFn); 2] = [
+        ("secret_wrong_vs_near", secret_wrong_vs_near),
+        ("id_unknown_vs_known", id_unknown_vs_known),
+    ];
+    let benches = benches
+        .into_iter()
+        .map(|(name, benchfn)| BenchMetadata {
+            name: BenchName(name),
+            seed: Some(0x006b_6579_6761_7465),
+            benchfn,
+        })
+        .collect();
+    let opts = BenchOpts {
+        continuous,
+        filter,
+        file_out: None,
+    };
+    run_benches_console(opts, benches)
+}
