@@ -3,6 +3,7 @@
 mod cache;
 mod common;
 mod concurrency;
+mod crash;
 mod format;
 mod keyring;
 mod store_suite;
