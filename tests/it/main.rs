@@ -3,6 +3,7 @@
 mod apps;
 mod lifecycle;
 mod oracle;
+mod postgres;
 // One case per line reads as a table; rustfmt would spread each over six.
 #[rustfmt::skip]
 mod semantics;

@@ -21,6 +21,8 @@ mod format;
 mod keyring;
 mod memory;
 mod model;
+#[cfg(feature = "postgres")]
+mod postgres;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 mod store;
@@ -36,6 +38,8 @@ pub use model::{
     ManualClock, NewKey, Owner, Permissions, Preset, SecretHashes, StoreError, SystemClock,
     UnixSeconds, ANY_METHOD, SAFE_METHODS,
 };
+#[cfg(feature = "postgres")]
+pub use postgres::{ListenerState, PostgresOptions, PostgresStore};
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteStore;
 pub use store::KeyStore;

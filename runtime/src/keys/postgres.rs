@@ -1,0 +1,1116 @@
+//! [`PostgresStore`]: keys in PostgreSQL, shared by every instance of an app, with
+//! change notifications for their caches (LISTEN/NOTIFY) and batched last-use writes.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::time::Duration;
+
+use deadpool_postgres::{
+    GenericClient, Manager, ManagerConfig, Object, Pool, PoolError, RecyclingMethod, Runtime,
+};
+use moka::sync::Cache;
+use secrecy::{ExposeSecret, SecretString};
+use tokio::sync::watch;
+use tokio_postgres::types::ToSql;
+use tokio_postgres::{AsyncMessage, NoTls, Row};
+
+use super::cache::{CachedStore, Invalidator};
+use super::format::KeyFormat;
+use super::model::{
+    apply_rotation, apply_update, new_record, sha256, Clock, IssuedKey, KeyFilter, KeyRecord,
+    KeyStatus, KeyUpdate, NewKey, Owner, SecretHashes, StoreError, SystemClock, UnixSeconds,
+};
+use super::store::KeyStore;
+
+/// Schema migrations; migration `i` takes the schema from version `i` to `i + 1`. `{s}`
+/// stands for the quoted schema name. Append only: never edit one that has shipped.
+const MIGRATIONS: &[&str] = &["
+    CREATE TABLE {s}.owners (
+        id      text COLLATE \"C\" PRIMARY KEY,
+        enabled boolean NOT NULL,
+        epoch   bigint NOT NULL CHECK (epoch >= 0)
+    );
+    CREATE TABLE {s}.keys (
+        id              text COLLATE \"C\" PRIMARY KEY,
+        name            text NOT NULL,
+        description     text,
+        owner           text COLLATE \"C\",
+        owner_epoch     bigint NOT NULL CHECK (owner_epoch >= 0),
+        roles           jsonb NOT NULL,
+        created_at      bigint NOT NULL,
+        expires_at      bigint,
+        last_used_at    bigint,
+        status          text NOT NULL CHECK (status IN ('active', 'revoked')),
+        schemes         jsonb,
+        permissions     jsonb NOT NULL,
+        secret_sha256   bytea NOT NULL,
+        previous_sha256 bytea,
+        previous_until  bigint,
+        CHECK ((previous_sha256 IS NULL) = (previous_until IS NULL))
+    );
+    CREATE INDEX keys_owner ON {s}.keys (owner);
+"];
+
+/// Key columns as read back (JSON as text, so no JSON feature of the client is needed).
+const KEY_COLUMNS: &str = "id, name, description, owner, owner_epoch, roles::text, \
+    created_at, expires_at, last_used_at, status, schemes::text, permissions::text, \
+    secret_sha256, previous_sha256, previous_until";
+
+const SELECT_KEY: &str = "SELECT id, name, description, owner, owner_epoch, roles::text, \
+    created_at, expires_at, last_used_at, status, schemes::text, permissions::text, \
+    secret_sha256, previous_sha256, previous_until FROM {s}.keys WHERE id = $1";
+
+const INSERT_KEY: &str = "INSERT INTO {s}.keys (id, name, description, owner, owner_epoch, \
+    roles, created_at, expires_at, last_used_at, status, schemes, permissions, \
+    secret_sha256, previous_sha256, previous_until) \
+    VALUES ($1, $2, $3, $4, $5, $6::text::jsonb, $7, $8, $9, $10, $11::text::jsonb, \
+    $12::text::jsonb, $13, $14, $15) ON CONFLICT (id) DO NOTHING";
+
+const UPDATE_KEY: &str = "UPDATE {s}.keys SET name = $2, description = $3, owner = $4, \
+    owner_epoch = $5, roles = $6::text::jsonb, created_at = $7, expires_at = $8, \
+    last_used_at = $9, status = $10, schemes = $11::text::jsonb, \
+    permissions = $12::text::jsonb, secret_sha256 = $13, previous_sha256 = $14, \
+    previous_until = $15 WHERE id = $1";
+
+/// Upserts an owner; `$2`, `$3` are what a new owner starts with. The no-op update on
+/// conflict still locks the row, so a concurrent epoch bump waits for this transaction.
+const TOUCH_OWNER: &str = "INSERT INTO {s}.owners (id, enabled, epoch) VALUES ($1, true, 0) \
+    ON CONFLICT (id) DO UPDATE SET id = EXCLUDED.id RETURNING enabled, epoch";
+
+/// Sends one notification per payload; they are delivered only if the transaction commits.
+const NOTIFY: &str = "SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p";
+
+/// All buffered uses in one statement; `GREATEST` ignores NULL and never goes backwards.
+const FLUSH_USES: &str = "UPDATE {s}.keys AS k \
+    SET last_used_at = GREATEST(k.last_used_at, u.at) \
+    FROM unnest($1::text[], $2::int8[]) AS u(id, at) WHERE k.id = u.id";
+
+/// Names advisory locks of keygate migrations (the other half is the schema's hash).
+const MIGRATION_LOCK: &str = "keygate migrations";
+
+const DEFAULT_SCHEMA: &str = "keygate";
+const DEFAULT_POOL_SIZE: usize = 16;
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(2);
+const DEFAULT_FLUSH_EVERY: Duration = Duration::from_secs(5);
+const DEFAULT_HEARTBEAT: Duration = Duration::from_secs(5);
+/// Ids known to exist, so that recording a use needs no lookup (keys are never deleted).
+const KNOWN_IDS: u64 = 100_000;
+/// Listener reconnection backoff: the first wait, and the longest.
+const BACKOFF_MIN: Duration = Duration::from_millis(100);
+const BACKOFF_MAX: Duration = Duration::from_secs(1);
+
+/// How to connect a [`PostgresStore`]; from [`PostgresStore::builder`].
+#[derive(Clone)]
+pub struct PostgresOptions {
+    url: String,
+    schema: String,
+    pool_size: usize,
+    timeout: Duration,
+    flush_every: Duration,
+    heartbeat: Duration,
+    application_name: Option<String>,
+}
+
+impl fmt::Debug for PostgresOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Not the URL: it may carry a password.
+        f.debug_struct("PostgresOptions")
+            .field("schema", &self.schema)
+            .field("pool_size", &self.pool_size)
+            .field("timeout", &self.timeout)
+            .field("flush_every", &self.flush_every)
+            .field("heartbeat", &self.heartbeat)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PostgresOptions {
+    /// The schema holding keygate's tables (default `keygate`; created if missing):
+    /// lowercase letters, digits and `_`, at most 48 characters. Instances that share
+    /// keys use the same schema; change notifications are per schema too.
+    pub fn schema(mut self, schema: impl Into<String>) -> PostgresOptions {
+        self.schema = schema.into();
+        self
+    }
+
+    /// Connections in the pool (default 16).
+    pub fn pool_size(mut self, size: usize) -> PostgresOptions {
+        self.pool_size = size.max(1);
+        self
+    }
+
+    /// The longest any operation may take, waiting for a connection included (default
+    /// 2 s); past it the operation fails with [`StoreError::Unavailable`].
+    pub fn timeout(mut self, timeout: Duration) -> PostgresOptions {
+        self.timeout = timeout;
+        self
+    }
+
+    /// How often buffered last-use times are written, all in one statement (default 5 s).
+    pub fn flush_every(mut self, every: Duration) -> PostgresOptions {
+        self.flush_every = every;
+        self
+    }
+
+    /// How often the change listener checks its connection (default 5 s): bounds how
+    /// long a silently dead connection goes unnoticed.
+    pub fn heartbeat(mut self, every: Duration) -> PostgresOptions {
+        self.heartbeat = every;
+        self
+    }
+
+    /// The `application_name` of the connections (default `keygate`, unless the URL
+    /// sets one): shows in `pg_stat_activity`.
+    pub fn application_name(mut self, name: impl Into<String>) -> PostgresOptions {
+        self.application_name = Some(name.into());
+        self
+    }
+
+    /// Connects, creates the schema if needed and brings it up to date. Needs a tokio
+    /// runtime. Fails on a schema newer than this version knows.
+    pub async fn connect(self) -> Result<PostgresStore, StoreError> {
+        if !valid_schema(&self.schema) {
+            return Err(StoreError::Unavailable(format!(
+                "invalid schema name `{}`: use lowercase letters, digits and `_` (at most 48)",
+                self.schema
+            )));
+        }
+        let mut config: tokio_postgres::Config = self
+            .url
+            .parse()
+            .map_err(|e| StoreError::Unavailable(format!("invalid PostgreSQL URL: {e}")))?;
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(self.timeout);
+        }
+        match self.application_name {
+            Some(name) => {
+                config.application_name(name);
+            }
+            None if config.get_application_name().is_none() => {
+                config.application_name("keygate");
+            }
+            None => {}
+        }
+        // The server gives up on a statement when the client would, and frees the backend.
+        let millis = self.timeout.as_millis().max(1);
+        let options = match config.get_options() {
+            Some(given) => format!("{given} -c statement_timeout={millis}"),
+            None => format!("-c statement_timeout={millis}"),
+        };
+        config.options(options);
+        config.keepalives_idle(Duration::from_secs(10));
+
+        let manager = Manager::from_config(
+            config.clone(),
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(self.pool_size)
+            .runtime(Runtime::Tokio1)
+            .wait_timeout(Some(self.timeout))
+            .create_timeout(Some(self.timeout))
+            .recycle_timeout(Some(self.timeout))
+            .build()
+            .map_err(|e| StoreError::Unavailable(format!("cannot build the pool: {e}")))?;
+        let (stop, _) = watch::channel(());
+        let shared = Arc::new(Shared {
+            pool,
+            config,
+            prefix: format!("\"{}\"", self.schema),
+            channel: format!("keygate.{}", self.schema),
+            schema: self.schema,
+            timeout: self.timeout,
+            heartbeat: self.heartbeat,
+            pending: Mutex::new(HashMap::new()),
+            known: Cache::new(KNOWN_IDS),
+            queries: Arc::new(AtomicU64::new(0)),
+            listener: Arc::new(watch::channel(ListenerState::default()).0),
+            stop,
+        });
+        shared.bounded(shared.migrate()).await?;
+        spawn_flusher(&shared, self.flush_every);
+        Ok(PostgresStore {
+            shared,
+            format: KeyFormat::default(),
+            clock: Arc::new(SystemClock),
+        })
+    }
+}
+
+fn valid_schema(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+        && name.len() <= 48
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+}
+
+/// The change listener's connection, for [`PostgresStore::listener`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ListenerState {
+    /// Listening now: changes made elsewhere reach the cache.
+    pub connected: bool,
+    /// Times a connection started listening (each one cleared the cache).
+    pub connects: u64,
+    /// Failed connection attempts and lost connections (each one cleared the cache).
+    pub failures: u64,
+}
+
+/// A [`KeyStore`] in PostgreSQL, for apps that run as several instances.
+///
+/// Operations take a connection from a pool and are bounded by the
+/// [timeout](PostgresOptions::timeout): an unreachable database gives
+/// [`StoreError::Unavailable`] (so 503 from a [`Keyring`](super::Keyring)), never a hang,
+/// and the pool reconnects by itself. Every write notifies the schema's channel in its
+/// transaction (`key:<id>` or `owner:<id>`), so [`CachedStore::listen_for_changes`]
+/// keeps each instance's cache current. [`KeyStore::record_use`] only buffers; a
+/// background task writes the buffer in one statement every
+/// [`flush_every`](PostgresOptions::flush_every).
+pub struct PostgresStore {
+    shared: Arc<Shared>,
+    format: KeyFormat,
+    clock: Arc<dyn Clock>,
+}
+
+impl fmt::Debug for PostgresStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PostgresStore")
+            .field("schema", &self.shared.schema)
+            .field("format", &self.format)
+            .field("queries", &self.query_count())
+            .finish_non_exhaustive()
+    }
+}
+
+/// What the store's background tasks share with it; they hold it weakly.
+struct Shared {
+    pool: Pool,
+    /// For the listener's own connection.
+    config: tokio_postgres::Config,
+    schema: String,
+    /// The quoted schema, for `{s}` in statements.
+    prefix: String,
+    channel: String,
+    timeout: Duration,
+    heartbeat: Duration,
+    /// Uses not yet written: key id → the latest time.
+    pending: Mutex<HashMap<String, UnixSeconds>>,
+    known: Cache<String, ()>,
+    queries: Arc<AtomicU64>,
+    listener: Arc<watch::Sender<ListenerState>>,
+    /// Dropped with the store: tells the background tasks to stop.
+    stop: watch::Sender<()>,
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        // Uses buffered since the last flush: one last write, if a runtime is there.
+        let pending = std::mem::take(self.pending.get_mut().unwrap_or_else(|e| e.into_inner()));
+        if pending.is_empty() {
+            return;
+        }
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            let pool = self.pool.clone();
+            let sql = FLUSH_USES.replace("{s}", &self.prefix);
+            let (ids, times): (Vec<String>, Vec<i64>) = pending.into_iter().unzip();
+            runtime.spawn(async move {
+                if let Ok(client) = pool.get().await {
+                    if let Err(e) = client.execute(&sql, &[&ids, &times]).await {
+                        tracing::warn!(error = %e, "could not write the last key uses");
+                    }
+                }
+            });
+        }
+    }
+}
+
+/// Maps client errors; none of them carries parameter values.
+fn pg(e: tokio_postgres::Error) -> StoreError {
+    match e.as_db_error() {
+        Some(db) => StoreError::Unavailable(format!(
+            "PostgreSQL: {} ({})",
+            db.message(),
+            db.code().code()
+        )),
+        None => StoreError::Unavailable(format!("PostgreSQL: {e}")),
+    }
+}
+
+fn pool_error(e: PoolError) -> StoreError {
+    StoreError::Unavailable(format!("PostgreSQL connection pool: {e}"))
+}
+
+fn corrupt(id: &str, what: &str) -> StoreError {
+    StoreError::Corrupt(format!("key `{id}`: {what}"))
+}
+
+fn to_i64(value: u64) -> Result<i64, StoreError> {
+    i64::try_from(value).map_err(|_| StoreError::Conflict("epoch out of range".to_owned()))
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
+    serde_json::to_string(value).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+type Params<'a> = &'a [&'a (dyn ToSql + Sync)];
+
+impl Shared {
+    /// Runs `work` within the timeout.
+    async fn bounded<T>(
+        &self,
+        work: impl Future<Output = Result<T, StoreError>>,
+    ) -> Result<T, StoreError> {
+        match tokio::time::timeout(self.timeout, work).await {
+            Ok(result) => result,
+            Err(_) => Err(StoreError::Unavailable(format!(
+                "PostgreSQL did not answer within {} ms",
+                self.timeout.as_millis()
+            ))),
+        }
+    }
+
+    async fn client(&self) -> Result<Object, StoreError> {
+        self.pool.get().await.map_err(pool_error)
+    }
+
+    fn sql(&self, template: &str) -> String {
+        template.replace("{s}", &self.prefix)
+    }
+
+    fn count(&self) {
+        self.queries.fetch_add(1, Ordering::Relaxed);
+    }
+
+    async fn query(
+        &self,
+        client: &impl GenericClient,
+        template: &str,
+        params: Params<'_>,
+    ) -> Result<Vec<Row>, StoreError> {
+        let statement = client
+            .prepare_cached(&self.sql(template))
+            .await
+            .map_err(pg)?;
+        self.count();
+        client.query(&statement, params).await.map_err(pg)
+    }
+
+    async fn query_opt(
+        &self,
+        client: &impl GenericClient,
+        template: &str,
+        params: Params<'_>,
+    ) -> Result<Option<Row>, StoreError> {
+        let statement = client
+            .prepare_cached(&self.sql(template))
+            .await
+            .map_err(pg)?;
+        self.count();
+        client.query_opt(&statement, params).await.map_err(pg)
+    }
+
+    async fn execute(
+        &self,
+        client: &impl GenericClient,
+        template: &str,
+        params: Params<'_>,
+    ) -> Result<u64, StoreError> {
+        let statement = client
+            .prepare_cached(&self.sql(template))
+            .await
+            .map_err(pg)?;
+        self.count();
+        client.execute(&statement, params).await.map_err(pg)
+    }
+
+    async fn begin<'c>(
+        &self,
+        client: &'c mut Object,
+    ) -> Result<deadpool_postgres::Transaction<'c>, StoreError> {
+        self.count();
+        client.transaction().await.map_err(pg)
+    }
+
+    async fn commit(&self, tx: deadpool_postgres::Transaction<'_>) -> Result<(), StoreError> {
+        self.count();
+        tx.commit().await.map_err(pg)
+    }
+
+    async fn notify(
+        &self,
+        client: &impl GenericClient,
+        payloads: Vec<String>,
+    ) -> Result<(), StoreError> {
+        self.execute(client, NOTIFY, &[&self.channel, &payloads])
+            .await
+            .map(drop)
+    }
+
+    async fn migrate(&self) -> Result<(), StoreError> {
+        let mut client = self.client().await?;
+        let tx = self.begin(&mut client).await?;
+        // One migrator per schema at a time: instances starting together wait here.
+        let lock = advisory_key(&self.schema);
+        self.execute(&tx, "SELECT pg_advisory_xact_lock($1)", &[&lock])
+            .await?;
+        self.count();
+        tx.batch_execute(&self.sql(
+            "CREATE SCHEMA IF NOT EXISTS {s}; \
+             CREATE TABLE IF NOT EXISTS {s}.keygate_migrations (\
+                 version integer PRIMARY KEY, \
+                 applied_at timestamptz NOT NULL DEFAULT now())",
+        ))
+        .await
+        .map_err(pg)?;
+        let row = self
+            .query_opt(
+                &tx,
+                "SELECT COALESCE(max(version), 0) FROM {s}.keygate_migrations",
+                &[],
+            )
+            .await?;
+        let version: i32 = row.map_or(Ok(0), |r| r.try_get(0)).map_err(pg)?;
+        let known = MIGRATIONS.len();
+        let version = usize::try_from(version)
+            .map_err(|_| StoreError::Corrupt(format!("negative schema version {version}")))?;
+        if version > known {
+            return Err(StoreError::Corrupt(format!(
+                "schema version {version} is newer than this keygate supports ({known})"
+            )));
+        }
+        for (index, sql) in MIGRATIONS.iter().enumerate().skip(version) {
+            self.count();
+            tx.batch_execute(&self.sql(sql)).await.map_err(pg)?;
+            let next = i32::try_from(index + 1).unwrap_or(i32::MAX);
+            self.execute(
+                &tx,
+                "INSERT INTO {s}.keygate_migrations (version) VALUES ($1)",
+                &[&next],
+            )
+            .await?;
+        }
+        self.commit(tx).await
+    }
+
+    fn pending(&self) -> MutexGuard<'_, HashMap<String, UnixSeconds>> {
+        // A panic while holding it cannot leave the map half-written: keep using it.
+        self.pending.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Adds buffered uses to records read from the database.
+    fn with_pending(&self, mut record: KeyRecord) -> KeyRecord {
+        self.known.insert(record.id.clone(), ());
+        if let Some(&at) = self.pending().get(&record.id) {
+            record.last_used_at = Some(record.last_used_at.map_or(at, |old| old.max(at)));
+        }
+        record
+    }
+
+    /// Writes every buffered use in one statement; keeps those that failed, and any
+    /// newer use recorded meanwhile, for the next flush.
+    async fn flush(&self) -> Result<(), StoreError> {
+        let batch: Vec<(String, UnixSeconds)> = self
+            .pending()
+            .iter()
+            .map(|(id, at)| (id.clone(), *at))
+            .collect();
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let (ids, times): (Vec<String>, Vec<i64>) = batch.iter().cloned().unzip();
+        self.bounded(async {
+            let client = self.client().await?;
+            self.execute(&client, FLUSH_USES, &[&ids, &times]).await
+        })
+        .await?;
+        let mut pending = self.pending();
+        for (id, at) in batch {
+            if pending.get(&id) == Some(&at) {
+                pending.remove(&id);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The advisory lock of a schema's migrations: stable across versions and processes.
+fn advisory_key(schema: &str) -> i64 {
+    let digest = sha256(&format!("{MIGRATION_LOCK}:{schema}"));
+    let mut bytes = [0u8; 8];
+    bytes.copy_from_slice(&digest[..8]);
+    i64::from_be_bytes(bytes)
+}
+
+fn spawn_flusher(shared: &Arc<Shared>, every: Duration) {
+    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+        return;
+    };
+    let weak: Weak<Shared> = Arc::downgrade(shared);
+    let mut stop = shared.stop.subscribe();
+    runtime.spawn(async move {
+        loop {
+            tokio::select! {
+                () = tokio::time::sleep(every) => {}
+                // The store is gone; its drop writes what is left.
+                _ = stop.changed() => return,
+            }
+            let Some(shared) = weak.upgrade() else { return };
+            if let Err(e) = shared.flush().await {
+                tracing::warn!(error = %e, "could not write key uses; will retry");
+            }
+        }
+    });
+}
+
+/// A key row as stored, checked into a record.
+fn read_record(row: &Row) -> Result<KeyRecord, StoreError> {
+    let id: String = row
+        .try_get(0)
+        .map_err(|e| StoreError::Corrupt(format!("a key id: {e}")))?;
+    let bad = |e: tokio_postgres::Error| corrupt(&id, &e.to_string());
+    let json_err = |what: &str| corrupt(&id, &format!("{what} is not valid JSON"));
+    let hash = |bytes: Vec<u8>| -> Result<[u8; 32], StoreError> {
+        bytes
+            .try_into()
+            .map_err(|_| corrupt(&id, "a secret hash is not 32 bytes"))
+    };
+    let owner_epoch: i64 = row.try_get(4).map_err(bad)?;
+    let roles: String = row.try_get(5).map_err(bad)?;
+    let status: String = row.try_get(9).map_err(bad)?;
+    let schemes: Option<String> = row.try_get(10).map_err(bad)?;
+    let permissions: String = row.try_get(11).map_err(bad)?;
+    let current = hash(row.try_get(12).map_err(bad)?)?;
+    let previous_hash: Option<Vec<u8>> = row.try_get(13).map_err(bad)?;
+    let previous_until: Option<i64> = row.try_get(14).map_err(bad)?;
+    let previous = match (previous_hash, previous_until) {
+        (Some(h), Some(until)) => Some((hash(h)?, until)),
+        (None, None) => None,
+        _ => return Err(corrupt(&id, "half of a previous secret is missing")),
+    };
+    Ok(KeyRecord {
+        name: row.try_get(1).map_err(bad)?,
+        description: row.try_get(2).map_err(bad)?,
+        owner: row.try_get(3).map_err(bad)?,
+        owner_epoch: u64::try_from(owner_epoch)
+            .map_err(|_| corrupt(&id, "negative owner epoch"))?,
+        roles: serde_json::from_str(&roles).map_err(|_| json_err("roles"))?,
+        created_at: row.try_get(6).map_err(bad)?,
+        expires_at: row.try_get(7).map_err(bad)?,
+        last_used_at: row.try_get(8).map_err(bad)?,
+        status: KeyStatus::parse(&status)
+            .ok_or_else(|| corrupt(&id, &format!("unknown status `{status}`")))?,
+        schemes: match schemes {
+            Some(s) => Some(serde_json::from_str(&s).map_err(|_| json_err("schemes"))?),
+            None => None,
+        },
+        permissions: serde_json::from_str(&permissions).map_err(|_| json_err("permissions"))?,
+        hashes: SecretHashes { current, previous },
+        id,
+    })
+}
+
+/// The 15 values of a key row, in `KEY_COLUMNS` order.
+struct KeyRow {
+    owner_epoch: i64,
+    roles: String,
+    status: &'static str,
+    schemes: Option<String>,
+    permissions: String,
+    current: Vec<u8>,
+    previous_sha256: Option<Vec<u8>>,
+    previous_until: Option<i64>,
+}
+
+impl KeyRow {
+    fn new(r: &KeyRecord) -> Result<KeyRow, StoreError> {
+        let (previous_sha256, previous_until) = match r.hashes.previous {
+            Some((h, until)) => (Some(h.to_vec()), Some(until)),
+            None => (None, None),
+        };
+        Ok(KeyRow {
+            owner_epoch: to_i64(r.owner_epoch)?,
+            roles: to_json(&r.roles)?,
+            status: r.status.as_str(),
+            schemes: r.schemes.as_ref().map(to_json).transpose()?,
+            permissions: to_json(&r.permissions)?,
+            current: r.hashes.current.to_vec(),
+            previous_sha256,
+            previous_until,
+        })
+    }
+
+    fn params<'a>(&'a self, r: &'a KeyRecord) -> [&'a (dyn ToSql + Sync); 15] {
+        [
+            &r.id,
+            &r.name,
+            &r.description,
+            &r.owner,
+            &self.owner_epoch,
+            &self.roles,
+            &r.created_at,
+            &r.expires_at,
+            &r.last_used_at,
+            &self.status,
+            &self.schemes,
+            &self.permissions,
+            &self.current,
+            &self.previous_sha256,
+            &self.previous_until,
+        ]
+    }
+}
+
+impl PostgresStore {
+    /// Connects with the default options (schema `keygate`); see
+    /// [`PostgresStore::builder`] for the others.
+    pub async fn connect(url: &str) -> Result<PostgresStore, StoreError> {
+        PostgresStore::builder(url).connect().await
+    }
+
+    /// Options for connecting to the database at `url`
+    /// (`postgres://user:password@host:port/database`, or a key=value string).
+    pub fn builder(url: &str) -> PostgresOptions {
+        PostgresOptions {
+            url: url.to_owned(),
+            schema: DEFAULT_SCHEMA.to_owned(),
+            pool_size: DEFAULT_POOL_SIZE,
+            timeout: DEFAULT_TIMEOUT,
+            flush_every: DEFAULT_FLUSH_EVERY,
+            heartbeat: DEFAULT_HEARTBEAT,
+            application_name: None,
+        }
+    }
+
+    /// Issues keys in this format.
+    pub fn with_format(mut self, format: KeyFormat) -> PostgresStore {
+        self.format = format;
+        self
+    }
+
+    /// Reads the time from this clock.
+    pub fn with_clock(mut self, clock: impl Clock) -> PostgresStore {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// The schema holding the tables.
+    pub fn schema(&self) -> &str {
+        &self.shared.schema
+    }
+
+    /// The channel that writes notify: `keygate.<schema>`. Whoever changes the tables by
+    /// hand can send `all` there (`SELECT pg_notify('keygate.<schema>', 'all')`) to
+    /// clear every instance's cache.
+    pub fn channel(&self) -> &str {
+        &self.shared.channel
+    }
+
+    /// Statements sent to the database so far, by this store and its listener.
+    pub fn query_count(&self) -> u64 {
+        self.shared.queries.load(Ordering::Relaxed)
+    }
+
+    /// The change listener's connection, for health checks and tests.
+    pub fn listener(&self) -> watch::Receiver<ListenerState> {
+        self.shared.listener.subscribe()
+    }
+
+    /// Uses recorded but not written yet.
+    pub fn pending_uses(&self) -> usize {
+        self.shared.pending().len()
+    }
+
+    /// Writes the buffered uses now (in one statement), as the background task does every
+    /// [`flush_every`](PostgresOptions::flush_every); call it before shutting down.
+    pub async fn flush(&self) -> Result<(), StoreError> {
+        self.shared.flush().await
+    }
+
+    /// Reads, changes and writes back one key, notifying in the same transaction.
+    async fn modify<T>(
+        &self,
+        id: &str,
+        change: impl FnOnce(&mut KeyRecord) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let s = &*self.shared;
+        s.bounded(async {
+            let mut client = s.client().await?;
+            let tx = s.begin(&mut client).await?;
+            let sql = format!("{SELECT_KEY} FOR UPDATE");
+            let row = s.query_opt(&tx, &sql, &[&id]).await?;
+            let Some(row) = row else {
+                s.count();
+                tx.rollback().await.map_err(pg)?;
+                return Err(StoreError::NotFound(id.to_owned()));
+            };
+            let mut record = read_record(&row)?;
+            let out = match change(&mut record) {
+                Ok(out) => out,
+                Err(e) => {
+                    s.count();
+                    tx.rollback().await.map_err(pg)?;
+                    return Err(e);
+                }
+            };
+            let values = KeyRow::new(&record)?;
+            s.execute(&tx, UPDATE_KEY, &values.params(&record)).await?;
+            s.notify(&tx, vec![format!("key:{id}")]).await?;
+            s.commit(tx).await?;
+            Ok(out)
+        })
+        .await
+    }
+
+    /// Creates the owner if needed, changes it with `set` (SQL on `owners`), notifies.
+    async fn owner_op(&self, id: &str, insert: &str, set: &str) -> Result<Owner, StoreError> {
+        let s = &*self.shared;
+        let sql = format!(
+            "INSERT INTO {{s}}.owners AS o (id, enabled, epoch) VALUES ($1, {insert}) \
+             ON CONFLICT (id) DO UPDATE SET {set} RETURNING enabled, epoch"
+        );
+        s.bounded(async {
+            let mut client = s.client().await?;
+            let tx = s.begin(&mut client).await?;
+            let rows = s.query(&tx, &sql, &[&id]).await?;
+            let row = rows
+                .first()
+                .ok_or_else(|| StoreError::Unavailable("owner upsert returned nothing".into()))?;
+            let owner = read_owner(id, row)?;
+            s.notify(&tx, vec![format!("owner:{id}")]).await?;
+            s.commit(tx).await?;
+            Ok(owner)
+        })
+        .await
+    }
+}
+
+fn read_owner(id: &str, row: &Row) -> Result<Owner, StoreError> {
+    let bad = |e: tokio_postgres::Error| StoreError::Corrupt(format!("owner `{id}`: {e}"));
+    let enabled: bool = row.try_get(0).map_err(bad)?;
+    let epoch: i64 = row.try_get(1).map_err(bad)?;
+    Ok(Owner {
+        id: id.to_owned(),
+        enabled,
+        epoch: u64::try_from(epoch)
+            .map_err(|_| StoreError::Corrupt(format!("owner `{id}`: negative epoch")))?,
+    })
+}
+
+impl KeyStore for PostgresStore {
+    async fn create(&self, spec: NewKey) -> Result<IssuedKey, StoreError> {
+        let now = self.clock.now();
+        let s = &*self.shared;
+        let issued = s
+            .bounded(async {
+                let mut client = s.client().await?;
+                let tx = s.begin(&mut client).await?;
+                let mut payloads = Vec::new();
+                let epoch = match &spec.owner {
+                    Some(owner) => {
+                        let rows = s.query(&tx, TOUCH_OWNER, &[owner]).await?;
+                        let row = rows.first().ok_or_else(|| {
+                            StoreError::Unavailable("owner upsert returned nothing".into())
+                        })?;
+                        payloads.push(format!("owner:{owner}"));
+                        read_owner(owner, row)?.epoch
+                    }
+                    None => 0,
+                };
+                // Ids carry 60 random bits; a collision is astronomically rare, but
+                // cheap to survive.
+                let (record, key) = loop {
+                    let generated = self.format.generate()?;
+                    let hash = sha256(generated.secret.expose_secret());
+                    let record = new_record(spec.clone(), generated.key_id, hash, epoch, now);
+                    let values = KeyRow::new(&record)?;
+                    if s.execute(&tx, INSERT_KEY, &values.params(&record)).await? == 1 {
+                        break (record, generated.full);
+                    }
+                };
+                payloads.push(format!("key:{}", record.id));
+                s.notify(&tx, payloads).await?;
+                s.commit(tx).await?;
+                Ok(IssuedKey { record, key })
+            })
+            .await?;
+        s.known.insert(issued.record.id.clone(), ());
+        Ok(issued)
+    }
+
+    async fn get(&self, id: &str) -> Result<Option<KeyRecord>, StoreError> {
+        let s = &*self.shared;
+        let row = s
+            .bounded(async {
+                let client = s.client().await?;
+                s.query_opt(&client, SELECT_KEY, &[&id]).await
+            })
+            .await?;
+        row.map(|row| read_record(&row).map(|r| s.with_pending(r)))
+            .transpose()
+    }
+
+    async fn list(&self, filter: KeyFilter) -> Result<Vec<KeyRecord>, StoreError> {
+        let now = self.clock.now();
+        let s = &*self.shared;
+        let sql = format!(
+            "SELECT {KEY_COLUMNS} FROM {{s}}.keys WHERE $1::text IS NULL OR owner = $1 \
+             ORDER BY created_at, id"
+        );
+        let rows = s
+            .bounded(async {
+                let client = s.client().await?;
+                s.query(&client, &sql, &[&filter.owner]).await
+            })
+            .await?;
+        let mut out = Vec::new();
+        for row in &rows {
+            let record = s.with_pending(read_record(row)?);
+            if filter.matches(&record, now) {
+                out.push(record);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn revoke(&self, id: &str) -> Result<(), StoreError> {
+        self.modify(id, |r| {
+            r.status = KeyStatus::Revoked;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn rotate(&self, id: &str, grace: Duration) -> Result<SecretString, StoreError> {
+        let now = self.clock.now();
+        let generated = self.format.generate_secret(id)?;
+        let hash = sha256(generated.secret.expose_secret());
+        self.modify(id, move |r| apply_rotation(r, hash, grace, now))
+            .await?;
+        Ok(generated.full)
+    }
+
+    async fn update(&self, id: &str, change: KeyUpdate) -> Result<KeyRecord, StoreError> {
+        let s = &*self.shared;
+        let record = self
+            .modify(id, |r| {
+                apply_update(r, change);
+                Ok(r.clone())
+            })
+            .await?;
+        Ok(s.with_pending(record))
+    }
+
+    async fn get_owner(&self, id: &str) -> Result<Option<Owner>, StoreError> {
+        let s = &*self.shared;
+        let row = s
+            .bounded(async {
+                let client = s.client().await?;
+                s.query_opt(
+                    &client,
+                    "SELECT enabled, epoch FROM {s}.owners WHERE id = $1",
+                    &[&id],
+                )
+                .await
+            })
+            .await?;
+        row.map(|row| read_owner(id, &row)).transpose()
+    }
+
+    async fn disable_owner(&self, id: &str) -> Result<Owner, StoreError> {
+        self.owner_op(id, "false, 0", "enabled = false").await
+    }
+
+    async fn enable_owner(&self, id: &str) -> Result<Owner, StoreError> {
+        self.owner_op(id, "true, 0", "enabled = true").await
+    }
+
+    async fn bump_epoch(&self, id: &str) -> Result<Owner, StoreError> {
+        self.owner_op(id, "true, 1", "epoch = o.epoch + 1").await
+    }
+
+    async fn record_use(&self, id: &str, at: UnixSeconds) -> Result<(), StoreError> {
+        let s = &*self.shared;
+        let buffered = s.pending().contains_key(id) || s.known.contains_key(id);
+        if !buffered {
+            // Only for a key this instance has never read: keys are never deleted.
+            let row = s
+                .bounded(async {
+                    let client = s.client().await?;
+                    s.query_opt(&client, "SELECT 1 FROM {s}.keys WHERE id = $1", &[&id])
+                        .await
+                })
+                .await?;
+            if row.is_none() {
+                return Err(StoreError::NotFound(id.to_owned()));
+            }
+            s.known.insert(id.to_owned(), ());
+        }
+        let mut pending = s.pending();
+        let latest = pending.entry(id.to_owned()).or_insert(at);
+        *latest = (*latest).max(at);
+        Ok(())
+    }
+}
+
+impl CachedStore<PostgresStore> {
+    /// Keeps this cache current with changes made by every instance: a task on its own
+    /// connection LISTENs to the schema's channel and invalidates the keys and owners
+    /// named there. When the connection is lost the cache is cleared (NOTIFY has no
+    /// replay), the task reconnects with backoff (clearing after each failed attempt),
+    /// and clears once more when listening again. The task ends when the store is
+    /// dropped. Call it last: [`CachedStore::with_ttl`] and
+    /// [`CachedStore::with_capacity`] build a new cache that this task would not see.
+    /// Needs a tokio runtime; without one it logs a warning and the TTL alone bounds
+    /// the delay.
+    pub fn listen_for_changes(self) -> CachedStore<PostgresStore> {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            tracing::warn!("no tokio runtime: changes by other instances wait for the TTL");
+            return self;
+        };
+        let shared = &self.inner().shared;
+        let listener = Listener {
+            config: shared.config.clone(),
+            listen: format!("LISTEN \"{}\"", shared.channel),
+            timeout: shared.timeout,
+            heartbeat: shared.heartbeat,
+            queries: Arc::clone(&shared.queries),
+            state: Arc::clone(&shared.listener),
+            stop: shared.stop.subscribe(),
+            cache: self.invalidator(),
+        };
+        runtime.spawn(listener.run());
+        self
+    }
+}
+
+/// The change listener task.
+struct Listener {
+    config: tokio_postgres::Config,
+    listen: String,
+    timeout: Duration,
+    heartbeat: Duration,
+    queries: Arc<AtomicU64>,
+    state: Arc<watch::Sender<ListenerState>>,
+    stop: watch::Receiver<()>,
+    cache: Invalidator,
+}
+
+/// Why a listening session ended.
+enum Ended {
+    /// The store was dropped.
+    Stopped,
+    /// The connection failed or was lost; whether it had been listening.
+    Lost(String, bool),
+}
+
+/// Aborts the task on drop, so a session never leaves its connection behind.
+struct AbortOnDrop(tokio::task::JoinHandle<Option<tokio_postgres::Error>>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Applies one notification to the cache.
+fn apply(cache: &Invalidator, payload: &str) {
+    match payload.split_once(':') {
+        Some(("key", id)) => cache.invalidate_key(id),
+        Some(("owner", id)) => cache.invalidate_owner(id),
+        // `all`, or anything this version does not know: assume everything changed.
+        _ => cache.clear(),
+    }
+}
+
+impl Listener {
+    async fn run(mut self) {
+        let mut backoff = BACKOFF_MIN;
+        loop {
+            match self.session().await {
+                Ended::Stopped => return,
+                Ended::Lost(why, was_listening) => {
+                    // Notifications may have been missed: forget everything.
+                    self.cache.clear();
+                    self.state.send_modify(|s| {
+                        s.connected = false;
+                        s.failures += 1;
+                    });
+                    tracing::warn!(error = %why, "key change listener disconnected; reconnecting");
+                    if was_listening {
+                        backoff = BACKOFF_MIN;
+                    }
+                }
+            }
+            tokio::select! {
+                () = tokio::time::sleep(backoff) => {}
+                _ = self.stop.changed() => return,
+            }
+            backoff = (backoff * 2).min(BACKOFF_MAX);
+        }
+    }
+
+    /// Connects, listens, and serves notifications until the connection ends.
+    async fn session(&mut self) -> Ended {
+        let connect = tokio::time::timeout(self.timeout, self.config.connect(NoTls));
+        let (client, mut connection) = tokio::select! {
+            result = connect => match result {
+                Ok(Ok(pair)) => pair,
+                Ok(Err(e)) => return Ended::Lost(e.to_string(), false),
+                Err(_) => return Ended::Lost("connect timed out".into(), false),
+            },
+            _ = self.stop.changed() => return Ended::Stopped,
+        };
+        let cache = self.cache.clone();
+        // The connection yields the notifications; this task drives it.
+        let mut driver = AbortOnDrop(tokio::spawn(async move {
+            loop {
+                match std::future::poll_fn(|cx| connection.poll_message(cx)).await {
+                    Some(Ok(AsyncMessage::Notification(n))) => apply(&cache, n.payload()),
+                    Some(Ok(_)) => {}
+                    Some(Err(e)) => return Some(e),
+                    None => return None,
+                }
+            }
+        }));
+        self.queries.fetch_add(1, Ordering::Relaxed);
+        match tokio::time::timeout(self.timeout, client.batch_execute(&self.listen)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => return Ended::Lost(e.to_string(), false),
+            Err(_) => return Ended::Lost("LISTEN timed out".into(), false),
+        }
+        // Listening from here on; what was cached before may have missed a change.
+        self.cache.clear();
+        self.state.send_modify(|s| {
+            s.connected = true;
+            s.connects += 1;
+        });
+        loop {
+            tokio::select! {
+                ended = &mut driver.0 => {
+                    let why = match ended {
+                        Ok(Some(e)) => e.to_string(),
+                        Ok(None) => "connection closed".to_owned(),
+                        Err(e) => e.to_string(),
+                    };
+                    return Ended::Lost(why, true);
+                }
+                _ = self.stop.changed() => return Ended::Stopped,
+                () = tokio::time::sleep(self.heartbeat) => {
+                    self.queries.fetch_add(1, Ordering::Relaxed);
+                    match tokio::time::timeout(self.timeout, client.simple_query("")).await {
+                        Ok(Ok(_)) => {}
+                        Ok(Err(e)) => return Ended::Lost(e.to_string(), true),
+                        Err(_) => return Ended::Lost("heartbeat timed out".into(), true),
+                    }
+                }
+            }
+        }
+    }
+}
