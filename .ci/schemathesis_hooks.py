@@ -1,0 +1,21 @@
+"""A schemathesis check for runs without credentials: every operation whose effective
+security is neither public (`[]`) nor optional (`{}`) must answer 401 with a
+WWW-Authenticate challenge."""
+
+import schemathesis
+
+
+@schemathesis.check
+def secured_operation_refuses_without_a_key(ctx, response, case):
+    operation = case.operation
+    raw = operation.definition.raw
+    security = raw.get("security", operation.schema.raw_schema.get("security", []))
+    if not security or any(requirement == {} for requirement in security):
+        return None
+    if response.status_code != 401:
+        raise AssertionError(
+            f"{operation.label} answered {response.status_code} without a key, not 401"
+        )
+    if "www-authenticate" not in {name.lower() for name in response.headers}:
+        raise AssertionError(f"{operation.label} answered 401 without WWW-Authenticate")
+    return True
