@@ -15,3 +15,5 @@ pub mod edge_names {
 pub mod keys {
     include!("../snapshots/keys.rs");
 }
+
+pub mod fuzzing;

@@ -1,0 +1,207 @@
+//! What each fuzz target of `fuzz/` does with its input, here so that the seed corpora
+//! (`fuzz/corpus/<target>/`) also run as ordinary tests (`tests/it/fuzz_seeds.rs`),
+//! without a fuzzer.
+//!
+//! Every function panics only when keygate breaks a promise: the fuzzer reports panics.
+
+use std::future::Future;
+use std::pin::pin;
+use std::task::{Context, Poll, Waker};
+
+use keygate::keys::KeyFormat;
+use keygate::spec::{Alternative, Location, Operation, Requirement, Scheme, SchemeKind, SchemeUse};
+use keygate::{Guard, Spec, StaticKeys};
+
+/// The fuzz targets, by the name of their folder under `fuzz/corpus/`.
+pub const TARGETS: [(&str, fn(&[u8])); 3] = [
+    ("load_spec", load_spec),
+    ("read_credentials", read_credentials),
+    ("parse_key", parse_key),
+];
+
+/// Any text in: loading gives a document or an error that names the file; a loaded
+/// document always generates a module or a located error. Never a panic.
+pub fn load_spec(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    match keygate_codegen::load::load_str("fuzz.yaml", text) {
+        Ok(api) => {
+            let templates = keygate_codegen::Templates::builtin();
+            if let Err(e) = keygate_codegen::generate_module(&api, &templates) {
+                assert_eq!(
+                    e.file, "fuzz.yaml",
+                    "generation error without its file: {e}"
+                );
+            }
+        }
+        Err(e) => {
+            assert_eq!(e.file, "fuzz.yaml", "load error without its file: {e}");
+            assert!(!e.message.is_empty(), "load error without a message");
+        }
+    }
+}
+
+/// The one key [`read_credentials`] accepts, for every scheme.
+pub const VALID_KEY: &str = "valid-key-0123456789";
+
+static SCHEMES: [Scheme; 5] = [
+    Scheme {
+        name: "header",
+        kind: SchemeKind::ApiKey {
+            location: Location::Header,
+            name: "X-API-Key",
+        },
+    },
+    Scheme {
+        name: "query",
+        kind: SchemeKind::ApiKey {
+            location: Location::Query,
+            name: "api_key",
+        },
+    },
+    Scheme {
+        name: "cookie",
+        kind: SchemeKind::ApiKey {
+            location: Location::Cookie,
+            name: "session",
+        },
+    },
+    Scheme {
+        name: "bearer",
+        kind: SchemeKind::HttpBearer,
+    },
+    Scheme {
+        name: "basic",
+        kind: SchemeKind::HttpBasic,
+    },
+];
+
+/// Each scheme alone, so any one of them admits a request.
+static ALONE: [[SchemeUse; 1]; 5] = [
+    [SchemeUse {
+        scheme: 0,
+        roles: &[],
+    }],
+    [SchemeUse {
+        scheme: 1,
+        roles: &[],
+    }],
+    [SchemeUse {
+        scheme: 2,
+        roles: &[],
+    }],
+    [SchemeUse {
+        scheme: 3,
+        roles: &[],
+    }],
+    [SchemeUse {
+        scheme: 4,
+        roles: &[],
+    }],
+];
+
+static ANY_SCHEME: [Alternative; 5] = [
+    Alternative { schemes: &ALONE[0] },
+    Alternative { schemes: &ALONE[1] },
+    Alternative { schemes: &ALONE[2] },
+    Alternative { schemes: &ALONE[3] },
+    Alternative { schemes: &ALONE[4] },
+];
+
+static FUZZ_SPEC: Spec = Spec {
+    title: "fuzz",
+    base_path: "",
+    schemes: &SCHEMES,
+    root: Requirement {
+        alternatives: &ANY_SCHEME,
+    },
+    operations: &[Operation {
+        method: "GET",
+        path: "/things/{id}",
+        operation_id: Some("getThing"),
+        requirement: Requirement {
+            alternatives: &ANY_SCHEME,
+        },
+    }],
+};
+
+/// Runs a future that never waits on I/O (static keys): polled until ready.
+fn run<F: Future>(future: F) -> F::Output {
+    let mut future = pin!(future);
+    let mut context = Context::from_waker(Waker::noop());
+    loop {
+        if let Poll::Ready(output) = future.as_mut().poll(&mut context) {
+            return output;
+        }
+    }
+}
+
+/// A request built from the input: the first line is the request target, each further
+/// line `name:value` a header (lines split on `\n`, the value taken as raw bytes).
+/// Reading and deciding never panics, and a request is admitted only if it carries the
+/// valid key somewhere.
+pub fn read_credentials(data: &[u8]) {
+    let mut lines = data.split(|&b| b == b'\n');
+    let target = lines.next().unwrap_or_default();
+    let mut request = http::Request::builder().method("GET");
+    match http::Uri::try_from(target) {
+        Ok(uri) => request = request.uri(uri),
+        Err(_) => return,
+    }
+    for line in lines {
+        let Some(colon) = line.iter().position(|&b| b == b':') else {
+            continue;
+        };
+        let (name, value) = (&line[..colon], &line[colon + 1..]);
+        if let (Ok(name), Ok(value)) = (
+            http::HeaderName::from_bytes(name),
+            http::HeaderValue::from_bytes(value),
+        ) {
+            request = request.header(name, value);
+        }
+    }
+    let Ok(request) = request.body(()) else {
+        return;
+    };
+    let (parts, ()) = request.into_parts();
+    let keys = StaticKeys::new()
+        .key("header", VALID_KEY)
+        .key("query", VALID_KEY)
+        .key("cookie", VALID_KEY)
+        .key("bearer", VALID_KEY)
+        .basic("basic", "user", VALID_KEY);
+    let guard = Guard::new(&FUZZ_SPEC, keys);
+    let admitted = run(guard.authorize_request(&parts)).is_ok();
+    if admitted {
+        let carries_key = data.windows(VALID_KEY.len()).any(|w| w == VALID_KEY.as_bytes())
+            // Basic carries it base64-encoded; percent-encoding may hide it in a query.
+            || parts.headers.contains_key(http::header::AUTHORIZATION)
+            || parts.uri.query().is_some_and(|q| q.contains('%'));
+        assert!(carries_key, "admitted a request without the key: {data:?}");
+    }
+}
+
+/// Any text in: parsing never panics, and what parses rebuilds to the same key.
+pub fn parse_key(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let format = KeyFormat::default();
+    if let Ok(parsed) = format.parse(text) {
+        use secrecy::ExposeSecret;
+        let rebuilt = format!(
+            "{}_{}_{}",
+            format.prefix(),
+            parsed.key_id,
+            parsed.secret.expose_secret()
+        );
+        assert_eq!(rebuilt, text, "a parsed key does not rebuild to its text");
+    }
+    // The Basic form: `<key id>:<secret><checksum>`.
+    if let Some((id, secret)) = text.split_once(':') {
+        if let Ok(parsed) = format.parse_pair(id, secret) {
+            assert_eq!(parsed.key_id, id);
+        }
+    }
+}
