@@ -55,13 +55,21 @@ const MIGRATIONS: &[&str] = &["
 "];
 
 /// Key columns as read back (JSON as text, so no JSON feature of the client is needed).
-const KEY_COLUMNS: &str = "id, name, description, owner, owner_epoch, roles::text, \
-    created_at, expires_at, last_used_at, status, schemes::text, permissions::text, \
-    secret_sha256, previous_sha256, previous_until";
+macro_rules! key_columns {
+    () => {
+        "id, name, description, owner, owner_epoch, roles::text, created_at, expires_at, \
+         last_used_at, status, schemes::text, permissions::text, secret_sha256, \
+         previous_sha256, previous_until"
+    };
+}
 
-const SELECT_KEY: &str = "SELECT id, name, description, owner, owner_epoch, roles::text, \
-    created_at, expires_at, last_used_at, status, schemes::text, permissions::text, \
-    secret_sha256, previous_sha256, previous_until FROM {s}.keys WHERE id = $1";
+const SELECT_KEY: &str = concat!("SELECT ", key_columns!(), " FROM {s}.keys WHERE id = $1");
+
+const LIST_KEYS: &str = concat!(
+    "SELECT ",
+    key_columns!(),
+    " FROM {s}.keys WHERE $1::text IS NULL OR owner = $1 ORDER BY created_at, id"
+);
 
 const INSERT_KEY: &str = "INSERT INTO {s}.keys (id, name, description, owner, owner_epoch, \
     roles, created_at, expires_at, last_used_at, status, schemes, permissions, \
@@ -75,8 +83,8 @@ const UPDATE_KEY: &str = "UPDATE {s}.keys SET name = $2, description = $3, owner
     permissions = $12::text::jsonb, secret_sha256 = $13, previous_sha256 = $14, \
     previous_until = $15 WHERE id = $1";
 
-/// Upserts an owner; `$2`, `$3` are what a new owner starts with. The no-op update on
-/// conflict still locks the row, so a concurrent epoch bump waits for this transaction.
+/// Creates the owner `$1` if needed and reads it. The no-op update on conflict still
+/// locks the row, so a concurrent epoch bump waits until the new key is committed.
 const TOUCH_OWNER: &str = "INSERT INTO {s}.owners (id, enabled, epoch) VALUES ($1, true, 0) \
     ON CONFLICT (id) DO UPDATE SET id = EXCLUDED.id RETURNING enabled, epoch";
 
@@ -88,7 +96,7 @@ const FLUSH_USES: &str = "UPDATE {s}.keys AS k \
     SET last_used_at = GREATEST(k.last_used_at, u.at) \
     FROM unnest($1::text[], $2::int8[]) AS u(id, at) WHERE k.id = u.id";
 
-/// Names advisory locks of keygate migrations (the other half is the schema's hash).
+/// Hashed with the schema name into the advisory lock that its migrations take.
 const MIGRATION_LOCK: &str = "keygate migrations";
 
 const DEFAULT_SCHEMA: &str = "keygate";
@@ -859,14 +867,10 @@ impl KeyStore for PostgresStore {
     async fn list(&self, filter: KeyFilter) -> Result<Vec<KeyRecord>, StoreError> {
         let now = self.clock.now();
         let s = &*self.shared;
-        let sql = format!(
-            "SELECT {KEY_COLUMNS} FROM {{s}}.keys WHERE $1::text IS NULL OR owner = $1 \
-             ORDER BY created_at, id"
-        );
         let rows = s
             .bounded(async {
                 let client = s.client().await?;
-                s.query(&client, &sql, &[&filter.owner]).await
+                s.query(&client, LIST_KEYS, &[&filter.owner]).await
             })
             .await?;
         let mut out = Vec::new();
