@@ -281,6 +281,8 @@ pub struct ListenerState {
 /// keeps each instance's cache current. [`KeyStore::record_use`] only buffers; a
 /// background task writes the buffer in one statement every
 /// [`flush_every`](PostgresOptions::flush_every).
+///
+/// Connections do not use TLS (`sslmode=require` fails to connect).
 pub struct PostgresStore {
     shared: Arc<Shared>,
     format: KeyFormat,
