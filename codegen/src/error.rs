@@ -1,5 +1,6 @@
 //! Errors with a place: file, JSON pointer, and line/column where the parser gives them.
 
+use std::borrow::Cow;
 use std::fmt;
 
 /// A generation-time error. `Display` reads `file: at /json/pointer: message` or
@@ -53,13 +54,24 @@ impl fmt::Display for Error {
         }
         if let Some(pointer) = &self.pointer {
             let pointer = if pointer.is_empty() { "/" } else { pointer };
-            write!(f, ": at {pointer}")?;
+            write!(f, ": at {}", elide(pointer))?;
         }
         write!(f, ": {}", self.message)
     }
 }
 
 impl std::error::Error for Error {}
+
+/// Text as a message shows it: text longer than a line (a 1 MB scheme name) is cut, so an
+/// error stays readable. Fields such as [`Error::pointer`] keep the text whole.
+pub(crate) fn elide(text: &str) -> Cow<'_, str> {
+    const KEEP: usize = 60;
+    if text.chars().nth(2 * KEEP).is_none() {
+        return Cow::Borrowed(text);
+    }
+    let end = text.char_indices().nth(KEEP).map_or(text.len(), |(i, _)| i);
+    Cow::Owned(format!("{}… ({} bytes)", &text[..end], text.len()))
+}
 
 /// Escapes one JSON-pointer token (RFC 6901: `~` as `~0`, `/` as `~1`).
 pub fn pointer_token(token: &str) -> String {

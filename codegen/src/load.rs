@@ -7,12 +7,13 @@
 //! schemas, examples holding `$ref` keys), so everything else is left unread.
 //! Mappings keep insertion order, so document order survives.
 
-use std::collections::HashMap;
+use std::borrow::Cow;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 use serde_yaml::{Mapping, Value};
 
-use crate::error::{pointer_token, Error};
+use crate::error::{elide, pointer_token, Error};
 use crate::ir::{
     Alternative, Api, HookedKind, KeyLocation, Method, Operation, Requirement, RequirementSource,
     Scheme, SchemeKind, SchemeUse, SpecVersion,
@@ -32,11 +33,40 @@ pub fn load_file(path: &Path) -> Result<Api, Error> {
     let source = path.display().to_string();
     let bytes = std::fs::read(path)
         .map_err(|err| Error::file(&source, format!("cannot read the file: {err}")))?;
-    let text = String::from_utf8(bytes).map_err(|err| {
-        let at = err.utf8_error().valid_up_to();
-        Error::file(&source, format!("not UTF-8 text at byte {at}"))
-    })?;
+    let text = String::from_utf8(bytes)
+        .map_err(|err| not_utf8(&source, err.as_bytes(), err.utf8_error()))?;
     load_str(&source, &text)
+}
+
+/// The error for bytes that are not UTF-8, with the line and column of the first bad byte.
+fn not_utf8(source: &str, bytes: &[u8], error: std::str::Utf8Error) -> Error {
+    let at = error.valid_up_to();
+    if bytes.starts_with(&[0xff, 0xfe]) || bytes.starts_with(&[0xfe, 0xff]) {
+        return Error {
+            line: Some(1),
+            column: Some(1),
+            ..Error::file(
+                source,
+                "the file is UTF-16 (it starts with a UTF-16 byte-order mark); keygate reads \
+                 UTF-8, so convert it first",
+            )
+        };
+    }
+    // Everything before `at` is valid UTF-8, so it can be counted in characters.
+    let before = std::str::from_utf8(&bytes[..at]).unwrap_or_default();
+    let (line, column) = line_and_column(before);
+    Error {
+        line: Some(line),
+        column: Some(column),
+        ..Error::file(source, format!("not UTF-8 text at byte {at}"))
+    }
+}
+
+/// The 1-based line and column (in characters) just after `before`.
+fn line_and_column(before: &str) -> (usize, usize) {
+    let line = before.matches('\n').count() + 1;
+    let last_line = before.rsplit('\n').next().unwrap_or_default();
+    (line, last_line.chars().count() + 1)
 }
 
 /// Loads a document from text; `source` names it in messages ([`Api::source`] and
@@ -47,17 +77,24 @@ pub fn load_file(path: &Path) -> Result<Api, Error> {
 /// When the text is not YAML or JSON (with line and column), is not a supported version,
 /// or breaks a rule keygate relies on (an undefined scheme, an external `$ref`, a path
 /// template no matcher can express, ...): the error names the JSON pointer.
+///
+/// Sizes are not limited: 10,000 alternatives in one requirement or a 1 MB scheme name
+/// load, in time linear in the input. Nesting is, at 128 levels, and so is what YAML
+/// aliases may expand to; past either the text is refused as YAML or JSON.
 pub fn load_str(source: &str, text: &str) -> Result<Api, Error> {
     let root = parse(source, text)?;
     let Some(map) = as_map(&root) else {
-        let message = match root {
-            Value::Null => "the document is empty".to_owned(),
-            _ => format!(
-                "the document is a {}, not a map of OpenAPI fields",
-                kind(&root)
+        return Err(match root {
+            Value::Null => Error::file(source, "the document is empty"),
+            _ => Error::at(
+                source,
+                "",
+                format!(
+                    "the document is a {}, not a map of OpenAPI fields",
+                    kind(&root)
+                ),
             ),
-        };
-        return Err(Error::file(source, message));
+        });
     };
     let version = spec_version(source, map)?;
     Document {
@@ -89,65 +126,436 @@ fn parse(source: &str, text: &str) -> Result<Value, Error> {
 }
 
 fn parse_yaml(source: &str, text: &str) -> Result<Value, Error> {
-    let parsed: Result<Value, _> = serde_yaml::from_str(text);
-    let parsed = match parsed {
-        Ok(value) => Ok(value),
-        // libyaml (under serde_yaml) refuses some valid YAML 1.2, e.g. a tab as the only
-        // content of a block-scalar line; the pure-Rust YAML 1.2 parser gets a second say.
-        Err(err) => yaml12_fallback(text).ok_or(err),
-    };
-    let mut value: Value = parsed.map_err(|err| {
-        let shown = err.to_string();
-        let Some(location) = err.location() else {
-            return Error::file(source, format!("not valid YAML: {shown}"));
-        };
-        let (line, column) = (location.line(), location.column());
-        let message = strip_location(&shown, line, column);
-        Error {
+    if let Some((line, column)) = deep_flow(text) {
+        return Err(Error {
             line: Some(line),
             column: Some(column),
-            ..Error::file(source, format!("not valid YAML: {message}"))
-        }
-    })?;
+            ..Error::file(
+                source,
+                format!(
+                    "not valid YAML: flow collections nested deeper than {MAX_YAML_DEPTH} \
+                     levels (recursion limit exceeded)"
+                ),
+            )
+        });
+    }
+    let mut value: Value = match serde_yaml::from_str(text) {
+        Ok(value) => value,
+        // libyaml (under serde_yaml) refuses some valid YAML 1.2, e.g. a tab as the only
+        // content of a block-scalar line; the pure-Rust YAML 1.2 parser gets a second say.
+        Err(err) => yaml12_fallback(text).map_err(|limit| yaml_error(source, text, &err, limit))?,
+    };
     // YAML 1.1 merge keys (`<<: *base`) are part of what the author wrote; serde_yaml
     // keeps them as plain keys unless asked.
-    value
-        .apply_merge()
-        .map_err(|err| Error::file(source, format!("bad YAML merge key (`<<`): {err}")))?;
+    if let Err(err) = value.apply_merge() {
+        // apply_merge has taken the bad `<<` out of the tree by now; read it again.
+        let unmerged = serde_yaml::from_str(text).or_else(|_| yaml12_fallback(text));
+        return Err(Error {
+            pointer: unmerged.ok().and_then(|value| bad_merge_key(&value)),
+            ..Error::file(source, format!("bad YAML merge key (`<<`): {err}"))
+        });
+    }
     Ok(value)
 }
 
-/// Parses with yaml-rust2 (YAML 1.2, pure Rust) and converts to a serde_yaml value.
-fn yaml12_fallback(text: &str) -> Option<Value> {
-    let mut documents = yaml_rust2::YamlLoader::load_from_str(text).ok()?;
-    if documents.len() != 1 {
-        return None;
+/// The pointer of the first `<<` whose value is not a map or a list of maps.
+fn bad_merge_key(root: &Value) -> Option<String> {
+    let mut stack = vec![(root, String::new())];
+    while let Some((node, at)) = stack.pop() {
+        match node {
+            Value::Mapping(map) => {
+                let mut children = Vec::with_capacity(map.len());
+                for (key, value) in map {
+                    let token = key_text(key).unwrap_or_default();
+                    let at = format!("{at}/{}", pointer_token(&token));
+                    let mergeable = |value: &Value| matches!(value, Value::Mapping(_));
+                    let bad = match value {
+                        _ if token != "<<" => false,
+                        Value::Sequence(items) => !items.iter().all(mergeable),
+                        other => !mergeable(other),
+                    };
+                    if bad {
+                        return Some(at);
+                    }
+                    children.push((value, at));
+                }
+                // Reversed onto the stack, so children are visited in document order.
+                stack.extend(children.into_iter().rev());
+            }
+            Value::Sequence(items) => {
+                for (i, item) in items.iter().enumerate().rev() {
+                    stack.push((item, format!("{at}/{i}")));
+                }
+            }
+            Value::Tagged(tagged) => stack.push((&tagged.value, at)),
+            _ => {}
+        }
     }
-    yaml12_value(documents.pop()?)
+    None
 }
 
-fn yaml12_value(node: yaml_rust2::Yaml) -> Option<Value> {
+/// A limit the YAML 1.2 fallback stopped at, with its place (1-based line and column).
+struct YamlLimit {
+    message: String,
+    line: usize,
+    column: usize,
+}
+
+/// serde_yaml's error, with a place: libyaml reports some errors (a control character)
+/// by byte offset only, and a second document or an alias bomb with no place at all.
+fn yaml_error(
+    source: &str,
+    text: &str,
+    err: &serde_yaml::Error,
+    limit: Option<YamlLimit>,
+) -> Error {
+    let shown = err.to_string();
+    let at_offset = shown
+        .rsplit_once(" at position ")
+        .and_then(|(message, offset)| {
+            let offset = offset.parse::<usize>().ok()?;
+            Some((message, line_and_column(text.get(..offset)?)))
+        });
+    // serde_yaml places a repeated key at the start of the map that holds it.
+    let duplicate = shown
+        .contains("duplicate entry with key")
+        .then(|| duplicate_key(text))
+        .flatten();
+    let (message, location) = match (at_offset, err.location()) {
+        (Some((message, location)), _) => (message.to_owned(), Some(location)),
+        (None, Some(location)) if duplicate.is_some() => {
+            let (line, column) = (location.line(), location.column());
+            (strip_location(&shown, line, column), duplicate)
+        }
+        (None, Some(location)) => {
+            let (line, column) = (location.line(), location.column());
+            (strip_location(&shown, line, column), Some((line, column)))
+        }
+        (None, None) => match (second_document(text), limit) {
+            (Some(location), _) => (
+                "the file holds more than one YAML document (the second starts here); keygate \
+                 reads one document per file"
+                    .to_owned(),
+                Some(location),
+            ),
+            (None, Some(limit)) => (limit.message, Some((limit.line, limit.column))),
+            (None, None) => (shown.clone(), None),
+        },
+    };
+    Error {
+        line: location.map(|(line, _)| line),
+        column: location.map(|(_, column)| column),
+        ..Error::file(source, format!("not valid YAML: {message}"))
+    }
+}
+
+/// Where a flow collection (`[`, `{`) opens more than [`MAX_YAML_DEPTH`] levels deep.
+/// libyaml looks at every open flow level for each token, so its time grows with the
+/// square of the depth (100,000 levels take over a minute) before serde_yaml refuses the
+/// depth; such text is refused first. The exact check runs only when a cheap
+/// estimate says the text may be that deep: real documents never are.
+fn deep_flow(text: &str) -> Option<(usize, usize)> {
+    use yaml_rust2::scanner::{Scanner, Token, TokenType};
+    let estimate = flow_depth_estimate(text, true).max(flow_depth_estimate(text, false));
+    if estimate <= MAX_YAML_DEPTH {
+        return None;
+    }
+    let mut depth = 0usize;
+    let mut scanner = Scanner::new(text.chars());
+    for Token(mark, token) in &mut scanner {
+        match token {
+            TokenType::FlowSequenceStart | TokenType::FlowMappingStart => {
+                depth += 1;
+                if depth > MAX_YAML_DEPTH {
+                    return Some((mark.line(), mark.col() + 1));
+                }
+            }
+            TokenType::FlowSequenceEnd | TokenType::FlowMappingEnd => {
+                depth = depth.saturating_sub(1);
+            }
+            _ => {}
+        }
+    }
+    // The scanner holds tokens back while a `[` may still start a key, and gives up past
+    // 255 levels; other errors are left to serde_yaml to report.
+    let error = scanner.get_error()?;
+    let mark = error.marker();
+    (error.info() == "recursion limit exceeded").then(|| (mark.line(), mark.col() + 1))
+}
+
+/// The deepest run of `[`/`{` not yet closed, skipping comments, block scalars and
+/// (with `quotes`) quoted scalars. Brackets inside plain scalars count too, so for
+/// ordinary text this is at least the real flow depth; it only decides whether
+/// [`deep_flow`] parses.
+fn flow_depth_estimate(text: &str, quotes: bool) -> usize {
+    let bytes = text.as_bytes();
+    let (mut depth, mut deepest) = (0usize, 0usize);
+    // The last byte that is not a space, `\n` at the start of a line.
+    let mut last = b'\n';
+    let mut line_indent = 0;
+    let mut i = 0;
+    while let Some(&byte) = bytes.get(i) {
+        let spaced = i == 0 || matches!(bytes[i - 1], b' ' | b'\t' | b'\n' | b'\r');
+        i += 1;
+        match byte {
+            b'\n' => {
+                last = b'\n';
+                line_indent = bytes[i..].iter().take_while(|&&b| b == b' ').count();
+                continue;
+            }
+            b' ' | b'\t' | b'\r' => continue,
+            b'#' if spaced => {
+                i += bytes[i..].iter().take_while(|&&b| b != b'\n').count();
+                continue;
+            }
+            b'"' | b'\''
+                if quotes && matches!(last, b'\n' | b':' | b'-' | b'[' | b'{' | b',' | b'?') =>
+            {
+                while let Some(&next) = bytes.get(i) {
+                    i += 1;
+                    if byte == b'"' && next == b'\\' {
+                        i += 1;
+                    } else if next == byte {
+                        // `''` inside single quotes is one quote.
+                        if byte == b'\'' && bytes.get(i) == Some(&b'\'') {
+                            i += 1;
+                        } else {
+                            break;
+                        }
+                    }
+                }
+            }
+            b'|' | b'>' if matches!(last, b'\n' | b':' | b'-' | b'?') => {
+                // A block scalar: skip the lines indented deeper than this one.
+                i += bytes[i..].iter().take_while(|&&b| b != b'\n').count();
+                while bytes.get(i) == Some(&b'\n') {
+                    let line = &bytes[i + 1..];
+                    let indent = line.iter().take_while(|&&b| b == b' ').count();
+                    let blank = matches!(line.get(indent), None | Some(b'\n' | b'\r'));
+                    if !blank && indent <= line_indent {
+                        break;
+                    }
+                    i += 1 + line.iter().take_while(|&&b| b != b'\n').count();
+                }
+                continue;
+            }
+            b'[' | b'{' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        last = byte;
+    }
+    deepest
+}
+
+/// Where the first key that repeats a key of the same map is, if any.
+fn duplicate_key(text: &str) -> Option<(usize, usize)> {
+    use yaml_rust2::parser::{Event, Parser};
+    // Per open collection: for a map, the keys so far and whether a key comes next.
+    let mut stack: Vec<Option<(HashSet<String>, bool)>> = Vec::new();
+    let mut parser = Parser::new_from_str(text);
+    loop {
+        let (event, mark) = parser.next_token().ok()?;
+        let key = match stack.last_mut() {
+            Some(Some((_, expecting_key))) => {
+                let is_key = *expecting_key;
+                *expecting_key = !is_key;
+                is_key
+            }
+            _ => false,
+        };
+        match event {
+            Event::StreamEnd => return None,
+            Event::Scalar(value, ..) if key => {
+                if let Some(Some((keys, _))) = stack.last_mut() {
+                    if !keys.insert(value) {
+                        return Some((mark.line(), mark.col() + 1));
+                    }
+                }
+            }
+            Event::MappingStart(..) => stack.push(Some((HashSet::new(), true))),
+            Event::SequenceStart(..) => stack.push(None),
+            Event::MappingEnd | Event::SequenceEnd => {
+                stack.pop();
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Where a second YAML document starts, if the text holds more than one.
+fn second_document(text: &str) -> Option<(usize, usize)> {
+    use yaml_rust2::parser::{Event, Parser};
+    let mut parser = Parser::new_from_str(text);
+    let mut documents = 0;
+    loop {
+        match parser.next_token().ok()? {
+            (Event::StreamEnd, _) => return None,
+            (Event::DocumentStart, mark) => {
+                documents += 1;
+                if documents == 2 {
+                    return Some((mark.line(), mark.col() + 1));
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Deepest nesting the YAML 1.2 fallback builds; serde_yaml stops at the same depth.
+const MAX_YAML_DEPTH: usize = 128;
+
+/// Most nodes the YAML 1.2 fallback copies for anchors and aliases: a few anchors nested
+/// in each other could otherwise expand to billions of nodes.
+const MAX_ALIAS_NODES: usize = 1 << 18;
+
+/// A collection being built by [`yaml12_fallback`].
+struct Open {
+    anchor: usize,
+    nodes: usize,
+    kind: OpenKind,
+}
+
+enum OpenKind {
+    Sequence(Vec<Value>),
+    /// The entries so far, and a key waiting for its value.
+    Mapping(Mapping, Option<Value>),
+}
+
+/// Parses with yaml-rust2 (YAML 1.2, pure Rust) into a serde_yaml value. Events are
+/// folded with an explicit stack, never by recursion, and nesting and alias copies are
+/// bounded, so no document can overflow the stack or blow up in memory. On failure, the
+/// limit it stopped at, if that was the reason.
+fn yaml12_fallback(text: &str) -> Result<Value, Option<YamlLimit>> {
+    use yaml_rust2::parser::{Event, Parser};
+    let mut parser = Parser::new_from_str(text);
+    let mut stack: Vec<Open> = Vec::new();
+    // Anchored nodes, with their size in nodes.
+    let mut anchors: HashMap<usize, (Value, usize)> = HashMap::new();
+    let mut copied = 0usize;
+    let mut documents = 0;
+    let mut root = None;
+    loop {
+        let (event, mark) = parser.next_token().map_err(|_| None)?;
+        let limit = |message: String| YamlLimit {
+            message,
+            line: mark.line(),
+            column: mark.col() + 1,
+        };
+        let (value, anchor, nodes, pasted) = match event {
+            Event::StreamEnd => break,
+            Event::StreamStart | Event::DocumentEnd | Event::Nothing => continue,
+            Event::DocumentStart => {
+                documents += 1;
+                if documents > 1 {
+                    return Err(None);
+                }
+                continue;
+            }
+            Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
+                if stack.len() >= MAX_YAML_DEPTH {
+                    return Err(Some(limit(format!(
+                        "nesting deeper than {MAX_YAML_DEPTH} levels"
+                    ))));
+                }
+                let kind = match event {
+                    Event::SequenceStart(..) => OpenKind::Sequence(Vec::new()),
+                    _ => OpenKind::Mapping(Mapping::new(), None),
+                };
+                stack.push(Open {
+                    anchor,
+                    nodes: 1,
+                    kind,
+                });
+                continue;
+            }
+            Event::SequenceEnd | Event::MappingEnd => {
+                let open = stack.pop().ok_or(None)?;
+                let value = match open.kind {
+                    OpenKind::Sequence(items) => Value::Sequence(items),
+                    OpenKind::Mapping(map, None) => Value::Mapping(map),
+                    OpenKind::Mapping(_, Some(_)) => return Err(None),
+                };
+                (value, open.anchor, open.nodes, 0)
+            }
+            Event::Scalar(text, style, anchor, tag) => {
+                (yaml12_scalar(text, style, tag).ok_or(None)?, anchor, 1, 0)
+            }
+            Event::Alias(id) => {
+                let (value, nodes) = anchors.get(&id).ok_or(None)?;
+                (value.clone(), 0, *nodes, *nodes)
+            }
+        };
+        // Keeping an anchored node and pasting an alias both copy it.
+        copied = copied.saturating_add(pasted);
+        if anchor > 0 {
+            copied = copied.saturating_add(nodes);
+        }
+        if copied > MAX_ALIAS_NODES {
+            return Err(Some(limit(format!(
+                "aliases (`*name`) expand to more than {MAX_ALIAS_NODES} nodes"
+            ))));
+        }
+        if anchor > 0 {
+            anchors.insert(anchor, (value.clone(), nodes));
+        }
+        let Some(parent) = stack.last_mut() else {
+            root = Some(value);
+            continue;
+        };
+        parent.nodes = parent.nodes.saturating_add(nodes);
+        match &mut parent.kind {
+            OpenKind::Sequence(items) => items.push(value),
+            OpenKind::Mapping(_, pending @ None) => *pending = Some(value),
+            OpenKind::Mapping(map, pending) => {
+                let key = pending.take().ok_or(None)?;
+                // A repeated key is an error in YAML; libyaml's message says so.
+                if map.insert(key, value).is_some() {
+                    return Err(None);
+                }
+            }
+        }
+    }
+    root.ok_or(None)
+}
+
+/// A scalar as yaml-rust2's own loader reads it (YAML 1.2 core schema).
+fn yaml12_scalar(
+    text: String,
+    style: yaml_rust2::scanner::TScalarStyle,
+    tag: Option<yaml_rust2::parser::Tag>,
+) -> Option<Value> {
+    use yaml_rust2::scanner::TScalarStyle;
     use yaml_rust2::Yaml;
+    let node = match tag {
+        _ if style != TScalarStyle::Plain => Yaml::String(text),
+        Some(tag) if tag.handle == "tag:yaml.org,2002:" => match tag.suffix.as_str() {
+            "bool" => match text.as_str() {
+                "true" | "True" | "TRUE" => Yaml::Boolean(true),
+                "false" | "False" | "FALSE" => Yaml::Boolean(false),
+                _ => return None,
+            },
+            "int" => Yaml::Integer(text.parse().ok()?),
+            "float" => Yaml::Real(text),
+            "null" => match text.as_str() {
+                "~" | "null" => Yaml::Null,
+                _ => return None,
+            },
+            _ => Yaml::String(text),
+        },
+        Some(_) => Yaml::String(text),
+        None => Yaml::from_str(&text),
+    };
     Some(match node {
         Yaml::Null => Value::Null,
         Yaml::Boolean(b) => Value::Bool(b),
         Yaml::Integer(i) => Value::Number(i.into()),
         Yaml::Real(text) => Value::Number(text.parse::<f64>().ok()?.into()),
         Yaml::String(text) => Value::String(text),
-        Yaml::Array(items) => Value::Sequence(
-            items
-                .into_iter()
-                .map(yaml12_value)
-                .collect::<Option<Vec<_>>>()?,
-        ),
-        Yaml::Hash(entries) => {
-            let mut map = Mapping::with_capacity(entries.len());
-            for (key, value) in entries {
-                map.insert(yaml12_value(key)?, yaml12_value(value)?);
-            }
-            Value::Mapping(map)
-        }
-        Yaml::Alias(_) | Yaml::BadValue => return None,
+        _ => return None,
     })
 }
 
@@ -174,7 +582,7 @@ fn spec_version(source: &str, map: &Mapping) -> Result<SpecVersion, Error> {
                 "/openapi",
                 format!(
                     "unsupported version `openapi: {}`; {SUPPORTED}",
-                    shown(value)
+                    elide(&shown(value))
                 ),
             ))
         };
@@ -189,7 +597,7 @@ fn spec_version(source: &str, map: &Mapping) -> Result<SpecVersion, Error> {
                 "/swagger",
                 format!(
                     "unsupported version `swagger: {}`; {SUPPORTED}",
-                    shown(value)
+                    elide(&shown(value))
                 ),
             ))
         };
@@ -298,7 +706,14 @@ impl<'a> Document<'a> {
         };
         self.error(
             format!("{first}/$ref"),
-            format!("`$ref` chain {problem}: {}", trail.join(" -> ")),
+            format!(
+                "`$ref` chain {problem}: {}",
+                trail
+                    .iter()
+                    .map(|at| elide(at))
+                    .collect::<Vec<_>>()
+                    .join(" -> ")
+            ),
         )
     }
 
@@ -311,11 +726,12 @@ impl<'a> Document<'a> {
                 format!("`$ref` must be a string, found a {}", kind(reference)),
             ));
         };
+        let shown = elide(reference);
         let Some(fragment) = reference.strip_prefix('#') else {
             return Err(self.error(
                 at,
                 format!(
-                    "`$ref` `{reference}` points outside this document; external references \
+                    "`$ref` `{shown}` points outside this document; external references \
                      are not supported (bundle the document into one file first)"
                 ),
             ));
@@ -324,7 +740,7 @@ impl<'a> Document<'a> {
             self.error(
                 &at,
                 format!(
-                    "`$ref` `{reference}` is not a JSON pointer; only `#/...` references \
+                    "`$ref` `{shown}` is not a JSON pointer; only `#/...` references \
                      into this document are supported"
                 ),
             )
@@ -332,13 +748,24 @@ impl<'a> Document<'a> {
         let target = lookup(self.root, &tokens).ok_or_else(|| {
             self.error(
                 &at,
-                format!("`$ref` `{reference}` points at nothing in this document"),
+                format!("`$ref` `{shown}` points at nothing in this document"),
             )
         })?;
         let pointer: String = tokens
             .iter()
             .map(|token| format!("/{}", pointer_token(token)))
             .collect();
+        // A reference to a node that holds it would contain itself.
+        if owner.starts_with(&format!("{pointer}/")) {
+            let shown_at = if pointer.is_empty() { "/" } else { &pointer };
+            return Err(self.error(
+                at,
+                format!(
+                    "`$ref` `{shown}` points at {shown_at}, which contains this `$ref`, so the \
+                     reference loops"
+                ),
+            ));
+        }
         Ok((target, pointer))
     }
 
@@ -379,6 +806,7 @@ impl<'a> Document<'a> {
             }
         };
         let mut schemes: Vec<Scheme> = Vec::new();
+        let mut names: HashSet<String> = HashSet::new();
         for (key, value) in definitions {
             let name = key_text(key).ok_or_else(|| {
                 self.error(
@@ -387,10 +815,17 @@ impl<'a> Document<'a> {
                 )
             })?;
             let pointer = format!("{base}/{}", pointer_token(&name));
-            if schemes.iter().any(|scheme| scheme.name == name) {
+            if name == "$ref" {
                 return Err(self.error(
                     pointer,
-                    format!("security scheme `{name}` is defined twice"),
+                    "the security scheme map itself cannot be a `$ref`; write the schemes out \
+                     (each scheme may be a `$ref`)",
+                ));
+            }
+            if !names.insert(name.clone()) {
+                return Err(self.error(
+                    pointer,
+                    format!("security scheme `{}` is defined twice", elide(&name)),
                 ));
             }
             let (node, at) = self.follow_refs(value, pointer.clone())?;
@@ -406,6 +841,8 @@ impl<'a> Document<'a> {
 
     /// Reads one scheme definition (already past any `$ref`) found at `at`.
     fn scheme_kind(&self, name: &str, node: &Value, at: &str) -> Result<SchemeKind, Error> {
+        // The name only appears in messages from here on.
+        let name = &*elide(name);
         let Some(map) = as_map(node) else {
             return Err(self.error(
                 at,
@@ -430,7 +867,10 @@ impl<'a> Document<'a> {
                 };
                 return Err(self.error(
                     format!("{at}/type"),
-                    format!("security scheme `{name}` has type `{ty}`; expected {expected}"),
+                    format!(
+                        "security scheme `{name}` has type `{}`; expected {expected}",
+                        elide(ty)
+                    ),
                 ));
             }
         })
@@ -454,7 +894,10 @@ impl<'a> Document<'a> {
                 _ => {
                     return Err(self.error(
                         format!("{at}/in"),
-                        format!("apiKey scheme `{name}` has `in: {place}`; expected {accepted}"),
+                        format!(
+                            "apiKey scheme `{name}` has `in: {}`; expected {accepted}",
+                            elide(place)
+                        ),
                     ))
                 }
             },
@@ -572,13 +1015,23 @@ impl<'a> Document<'a> {
     }
 
     fn undefined_scheme(&self, name: &str, index: &HashMap<&str, usize>) -> String {
+        /// Names listed before the rest are only counted.
+        const LISTED: usize = 20;
+        let name = elide(name);
         let mut defined: Vec<(&str, usize)> = index.iter().map(|(n, i)| (*n, *i)).collect();
         defined.sort_by_key(|&(_, i)| i);
-        let defined: Vec<&str> = defined.into_iter().map(|(n, _)| n).collect();
-        let defined = if defined.is_empty() {
+        let mut listed: Vec<Cow<'_, str>> = defined
+            .iter()
+            .take(LISTED)
+            .map(|&(n, _)| elide(n))
+            .collect();
+        if defined.len() > LISTED {
+            listed.push(format!("and {} more", defined.len() - LISTED).into());
+        }
+        let defined = if listed.is_empty() {
             "none".to_owned()
         } else {
-            defined.join(", ")
+            listed.join(", ")
         };
         let mut message = format!(
             "security requirement names scheme `{name}`, which the document does not define \
@@ -596,6 +1049,7 @@ impl<'a> Document<'a> {
 
     /// Reads a role list; null counts as empty.
     fn roles(&self, scheme: &str, node: &Value, at: &str) -> Result<Vec<String>, Error> {
+        let scheme = elide(scheme);
         let list = match untag(node) {
             Value::Null => return Ok(Vec::new()),
             Value::Sequence(list) => list,
@@ -660,8 +1114,27 @@ impl<'a> Document<'a> {
                 continue;
             }
             let item_at = format!("/paths/{}", pointer_token(&template));
+            if template == "$ref" {
+                return Err(self.error(
+                    &item_at,
+                    "`paths` itself cannot be a `$ref`; write the path items out (each path \
+                     item may be a `$ref`)",
+                ));
+            }
+            if let Some(problem) = unmatchable(&template) {
+                return Err(self.error(
+                    &item_at,
+                    format!(
+                        "path template `{}` contains {problem}, which a request path never \
+                         holds, so the route could never match",
+                        elide(&template)
+                    ),
+                ));
+            }
             let shape = PathTemplate::parse(&template)
-                .map_err(|message| self.error(&item_at, message))?
+                .map_err(|message| {
+                    self.error(&item_at, message.replace(&template, &elide(&template)))
+                })?
                 .shape();
             for (method, node, node_at) in self.path_item(item, &item_at)? {
                 let pointer = format!("{item_at}/{}", method.key());
@@ -693,8 +1166,10 @@ impl<'a> Document<'a> {
             Some(first) if first != template => Err(self.error(
                 pointer,
                 format!(
-                    "`{template}` is the same route as `{first}`, which already documents {} \
+                    "`{}` is the same route as `{}`, which already documents {} \
                      (the templates differ only in parameter names)",
+                    elide(template),
+                    elide(first),
                     method.as_str()
                 ),
             )),
@@ -964,6 +1439,19 @@ fn kind(value: &Value) -> &'static str {
         Value::Mapping(_) => "map",
         Value::Tagged(tagged) => kind(&tagged.value),
     }
+}
+
+/// What in a path template keeps every request path from matching it: `?` and `#` end
+/// the path of a URI, and a space or an ASCII control character never reaches a server raw.
+fn unmatchable(template: &str) -> Option<String> {
+    let c = template
+        .chars()
+        .find(|&c| matches!(c, '?' | '#' | ' ') || c.is_ascii_control())?;
+    Some(match c {
+        '?' | '#' => format!("`{c}`"),
+        ' ' => "a space".to_owned(),
+        _ => format!("the character {}", c.escape_unicode()),
+    })
 }
 
 /// A scalar shown in a message (`3.2.0`), or its kind.
@@ -1733,6 +2221,84 @@ paths:
         let op = &api.operations[0];
         assert_eq!(op.requirement_source, RequirementSource::Operation);
         assert_eq!(op.requirement.alternatives.len(), 1);
+    }
+
+    /// A tab as the only content of a block scalar's first line: libyaml refuses it, so this
+    /// document goes through the YAML 1.2 fallback.
+    const FALLBACK: &str = concat!(
+        "openapi: 3.0.0\n",
+        "info:\n",
+        "  title: T\n",
+        "  description: |-\n",
+        "    \t\n",
+        "    a\n",
+        "x-base: &base\n",
+        "  security: [{k: [read, 2]}, {}]\n",
+        "components:\n",
+        "  securitySchemes:\n",
+        "    k: {type: !!str apiKey, in: header, name: &name X-Key}\n",
+        "    alias: {type: apiKey, in: query, name: *name}\n",
+        "paths:\n",
+        "  /a:\n",
+        "    get:\n",
+        "      <<: *base\n",
+        "      operationId: a\n",
+        "    put: {security: []}\n",
+    );
+
+    #[test]
+    fn the_yaml_fallback_reads_what_serde_yaml_reads() {
+        assert!(serde_yaml::from_str::<Value>(FALLBACK).is_err());
+        let fallback = load_str("doc.yaml", FALLBACK).unwrap();
+        let plain = load_str("doc.yaml", &FALLBACK.replace("    \t\n", "")).unwrap();
+        assert_eq!(render(&fallback), render(&plain));
+        assert!(render(&plain).contains("GET /a id=a"), "{}", render(&plain));
+    }
+
+    #[test]
+    fn the_yaml_fallback_stops_at_its_limits() {
+        let deep = format!("x:\n{}1\n", "- ".repeat(200));
+        let limit = yaml12_fallback(&deep).unwrap_err().unwrap();
+        assert_eq!(limit.message, "nesting deeper than 128 levels");
+        // The root map is the first level; the 128th `- ` opens the 129th.
+        assert_eq!((limit.line, limit.column), (2, 255));
+        assert!(yaml12_fallback(&"- ".repeat(128)).is_ok());
+        let mut bomb = String::from("a0: &a0 [x, x, x, x, x, x, x, x]\n");
+        for i in 1..8 {
+            let aliases = vec![format!("*a{}", i - 1); 8].join(", ");
+            bomb.push_str(&format!("a{i}: &a{i} [{aliases}]\n"));
+        }
+        let limit = yaml12_fallback(&bomb).unwrap_err().unwrap();
+        assert!(
+            limit.message.contains("expand to more than"),
+            "{}",
+            limit.message
+        );
+        // Repeated keys and second documents are errors, not guesses.
+        assert!(yaml12_fallback("a: 1\na: 2\n").unwrap_err().is_none());
+        assert!(yaml12_fallback("a: 1\n---\nb: 2\n").unwrap_err().is_none());
+    }
+
+    #[test]
+    fn flow_depth_estimates_bound_the_real_depth() {
+        for (text, real) in [
+            ("a: [[{b: [1]}]]\n", 4),
+            ("a: '[[[['\nb: [[1]]\n", 2),
+            ("a: \"]]]\"\nb: [[[1]]]\n", 3),
+            ("a: |\n  ]]]]\n  \"\nb: [[1]]\n", 2),
+            ("a: [1, 'it''s ]]', [[2]]] # ]]]\n", 3),
+        ] {
+            let estimate = flow_depth_estimate(text, true).max(flow_depth_estimate(text, false));
+            assert!(estimate >= real, "{text:?}: estimate {estimate} < {real}");
+        }
+        assert_eq!(
+            deep_flow(&format!("a: {}", "[".repeat(129))),
+            Some((1, 132))
+        );
+        assert_eq!(
+            deep_flow(&format!("a: {}{}", "[".repeat(128), "]".repeat(128))),
+            None
+        );
     }
 
     #[test]

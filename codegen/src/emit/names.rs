@@ -1,6 +1,6 @@
 //! The one identifier sanitizer: any document string in, a valid, distinct Rust name out.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use heck::{ToShoutySnakeCase, ToSnakeCase, ToUpperCamelCase};
 
@@ -31,6 +31,9 @@ pub(crate) struct NameSpace {
     /// Prefix for names that would start with a digit or be empty.
     fallback: &'static str,
     taken: HashSet<String>,
+    /// The next suffix to try per base name: every suffix below it is taken, so a
+    /// document repeating one name thousands of times costs linear, not quadratic, time.
+    next_suffix: HashMap<String, usize>,
 }
 
 impl NameSpace {
@@ -39,6 +42,7 @@ impl NameSpace {
             case,
             fallback,
             taken: reserved.iter().map(|s| s.to_string()).collect(),
+            next_suffix: HashMap::new(),
         }
     }
 
@@ -46,16 +50,24 @@ impl NameSpace {
     pub(crate) fn claim(&mut self, raw: &str) -> String {
         let base = self.sanitize(raw);
         let mut name = base.clone();
-        let mut n = 2;
-        while self.taken.contains(&name) {
-            name = match self.case {
-                Case::UpperCamel => format!("{base}{n}"),
-                Case::Snake | Case::ShoutySnake => format!("{base}_{n}"),
-            };
-            n += 1;
+        if self.taken.contains(&name) {
+            let mut n = self.next_suffix.get(&base).copied().unwrap_or(2);
+            name = self.suffixed(&base, n);
+            while self.taken.contains(&name) {
+                n += 1;
+                name = self.suffixed(&base, n);
+            }
+            self.next_suffix.insert(base, n + 1);
         }
         self.taken.insert(name.clone());
         name
+    }
+
+    fn suffixed(&self, base: &str, n: usize) -> String {
+        match self.case {
+            Case::UpperCamel => format!("{base}{n}"),
+            Case::Snake | Case::ShoutySnake => format!("{base}_{n}"),
+        }
     }
 
     fn sanitize(&self, raw: &str) -> String {

@@ -1,5 +1,6 @@
 //! keygate-codegen integration tests: one binary, so linking stays cheap.
 
+mod hostile_specs;
 // Runs the `keygate` binary, which needs the `cli` feature.
 #[cfg(feature = "cli")]
 mod keys_cli;
