@@ -12,8 +12,11 @@ use keygate::keys::KeyFormat;
 use keygate::spec::{Alternative, Location, Operation, Requirement, Scheme, SchemeKind, SchemeUse};
 use keygate::{Guard, Spec, StaticKeys};
 
+/// A fuzz target's body: what it does with one input.
+pub type TargetFn = fn(&[u8]);
+
 /// The fuzz targets, by the name of their folder under `fuzz/corpus/`.
-pub const TARGETS: [(&str, fn(&[u8])); 3] = [
+pub const TARGETS: [(&str, TargetFn); 3] = [
     ("load_spec", load_spec),
     ("read_credentials", read_credentials),
     ("parse_key", parse_key),

@@ -147,6 +147,17 @@ impl<S: KeyStore> CachedStore<S> {
     }
 
     fn build(inner: Arc<S>, ttl: Duration, capacity: u64) -> CachedStore<S> {
+        let generations = Arc::new(std::array::from_fn(|_| AtomicU64::new(0)));
+        CachedStore::with_stripes(inner, ttl, capacity, generations, RandomState::new())
+    }
+
+    fn with_stripes(
+        inner: Arc<S>,
+        ttl: Duration,
+        capacity: u64,
+        generations: Arc<[AtomicU64; STRIPES]>,
+        hasher: RandomState,
+    ) -> CachedStore<S> {
         CachedStore {
             inner,
             entries: Entries {
@@ -158,26 +169,32 @@ impl<S: KeyStore> CachedStore<S> {
                     .max_capacity(capacity)
                     .time_to_live(ttl)
                     .build(),
-                generations: Arc::new(std::array::from_fn(|_| AtomicU64::new(0))),
+                generations,
             },
-            hasher: RandomState::new(),
+            hasher,
             ttl,
         }
+    }
+
+    /// New entry maps with these limits. The stripes and their hasher are kept, so an
+    /// [`Invalidator`] handed out earlier (a running listener) still invalidates: its
+    /// bumps make any entry read before them unusable.
+    fn rebuilt(self, ttl: Duration, capacity: u64) -> CachedStore<S> {
+        let generations = Arc::clone(&self.entries.generations);
+        CachedStore::with_stripes(self.inner, ttl, capacity, generations, self.hasher)
     }
 
     /// Trusts cached answers for `ttl` at most (the worst-case delay for changes made
     /// elsewhere that nobody reports).
     pub fn with_ttl(self, ttl: Duration) -> CachedStore<S> {
-        CachedStore::build(
-            self.inner,
-            ttl,
-            self.entries.keys.policy().max_capacity().unwrap_or(0),
-        )
+        let capacity = self.entries.keys.policy().max_capacity().unwrap_or(0);
+        self.rebuilt(ttl, capacity)
     }
 
     /// Keeps at most `capacity` keys (and as many owners).
     pub fn with_capacity(self, capacity: u64) -> CachedStore<S> {
-        CachedStore::build(self.inner, self.ttl, capacity)
+        let ttl = self.ttl;
+        self.rebuilt(ttl, capacity)
     }
 
     /// The store behind the cache.

@@ -971,9 +971,8 @@ impl CachedStore<PostgresStore> {
     /// named there. When the connection is lost the cache is cleared (NOTIFY has no
     /// replay), the task reconnects with backoff (clearing after each failed attempt),
     /// and clears once more when listening again. The task ends when the store is
-    /// dropped. Call it last: [`CachedStore::with_ttl`] and
-    /// [`CachedStore::with_capacity`] build a new cache that this task would not see.
-    /// Needs a tokio runtime; without one it logs a warning and the TTL alone bounds
+    /// dropped. [`CachedStore::with_ttl`] and [`CachedStore::with_capacity`] may come
+    /// before or after it. Needs a tokio runtime; without one it logs a warning and the TTL alone bounds
     /// the delay.
     pub fn listen_for_changes(self) -> CachedStore<PostgresStore> {
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {

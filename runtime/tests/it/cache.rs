@@ -238,3 +238,24 @@ async fn sqlite_cache_sees_commits_of_other_connections_through_the_watcher() {
         KeyStatus::Active
     );
 }
+
+#[tokio::test]
+async fn an_invalidator_taken_before_reconfiguring_still_invalidates() {
+    let inner = Arc::new(MemoryStore::new());
+    let cache = CachedStore::from_arc(Arc::clone(&inner));
+    // A listener takes its handle first; the app then sets the TTL and capacity.
+    let invalidator = cache.invalidator();
+    let cache = cache
+        .with_ttl(Duration::from_secs(3600))
+        .with_capacity(1_000);
+    let issued = inner.create(NewKey::new("k")).await.expect("create");
+    let id = issued.record.id.as_str();
+    let status = |r: Option<KeyRecord>| r.expect("exists").status;
+    assert_eq!(status(cache.get(id).await.expect("get")), KeyStatus::Active);
+    inner.revoke(id).await.expect("revoke");
+    invalidator.invalidate_key(id);
+    assert_eq!(
+        status(cache.get(id).await.expect("get")),
+        KeyStatus::Revoked
+    );
+}
