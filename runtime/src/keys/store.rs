@@ -9,8 +9,9 @@ use super::model::{
     IssuedKey, KeyFilter, KeyRecord, KeyUpdate, NewKey, Owner, StoreError, UnixSeconds,
 };
 
-/// Where keys and owners live. [`MemoryStore`](super::MemoryStore) and
-/// [`SqliteStore`](super::SqliteStore) implement it; both pass one shared test suite.
+/// Where keys and owners live. [`MemoryStore`](super::MemoryStore), `SqliteStore`
+/// (feature `sqlite`) and `PostgresStore` (feature `postgres`) implement it and pass one
+/// shared test suite; [`CachedStore`](super::CachedStore) wraps any of them.
 ///
 /// Operations on a missing key answer [`StoreError::NotFound`]; owner operations create
 /// the owner if the store does not know it yet.
