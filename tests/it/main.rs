@@ -2,6 +2,8 @@
 
 mod apps;
 mod fuzz_seeds;
+mod hostile_requests;
+mod hygiene;
 mod lifecycle;
 mod oracle;
 mod postgres;
