@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
-use keygate_codegen::{generate_module, load, Error, Templates};
+use keygate_codegen::{check, generate_module, load, report, Error, Templates};
 
 /// How long one case may take, load and generation together. The slowest case (10,000
 /// alternatives) needs a few seconds in a debug build.
@@ -239,6 +239,8 @@ fn leak(text: String) -> &'static str {
 /// What one case did.
 enum Outcome {
     Loaded {
+        /// Whether `check` had anything to say (it always lists the operations).
+        checked: bool,
         operations: usize,
         alternatives: usize,
         module: Result<String, Error>,
@@ -247,10 +249,11 @@ enum Outcome {
     Panicked,
 }
 
-/// Loads, and when that works generates, as the CLI does.
+/// Loads, and when that works checks and generates, as the CLI's commands do.
 fn attempt(path: &Path) -> Outcome {
     let run = || match load::load_file(path) {
         Ok(api) => Outcome::Loaded {
+            checked: !check::check(&api).is_empty() || !report::render_table(&api).is_empty(),
             operations: api.operations.len(),
             alternatives: api
                 .operations
@@ -340,11 +343,13 @@ fn judge(case: &Case, file: &str, outcome: Outcome) -> Option<String> {
         (
             Loads(want_operations, want_alternatives),
             Outcome::Loaded {
+                checked,
                 operations,
                 alternatives,
                 module,
             },
         ) => match module {
+            _ if !checked => Some("`check` printed nothing".to_owned()),
             _ if (operations, alternatives) != (*want_operations, *want_alternatives) => {
                 Some(format!(
                     "loaded {operations} operations, the first with {alternatives} \
