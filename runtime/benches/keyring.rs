@@ -108,6 +108,20 @@ fn benches(c: &mut Criterion) {
     c.bench_function("keys/refuse/unknown_id_sqlite_cached", |b| {
         b.iter(|| verify(&cached, black_box(&unknown)))
     });
+    // On the memory path, an unknown id and a wrong secret should cost the same.
+    let format = KeyFormat::default();
+    let memory_id = match &memory_key {
+        Credential::Key(key) => format.parse(key.expose_secret()).expect("parse").key_id,
+        _ => unreachable!("issued as a key"),
+    };
+    let wrong_secret = Credential::Key(format.assemble(&memory_id, "WrongSecret0123456789a"));
+    c.bench_function("keys/refuse/wrong_secret_memory", |b| {
+        b.iter(|| verify(&memory, black_box(&wrong_secret)))
+    });
+    let unknown_id = Credential::Key(format.assemble("unknownid234", "WrongSecret0123456789a"));
+    c.bench_function("keys/refuse/unknown_id_memory", |b| {
+        b.iter(|| verify(&memory, black_box(&unknown_id)))
+    });
     drop((cached, bare));
     let _ = std::fs::remove_dir_all(&dir);
 }
