@@ -193,7 +193,6 @@ impl Guard {
             {
                 continue;
             }
-            let mut principals = Vec::with_capacity(alternative.schemes.len());
             let mut all_verified = true;
             let mut forbidden = false;
             for used in alternative.schemes {
@@ -202,7 +201,6 @@ impl Guard {
                         if !used.roles.iter().all(|role| principal.has_role(role)) {
                             forbidden = true;
                         }
-                        principals.push(principal);
                     }
                     Outcome::Forbidden => forbidden = true,
                     Outcome::Unavailable => return Err(refusal::unavailable()),
@@ -213,6 +211,17 @@ impl Guard {
                 }
             }
             if all_verified && !forbidden {
+                let schemes = alternative.schemes;
+                let principals = schemes
+                    .iter()
+                    .enumerate()
+                    .map(|(at, used)| {
+                        // A scheme named again later in this alternative keeps its entry.
+                        let again = schemes[at + 1..].iter().any(|u| u.scheme == used.scheme);
+                        state.take_principal(used.scheme, again)
+                    })
+                    .collect::<Option<Vec<_>>>()
+                    .ok_or_else(Rejection::internal)?;
                 return Ok(grant(Some(position), principals));
             }
             forbidden_seen |= all_verified && forbidden;
@@ -265,9 +274,16 @@ struct Evaluation<'a> {
     inner: &'a GuardInner,
     parts: &'a Parts,
     operation: OperationRef<'a>,
-    presented: Vec<Option<Presented>>,
-    outcomes: Vec<Option<Outcome>>,
+    /// One per scheme of the spec; one allocation per request.
+    slots: Vec<Slot>,
     detail: &'static str,
+}
+
+/// What one scheme has given so far in this request.
+#[derive(Debug, Clone, Default)]
+struct Slot {
+    presented: Option<Presented>,
+    outcome: Option<Outcome>,
 }
 
 impl<'a> Evaluation<'a> {
@@ -277,8 +293,7 @@ impl<'a> Evaluation<'a> {
             inner,
             parts,
             operation,
-            presented: vec![None; count],
-            outcomes: vec![None; count],
+            slots: vec![Slot::default(); count],
             detail: refusal::DETAIL_INVALID,
         }
     }
@@ -289,10 +304,12 @@ impl<'a> Evaluation<'a> {
 
     fn read(&mut self, scheme: usize) -> &Presented {
         let (inner, parts) = (self.inner, self.parts);
-        self.presented[scheme].get_or_insert_with(|| match inner.readers.get(scheme) {
-            Some(reader) => reader.read(parts),
-            None => Presented::Absent,
-        })
+        self.slots[scheme]
+            .presented
+            .get_or_insert_with(|| match inner.readers.get(scheme) {
+                Some(reader) => reader.read(parts),
+                None => Presented::Absent,
+            })
     }
 
     fn hook(&self, scheme: usize) -> Option<&'a Arc<dyn Hook>> {
@@ -343,13 +360,28 @@ impl<'a> Evaluation<'a> {
         Ok(self.read(scheme).is_presented())
     }
 
-    async fn outcome(&mut self, scheme: usize) -> Outcome {
-        if let Some(done) = &self.outcomes[scheme] {
-            return done.clone();
+    async fn outcome(&mut self, scheme: usize) -> &Outcome {
+        if self.slots[scheme].outcome.is_none() {
+            let outcome = self.evaluate(scheme).await;
+            self.slots[scheme].outcome = Some(outcome);
         }
-        let outcome = self.evaluate(scheme).await;
-        self.outcomes[scheme] = Some(outcome.clone());
-        outcome
+        // Set just above; the default is never used.
+        self.slots[scheme].outcome.get_or_insert(Outcome::Failed)
+    }
+
+    /// The principal a verified scheme gave, moved out of the memo unless `keep`.
+    fn take_principal(&mut self, scheme: usize, keep: bool) -> Option<Principal> {
+        let outcome = &mut self.slots.get_mut(scheme)?.outcome;
+        if keep {
+            return match outcome {
+                Some(Outcome::Verified(principal)) => Some(principal.clone()),
+                _ => None,
+            };
+        }
+        match outcome.take() {
+            Some(Outcome::Verified(principal)) => Some(principal),
+            _ => None,
+        }
     }
 
     async fn evaluate(&mut self, scheme: usize) -> Outcome {
@@ -363,8 +395,8 @@ impl<'a> Evaluation<'a> {
             tracing::debug!(scheme = definition.name, "no hook registered for scheme");
             return Outcome::Failed;
         } else {
-            let credential = match self.read(scheme) {
-                Presented::One(credential) => credential.clone(),
+            match self.read(scheme) {
+                Presented::One(_) => {}
                 Presented::Absent => return Outcome::Absent,
                 Presented::Ambiguous => {
                     tracing::debug!(scheme = definition.name, "ambiguous credential");
@@ -375,8 +407,12 @@ impl<'a> Evaluation<'a> {
                     tracing::debug!(scheme = definition.name, "malformed credential");
                     return Outcome::Failed;
                 }
+            }
+            // Borrowed from the memo: the credential is not copied per verification.
+            let Some(Presented::One(credential)) = &self.slots[scheme].presented else {
+                return Outcome::Failed;
             };
-            let request = VerifyRequest::new(definition, &credential, self.operation)
+            let request = VerifyRequest::new(definition, credential, self.operation)
                 .within(RequestContext::new(inner.spec, self.parts));
             inner.verifier.verify_boxed(request).await
         };

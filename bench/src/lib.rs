@@ -1,0 +1,482 @@
+//! The setups shared by the criterion bench (`benches/request_overhead.rs`) and the
+//! interleaved report (`src/bin/overhead_report.rs`): one trivial `Router`, with and
+//! without the layer generated from `specs/keys.yaml`, and spec tables of 10 to 10,000
+//! operations for routing scaling.
+//!
+//! Every case is driven the same way: a request template built once, cloned per
+//! request, sent with tower's `oneshot` on a clone of the case's `Router`.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderName, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use keygate::keys::{
+    CachedStore, IssuedKey, KeyFilter, KeyFormat, KeyRecord, KeyStore, KeyUpdate, Keyring,
+    MemoryStore, NewKey, Owner, Permissions, SqliteStore, StoreError, UnixSeconds,
+};
+use keygate::spec::{Alternative, Location, Operation, Requirement, Scheme, SchemeKind, SchemeUse};
+use keygate::{AuthLayer, Spec, StaticKeys};
+use keygate_tests::keys as api;
+use secrecy::{ExposeSecret, SecretString};
+use tower::ServiceExt;
+
+/// The key `StaticKeys` and the hand-written middleware accept.
+pub const STATIC_KEY: &str = "bench-static-key-0123456789abcdef";
+
+/// Distinct random keys in each refusal pool: more than pass through the cache within
+/// its TTL, so every unknown id is new to it.
+pub const POOL: usize = 100_000;
+
+/// Distinct unknown ids of the small pool, which cycles well within the cache TTL.
+pub const SMALL_POOL: usize = 1_000;
+
+const X_API_KEY: HeaderName = HeaderName::from_static("x-api-key");
+
+async fn ok() -> &'static str {
+    "ok"
+}
+
+/// The app every request-overhead case shares.
+fn routes() -> Router {
+    Router::new().route("/things", get(ok))
+}
+
+/// The limit: a `HashMap` lookup of one header, nothing else.
+async fn hashmap_gate(
+    State(keys): State<Arc<HashMap<String, ()>>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let known = request
+        .headers()
+        .get(&X_API_KEY)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|key| keys.contains_key(key));
+    if known {
+        next.run(request).await
+    } else {
+        StatusCode::UNAUTHORIZED.into_response()
+    }
+}
+
+/// A store that counts the verification reads reaching it (`get`, `get_owner`).
+#[derive(Debug)]
+pub struct Counting<S> {
+    inner: S,
+    reads: Arc<AtomicU64>,
+}
+
+impl<S: KeyStore> KeyStore for Counting<S> {
+    async fn create(&self, spec: NewKey) -> Result<IssuedKey, StoreError> {
+        self.inner.create(spec).await
+    }
+
+    async fn get(&self, id: &str) -> Result<Option<KeyRecord>, StoreError> {
+        self.reads.fetch_add(1, Ordering::Relaxed);
+        self.inner.get(id).await
+    }
+
+    async fn list(&self, filter: KeyFilter) -> Result<Vec<KeyRecord>, StoreError> {
+        self.inner.list(filter).await
+    }
+
+    async fn revoke(&self, id: &str) -> Result<(), StoreError> {
+        self.inner.revoke(id).await
+    }
+
+    async fn rotate(&self, id: &str, grace: Duration) -> Result<SecretString, StoreError> {
+        self.inner.rotate(id, grace).await
+    }
+
+    async fn update(&self, id: &str, change: KeyUpdate) -> Result<KeyRecord, StoreError> {
+        self.inner.update(id, change).await
+    }
+
+    async fn get_owner(&self, id: &str) -> Result<Option<Owner>, StoreError> {
+        self.reads.fetch_add(1, Ordering::Relaxed);
+        self.inner.get_owner(id).await
+    }
+
+    async fn disable_owner(&self, id: &str) -> Result<Owner, StoreError> {
+        self.inner.disable_owner(id).await
+    }
+
+    async fn enable_owner(&self, id: &str) -> Result<Owner, StoreError> {
+        self.inner.enable_owner(id).await
+    }
+
+    async fn bump_epoch(&self, id: &str) -> Result<Owner, StoreError> {
+        self.inner.bump_epoch(id).await
+    }
+
+    async fn record_use(&self, id: &str, at: UnixSeconds) -> Result<(), StoreError> {
+        self.inner.record_use(id, at).await
+    }
+}
+
+/// One measured case: a router and the requests sent to it, in turn.
+#[derive(Clone)]
+pub struct Case {
+    /// `group/name`, as criterion and the report show it.
+    pub name: &'static str,
+    router: Router,
+    requests: Arc<[http::Request<()>]>,
+    /// The status every request must get.
+    pub expect: StatusCode,
+}
+
+impl Case {
+    fn new(
+        name: &'static str,
+        router: Router,
+        requests: Vec<http::Request<()>>,
+        expect: StatusCode,
+    ) -> Case {
+        Case {
+            name,
+            router,
+            requests: requests.into(),
+            expect,
+        }
+    }
+
+    /// Sends request `i` (modulo the pool) and returns the status.
+    pub async fn send(&self, i: usize) -> StatusCode {
+        let request = self.requests[i % self.requests.len()]
+            .clone()
+            .map(|()| Body::empty());
+        match self.router.clone().oneshot(request).await {
+            Ok(response) => response.status(),
+            Err(never) => match never {},
+        }
+    }
+
+    /// Sends `count` requests starting at `start`; panics on an unexpected status.
+    pub async fn run(&self, start: usize, count: usize) {
+        for i in start..start + count {
+            let status = self.send(i).await;
+            assert_eq!(status, self.expect, "{}: request {i}", self.name);
+        }
+    }
+}
+
+fn get_with_key(path: &str, key: &str) -> http::Request<()> {
+    http::Request::get(path)
+        .header(X_API_KEY, key)
+        .body(())
+        .expect("request")
+}
+
+fn post_with_key(path: &str, key: &str) -> http::Request<()> {
+    http::Request::post(path)
+        .header(X_API_KEY, key)
+        .body(())
+        .expect("request")
+}
+
+/// Well-formed keys (valid checksum) with random, unknown ids.
+fn unknown_keys(count: usize) -> Vec<String> {
+    let format = KeyFormat::default();
+    let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+    (0..count)
+        .map(|_| {
+            let id = format.generate_key_id().expect("rng");
+            // The secret does not matter: the id is unknown either way.
+            let secret: String = (0..keygate::keys::SECRET_LEN)
+                .map(|_| {
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    let alphabet =
+                        b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+                    char::from(alphabet[(state % 62) as usize])
+                })
+                .collect();
+            format.assemble(&id, &secret).expose_secret().to_owned()
+        })
+        .collect()
+}
+
+/// The same keys with the last checksum character changed.
+fn bad_checksums(keys: &[String]) -> Vec<String> {
+    keys.iter()
+        .map(|key| {
+            let mut bytes = key.clone().into_bytes();
+            let last = bytes.len() - 1;
+            bytes[last] = if bytes[last] == b'A' { b'B' } else { b'A' };
+            String::from_utf8(bytes).expect("ascii")
+        })
+        .collect()
+}
+
+/// A temp directory for the SQLite file, removed on drop.
+#[derive(Debug)]
+pub struct TempDir(PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Every request-overhead case, plus what the refusal checks need.
+pub struct Cases {
+    /// The router without any layer.
+    pub no_auth: Case,
+    /// `from_fn_with_state` with a `HashMap` lookup of `X-API-Key`.
+    pub from_fn_hashmap: Case,
+    /// The generated layer over `StaticKeys`.
+    pub static_keys: Case,
+    /// The generated layer over `Keyring<MemoryStore>`.
+    pub keyring_memory: Case,
+    /// The generated layer over `Keyring<CachedStore<SqliteStore>>`.
+    pub keyring_sqlite_cached: Case,
+    /// Keys with a bad checksum against a second SQLite keyring, set up like the first:
+    /// 401.
+    pub refuse_bad_checksum: Case,
+    /// Well-formed keys with unknown ids against the SQLite keyring: 401.
+    pub refuse_unknown_ids: Case,
+    /// The same from a pool of [`SMALL_POOL`] ids: their absence stays cached.
+    pub refuse_unknown_ids_repeated: Case,
+    /// Verification reads that reached either SQLite store.
+    pub sqlite_reads: Arc<AtomicU64>,
+    _dir: TempDir,
+}
+
+impl Cases {
+    /// Builds every case; `runtime` runs the store setup.
+    pub fn new(runtime: &tokio::runtime::Runtime) -> Cases {
+        let grant = || vec![get_with_key("/things", STATIC_KEY)];
+
+        let no_auth = Case::new("baseline/no_auth", routes(), grant(), StatusCode::OK);
+
+        let allowed: HashMap<String, ()> = [(STATIC_KEY.to_owned(), ())].into();
+        let limit = routes().layer(middleware::from_fn_with_state(
+            Arc::new(allowed),
+            hashmap_gate,
+        ));
+        let from_fn_hashmap = Case::new("baseline/from_fn_hashmap", limit, grant(), StatusCode::OK);
+
+        let keys = StaticKeys::new().key(api::scheme::API_KEY, STATIC_KEY);
+        let static_keys = Case::new(
+            "keygate/static_keys",
+            routes().layer(api::layer(keys)),
+            grant(),
+            StatusCode::OK,
+        );
+
+        let memory = Keyring::new(MemoryStore::new());
+        let key = runtime.block_on(issue(&memory));
+        let keyring_memory = Case::new(
+            "keygate/keyring_memory",
+            routes().layer(api::layer(memory)),
+            vec![get_with_key("/things", &key)],
+            StatusCode::OK,
+        );
+
+        let dir = std::env::temp_dir().join(format!("keygate-bench-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let dir = TempDir(dir);
+        let reads = Arc::new(AtomicU64::new(0));
+        // Grants and refusals each get a store of their own, so the refusals' flood of
+        // cache entries does not land in the grant's figure.
+        let sqlite_keyring = |file: &str| {
+            let sqlite = SqliteStore::open(dir.0.join(file)).expect("open sqlite");
+            let counted = Counting {
+                inner: sqlite,
+                reads: Arc::clone(&reads),
+            };
+            Keyring::new(CachedStore::new(counted))
+        };
+        let cached = sqlite_keyring("grants.db");
+        let key = runtime.block_on(issue(&cached));
+        let keyring_sqlite_cached = Case::new(
+            "keygate/keyring_sqlite_cached",
+            routes().layer(api::layer(cached)),
+            vec![get_with_key("/things", &key)],
+            StatusCode::OK,
+        );
+        let refusing = sqlite_keyring("refusals.db");
+        runtime.block_on(issue(&refusing));
+        let router = routes().layer(api::layer(refusing));
+
+        let unknown = unknown_keys(POOL);
+        let bad = bad_checksums(&unknown);
+        let to_requests =
+            |keys: &[String]| keys.iter().map(|k| get_with_key("/things", k)).collect();
+        let refuse_bad_checksum = Case::new(
+            "refuse/bad_checksum",
+            router.clone(),
+            to_requests(&bad),
+            StatusCode::UNAUTHORIZED,
+        );
+        let refuse_unknown_ids = Case::new(
+            "refuse/unknown_ids",
+            router.clone(),
+            to_requests(&unknown),
+            StatusCode::UNAUTHORIZED,
+        );
+        let refuse_unknown_ids_repeated = Case::new(
+            "refuse/unknown_ids_repeated",
+            router,
+            to_requests(&unknown_keys(SMALL_POOL)),
+            StatusCode::UNAUTHORIZED,
+        );
+
+        Cases {
+            no_auth,
+            from_fn_hashmap,
+            static_keys,
+            keyring_memory,
+            keyring_sqlite_cached,
+            refuse_bad_checksum,
+            refuse_unknown_ids,
+            refuse_unknown_ids_repeated,
+            sqlite_reads: reads,
+            _dir: dir,
+        }
+    }
+
+    /// The cases in report order.
+    pub fn all(&self) -> [&Case; 8] {
+        [
+            &self.no_auth,
+            &self.from_fn_hashmap,
+            &self.static_keys,
+            &self.keyring_memory,
+            &self.keyring_sqlite_cached,
+            &self.refuse_bad_checksum,
+            &self.refuse_unknown_ids,
+            &self.refuse_unknown_ids_repeated,
+        ]
+    }
+}
+
+async fn issue<S: KeyStore>(ring: &Keyring<S>) -> String {
+    let issued = ring
+        .store()
+        .create(NewKey::new("bench").permissions(Permissions::full()))
+        .await
+        .expect("create key");
+    issued.key.expose_secret().to_owned()
+}
+
+/// Operation counts of the scaling modules.
+pub const SIZES: [usize; 4] = [10, 100, 1_000, 10_000];
+
+/// The one scheme of the scaling tables: `X-API-Key`.
+const SCALING_SCHEMES: &[Scheme] = &[Scheme {
+    name: "api_key",
+    kind: SchemeKind::ApiKey {
+        location: Location::Header,
+        name: "X-API-Key",
+    },
+}];
+
+/// `security: [{api_key: []}]`, on every operation and at the root.
+const API_KEY_ONLY: Requirement = Requirement {
+    alternatives: &[Alternative {
+        schemes: &[SchemeUse {
+            scheme: 0,
+            roles: &[],
+        }],
+    }],
+};
+
+fn leak(text: String) -> &'static str {
+    Box::leak(text.into_boxed_str())
+}
+
+/// The tables the generator emits for a document of `operations` operations: paths
+/// `/r{i}/items/{id}`, each with a GET (`getR{i}`) and a POST (`postR{i}`), all needing
+/// `api_key`. Built at run time: generated modules of 10,000 operations (half a
+/// million lines with their extractors) take over a minute to compile.
+pub fn scaling_spec(operations: usize) -> &'static Spec {
+    let table: Vec<Operation> = (0..operations / 2)
+        .flat_map(|i| {
+            let path = leak(format!("/r{i}/items/{{id}}"));
+            [
+                Operation {
+                    method: "GET",
+                    path,
+                    operation_id: Some(leak(format!("getR{i}"))),
+                    requirement: API_KEY_ONLY,
+                },
+                Operation {
+                    method: "POST",
+                    path,
+                    operation_id: Some(leak(format!("postR{i}"))),
+                    requirement: API_KEY_ONLY,
+                },
+            ]
+        })
+        .collect();
+    Box::leak(Box::new(Spec {
+        title: "Scaling",
+        base_path: "",
+        schemes: SCALING_SCHEMES,
+        root: API_KEY_ONLY,
+        operations: Box::leak(table.into_boxed_slice()),
+    }))
+}
+
+/// Routing scaling: for each size, the layer over `StaticKeys` on a router whose
+/// fallback answers every path, and the same router without the layer.
+pub struct Scaling {
+    /// `(operations, no layer, middle operation, last operation)` per size.
+    pub sizes: Vec<(usize, Case, Case, Case)>,
+}
+
+impl Scaling {
+    /// Builds the cases.
+    pub fn new() -> Scaling {
+        let sizes = SIZES
+            .iter()
+            .map(|&size| {
+                let keys = StaticKeys::new().key("api_key", STATIC_KEY);
+                let layer = AuthLayer::new(scaling_spec(size), keys);
+                let bare = Router::new().fallback(ok);
+                let guarded = bare.clone().layer(layer);
+                let paths = size / 2;
+                let middle = get_with_key(&format!("/r{}/items/42", paths / 2), STATIC_KEY);
+                let last = post_with_key(&format!("/r{}/items/42", paths - 1), STATIC_KEY);
+                (
+                    size,
+                    Case::new("scaling/no_layer", bare, vec![last.clone()], StatusCode::OK),
+                    Case::new(
+                        "scaling/middle",
+                        guarded.clone(),
+                        vec![middle],
+                        StatusCode::OK,
+                    ),
+                    Case::new("scaling/last", guarded, vec![last], StatusCode::OK),
+                )
+            })
+            .collect();
+        Scaling { sizes }
+    }
+}
+
+impl Default for Scaling {
+    fn default() -> Scaling {
+        Scaling::new()
+    }
+}
+
+/// The runtime every case runs on: current-thread, so no cross-thread wake-ups are
+/// measured; SQLite reads still go to its blocking pool.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
+}
