@@ -261,16 +261,23 @@ impl<S: KeyStore> Verifier for Keyring<S> {
             tracing::debug!(scheme, key_id, "key not allowed for this scheme");
             return Ok(Verdict::Invalid);
         }
-        let mut principal = Principal::new(record.id.clone())
-            .with_name(record.name.clone())
-            .with_roles(record.roles.iter().cloned());
-        if let Some(owner) = &record.owner {
-            principal = principal.with_owner(owner.clone());
-        }
         // A genuine key was presented, allowed or not: that is a use.
         self.record_use(key_id, now).await;
         let op = request.operation;
-        if record.permissions.allows(op.method, op.operation_id) {
+        let allowed = record.permissions.allows(op.method, op.operation_id);
+        // The record is ours: its parts move into the principal without copies.
+        let KeyRecord {
+            id,
+            name,
+            owner,
+            roles,
+            ..
+        } = record;
+        let mut principal = Principal::new(id).with_name(name).with_roles(roles);
+        if let Some(owner) = owner {
+            principal = principal.with_owner(owner);
+        }
+        if allowed {
             Ok(Verdict::Granted(principal))
         } else {
             tracing::debug!(
