@@ -2,6 +2,7 @@
 
 use std::collections::hash_map::RandomState;
 use std::fmt;
+use std::future::Future;
 use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -246,14 +247,28 @@ impl<S: KeyStore> CachedStore<S> {
     }
 }
 
-/// The cached value, if it is still current.
-fn fresh<T: Clone + Send + Sync + 'static>(
+/// The cached answer for `id` while its stripe is unchanged; otherwise `read`'s answer,
+/// cached under the generation seen before the read (so a change that lands meanwhile
+/// makes it unusable). Errors are not cached: the next request asks the store again.
+async fn read_through<T: Clone + Send + Sync + 'static>(
     cache: &Cache<String, Cached<T>>,
-    id: &str,
     stripe: &AtomicU64,
-) -> Option<T> {
-    let hit = cache.get(id)?;
-    (hit.generation == stripe.load(Ordering::SeqCst)).then(|| T::clone(&hit.value))
+    id: &str,
+    read: impl Future<Output = Result<T, StoreError>>,
+) -> Result<T, StoreError> {
+    if let Some(hit) = cache.get(id) {
+        if hit.generation == stripe.load(Ordering::SeqCst) {
+            return Ok(T::clone(&hit.value));
+        }
+    }
+    let generation = stripe.load(Ordering::SeqCst);
+    let value = read.await?;
+    let entry = Cached {
+        generation,
+        value: Arc::new(value.clone()),
+    };
+    cache.insert(id.to_owned(), entry);
+    Ok(value)
 }
 
 impl<S: KeyStore> KeyStore for CachedStore<S> {
@@ -269,20 +284,7 @@ impl<S: KeyStore> KeyStore for CachedStore<S> {
 
     async fn get(&self, id: &str) -> Result<Option<KeyRecord>, StoreError> {
         let stripe = self.stripe(Id::Key(id));
-        if let Some(value) = fresh(&self.entries.keys, id, stripe) {
-            return Ok(value);
-        }
-        let generation = stripe.load(Ordering::SeqCst);
-        let value = self.inner.get(id).await?;
-        // Errors are not cached: the next request asks the store again.
-        self.entries.keys.insert(
-            id.to_owned(),
-            Cached {
-                generation,
-                value: Arc::new(value.clone()),
-            },
-        );
-        Ok(value)
+        read_through(&self.entries.keys, stripe, id, self.inner.get(id)).await
     }
 
     async fn list(&self, filter: KeyFilter) -> Result<Vec<KeyRecord>, StoreError> {
@@ -310,19 +312,7 @@ impl<S: KeyStore> KeyStore for CachedStore<S> {
 
     async fn get_owner(&self, id: &str) -> Result<Option<Owner>, StoreError> {
         let stripe = self.stripe(Id::Owner(id));
-        if let Some(value) = fresh(&self.entries.owners, id, stripe) {
-            return Ok(value);
-        }
-        let generation = stripe.load(Ordering::SeqCst);
-        let value = self.inner.get_owner(id).await?;
-        self.entries.owners.insert(
-            id.to_owned(),
-            Cached {
-                generation,
-                value: Arc::new(value.clone()),
-            },
-        );
-        Ok(value)
+        read_through(&self.entries.owners, stripe, id, self.inner.get_owner(id)).await
     }
 
     async fn disable_owner(&self, id: &str) -> Result<Owner, StoreError> {
