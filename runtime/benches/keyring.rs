@@ -4,52 +4,20 @@
 //!
 //! `cargo bench -p keygate --bench keyring`
 
-use std::future::Future;
+mod common;
+
 use std::hint::black_box;
-use std::pin::pin;
-use std::task::{Context, Poll, Waker};
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use keygate::keys::{
     CachedStore, KeyFormat, KeyStore, Keyring, MemoryStore, NewKey, Permissions, SqliteStore,
 };
-use keygate::spec::{Location, Scheme, SchemeKind};
-use keygate::{Credential, OperationRef, Verdict, Verifier, VerifyRequest};
+use keygate::{Credential, Verdict};
 use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-const API_KEY: Scheme = Scheme {
-    name: "api_key",
-    kind: SchemeKind::ApiKey {
-        location: Location::Header,
-        name: "X-API-Key",
-    },
-};
-
-const OPERATION: OperationRef<'static> = OperationRef {
-    method: "GET",
-    path: "/things",
-    operation_id: Some("listThings"),
-};
-
-/// Runs a future that never waits. Without a tokio runtime every store here works
-/// inline, so one poll finishes it; measuring through a runtime would add its cost.
-fn now<F: Future>(future: F) -> F::Output {
-    let mut future = pin!(future);
-    match future
-        .as_mut()
-        .poll(&mut Context::from_waker(Waker::noop()))
-    {
-        Poll::Ready(output) => output,
-        Poll::Pending => panic!("benchmarked future waited"),
-    }
-}
-
-fn verify<S: KeyStore>(ring: &Keyring<S>, credential: &Credential) -> Verdict {
-    let request = VerifyRequest::new(&API_KEY, credential, OPERATION);
-    now(ring.verify(request)).expect("verify")
-}
+use common::{now, verify};
 
 fn issue<S: KeyStore>(ring: &Keyring<S>) -> Credential {
     let issued = now(ring

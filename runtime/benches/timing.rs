@@ -10,49 +10,18 @@
 //! `cargo bench -p keygate --bench timing` (add `-- --continuous secret_wrong_vs_near` to
 //! keep sampling one test; each round adds 100,000 samples).
 
-use std::future::Future;
-use std::pin::pin;
-use std::task::{Context, Poll, Waker};
+mod common;
 
 use dudect_bencher::ctbench::{run_benches_console, BenchFn, BenchMetadata, BenchName, BenchOpts};
 use dudect_bencher::rand::RngExt;
 use dudect_bencher::{BenchRng, Class, CtRunner};
 use keygate::keys::{KeyFormat, KeyStore, Keyring, MemoryStore, NewKey, Permissions};
-use keygate::spec::{Location, Scheme, SchemeKind};
-use keygate::{Credential, OperationRef, Verdict, Verifier, VerifyRequest};
+use keygate::{Credential, Verdict};
 use secrecy::ExposeSecret;
 
+use common::{now, verify};
+
 const SAMPLES: usize = 100_000;
-
-const API_KEY: Scheme = Scheme {
-    name: "api_key",
-    kind: SchemeKind::ApiKey {
-        location: Location::Header,
-        name: "X-API-Key",
-    },
-};
-
-const OPERATION: OperationRef<'static> = OperationRef {
-    method: "GET",
-    path: "/things",
-    operation_id: Some("listThings"),
-};
-
-/// Polls a future that never waits (the memory store) to completion.
-fn now<F: Future>(future: F) -> F::Output {
-    let mut future = pin!(future);
-    match future
-        .as_mut()
-        .poll(&mut Context::from_waker(Waker::noop()))
-    {
-        Poll::Ready(output) => output,
-        Poll::Pending => panic!("timed future waited"),
-    }
-}
-
-fn verify(ring: &Keyring<MemoryStore>, key: &Credential) -> Verdict {
-    now(ring.verify(VerifyRequest::new(&API_KEY, key, OPERATION))).expect("verify")
-}
 
 /// A keyring with 64 keys, and their (id, full key).
 fn setup() -> (Keyring<MemoryStore>, Vec<(String, String)>) {
