@@ -6,6 +6,11 @@
 //! an order that rotates from round to round; a case's added time is its per-request
 //! time minus the baseline's in the same round, and figures are medians over rounds.
 
+#[allow(dead_code)]
+#[path = "../stats.rs"]
+mod stats;
+
+use std::fmt::Write as _;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
@@ -249,10 +254,24 @@ fn main() {
 
     println!("\nrouting scaling (layer over StaticKeys; added over the same router without it):");
     let mut added_last = Vec::new();
+    let mut csv = String::from(
+        "operations,middle_median_ns,middle_min_ns,middle_max_ns,last_median_ns,last_min_ns,last_max_ns,bare_median_ns\n",
+    );
     for (size, bare, middle, last) in &scaling.sizes {
         let base = samples(bare);
         let mid = samples(middle).minus(&base);
         let end = samples(last).minus(&base);
+        let _ = writeln!(
+            csv,
+            "{size},{:.1},{:.1},{:.1},{:.1},{:.1},{:.1},{:.1}",
+            mid.median(),
+            mid.min(),
+            mid.max(),
+            end.median(),
+            end.min(),
+            end.max(),
+            base.median()
+        );
         println!(
             "  {size:>6} ops  middle {}   last {}   (request total {:.1} ns)",
             mid.show(),
@@ -292,4 +311,8 @@ fn main() {
         shown.join(", "),
         verdict(log_ok)
     );
+    // Added time per size, for bench/plot.py.
+    let path = stats::results_dir().join("routing_scaling.csv");
+    std::fs::write(&path, csv).expect("write csv");
+    println!("  wrote {}", path.display());
 }

@@ -1,0 +1,284 @@
+//! Loopback HTTP throughput: the same small app without auth and behind the generated
+//! layer, served in this process and driven by `wrk` in another, with PASS or MISS.
+//!
+//! `cargo run --release -p keygate-bench --bin http_report -- [OPTIONS]`
+//!
+//! - `--rounds N` (default 6), `--seconds S` per case and round (default 5)
+//! - `--connections C` keep-alive connections (default 8), `--wrk PATH` (default `wrk`)
+//!
+//! Every server runs on one current-thread tokio runtime (one worker thread; SQLite
+//! reads go to its blocking pool) and `wrk` runs with one thread (`-t1`), so the two
+//! share the machine's two cores evenly. Every request carries a valid key; a round
+//! counts only when `wrk` saw no non-2xx response and no socket error, and the handler
+//! ran at least as often as `wrk` counted responses.
+
+#[allow(dead_code)]
+#[path = "../stats.rs"]
+mod stats;
+
+use std::net::SocketAddr;
+use std::process::{Command, ExitCode};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::routing::get;
+use axum::Router;
+use keygate::keys::{CachedStore, KeyStore, Keyring, NewKey, Permissions, SqliteStore};
+use keygate::StaticKeys;
+use keygate_bench::STATIC_KEY;
+use keygate_tests::keys as api;
+use secrecy::ExposeSecret;
+use stats::{results_dir, verdict, Samples};
+
+/// Smallest auth / no-auth throughput ratio allowed.
+const TARGET: f64 = 0.97;
+
+async fn ok(State(hits): State<Arc<AtomicU64>>) -> &'static str {
+    hits.fetch_add(1, Ordering::Relaxed);
+    "ok"
+}
+
+/// The app every case shares: `GET /things`, counting the requests it answers.
+fn routes(hits: &Arc<AtomicU64>) -> Router {
+    Router::new()
+        .route("/things", get(ok))
+        .with_state(Arc::clone(hits))
+}
+
+/// One served case.
+struct Served {
+    name: &'static str,
+    addr: SocketAddr,
+    key: String,
+    hits: Arc<AtomicU64>,
+}
+
+/// Starts every case's server on one current-thread runtime in a thread of its own.
+fn serve_all() -> Vec<Served> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("tokio runtime");
+        let dir = std::env::temp_dir().join(format!("keygate-http-report-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let ring = Keyring::new(CachedStore::new(
+            SqliteStore::open(dir.join("keys.db")).expect("open sqlite"),
+        ));
+        let issued = rt
+            .block_on(
+                ring.store()
+                    .create(NewKey::new("bench").permissions(Permissions::full())),
+            )
+            .expect("create key");
+        let ring_key = issued.key.expose_secret().to_owned();
+
+        let cases: Vec<(&'static str, String, Arc<AtomicU64>, Router)> = {
+            let (a, b, c) = (
+                Arc::new(AtomicU64::new(0)),
+                Arc::new(AtomicU64::new(0)),
+                Arc::new(AtomicU64::new(0)),
+            );
+            let keys = StaticKeys::new().key(api::scheme::API_KEY, STATIC_KEY);
+            vec![
+                ("no_auth", STATIC_KEY.to_owned(), Arc::clone(&a), routes(&a)),
+                (
+                    "static_keys",
+                    STATIC_KEY.to_owned(),
+                    Arc::clone(&b),
+                    routes(&b).layer(api::layer(keys)),
+                ),
+                (
+                    "keyring_sqlite_cached",
+                    ring_key,
+                    Arc::clone(&c),
+                    routes(&c).layer(api::layer(ring)),
+                ),
+            ]
+        };
+        let served = rt.block_on(async {
+            let mut served = Vec::new();
+            for (name, key, hits, router) in cases {
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                    .await
+                    .expect("bind");
+                let addr = listener.local_addr().expect("local addr");
+                tokio::spawn(async move {
+                    axum::serve(listener, router).await.expect("serve");
+                });
+                served.push(Served {
+                    name,
+                    addr,
+                    key,
+                    hits,
+                });
+            }
+            served
+        });
+        tx.send(served).expect("send servers");
+        // Serve until the process exits; the SQLite file goes with the temp dir then.
+        rt.block_on(std::future::pending::<()>());
+    });
+    rx.recv().expect("servers started")
+}
+
+/// What one `wrk` run reported.
+struct WrkRun {
+    requests: u64,
+    per_second: f64,
+    non_2xx: u64,
+    socket_errors: Option<String>,
+}
+
+fn wrk(binary: &str, case: &Served, seconds: u64, connections: u32) -> WrkRun {
+    let output = Command::new(binary)
+        .args(["-t1", &format!("-c{connections}"), &format!("-d{seconds}s")])
+        .args(["-H", &format!("X-API-Key: {}", case.key)])
+        .arg(format!("http://{}/things", case.addr))
+        .output()
+        .unwrap_or_else(|e| panic!("{binary}: {e} (install it: apt-get install -y wrk)"));
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "wrk failed: {text}");
+    let field = |prefix: &str| {
+        text.lines()
+            .map(str::trim)
+            .find_map(|line| line.strip_prefix(prefix))
+            .map(str::trim)
+    };
+    let requests = text
+        .lines()
+        .find(|line| line.contains(" requests in "))
+        .and_then(|line| line.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no request count in wrk output: {text}"));
+    WrkRun {
+        requests,
+        per_second: field("Requests/sec:")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("no Requests/sec in wrk output: {text}")),
+        non_2xx: field("Non-2xx or 3xx responses:").map_or(0, |v| v.parse().expect("count")),
+        socket_errors: field("Socket errors:").map(str::to_owned),
+    }
+}
+
+/// The status of `GET /things` without a key, over a plain HTTP/1.1 connection.
+fn status_without_key(addr: SocketAddr) -> u16 {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).expect("connect");
+    stream
+        .write_all(b"GET /things HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n")
+        .expect("write");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("read");
+    response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .expect("status line")
+}
+
+fn main() -> ExitCode {
+    let mut rounds = 6usize;
+    let mut seconds = 5u64;
+    let mut connections = 8u32;
+    let mut binary = String::from("wrk");
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        let mut value = || args.next().unwrap_or_else(|| panic!("{arg} needs a value"));
+        match arg.as_str() {
+            "--rounds" => rounds = value().parse().expect("--rounds N"),
+            "--seconds" => seconds = value().parse().expect("--seconds S"),
+            "--connections" => connections = value().parse().expect("--connections C"),
+            "--wrk" => binary = value(),
+            other => panic!("unknown argument {other}"),
+        }
+    }
+
+    let served = serve_all();
+    println!(
+        "loopback HTTP throughput: {} cases, {rounds} rounds x {seconds} s each, wrk -t1 -c{connections} \
+         (keep-alive), server: one current-thread tokio runtime",
+        served.len()
+    );
+    // The layer is really there: a request without a key is refused.
+    for case in &served[1..] {
+        let status = status_without_key(case.addr);
+        assert_eq!(
+            status, 401,
+            "{}: a request without a key got {status}",
+            case.name
+        );
+    }
+    // Warm-up: connections, caches, the keyring's first store read.
+    for case in &served {
+        wrk(&binary, case, 1, connections);
+    }
+
+    let mut samples = vec![Samples::default(); served.len()];
+    let mut failures = Vec::new();
+    for round in 0..rounds {
+        let mut order: Vec<usize> = (0..served.len()).collect();
+        order.rotate_left(round % served.len());
+        if round % 2 == 1 {
+            order.reverse();
+        }
+        for i in order {
+            let case = &served[i];
+            let before = case.hits.load(Ordering::Relaxed);
+            let run = wrk(&binary, case, seconds, connections);
+            let answered = case.hits.load(Ordering::Relaxed) - before;
+            let errors = run
+                .socket_errors
+                .as_ref()
+                .map(|e| format!(", socket errors: {e}"))
+                .unwrap_or_default();
+            if run.non_2xx > 0 || run.socket_errors.is_some() || answered < run.requests {
+                failures.push(format!(
+                    "round {round} {}: {} non-2xx, handler ran {answered} times for {} responses{errors}",
+                    case.name, run.non_2xx, run.requests
+                ));
+            }
+            samples[i].0.push(run.per_second);
+        }
+    }
+
+    println!("\nrequests per second, median (min, max):");
+    for (case, s) in served.iter().zip(&samples) {
+        println!("  {:<24} {}", case.name, s.show(0));
+    }
+    let mut csv = String::from("case,round,requests_per_second\n");
+    for (case, s) in served.iter().zip(&samples) {
+        for (round, v) in s.0.iter().enumerate() {
+            csv.push_str(&format!("{},{round},{v:.1}\n", case.name));
+        }
+    }
+    let path = results_dir().join("http_throughput.csv");
+    std::fs::write(&path, csv).expect("write csv");
+
+    let checked = failures.is_empty();
+    println!(
+        "\nevery request answered 2xx by the handler: {}",
+        verdict(checked)
+    );
+    for failure in &failures {
+        println!("  {failure}");
+    }
+    println!("\nsummary (http_report):");
+    let base = samples[0].median();
+    for (case, s) in served.iter().zip(&samples).skip(1) {
+        let ratio = s.median() / base;
+        println!(
+            "  loopback throughput, {} / no_auth: {ratio:.3}x (target >= {TARGET}): {}",
+            case.name,
+            verdict(ratio >= TARGET && checked)
+        );
+    }
+    println!("  wrote {}", path.display());
+    if checked {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
