@@ -3,6 +3,7 @@
 /// The document this module was generated from: "Edge names" (Swagger 2.0).
 #[allow(dead_code, unreachable_pub)]
 pub const SOURCE_DOCUMENT: &str = "specs/edge-names.yaml";
+
 /// The security tables of Edge names: 6 schemes, 5 operations.
 #[allow(dead_code, unreachable_pub)]
 pub static SPEC: ::keygate::Spec = ::keygate::Spec {
@@ -83,73 +84,65 @@ pub static SPEC: ::keygate::Spec = ::keygate::Spec {
         },
     ],
 };
+
 const REQUIREMENT_0: ::keygate::spec::Requirement = ::keygate::spec::Requirement {
     alternatives: &[
         ::keygate::spec::Alternative {
-            schemes: &[
-                ::keygate::spec::SchemeUse {
-                    scheme: 0,
-                    roles: &[],
-                },
-            ],
+            schemes: &[::keygate::spec::SchemeUse {
+                scheme: 0,
+                roles: &[],
+            }],
         },
         ::keygate::spec::Alternative {
-            schemes: &[
-                ::keygate::spec::SchemeUse {
-                    scheme: 1,
-                    roles: &[],
-                },
-            ],
+            schemes: &[::keygate::spec::SchemeUse {
+                scheme: 1,
+                roles: &[],
+            }],
         },
     ],
 };
+
 const REQUIREMENT_1: ::keygate::spec::Requirement = ::keygate::spec::Requirement {
     alternatives: &[
         ::keygate::spec::Alternative {
-            schemes: &[
-                ::keygate::spec::SchemeUse {
-                    scheme: 2,
-                    roles: &[],
-                },
-            ],
+            schemes: &[::keygate::spec::SchemeUse {
+                scheme: 2,
+                roles: &[],
+            }],
         },
         ::keygate::spec::Alternative {
-            schemes: &[
-                ::keygate::spec::SchemeUse {
-                    scheme: 3,
-                    roles: &[],
-                },
-            ],
+            schemes: &[::keygate::spec::SchemeUse {
+                scheme: 3,
+                roles: &[],
+            }],
         },
         ::keygate::spec::Alternative {
-            schemes: &[
-                ::keygate::spec::SchemeUse {
-                    scheme: 4,
-                    roles: &[],
-                },
-            ],
+            schemes: &[::keygate::spec::SchemeUse {
+                scheme: 4,
+                roles: &[],
+            }],
         },
     ],
 };
+
 const REQUIREMENT_2: ::keygate::spec::Requirement = ::keygate::spec::Requirement {
-    alternatives: &[
-        ::keygate::spec::Alternative {
-            schemes: &[
-                ::keygate::spec::SchemeUse {
-                    scheme: 5,
-                    roles: &[],
-                },
-                ::keygate::spec::SchemeUse {
-                    scheme: 4,
-                    roles: &[],
-                },
-            ],
-        },
-    ],
+    alternatives: &[::keygate::spec::Alternative {
+        schemes: &[
+            ::keygate::spec::SchemeUse {
+                scheme: 5,
+                roles: &[],
+            },
+            ::keygate::spec::SchemeUse {
+                scheme: 4,
+                roles: &[],
+            },
+        ],
+    }],
 };
-const REQUIREMENT_3: ::keygate::spec::Requirement = ::keygate::spec::Requirement {
-    alternatives: &[],
-};
+
+const REQUIREMENT_3: ::keygate::spec::Requirement =
+    ::keygate::spec::Requirement { alternatives: &[] };
+
 /// The layer that enforces every documented operation over a whole `Router`.
 /// Configure it further with `.deny_undocumented(true)`, `.base_path(..)`,
 /// `.realm(..)` and `.hook(scheme::NAME, hook)`.
@@ -157,12 +150,14 @@ const REQUIREMENT_3: ::keygate::spec::Requirement = ::keygate::spec::Requirement
 pub fn layer(verifier: impl ::keygate::Verifier) -> ::keygate::AuthLayer {
     ::keygate::AuthLayer::new(&SPEC, verifier)
 }
+
 /// A guard for the per-operation extractors, for apps that add it as
 /// `Extension(guard)` instead of using [`layer`].
 #[allow(dead_code, unreachable_pub)]
 pub fn guard(verifier: impl ::keygate::Verifier) -> ::keygate::Guard {
     ::keygate::Guard::new(&SPEC, verifier)
 }
+
 /// Scheme names, for `.hook(..)` and `Authenticated::principal_for(..)`.
 #[allow(dead_code, unreachable_pub)]
 pub mod scheme {
@@ -179,6 +174,7 @@ pub mod scheme {
     /// The scheme `2fa`: http basic.
     pub const SCHEME_2FA: &str = "2fa";
 }
+
 /// Extractor for `self` (`GET /self`). Requires: userApiKey (query parameter) OR userApiKey (request header).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[allow(
@@ -199,6 +195,7 @@ pub enum SelfOp {
         user_api_key_request_header: ::keygate::Principal,
     },
 }
+
 impl<KeygateState> ::keygate::axum::extract::FromRequestParts<KeygateState> for SelfOp
 where
     KeygateState: ::core::marker::Send + ::core::marker::Sync,
@@ -211,29 +208,24 @@ where
         let (alternative, principals) = ::keygate::authorize_operation(parts, &SPEC, 0)
             .await?
             .into_parts();
-        ::core::result::Result::Ok(
-            match alternative {
-                ::core::option::Option::Some(0) => {
-                    let [user_api_key_query_parameter] = ::keygate::principals(
-                        principals,
-                    )?;
-                    Self::UserApiKeyQueryParameter {
-                        user_api_key_query_parameter,
-                    }
+        ::core::result::Result::Ok(match alternative {
+            ::core::option::Option::Some(0) => {
+                let [user_api_key_query_parameter] = ::keygate::principals(principals)?;
+                Self::UserApiKeyQueryParameter {
+                    user_api_key_query_parameter,
                 }
-                ::core::option::Option::Some(1) => {
-                    let [user_api_key_request_header] = ::keygate::principals(
-                        principals,
-                    )?;
-                    Self::UserApiKeyRequestHeader {
-                        user_api_key_request_header,
-                    }
+            }
+            ::core::option::Option::Some(1) => {
+                let [user_api_key_request_header] = ::keygate::principals(principals)?;
+                Self::UserApiKeyRequestHeader {
+                    user_api_key_request_header,
                 }
-                _ => return ::core::result::Result::Err(::keygate::Rejection::internal()),
-            },
-        )
+            }
+            _ => return ::core::result::Result::Err(::keygate::Rejection::internal()),
+        })
     }
 }
+
 /// Extractor for `list_pets` (`GET /list-pets`). Requires: BearerAuth OR bearerAuth OR type.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[allow(
@@ -259,6 +251,7 @@ pub enum ListPets {
         type_: ::keygate::Principal,
     },
 }
+
 impl<KeygateState> ::keygate::axum::extract::FromRequestParts<KeygateState> for ListPets
 where
     KeygateState: ::core::marker::Send + ::core::marker::Sync,
@@ -271,25 +264,24 @@ where
         let (alternative, principals) = ::keygate::authorize_operation(parts, &SPEC, 1)
             .await?
             .into_parts();
-        ::core::result::Result::Ok(
-            match alternative {
-                ::core::option::Option::Some(0) => {
-                    let [bearer_auth] = ::keygate::principals(principals)?;
-                    Self::BearerAuth { bearer_auth }
-                }
-                ::core::option::Option::Some(1) => {
-                    let [bearer_auth_2] = ::keygate::principals(principals)?;
-                    Self::BearerAuth2 { bearer_auth_2 }
-                }
-                ::core::option::Option::Some(2) => {
-                    let [type_] = ::keygate::principals(principals)?;
-                    Self::Type { type_ }
-                }
-                _ => return ::core::result::Result::Err(::keygate::Rejection::internal()),
-            },
-        )
+        ::core::result::Result::Ok(match alternative {
+            ::core::option::Option::Some(0) => {
+                let [bearer_auth] = ::keygate::principals(principals)?;
+                Self::BearerAuth { bearer_auth }
+            }
+            ::core::option::Option::Some(1) => {
+                let [bearer_auth_2] = ::keygate::principals(principals)?;
+                Self::BearerAuth2 { bearer_auth_2 }
+            }
+            ::core::option::Option::Some(2) => {
+                let [type_] = ::keygate::principals(principals)?;
+                Self::Type { type_ }
+            }
+            _ => return ::core::result::Result::Err(::keygate::Rejection::internal()),
+        })
     }
 }
+
 /// Extractor for `listPets` (`POST /list-pets`). Requires: 2fa AND type.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[allow(
@@ -307,6 +299,7 @@ pub enum ListPets2 {
         type_: ::keygate::Principal,
     },
 }
+
 impl<KeygateState> ::keygate::axum::extract::FromRequestParts<KeygateState> for ListPets2
 where
     KeygateState: ::core::marker::Send + ::core::marker::Sync,
@@ -319,20 +312,16 @@ where
         let (alternative, principals) = ::keygate::authorize_operation(parts, &SPEC, 2)
             .await?
             .into_parts();
-        ::core::result::Result::Ok(
-            match alternative {
-                ::core::option::Option::Some(0) => {
-                    let [scheme_2fa, type_] = ::keygate::principals(principals)?;
-                    Self::Scheme2faAndType {
-                        scheme_2fa,
-                        type_,
-                    }
-                }
-                _ => return ::core::result::Result::Err(::keygate::Rejection::internal()),
-            },
-        )
+        ::core::result::Result::Ok(match alternative {
+            ::core::option::Option::Some(0) => {
+                let [scheme_2fa, type_] = ::keygate::principals(principals)?;
+                Self::Scheme2faAndType { scheme_2fa, type_ }
+            }
+            _ => return ::core::result::Result::Err(::keygate::Rejection::internal()),
+        })
     }
 }
+
 /// Extractor for `GET /files/{name}.{ext}` (`GET /files/{name}.{ext}`). Requires: userApiKey (query parameter) OR userApiKey (request header).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[allow(
@@ -353,8 +342,8 @@ pub enum GetFilesNameExt {
         user_api_key_request_header: ::keygate::Principal,
     },
 }
-impl<KeygateState> ::keygate::axum::extract::FromRequestParts<KeygateState>
-for GetFilesNameExt
+
+impl<KeygateState> ::keygate::axum::extract::FromRequestParts<KeygateState> for GetFilesNameExt
 where
     KeygateState: ::core::marker::Send + ::core::marker::Sync,
 {
@@ -366,29 +355,24 @@ where
         let (alternative, principals) = ::keygate::authorize_operation(parts, &SPEC, 3)
             .await?
             .into_parts();
-        ::core::result::Result::Ok(
-            match alternative {
-                ::core::option::Option::Some(0) => {
-                    let [user_api_key_query_parameter] = ::keygate::principals(
-                        principals,
-                    )?;
-                    Self::UserApiKeyQueryParameter {
-                        user_api_key_query_parameter,
-                    }
+        ::core::result::Result::Ok(match alternative {
+            ::core::option::Option::Some(0) => {
+                let [user_api_key_query_parameter] = ::keygate::principals(principals)?;
+                Self::UserApiKeyQueryParameter {
+                    user_api_key_query_parameter,
                 }
-                ::core::option::Option::Some(1) => {
-                    let [user_api_key_request_header] = ::keygate::principals(
-                        principals,
-                    )?;
-                    Self::UserApiKeyRequestHeader {
-                        user_api_key_request_header,
-                    }
+            }
+            ::core::option::Option::Some(1) => {
+                let [user_api_key_request_header] = ::keygate::principals(principals)?;
+                Self::UserApiKeyRequestHeader {
+                    user_api_key_request_header,
                 }
-                _ => return ::core::result::Result::Err(::keygate::Rejection::internal()),
-            },
-        )
+            }
+            _ => return ::core::result::Result::Err(::keygate::Rejection::internal()),
+        })
     }
 }
+
 /// Extractor for `KeygateState` (`GET /ping`). Requires: public.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[allow(
@@ -401,8 +385,8 @@ pub enum KeygateState2 {
     /// The operation is public (`security: []` or no requirement at all).
     Public,
 }
-impl<KeygateState> ::keygate::axum::extract::FromRequestParts<KeygateState>
-for KeygateState2
+
+impl<KeygateState> ::keygate::axum::extract::FromRequestParts<KeygateState> for KeygateState2
 where
     KeygateState: ::core::marker::Send + ::core::marker::Sync,
 {
@@ -415,11 +399,9 @@ where
             .await?
             .into_parts();
         let _ = principals;
-        ::core::result::Result::Ok(
-            match alternative {
-                ::core::option::Option::None => Self::Public,
-                _ => return ::core::result::Result::Err(::keygate::Rejection::internal()),
-            },
-        )
+        ::core::result::Result::Ok(match alternative {
+            ::core::option::Option::None => Self::Public,
+            _ => return ::core::result::Result::Err(::keygate::Rejection::internal()),
+        })
     }
 }

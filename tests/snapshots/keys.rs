@@ -3,6 +3,7 @@
 /// The document this module was generated from: "Keygate Keys" (OpenAPI 3.1).
 #[allow(dead_code, unreachable_pub)]
 pub const SOURCE_DOCUMENT: &str = "specs/keys.yaml";
+
 /// The security tables of Keygate Keys: 4 schemes, 7 operations.
 #[allow(dead_code, unreachable_pub)]
 pub static SPEC: ::keygate::Spec = ::keygate::Spec {
@@ -81,58 +82,49 @@ pub static SPEC: ::keygate::Spec = ::keygate::Spec {
         },
     ],
 };
+
 const REQUIREMENT_0: ::keygate::spec::Requirement = ::keygate::spec::Requirement {
-    alternatives: &[
-        ::keygate::spec::Alternative {
-            schemes: &[
-                ::keygate::spec::SchemeUse {
-                    scheme: 0,
-                    roles: &[],
-                },
-            ],
-        },
-    ],
+    alternatives: &[::keygate::spec::Alternative {
+        schemes: &[::keygate::spec::SchemeUse {
+            scheme: 0,
+            roles: &[],
+        }],
+    }],
 };
+
 const REQUIREMENT_1: ::keygate::spec::Requirement = ::keygate::spec::Requirement {
-    alternatives: &[
-        ::keygate::spec::Alternative {
-            schemes: &[
-                ::keygate::spec::SchemeUse {
-                    scheme: 0,
-                    roles: &["auditor"],
-                },
-            ],
-        },
-    ],
+    alternatives: &[::keygate::spec::Alternative {
+        schemes: &[::keygate::spec::SchemeUse {
+            scheme: 0,
+            roles: &["auditor"],
+        }],
+    }],
 };
+
 const REQUIREMENT_2: ::keygate::spec::Requirement = ::keygate::spec::Requirement {
-    alternatives: &[
-        ::keygate::spec::Alternative {
-            schemes: &[
-                ::keygate::spec::SchemeUse {
-                    scheme: 1,
-                    roles: &[],
-                },
-                ::keygate::spec::SchemeUse {
-                    scheme: 2,
-                    roles: &[],
-                },
-            ],
-        },
-    ],
+    alternatives: &[::keygate::spec::Alternative {
+        schemes: &[
+            ::keygate::spec::SchemeUse {
+                scheme: 1,
+                roles: &[],
+            },
+            ::keygate::spec::SchemeUse {
+                scheme: 2,
+                roles: &[],
+            },
+        ],
+    }],
 };
+
 const REQUIREMENT_3: ::keygate::spec::Requirement = ::keygate::spec::Requirement {
-    alternatives: &[
-        ::keygate::spec::Alternative {
-            schemes: &[
-                ::keygate::spec::SchemeUse {
-                    scheme: 3,
-                    roles: &[],
-                },
-            ],
-        },
-    ],
+    alternatives: &[::keygate::spec::Alternative {
+        schemes: &[::keygate::spec::SchemeUse {
+            scheme: 3,
+            roles: &[],
+        }],
+    }],
 };
+
 /// The layer that enforces every documented operation over a whole `Router`.
 /// Configure it further with `.deny_undocumented(true)`, `.base_path(..)`,
 /// `.realm(..)` and `.hook(scheme::NAME, hook)`.
@@ -140,12 +132,14 @@ const REQUIREMENT_3: ::keygate::spec::Requirement = ::keygate::spec::Requirement
 pub fn layer(verifier: impl ::keygate::Verifier) -> ::keygate::AuthLayer {
     ::keygate::AuthLayer::new(&SPEC, verifier)
 }
+
 /// A guard for the per-operation extractors, for apps that add it as
 /// `Extension(guard)` instead of using [`layer`].
 #[allow(dead_code, unreachable_pub)]
 pub fn guard(verifier: impl ::keygate::Verifier) -> ::keygate::Guard {
     ::keygate::Guard::new(&SPEC, verifier)
 }
+
 /// Scheme names, for `.hook(..)` and `Authenticated::principal_for(..)`.
 #[allow(dead_code, unreachable_pub)]
 pub mod scheme {
@@ -158,6 +152,7 @@ pub mod scheme {
     /// The scheme `basic`: http basic.
     pub const BASIC: &str = "basic";
 }
+
 /// Extractor for `listThings` (`GET /things`). Requires: api_key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[allow(
@@ -173,8 +168,8 @@ pub enum ListThings {
         api_key: ::keygate::Principal,
     },
 }
-impl<KeygateState> ::keygate::axum::extract::FromRequestParts<KeygateState>
-for ListThings
+
+impl<KeygateState> ::keygate::axum::extract::FromRequestParts<KeygateState> for ListThings
 where
     KeygateState: ::core::marker::Send + ::core::marker::Sync,
 {
@@ -186,17 +181,16 @@ where
         let (alternative, principals) = ::keygate::authorize_operation(parts, &SPEC, 0)
             .await?
             .into_parts();
-        ::core::result::Result::Ok(
-            match alternative {
-                ::core::option::Option::Some(0) => {
-                    let [api_key] = ::keygate::principals(principals)?;
-                    Self::ApiKey { api_key }
-                }
-                _ => return ::core::result::Result::Err(::keygate::Rejection::internal()),
-            },
-        )
+        ::core::result::Result::Ok(match alternative {
+            ::core::option::Option::Some(0) => {
+                let [api_key] = ::keygate::principals(principals)?;
+                Self::ApiKey { api_key }
+            }
+            _ => return ::core::result::Result::Err(::keygate::Rejection::internal()),
+        })
     }
 }
+
 /// Extractor for `createThing` (`POST /things`). Requires: api_key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[allow(
@@ -212,8 +206,8 @@ pub enum CreateThing {
         api_key: ::keygate::Principal,
     },
 }
-impl<KeygateState> ::keygate::axum::extract::FromRequestParts<KeygateState>
-for CreateThing
+
+impl<KeygateState> ::keygate::axum::extract::FromRequestParts<KeygateState> for CreateThing
 where
     KeygateState: ::core::marker::Send + ::core::marker::Sync,
 {
@@ -225,17 +219,16 @@ where
         let (alternative, principals) = ::keygate::authorize_operation(parts, &SPEC, 1)
             .await?
             .into_parts();
-        ::core::result::Result::Ok(
-            match alternative {
-                ::core::option::Option::Some(0) => {
-                    let [api_key] = ::keygate::principals(principals)?;
-                    Self::ApiKey { api_key }
-                }
-                _ => return ::core::result::Result::Err(::keygate::Rejection::internal()),
-            },
-        )
+        ::core::result::Result::Ok(match alternative {
+            ::core::option::Option::Some(0) => {
+                let [api_key] = ::keygate::principals(principals)?;
+                Self::ApiKey { api_key }
+            }
+            _ => return ::core::result::Result::Err(::keygate::Rejection::internal()),
+        })
     }
 }
+
 /// Extractor for `getThing` (`GET /things/{id}`). Requires: api_key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[allow(
@@ -251,6 +244,7 @@ pub enum GetThing {
         api_key: ::keygate::Principal,
     },
 }
+
 impl<KeygateState> ::keygate::axum::extract::FromRequestParts<KeygateState> for GetThing
 where
     KeygateState: ::core::marker::Send + ::core::marker::Sync,
@@ -263,17 +257,16 @@ where
         let (alternative, principals) = ::keygate::authorize_operation(parts, &SPEC, 2)
             .await?
             .into_parts();
-        ::core::result::Result::Ok(
-            match alternative {
-                ::core::option::Option::Some(0) => {
-                    let [api_key] = ::keygate::principals(principals)?;
-                    Self::ApiKey { api_key }
-                }
-                _ => return ::core::result::Result::Err(::keygate::Rejection::internal()),
-            },
-        )
+        ::core::result::Result::Ok(match alternative {
+            ::core::option::Option::Some(0) => {
+                let [api_key] = ::keygate::principals(principals)?;
+                Self::ApiKey { api_key }
+            }
+            _ => return ::core::result::Result::Err(::keygate::Rejection::internal()),
+        })
     }
 }
+
 /// Extractor for `deleteThing` (`DELETE /things/{id}`). Requires: api_key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[allow(
@@ -289,8 +282,8 @@ pub enum DeleteThing {
         api_key: ::keygate::Principal,
     },
 }
-impl<KeygateState> ::keygate::axum::extract::FromRequestParts<KeygateState>
-for DeleteThing
+
+impl<KeygateState> ::keygate::axum::extract::FromRequestParts<KeygateState> for DeleteThing
 where
     KeygateState: ::core::marker::Send + ::core::marker::Sync,
 {
@@ -302,17 +295,16 @@ where
         let (alternative, principals) = ::keygate::authorize_operation(parts, &SPEC, 3)
             .await?
             .into_parts();
-        ::core::result::Result::Ok(
-            match alternative {
-                ::core::option::Option::Some(0) => {
-                    let [api_key] = ::keygate::principals(principals)?;
-                    Self::ApiKey { api_key }
-                }
-                _ => return ::core::result::Result::Err(::keygate::Rejection::internal()),
-            },
-        )
+        ::core::result::Result::Ok(match alternative {
+            ::core::option::Option::Some(0) => {
+                let [api_key] = ::keygate::principals(principals)?;
+                Self::ApiKey { api_key }
+            }
+            _ => return ::core::result::Result::Err(::keygate::Rejection::internal()),
+        })
     }
 }
+
 /// Extractor for `getReport` (`GET /reports`). Requires: api_key(auditor).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[allow(
@@ -328,6 +320,7 @@ pub enum GetReport {
         api_key: ::keygate::Principal,
     },
 }
+
 impl<KeygateState> ::keygate::axum::extract::FromRequestParts<KeygateState> for GetReport
 where
     KeygateState: ::core::marker::Send + ::core::marker::Sync,
@@ -340,17 +333,16 @@ where
         let (alternative, principals) = ::keygate::authorize_operation(parts, &SPEC, 4)
             .await?
             .into_parts();
-        ::core::result::Result::Ok(
-            match alternative {
-                ::core::option::Option::Some(0) => {
-                    let [api_key] = ::keygate::principals(principals)?;
-                    Self::ApiKey { api_key }
-                }
-                _ => return ::core::result::Result::Err(::keygate::Rejection::internal()),
-            },
-        )
+        ::core::result::Result::Ok(match alternative {
+            ::core::option::Option::Some(0) => {
+                let [api_key] = ::keygate::principals(principals)?;
+                Self::ApiKey { api_key }
+            }
+            _ => return ::core::result::Result::Err(::keygate::Rejection::internal()),
+        })
     }
 }
+
 /// Extractor for `listAppThings` (`GET /apps/things`). Requires: app_id AND app_secret.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[allow(
@@ -368,8 +360,8 @@ pub enum ListAppThings {
         app_secret: ::keygate::Principal,
     },
 }
-impl<KeygateState> ::keygate::axum::extract::FromRequestParts<KeygateState>
-for ListAppThings
+
+impl<KeygateState> ::keygate::axum::extract::FromRequestParts<KeygateState> for ListAppThings
 where
     KeygateState: ::core::marker::Send + ::core::marker::Sync,
 {
@@ -381,20 +373,16 @@ where
         let (alternative, principals) = ::keygate::authorize_operation(parts, &SPEC, 5)
             .await?
             .into_parts();
-        ::core::result::Result::Ok(
-            match alternative {
-                ::core::option::Option::Some(0) => {
-                    let [app_id, app_secret] = ::keygate::principals(principals)?;
-                    Self::AppIdAndAppSecret {
-                        app_id,
-                        app_secret,
-                    }
-                }
-                _ => return ::core::result::Result::Err(::keygate::Rejection::internal()),
-            },
-        )
+        ::core::result::Result::Ok(match alternative {
+            ::core::option::Option::Some(0) => {
+                let [app_id, app_secret] = ::keygate::principals(principals)?;
+                Self::AppIdAndAppSecret { app_id, app_secret }
+            }
+            _ => return ::core::result::Result::Err(::keygate::Rejection::internal()),
+        })
     }
 }
+
 /// Extractor for `listBasicThings` (`GET /basic/things`). Requires: basic.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[allow(
@@ -410,8 +398,8 @@ pub enum ListBasicThings {
         basic: ::keygate::Principal,
     },
 }
-impl<KeygateState> ::keygate::axum::extract::FromRequestParts<KeygateState>
-for ListBasicThings
+
+impl<KeygateState> ::keygate::axum::extract::FromRequestParts<KeygateState> for ListBasicThings
 where
     KeygateState: ::core::marker::Send + ::core::marker::Sync,
 {
@@ -423,14 +411,12 @@ where
         let (alternative, principals) = ::keygate::authorize_operation(parts, &SPEC, 6)
             .await?
             .into_parts();
-        ::core::result::Result::Ok(
-            match alternative {
-                ::core::option::Option::Some(0) => {
-                    let [basic] = ::keygate::principals(principals)?;
-                    Self::Basic { basic }
-                }
-                _ => return ::core::result::Result::Err(::keygate::Rejection::internal()),
-            },
-        )
+        ::core::result::Result::Ok(match alternative {
+            ::core::option::Option::Some(0) => {
+                let [basic] = ::keygate::principals(principals)?;
+                Self::Basic { basic }
+            }
+            _ => return ::core::result::Result::Err(::keygate::Rejection::internal()),
+        })
     }
 }

@@ -3,6 +3,7 @@
 /// The document this module was generated from: "Keygate Petstore" (OpenAPI 3.1).
 #[allow(dead_code, unreachable_pub)]
 pub const SOURCE_DOCUMENT: &str = "specs/petstore.yaml";
+
 /// The security tables of Keygate Petstore: 7 schemes, 9 operations.
 #[allow(dead_code, unreachable_pub)]
 pub static SPEC: ::keygate::Spec = ::keygate::Spec {
@@ -47,9 +48,7 @@ pub static SPEC: ::keygate::Spec = ::keygate::Spec {
         },
         ::keygate::spec::Scheme {
             name: "partner_oauth",
-            kind: ::keygate::spec::SchemeKind::Hooked {
-                kind: "oauth2",
-            },
+            kind: ::keygate::spec::SchemeKind::Hooked { kind: "oauth2" },
         },
     ],
     root: REQUIREMENT_0,
@@ -110,81 +109,69 @@ pub static SPEC: ::keygate::Spec = ::keygate::Spec {
         },
     ],
 };
+
 const REQUIREMENT_0: ::keygate::spec::Requirement = ::keygate::spec::Requirement {
-    alternatives: &[
-        ::keygate::spec::Alternative {
-            schemes: &[
-                ::keygate::spec::SchemeUse {
-                    scheme: 0,
-                    roles: &[],
-                },
-            ],
-        },
-    ],
+    alternatives: &[::keygate::spec::Alternative {
+        schemes: &[::keygate::spec::SchemeUse {
+            scheme: 0,
+            roles: &[],
+        }],
+    }],
 };
+
 const REQUIREMENT_1: ::keygate::spec::Requirement = ::keygate::spec::Requirement {
     alternatives: &[
         ::keygate::spec::Alternative {
-            schemes: &[
-                ::keygate::spec::SchemeUse {
-                    scheme: 0,
-                    roles: &[],
-                },
-            ],
+            schemes: &[::keygate::spec::SchemeUse {
+                scheme: 0,
+                roles: &[],
+            }],
         },
-        ::keygate::spec::Alternative {
-            schemes: &[],
-        },
+        ::keygate::spec::Alternative { schemes: &[] },
     ],
 };
+
 const REQUIREMENT_2: ::keygate::spec::Requirement = ::keygate::spec::Requirement {
-    alternatives: &[
-        ::keygate::spec::Alternative {
-            schemes: &[
-                ::keygate::spec::SchemeUse {
-                    scheme: 0,
-                    roles: &["writer"],
-                },
-            ],
-        },
-    ],
+    alternatives: &[::keygate::spec::Alternative {
+        schemes: &[::keygate::spec::SchemeUse {
+            scheme: 0,
+            roles: &["writer"],
+        }],
+    }],
 };
+
 const REQUIREMENT_3: ::keygate::spec::Requirement = ::keygate::spec::Requirement {
     alternatives: &[
         ::keygate::spec::Alternative {
-            schemes: &[
-                ::keygate::spec::SchemeUse {
-                    scheme: 2,
-                    roles: &[],
-                },
-            ],
+            schemes: &[::keygate::spec::SchemeUse {
+                scheme: 2,
+                roles: &[],
+            }],
         },
         ::keygate::spec::Alternative {
-            schemes: &[
-                ::keygate::spec::SchemeUse {
-                    scheme: 3,
-                    roles: &[],
-                },
-            ],
+            schemes: &[::keygate::spec::SchemeUse {
+                scheme: 3,
+                roles: &[],
+            }],
         },
     ],
 };
+
 const REQUIREMENT_4: ::keygate::spec::Requirement = ::keygate::spec::Requirement {
-    alternatives: &[
-        ::keygate::spec::Alternative {
-            schemes: &[
-                ::keygate::spec::SchemeUse {
-                    scheme: 0,
-                    roles: &[],
-                },
-                ::keygate::spec::SchemeUse {
-                    scheme: 1,
-                    roles: &[],
-                },
-            ],
-        },
-    ],
+    alternatives: &[::keygate::spec::Alternative {
+        schemes: &[
+            ::keygate::spec::SchemeUse {
+                scheme: 0,
+                roles: &[],
+            },
+            ::keygate::spec::SchemeUse {
+                scheme: 1,
+                roles: &[],
+            },
+        ],
+    }],
 };
+
 const REQUIREMENT_5: ::keygate::spec::Requirement = ::keygate::spec::Requirement {
     alternatives: &[
         ::keygate::spec::Alternative {
@@ -213,41 +200,36 @@ const REQUIREMENT_5: ::keygate::spec::Requirement = ::keygate::spec::Requirement
         },
     ],
 };
-const REQUIREMENT_6: ::keygate::spec::Requirement = ::keygate::spec::Requirement {
-    alternatives: &[],
-};
+
+const REQUIREMENT_6: ::keygate::spec::Requirement =
+    ::keygate::spec::Requirement { alternatives: &[] };
+
 const REQUIREMENT_7: ::keygate::spec::Requirement = ::keygate::spec::Requirement {
     alternatives: &[
         ::keygate::spec::Alternative {
-            schemes: &[
-                ::keygate::spec::SchemeUse {
-                    scheme: 4,
-                    roles: &[],
-                },
-            ],
+            schemes: &[::keygate::spec::SchemeUse {
+                scheme: 4,
+                roles: &[],
+            }],
         },
         ::keygate::spec::Alternative {
-            schemes: &[
-                ::keygate::spec::SchemeUse {
-                    scheme: 5,
-                    roles: &[],
-                },
-            ],
+            schemes: &[::keygate::spec::SchemeUse {
+                scheme: 5,
+                roles: &[],
+            }],
         },
     ],
 };
+
 const REQUIREMENT_8: ::keygate::spec::Requirement = ::keygate::spec::Requirement {
-    alternatives: &[
-        ::keygate::spec::Alternative {
-            schemes: &[
-                ::keygate::spec::SchemeUse {
-                    scheme: 6,
-                    roles: &["pets:export"],
-                },
-            ],
-        },
-    ],
+    alternatives: &[::keygate::spec::Alternative {
+        schemes: &[::keygate::spec::SchemeUse {
+            scheme: 6,
+            roles: &["pets:export"],
+        }],
+    }],
 };
+
 /// The layer that enforces every documented operation over a whole `Router`.
 /// Configure it further with `.deny_undocumented(true)`, `.base_path(..)`,
 /// `.realm(..)` and `.hook(scheme::NAME, hook)`.
@@ -255,12 +237,14 @@ const REQUIREMENT_8: ::keygate::spec::Requirement = ::keygate::spec::Requirement
 pub fn layer(verifier: impl ::keygate::Verifier) -> ::keygate::AuthLayer {
     ::keygate::AuthLayer::new(&SPEC, verifier)
 }
+
 /// A guard for the per-operation extractors, for apps that add it as
 /// `Extension(guard)` instead of using [`layer`].
 #[allow(dead_code, unreachable_pub)]
 pub fn guard(verifier: impl ::keygate::Verifier) -> ::keygate::Guard {
     ::keygate::Guard::new(&SPEC, verifier)
 }
+
 /// Scheme names, for `.hook(..)` and `Authenticated::principal_for(..)`.
 #[allow(dead_code, unreachable_pub)]
 pub mod scheme {
@@ -279,6 +263,7 @@ pub mod scheme {
     /// The scheme `partner_oauth`: oauth2 (hook).
     pub const PARTNER_OAUTH: &str = "partner_oauth";
 }
+
 /// Extractor for `listPets` (`GET /pets`). Requires: optional: api_key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[allow(
@@ -296,6 +281,7 @@ pub enum ListPets {
     /// No credential was presented; the requirement allows anonymous calls.
     Anonymous,
 }
+
 impl<KeygateState> ::keygate::axum::extract::FromRequestParts<KeygateState> for ListPets
 where
     KeygateState: ::core::marker::Send + ::core::marker::Sync,
@@ -308,18 +294,17 @@ where
         let (alternative, principals) = ::keygate::authorize_operation(parts, &SPEC, 0)
             .await?
             .into_parts();
-        ::core::result::Result::Ok(
-            match alternative {
-                ::core::option::Option::Some(0) => {
-                    let [api_key] = ::keygate::principals(principals)?;
-                    Self::ApiKey { api_key }
-                }
-                ::core::option::Option::None => Self::Anonymous,
-                _ => return ::core::result::Result::Err(::keygate::Rejection::internal()),
-            },
-        )
+        ::core::result::Result::Ok(match alternative {
+            ::core::option::Option::Some(0) => {
+                let [api_key] = ::keygate::principals(principals)?;
+                Self::ApiKey { api_key }
+            }
+            ::core::option::Option::None => Self::Anonymous,
+            _ => return ::core::result::Result::Err(::keygate::Rejection::internal()),
+        })
     }
 }
+
 /// Extractor for `createPet` (`POST /pets`). Requires: api_key(writer).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[allow(
@@ -335,6 +320,7 @@ pub enum CreatePet {
         api_key: ::keygate::Principal,
     },
 }
+
 impl<KeygateState> ::keygate::axum::extract::FromRequestParts<KeygateState> for CreatePet
 where
     KeygateState: ::core::marker::Send + ::core::marker::Sync,
@@ -347,17 +333,16 @@ where
         let (alternative, principals) = ::keygate::authorize_operation(parts, &SPEC, 1)
             .await?
             .into_parts();
-        ::core::result::Result::Ok(
-            match alternative {
-                ::core::option::Option::Some(0) => {
-                    let [api_key] = ::keygate::principals(principals)?;
-                    Self::ApiKey { api_key }
-                }
-                _ => return ::core::result::Result::Err(::keygate::Rejection::internal()),
-            },
-        )
+        ::core::result::Result::Ok(match alternative {
+            ::core::option::Option::Some(0) => {
+                let [api_key] = ::keygate::principals(principals)?;
+                Self::ApiKey { api_key }
+            }
+            _ => return ::core::result::Result::Err(::keygate::Rejection::internal()),
+        })
     }
 }
+
 /// Extractor for `showPetById` (`GET /pets/{petId}`). Requires: query_key OR session.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[allow(
@@ -378,8 +363,8 @@ pub enum ShowPetById {
         session: ::keygate::Principal,
     },
 }
-impl<KeygateState> ::keygate::axum::extract::FromRequestParts<KeygateState>
-for ShowPetById
+
+impl<KeygateState> ::keygate::axum::extract::FromRequestParts<KeygateState> for ShowPetById
 where
     KeygateState: ::core::marker::Send + ::core::marker::Sync,
 {
@@ -391,21 +376,20 @@ where
         let (alternative, principals) = ::keygate::authorize_operation(parts, &SPEC, 2)
             .await?
             .into_parts();
-        ::core::result::Result::Ok(
-            match alternative {
-                ::core::option::Option::Some(0) => {
-                    let [query_key] = ::keygate::principals(principals)?;
-                    Self::QueryKey { query_key }
-                }
-                ::core::option::Option::Some(1) => {
-                    let [session] = ::keygate::principals(principals)?;
-                    Self::Session { session }
-                }
-                _ => return ::core::result::Result::Err(::keygate::Rejection::internal()),
-            },
-        )
+        ::core::result::Result::Ok(match alternative {
+            ::core::option::Option::Some(0) => {
+                let [query_key] = ::keygate::principals(principals)?;
+                Self::QueryKey { query_key }
+            }
+            ::core::option::Option::Some(1) => {
+                let [session] = ::keygate::principals(principals)?;
+                Self::Session { session }
+            }
+            _ => return ::core::result::Result::Err(::keygate::Rejection::internal()),
+        })
     }
 }
+
 /// Extractor for `deletePet` (`DELETE /pets/{petId}`). Requires: api_key AND app_id.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[allow(
@@ -423,6 +407,7 @@ pub enum DeletePet {
         app_id: ::keygate::Principal,
     },
 }
+
 impl<KeygateState> ::keygate::axum::extract::FromRequestParts<KeygateState> for DeletePet
 where
     KeygateState: ::core::marker::Send + ::core::marker::Sync,
@@ -435,20 +420,16 @@ where
         let (alternative, principals) = ::keygate::authorize_operation(parts, &SPEC, 3)
             .await?
             .into_parts();
-        ::core::result::Result::Ok(
-            match alternative {
-                ::core::option::Option::Some(0) => {
-                    let [api_key, app_id] = ::keygate::principals(principals)?;
-                    Self::ApiKeyAndAppId {
-                        api_key,
-                        app_id,
-                    }
-                }
-                _ => return ::core::result::Result::Err(::keygate::Rejection::internal()),
-            },
-        )
+        ::core::result::Result::Ok(match alternative {
+            ::core::option::Option::Some(0) => {
+                let [api_key, app_id] = ::keygate::principals(principals)?;
+                Self::ApiKeyAndAppId { api_key, app_id }
+            }
+            _ => return ::core::result::Result::Err(::keygate::Rejection::internal()),
+        })
     }
 }
+
 /// Extractor for `uploadPetPhoto` (`PUT /pets/{petId}/photo`). Requires: (api_key AND app_id) OR (api_key AND session).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[allow(
@@ -473,8 +454,8 @@ pub enum UploadPetPhoto {
         session: ::keygate::Principal,
     },
 }
-impl<KeygateState> ::keygate::axum::extract::FromRequestParts<KeygateState>
-for UploadPetPhoto
+
+impl<KeygateState> ::keygate::axum::extract::FromRequestParts<KeygateState> for UploadPetPhoto
 where
     KeygateState: ::core::marker::Send + ::core::marker::Sync,
 {
@@ -486,27 +467,20 @@ where
         let (alternative, principals) = ::keygate::authorize_operation(parts, &SPEC, 4)
             .await?
             .into_parts();
-        ::core::result::Result::Ok(
-            match alternative {
-                ::core::option::Option::Some(0) => {
-                    let [api_key, app_id] = ::keygate::principals(principals)?;
-                    Self::ApiKeyAndAppId {
-                        api_key,
-                        app_id,
-                    }
-                }
-                ::core::option::Option::Some(1) => {
-                    let [api_key, session] = ::keygate::principals(principals)?;
-                    Self::ApiKeyAndSession {
-                        api_key,
-                        session,
-                    }
-                }
-                _ => return ::core::result::Result::Err(::keygate::Rejection::internal()),
-            },
-        )
+        ::core::result::Result::Ok(match alternative {
+            ::core::option::Option::Some(0) => {
+                let [api_key, app_id] = ::keygate::principals(principals)?;
+                Self::ApiKeyAndAppId { api_key, app_id }
+            }
+            ::core::option::Option::Some(1) => {
+                let [api_key, session] = ::keygate::principals(principals)?;
+                Self::ApiKeyAndSession { api_key, session }
+            }
+            _ => return ::core::result::Result::Err(::keygate::Rejection::internal()),
+        })
     }
 }
+
 /// Extractor for `getStats` (`GET /stats`). Requires: api_key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[allow(
@@ -522,6 +496,7 @@ pub enum GetStats {
         api_key: ::keygate::Principal,
     },
 }
+
 impl<KeygateState> ::keygate::axum::extract::FromRequestParts<KeygateState> for GetStats
 where
     KeygateState: ::core::marker::Send + ::core::marker::Sync,
@@ -534,17 +509,16 @@ where
         let (alternative, principals) = ::keygate::authorize_operation(parts, &SPEC, 5)
             .await?
             .into_parts();
-        ::core::result::Result::Ok(
-            match alternative {
-                ::core::option::Option::Some(0) => {
-                    let [api_key] = ::keygate::principals(principals)?;
-                    Self::ApiKey { api_key }
-                }
-                _ => return ::core::result::Result::Err(::keygate::Rejection::internal()),
-            },
-        )
+        ::core::result::Result::Ok(match alternative {
+            ::core::option::Option::Some(0) => {
+                let [api_key] = ::keygate::principals(principals)?;
+                Self::ApiKey { api_key }
+            }
+            _ => return ::core::result::Result::Err(::keygate::Rejection::internal()),
+        })
     }
 }
+
 /// Extractor for `health` (`GET /health`). Requires: public.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[allow(
@@ -557,6 +531,7 @@ pub enum Health {
     /// The operation is public (`security: []` or no requirement at all).
     Public,
 }
+
 impl<KeygateState> ::keygate::axum::extract::FromRequestParts<KeygateState> for Health
 where
     KeygateState: ::core::marker::Send + ::core::marker::Sync,
@@ -570,14 +545,13 @@ where
             .await?
             .into_parts();
         let _ = principals;
-        ::core::result::Result::Ok(
-            match alternative {
-                ::core::option::Option::None => Self::Public,
-                _ => return ::core::result::Result::Err(::keygate::Rejection::internal()),
-            },
-        )
+        ::core::result::Result::Ok(match alternative {
+            ::core::option::Option::None => Self::Public,
+            _ => return ::core::result::Result::Err(::keygate::Rejection::internal()),
+        })
     }
 }
+
 /// Extractor for `whoAmI` (`GET /me`). Requires: bearer OR basic.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[allow(
@@ -598,6 +572,7 @@ pub enum WhoAmI {
         basic: ::keygate::Principal,
     },
 }
+
 impl<KeygateState> ::keygate::axum::extract::FromRequestParts<KeygateState> for WhoAmI
 where
     KeygateState: ::core::marker::Send + ::core::marker::Sync,
@@ -610,21 +585,20 @@ where
         let (alternative, principals) = ::keygate::authorize_operation(parts, &SPEC, 7)
             .await?
             .into_parts();
-        ::core::result::Result::Ok(
-            match alternative {
-                ::core::option::Option::Some(0) => {
-                    let [bearer] = ::keygate::principals(principals)?;
-                    Self::Bearer { bearer }
-                }
-                ::core::option::Option::Some(1) => {
-                    let [basic] = ::keygate::principals(principals)?;
-                    Self::Basic { basic }
-                }
-                _ => return ::core::result::Result::Err(::keygate::Rejection::internal()),
-            },
-        )
+        ::core::result::Result::Ok(match alternative {
+            ::core::option::Option::Some(0) => {
+                let [bearer] = ::keygate::principals(principals)?;
+                Self::Bearer { bearer }
+            }
+            ::core::option::Option::Some(1) => {
+                let [basic] = ::keygate::principals(principals)?;
+                Self::Basic { basic }
+            }
+            _ => return ::core::result::Result::Err(::keygate::Rejection::internal()),
+        })
     }
 }
+
 /// Extractor for `exportPets` (`POST /export`). Requires: partner_oauth(pets:export).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[allow(
@@ -640,8 +614,8 @@ pub enum ExportPets {
         partner_oauth: ::keygate::Principal,
     },
 }
-impl<KeygateState> ::keygate::axum::extract::FromRequestParts<KeygateState>
-for ExportPets
+
+impl<KeygateState> ::keygate::axum::extract::FromRequestParts<KeygateState> for ExportPets
 where
     KeygateState: ::core::marker::Send + ::core::marker::Sync,
 {
@@ -653,16 +627,12 @@ where
         let (alternative, principals) = ::keygate::authorize_operation(parts, &SPEC, 8)
             .await?
             .into_parts();
-        ::core::result::Result::Ok(
-            match alternative {
-                ::core::option::Option::Some(0) => {
-                    let [partner_oauth] = ::keygate::principals(principals)?;
-                    Self::PartnerOauth {
-                        partner_oauth,
-                    }
-                }
-                _ => return ::core::result::Result::Err(::keygate::Rejection::internal()),
-            },
-        )
+        ::core::result::Result::Ok(match alternative {
+            ::core::option::Option::Some(0) => {
+                let [partner_oauth] = ::keygate::principals(principals)?;
+                Self::PartnerOauth { partner_oauth }
+            }
+            _ => return ::core::result::Result::Err(::keygate::Rejection::internal()),
+        })
     }
 }

@@ -1,10 +1,25 @@
 //! The Rust module: tables for the runtime plus one thin typed extractor per operation.
+//!
+//! The items are written as formatted text, laid out the way rustfmt lays them out, so a
+//! multi-megabyte module never goes through a token tree, a parser and a formatter. Only
+//! the layout decisions rustfmt makes for these few shapes are modelled (line width 100,
+//! one-line struct literals up to 18 columns of fields, one-line arrays up to 60, short
+//! literals packed several to a line); `tests/it/snapshots.rs` checks them with rustfmt.
 
-use proc_macro2::{Literal, TokenStream};
-use quote::{format_ident, quote};
+use std::fmt::Write as _;
 
 use super::names::{Case, NameSpace};
-use crate::ir::{Api, HookedKind, KeyLocation, Requirement, SchemeKind};
+use crate::ir::{Alternative, Api, HookedKind, KeyLocation, Requirement, SchemeKind, SchemeUse};
+
+/// rustfmt's `max_width`.
+const MAX_WIDTH: usize = 100;
+/// rustfmt's `struct_lit_width`: widest field list a struct literal keeps on one line.
+const STRUCT_LIT_WIDTH: usize = 18;
+/// rustfmt's `array_width`: widest element list an array keeps on one line.
+const ARRAY_WIDTH: usize = 60;
+/// rustfmt's `short_array_element_width_threshold`: arrays of elements this short pack
+/// several to a line instead of one per line.
+const SHORT_ELEMENT: usize = 10;
 
 /// Names chosen for one scheme.
 struct SchemeNames {
@@ -16,15 +31,10 @@ struct SchemeNames {
     constant: String,
 }
 
-/// The generated items (before the module template wraps them).
-pub(crate) fn items(api: &Api) -> TokenStream {
+/// The generated items (before the module template wraps them), formatted for a place
+/// indented by `base` spaces.
+pub(crate) fn items(api: &Api, base: usize) -> String {
     let names = scheme_names(api);
-    let schemes = api.schemes.iter().map(|scheme| {
-        let name = &scheme.name;
-        let kind = scheme_kind(&scheme.kind);
-        quote! { ::keygate::spec::Scheme { name: #name, kind: #kind } }
-    });
-
     // Identical requirements share one table.
     let mut tables: Vec<&Requirement> = Vec::new();
     let root_table = api.root.as_ref().map(|root| table_index(&mut tables, root));
@@ -33,110 +43,23 @@ pub(crate) fn items(api: &Api) -> TokenStream {
         .iter()
         .map(|op| table_index(&mut tables, &op.requirement))
         .collect();
-    let table_items = tables.iter().enumerate().map(|(index, requirement)| {
-        let ident = format_ident!("REQUIREMENT_{}", index);
-        let alternatives = requirement.alternatives.iter().map(|alternative| {
-            let uses = alternative.schemes.iter().map(|used| {
-                let scheme = Literal::usize_unsuffixed(used.scheme);
-                let roles = &used.roles;
-                quote! { ::keygate::spec::SchemeUse { scheme: #scheme, roles: &[#(#roles),*] } }
-            });
-            quote! { ::keygate::spec::Alternative { schemes: &[#(#uses),*] } }
-        });
-        quote! {
-            const #ident: ::keygate::spec::Requirement = ::keygate::spec::Requirement {
-                alternatives: &[#(#alternatives),*],
-            };
-        }
-    });
-    let root = match root_table {
-        Some(index) => {
-            let ident = format_ident!("REQUIREMENT_{}", index);
-            quote! { #ident }
-        }
-        None => quote! { ::keygate::spec::Requirement::PUBLIC },
+
+    // About what the extractors take; a guess that saves regrowing a large buffer.
+    let mut w = Writer {
+        out: String::with_capacity(2048 + api.operations.len() * 2048),
+        base,
     };
-    let operations = api
-        .operations
-        .iter()
-        .zip(&operation_tables)
-        .map(|(op, table)| {
-            let method = op.method.as_str();
-            let path = &op.path;
-            let id = match &op.operation_id {
-                Some(id) => quote! { ::core::option::Option::Some(#id) },
-                None => quote! { ::core::option::Option::None },
-            };
-            let requirement = format_ident!("REQUIREMENT_{}", *table);
-            quote! {
-                ::keygate::spec::Operation {
-                    method: #method,
-                    path: #path,
-                    operation_id: #id,
-                    requirement: #requirement,
-                }
-            }
-        });
-
-    let title = &api.title;
-    let base_path = &api.base_path;
-    let spec_doc = format!(
-        " The security tables of {}: {} schemes, {} operations.",
-        doc_text(&api.title),
-        api.schemes.len(),
-        api.operations.len()
-    );
-    let scheme_constants = api.schemes.iter().zip(&names).map(|(scheme, names)| {
-        let ident = format_ident!("{}", names.constant);
-        let doc = format!(
-            " The scheme `{}`: {}.",
-            doc_text(&scheme.name),
-            doc_text(&scheme.kind.label())
-        );
-        let name = &scheme.name;
-        quote! {
-            #[doc = #doc]
-            pub const #ident: &str = #name;
-        }
-    });
-    let extractors = extractors(api, &names);
-
-    quote! {
-        #[doc = #spec_doc]
-        #[allow(dead_code, unreachable_pub)]
-        pub static SPEC: ::keygate::Spec = ::keygate::Spec {
-            title: #title,
-            base_path: #base_path,
-            schemes: &[#(#schemes),*],
-            root: #root,
-            operations: &[#(#operations),*],
-        };
-
-        #(#table_items)*
-
-        /// The layer that enforces every documented operation over a whole `Router`.
-        /// Configure it further with `.deny_undocumented(true)`, `.base_path(..)`,
-        /// `.realm(..)` and `.hook(scheme::NAME, hook)`.
-        #[allow(dead_code, unreachable_pub)]
-        pub fn layer(verifier: impl ::keygate::Verifier) -> ::keygate::AuthLayer {
-            ::keygate::AuthLayer::new(&SPEC, verifier)
-        }
-
-        /// A guard for the per-operation extractors, for apps that add it as
-        /// `Extension(guard)` instead of using [`layer`].
-        #[allow(dead_code, unreachable_pub)]
-        pub fn guard(verifier: impl ::keygate::Verifier) -> ::keygate::Guard {
-            ::keygate::Guard::new(&SPEC, verifier)
-        }
-
-        /// Scheme names, for `.hook(..)` and `Authenticated::principal_for(..)`.
-        #[allow(dead_code, unreachable_pub)]
-        pub mod scheme {
-            #(#scheme_constants)*
-        }
-
-        #(#extractors)*
+    w.spec(api, root_table, &operation_tables);
+    for (index, requirement) in tables.iter().enumerate() {
+        w.blank();
+        w.requirement_table(index, requirement);
     }
+    w.blank();
+    w.functions();
+    w.blank();
+    w.scheme_constants(api, &names);
+    extractors(&mut w, api, &names);
+    w.out
 }
 
 fn table_index<'a>(tables: &mut Vec<&'a Requirement>, requirement: &'a Requirement) -> usize {
@@ -148,35 +71,6 @@ fn table_index<'a>(tables: &mut Vec<&'a Requirement>, requirement: &'a Requireme
         None => {
             tables.push(requirement);
             tables.len() - 1
-        }
-    }
-}
-
-fn scheme_kind(kind: &SchemeKind) -> TokenStream {
-    match kind {
-        SchemeKind::ApiKey { location, name } => {
-            let location = match location {
-                KeyLocation::Header => quote! { Header },
-                KeyLocation::Query => quote! { Query },
-                KeyLocation::Cookie => quote! { Cookie },
-            };
-            quote! {
-                ::keygate::spec::SchemeKind::ApiKey {
-                    location: ::keygate::spec::Location::#location,
-                    name: #name,
-                }
-            }
-        }
-        SchemeKind::HttpBearer => quote! { ::keygate::spec::SchemeKind::HttpBearer },
-        SchemeKind::HttpBasic => quote! { ::keygate::spec::SchemeKind::HttpBasic },
-        SchemeKind::Hooked(hooked) => {
-            let kind = match hooked {
-                HookedKind::OAuth2 => "oauth2",
-                HookedKind::OpenIdConnect => "openIdConnect",
-                HookedKind::MutualTls => "mutualTLS",
-                HookedKind::Http(scheme) => scheme.as_str(),
-            };
-            quote! { ::keygate::spec::SchemeKind::Hooked { kind: #kind } }
         }
     }
 }
@@ -213,28 +107,414 @@ fn describe(api: &Api, requirement: &Requirement) -> String {
     doc_text(&crate::report::requirement_text(api, requirement))
 }
 
-fn extractors(api: &Api, names: &[SchemeNames]) -> Vec<TokenStream> {
+/// A Rust string literal for `text`, escaped as `proc_macro2::Literal::string` does.
+pub(crate) fn literal(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('"');
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            // `\0` followed by a digit would read as an octal escape to clippy.
+            '\0' if chars
+                .as_str()
+                .starts_with(|next: char| next.is_ascii_digit()) =>
+            {
+                out.push_str("\\x00");
+            }
+            '\0' => out.push_str("\\0"),
+            '\'' => out.push('\''),
+            c => out.extend(c.escape_debug()),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// Columns `text` takes on screen, as rustfmt counts them: East Asian wide characters
+/// take two, combining marks none.
+pub(crate) fn width(text: &str) -> usize {
+    if text.is_ascii() {
+        return text.len();
+    }
+    text.chars()
+        .map(|c| match u32::from(c) {
+            0x300..=0x36f | 0x200b..=0x200f | 0xfe00..=0xfe0f => 0,
+            0x1100..=0x115f
+            | 0x2e80..=0x303e
+            | 0x3041..=0x33ff
+            | 0x3400..=0x4dbf
+            | 0x4e00..=0x9fff
+            | 0xa000..=0xa4cf
+            | 0xac00..=0xd7a3
+            | 0xf900..=0xfaff
+            | 0xfe30..=0xfe4f
+            | 0xff00..=0xff60
+            | 0xffe0..=0xffe6
+            | 0x1f300..=0x1f64f
+            | 0x1f900..=0x1f9ff
+            | 0x20000..=0x3fffd => 2,
+            _ => 1,
+        })
+        .sum()
+}
+
+/// Formatted text under construction; `base` is the indentation of the items.
+struct Writer {
+    out: String,
+    base: usize,
+}
+
+impl Writer {
+    /// The column where text indented `level` spaces inside the items starts.
+    fn col(&self, level: usize) -> usize {
+        self.base + level
+    }
+
+    fn indent(&mut self, level: usize) {
+        let col = self.col(level);
+        self.out.extend(std::iter::repeat_n(' ', col));
+    }
+
+    /// One line, from pieces.
+    fn line(&mut self, level: usize, parts: &[&str]) {
+        self.indent(level);
+        for part in parts {
+            self.out.push_str(part);
+        }
+        self.out.push('\n');
+    }
+
+    fn blank(&mut self) {
+        self.out.push('\n');
+    }
+
+    /// A `///` line; trailing spaces dropped, as rustfmt and prettyplease do.
+    fn doc(&mut self, level: usize, text: &str) {
+        self.line(level, &["///", text.trim_end_matches(' ')]);
+    }
+
+    /// Whether a line starting at `level` with this much text fits.
+    fn fits(&self, level: usize, text_width: usize) -> bool {
+        self.col(level) + text_width <= MAX_WIDTH
+    }
+
+    // ---- SPEC ------------------------------------------------------------------
+
+    fn spec(&mut self, api: &Api, root_table: Option<usize>, operation_tables: &[usize]) {
+        self.doc(
+            0,
+            &format!(
+                " The security tables of {}: {} schemes, {} operations.",
+                doc_text(&api.title),
+                api.schemes.len(),
+                api.operations.len()
+            ),
+        );
+        self.line(0, &["#[allow(dead_code, unreachable_pub)]"]);
+        self.line(0, &["pub static SPEC: ::keygate::Spec = ::keygate::Spec {"]);
+        self.line(4, &["title: ", &literal(&api.title), ","]);
+        self.line(4, &["base_path: ", &literal(&api.base_path), ","]);
+        self.struct_array(
+            4,
+            "schemes",
+            "::keygate::spec::Scheme",
+            &api.schemes,
+            |_| None,
+            |w, level, scheme| {
+                w.line(level, &["name: ", &literal(&scheme.name), ","]);
+                w.scheme_kind(level, &scheme.kind);
+            },
+        );
+        match root_table {
+            Some(index) => self.line(4, &["root: REQUIREMENT_", &index.to_string(), ","]),
+            None => self.line(4, &["root: ::keygate::spec::Requirement::PUBLIC,"]),
+        }
+        let operations: Vec<_> = api.operations.iter().zip(operation_tables).collect();
+        self.struct_array(
+            4,
+            "operations",
+            "::keygate::spec::Operation",
+            &operations,
+            |_| None,
+            |w, level, (op, table)| {
+                w.line(level, &["method: \"", op.method.as_str(), "\","]);
+                w.line(level, &["path: ", &literal(&op.path), ","]);
+                match &op.operation_id {
+                    Some(id) => {
+                        const OPEN: &str = "operation_id: ::core::option::Option::Some(";
+                        let id = literal(id);
+                        if w.fits(level, OPEN.len() + width(&id) + 2) {
+                            w.line(level, &[OPEN, &id, "),"]);
+                        } else {
+                            w.line(level, &[OPEN]);
+                            w.line(level + 4, &[&id, ","]);
+                            w.line(level, &["),"]);
+                        }
+                    }
+                    None => w.line(level, &["operation_id: ::core::option::Option::None,"]),
+                }
+                w.line(
+                    level,
+                    &["requirement: REQUIREMENT_", &table.to_string(), ","],
+                );
+            },
+        );
+        self.line(0, &["};"]);
+    }
+
+    fn scheme_kind(&mut self, level: usize, kind: &SchemeKind) {
+        match kind {
+            SchemeKind::ApiKey { location, name } => {
+                let location = match location {
+                    KeyLocation::Header => "Header",
+                    KeyLocation::Query => "Query",
+                    KeyLocation::Cookie => "Cookie",
+                };
+                self.line(level, &["kind: ::keygate::spec::SchemeKind::ApiKey {"]);
+                self.line(
+                    level + 4,
+                    &["location: ::keygate::spec::Location::", location, ","],
+                );
+                self.line(level + 4, &["name: ", &literal(name), ","]);
+                self.line(level, &["},"]);
+            }
+            SchemeKind::HttpBearer => {
+                self.line(level, &["kind: ::keygate::spec::SchemeKind::HttpBearer,"]);
+            }
+            SchemeKind::HttpBasic => {
+                self.line(level, &["kind: ::keygate::spec::SchemeKind::HttpBasic,"]);
+            }
+            SchemeKind::Hooked(hooked) => {
+                const OPEN: &str = "kind: ::keygate::spec::SchemeKind::Hooked {";
+                let kind = literal(match hooked {
+                    HookedKind::OAuth2 => "oauth2",
+                    HookedKind::OpenIdConnect => "openIdConnect",
+                    HookedKind::MutualTls => "mutualTLS",
+                    HookedKind::Http(scheme) => scheme.as_str(),
+                });
+                let fields = "kind: ".len() + width(&kind);
+                if fields <= STRUCT_LIT_WIDTH && self.fits(level, OPEN.len() + fields + 4) {
+                    self.line(level, &[OPEN, " kind: ", &kind, " },"]);
+                } else {
+                    self.line(level, &[OPEN]);
+                    self.line(level + 4, &["kind: ", &kind, ","]);
+                    self.line(level, &["},"]);
+                }
+            }
+        }
+    }
+
+    /// The field `name: &[..],` holding struct literals of type `path`, at `level`.
+    /// `one_line` gives an element's fields when they fit on one line; `fields` writes
+    /// an element's fields at the level it is given. A lone element that spans lines
+    /// hugs the brackets (`&[Path {` .. `}]`), as rustfmt overflows it.
+    fn struct_array<T>(
+        &mut self,
+        level: usize,
+        name: &str,
+        path: &str,
+        items: &[T],
+        one_line: impl Fn(&T) -> Option<&'static str>,
+        mut fields: impl FnMut(&mut Writer, usize, &T),
+    ) {
+        match items {
+            [] => self.line(level, &[name, ": &[],"]),
+            [item] => match one_line(item) {
+                Some(body) => self.line(level, &[name, ": &[", path, " { ", body, " }],"]),
+                None => {
+                    self.line(level, &[name, ": &[", path, " {"]);
+                    fields(self, level + 4, item);
+                    self.line(level, &["}],"]);
+                }
+            },
+            _ => {
+                self.line(level, &[name, ": &["]);
+                for item in items {
+                    match one_line(item) {
+                        Some(body) => self.line(level + 4, &[path, " { ", body, " },"]),
+                        None => {
+                            self.line(level + 4, &[path, " {"]);
+                            fields(self, level + 8, item);
+                            self.line(level + 4, &["},"]);
+                        }
+                    }
+                }
+                self.line(level, &["],"]);
+            }
+        }
+    }
+
+    // ---- requirement tables ----------------------------------------------------
+
+    fn requirement_table(&mut self, index: usize, requirement: &Requirement) {
+        let head = format!("const REQUIREMENT_{index}: ::keygate::spec::Requirement =");
+        if requirement.alternatives.is_empty() {
+            // Too wide for one line; the short literal moves to the next.
+            self.line(0, &[&head]);
+            self.line(4, &["::keygate::spec::Requirement { alternatives: &[] };"]);
+            return;
+        }
+        self.line(0, &[&head, " ::keygate::spec::Requirement {"]);
+        self.struct_array(
+            4,
+            "alternatives",
+            "::keygate::spec::Alternative",
+            &requirement.alternatives,
+            |alternative: &Alternative| alternative.is_anonymous().then_some("schemes: &[]"),
+            |w, level, alternative| {
+                w.struct_array(
+                    level,
+                    "schemes",
+                    "::keygate::spec::SchemeUse",
+                    &alternative.schemes,
+                    |_| None,
+                    |w, level, used: &SchemeUse| {
+                        w.line(level, &["scheme: ", &used.scheme.to_string(), ","]);
+                        w.roles(level, &used.roles);
+                    },
+                );
+            },
+        );
+        self.line(0, &["};"]);
+    }
+
+    /// `roles: &[..],`: on one line when it fits, else short literals packed to the
+    /// line width, else one per line.
+    fn roles(&mut self, level: usize, roles: &[String]) {
+        const OPEN: &str = "roles: &[";
+        let literals: Vec<String> = roles.iter().map(|role| literal(role)).collect();
+        let widths: Vec<usize> = literals.iter().map(|l| width(l)).collect();
+        let total = widths.iter().sum::<usize>() + 2 * widths.len().saturating_sub(1);
+        let one_line = match literals.len() {
+            0 => true,
+            1 => self.fits(level, OPEN.len() + total + 2),
+            _ => total <= ARRAY_WIDTH && self.fits(level, OPEN.len() + total + 2),
+        };
+        if one_line {
+            self.indent(level);
+            self.out.push_str(OPEN);
+            for (i, literal) in literals.iter().enumerate() {
+                if i > 0 {
+                    self.out.push_str(", ");
+                }
+                self.out.push_str(literal);
+            }
+            self.out.push_str("],\n");
+            return;
+        }
+        self.line(level, &[OPEN]);
+        if literals.iter().all(|l| l.len() <= SHORT_ELEMENT) {
+            // Each element with its comma; a space between elements; one column short
+            // of the width, as rustfmt packs them.
+            let room = (MAX_WIDTH - 1).saturating_sub(self.col(level + 4));
+            let mut used = 0;
+            for (literal, width) in literals.iter().zip(&widths) {
+                if used > 0 && used + 1 + width + 1 > room {
+                    self.out.push('\n');
+                    used = 0;
+                }
+                if used == 0 {
+                    self.indent(level + 4);
+                } else {
+                    self.out.push(' ');
+                    used += 1;
+                }
+                self.out.push_str(literal);
+                self.out.push(',');
+                used += width + 1;
+            }
+            self.out.push('\n');
+        } else {
+            for literal in &literals {
+                self.line(level + 4, &[literal, ","]);
+            }
+        }
+        self.line(level, &["],"]);
+    }
+
+    // ---- functions and scheme names ----------------------------------------------
+
+    fn functions(&mut self) {
+        for line in [
+            "/// The layer that enforces every documented operation over a whole `Router`.",
+            "/// Configure it further with `.deny_undocumented(true)`, `.base_path(..)`,",
+            "/// `.realm(..)` and `.hook(scheme::NAME, hook)`.",
+            "#[allow(dead_code, unreachable_pub)]",
+            "pub fn layer(verifier: impl ::keygate::Verifier) -> ::keygate::AuthLayer {",
+            "    ::keygate::AuthLayer::new(&SPEC, verifier)",
+            "}",
+            "",
+            "/// A guard for the per-operation extractors, for apps that add it as",
+            "/// `Extension(guard)` instead of using [`layer`].",
+            "#[allow(dead_code, unreachable_pub)]",
+            "pub fn guard(verifier: impl ::keygate::Verifier) -> ::keygate::Guard {",
+            "    ::keygate::Guard::new(&SPEC, verifier)",
+            "}",
+        ] {
+            if line.is_empty() {
+                self.blank();
+            } else {
+                self.line(0, &[line]);
+            }
+        }
+    }
+
+    fn scheme_constants(&mut self, api: &Api, names: &[SchemeNames]) {
+        self.doc(
+            0,
+            " Scheme names, for `.hook(..)` and `Authenticated::principal_for(..)`.",
+        );
+        self.line(0, &["#[allow(dead_code, unreachable_pub)]"]);
+        if api.schemes.is_empty() {
+            self.line(0, &["pub mod scheme {}"]);
+            return;
+        }
+        self.line(0, &["pub mod scheme {"]);
+        for (scheme, names) in api.schemes.iter().zip(names) {
+            self.doc(
+                4,
+                &format!(
+                    " The scheme `{}`: {}.",
+                    doc_text(&scheme.name),
+                    doc_text(&scheme.kind.label())
+                ),
+            );
+            let head = format!("pub const {}: &str =", names.constant);
+            let value = literal(&scheme.name);
+            if self.fits(4, width(&head) + 1 + width(&value) + 1) {
+                self.line(4, &[&head, " ", &value, ";"]);
+            } else {
+                self.line(4, &[&head]);
+                self.line(8, &[&value, ";"]);
+            }
+        }
+        self.line(0, &["}"]);
+    }
+}
+
+/// One variant of an extractor enum and the match arm that builds it.
+struct Variant {
+    name: String,
+    doc: String,
+    /// (field name, field doc); empty for a variant without fields.
+    fields: Vec<(String, String)>,
+    /// The alternative's position, or `None` for the arm on `None`.
+    position: Option<usize>,
+}
+
+fn extractors(w: &mut Writer, api: &Api, names: &[SchemeNames]) {
     // `KeygateState` is the generic parameter of the impls below.
     let mut types = NameSpace::new(Case::UpperCamel, "Op", &["KeygateState"]);
-    let mut out = Vec::with_capacity(api.operations.len());
+    let mut variants: Vec<Variant> = Vec::new();
     for (index, op) in api.operations.iter().enumerate() {
         let raw = match &op.operation_id {
             Some(id) => id.clone(),
             None => format!("{} {}", op.method.key(), op.path),
         };
-        let ident = format_ident!("{}", types.claim(&raw));
-        let doc = format!(
-            " Extractor for `{}` (`{} {}`). Requires: {}.",
-            doc_text(&op.display_name()),
-            op.method.as_str(),
-            doc_text(&op.path),
-            describe(api, &op.requirement)
-        );
+        let ident = types.claim(&raw);
 
         let mut variant_names = NameSpace::new(Case::UpperCamel, "Alternative", &[]);
-        let mut variants = Vec::new();
-        let mut arms = Vec::new();
-        let mut needs_principals = false;
+        variants.clear();
         let mut anonymous_seen = false;
         for (position, alternative) in op.requirement.alternatives.iter().enumerate() {
             if alternative.is_anonymous() {
@@ -242,12 +522,13 @@ fn extractors(api: &Api, names: &[SchemeNames]) -> Vec<TokenStream> {
                     continue;
                 }
                 anonymous_seen = true;
-                let variant = format_ident!("{}", variant_names.claim("Anonymous"));
-                variants.push(quote! {
-                    /// No credential was presented; the requirement allows anonymous calls.
-                    #variant
+                variants.push(Variant {
+                    name: variant_names.claim("Anonymous"),
+                    doc: " No credential was presented; the requirement allows anonymous calls."
+                        .to_owned(),
+                    fields: Vec::new(),
+                    position: None,
                 });
-                arms.push(quote! { ::core::option::Option::None => Self::#variant, });
                 continue;
             }
             let joined: Vec<&str> = alternative
@@ -255,84 +536,220 @@ fn extractors(api: &Api, names: &[SchemeNames]) -> Vec<TokenStream> {
                 .iter()
                 .filter_map(|used| names.get(used.scheme).map(|n| n.variant.as_str()))
                 .collect();
-            let variant = format_ident!("{}", variant_names.claim(&joined.join("And")));
-            let variant_doc = format!(
-                " Granted through {}.",
-                doc_text(&crate::report::alternative_text(api, alternative))
-            );
-            let mut fields = Vec::new();
-            let mut bindings = Vec::new();
-            for used in &alternative.schemes {
-                let (Some(scheme), Some(scheme_names)) =
-                    (api.schemes.get(used.scheme), names.get(used.scheme))
-                else {
-                    continue;
-                };
-                let field = format_ident!("{}", scheme_names.field);
-                let field_doc = format!(
-                    " The principal verified by scheme `{}`.",
-                    doc_text(&scheme.name)
-                );
-                fields.push(quote! {
-                    #[doc = #field_doc]
-                    #field: ::keygate::Principal
-                });
-                bindings.push(field);
-            }
-            needs_principals = true;
-            let position = Literal::usize_unsuffixed(position);
-            variants.push(quote! {
-                #[doc = #variant_doc]
-                #variant { #(#fields),* }
-            });
-            arms.push(quote! {
-                ::core::option::Option::Some(#position) => {
-                    let [#(#bindings),*] = ::keygate::principals(principals)?;
-                    Self::#variant { #(#bindings),* }
-                }
+            let fields = alternative
+                .schemes
+                .iter()
+                .filter_map(|used| {
+                    let scheme = api.schemes.get(used.scheme)?;
+                    let scheme_names = names.get(used.scheme)?;
+                    Some((
+                        scheme_names.field.clone(),
+                        format!(
+                            " The principal verified by scheme `{}`.",
+                            doc_text(&scheme.name)
+                        ),
+                    ))
+                })
+                .collect();
+            variants.push(Variant {
+                name: variant_names.claim(&joined.join("And")),
+                doc: format!(
+                    " Granted through {}.",
+                    doc_text(&crate::report::alternative_text(api, alternative))
+                ),
+                fields,
+                position: Some(position),
             });
         }
         if op.requirement.is_public() {
-            variants.push(quote! {
-                /// The operation is public (`security: []` or no requirement at all).
-                Public
+            variants.push(Variant {
+                name: "Public".to_owned(),
+                doc: " The operation is public (`security: []` or no requirement at all)."
+                    .to_owned(),
+                fields: Vec::new(),
+                position: None,
             });
-            arms.push(quote! { ::core::option::Option::None => Self::Public, });
         }
-        let principals_binding = if needs_principals {
-            quote! {}
-        } else {
-            quote! { let _ = principals; }
-        };
-        let index = Literal::usize_unsuffixed(index);
-        out.push(quote! {
-            #[doc = #doc]
-            #[derive(Debug, Clone, PartialEq, Eq)]
-            #[allow(dead_code, unreachable_pub, clippy::large_enum_variant, clippy::enum_variant_names)]
-            pub enum #ident {
-                #(#variants),*
-            }
 
-            impl<KeygateState> ::keygate::axum::extract::FromRequestParts<KeygateState> for #ident
-            where
-                KeygateState: ::core::marker::Send + ::core::marker::Sync,
-            {
-                type Rejection = ::keygate::Rejection;
-
-                async fn from_request_parts(
-                    parts: &mut ::keygate::axum::http::request::Parts,
-                    _state: &KeygateState,
-                ) -> ::core::result::Result<Self, Self::Rejection> {
-                    let (alternative, principals) =
-                        ::keygate::authorize_operation(parts, &SPEC, #index).await?.into_parts();
-                    #principals_binding
-                    ::core::result::Result::Ok(match alternative {
-                        #(#arms)*
-                        _ => return ::core::result::Result::Err(::keygate::Rejection::internal()),
-                    })
-                }
-            }
-        });
+        w.blank();
+        w.doc(
+            0,
+            &format!(
+                " Extractor for `{}` (`{} {}`). Requires: {}.",
+                doc_text(&op.display_name()),
+                op.method.as_str(),
+                doc_text(&op.path),
+                describe(api, &op.requirement)
+            ),
+        );
+        extractor(w, &ident, index, &variants);
     }
-    out
+}
+
+fn extractor(w: &mut Writer, ident: &str, index: usize, variants: &[Variant]) {
+    w.line(0, &["#[derive(Debug, Clone, PartialEq, Eq)]"]);
+    w.line(0, &["#[allow("]);
+    for lint in [
+        "dead_code,",
+        "unreachable_pub,",
+        "clippy::large_enum_variant,",
+        "clippy::enum_variant_names",
+    ] {
+        w.line(4, &[lint]);
+    }
+    w.line(0, &[")]"]);
+    if w.fits(0, "pub enum ".len() + ident.len() + 2) {
+        w.line(0, &["pub enum ", ident, " {"]);
+    } else {
+        w.line(0, &["pub enum ", ident]);
+        w.line(0, &["{"]);
+    }
+    for variant in variants {
+        w.doc(4, &variant.doc);
+        if variant.fields.is_empty() {
+            w.line(4, &[&variant.name, ","]);
+            continue;
+        }
+        w.line(4, &[&variant.name, " {"]);
+        for (field, doc) in &variant.fields {
+            w.doc(8, doc);
+            if w.fits(8, field.len() + ": ::keygate::Principal,".len()) {
+                w.line(8, &[field, ": ::keygate::Principal,"]);
+            } else {
+                w.line(8, &[field, ":"]);
+                w.line(12, &["::keygate::Principal,"]);
+            }
+        }
+        w.line(4, &["},"]);
+    }
+    w.line(0, &["}"]);
+    w.blank();
+
+    const IMPL: &str =
+        "impl<KeygateState> ::keygate::axum::extract::FromRequestParts<KeygateState>";
+    if w.fits(0, IMPL.len() + " for ".len() + ident.len()) {
+        w.line(0, &[IMPL, " for ", ident]);
+    } else {
+        w.line(0, &[IMPL]);
+        w.line(4, &["for ", ident]);
+    }
+    let mut head = String::new();
+    let _ = write!(
+        head,
+        "let (alternative, principals) = ::keygate::authorize_operation(parts, &SPEC, {index})"
+    );
+    for (level, line) in [
+        (0, "where"),
+        (
+            4,
+            "KeygateState: ::core::marker::Send + ::core::marker::Sync,",
+        ),
+        (0, "{"),
+        (4, "type Rejection = ::keygate::Rejection;"),
+        (4, "async fn from_request_parts("),
+        (8, "parts: &mut ::keygate::axum::http::request::Parts,"),
+        (8, "_state: &KeygateState,"),
+        (4, ") -> ::core::result::Result<Self, Self::Rejection> {"),
+        (8, &head),
+        (12, ".await?"),
+        (12, ".into_parts();"),
+    ] {
+        w.line(level, &[line]);
+    }
+    if variants.iter().all(|v| v.fields.is_empty()) {
+        w.line(8, &["let _ = principals;"]);
+    }
+    w.line(8, &["::core::result::Result::Ok(match alternative {"]);
+    for variant in variants {
+        let Some(position) = variant.position else {
+            const ARM: &str = "::core::option::Option::None => Self::";
+            if w.fits(12, ARM.len() + variant.name.len() + 1) {
+                w.line(12, &[ARM, &variant.name, ","]);
+            } else {
+                w.line(12, &["::core::option::Option::None => {"]);
+                w.line(16, &["Self::", &variant.name]);
+                w.line(12, &["}"]);
+            }
+            continue;
+        };
+        w.line(
+            12,
+            &[
+                "::core::option::Option::Some(",
+                &position.to_string(),
+                ") => {",
+            ],
+        );
+        let bindings = variant
+            .fields
+            .iter()
+            .map(|(field, _)| field.as_str())
+            .collect::<Vec<_>>()
+            .join(", ");
+        const CALL: &str = "::keygate::principals(principals)?;";
+        if w.fits(
+            16,
+            "let [".len() + bindings.len() + "] = ".len() + CALL.len(),
+        ) {
+            w.line(16, &["let [", &bindings, "] = ", CALL]);
+        } else {
+            w.line(16, &["let [", &bindings, "] ="]);
+            w.line(20, &[CALL]);
+        }
+        let one_line = "Self::".len() + variant.name.len() + " { ".len() + bindings.len() + 2;
+        if bindings.len() <= STRUCT_LIT_WIDTH && w.fits(16, one_line) {
+            w.line(16, &["Self::", &variant.name, " { ", &bindings, " }"]);
+        } else {
+            w.line(16, &["Self::", &variant.name, " {"]);
+            for (field, _) in &variant.fields {
+                w.line(20, &[field, ","]);
+            }
+            w.line(16, &["}"]);
+        }
+        w.line(12, &["}"]);
+    }
+    for (level, line) in [
+        (
+            12,
+            "_ => return ::core::result::Result::Err(::keygate::Rejection::internal()),",
+        ),
+        (8, "})"),
+        (4, "}"),
+        (0, "}"),
+    ] {
+        w.line(level, &[line]);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn literals_are_escaped_like_proc_macro2() {
+        for text in [
+            "plain",
+            "quote \" and backslash \\",
+            "apostrophe ' stays",
+            "nul \0 then \x001 digit",
+            "tab\tnewline\ncr\r",
+            "control \u{7} \u{1b} and del \u{7f}",
+            "wide 漢字 and combining e\u{301}",
+            "line separator \u{2028} bidi \u{202e}",
+            "emoji 🦀",
+        ] {
+            assert_eq!(
+                literal(text),
+                proc_macro2::Literal::string(text).to_string(),
+                "{text:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn widths_count_columns() {
+        assert_eq!(width("abc"), 3);
+        assert_eq!(width("漢字"), 4);
+        assert_eq!(width("e\u{301}"), 1);
+    }
 }

@@ -1,12 +1,23 @@
 //! A reshaped module template still goes through syn and prettyplease: a broken edit is
-//! a clear error that names the template, never broken code.
+//! a clear error that names the template, never broken code. The generated items are
+//! put where the template places `{{ items }}`, formatted for that indentation.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use keygate_codegen::{generate_module, load, Templates};
 
-const SPEC: &str = "openapi: 3.0.3\ninfo: {title: t, version: '1'}\npaths: {}\n";
+const SPEC: &str = "openapi: 3.0.3\ninfo: {title: t, version: '1'}\n\
+    components: {securitySchemes: {k: {type: apiKey, in: header, name: X-Key}}}\n\
+    security: [{k: []}]\npaths: {/a: {get: {operationId: getA}}}\n";
 
 fn generate_with(module_template: &str) -> Result<String, keygate_codegen::Error> {
-    let dir = std::env::temp_dir().join(format!("keygate-templates-{}", std::process::id()));
+    // One directory per call: the tests run in parallel threads of one process.
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "keygate-templates-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    ));
     std::fs::create_dir_all(&dir).expect("temp dir");
     std::fs::write(dir.join("module.rs.j2"), module_template).expect("write template");
     let templates = Templates::from_dir(&dir);
@@ -40,4 +51,54 @@ fn template_syntax_errors_name_the_file() {
     let text = error.to_string();
     assert!(text.contains("module.rs.j2"), "{text}");
     assert!(text.contains("template error"), "{text}");
+}
+
+#[test]
+fn items_nested_in_a_module_are_indented_for_it() {
+    let module = generate_with(
+        "/// Outer.\npub mod outer {\n    //! Inner.\n    {{ items }}\n    pub const AFTER: u8 = 1;\n}\n",
+    )
+    .expect("valid");
+    assert!(
+        module.contains("pub mod outer {\n    //! Inner.\n\n    /// The security tables of t"),
+        "{module}"
+    );
+    assert!(module.contains("\n    pub enum GetA {\n"), "{module}");
+    assert!(
+        module.contains("\n        schemes: &[::keygate::spec::Scheme {\n"),
+        "{module}"
+    );
+    assert!(
+        module.contains("}\n\n    pub const AFTER: u8 = 1;\n}\n"),
+        "{module}"
+    );
+    crate::snapshots::assert_formatted("nested template", &module);
+}
+
+#[test]
+fn items_placed_twice_are_placed_twice() {
+    let module = generate_with("pub mod one {\n{{ items }}\n}\npub mod two {\n{{ items }}\n}\n")
+        .expect("valid");
+    assert_eq!(
+        module.matches("pub static SPEC: ::keygate::Spec").count(),
+        2
+    );
+    crate::snapshots::assert_formatted("twice", &module);
+}
+
+#[test]
+fn items_where_no_item_may_stand_are_an_error() {
+    let error = generate_with("pub const ITEMS: &str = \"{{ items }}\";\n")
+        .expect_err("items inside a string literal");
+    let text = error.to_string();
+    assert!(text.starts_with("templates/module.rs.j2:"), "{text}");
+    assert!(text.contains("{{ items }}"), "{text}");
+}
+
+#[test]
+fn a_parse_error_is_placed_in_the_template_text() {
+    // The items are not in the text syn reads, so the place is the template's own line.
+    let error = generate_with("/// Fine.\npub const A: u8 = 1;\n{{ items }}\npub fn broken( {\n")
+        .expect_err("must not parse");
+    assert_eq!(error.line, Some(4), "{error}");
 }
