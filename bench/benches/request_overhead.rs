@@ -53,6 +53,7 @@ fn benches(c: &mut Criterion) {
         "a key with a bad checksum reached the store"
     );
 
+    cases.settle(&rt);
     for case in [
         &cases.refuse_unknown_ids,
         &cases.refuse_unknown_ids_repeated,
@@ -73,6 +74,11 @@ fn benches(c: &mut Criterion) {
             "{}: {read} store reads for {sent} refusals ({:.1} per 1,000)",
             case.name,
             read as f64 * 1000.0 / sent as f64,
+        );
+        assert_eq!(
+            read, 0,
+            "{}: an unknown key id reached the store",
+            case.name
         );
     }
 

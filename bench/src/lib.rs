@@ -243,7 +243,8 @@ pub struct Cases {
     /// Keys with a bad checksum against a second SQLite keyring, set up like the first:
     /// 401.
     pub refuse_bad_checksum: Case,
-    /// Well-formed keys with unknown ids against the SQLite keyring: 401.
+    /// Well-formed keys with unknown ids against the SQLite keyring: 401, answered from
+    /// the cache's set of known ids without a store read.
     pub refuse_unknown_ids: Case,
     /// The same from a pool of [`SMALL_POOL`] ids: their absence stays cached.
     pub refuse_unknown_ids_repeated: Case,
@@ -344,6 +345,18 @@ impl Cases {
             sqlite_reads: reads,
             _dir: dir,
         }
+    }
+
+    /// Lets the refusal store's cache list its key ids (it does so in the background on
+    /// first use): from then on no unknown id reaches the store.
+    pub fn settle(&self, runtime: &tokio::runtime::Runtime) {
+        runtime.block_on(async {
+            assert_eq!(
+                self.refuse_unknown_ids.send(0).await,
+                StatusCode::UNAUTHORIZED
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        });
     }
 
     /// The cases in report order.

@@ -6,6 +6,8 @@
 //!   valid, so both reach the hash compare).
 //! - `id_unknown_vs_known`: a well-formed key whose id is unknown against a known id with
 //!   a wrong secret.
+//! - `id_unknown_vs_known_cached`: the same through `CachedStore` (its set of known ids
+//!   answers the unknown id without a store read).
 //!
 //! `cargo bench -p keygate --bench timing` (add `-- --continuous secret_wrong_vs_near` to
 //! keep sampling one test; each round adds 100,000 samples).
@@ -15,7 +17,9 @@ mod common;
 use dudect_bencher::ctbench::{run_benches_console, BenchFn, BenchMetadata, BenchName, BenchOpts};
 use dudect_bencher::rand::RngExt;
 use dudect_bencher::{BenchRng, Class, CtRunner};
-use keygate::keys::{KeyFormat, KeyStore, Keyring, MemoryStore, NewKey, Permissions};
+use std::time::Duration;
+
+use keygate::keys::{CachedStore, KeyFormat, KeyStore, Keyring, MemoryStore, NewKey, Permissions};
 use keygate::{Credential, Verdict};
 use secrecy::ExposeSecret;
 
@@ -25,7 +29,12 @@ const SAMPLES: usize = 100_000;
 
 /// A keyring with 64 keys, and their (id, full key).
 fn setup() -> (Keyring<MemoryStore>, Vec<(String, String)>) {
-    let ring = Keyring::new(MemoryStore::new());
+    setup_on(MemoryStore::new())
+}
+
+/// The same over `store`.
+fn setup_on<S: KeyStore>(store: S) -> (Keyring<S>, Vec<(String, String)>) {
+    let ring = Keyring::new(store);
     let mut keys = Vec::new();
     for n in 0..64 {
         let issued = now(ring
@@ -83,6 +92,22 @@ fn secret_wrong_vs_near(runner: &mut CtRunner, rng: &mut BenchRng) {
 
 fn id_unknown_vs_known(runner: &mut CtRunner, rng: &mut BenchRng) {
     let (ring, keys) = setup();
+    unknown_vs_known(&ring, &keys, runner, rng);
+}
+
+fn id_unknown_vs_known_cached(runner: &mut CtRunner, rng: &mut BenchRng) {
+    // A TTL beyond the run: no sample pays for listing the ids again.
+    let cache = CachedStore::new(MemoryStore::new()).with_ttl(Duration::from_secs(3600));
+    let (ring, keys) = setup_on(cache);
+    unknown_vs_known(&ring, &keys, runner, rng);
+}
+
+fn unknown_vs_known<S: KeyStore>(
+    ring: &Keyring<S>,
+    keys: &[(String, String)],
+    runner: &mut CtRunner,
+    rng: &mut BenchRng,
+) {
     let format = KeyFormat::default();
     let mut inputs = Vec::with_capacity(SAMPLES);
     for _ in 0..SAMPLES {
@@ -95,9 +120,13 @@ fn id_unknown_vs_known(runner: &mut CtRunner, rng: &mut BenchRng) {
             inputs.push((Class::Right, key_with_secret(&format, id, &secret)));
         }
     }
+    // Outside the samples: the first lookups fill a cache and list its ids.
+    for (_, key) in inputs.iter().take(16) {
+        assert_eq!(verify(ring, key), Verdict::Invalid);
+    }
     for (class, key) in &inputs {
         runner.run_one(*class, || {
-            assert_eq!(verify(&ring, key), Verdict::Invalid);
+            assert_eq!(verify(ring, key), Verdict::Invalid);
         });
     }
 }
@@ -111,9 +140,10 @@ fn main() -> std::io::Result<()> {
         .collect();
     let continuous = args.iter().any(|a| a == "--continuous");
     let filter = args.into_iter().find(|a| !a.starts_with("--"));
-    let benches: [(&'static str, BenchFn); 2] = [
+    let benches: [(&'static str, BenchFn); 3] = [
         ("secret_wrong_vs_near", secret_wrong_vs_near),
         ("id_unknown_vs_known", id_unknown_vs_known),
+        ("id_unknown_vs_known_cached", id_unknown_vs_known_cached),
     ];
     let benches = benches
         .into_iter()

@@ -9,13 +9,17 @@ use crate::spec::{Operation, Spec};
 use crate::verifier::Principal;
 
 /// The outcome of a granted request: which operation, which alternative won, and the
-/// principal of each of its schemes. The layer puts it in the request extensions.
+/// principal of each of its schemes. The layer puts it in the request extensions, with
+/// the [`Guard`] that decided it inside (one extension, not two: each costs the request
+/// an allocation).
 #[derive(Debug, Clone)]
 pub struct Authenticated {
     spec: &'static Spec,
     operation: Option<usize>,
     alternative: Option<usize>,
     principals: Vec<Principal>,
+    /// The layer's guard, for extractors of another operation than the one decided.
+    guard: Option<Guard>,
 }
 
 impl Authenticated {
@@ -30,7 +34,14 @@ impl Authenticated {
             operation,
             alternative,
             principals,
+            guard: None,
         }
+    }
+
+    /// The same, carrying the guard that decided it.
+    pub(crate) fn with_guard(mut self, guard: Guard) -> Authenticated {
+        self.guard = Some(guard);
+        self
     }
 
     /// The documented operation, or `None` for an undocumented route.
@@ -118,7 +129,7 @@ pub async fn authorize_operation(
             return Ok(done.clone());
         }
     }
-    let Some(guard) = parts.extensions.get::<Guard>() else {
+    let Some(guard) = guard_of(parts) else {
         return Err(Rejection::misconfigured(NO_GUARD));
     };
     if !std::ptr::eq(guard.spec(), spec) {
@@ -129,6 +140,17 @@ pub async fn authorize_operation(
     guard.authorize_operation(parts, operation).await
 }
 
+/// The guard of the request: added as an extension by the app, or carried by the layer's
+/// [`Authenticated`].
+fn guard_of(parts: &Parts) -> Option<&Guard> {
+    parts.extensions.get::<Guard>().or_else(|| {
+        parts
+            .extensions
+            .get::<Authenticated>()
+            .and_then(|done| done.guard.as_ref())
+    })
+}
+
 impl<S: Send + Sync> FromRequestParts<S> for Authenticated {
     type Rejection = Rejection;
 
@@ -136,7 +158,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Authenticated {
         if let Some(done) = parts.extensions.get::<Authenticated>() {
             return Ok(done.clone());
         }
-        match parts.extensions.get::<Guard>().cloned() {
+        match guard_of(parts).cloned() {
             Some(guard) => guard.authorize_request(parts).await,
             None => Err(Rejection::misconfigured(NO_GUARD)),
         }

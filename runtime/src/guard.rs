@@ -274,9 +274,50 @@ struct Evaluation<'a> {
     inner: &'a GuardInner,
     parts: &'a Parts,
     operation: OperationRef<'a>,
-    /// One per scheme of the spec; one allocation per request.
-    slots: Vec<Slot>,
+    /// One per scheme of the spec; no allocation for specs of up to `INLINE` schemes.
+    slots: Slots,
     detail: &'static str,
+}
+
+/// Schemes whose slots live in the request's future rather than on the heap.
+const INLINE: usize = 8;
+
+/// The per-scheme slots of one request.
+// Large on purpose: it lives in the request's (already boxed) future.
+#[allow(clippy::large_enum_variant)]
+enum Slots {
+    Inline([Slot; INLINE]),
+    Heap(Vec<Slot>),
+}
+
+impl Slots {
+    fn new(count: usize) -> Slots {
+        if count <= INLINE {
+            Slots::Inline(Default::default())
+        } else {
+            Slots::Heap(vec![Slot::default(); count])
+        }
+    }
+}
+
+impl std::ops::Deref for Slots {
+    type Target = [Slot];
+
+    fn deref(&self) -> &[Slot] {
+        match self {
+            Slots::Inline(slots) => slots,
+            Slots::Heap(slots) => slots,
+        }
+    }
+}
+
+impl std::ops::DerefMut for Slots {
+    fn deref_mut(&mut self) -> &mut [Slot] {
+        match self {
+            Slots::Inline(slots) => slots,
+            Slots::Heap(slots) => slots,
+        }
+    }
 }
 
 /// What one scheme has given so far in this request.
@@ -293,7 +334,7 @@ impl<'a> Evaluation<'a> {
             inner,
             parts,
             operation,
-            slots: vec![Slot::default(); count],
+            slots: Slots::new(count),
             detail: refusal::DETAIL_INVALID,
         }
     }

@@ -13,8 +13,9 @@ use crate::spec::Spec;
 use crate::verifier::{BoxFuture, Hook, Verifier};
 
 /// A layer that checks every request against its documented operation before the
-/// handler runs. Granted requests carry [`Authenticated`](crate::Authenticated) and the
-/// [`Guard`] in their extensions; refused ones never reach the handler.
+/// handler runs. Granted requests carry [`Authenticated`](crate::Authenticated) in their
+/// extensions (holding the [`Guard`], for extractors); refused ones never reach the
+/// handler.
 #[derive(Debug, Clone)]
 pub struct AuthLayer {
     guard: Guard,
@@ -100,8 +101,7 @@ where
             let (mut parts, body) = request.into_parts();
             match guard.authorize_request(&parts).await {
                 Ok(authenticated) => {
-                    parts.extensions.insert(authenticated);
-                    parts.extensions.insert(guard);
+                    parts.extensions.insert(authenticated.with_guard(guard));
                     inner.call(Request::from_parts(parts, body)).await
                 }
                 Err(rejection) => Ok(rejection.into_response()),

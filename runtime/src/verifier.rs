@@ -11,14 +11,30 @@ use http::request::Parts;
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::credential::{Presented, Reader};
+use crate::keys::KeyRecord;
 use crate::spec::{Scheme, Spec};
 
 /// A boxed, sendable future, as the object-safe traits return.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// Who a verified credential belongs to. Handlers read it from the extractors.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// Cloning is cheap: the parts are shared, never copied.
+#[derive(Clone)]
 pub struct Principal {
+    repr: Repr,
+}
+
+/// The principal's parts: built by hand, or lent by a key's record (the keyring's grants
+/// cost no copy of the record's strings).
+#[derive(Clone)]
+enum Repr {
+    Parts(Arc<PrincipalParts>),
+    Key(Arc<KeyRecord>),
+}
+
+#[derive(Clone, Default)]
+struct PrincipalParts {
     id: String,
     name: Option<String>,
     owner: Option<String>,
@@ -29,10 +45,36 @@ impl Principal {
     /// A principal with this public id (a key id, a user id; never a secret).
     pub fn new(id: impl Into<String>) -> Principal {
         Principal {
-            id: id.into(),
-            name: None,
-            owner: None,
-            roles: BTreeSet::new(),
+            repr: Repr::Parts(Arc::new(PrincipalParts {
+                id: id.into(),
+                ..PrincipalParts::default()
+            })),
+        }
+    }
+
+    /// The principal of a verified key: its id, name, owner and roles, shared with the
+    /// record.
+    pub(crate) fn of_key(record: Arc<KeyRecord>) -> Principal {
+        Principal {
+            repr: Repr::Key(record),
+        }
+    }
+
+    /// The parts, copied out of a key's record first when they are shared with one.
+    fn parts_mut(&mut self) -> &mut PrincipalParts {
+        if let Repr::Key(record) = &self.repr {
+            let parts = PrincipalParts {
+                id: record.id.clone(),
+                name: Some(record.name.clone()),
+                owner: record.owner.clone(),
+                roles: record.roles.clone(),
+            };
+            self.repr = Repr::Parts(Arc::new(parts));
+        }
+        match &mut self.repr {
+            Repr::Parts(parts) => Arc::make_mut(parts),
+            // Replaced just above.
+            Repr::Key(_) => unreachable!("principal parts were just copied"),
         }
     }
 
@@ -42,45 +84,81 @@ impl Principal {
         I: IntoIterator<Item = R>,
         R: Into<String>,
     {
-        self.roles.extend(roles.into_iter().map(Into::into));
+        let mut roles = roles.into_iter().peekable();
+        if roles.peek().is_some() {
+            self.parts_mut().roles.extend(roles.map(Into::into));
+        }
         self
     }
 
     /// Sets a display name (a key's name).
     pub fn with_name(mut self, name: impl Into<String>) -> Principal {
-        self.name = Some(name.into());
+        self.parts_mut().name = Some(name.into());
         self
     }
 
     /// Sets the owner (user, team, service).
     pub fn with_owner(mut self, owner: impl Into<String>) -> Principal {
-        self.owner = Some(owner.into());
+        self.parts_mut().owner = Some(owner.into());
         self
     }
 
     /// The public id.
     pub fn id(&self) -> &str {
-        &self.id
+        match &self.repr {
+            Repr::Parts(parts) => &parts.id,
+            Repr::Key(record) => &record.id,
+        }
     }
 
     /// The display name, if any.
     pub fn name(&self) -> Option<&str> {
-        self.name.as_deref()
+        match &self.repr {
+            Repr::Parts(parts) => parts.name.as_deref(),
+            Repr::Key(record) => Some(&record.name),
+        }
     }
 
     /// The owner, if any.
     pub fn owner(&self) -> Option<&str> {
-        self.owner.as_deref()
+        match &self.repr {
+            Repr::Parts(parts) => parts.owner.as_deref(),
+            Repr::Key(record) => record.owner.as_deref(),
+        }
     }
 
     /// The roles held.
     pub fn roles(&self) -> &BTreeSet<String> {
-        &self.roles
+        match &self.repr {
+            Repr::Parts(parts) => &parts.roles,
+            Repr::Key(record) => &record.roles,
+        }
     }
 
     /// Whether the role is held.
     pub fn has_role(&self, role: &str) -> bool {
-        self.roles.contains(role)
+        self.roles().contains(role)
+    }
+}
+
+impl PartialEq for Principal {
+    fn eq(&self, other: &Principal) -> bool {
+        (self.id(), self.name(), self.owner(), self.roles())
+            == (other.id(), other.name(), other.owner(), other.roles())
+    }
+}
+
+impl Eq for Principal {}
+
+impl fmt::Debug for Principal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Only the public parts; a key's record also holds its secret's hashes.
+        f.debug_struct("Principal")
+            .field("id", &self.id())
+            .field("name", &self.name())
+            .field("owner", &self.owner())
+            .field("roles", self.roles())
+            .finish()
     }
 }
 

@@ -11,10 +11,11 @@ use std::time::Duration;
 use moka::sync::Cache;
 use secrecy::SecretString;
 
+use super::known::{Check, KnownIds};
 use super::model::{
     IssuedKey, KeyFilter, KeyRecord, KeyUpdate, NewKey, Owner, StoreError, UnixSeconds,
 };
-use super::store::KeyStore;
+use super::store::{KeyStore, Sealed};
 
 /// How long a cached answer is trusted when nobody says it changed: the worst-case delay
 /// before a change made elsewhere (another process, another instance) takes effect.
@@ -27,7 +28,8 @@ pub const DEFAULT_CAPACITY: u64 = 100_000;
 const STRIPES: usize = 64;
 
 /// Caches the reads that verification makes (`get`, `get_owner`), including "no such
-/// key", so a flood of random key ids does not reach the store.
+/// key", and keeps the set of key ids that exist, so a flood of random key ids does not
+/// reach the store.
 ///
 /// Writes made through this wrapper invalidate at once: a key revoked here is refused on
 /// the very next request. Changes made elsewhere are seen after at most the TTL, or at
@@ -37,6 +39,16 @@ const STRIPES: usize = 64;
 /// A read that raced with a change is never served: every entry remembers the
 /// invalidation stripe's generation from before its read, and is used only while that
 /// generation is unchanged.
+///
+/// An id missing from the set of known ids is answered "no such key" without a read.
+/// The set comes from one `list` of every key, made in the background on first use and
+/// again every half TTL while in use; ids created or invalidated through this cache (or
+/// its [`Invalidator`]: the SQLite watcher, the PostgreSQL listener) join it at once. It
+/// is trusted for the TTL after each `list`, and not at all after [`CachedStore::clear`]
+/// until the next `list`, nor while a PostgreSQL listener is disconnected: meanwhile
+/// ids are read from the store as before. So a key created elsewhere becomes usable
+/// within the watcher's interval or the `NOTIFY` delay, and at the latest one TTL after
+/// its creation when nobody reports it.
 pub struct CachedStore<S> {
     inner: Arc<S>,
     entries: Entries,
@@ -47,9 +59,10 @@ pub struct CachedStore<S> {
 /// The cached entries and their stripe generations; clones share them.
 #[derive(Clone)]
 struct Entries {
-    keys: Cache<String, Cached<Option<KeyRecord>>>,
-    owners: Cache<String, Cached<Option<Owner>>>,
+    keys: Cache<String, Cached<KeyRecord>>,
+    owners: Cache<String, Cached<Owner>>,
     generations: Arc<[AtomicU64; STRIPES]>,
+    known: Arc<KnownIds>,
 }
 
 impl Entries {
@@ -67,6 +80,8 @@ impl Entries {
         self.stripe(hasher, Id::Key(id))
             .fetch_add(1, Ordering::SeqCst);
         self.keys.invalidate(id);
+        // Whatever changed, the id may exist now.
+        self.known.insert(id);
     }
 
     fn invalidate_owner(&self, hasher: &RandomState, id: &str) {
@@ -81,13 +96,23 @@ impl Entries {
         }
         self.keys.invalidate_all();
         self.owners.invalidate_all();
+        self.known.distrust();
     }
 }
 
-#[derive(Clone)]
+/// A cached answer: the value shared, not copied, on each hit.
 struct Cached<T> {
     generation: u64,
-    value: Arc<T>,
+    value: Option<Arc<T>>,
+}
+
+impl<T> Clone for Cached<T> {
+    fn clone(&self) -> Cached<T> {
+        Cached {
+            generation: self.generation,
+            value: self.value.clone(),
+        }
+    }
 }
 
 impl<S> fmt::Debug for CachedStore<S> {
@@ -128,6 +153,13 @@ impl Invalidator {
     pub fn clear(&self) {
         self.entries.clear();
     }
+
+    /// Whether the source of change reports is down (a listener that lost its
+    /// connection): while it is, the set of known ids is not trusted.
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
+    pub(crate) fn reports_down(&self, down: bool) {
+        self.entries.known.block(down);
+    }
 }
 
 /// Owners share the stripes with keys but hash under another namespace.
@@ -149,7 +181,8 @@ impl<S: KeyStore> CachedStore<S> {
 
     fn build(inner: Arc<S>, ttl: Duration, capacity: u64) -> CachedStore<S> {
         let generations = Arc::new(std::array::from_fn(|_| AtomicU64::new(0)));
-        CachedStore::with_stripes(inner, ttl, capacity, generations, RandomState::new())
+        let known = Arc::new(KnownIds::new(ttl));
+        CachedStore::with_stripes(inner, ttl, capacity, generations, known, RandomState::new())
     }
 
     fn with_stripes(
@@ -157,8 +190,10 @@ impl<S: KeyStore> CachedStore<S> {
         ttl: Duration,
         capacity: u64,
         generations: Arc<[AtomicU64; STRIPES]>,
+        known: Arc<KnownIds>,
         hasher: RandomState,
     ) -> CachedStore<S> {
+        known.set_ttl(ttl);
         CachedStore {
             inner,
             entries: Entries {
@@ -171,6 +206,7 @@ impl<S: KeyStore> CachedStore<S> {
                     .time_to_live(ttl)
                     .build(),
                 generations,
+                known,
             },
             hasher,
             ttl,
@@ -182,7 +218,8 @@ impl<S: KeyStore> CachedStore<S> {
     /// bumps make any entry read before them unusable.
     fn rebuilt(self, ttl: Duration, capacity: u64) -> CachedStore<S> {
         let generations = Arc::clone(&self.entries.generations);
-        CachedStore::with_stripes(self.inner, ttl, capacity, generations, self.hasher)
+        let known = Arc::clone(&self.entries.known);
+        CachedStore::with_stripes(self.inner, ttl, capacity, generations, known, self.hasher)
     }
 
     /// Trusts cached answers for `ttl` at most (the worst-case delay for changes made
@@ -250,26 +287,30 @@ impl<S: KeyStore> CachedStore<S> {
 /// The cached answer for `id` while its stripe is unchanged; otherwise `read`'s answer,
 /// cached under the generation seen before the read (so a change that lands meanwhile
 /// makes it unusable). Errors are not cached: the next request asks the store again.
-async fn read_through<T: Clone + Send + Sync + 'static>(
+async fn read_through<T: Send + Sync + 'static>(
     cache: &Cache<String, Cached<T>>,
     stripe: &AtomicU64,
     id: &str,
-    read: impl Future<Output = Result<T, StoreError>>,
-) -> Result<T, StoreError> {
+    read: impl Future<Output = Result<Option<Arc<T>>, StoreError>>,
+) -> Result<Option<Arc<T>>, StoreError> {
     if let Some(hit) = cache.get(id) {
         if hit.generation == stripe.load(Ordering::SeqCst) {
-            return Ok(T::clone(&hit.value));
+            return Ok(hit.value);
         }
     }
     let generation = stripe.load(Ordering::SeqCst);
     let value = read.await?;
     let entry = Cached {
         generation,
-        value: Arc::new(value.clone()),
+        value: value.clone(),
     };
     cache.insert(id.to_owned(), entry);
     Ok(value)
 }
+
+/// Stands in for an id the set of known ids lacks: a cache entry ("no such key") looked up
+/// like a real one, so a made-up id costs what a known one costs. No key id is empty.
+const ABSENT: &str = "";
 
 impl<S: KeyStore> KeyStore for CachedStore<S> {
     async fn create(&self, spec: NewKey) -> Result<IssuedKey, StoreError> {
@@ -283,8 +324,25 @@ impl<S: KeyStore> KeyStore for CachedStore<S> {
     }
 
     async fn get(&self, id: &str) -> Result<Option<KeyRecord>, StoreError> {
+        let record = self.lend(id, Sealed::TOKEN).await?;
+        Ok(record.map(|r| KeyRecord::clone(&r)))
+    }
+
+    async fn lend(&self, id: &str, _: Sealed) -> Result<Option<Arc<KeyRecord>>, StoreError> {
+        let known = &self.entries.known;
+        let check = known.check(id);
+        if check == Check::Untrusted {
+            known.ensure_loaded(&self.inner).await;
+        }
+        if check == Check::Unknown || id == ABSENT {
+            let stripe = self.stripe(Id::Key(ABSENT));
+            let absent = std::future::ready(Ok(None));
+            read_through(&self.entries.keys, stripe, ABSENT, absent).await?;
+            return Ok(None);
+        }
         let stripe = self.stripe(Id::Key(id));
-        read_through(&self.entries.keys, stripe, id, self.inner.get(id)).await
+        let read = self.inner.lend(id, Sealed::TOKEN);
+        read_through(&self.entries.keys, stripe, id, read).await
     }
 
     async fn list(&self, filter: KeyFilter) -> Result<Vec<KeyRecord>, StoreError> {
@@ -312,7 +370,9 @@ impl<S: KeyStore> KeyStore for CachedStore<S> {
 
     async fn get_owner(&self, id: &str) -> Result<Option<Owner>, StoreError> {
         let stripe = self.stripe(Id::Owner(id));
-        read_through(&self.entries.owners, stripe, id, self.inner.get_owner(id)).await
+        let read = async { Ok(self.inner.get_owner(id).await?.map(Arc::new)) };
+        let owner = read_through(&self.entries.owners, stripe, id, read).await?;
+        Ok(owner.map(|o| Owner::clone(&o)))
     }
 
     async fn disable_owner(&self, id: &str) -> Result<Owner, StoreError> {
@@ -345,8 +405,9 @@ impl<S: KeyStore> KeyStore for CachedStore<S> {
 #[cfg(feature = "sqlite")]
 impl CachedStore<super::SqliteStore> {
     /// Clears the cache whenever another connection (the `keygate keys` CLI, another
-    /// process) commits to the database, checking every `every`. Without this, such
-    /// changes take up to the TTL. Needs a tokio runtime; without one it logs a warning
+    /// process) commits to the database, checking every `every`, and lists the key ids
+    /// again. Without this, such changes take up to the TTL; with it, a key created by
+    /// another process is usable within `every` plus that list. Needs a tokio runtime; without one it logs a warning
     /// and the TTL alone bounds the delay.
     pub fn watch_other_writers(self, every: Duration) -> CachedStore<super::SqliteStore> {
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
@@ -355,6 +416,10 @@ impl CachedStore<super::SqliteStore> {
         };
         let store = Arc::downgrade(&self.inner);
         let entries = self.invalidator();
+        let known = Arc::clone(&self.entries.known);
+        // Ids listed before the first version read could miss a commit the watcher then
+        // takes as its starting point: no list counts until it has one.
+        known.block(true);
         runtime.spawn(async move {
             let mut seen = None;
             loop {
@@ -364,8 +429,16 @@ impl CachedStore<super::SqliteStore> {
                     Ok(version) if seen.is_some_and(|s| s != version) => {
                         entries.clear();
                         seen = Some(version);
+                        // The set of known ids, complete again before the next request
+                        // if the list is quick.
+                        known.load(&*store).await;
                     }
-                    Ok(version) => seen = Some(version),
+                    Ok(version) => {
+                        if seen.is_none() {
+                            known.block(false);
+                        }
+                        seen = Some(version);
+                    }
                     // Unknown: assume a change, so nothing stale outlives the outage.
                     Err(e) => {
                         tracing::warn!(error = %e, "cannot check the key database for changes");

@@ -163,6 +163,16 @@ impl KeyFormat {
 
     /// Splits and checks a full key. Checks shape and checksum only; no store is asked.
     pub fn parse(&self, key: &str) -> Result<ParsedKey, FormatError> {
+        let (key_id, secret) = self.split(key)?;
+        Ok(ParsedKey {
+            key_id: key_id.to_owned(),
+            secret: SecretString::from(secret.to_owned()),
+        })
+    }
+
+    /// [`KeyFormat::parse`] without copies: the key id and `<secret><checksum>`, lent
+    /// from `key`.
+    pub(crate) fn split<'k>(&self, key: &'k str) -> Result<(&'k str, &'k str), FormatError> {
         let rest = key
             .strip_prefix(self.prefix.as_str())
             .and_then(|rest| rest.strip_prefix('_'))
@@ -187,10 +197,7 @@ impl KeyFormat {
         if checksum(body) != given.as_bytes() {
             return Err(FormatError::BadChecksum);
         }
-        Ok(ParsedKey {
-            key_id: key_id.to_owned(),
-            secret: SecretString::from(secret.to_owned()),
-        })
+        Ok((key_id, secret))
     }
 
     /// Rebuilds the full key from a key id and `<secret><checksum>` (HTTP Basic) and

@@ -11,7 +11,7 @@ use super::format::{FormatError, KeyFormat, ParsedKey};
 use super::model::{
     new_record, sha256, Clock, KeyRecord, KeyState, NewKey, Permissions, SystemClock, UnixSeconds,
 };
-use super::store::KeyStore;
+use super::store::{KeyStore, Sealed};
 use crate::verifier::{Credential, Principal, Verdict, Verifier, VerifyError, VerifyRequest};
 
 /// `last_used_at` is written at most this often per key (seconds).
@@ -103,7 +103,7 @@ impl<S: KeyStore> Keyring<S> {
     }
 
     /// Finds the key id and secret for the scheme being verified.
-    fn parse(&self, request: &VerifyRequest<'_>) -> Result<ParsedKey, Unreadable> {
+    fn parse<'r>(&self, request: &VerifyRequest<'r>) -> Result<Parsed<'r>, Unreadable> {
         let scheme = request.scheme.name;
         if let Some(pair) = self.pairs.iter().find(|p| p.has(scheme)) {
             let reads_id = pair.id_scheme == scheme;
@@ -125,13 +125,16 @@ impl<S: KeyStore> Keyring<S> {
                 (
                     Credential::Key(id) | Credential::Bearer(id),
                     Credential::Key(secret) | Credential::Bearer(secret),
-                ) => self.parse_id_and_secret(id.expose_secret(), secret.expose_secret()),
+                ) => self
+                    .parse_id_and_secret(id.expose_secret(), secret.expose_secret())
+                    .map(Parsed::into_owned),
                 _ => Err(Unreadable::IncompletePair),
             };
         }
         match request.credential {
             Credential::Key(key) | Credential::Bearer(key) => {
-                Ok(self.format.parse(key.expose_secret())?)
+                let (key_id, secret) = self.format.split(key.expose_secret())?;
+                Ok(Parsed::Lent { key_id, secret })
             }
             Credential::Basic { id, secret } => {
                 self.parse_id_and_secret(id, secret.expose_secret())
@@ -140,14 +143,19 @@ impl<S: KeyStore> Keyring<S> {
     }
 
     /// A key id with either `<secret><checksum>` or the full key, whose id must match.
-    fn parse_id_and_secret(&self, id: &str, secret: &str) -> Result<ParsedKey, Unreadable> {
+    fn parse_id_and_secret<'a>(
+        &self,
+        id: &'a str,
+        secret: &'a str,
+    ) -> Result<Parsed<'a>, Unreadable> {
         // `<secret><checksum>` is base62 and has no `_`; a full key always has one.
         let parsed = if secret.contains('_') {
-            self.format.parse(secret)?
+            let (key_id, secret) = self.format.split(secret)?;
+            Parsed::Lent { key_id, secret }
         } else {
-            self.format.parse_pair(id, secret)?
+            Parsed::Owned(self.format.parse_pair(id, secret)?)
         };
-        if parsed.key_id != id {
+        if parsed.key_id() != id {
             return Err(FormatError::BadKeyId.into());
         }
         Ok(parsed)
@@ -211,14 +219,15 @@ impl<S: KeyStore> Verifier for Keyring<S> {
                 return Ok(Verdict::Invalid);
             }
         };
-        let key_id = parsed.key_id.as_str();
+        let key_id = parsed.key_id();
         // Hashed before the lookup, so an unknown id costs what a wrong secret costs.
-        let presented = sha256(parsed.secret.expose_secret());
+        let presented = sha256(parsed.secret());
         // An unknown id is checked against a decoy record the same way a known id is
-        // checked against its own, so the time taken does not tell the two apart.
-        let (record, known) = match self.store.get(key_id).await {
+        // checked against its own, so the time taken does not tell the two apart. Both
+        // are shared, not copied: neither costs an allocation.
+        let (record, known) = match self.store.lend(key_id, Sealed::TOKEN).await {
             Ok(Some(record)) => (record, true),
-            Ok(None) => (KeyRecord::clone(&self.decoy), false),
+            Ok(None) => (Arc::clone(&self.decoy), false),
             Err(e) => return Err(VerifyError::new(format!("key store: {e}"))),
         };
         let now = self.clock.now();
@@ -265,18 +274,8 @@ impl<S: KeyStore> Verifier for Keyring<S> {
         self.record_use(key_id, now).await;
         let op = request.operation;
         let allowed = record.permissions.allows(op.method, op.operation_id);
-        // The record is ours: its parts move into the principal without copies.
-        let KeyRecord {
-            id,
-            name,
-            owner,
-            roles,
-            ..
-        } = record;
-        let mut principal = Principal::new(id).with_name(name).with_roles(roles);
-        if let Some(owner) = owner {
-            principal = principal.with_owner(owner);
-        }
+        // The principal shares the record: its id, name, owner and roles are not copied.
+        let principal = Principal::of_key(record);
         if allowed {
             Ok(Verdict::Granted(principal))
         } else {
@@ -288,6 +287,39 @@ impl<S: KeyStore> Verifier for Keyring<S> {
                 "method not permitted for this key"
             );
             Ok(Verdict::Forbidden(principal))
+        }
+    }
+}
+
+/// A key id and `<secret><checksum>`: lent by the credential when it holds them as they
+/// are, else rebuilt (HTTP Basic with the bare secret, key pairs).
+enum Parsed<'a> {
+    Lent { key_id: &'a str, secret: &'a str },
+    Owned(ParsedKey),
+}
+
+impl Parsed<'_> {
+    fn key_id(&self) -> &str {
+        match self {
+            Parsed::Lent { key_id, .. } => key_id,
+            Parsed::Owned(parsed) => &parsed.key_id,
+        }
+    }
+
+    fn secret(&self) -> &str {
+        match self {
+            Parsed::Lent { secret, .. } => secret,
+            Parsed::Owned(parsed) => parsed.secret.expose_secret(),
+        }
+    }
+
+    fn into_owned(self) -> Parsed<'static> {
+        match self {
+            Parsed::Lent { key_id, secret } => Parsed::Owned(ParsedKey {
+                key_id: key_id.to_owned(),
+                secret: secrecy::SecretString::from(secret.to_owned()),
+            }),
+            Parsed::Owned(parsed) => Parsed::Owned(parsed),
         }
     }
 }

@@ -19,6 +19,7 @@
 mod cache;
 mod format;
 mod keyring;
+mod known;
 mod memory;
 mod model;
 #[cfg(feature = "postgres")]

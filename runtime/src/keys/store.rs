@@ -1,6 +1,7 @@
 //! The [`KeyStore`] trait.
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 use secrecy::SecretString;
@@ -22,6 +23,18 @@ pub trait KeyStore: Send + Sync + 'static {
 
     /// The key with this id, if any.
     fn get(&self, id: &str) -> impl Future<Output = Result<Option<KeyRecord>, StoreError>> + Send;
+
+    /// The key with this id, shared rather than copied: what the keyring reads on every
+    /// request. Only keygate's own stores answer it without copying; it cannot be
+    /// implemented outside keygate, where it is [`KeyStore::get`].
+    #[doc(hidden)]
+    fn lend(
+        &self,
+        id: &str,
+        _: Sealed,
+    ) -> impl Future<Output = Result<Option<Arc<KeyRecord>>, StoreError>> + Send {
+        async move { Ok(self.get(id).await?.map(Arc::new)) }
+    }
 
     /// The keys matching `filter`, ordered by creation time, then id.
     fn list(
@@ -66,4 +79,14 @@ pub trait KeyStore: Send + Sync + 'static {
         id: &str,
         at: UnixSeconds,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// Keeps [`KeyStore::lend`] keygate's own: no other crate can name this type.
+#[doc(hidden)]
+#[allow(unreachable_pub)]
+#[derive(Debug, Clone, Copy)]
+pub struct Sealed(pub(crate) ());
+
+impl Sealed {
+    pub(crate) const TOKEN: Sealed = Sealed(());
 }

@@ -7,7 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use keygate::keys::{
-    CachedStore, KeyRecord, KeyStatus, KeyStore, Keyring, MemoryStore, NewKey, SqliteStore,
+    CachedStore, KeyFormat, KeyRecord, KeyStatus, KeyStore, Keyring, MemoryStore, NewKey,
+    SqliteStore,
 };
 use keygate::Verdict;
 
@@ -52,6 +53,7 @@ async fn changes_behind_the_cache_show_after_the_ttl_or_an_invalidation() {
     let inner = Arc::new(MemoryStore::new());
     let cache = CachedStore::from_arc(Arc::clone(&inner)).with_ttl(Duration::from_millis(200));
     let issued = inner.create(NewKey::new("k")).await.expect("create");
+    let other = inner.create(NewKey::new("k2")).await.expect("create");
     let id = issued.record.id.as_str();
     let status = |r: Option<keygate::keys::KeyRecord>| r.expect("exists").status;
     assert_eq!(status(cache.get(id).await.expect("get")), KeyStatus::Active);
@@ -65,7 +67,6 @@ async fn changes_behind_the_cache_show_after_the_ttl_or_an_invalidation() {
         KeyStatus::Revoked
     );
     // or the TTL runs out.
-    let other = inner.create(NewKey::new("k2")).await.expect("create");
     let other_id = other.record.id.as_str();
     assert_eq!(
         status(cache.get(other_id).await.expect("get")),
@@ -258,4 +259,94 @@ async fn an_invalidator_taken_before_reconfiguring_still_invalidates() {
         status(cache.get(id).await.expect("get")),
         KeyStatus::Revoked
     );
+}
+
+/// Lets spawned work run (the background list of key ids) on the test's runtime.
+async fn settle() {
+    tokio::time::sleep(Duration::from_millis(100)).await;
+}
+
+#[tokio::test]
+async fn unknown_ids_never_reach_the_store_once_the_ids_are_listed() {
+    let counting = Counting::new(MemoryStore::new());
+    let gets = Arc::clone(&counting.gets);
+    let ring = Keyring::new(CachedStore::new(counting));
+    let issued = ring.store().create(NewKey::new("k")).await.expect("create");
+    // The first lookup starts the list of ids; it runs in the background.
+    assert!(matches!(get(&ring, &issued.key).await, Verdict::Granted(_)));
+    settle().await;
+    let before = gets.load(Ordering::SeqCst);
+    let format = KeyFormat::default();
+    for _ in 0..1_000 {
+        let made_up = format.generate().expect("rng");
+        assert_eq!(get(&ring, &made_up.full).await, Verdict::Invalid);
+        assert!(ring
+            .store()
+            .get(&made_up.key_id)
+            .await
+            .expect("get")
+            .is_none());
+    }
+    assert_eq!(
+        gets.load(Ordering::SeqCst) - before,
+        0,
+        "well-formed keys with unknown ids reached the store"
+    );
+    // Known ids still verify, and a key created through the cache at once.
+    assert!(matches!(get(&ring, &issued.key).await, Verdict::Granted(_)));
+    let fresh = ring
+        .store()
+        .create(NewKey::new("k2"))
+        .await
+        .expect("create");
+    assert!(matches!(get(&ring, &fresh.key).await, Verdict::Granted(_)));
+    // A change of unknown scope withdraws the trust: ids are read again until the next
+    // list.
+    ring.store().clear();
+    let made_up = format.generate().expect("rng");
+    assert_eq!(get(&ring, &made_up.full).await, Verdict::Invalid);
+    assert!(
+        gets.load(Ordering::SeqCst) > before,
+        "a cleared set was trusted"
+    );
+}
+
+#[tokio::test]
+async fn a_key_created_by_another_connection_verifies_once_the_watcher_sees_it() {
+    let dir = TempDir::new("watch-ids");
+    let path = dir.file("keys.db");
+    let hour = Duration::from_secs(3600);
+    let watched = Keyring::new(
+        CachedStore::new(SqliteStore::open(&path).expect("open"))
+            .with_ttl(hour)
+            .watch_other_writers(Duration::from_millis(20)),
+    );
+    let unwatched =
+        Keyring::new(CachedStore::new(SqliteStore::open(&path).expect("open")).with_ttl(hour));
+    let format = KeyFormat::default();
+    // Both caches list the ids (none yet), and the watcher takes its first reading.
+    for ring in [&watched, &unwatched] {
+        let made_up = format.generate().expect("rng");
+        assert_eq!(get(ring, &made_up.full).await, Verdict::Invalid);
+    }
+    settle().await;
+    // Another connection to the same file, as the `keygate keys` CLI would be.
+    let other = SqliteStore::open(&path).expect("open");
+    let issued = other.create(NewKey::new("k")).await.expect("create");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
+    while !matches!(get(&watched, &issued.key).await, Verdict::Granted(_)) {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the watcher never made the new key verifiable"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // Without a watcher the listed ids are trusted for the TTL: the new id is unknown
+    // to that cache until then (or until someone reports the change).
+    assert_eq!(get(&unwatched, &issued.key).await, Verdict::Invalid);
+    unwatched.store().invalidate_key(&issued.record.id);
+    assert!(matches!(
+        get(&unwatched, &issued.key).await,
+        Verdict::Granted(_)
+    ));
 }
