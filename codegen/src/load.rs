@@ -256,8 +256,9 @@ fn yaml_error(
 /// estimate says the text may be that deep: real documents never are.
 fn deep_flow(text: &str) -> Option<(usize, usize)> {
     use yaml_rust2::scanner::{Scanner, Token, TokenType};
-    let estimate = flow_depth_estimate(text, true).max(flow_depth_estimate(text, false));
-    if estimate <= MAX_YAML_DEPTH {
+    if flow_depth_estimate(text, true) <= MAX_YAML_DEPTH
+        && flow_depth_estimate(text, false) <= MAX_YAML_DEPTH
+    {
         return None;
     }
     let mut depth = 0usize;
@@ -288,6 +289,19 @@ fn deep_flow(text: &str) -> Option<(usize, usize)> {
 /// ordinary text this is at least the real flow depth; it only decides whether
 /// [`deep_flow`] parses.
 fn flow_depth_estimate(text: &str, quotes: bool) -> usize {
+    /// The bytes [`flow_depth_estimate`] acts on; every other byte only sets `last`
+    /// (blanks not even that).
+    const FLOW_ESTIMATE_SPECIAL: [bool; 256] = {
+        let mut table = [false; 256];
+        let special = b"\n#\"'|>[{]}";
+        let mut k = 0;
+        while k < special.len() {
+            table[special[k] as usize] = true;
+            k += 1;
+        }
+        table
+    };
+
     let bytes = text.as_bytes();
     let (mut depth, mut deepest) = (0usize, 0usize);
     // The last byte that is not a space, `\n` at the start of a line.
@@ -295,6 +309,19 @@ fn flow_depth_estimate(text: &str, quotes: bool) -> usize {
     let mut line_indent = 0;
     let mut i = 0;
     while let Some(&byte) = bytes.get(i) {
+        if !FLOW_ESTIMATE_SPECIAL[usize::from(byte)] {
+            // Most bytes only become `last`, and spaces not even that: pass a whole run
+            // of them at once.
+            let start = i;
+            i += bytes[i..]
+                .iter()
+                .position(|&b| FLOW_ESTIMATE_SPECIAL[usize::from(b)])
+                .unwrap_or(bytes.len() - i);
+            if let Some(&b) = bytes[start..i].iter().rev().find(|&&b| !is_blank(b)) {
+                last = b;
+            }
+            continue;
+        }
         let spaced = i == 0 || matches!(bytes[i - 1], b' ' | b'\t' | b'\n' | b'\r');
         i += 1;
         match byte {
@@ -349,6 +376,11 @@ fn flow_depth_estimate(text: &str, quotes: bool) -> usize {
         last = byte;
     }
     deepest
+}
+
+/// A space, tab or carriage return: what [`flow_depth_estimate`] steps over.
+fn is_blank(byte: u8) -> bool {
+    matches!(byte, b' ' | b'\t' | b'\r')
 }
 
 /// Where the first key that repeats a key of the same map is, if any.
@@ -2277,6 +2309,29 @@ paths:
         // Repeated keys and second documents are errors, not guesses.
         assert!(yaml12_fallback("a: 1\na: 2\n").unwrap_err().is_none());
         assert!(yaml12_fallback("a: 1\n---\nb: 2\n").unwrap_err().is_none());
+    }
+
+    #[test]
+    fn flow_depth_estimates_read_runs_of_plain_bytes_like_single_bytes() {
+        // (text, with quotes, without): the byte before a quote, `#` or `|` decides.
+        for (text, quoted, unquoted) in [
+            ("a: x # [[[[\nb: [1]\n", 1, 1),
+            ("a: x#[[\n", 2, 2),
+            ("a: 'x [[' \n", 0, 2),
+            ("a: x'[[' \n", 2, 2),
+            ("a:   \t 'x [[' [\n", 1, 3),
+            ("a: |\n  [[\nb: [\n", 1, 1),
+            ("a: b|\n  [[\n", 2, 2),
+        ] {
+            assert_eq!(
+                (
+                    flow_depth_estimate(text, true),
+                    flow_depth_estimate(text, false)
+                ),
+                (quoted, unquoted),
+                "{text:?}"
+            );
+        }
     }
 
     #[test]
