@@ -68,8 +68,10 @@ collect() {
     while IFS= read -r line; do summary+=("[$name] ${line#  }"); done \
       < <(sed -n '/^summary (/,$p' "$log" | grep -v '^summary (' | grep -v 'wrote ')
   else
-    while IFS= read -r line; do summary+=("[$name] $(sed 's/^ *//' <<<"$line")"); done \
-      < <(grep -E 'PASS|MISS' "$log")
+    # Each PASS/MISS line with the heading of its section.
+    while IFS= read -r line; do summary+=("[$name] $line"); done \
+      < <(awk '/^[^ ].*:$/ { sec = $0; sub(/:$/, "", sec) }
+               /PASS|MISS/ { gsub(/^ +/, ""); gsub(/ +/, " "); print sec ": " $0 }' "$log")
   fi
 }
 

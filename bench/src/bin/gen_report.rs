@@ -7,7 +7,7 @@
 //! - `--rounds N`     interleaved rounds for the big documents (default 10)
 //! - `--scaling-rounds N` rounds for the synthetic sizes (default 7)
 //! - `--keygate PATH` the release `keygate` binary (default: next to this binary)
-//! - `--skip-rss`, `--skip-scaling`
+//! - `--skip-speed`, `--skip-rss`, `--skip-scaling`
 //!
 //! Sections:
 //! 1. Per big document, in interleaved rounds: read + `serde_yaml` parse to a `Value`
@@ -41,6 +41,7 @@ struct Options {
     rounds: usize,
     scaling_rounds: usize,
     keygate: PathBuf,
+    skip_speed: bool,
     skip_rss: bool,
     skip_scaling: bool,
 }
@@ -58,6 +59,7 @@ fn main() -> ExitCode {
         rounds: 10,
         scaling_rounds: 7,
         keygate: target_dir().join("release/keygate"),
+        skip_speed: false,
         skip_rss: false,
         skip_scaling: false,
     };
@@ -69,6 +71,7 @@ fn main() -> ExitCode {
             "--rounds" => options.rounds = value().parse().expect("--rounds N"),
             "--scaling-rounds" => options.scaling_rounds = value().parse().expect("N"),
             "--keygate" => options.keygate = value().into(),
+            "--skip-speed" => options.skip_speed = true,
             "--skip-rss" => options.skip_rss = true,
             "--skip-scaling" => options.skip_scaling = true,
             other => panic!("unknown argument {other}"),
@@ -91,7 +94,9 @@ fn main() -> ExitCode {
     std::fs::create_dir_all(&scratch).expect("scratch dir");
     let mut summary = Vec::new();
 
-    speed(&docs, options.rounds, &scratch, &mut summary);
+    if !options.skip_speed {
+        speed(&docs, options.rounds, &scratch, &mut summary);
+    }
     if !options.skip_rss {
         memory(&docs, &options.keygate, &scratch, &mut summary);
     }
@@ -127,6 +132,18 @@ fn generate(path: &Path, out: &Path) -> usize {
         .unwrap_or_else(|e| panic!("{e}"));
     std::fs::write(out, &module).expect("write module");
     module.len()
+}
+
+/// [`generate`] with the seconds of each phase: load, emit, write.
+fn generate_phases(path: &Path, out: &Path) -> [f64; 3] {
+    let (load, api) =
+        seconds(|| keygate_codegen::load::load_file(path).unwrap_or_else(|e| panic!("{e}")));
+    let (emit, module) = seconds(|| {
+        keygate_codegen::generate_module(&api, &keygate_codegen::Templates::builtin())
+            .unwrap_or_else(|e| panic!("{e}"))
+    });
+    let (write, ()) = seconds(|| std::fs::write(out, &module).expect("write module"));
+    [load, emit, write]
 }
 
 fn seconds<T>(f: impl FnOnce() -> T) -> (f64, T) {
@@ -392,6 +409,10 @@ fn scaling(rounds: usize, scratch: &Path, summary: &mut Vec<String>) {
         })
         .collect();
     let mut ms = vec![Samples::default(); files.len()];
+    let mut parse_ms = vec![Samples::default(); files.len()];
+    // Per size: load, emit, write (ms per generate).
+    let mut phases =
+        vec![[Samples::default(), Samples::default(), Samples::default()]; files.len()];
     for round in 0..rounds {
         let mut order: Vec<usize> = (0..files.len()).collect();
         order.rotate_left(round % files.len());
@@ -399,31 +420,47 @@ fn scaling(rounds: usize, scratch: &Path, summary: &mut Vec<String>) {
             order.reverse();
         }
         for i in order {
+            let mut sum = [0.0; 3];
             let (s, _) = seconds(|| {
                 for _ in 0..reps[i] {
-                    generate(&files[i].1, &out);
+                    let split = generate_phases(&files[i].1, &out);
+                    sum.iter_mut().zip(split).for_each(|(a, b)| *a += b);
                 }
             });
             ms[i].0.push(s * 1e3 / reps[i] as f64);
+            // The parse alone, outside the timed total, to show what load adds to it.
+            let (p, _) = seconds(|| {
+                for _ in 0..reps[i] {
+                    std::hint::black_box(parse(&files[i].1));
+                }
+            });
+            parse_ms[i].0.push(p * 1e3 / reps[i] as f64);
+            for (phase, total) in phases[i].iter_mut().zip(sum) {
+                phase.0.push(total * 1e3 / reps[i] as f64);
+            }
         }
     }
     let mut csv = String::from(
-        "operations,file_bytes,median_ms,min_ms,max_ms,us_per_operation,repetitions,rounds\n",
+        "operations,file_bytes,median_ms,min_ms,max_ms,us_per_operation,load_ms,emit_ms,write_ms,parse_ms,repetitions,rounds\n",
     );
     for (i, (ops, _, bytes)) in files.iter().enumerate() {
         let per_op = ms[i].median() * 1e3 / *ops as f64;
+        let [load, emit, write] = phases[i].clone().map(|p| p.median());
         println!(
-            "  {ops:>6} ops ({:>7.1} kB)  {} ms   {per_op:.1} µs/op   ({} per sample)",
+            "  {ops:>6} ops ({:>7.1} kB)  {} ms   {per_op:.1} µs/op   \
+             (load {load:.2} (parse alone {:.2}), emit {emit:.2}, write {write:.2} ms; {} per sample)",
             *bytes as f64 / 1e3,
             ms[i].show(2),
+            parse_ms[i].median(),
             reps[i]
         );
         let _ = writeln!(
             csv,
-            "{ops},{bytes},{:.4},{:.4},{:.4},{per_op:.3},{},{rounds}",
+            "{ops},{bytes},{:.4},{:.4},{:.4},{per_op:.3},{load:.4},{emit:.4},{write:.4},{:.4},{},{rounds}",
             ms[i].median(),
             ms[i].min(),
             ms[i].max(),
+            parse_ms[i].median(),
             reps[i]
         );
     }
