@@ -29,6 +29,8 @@ def generation(data, out):
     high = [r["max_ms"] - r["median_ms"] for r in data]
     fig, ax = plt.subplots(figsize=(6.4, 4.4), dpi=120)
     ax.errorbar(ops, med, yerr=[low, high], fmt="o-", capsize=3, label="keygate generate (median, min-max)")
+    if "parse_ms" in data[0]:
+        ax.plot(ops, [r["parse_ms"] for r in data], "s:", label="serde_yaml parse alone (median)")
     # Linear through the largest size: what "no worse than linear" allows below it.
     ref = [med[-1] * o / ops[-1] for o in ops]
     ax.plot(ops, ref, "--", color="grey", label="linear (through the largest size)")
@@ -38,7 +40,7 @@ def generation(data, out):
     ax.set_ylabel("time per generate (ms)")
     ax.set_title("Generation time vs document size (synthetic documents)")
     for o, m, r in zip(ops, med, data):
-        ax.annotate(f"{r['us_per_operation']:.0f} µs/op", (o, m), textcoords="offset points", xytext=(6, -12), fontsize=8)
+        ax.annotate(f"{r['us_per_operation']:.0f} µs/op", (o, m), textcoords="offset points", xytext=(-6, 8), ha="right", fontsize=8)
     ax.grid(True, which="both", alpha=0.3)
     ax.legend()
     fig.tight_layout()

@@ -88,6 +88,7 @@ if ! skip KEYGATE_BENCH_SKIP_GEN || ! skip KEYGATE_BENCH_SKIP_OAG; then
   [ -d "$corpus" ] || { echo "no corpus at $corpus: set KEYGATE_BENCH_CORPUS" >&2; exit 1; }
 fi
 echo "target dir $CARGO_TARGET_DIR, corpus $corpus, $(nproc) cores, $(rustc --version)"
+echo "tree: $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- . 2>/dev/null || echo ', with uncommitted changes (measured as they are)')"
 
 step "build (release)"
 cargo build --release -p keygate-codegen --bin keygate
