@@ -1,5 +1,7 @@
-//! Loopback HTTP throughput: the same small app without auth and behind the generated
-//! layer, served in this process and driven by `wrk` in another, with PASS or MISS.
+//! Loopback HTTP throughput: the same small app without auth, behind a `HashMap` header
+//! check (the limit, for reference) and behind the generated layer (`StaticKeys`,
+//! `Keyring<CachedStore<SqliteStore>>`), served in this process and driven by `wrk` in
+//! another, with PASS or MISS.
 //!
 //! `cargo run --release -p keygate-bench --bin http_report -- [OPTIONS]`
 //!
@@ -21,7 +23,12 @@ use std::process::{Command, ExitCode};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use axum::extract::State;
+use std::collections::HashMap;
+
+use axum::extract::{Request, State};
+use axum::http::StatusCode;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use keygate::keys::{CachedStore, KeyStore, Keyring, NewKey, Permissions, SqliteStore};
@@ -44,6 +51,24 @@ fn routes(hits: &Arc<AtomicU64>) -> Router {
     Router::new()
         .route("/things", get(ok))
         .with_state(Arc::clone(hits))
+}
+
+/// The limit: a `HashMap` lookup of `X-API-Key` in `from_fn_with_state`, nothing else.
+async fn hashmap_gate(
+    State(keys): State<Arc<HashMap<String, ()>>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let known = request
+        .headers()
+        .get("x-api-key")
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|key| keys.contains_key(key));
+    if known {
+        next.run(request).await
+    } else {
+        StatusCode::UNAUTHORIZED.into_response()
+    }
 }
 
 /// One served case.
@@ -76,14 +101,25 @@ fn serve_all() -> Vec<Served> {
         let ring_key = issued.key.expose_secret().to_owned();
 
         let cases: Vec<(&'static str, String, Arc<AtomicU64>, Router)> = {
-            let (a, b, c) = (
+            let (a, b, c, d) = (
+                Arc::new(AtomicU64::new(0)),
                 Arc::new(AtomicU64::new(0)),
                 Arc::new(AtomicU64::new(0)),
                 Arc::new(AtomicU64::new(0)),
             );
             let keys = StaticKeys::new().key(api::scheme::API_KEY, STATIC_KEY);
+            let allowed: HashMap<String, ()> = [(STATIC_KEY.to_owned(), ())].into();
             vec![
                 ("no_auth", STATIC_KEY.to_owned(), Arc::clone(&a), routes(&a)),
+                (
+                    "from_fn_hashmap",
+                    STATIC_KEY.to_owned(),
+                    Arc::clone(&d),
+                    routes(&d).layer(middleware::from_fn_with_state(
+                        Arc::new(allowed),
+                        hashmap_gate,
+                    )),
+                ),
                 (
                     "static_keys",
                     STATIC_KEY.to_owned(),
@@ -269,6 +305,13 @@ fn main() -> ExitCode {
     let base = samples[0].median();
     for (case, s) in served.iter().zip(&samples).skip(1) {
         let ratio = s.median() / base;
+        if case.name == "from_fn_hashmap" {
+            // The limit: what any header check costs here; no target of its own.
+            println!(
+                "  loopback throughput, from_fn_hashmap (the limit) / no_auth: {ratio:.3}x (for reference)"
+            );
+            continue;
+        }
         println!(
             "  loopback throughput, {} / no_auth: {ratio:.3}x (target >= {TARGET}): {}",
             case.name,
