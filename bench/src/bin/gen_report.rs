@@ -14,7 +14,10 @@
 //!    (the limit) against `load_file` + `generate_module` + write; ratio <= 1.5x.
 //! 2. Peak RSS of `keygate generate FILE -o TMP` and of a parse-only child; <= 150 MB.
 //! 3. Synthetic documents of 10 to 10,000 operations: time per size, no worse than
-//!    linear (each tenfold step at most 12.5x). CSV: `<results>/gen_scaling.csv`.
+//!    linear (each tenfold step at most 12.5x).
+//!
+//! CSVs in `<results>` (`$KEYGATE_BENCH_RESULTS`, else `<target>/bench-results`):
+//! `gen_speed.csv`, `gen_rss.csv`, `gen_scaling.csv`.
 
 #[allow(dead_code)]
 #[path = "../stats.rs"]
@@ -184,9 +187,23 @@ fn speed(docs: &[PathBuf], rounds: usize, scratch: &Path, summary: &mut Vec<Stri
             }
         }
     }
+    let mut csv = String::from(
+        "document,bytes,parse_median_ms,parse_min_ms,parse_max_ms,generate_median_ms,generate_min_ms,generate_max_ms,ratio,rounds\n",
+    );
     for (i, doc) in docs.iter().enumerate() {
         let ratio = gen_ms[i].median() / parse_ms[i].median();
         let bytes = std::fs::metadata(doc).map_or(0, |m| m.len());
+        let _ = writeln!(
+            csv,
+            "{},{bytes},{:.2},{:.2},{:.2},{:.2},{:.2},{:.2},{ratio:.3},{rounds}",
+            name(doc),
+            parse_ms[i].median(),
+            parse_ms[i].min(),
+            parse_ms[i].max(),
+            gen_ms[i].median(),
+            gen_ms[i].min(),
+            gen_ms[i].max()
+        );
         println!("  {} ({:.1} MB)", name(doc), bytes as f64 / 1e6);
         println!("    parse (limit)  {}", parse_ms[i].show(1));
         println!("    generate       {}", gen_ms[i].show(1));
@@ -198,6 +215,7 @@ fn speed(docs: &[PathBuf], rounds: usize, scratch: &Path, summary: &mut Vec<Stri
         println!("    {line}");
         summary.push(line);
     }
+    std::fs::write(results_dir().join("gen_speed.csv"), csv).expect("write csv");
 }
 
 /// Hidden mode: parse only, so its peak RSS can be compared with `keygate generate`'s.
@@ -253,6 +271,7 @@ fn memory(docs: &[PathBuf], keygate: &Path, scratch: &Path, summary: &mut Vec<St
     let exe = std::env::current_exe().expect("current exe");
     let out = scratch.join("rss-module.rs");
     let mut largest = (0u64, 0i64, String::new());
+    let mut csv = String::from("document,bytes,generate_peak_rss_kib,parse_only_peak_rss_kib\n");
     for doc in docs {
         let _ = std::fs::remove_file(&out);
         let generate = peak_rss(&[
@@ -276,6 +295,7 @@ fn memory(docs: &[PathBuf], keygate: &Path, scratch: &Path, summary: &mut Vec<St
             mb(parse),
             generate as f64 / parse as f64
         );
+        let _ = writeln!(csv, "{},{bytes},{generate},{parse}", name(doc));
         if bytes > largest.0 {
             largest = (bytes, generate, name(doc));
         }
@@ -288,6 +308,7 @@ fn memory(docs: &[PathBuf], keygate: &Path, scratch: &Path, summary: &mut Vec<St
     );
     println!("  {line}");
     summary.push(line);
+    std::fs::write(results_dir().join("gen_rss.csv"), csv).expect("write csv");
 }
 
 /// A document of `operations` operations shaped like a real one: paths with a GET and a
