@@ -309,8 +309,9 @@ async fn read_through<T: Send + Sync + 'static>(
 }
 
 /// Stands in for an id the set of known ids lacks: a cache entry ("no such key") looked up
-/// like a real one, so a made-up id costs what a known one costs. No key id is empty.
-const ABSENT: &str = "";
+/// like a real one, so a made-up id costs what a known one costs. As long as a key id, so
+/// it hashes alike, but never one: `0` is not a base32 digit.
+const ABSENT: &str = "000000000000";
 
 impl<S: KeyStore> KeyStore for CachedStore<S> {
     async fn create(&self, spec: NewKey) -> Result<IssuedKey, StoreError> {

@@ -19,6 +19,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock, Weak};
 use std::time::{Duration, Instant};
 
+use super::index::{encode, IdIndex};
 use super::model::KeyFilter;
 use super::store::KeyStore;
 
@@ -44,7 +45,10 @@ pub(crate) struct KnownIds {
 }
 
 struct State {
-    ids: HashSet<String, RandomState>,
+    /// Key ids, looked up the same way whether held or not.
+    ids: IdIndex<()>,
+    /// Ids that are not in the key id format (only a custom store could have them).
+    odd: HashSet<String, RandomState>,
     /// Until when the set is complete; `None` when it is not known to be.
     trusted_until: Option<Instant>,
     /// Bumped by whatever makes the set incomplete; a `list` that started before a bump
@@ -55,11 +59,20 @@ struct State {
     ttl: Duration,
 }
 
+impl State {
+    fn add(&mut self, id: &str) {
+        if !self.ids.insert(id, ()) {
+            self.odd.insert(id.to_owned());
+        }
+    }
+}
+
 impl KnownIds {
     pub(crate) fn new(ttl: Duration) -> KnownIds {
         KnownIds {
             state: RwLock::new(State {
-                ids: HashSet::default(),
+                ids: IdIndex::default(),
+                odd: HashSet::default(),
                 trusted_until: None,
                 generation: 0,
                 blocked: false,
@@ -83,8 +96,8 @@ impl KnownIds {
         state.generation += 1;
     }
 
-    /// Whether `id` exists, as far as the set can tell. The same work is done for a hit
-    /// and a miss, so its time does not tell them apart.
+    /// Whether `id` exists, as far as the set can tell. A key id held and one lacking
+    /// cost the same steps (see `IdIndex`), so the time does not tell them apart.
     pub(crate) fn check(&self, id: &str) -> Check {
         if !self.used.load(Ordering::Relaxed) {
             self.used.store(true, Ordering::Relaxed);
@@ -92,12 +105,11 @@ impl KnownIds {
         let state = self.state.read().unwrap_or_else(|e| e.into_inner());
         match state.trusted_until {
             Some(until) if Instant::now() < until => {
-                let found = state.ids.get(id);
-                // A hit compares the id's bytes with the entry's; a miss compares them
-                // with a string of the same length.
-                let other = found.map_or(id, String::as_str);
-                let same = std::hint::black_box(other) == std::hint::black_box(id);
-                if found.is_some() & same {
+                let known = match encode(id) {
+                    Some(_) => state.ids.get(id).is_some(),
+                    None => state.odd.contains(id),
+                };
+                if known {
                     Check::Known
                 } else {
                     Check::Unknown
@@ -109,14 +121,12 @@ impl KnownIds {
 
     /// Adds an id that may exist now (created here, or named by a change report).
     pub(crate) fn insert(&self, id: &str) {
-        let present = self
-            .state
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .ids
-            .contains(id);
+        let present = {
+            let state = self.state.read().unwrap_or_else(|e| e.into_inner());
+            state.ids.contains(id) || state.odd.contains(id)
+        };
         if !present {
-            self.write().ids.insert(id.to_owned());
+            self.write().add(id);
         }
     }
 
@@ -160,7 +170,9 @@ impl KnownIds {
         match store.list(KeyFilter::default()).await {
             Ok(records) => {
                 let mut state = self.write();
-                state.ids.extend(records.into_iter().map(|r| r.id));
+                for record in &records {
+                    state.add(&record.id);
+                }
                 if state.generation == generation && !state.blocked {
                     state.trusted_until = Some(started + state.ttl);
                 }

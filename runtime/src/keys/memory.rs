@@ -8,6 +8,7 @@ use std::time::Duration;
 use secrecy::{ExposeSecret, SecretString};
 
 use super::format::KeyFormat;
+use super::index::{encode, IdIndex};
 use super::model::{
     apply_rotation, apply_update, new_record, sha256, Clock, IssuedKey, KeyFilter, KeyRecord,
     KeyStatus, KeyUpdate, NewKey, Owner, StoreError, SystemClock, UnixSeconds,
@@ -25,6 +26,9 @@ pub struct MemoryStore {
 struct Inner {
     /// Shared with the keyring's reads, copied on write.
     keys: HashMap<String, Arc<KeyRecord>>,
+    /// The same records, for the keyring's reads: a lookup of an unknown id costs what
+    /// one of a known id does (a hash map answers a miss sooner).
+    index: IdIndex<Arc<KeyRecord>>,
     owners: HashMap<String, Owner>,
 }
 
@@ -87,11 +91,14 @@ impl MemoryStore {
         change: impl FnOnce(&mut KeyRecord) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
         let mut inner = self.lock()?;
+        let inner = &mut *inner;
         let record = inner
             .keys
             .get_mut(id)
             .ok_or_else(|| StoreError::NotFound(id.to_owned()))?;
-        change(Arc::make_mut(record))
+        let out = change(Arc::make_mut(record));
+        inner.index.insert(id, Arc::clone(record));
+        out
     }
 }
 
@@ -116,9 +123,9 @@ impl KeyStore for MemoryStore {
         };
         let hash = sha256(generated.secret.expose_secret());
         let record = new_record(spec, generated.key_id, hash, epoch, now);
-        inner
-            .keys
-            .insert(record.id.clone(), Arc::new(record.clone()));
+        let shared = Arc::new(record.clone());
+        inner.index.insert(&record.id, Arc::clone(&shared));
+        inner.keys.insert(record.id.clone(), shared);
         Ok(IssuedKey {
             record,
             key: generated.full,
@@ -131,11 +138,10 @@ impl KeyStore for MemoryStore {
 
     async fn lend(&self, id: &str, _: Sealed) -> Result<Option<Arc<KeyRecord>>, StoreError> {
         let inner = self.lock()?;
-        let found = inner.keys.get(id);
-        // A hit has compared the id with the record's; a miss compares it too (with
-        // itself), so the time taken tells the two apart less.
-        let other = found.map_or(id, |record| record.id.as_str());
-        std::hint::black_box(std::hint::black_box(other) == id);
+        let found = match encode(id) {
+            Some(_) => inner.index.get(id),
+            None => inner.keys.get(id),
+        };
         Ok(found.cloned())
     }
 

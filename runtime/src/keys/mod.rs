@@ -18,6 +18,7 @@
 
 mod cache;
 mod format;
+mod index;
 mod keyring;
 mod known;
 mod memory;
