@@ -43,12 +43,13 @@ const STRIPES: usize = 64;
 /// An id missing from the set of known ids is answered "no such key" without a read.
 /// The set comes from one `list` of every key, made in the background on first use and
 /// again every half TTL while in use; ids created or invalidated through this cache (or
-/// its [`Invalidator`]: the SQLite watcher, the PostgreSQL listener) join it at once. It
-/// is trusted for the TTL after each `list`, and not at all after [`CachedStore::clear`]
-/// until the next `list`, nor while a PostgreSQL listener is disconnected: meanwhile
-/// ids are read from the store as before. So a key created elsewhere becomes usable
-/// within the watcher's interval or the `NOTIFY` delay, and at the latest one TTL after
-/// its creation when nobody reports it.
+/// its [`Invalidator`]) join it at once. It is trusted for the TTL after each `list`,
+/// and not at all after [`CachedStore::clear`] until the next `list`; meanwhile ids are
+/// read from the store as before. So a key created where nobody reports it becomes
+/// usable here at the latest one TTL after its creation, and within the watch interval
+/// (plus one `list`) with [`CachedStore::watch_other_writers`]. Behind a PostgreSQL
+/// listener the set is not trusted: instances verify a key created on another one before
+/// its `NOTIFY` arrives, so unknown ids are read there (once per id per TTL).
 pub struct CachedStore<S> {
     inner: Arc<S>,
     entries: Entries,
