@@ -329,7 +329,9 @@ fn flow_depth_estimate(text: &str, quotes: bool) -> usize {
     let (mut depth, mut deepest) = (0usize, 0usize);
     // The last byte that is not a space, `\n` at the start of a line.
     let mut last = b'\n';
-    let mut line_indent = 0;
+    // Where the current line starts (none for the first); its indentation is counted
+    // only when a block scalar needs it.
+    let mut line_start = None;
     let mut i = 0;
     while let Some(&byte) = bytes.get(i) {
         if !FLOW_ESTIMATE_SPECIAL[usize::from(byte)] {
@@ -350,7 +352,7 @@ fn flow_depth_estimate(text: &str, quotes: bool) -> usize {
         match byte {
             b'\n' => {
                 last = b'\n';
-                line_indent = bytes[i..].iter().take_while(|&&b| b == b' ').count();
+                line_start = Some(i);
                 continue;
             }
             b' ' | b'\t' | b'\r' => continue,
@@ -378,6 +380,9 @@ fn flow_depth_estimate(text: &str, quotes: bool) -> usize {
             // A block scalar's indicator follows a blank: in `a-|b` it is text.
             b'|' | b'>' if spaced && matches!(last, b'\n' | b':' | b'-' | b'?') => {
                 // A block scalar: skip the lines indented deeper than this one.
+                let line_indent = line_start.map_or(0, |start: usize| {
+                    bytes[start..].iter().take_while(|&&b| b == b' ').count()
+                });
                 i += bytes[i..].iter().take_while(|&&b| b != b'\n').count();
                 while bytes.get(i) == Some(&b'\n') {
                     let line = &bytes[i + 1..];
@@ -2383,6 +2388,9 @@ paths:
             ("a:   \t 'x [[' [\n", 1, 3),
             ("a: |\n  [[\nb: [\n", 1, 1),
             ("a: b|\n  [[\n", 2, 2),
+            // The first line's indentation is taken as none.
+            ("  a: |\n  [[\n", 0, 0),
+            ("a:\n  b: |\n  [[\n", 2, 2),
         ] {
             assert_eq!(
                 (
