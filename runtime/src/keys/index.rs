@@ -55,8 +55,10 @@ impl<T> IdIndex<T> {
         let mut size = self.codes.len();
         while size > 1 {
             let half = size / 2;
-            // Moves to the upper half or not by arithmetic, not a branch.
-            base += half * usize::from(self.codes[base + half] <= code);
+            // Moves to the upper half or not by arithmetic; black_box keeps the
+            // compiler from turning it back into a branch.
+            let up = std::hint::black_box(usize::from(self.codes[base + half] <= code));
+            base += half * up;
             size -= half;
         }
         base
