@@ -5,18 +5,27 @@
 
 use super::format::KEY_ID_LEN;
 
-/// Key ids by their 60-bit code (12 base32 characters, 5 bits each), sorted.
+/// Key ids by their 60-bit code (12 base32 characters, 5 bits each): most in a sorted
+/// vector, the latest few in a short unsorted one that is merged in when full (so adding
+/// many ids costs amortized O(n / TAIL) each, not O(n)).
 #[derive(Debug, Clone)]
 pub(crate) struct IdIndex<T> {
     codes: Vec<u64>,
     values: Vec<T>,
+    tail_codes: Vec<u64>,
+    tail_values: Vec<T>,
 }
+
+/// Ids kept unsorted before a merge; every lookup scans them all.
+const TAIL: usize = 32;
 
 impl<T> Default for IdIndex<T> {
     fn default() -> IdIndex<T> {
         IdIndex {
             codes: Vec::new(),
             values: Vec::new(),
+            tail_codes: Vec::new(),
+            tail_values: Vec::new(),
         }
     }
 }
@@ -64,17 +73,30 @@ impl<T> IdIndex<T> {
         base
     }
 
-    /// The value for `id`. An id held and one lacking cost the same steps.
+    /// The value for `id`. An id held and one lacking cost the same steps: the sorted
+    /// part is searched to the end, and the whole tail is scanned.
     pub(crate) fn get(&self, id: &str) -> Option<&T> {
         let code = encode(id)?;
-        if self.codes.is_empty() {
-            return None;
+        let mut found = None;
+        if !self.codes.is_empty() {
+            let at = self.position(code);
+            // Read either way, so a miss touches a value as a hit does.
+            let value = std::hint::black_box(&self.values[at]);
+            if self.codes[at] == code {
+                found = Some(value);
+            }
         }
-        let at = self.position(code);
-        let found = self.codes[at] == code;
-        // Read either way, so a miss touches a value as a hit does.
-        let value = std::hint::black_box(&self.values[at]);
-        found.then_some(value)
+        // Ids are unique: at most one entry matches, and its position is summed in.
+        let (mut at, mut matched) = (0, 0);
+        for (i, &other) in self.tail_codes.iter().enumerate() {
+            let same = std::hint::black_box(usize::from(other == code));
+            at += i * same;
+            matched |= same;
+        }
+        if matched == 1 {
+            found = self.tail_values.get(at);
+        }
+        found
     }
 
     /// Sets the value for `id`; false when `id` is not a key id.
@@ -82,19 +104,37 @@ impl<T> IdIndex<T> {
         let Some(code) = encode(id) else {
             return false;
         };
-        match self.codes.binary_search(&code) {
-            Ok(at) => self.values[at] = value,
-            Err(at) => {
-                self.codes.insert(at, code);
-                self.values.insert(at, value);
+        if let Ok(at) = self.codes.binary_search(&code) {
+            self.values[at] = value;
+        } else if let Some(at) = self.tail_codes.iter().position(|&c| c == code) {
+            self.tail_values[at] = value;
+        } else {
+            self.tail_codes.push(code);
+            self.tail_values.push(value);
+            if self.tail_codes.len() >= TAIL {
+                self.merge();
             }
         }
         true
     }
 
+    /// Moves the tail into the sorted part.
+    fn merge(&mut self) {
+        let mut all: Vec<(u64, T)> = self
+            .codes
+            .drain(..)
+            .zip(self.values.drain(..))
+            .chain(self.tail_codes.drain(..).zip(self.tail_values.drain(..)))
+            .collect();
+        all.sort_unstable_by_key(|(code, _)| *code);
+        (self.codes, self.values) = all.into_iter().unzip();
+    }
+
     /// Whether `id` is held (not timing-sensitive: for bookkeeping).
     pub(crate) fn contains(&self, id: &str) -> bool {
-        encode(id).is_some_and(|code| self.codes.binary_search(&code).is_ok())
+        encode(id).is_some_and(|code| {
+            self.codes.binary_search(&code).is_ok() || self.tail_codes.contains(&code)
+        })
     }
 }
 
@@ -140,6 +180,37 @@ mod tests {
             assert_eq!(index.get(odd), None);
             assert!(!index.insert(odd, 0));
         }
+    }
+
+    #[test]
+    fn many_ids_stay_findable_across_merges() {
+        let ids: Vec<String> = (0..200u64)
+            .map(|n| {
+                let digits = b"abcdefghijklmnopqrstuvwxyz234567";
+                // Spread over the code space, in no order.
+                let mut x = n.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 4;
+                (0..KEY_ID_LEN)
+                    .map(|_| {
+                        let c = char::from(digits[(x & 31) as usize]);
+                        x >>= 5;
+                        c
+                    })
+                    .collect()
+            })
+            .collect();
+        let mut index = IdIndex::default();
+        for (n, id) in ids.iter().enumerate() {
+            assert!(index.insert(id, n));
+            // Everything added so far, sorted or still in the tail, is found.
+            for (m, earlier) in ids[..=n].iter().enumerate() {
+                assert_eq!(index.get(earlier), Some(&m), "{earlier} after {n}");
+            }
+        }
+        assert!(index.insert(&ids[7], 700));
+        assert_eq!(index.get(&ids[7]), Some(&700));
+        assert!(index.insert(&ids[199], 1990));
+        assert_eq!(index.get(&ids[199]), Some(&1990));
+        assert_eq!(index.get("bbbbbbbbbbbb"), None);
     }
 
     #[test]
