@@ -58,7 +58,7 @@ pub(crate) fn items(api: &Api, base: usize) -> String {
     w.functions();
     w.blank();
     w.scheme_constants(api, &names);
-    extractors(&mut w, api, &names);
+    extractors(&mut w, api, &names, &operation_tables);
     w.out
 }
 
@@ -502,75 +502,29 @@ struct Variant {
     position: Option<usize>,
 }
 
-fn extractors(w: &mut Writer, api: &Api, names: &[SchemeNames]) {
+fn extractors(w: &mut Writer, api: &Api, names: &[SchemeNames], operation_tables: &[usize]) {
     // `KeygateState` is the generic parameter of the impls below.
     let mut types = NameSpace::new(Case::UpperCamel, "Op", &["KeygateState"]);
-    let mut variants: Vec<Variant> = Vec::new();
-    for (index, op) in api.operations.iter().enumerate() {
+    // Operations that share a requirement table share its words and variants: work out
+    // each table's once.
+    let tables = operation_tables.iter().max().map_or(0, |&max| max + 1);
+    let mut shared: Vec<Option<(String, Vec<Variant>)>> = Vec::new();
+    shared.resize_with(tables, || None);
+    for ((index, op), &table) in api.operations.iter().enumerate().zip(operation_tables) {
         let raw = match &op.operation_id {
             Some(id) => id.clone(),
             None => format!("{} {}", op.method.key(), op.path),
         };
         let ident = types.claim(&raw);
-
-        let mut variant_names = NameSpace::new(Case::UpperCamel, "Alternative", &[]);
-        variants.clear();
-        let mut anonymous_seen = false;
-        for (position, alternative) in op.requirement.alternatives.iter().enumerate() {
-            if alternative.is_anonymous() {
-                if anonymous_seen {
-                    continue;
-                }
-                anonymous_seen = true;
-                variants.push(Variant {
-                    name: variant_names.claim("Anonymous"),
-                    doc: " No credential was presented; the requirement allows anonymous calls."
-                        .to_owned(),
-                    fields: Vec::new(),
-                    position: None,
-                });
-                continue;
-            }
-            let joined: Vec<&str> = alternative
-                .schemes
-                .iter()
-                .filter_map(|used| names.get(used.scheme).map(|n| n.variant.as_str()))
-                .collect();
-            let fields = alternative
-                .schemes
-                .iter()
-                .filter_map(|used| {
-                    let scheme = api.schemes.get(used.scheme)?;
-                    let scheme_names = names.get(used.scheme)?;
-                    Some((
-                        scheme_names.field.clone(),
-                        format!(
-                            " The principal verified by scheme `{}`.",
-                            doc_text(&scheme.name)
-                        ),
-                    ))
-                })
-                .collect();
-            variants.push(Variant {
-                name: variant_names.claim(&joined.join("And")),
-                doc: format!(
-                    " Granted through {}.",
-                    doc_text(&crate::report::alternative_text(api, alternative))
-                ),
-                fields,
-                position: Some(position),
-            });
-        }
-        if op.requirement.is_public() {
-            variants.push(Variant {
-                name: "Public".to_owned(),
-                doc: " The operation is public (`security: []` or no requirement at all)."
-                    .to_owned(),
-                fields: Vec::new(),
-                position: None,
-            });
-        }
-
+        let Some(slot) = shared.get_mut(table) else {
+            continue;
+        };
+        let (requires, variants) = slot.get_or_insert_with(|| {
+            (
+                describe(api, &op.requirement),
+                variants(api, names, &op.requirement),
+            )
+        });
         w.blank();
         w.doc(
             0,
@@ -579,11 +533,72 @@ fn extractors(w: &mut Writer, api: &Api, names: &[SchemeNames]) {
                 doc_text(&op.display_name()),
                 op.method.as_str(),
                 doc_text(&op.path),
-                describe(api, &op.requirement)
+                requires
             ),
         );
-        extractor(w, &ident, index, &variants);
+        extractor(w, &ident, index, variants);
     }
+}
+
+/// The variants of an extractor enum for `requirement`, in alternative order.
+fn variants(api: &Api, names: &[SchemeNames], requirement: &Requirement) -> Vec<Variant> {
+    let mut variant_names = NameSpace::new(Case::UpperCamel, "Alternative", &[]);
+    let mut variants = Vec::new();
+    let mut anonymous_seen = false;
+    for (position, alternative) in requirement.alternatives.iter().enumerate() {
+        if alternative.is_anonymous() {
+            if anonymous_seen {
+                continue;
+            }
+            anonymous_seen = true;
+            variants.push(Variant {
+                name: variant_names.claim("Anonymous"),
+                doc: " No credential was presented; the requirement allows anonymous calls."
+                    .to_owned(),
+                fields: Vec::new(),
+                position: None,
+            });
+            continue;
+        }
+        let joined: Vec<&str> = alternative
+            .schemes
+            .iter()
+            .filter_map(|used| names.get(used.scheme).map(|n| n.variant.as_str()))
+            .collect();
+        let fields = alternative
+            .schemes
+            .iter()
+            .filter_map(|used| {
+                let scheme = api.schemes.get(used.scheme)?;
+                let scheme_names = names.get(used.scheme)?;
+                Some((
+                    scheme_names.field.clone(),
+                    format!(
+                        " The principal verified by scheme `{}`.",
+                        doc_text(&scheme.name)
+                    ),
+                ))
+            })
+            .collect();
+        variants.push(Variant {
+            name: variant_names.claim(&joined.join("And")),
+            doc: format!(
+                " Granted through {}.",
+                doc_text(&crate::report::alternative_text(api, alternative))
+            ),
+            fields,
+            position: Some(position),
+        });
+    }
+    if requirement.is_public() {
+        variants.push(Variant {
+            name: "Public".to_owned(),
+            doc: " The operation is public (`security: []` or no requirement at all).".to_owned(),
+            fields: Vec::new(),
+            position: None,
+        });
+    }
+    variants
 }
 
 fn extractor(w: &mut Writer, ident: &str, index: usize, variants: &[Variant]) {
