@@ -13,7 +13,8 @@ use secrecy::SecretString;
 
 use super::known::{Check, KnownIds};
 use super::model::{
-    IssuedKey, KeyFilter, KeyRecord, KeyUpdate, NewKey, Owner, StoreError, UnixSeconds,
+    decoy_record, IssuedKey, KeyFilter, KeyRecord, KeyUpdate, NewKey, Owner, StoreError,
+    UnixSeconds,
 };
 use super::store::{KeyStore, Sealed};
 
@@ -55,6 +56,8 @@ pub struct CachedStore<S> {
     entries: Entries,
     hasher: RandomState,
     ttl: Duration,
+    /// What the cache entry for an unknown id holds (see `lend_or`).
+    decoy: Arc<KeyRecord>,
 }
 
 /// The cached entries and their stripe generations; clones share them.
@@ -211,6 +214,7 @@ impl<S: KeyStore> CachedStore<S> {
             },
             hasher,
             ttl,
+            decoy: Arc::new(decoy_record()),
         }
     }
 
@@ -309,8 +313,8 @@ async fn read_through<T: Send + Sync + 'static>(
     Ok(value)
 }
 
-/// Stands in for an id the set of known ids lacks: a cache entry ("no such key") looked up
-/// like a real one, so a made-up id costs what a known one costs. As long as a key id, so
+/// Stands in for an id the set of known ids lacks: a cache entry (holding the decoy)
+/// looked up like a real one, so a made-up id costs what a known one costs. As long as a key id, so
 /// it hashes alike, but never one: `0` is not a base32 digit.
 const ABSENT: &str = "000000000000";
 
@@ -331,20 +335,39 @@ impl<S: KeyStore> KeyStore for CachedStore<S> {
     }
 
     async fn lend(&self, id: &str, _: Sealed) -> Result<Option<Arc<KeyRecord>>, StoreError> {
+        let (record, found) = self.lend_or(id, &self.decoy, Sealed::TOKEN).await?;
+        Ok(found.then_some(record))
+    }
+
+    /// An id the set of known ids lacks reads the `ABSENT` entry, which holds this
+    /// cache's decoy: the same cache lookup, the same shared count bumped, and no branch
+    /// on which of the two it was, as for a known id.
+    async fn lend_or(
+        &self,
+        id: &str,
+        absent: &Arc<KeyRecord>,
+        _: Sealed,
+    ) -> Result<(Arc<KeyRecord>, bool), StoreError> {
         let known = &self.entries.known;
         let check = known.check(id);
         if check == Check::Untrusted {
             known.ensure_loaded(&self.inner).await;
         }
-        if check == Check::Unknown || id == ABSENT {
-            let stripe = self.stripe(Id::Key(ABSENT));
-            let absent = std::future::ready(Ok(None));
-            read_through(&self.entries.keys, stripe, ABSENT, absent).await?;
-            return Ok(None);
-        }
-        let stripe = self.stripe(Id::Key(id));
-        let read = self.inner.lend(id, Sealed::TOKEN);
-        read_through(&self.entries.keys, stripe, id, read).await
+        let unknown = usize::from(check == Check::Unknown) | usize::from(id == ABSENT);
+        let key = [id, ABSENT][std::hint::black_box(unknown)];
+        let stripe = self.stripe(Id::Key(key));
+        let read = async {
+            if key == ABSENT {
+                Ok(Some(Arc::clone(&self.decoy)))
+            } else {
+                self.inner.lend(key, Sealed::TOKEN).await
+            }
+        };
+        let value = read_through(&self.entries.keys, stripe, key, read).await?;
+        let found = usize::from(value.is_some()) & (1 - unknown);
+        // `None` only for an id read from the store while the set is untrusted.
+        let record = value.unwrap_or_else(|| Arc::clone(absent));
+        Ok((record, found == 1))
     }
 
     async fn list(&self, filter: KeyFilter) -> Result<Vec<KeyRecord>, StoreError> {

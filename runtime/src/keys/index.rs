@@ -16,6 +16,10 @@ pub(crate) struct IdIndex<T> {
     tail_values: Vec<T>,
 }
 
+/// The code of `IdIndex::with_stand_in`'s entry: above every key id's (60 bits), so it
+/// stays last in the sorted part.
+const STAND_IN: u64 = 1 << 60;
+
 /// Ids kept unsorted before a merge; every lookup scans them all.
 const TAIL: usize = 32;
 
@@ -77,26 +81,90 @@ impl<T> IdIndex<T> {
     /// part is searched to the end, and the whole tail is scanned.
     pub(crate) fn get(&self, id: &str) -> Option<&T> {
         let code = encode(id)?;
-        let mut found = None;
+        let (at, found) = self.find(code);
+        (found == 1).then(|| self.slot(at))
+    }
+
+    /// The value for `id`, or `absent` for a key id not held, and whether it was held.
+    /// The same loads and no branch on the answer either way.
+    pub(crate) fn get_or<'a>(&'a self, id: &str, absent: &'a T) -> (&'a T, bool) {
+        let Some(code) = encode(id) else {
+            return (absent, false);
+        };
+        let (at, found) = self.find(code);
+        let value = self.slot_or(at, absent);
+        ([absent, value][std::hint::black_box(found)], found == 1)
+    }
+
+    /// An index whose sorted part ends with `stand_in`, under a code no key id has: what
+    /// `get_or_stand_in` answers for an id not held.
+    pub(crate) fn with_stand_in(stand_in: T) -> IdIndex<T> {
+        IdIndex {
+            codes: vec![STAND_IN],
+            values: vec![stand_in],
+            tail_codes: Vec::new(),
+            tail_values: Vec::new(),
+        }
+    }
+
+    /// For an index made `with_stand_in`: the value for `id` or the stand-in, and
+    /// whether it was held. Either is read from the index's own values at a position
+    /// worked out by arithmetic, so a miss loads and branches as a hit does.
+    pub(crate) fn get_or_stand_in(&self, id: &str) -> (&T, bool) {
+        let last = self.codes.len() - 1;
+        debug_assert_eq!(self.codes[last], STAND_IN);
+        let Some(code) = encode(id) else {
+            return (&self.values[last], false);
+        };
+        let (at, found) = self.find(code);
+        let found = std::hint::black_box(found);
+        let at = at * found + last * (1 - found);
+        (self.slot_or(at, &self.values[last]), found == 1)
+    }
+
+    /// Where `code` is (as for `slot`) and 1 when it is held, else 0. When it is not
+    /// held, the position the search ended at.
+    fn find(&self, code: u64) -> (usize, usize) {
+        let (mut at, mut found) = (0, 0);
         if !self.codes.is_empty() {
-            let at = self.position(code);
-            // Read either way, so a miss touches a value as a hit does.
-            let value = std::hint::black_box(&self.values[at]);
-            if self.codes[at] == code {
-                found = Some(value);
-            }
+            at = self.position(code);
+            found = std::hint::black_box(usize::from(self.codes[at] == code));
         }
         // Ids are unique: at most one entry matches, and its position is summed in.
-        let (mut at, mut matched) = (0, 0);
+        let (mut tail_at, mut in_tail) = (0, 0);
         for (i, &other) in self.tail_codes.iter().enumerate() {
             let same = std::hint::black_box(usize::from(other == code));
-            at += i * same;
-            matched |= same;
+            tail_at += (self.codes.len() + i) * same;
+            in_tail |= same;
         }
-        if matched == 1 {
-            found = self.tail_values.get(at);
+        (at * (1 - in_tail) + tail_at, found | in_tail)
+    }
+
+    /// The value at a position over the sorted part then the tail.
+    fn slot(&self, at: usize) -> &T {
+        match at.checked_sub(self.codes.len()) {
+            None => &self.values[at],
+            Some(tail) => &self.tail_values[tail],
         }
-        found
+    }
+
+    /// `slot(at)`, or `absent` when the index is empty. Loads from both parts and picks
+    /// by index, so where `at` points does not choose a path.
+    fn slot_or<'a>(&'a self, at: usize, absent: &'a T) -> &'a T {
+        let last = |len: usize| len.saturating_sub(1);
+        // Branches on emptiness only, which no lookup changes.
+        let sorted = self
+            .values
+            .get(at.min(last(self.values.len())))
+            .unwrap_or(absent);
+        let tail = self
+            .tail_values
+            .get(
+                at.saturating_sub(self.codes.len())
+                    .min(last(self.tail_values.len())),
+            )
+            .unwrap_or(absent);
+        [sorted, tail][std::hint::black_box(usize::from(at >= self.codes.len()))]
     }
 
     /// Sets the value for `id`; false when `id` is not a key id.
@@ -211,6 +279,55 @@ mod tests {
         assert!(index.insert(&ids[199], 1990));
         assert_eq!(index.get(&ids[199]), Some(&1990));
         assert_eq!(index.get("bbbbbbbbbbbb"), None);
+    }
+
+    #[test]
+    fn picks_the_value_or_the_stand_in() {
+        let mut plain = IdIndex::default();
+        let mut standing = IdIndex::with_stand_in(-1);
+        assert_eq!(plain.get_or("abcdefghijkl", &-1), (&-1, false));
+        assert_eq!(standing.get_or_stand_in("abcdefghijkl"), (&-1, false));
+        // 70 ids: two merges, and some still in the tail.
+        let ids: Vec<String> = (0..70u64)
+            .map(|n| {
+                let digits = b"abcdefghijklmnopqrstuvwxyz234567";
+                let mut x = n.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 4;
+                (0..KEY_ID_LEN)
+                    .map(|_| {
+                        let c = char::from(digits[(x & 31) as usize]);
+                        x >>= 5;
+                        c
+                    })
+                    .collect()
+            })
+            .collect();
+        for (n, id) in ids.iter().enumerate() {
+            let n = i64::try_from(n).unwrap();
+            assert!(plain.insert(id, n));
+            assert!(standing.insert(id, n));
+        }
+        assert!(!standing.tail_codes.is_empty());
+        for (n, id) in ids.iter().enumerate() {
+            let n = i64::try_from(n).unwrap();
+            assert_eq!(plain.get_or(id, &-1), (&n, true), "{id}");
+            assert_eq!(standing.get_or_stand_in(id), (&n, true), "{id}");
+            assert_eq!(standing.get(id), Some(&n));
+        }
+        for absent in [
+            "bbbbbbbbbbbb",
+            "222222222222",
+            "777777777777",
+            "abcdefghijkm",
+        ] {
+            assert_eq!(plain.get_or(absent, &-1), (&-1, false), "{absent}");
+            assert_eq!(standing.get_or_stand_in(absent), (&-1, false), "{absent}");
+            assert_eq!(standing.get(absent), None);
+        }
+        // Not key ids.
+        assert_eq!(standing.get_or_stand_in("ABCDEFGHIJKL"), (&-1, false));
+        assert_eq!(plain.get_or("abc", &-1), (&-1, false));
+        // The stand-in is never a value of any id.
+        assert!(!standing.contains("777777777777"));
     }
 
     #[test]

@@ -8,9 +8,7 @@ use secrecy::ExposeSecret;
 use subtle::{Choice, ConstantTimeEq};
 
 use super::format::{FormatError, KeyFormat, ParsedKey};
-use super::model::{
-    new_record, sha256, Clock, KeyRecord, KeyState, NewKey, Permissions, SystemClock, UnixSeconds,
-};
+use super::model::{decoy_record, sha256, Clock, KeyRecord, KeyState, SystemClock, UnixSeconds};
 use super::store::{KeyStore, Sealed};
 use crate::verifier::{Credential, Principal, Verdict, Verifier, VerifyError, VerifyRequest};
 
@@ -161,17 +159,6 @@ impl<S: KeyStore> Keyring<S> {
         Ok(parsed)
     }
 
-    /// Whether the presented secret matches the current one, or the previous one within
-    /// its grace period. Both comparisons always run, in constant time.
-    fn secret_matches(record: &KeyRecord, presented: &[u8; 32], now: UnixSeconds) -> bool {
-        let current = record.hashes.current.ct_eq(presented);
-        let previous = match record.hashes.previous {
-            Some((hash, until)) => hash.ct_eq(presented) & Choice::from(u8::from(now < until)),
-            None => Choice::from(0),
-        };
-        bool::from(current | previous)
-    }
-
     /// Whether this use should be written (at most once a minute per key).
     fn due_for_record(&self, id: &str, now: UnixSeconds) -> bool {
         let Ok(mut map) = self.last_recorded.lock() else {
@@ -223,17 +210,18 @@ impl<S: KeyStore> Verifier for Keyring<S> {
         // Hashed before the lookup, so an unknown id costs what a wrong secret costs.
         let presented = sha256(parsed.secret());
         // An unknown id is checked against a decoy record the same way a known id is
-        // checked against its own, so the time taken does not tell the two apart. Both
-        // are shared, not copied: neither costs an allocation.
-        let (record, known) = match self.store.lend(key_id, Sealed::TOKEN).await {
-            Ok(Some(record)) => (record, true),
-            Ok(None) => (Arc::clone(&self.decoy), false),
-            Err(e) => return Err(VerifyError::new(format!("key store: {e}"))),
-        };
+        // checked against its own, so the time taken does not tell the two apart. The
+        // store picks one or the other without a branch (keygate's in-memory stores
+        // keep their own decoy where they keep records); both are shared, not copied.
+        let (record, known) = self
+            .store
+            .lend_or(key_id, &self.decoy, Sealed::TOKEN)
+            .await
+            .map_err(|e| VerifyError::new(format!("key store: {e}")))?;
         let now = self.clock.now();
         // black_box: the optimizer must not specialize the unknown path and skip the
         // compare it makes there.
-        let matches = Self::secret_matches(&record, &presented, now);
+        let matches = secret_matches(&record, &presented, now);
         if !(matches & std::hint::black_box(known)) {
             // One message for both, so no branch tells them apart here.
             let reason = ["unknown key id", "wrong secret"][usize::from(known)];
@@ -358,8 +346,13 @@ impl fmt::Display for Unreadable {
     }
 }
 
-/// A record no secret matches (its hash has no known preimage), shaped like a usual key.
-fn decoy_record() -> KeyRecord {
-    let spec = NewKey::new("decoy").permissions(Permissions::full());
-    new_record(spec, "decoykeyid22".to_owned(), [0xA5; 32], 0, 0)
+/// Whether the presented secret matches the current one, or the previous one within
+/// its grace period. Both comparisons always run, in constant time.
+pub(crate) fn secret_matches(record: &KeyRecord, presented: &[u8; 32], now: UnixSeconds) -> bool {
+    let current = record.hashes.current.ct_eq(presented);
+    let previous = match record.hashes.previous {
+        Some((hash, until)) => hash.ct_eq(presented) & Choice::from(u8::from(now < until)),
+        None => Choice::from(0),
+    };
+    bool::from(current | previous)
 }

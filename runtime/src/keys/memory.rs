@@ -10,8 +10,8 @@ use secrecy::{ExposeSecret, SecretString};
 use super::format::KeyFormat;
 use super::index::{encode, IdIndex};
 use super::model::{
-    apply_rotation, apply_update, new_record, sha256, Clock, IssuedKey, KeyFilter, KeyRecord,
-    KeyStatus, KeyUpdate, NewKey, Owner, StoreError, SystemClock, UnixSeconds,
+    apply_rotation, apply_update, decoy_record, new_record, sha256, Clock, IssuedKey, KeyFilter,
+    KeyRecord, KeyStatus, KeyUpdate, NewKey, Owner, StoreError, SystemClock, UnixSeconds,
 };
 use super::store::{KeyStore, Sealed};
 
@@ -22,7 +22,6 @@ pub struct MemoryStore {
     clock: Arc<dyn Clock>,
 }
 
-#[derive(Default)]
 struct Inner {
     /// Shared with the keyring's reads, copied on write.
     keys: HashMap<String, Arc<KeyRecord>>,
@@ -30,6 +29,18 @@ struct Inner {
     /// one of a known id does (a hash map answers a miss sooner).
     index: IdIndex<Arc<KeyRecord>>,
     owners: HashMap<String, Owner>,
+}
+
+impl Default for Inner {
+    fn default() -> Inner {
+        Inner {
+            keys: HashMap::new(),
+            // What an unknown id is checked against: kept among the records, so reaching
+            // it costs what reaching a record does.
+            index: IdIndex::with_stand_in(Arc::new(decoy_record())),
+            owners: HashMap::new(),
+        }
+    }
 }
 
 impl Default for MemoryStore {
@@ -143,6 +154,21 @@ impl KeyStore for MemoryStore {
             None => inner.keys.get(id),
         };
         Ok(found.cloned())
+    }
+
+    async fn lend_or(
+        &self,
+        id: &str,
+        absent: &Arc<KeyRecord>,
+        _: Sealed,
+    ) -> Result<(Arc<KeyRecord>, bool), StoreError> {
+        let inner = self.lock()?;
+        let (record, found) = match encode(id) {
+            Some(_) => inner.index.get_or_stand_in(id),
+            None => inner.keys.get(id).map_or((absent, false), |r| (r, true)),
+        };
+        // One shared count bumped either way: the record's or the stand-in's.
+        Ok((Arc::clone(record), found))
     }
 
     async fn list(&self, filter: KeyFilter) -> Result<Vec<KeyRecord>, StoreError> {

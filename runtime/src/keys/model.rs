@@ -545,3 +545,10 @@ pub(crate) fn apply_update(record: &mut KeyRecord, change: KeyUpdate) {
         record.expires_at = e;
     }
 }
+
+/// A record no secret matches (its hash has no known preimage), shaped like a usual key:
+/// what an unknown key id is checked against, so it costs what a known one does.
+pub(crate) fn decoy_record() -> KeyRecord {
+    let spec = NewKey::new("decoy").permissions(Permissions::full());
+    new_record(spec, "decoykeyid22".to_owned(), [0xA5; 32], 0, 0)
+}

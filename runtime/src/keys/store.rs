@@ -36,6 +36,26 @@ pub trait KeyStore: Send + Sync + 'static {
         async move { Ok(self.get(id).await?.map(Arc::new)) }
     }
 
+    /// [`KeyStore::lend`] for the keyring: the record, or `absent` (a record no secret
+    /// matches) when there is none, and whether one was found. keygate's in-memory
+    /// stores pick between the two without a branch, so what the keyring does next is
+    /// the same for a known id and an unknown one. A store may answer with its own
+    /// stand-in instead of `absent`.
+    #[doc(hidden)]
+    fn lend_or(
+        &self,
+        id: &str,
+        absent: &Arc<KeyRecord>,
+        _: Sealed,
+    ) -> impl Future<Output = Result<(Arc<KeyRecord>, bool), StoreError>> + Send {
+        async move {
+            Ok(match self.lend(id, Sealed::TOKEN).await? {
+                Some(record) => (record, true),
+                None => (Arc::clone(absent), false),
+            })
+        }
+    }
+
     /// The keys matching `filter`, ordered by creation time, then id.
     fn list(
         &self,
