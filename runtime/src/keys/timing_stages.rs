@@ -222,11 +222,42 @@ fn cached_lend(runner: &mut CtRunner, rng: &mut BenchRng) {
     }
 }
 
+/// Two known ids against each other through the cache: how much two entries differ.
+fn cached_two_known(runner: &mut CtRunner, rng: &mut BenchRng) {
+    let cache = CachedStore::new(MemoryStore::new()).with_ttl(Duration::from_secs(3600));
+    let (cache, ids) = store_with_keys(cache);
+    let decoy = decoy();
+    let inputs = inputs(&ids[0], rng);
+    for id in &ids[..2] {
+        now(cache.lend(id, Sealed::TOKEN)).expect("lend");
+    }
+    for (class, _) in &inputs {
+        let id = &ids[usize::from(matches!(class, Class::Right))];
+        runner.run_one(*class, || {
+            now(cache.lend_or(id, &decoy, Sealed::TOKEN)).is_ok()
+        });
+    }
+}
+
+/// The same over the memory store.
+fn memory_two_known(runner: &mut CtRunner, rng: &mut BenchRng) {
+    let (store, ids) = store_with_keys(MemoryStore::new());
+    let decoy = decoy();
+    for (class, _) in &inputs(&ids[0], rng) {
+        let id = &ids[usize::from(matches!(class, Class::Right))];
+        runner.run_one(*class, || {
+            now(store.lend_or(id, &decoy, Sealed::TOKEN)).is_ok()
+        });
+    }
+}
+
 #[test]
 #[ignore = "a measurement: run in release, see the module's doc"]
 fn timing_stages() {
     let filter = std::env::var("STAGE").ok();
-    let benches: [(&'static str, BenchFn); 12] = [
+    let benches: [(&'static str, BenchFn); 14] = [
+        ("s9_cached_two_known", cached_two_known),
+        ("s9_memory_two_known", memory_two_known),
         ("s0_same_class", same_class_lend_compare),
         ("s6a_lend_hash_load", lend_hash_load),
         ("s6b_compare_only", compare_only),
