@@ -17,7 +17,7 @@ pub struct Authenticated {
     spec: &'static Spec,
     operation: Option<usize>,
     alternative: Option<usize>,
-    principals: Vec<Principal>,
+    principals: Principals,
     /// The layer's guard, for extractors of another operation than the one decided.
     guard: Option<Guard>,
 }
@@ -27,7 +27,7 @@ impl Authenticated {
         spec: &'static Spec,
         operation: Option<usize>,
         alternative: Option<usize>,
-        principals: Vec<Principal>,
+        principals: Principals,
     ) -> Authenticated {
         Authenticated {
             spec,
@@ -68,13 +68,13 @@ impl Authenticated {
 
     /// The principal of the first scheme of the winning alternative.
     pub fn principal(&self) -> Option<&Principal> {
-        self.principals.first()
+        self.principals.as_slice().first()
     }
 
     /// Each scheme of the winning alternative with its principal, in document order.
     pub fn principals(&self) -> impl Iterator<Item = (&'static str, &Principal)> + '_ {
         let schemes = self.winning_schemes();
-        schemes.zip(self.principals.iter())
+        schemes.zip(self.principals.as_slice().iter())
     }
 
     /// The principal verified for the scheme with this name.
@@ -99,11 +99,37 @@ impl Authenticated {
 
     /// The winning alternative and its principals, for generated extractors.
     pub fn into_parts(self) -> (Option<usize>, Vec<Principal>) {
-        (self.alternative, self.principals)
+        (self.alternative, self.principals.into_vec())
     }
 
     fn is_for(&self, spec: &'static Spec, operation: usize) -> bool {
         std::ptr::eq(self.spec, spec) && self.operation == Some(operation)
+    }
+}
+
+/// The principals of a winning alternative. Most alternatives name one scheme; its
+/// principal is kept inline, so a grant does not allocate a `Vec`.
+#[derive(Debug, Clone)]
+pub(crate) enum Principals {
+    One(Principal),
+    Many(Vec<Principal>),
+}
+
+impl Principals {
+    pub(crate) const NONE: Principals = Principals::Many(Vec::new());
+
+    fn as_slice(&self) -> &[Principal] {
+        match self {
+            Principals::One(principal) => std::slice::from_ref(principal),
+            Principals::Many(principals) => principals,
+        }
+    }
+
+    fn into_vec(self) -> Vec<Principal> {
+        match self {
+            Principals::One(principal) => vec![principal],
+            Principals::Many(principals) => principals,
+        }
     }
 }
 

@@ -2,13 +2,17 @@
 //! operation (§2), reads credentials (§3), decides (§4) and refuses (§5).
 
 use std::fmt;
+use std::future::Future;
+use std::pin::pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
 
 use http::header::AUTHORIZATION;
 use http::request::Parts;
 
 use crate::credential::{Presented, Reader};
-use crate::extract::Authenticated;
+use crate::extract::{Authenticated, Principals};
 use crate::refusal::{self, Rejection};
 use crate::router::{strip_base, OperationRouter};
 use crate::spec::{Requirement, SchemeKind, Spec};
@@ -32,6 +36,38 @@ struct GuardInner {
     deny_undocumented: bool,
     base_path: String,
     realm: String,
+    seen: Seen,
+}
+
+/// Whether the verifier (or a hook) has answered at once, or had to be awaited. A guard
+/// whose verifier has only ever been awaited skips the synchronous try: it would
+/// only add work before the same wait.
+#[derive(Default)]
+struct Seen {
+    answered_now: AtomicBool,
+    waited: AtomicBool,
+}
+
+impl Seen {
+    fn try_now(&self) -> bool {
+        self.answered_now.load(Ordering::Relaxed) || !self.waited.load(Ordering::Relaxed)
+    }
+
+    fn mark(flag: &AtomicBool) {
+        // Read first: once set, requests only read the shared line.
+        if !flag.load(Ordering::Relaxed) {
+            flag.store(true, Ordering::Relaxed);
+        }
+    }
+}
+
+impl Clone for Seen {
+    fn clone(&self) -> Seen {
+        Seen {
+            answered_now: AtomicBool::new(self.answered_now.load(Ordering::Relaxed)),
+            waited: AtomicBool::new(self.waited.load(Ordering::Relaxed)),
+        }
+    }
 }
 
 impl fmt::Debug for Guard {
@@ -69,6 +105,7 @@ impl Guard {
                 deny_undocumented: false,
                 base_path: spec.base_path.to_owned(),
                 realm: "api".to_owned(),
+                seen: Seen::default(),
             }),
         }
     }
@@ -130,21 +167,103 @@ impl Guard {
     /// operation's requirement (or the root requirement, or 404 when undocumented routes
     /// are denied).
     pub async fn authorize_request(&self, parts: &Parts) -> Result<Authenticated, Rejection> {
-        let path = request_path(parts);
-        let method = parts.method.as_str();
-        match self.find_operation(method, path) {
-            Some(index) => self.authorize_operation(parts, index).await,
+        let index = self.target(parts)?;
+        let mut memo = Memo::new(self.inner.spec);
+        self.run(parts, index, &mut memo, true)
+            .await
+            .map_err(Stop::into_rejection)
+    }
+
+    /// Decides a request as far as it can without waiting: for verifiers that answer
+    /// at once ([`Verifier::verify_now`]) the layer needs no future of its own.
+    pub(crate) fn authorize_now(&self, parts: &Parts) -> Early {
+        if !self.inner.seen.try_now() {
+            return Early::Later;
+        }
+        let index = match self.target(parts) {
+            Ok(index) => index,
+            Err(rejection) => return Early::Done(Err(rejection)),
+        };
+        let Some((requirement, operation)) = self.requirement_of(parts, index) else {
+            return Early::Done(Err(Rejection::internal()));
+        };
+        let mut memo = Memo::new(self.inner.spec);
+        let mut state = Evaluation::new(&self.inner, parts, operation, &mut memo);
+        state.may_wait = false;
+        let polled = {
+            let decision = pin!(self.decide(&mut state, requirement, index));
+            // Nothing in it can be pending: with `may_wait` off, a step that would wait
+            // stops the decision with `Stop::Wait` instead.
+            decision.poll(&mut Context::from_waker(Waker::noop()))
+        };
+        match polled {
+            Poll::Ready(Ok(granted)) => Early::Done(Ok(granted)),
+            Poll::Ready(Err(Stop::Refused(rejection))) => Early::Done(Err(rejection)),
+            Poll::Ready(Err(Stop::Wait)) | Poll::Pending => Early::Wait(Resume { index, memo }),
+        }
+    }
+
+    /// Finishes a decision [`authorize_now`](Guard::authorize_now) had to leave, from its
+    /// memo: nothing read or verified so far is done again.
+    pub(crate) async fn resume(
+        &self,
+        parts: &Parts,
+        resume: &mut Resume,
+    ) -> Result<Authenticated, Rejection> {
+        self.run(parts, resume.index, &mut resume.memo, true)
+            .await
+            .map_err(Stop::into_rejection)
+    }
+
+    /// The documented operation of a request (`None`: undocumented, the root applies).
+    fn target(&self, parts: &Parts) -> Result<Option<usize>, Rejection> {
+        match self.find_operation(parts.method.as_str(), request_path(parts)) {
+            Some(index) => Ok(Some(index)),
             None if self.inner.deny_undocumented => Err(refusal::undocumented()),
+            None => Ok(None),
+        }
+    }
+
+    /// The requirement that applies, and the operation as verifiers see it.
+    fn requirement_of<'p>(
+        &self,
+        parts: &'p Parts,
+        index: Option<usize>,
+    ) -> Option<(Requirement, OperationRef<'p>)> {
+        match index {
+            Some(index) => {
+                let op = self.inner.spec.operations.get(index)?;
+                let operation = OperationRef {
+                    method: op.method,
+                    path: op.path,
+                    operation_id: op.operation_id,
+                };
+                Some((op.requirement, operation))
+            }
             None => {
                 let operation = OperationRef {
-                    method,
-                    path,
+                    method: parts.method.as_str(),
+                    path: request_path(parts),
                     operation_id: None,
                 };
-                self.decide(parts, self.inner.spec.root, operation, None)
-                    .await
+                Some((self.inner.spec.root, operation))
             }
         }
+    }
+
+    async fn run(
+        &self,
+        parts: &Parts,
+        index: Option<usize>,
+        memo: &mut Memo,
+        may_wait: bool,
+    ) -> Result<Authenticated, Stop> {
+        let Some((requirement, operation)) = self.requirement_of(parts, index) else {
+            return Err(Rejection::internal().into());
+        };
+        let mut state = Evaluation::new(&self.inner, parts, operation, memo);
+        state.may_wait = may_wait;
+        self.decide(&mut state, requirement, index).await
     }
 
     /// Applies the requirement of the operation at `index` to a request.
@@ -153,33 +272,25 @@ impl Guard {
         parts: &Parts,
         index: usize,
     ) -> Result<Authenticated, Rejection> {
-        let Some(op) = self.inner.spec.operations.get(index) else {
-            return Err(Rejection::internal());
-        };
-        let operation = OperationRef {
-            method: op.method,
-            path: op.path,
-            operation_id: op.operation_id,
-        };
-        self.decide(parts, op.requirement, operation, Some(index))
+        let mut memo = Memo::new(self.inner.spec);
+        self.run(parts, Some(index), &mut memo, true)
             .await
+            .map_err(Stop::into_rejection)
     }
 
     async fn decide(
         &self,
-        parts: &Parts,
+        state: &mut Evaluation<'_>,
         requirement: Requirement,
-        operation: OperationRef<'_>,
         index: Option<usize>,
-    ) -> Result<Authenticated, Rejection> {
+    ) -> Result<Authenticated, Stop> {
         let inner = &*self.inner;
         let grant = |alternative, principals| {
             Authenticated::new(inner.spec, index, alternative, principals)
         };
         if requirement.is_public() {
-            return Ok(grant(None, Vec::new()));
+            return Ok(grant(None, Principals::NONE));
         }
-        let mut state = Evaluation::new(inner, parts, operation);
         let mut forbidden_seen = false;
         for (position, alternative) in requirement.alternatives.iter().enumerate() {
             if alternative.schemes.is_empty() {
@@ -196,14 +307,14 @@ impl Guard {
             let mut all_verified = true;
             let mut forbidden = false;
             for used in alternative.schemes {
-                match state.outcome(used.scheme).await {
+                match state.outcome(used.scheme).await? {
                     Outcome::Verified(principal) => {
                         if !used.roles.iter().all(|role| principal.has_role(role)) {
                             forbidden = true;
                         }
                     }
                     Outcome::Forbidden => forbidden = true,
-                    Outcome::Unavailable => return Err(refusal::unavailable()),
+                    Outcome::Unavailable => return Err(refusal::unavailable().into()),
                     Outcome::Absent | Outcome::Failed => {
                         all_verified = false;
                         break;
@@ -212,16 +323,23 @@ impl Guard {
             }
             if all_verified && !forbidden {
                 let schemes = alternative.schemes;
-                let principals = schemes
-                    .iter()
-                    .enumerate()
-                    .map(|(at, used)| {
-                        // A scheme named again later in this alternative keeps its entry.
-                        let again = schemes[at + 1..].iter().any(|u| u.scheme == used.scheme);
-                        state.take_principal(used.scheme, again)
-                    })
-                    .collect::<Option<Vec<_>>>()
-                    .ok_or_else(Rejection::internal)?;
+                let principals = if let [only] = schemes {
+                    state
+                        .take_principal(only.scheme, false)
+                        .map(Principals::One)
+                } else {
+                    schemes
+                        .iter()
+                        .enumerate()
+                        .map(|(at, used)| {
+                            // A scheme named again later in this alternative keeps its entry.
+                            let again = schemes[at + 1..].iter().any(|u| u.scheme == used.scheme);
+                            state.take_principal(used.scheme, again)
+                        })
+                        .collect::<Option<Vec<_>>>()
+                        .map(Principals::Many)
+                }
+                .ok_or_else(Rejection::internal)?;
                 return Ok(grant(Some(position), principals));
             }
             forbidden_seen |= all_verified && forbidden;
@@ -235,17 +353,12 @@ impl Guard {
                 }
             }
             if !presented {
-                return Ok(grant(None, Vec::new()));
+                return Ok(grant(None, Principals::NONE));
             }
         } else if forbidden_seen {
-            return Err(refusal::forbidden(inner.spec, requirement));
+            return Err(refusal::forbidden(inner.spec, requirement).into());
         }
-        Err(refusal::unauthorized(
-            inner.spec,
-            requirement,
-            &inner.realm,
-            state.detail(),
-        ))
+        Err(refusal::unauthorized(inner.spec, requirement, &inner.realm, state.detail()).into())
     }
 }
 
@@ -274,9 +387,66 @@ struct Evaluation<'a> {
     inner: &'a GuardInner,
     parts: &'a Parts,
     operation: OperationRef<'a>,
+    /// Borrowed, not moved: it is large, and the layer keeps it across a wait.
+    memo: &'a mut Memo,
+    /// Off for the layer's first, synchronous try: a step that would wait stops it.
+    may_wait: bool,
+}
+
+/// What a decision has gathered: carried from the layer's synchronous try to the
+/// awaited rest, so nothing is read or verified twice.
+pub(crate) struct Memo {
     /// One per scheme of the spec; no allocation for specs of up to `INLINE` schemes.
     slots: Slots,
     detail: &'static str,
+}
+
+impl Memo {
+    fn new(spec: &Spec) -> Memo {
+        Memo {
+            slots: Slots::new(spec.schemes.len()),
+            detail: refusal::DETAIL_INVALID,
+        }
+    }
+}
+
+/// A decision made without waiting, or the point where it has to wait.
+// Large on purpose: the memo moves once, into the waiting future (boxed anyway).
+#[allow(clippy::large_enum_variant)]
+pub(crate) enum Early {
+    Done(Result<Authenticated, Rejection>),
+    Wait(Resume),
+    /// Not tried: decide it all with [`Guard::authorize_request`].
+    Later,
+}
+
+/// Where [`Guard::authorize_now`] stopped.
+pub(crate) struct Resume {
+    index: Option<usize>,
+    memo: Memo,
+}
+
+/// Why a decision ended without a grant.
+enum Stop {
+    Refused(Rejection),
+    /// A verifier or hook must be awaited, and waiting was not allowed.
+    Wait,
+}
+
+impl From<Rejection> for Stop {
+    fn from(rejection: Rejection) -> Stop {
+        Stop::Refused(rejection)
+    }
+}
+
+impl Stop {
+    fn into_rejection(self) -> Rejection {
+        match self {
+            Stop::Refused(rejection) => rejection,
+            // Only decisions that may wait come here; never a pass.
+            Stop::Wait => Rejection::internal(),
+        }
+    }
 }
 
 /// Schemes whose slots live in the request's future rather than on the heap.
@@ -328,24 +498,28 @@ struct Slot {
 }
 
 impl<'a> Evaluation<'a> {
-    fn new(inner: &'a GuardInner, parts: &'a Parts, operation: OperationRef<'a>) -> Self {
-        let count = inner.spec.schemes.len();
+    fn new(
+        inner: &'a GuardInner,
+        parts: &'a Parts,
+        operation: OperationRef<'a>,
+        memo: &'a mut Memo,
+    ) -> Self {
         Evaluation {
             inner,
             parts,
             operation,
-            slots: Slots::new(count),
-            detail: refusal::DETAIL_INVALID,
+            memo,
+            may_wait: true,
         }
     }
 
     fn detail(&self) -> &'static str {
-        self.detail
+        self.memo.detail
     }
 
     fn read(&mut self, scheme: usize) -> &Presented {
         let (inner, parts) = (self.inner, self.parts);
-        self.slots[scheme]
+        self.memo.slots[scheme]
             .presented
             .get_or_insert_with(|| match inner.readers.get(scheme) {
                 Some(reader) => reader.read(parts),
@@ -373,7 +547,7 @@ impl<'a> Evaluation<'a> {
         match self.read(scheme) {
             Presented::One(_) => false,
             Presented::Ambiguous => {
-                self.detail = refusal::DETAIL_AMBIGUOUS;
+                self.memo.detail = refusal::DETAIL_AMBIGUOUS;
                 true
             }
             Presented::Absent | Presented::Malformed => true,
@@ -381,10 +555,10 @@ impl<'a> Evaluation<'a> {
     }
 
     /// Whether the request carries anything for the scheme (the `{}` rule, §4.2).
-    async fn presented(&mut self, scheme: usize) -> Result<bool, Rejection> {
+    async fn presented(&mut self, scheme: usize) -> Result<bool, Stop> {
         if self.hook(scheme).is_some() {
-            return match self.outcome(scheme).await {
-                Outcome::Unavailable => Err(refusal::unavailable()),
+            return match self.outcome(scheme).await? {
+                Outcome::Unavailable => Err(refusal::unavailable().into()),
                 Outcome::Absent => Ok(false),
                 _ => Ok(true),
             };
@@ -401,18 +575,20 @@ impl<'a> Evaluation<'a> {
         Ok(self.read(scheme).is_presented())
     }
 
-    async fn outcome(&mut self, scheme: usize) -> &Outcome {
-        if self.slots[scheme].outcome.is_none() {
-            let outcome = self.evaluate(scheme).await;
-            self.slots[scheme].outcome = Some(outcome);
+    async fn outcome(&mut self, scheme: usize) -> Result<&Outcome, Stop> {
+        if self.memo.slots[scheme].outcome.is_none() {
+            let outcome = self.evaluate(scheme).await.ok_or(Stop::Wait)?;
+            self.memo.slots[scheme].outcome = Some(outcome);
         }
         // Set just above; the default is never used.
-        self.slots[scheme].outcome.get_or_insert(Outcome::Failed)
+        Ok(self.memo.slots[scheme]
+            .outcome
+            .get_or_insert(Outcome::Failed))
     }
 
     /// The principal a verified scheme gave, moved out of the memo unless `keep`.
     fn take_principal(&mut self, scheme: usize, keep: bool) -> Option<Principal> {
-        let outcome = &mut self.slots.get_mut(scheme)?.outcome;
+        let outcome = &mut self.memo.slots.get_mut(scheme)?.outcome;
         if keep {
             return match outcome {
                 Some(Outcome::Verified(principal)) => Some(principal.clone()),
@@ -425,39 +601,54 @@ impl<'a> Evaluation<'a> {
         }
     }
 
-    async fn evaluate(&mut self, scheme: usize) -> Outcome {
+    /// `None` when the answer needs waiting and waiting is off.
+    async fn evaluate(&mut self, scheme: usize) -> Option<Outcome> {
         let inner = self.inner;
         let Some(definition) = inner.spec.schemes.get(scheme) else {
-            return Outcome::Failed;
+            return Some(Outcome::Failed);
         };
         let verdict = if let Some(hook) = self.hook(scheme) {
+            if !self.may_wait {
+                return None;
+            }
+            Seen::mark(&inner.seen.waited);
             hook.verify(self.parts, definition, self.operation).await
         } else if self.needs_hook(scheme) {
             tracing::debug!(scheme = definition.name, "no hook registered for scheme");
-            return Outcome::Failed;
+            return Some(Outcome::Failed);
         } else {
             match self.read(scheme) {
                 Presented::One(_) => {}
-                Presented::Absent => return Outcome::Absent,
+                Presented::Absent => return Some(Outcome::Absent),
                 Presented::Ambiguous => {
                     tracing::debug!(scheme = definition.name, "ambiguous credential");
-                    self.detail = refusal::DETAIL_AMBIGUOUS;
-                    return Outcome::Failed;
+                    self.memo.detail = refusal::DETAIL_AMBIGUOUS;
+                    return Some(Outcome::Failed);
                 }
                 Presented::Malformed => {
                     tracing::debug!(scheme = definition.name, "malformed credential");
-                    return Outcome::Failed;
+                    return Some(Outcome::Failed);
                 }
             }
             // Borrowed from the memo: the credential is not copied per verification.
-            let Some(Presented::One(credential)) = &self.slots[scheme].presented else {
-                return Outcome::Failed;
+            let Some(Presented::One(credential)) = &self.memo.slots[scheme].presented else {
+                return Some(Outcome::Failed);
             };
             let request = VerifyRequest::new(definition, credential, self.operation)
                 .within(RequestContext::new(inner.spec, self.parts));
-            inner.verifier.verify_boxed(request).await
+            match inner.verifier.verify_now_dyn(request) {
+                Some(verdict) => {
+                    Seen::mark(&inner.seen.answered_now);
+                    verdict
+                }
+                None if !self.may_wait => return None,
+                None => {
+                    Seen::mark(&inner.seen.waited);
+                    inner.verifier.verify_boxed(request).await
+                }
+            }
         };
-        match verdict {
+        Some(match verdict {
             Ok(Verdict::Granted(principal)) => Outcome::Verified(principal),
             Ok(Verdict::Forbidden(principal)) => {
                 tracing::debug!(
@@ -474,18 +665,18 @@ impl<'a> Evaluation<'a> {
             }
             Ok(Verdict::Expired) => {
                 tracing::debug!(scheme = definition.name, "credential expired");
-                self.detail = refusal::DETAIL_EXPIRED;
+                self.memo.detail = refusal::DETAIL_EXPIRED;
                 Outcome::Failed
             }
             Ok(Verdict::Revoked) => {
                 tracing::debug!(scheme = definition.name, "credential revoked");
-                self.detail = refusal::DETAIL_REVOKED;
+                self.memo.detail = refusal::DETAIL_REVOKED;
                 Outcome::Failed
             }
             Err(error) => {
                 tracing::warn!(scheme = definition.name, %error, "verifier failed; answering 503");
                 Outcome::Unavailable
             }
-        }
+        })
     }
 }

@@ -1,6 +1,9 @@
 //! The tower layer that enforces a spec over a whole `Router`.
 
 use std::convert::Infallible;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use axum::response::{IntoResponse, Response};
@@ -8,7 +11,8 @@ use http::Request;
 use tower_layer::Layer;
 use tower_service::Service;
 
-use crate::guard::Guard;
+use crate::guard::{Early, Guard};
+use crate::refusal::Rejection;
 use crate::spec::Spec;
 use crate::verifier::{BoxFuture, Hook, Verifier};
 
@@ -86,26 +90,100 @@ where
 {
     type Response = Response;
     type Error = Infallible;
-    type Future = BoxFuture<'static, Result<Response, Infallible>>;
+    type Future = AuthFuture<S::Future>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
     }
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
+        let (mut parts, body) = request.into_parts();
+        let state = match self.guard.authorize_now(&parts) {
+            Early::Done(Ok(authenticated)) => {
+                // Decided here: the ready inner service is called now, no clone needed.
+                let guard = self.guard.clone();
+                parts.extensions.insert(authenticated.with_guard(guard));
+                State::Inner(Box::pin(self.inner.call(Request::from_parts(parts, body))))
+            }
+            Early::Done(Err(rejection)) => State::Refused(Some(rejection.into_response())),
+            Early::Wait(mut resume) => {
+                let (mut inner, guard) = self.detach();
+                State::Waiting(Box::pin(async move {
+                    match guard.resume(&parts, &mut resume).await {
+                        Ok(authenticated) => {
+                            parts.extensions.insert(authenticated.with_guard(guard));
+                            inner.call(Request::from_parts(parts, body)).await
+                        }
+                        Err(rejection) => Ok(rejection.into_response()),
+                    }
+                }))
+            }
+            Early::Later => {
+                let (mut inner, guard) = self.detach();
+                State::Waiting(Box::pin(async move {
+                    match guard.authorize_request(&parts).await {
+                        Ok(authenticated) => {
+                            parts.extensions.insert(authenticated.with_guard(guard));
+                            inner.call(Request::from_parts(parts, body)).await
+                        }
+                        Err(rejection) => Ok(rejection.into_response()),
+                    }
+                }))
+            }
+        };
+        AuthFuture { state }
+    }
+}
+
+impl<S: Clone> AuthService<S> {
+    /// The ready inner service and the guard, for a future that outlives `call`.
+    fn detach(&mut self) -> (S, Guard) {
         // The clone is not ready yet; keep the one that is (tower's usual swap).
         let clone = self.inner.clone();
-        let mut inner = std::mem::replace(&mut self.inner, clone);
-        let guard = self.guard.clone();
-        Box::pin(async move {
-            let (mut parts, body) = request.into_parts();
-            match guard.authorize_request(&parts).await {
-                Ok(authenticated) => {
-                    parts.extensions.insert(authenticated.with_guard(guard));
-                    inner.call(Request::from_parts(parts, body)).await
-                }
-                Err(rejection) => Ok(rejection.into_response()),
-            }
-        })
+        (
+            std::mem::replace(&mut self.inner, clone),
+            self.guard.clone(),
+        )
+    }
+}
+
+/// The response future of [`AuthService`]: the inner service's (granted), a refusal, or
+/// a decision that awaits its verifier or hook.
+pub struct AuthFuture<F> {
+    state: State<F>,
+}
+
+enum State<F> {
+    // Boxed: pinning it in place would need unsafe projection.
+    Inner(Pin<Box<F>>),
+    Refused(Option<Response>),
+    Waiting(BoxFuture<'static, Result<Response, Infallible>>),
+}
+
+impl<F> fmt::Debug for AuthFuture<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = match self.state {
+            State::Inner(_) => "inner",
+            State::Refused(_) => "refused",
+            State::Waiting(_) => "waiting",
+        };
+        f.debug_struct("AuthFuture").field("state", &state).finish()
+    }
+}
+
+impl<F> Future for AuthFuture<F>
+where
+    F: Future<Output = Result<Response, Infallible>>,
+{
+    type Output = Result<Response, Infallible>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match &mut self.get_mut().state {
+            State::Inner(inner) => inner.as_mut().poll(cx),
+            State::Refused(response) => Poll::Ready(Ok(response
+                .take()
+                .unwrap_or_else(|| Rejection::internal().into_response()))),
+            State::Waiting(decision) => decision.as_mut().poll(cx),
+        }
     }
 }

@@ -19,7 +19,7 @@ pub use guard::Guard;
 #[cfg(feature = "sqlite")]
 pub use keys::SqliteStore;
 pub use keys::{KeyStore, Keyring, MemoryStore};
-pub use layer::{AuthLayer, AuthService};
+pub use layer::{AuthFuture, AuthLayer, AuthService};
 pub use refusal::{Rejection, RejectionReason};
 pub use spec::Spec;
 pub use static_keys::StaticKeys;

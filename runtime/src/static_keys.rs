@@ -124,14 +124,23 @@ impl fmt::Debug for StaticKeys {
     }
 }
 
+impl StaticKeys {
+    fn decide(&self, request: VerifyRequest<'_>) -> Verdict {
+        let basic = matches!(request.scheme.kind, SchemeKind::HttpBasic);
+        match self.find(request.scheme.name, request.credential, basic) {
+            Some(principal) => Verdict::Granted(principal.clone()),
+            None => Verdict::Invalid,
+        }
+    }
+}
+
 impl Verifier for StaticKeys {
     async fn verify(&self, request: VerifyRequest<'_>) -> Result<Verdict, VerifyError> {
-        let basic = matches!(request.scheme.kind, SchemeKind::HttpBasic);
-        Ok(
-            match self.find(request.scheme.name, request.credential, basic) {
-                Some(principal) => Verdict::Granted(principal.clone()),
-                None => Verdict::Invalid,
-            },
-        )
+        Ok(self.decide(request))
+    }
+
+    // Nothing to wait for: the guard need not build a future.
+    fn verify_now(&self, request: VerifyRequest<'_>) -> Option<Result<Verdict, VerifyError>> {
+        Some(Ok(self.decide(request)))
     }
 }
