@@ -451,18 +451,23 @@ impl Stop {
 
 /// Schemes whose slots live in the request's future rather than on the heap.
 const INLINE: usize = 8;
+/// Most specs define a few schemes: their slots are set up and dropped four at a time.
+const SMALL: usize = 4;
 
 /// The per-scheme slots of one request.
 // Large on purpose: it lives in the request's (already boxed) future.
 #[allow(clippy::large_enum_variant)]
 enum Slots {
+    Small([Slot; SMALL]),
     Inline([Slot; INLINE]),
     Heap(Vec<Slot>),
 }
 
 impl Slots {
     fn new(count: usize) -> Slots {
-        if count <= INLINE {
+        if count <= SMALL {
+            Slots::Small(Default::default())
+        } else if count <= INLINE {
             Slots::Inline(Default::default())
         } else {
             Slots::Heap(vec![Slot::default(); count])
@@ -475,6 +480,7 @@ impl std::ops::Deref for Slots {
 
     fn deref(&self) -> &[Slot] {
         match self {
+            Slots::Small(slots) => slots,
             Slots::Inline(slots) => slots,
             Slots::Heap(slots) => slots,
         }
@@ -484,6 +490,7 @@ impl std::ops::Deref for Slots {
 impl std::ops::DerefMut for Slots {
     fn deref_mut(&mut self) -> &mut [Slot] {
         match self {
+            Slots::Small(slots) => slots,
             Slots::Inline(slots) => slots,
             Slots::Heap(slots) => slots,
         }

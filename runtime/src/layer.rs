@@ -187,3 +187,202 @@ where
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    use axum::body::Body;
+    use axum::routing::get;
+    use axum::Router;
+    use http::StatusCode;
+    use tower::ServiceExt;
+
+    use super::*;
+    use crate::spec::{
+        Alternative, Location, Operation, Requirement, Scheme, SchemeKind, SchemeUse,
+    };
+    use crate::verifier::{Principal, Verdict, VerifyError, VerifyRequest};
+    use crate::Authenticated;
+
+    const BOTH: Requirement = Requirement {
+        alternatives: &[Alternative {
+            schemes: &[
+                SchemeUse {
+                    scheme: 0,
+                    roles: &[],
+                },
+                SchemeUse {
+                    scheme: 1,
+                    roles: &[],
+                },
+            ],
+        }],
+    };
+
+    const ONLY_B: Requirement = Requirement {
+        alternatives: &[Alternative {
+            schemes: &[SchemeUse {
+                scheme: 1,
+                roles: &[],
+            }],
+        }],
+    };
+
+    static SPEC: Spec = Spec {
+        title: "mixed",
+        base_path: "",
+        schemes: &[
+            Scheme {
+                name: "a",
+                kind: SchemeKind::ApiKey {
+                    location: Location::Header,
+                    name: "X-A",
+                },
+            },
+            Scheme {
+                name: "b",
+                kind: SchemeKind::ApiKey {
+                    location: Location::Header,
+                    name: "X-B",
+                },
+            },
+        ],
+        root: BOTH,
+        operations: &[
+            Operation {
+                method: "GET",
+                path: "/both",
+                operation_id: None,
+                requirement: BOTH,
+            },
+            Operation {
+                method: "GET",
+                path: "/b",
+                operation_id: None,
+                requirement: ONLY_B,
+            },
+        ],
+    };
+
+    /// Answers scheme `a` at once; `b` only after a real wait. Counts verifications.
+    #[derive(Default)]
+    struct Mixed {
+        now: AtomicUsize,
+        awaited: AtomicUsize,
+    }
+
+    fn verdict(request: VerifyRequest<'_>) -> Verdict {
+        if request.credential.secret() == "good" {
+            Verdict::Granted(Principal::new(request.scheme.name))
+        } else {
+            Verdict::Invalid
+        }
+    }
+
+    impl Verifier for Mixed {
+        async fn verify(&self, request: VerifyRequest<'_>) -> Result<Verdict, VerifyError> {
+            self.awaited.fetch_add(1, Ordering::SeqCst);
+            tokio::task::yield_now().await;
+            Ok(verdict(request))
+        }
+
+        fn verify_now(&self, request: VerifyRequest<'_>) -> Option<Result<Verdict, VerifyError>> {
+            (request.scheme.name == "a").then(|| {
+                self.now.fetch_add(1, Ordering::SeqCst);
+                Ok(verdict(request))
+            })
+        }
+    }
+
+    async fn who(auth: Authenticated) -> String {
+        let ids: Vec<&str> = auth.principals().map(|(_, p)| p.id()).collect();
+        ids.join(",")
+    }
+
+    fn send(app: &Router, path: &str, a: &str, b: &str) -> (StatusCode, String) {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime");
+        runtime.block_on(async {
+            let request = http::Request::get(path)
+                .header("x-a", a)
+                .header("x-b", b)
+                .body(Body::empty())
+                .expect("request");
+            let response = match app.clone().oneshot(request).await {
+                Ok(response) => response,
+                Err(never) => match never {},
+            };
+            let status = response.status();
+            let body = axum::body::to_bytes(response.into_body(), 1 << 16)
+                .await
+                .expect("body");
+            (status, String::from_utf8_lossy(&body).into_owned())
+        })
+    }
+
+    #[test]
+    fn a_decision_that_must_wait_keeps_what_it_verified_at_once() {
+        let verifier = Arc::new(Mixed::default());
+        let app = Router::new()
+            .route("/both", get(who))
+            .route("/b", get(who))
+            .layer(AuthLayer::new(&SPEC, verifier.clone()));
+        let counts = || {
+            (
+                verifier.now.load(Ordering::SeqCst),
+                verifier.awaited.load(Ordering::SeqCst),
+            )
+        };
+
+        assert_eq!(
+            send(&app, "/both", "good", "good"),
+            (StatusCode::OK, "a,b".into())
+        );
+        assert_eq!(counts(), (1, 1), "each scheme verified once");
+        assert_eq!(
+            send(&app, "/both", "bad", "good").0,
+            StatusCode::UNAUTHORIZED
+        );
+        assert_eq!(counts(), (2, 1), "a failed at once: b never asked");
+        assert_eq!(
+            send(&app, "/both", "good", "bad").0,
+            StatusCode::UNAUTHORIZED
+        );
+        assert_eq!(counts(), (3, 2));
+        assert_eq!(send(&app, "/b", "", "good"), (StatusCode::OK, "b".into()));
+        assert_eq!(send(&app, "/b", "", "bad").0, StatusCode::UNAUTHORIZED);
+        assert_eq!(counts(), (3, 4));
+    }
+
+    /// A verifier that never answers at once: after it has been awaited, the layer stops
+    /// trying, and every answer still comes from `verify`.
+    #[test]
+    fn a_verifier_that_always_waits_is_awaited_every_time() {
+        struct Waits(AtomicUsize);
+        impl Verifier for Waits {
+            async fn verify(&self, request: VerifyRequest<'_>) -> Result<Verdict, VerifyError> {
+                self.0.fetch_add(1, Ordering::SeqCst);
+                tokio::task::yield_now().await;
+                Ok(verdict(request))
+            }
+        }
+        let verifier = Arc::new(Waits(AtomicUsize::new(0)));
+        let app = Router::new()
+            .route("/both", get(who))
+            .layer(AuthLayer::new(&SPEC, verifier.clone()));
+        for round in 1..=3 {
+            assert_eq!(
+                send(&app, "/both", "good", "good"),
+                (StatusCode::OK, "a,b".into())
+            );
+            assert_eq!(
+                send(&app, "/both", "good", "bad").0,
+                StatusCode::UNAUTHORIZED
+            );
+            assert_eq!(verifier.0.load(Ordering::SeqCst), 4 * round);
+        }
+    }
+}
