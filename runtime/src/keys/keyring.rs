@@ -212,22 +212,20 @@ impl<S: KeyStore> Verifier for Keyring<S> {
         // An unknown id is checked against a decoy record the same way a known id is
         // checked against its own, so the time taken does not tell the two apart. The
         // store picks one or the other without a branch (keygate's in-memory stores
-        // keep their own decoy where they keep records); both are shared, not copied.
+        // keep their own decoy where they keep records) and shares the record only
+        // when the secret matches.
+        let now = self.clock.now();
         let (record, known) = self
             .store
-            .lend_or(key_id, &self.decoy, Sealed::TOKEN)
+            .lend_if_matches(key_id, &presented, now, &self.decoy, Sealed::TOKEN)
             .await
             .map_err(|e| VerifyError::new(format!("key store: {e}")))?;
-        let now = self.clock.now();
-        // black_box: the optimizer must not specialize the unknown path and skip the
-        // compare it makes there.
-        let matches = secret_matches(&record, &presented, now);
-        if !(matches & std::hint::black_box(known)) {
+        let Some(record) = record else {
             // One message for both, so no branch tells them apart here.
             let reason = ["unknown key id", "wrong secret"][usize::from(known)];
             tracing::debug!(scheme, key_id, reason, "key refused");
             return Ok(Verdict::Invalid);
-        }
+        };
         match record.state(now) {
             KeyState::Active => {}
             KeyState::Revoked => {

@@ -251,11 +251,36 @@ fn memory_two_known(runner: &mut CtRunner, rng: &mut BenchRng) {
     }
 }
 
+/// Two known ids, as the keyring asks (no share taken on a refusal).
+fn memory_two_known_matching(runner: &mut CtRunner, rng: &mut BenchRng) {
+    let (store, ids) = store_with_keys(MemoryStore::new());
+    let decoy = decoy();
+    for (class, _) in &inputs(&ids[0], rng) {
+        let id = &ids[usize::from(matches!(class, Class::Right))];
+        runner.run_one(*class, || {
+            now(store.lend_if_matches(id, &[7; 32], 100, &decoy, Sealed::TOKEN)).is_ok()
+        });
+    }
+}
+
+/// An unknown id vs a known one, the same way.
+fn memory_matching(runner: &mut CtRunner, rng: &mut BenchRng) {
+    let (store, ids) = store_with_keys(MemoryStore::new());
+    let decoy = decoy();
+    for (class, key) in &inputs(&ids[0], rng) {
+        runner.run_one(*class, || {
+            now(store.lend_if_matches(id_of(key), &[7; 32], 100, &decoy, Sealed::TOKEN)).is_ok()
+        });
+    }
+}
+
 #[test]
 #[ignore = "a measurement: run in release, see the module's doc"]
 fn timing_stages() {
     let filter = std::env::var("STAGE").ok();
-    let benches: [(&'static str, BenchFn); 14] = [
+    let benches: [(&'static str, BenchFn); 16] = [
+        ("s9_memory_two_known_matching", memory_two_known_matching),
+        ("s9_memory_matching", memory_matching),
         ("s9_cached_two_known", cached_two_known),
         ("s9_memory_two_known", memory_two_known),
         ("s0_same_class", same_class_lend_compare),
