@@ -11,6 +11,9 @@ use crate::template::PathTemplate;
 #[derive(Debug, Clone)]
 struct PathEntry {
     template: PathTemplate,
+    /// Every segment is literal or one whole parameter: the template is its own route
+    /// key, so `matchit`'s match already says it matches (but for empty segments).
+    structural: bool,
     /// (method, operation index) pairs for this exact template.
     methods: Vec<(&'static str, usize)>,
 }
@@ -43,6 +46,10 @@ impl OperationRouter {
             match bucket.iter_mut().find(|e| e.template == template) {
                 Some(entry) => entry.methods.push((operation.method, index)),
                 None => bucket.push(PathEntry {
+                    structural: template
+                        .segments
+                        .iter()
+                        .all(|s| s.is_literal() || s.is_whole_param()),
                     template,
                     methods: vec![(operation.method, index)],
                 }),
@@ -64,7 +71,13 @@ impl OperationRouter {
     /// `HEAD` without its own operation uses `GET`'s.
     pub(crate) fn find(&self, method: &str, path: &str) -> Option<usize> {
         let bucket = &self.buckets[*self.matcher.at(path).ok()?.value];
-        let candidates = || bucket.iter().filter(|entry| entry.template.matches(path));
+        // matchit lets a parameter match an empty segment; a template never does.
+        let no_empty_segment = !path.contains("//") && !path.ends_with('/');
+        let candidates = || {
+            bucket.iter().filter(move |entry| {
+                (entry.structural && no_empty_segment) || entry.template.matches(path)
+            })
+        };
         let lookup = |wanted: &str| {
             candidates().find_map(|entry| {
                 entry
@@ -123,6 +136,7 @@ mod tests {
             op("HEAD", "/head"),
             op("GET", "/head"),
             op("GET", "/v2/{name}:cancel"),
+            op("GET", "/a/{x}/b"),
         ];
         let router = OperationRouter::new(&ops).unwrap();
         assert_eq!(router.find("GET", "/pets"), Some(0));
@@ -137,6 +151,13 @@ mod tests {
         assert_eq!(router.find("GET", "/v2/ops:cancel"), Some(9));
         assert_eq!(router.find("POST", "/pets"), None);
         assert_eq!(router.find("GET", "/pets/"), None);
+        assert_eq!(router.find("GET", "/pets//"), None);
+        assert_eq!(router.find("DELETE", "/documents/"), None);
+        assert_eq!(router.find("GET", "/pulls/"), None);
+        assert_eq!(router.find("GET", "/pulls/.diff"), Some(3));
+        assert_eq!(router.find("GET", "/a/1/b"), Some(10));
+        assert_eq!(router.find("GET", "/a//b"), None);
+        assert_eq!(router.find("GET", "/a/1/2/b"), None);
         assert_eq!(router.find("GET", "/nope"), None);
     }
 
