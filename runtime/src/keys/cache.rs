@@ -11,12 +11,13 @@ use std::time::Duration;
 use moka::sync::Cache;
 use secrecy::SecretString;
 
+use super::keyring::secret_matches;
 use super::known::{Check, KnownIds};
 use super::model::{
     decoy_record, IssuedKey, KeyFilter, KeyRecord, KeyUpdate, NewKey, Owner, StoreError,
     UnixSeconds,
 };
-use super::store::{KeyStore, Sealed};
+use super::store::{KeyStore, LendResult, Sealed};
 
 /// How long a cached answer is trusted when nobody says it changed: the worst-case delay
 /// before a change made elsewhere (another process, another instance) takes effect.
@@ -298,10 +299,8 @@ async fn read_through<T: Send + Sync + 'static>(
     id: &str,
     read: impl Future<Output = Result<Option<Arc<T>>, StoreError>>,
 ) -> Result<Option<Arc<T>>, StoreError> {
-    if let Some(hit) = cache.get(id) {
-        if hit.generation == stripe.load(Ordering::SeqCst) {
-            return Ok(hit.value);
-        }
+    if let Some(value) = cached_now(cache, stripe, id) {
+        return Ok(value);
     }
     let generation = stripe.load(Ordering::SeqCst);
     let value = read.await?;
@@ -311,6 +310,20 @@ async fn read_through<T: Send + Sync + 'static>(
     };
     cache.insert(id.to_owned(), entry);
     Ok(value)
+}
+
+/// The cached answer for `id` while its stripe is unchanged, else `None`: what
+/// `read_through` serves without reading.
+fn cached_now<T>(
+    cache: &Cache<String, Cached<T>>,
+    stripe: &AtomicU64,
+    id: &str,
+) -> Option<Option<Arc<T>>>
+where
+    T: Send + Sync + 'static,
+{
+    let hit = cache.get(id)?;
+    (hit.generation == stripe.load(Ordering::SeqCst)).then_some(hit.value)
 }
 
 /// Stands in for an id the set of known ids lacks: a cache entry (holding the decoy)
@@ -368,6 +381,36 @@ impl<S: KeyStore> KeyStore for CachedStore<S> {
         // `None` only for an id read from the store while the set is untrusted.
         let record = value.unwrap_or_else(|| Arc::clone(absent));
         Ok((record, found == 1))
+    }
+
+    /// `lend_or` and the secret's comparison from a cache hit; `None` on a miss, a stale
+    /// entry or an untrusted set of ids (the async path reads the store then). An id
+    /// the set lacks reads the `ABSENT` entry, as in `lend_or`.
+    fn try_lend_if_matches_now(
+        &self,
+        id: &str,
+        presented: &[u8; 32],
+        now: UnixSeconds,
+        absent: &Arc<KeyRecord>,
+        _: Sealed,
+    ) -> Option<LendResult> {
+        let check = self.entries.known.check(id);
+        if check == Check::Untrusted {
+            // Starting the `list` is `lend_or`'s to do.
+            return None;
+        }
+        let unknown = usize::from(check == Check::Unknown) | usize::from(id == ABSENT);
+        let key = [id, ABSENT][std::hint::black_box(unknown)];
+        let value = cached_now(&self.entries.keys, self.stripe(Id::Key(key)), key)?;
+        let found = usize::from(value.is_some()) & (1 - unknown);
+        let record = value.unwrap_or_else(|| Arc::clone(absent));
+        let matches = secret_matches(&record, presented, now) & std::hint::black_box(found == 1);
+        Some(Ok((matches.then_some(record), found == 1)))
+    }
+
+    fn try_get_owner_now(&self, id: &str, _: Sealed) -> Option<Result<Option<Owner>, StoreError>> {
+        let owner = cached_now(&self.entries.owners, self.stripe(Id::Owner(id)), id)?;
+        Some(Ok(owner.map(|o| Owner::clone(&o))))
     }
 
     async fn list(&self, filter: KeyFilter) -> Result<Vec<KeyRecord>, StoreError> {

@@ -2,15 +2,20 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::future::Future;
 use std::sync::{Arc, Mutex};
 
 use secrecy::ExposeSecret;
 use subtle::{Choice, ConstantTimeEq};
 
 use super::format::{FormatError, KeyFormat, ParsedKey};
-use super::model::{decoy_record, sha256, Clock, KeyRecord, KeyState, SystemClock, UnixSeconds};
+use super::model::{
+    decoy_record, sha256, Clock, KeyRecord, KeyState, Owner, StoreError, SystemClock, UnixSeconds,
+};
 use super::store::{KeyStore, Sealed};
-use crate::verifier::{Credential, Principal, Verdict, Verifier, VerifyError, VerifyRequest};
+use crate::verifier::{
+    Credential, OperationRef, Principal, Verdict, Verifier, VerifyError, VerifyRequest,
+};
 
 /// `last_used_at` is written at most this often per key (seconds).
 const RECORD_USE_EVERY: i64 = 60;
@@ -159,8 +164,9 @@ impl<S: KeyStore> Keyring<S> {
         Ok(parsed)
     }
 
-    /// Whether this use should be written (at most once a minute per key).
-    fn due_for_record(&self, id: &str, now: UnixSeconds) -> bool {
+    /// Whether this use should be written (at most once a minute per key); `mark`
+    /// takes the slot.
+    fn due_for_record(&self, id: &str, now: UnixSeconds, mark: bool) -> bool {
         let Ok(mut map) = self.last_recorded.lock() else {
             // Poisoned: skip the bookkeeping rather than fail the request.
             return false;
@@ -171,22 +177,29 @@ impl<S: KeyStore> Keyring<S> {
         {
             return false;
         }
-        map.insert(id.to_owned(), now);
+        if mark {
+            map.insert(id.to_owned(), now);
+        }
         true
+    }
+
+    /// The write of `last_used_at`, for a task or to await inline.
+    fn use_write(&self, id: &str, now: UnixSeconds) -> impl Future<Output = ()> + Send + 'static {
+        let store = Arc::clone(&self.store);
+        let id = id.to_owned();
+        async move {
+            if let Err(e) = store.record_use(&id, now).await {
+                tracing::warn!(key_id = %id, error = %e, "could not record key use");
+            }
+        }
     }
 
     /// Writes `last_used_at` off the request path when a tokio runtime is present.
     async fn record_use(&self, id: &str, now: UnixSeconds) {
-        if !self.due_for_record(id, now) {
+        if !self.due_for_record(id, now, true) {
             return;
         }
-        let store = Arc::clone(&self.store);
-        let id = id.to_owned();
-        let write = async move {
-            if let Err(e) = store.record_use(&id, now).await {
-                tracing::warn!(key_id = %id, error = %e, "could not record key use");
-            }
-        };
+        let write = self.use_write(id, now);
         match tokio::runtime::Handle::try_current() {
             Ok(handle) => {
                 handle.spawn(write);
@@ -194,21 +207,118 @@ impl<S: KeyStore> Keyring<S> {
             Err(_) => write.await,
         }
     }
+
+    /// `record_use` without waiting: `false`, with nothing done, when the write is due
+    /// and no runtime can take it (it would be awaited inline).
+    fn record_use_now(&self, id: &str, now: UnixSeconds) -> bool {
+        // Most requests: not due, one look at the map.
+        if !self.due_for_record(id, now, false) {
+            return true;
+        }
+        let Ok(handle) = tokio::runtime::Handle::try_current() else {
+            return false;
+        };
+        if self.due_for_record(id, now, true) {
+            handle.spawn(self.use_write(id, now));
+        }
+        true
+    }
+
+    /// The key id and the hash of the presented secret, or the refusal of a key that
+    /// cannot be read (logged).
+    fn presented<'r>(
+        &self,
+        request: &VerifyRequest<'r>,
+    ) -> Result<(Parsed<'r>, [u8; 32]), Verdict> {
+        match self.parse(request) {
+            // Hashed before the lookup, so an unknown id costs what a wrong secret costs.
+            Ok(parsed) => {
+                let presented = sha256(parsed.secret());
+                Ok((parsed, presented))
+            }
+            Err(e) => {
+                let scheme = request.scheme.name;
+                tracing::debug!(scheme, reason = %e, "key refused before lookup");
+                Err(Verdict::Invalid)
+            }
+        }
+    }
+}
+
+fn store_error(e: StoreError) -> VerifyError {
+    VerifyError::new(format!("key store: {e}"))
+}
+
+/// The verdict for a lookup without a match.
+fn refused(scheme: &str, key_id: &str, known: bool) -> Verdict {
+    // One message for both, so no branch tells them apart here.
+    let reason = ["unknown key id", "wrong secret"][usize::from(known)];
+    tracing::debug!(scheme, key_id, reason, "key refused");
+    Verdict::Invalid
+}
+
+/// The verdict for a revoked or expired key, `None` for an active one.
+fn lapsed(record: &KeyRecord, now: UnixSeconds, scheme: &str, key_id: &str) -> Option<Verdict> {
+    match record.state(now) {
+        KeyState::Active => None,
+        KeyState::Revoked => {
+            tracing::debug!(scheme, key_id, "key revoked");
+            Some(Verdict::Revoked)
+        }
+        KeyState::Expired => {
+            tracing::debug!(scheme, key_id, "key expired");
+            Some(Verdict::Expired)
+        }
+    }
+}
+
+/// Whether the key's owner lets it verify; an owner the store does not know is treated
+/// as disabled (fail closed).
+fn owner_allows(record: &KeyRecord, owner: Option<Owner>, scheme: &str, key_id: &str) -> bool {
+    let ok = owner.is_some_and(|o| o.enabled && o.epoch == record.owner_epoch);
+    if !ok {
+        let owner = record.owner.as_deref().unwrap_or_default();
+        tracing::debug!(scheme, key_id, owner, "owner disabled or epoch bumped");
+    }
+    ok
+}
+
+/// Whether the key may be used with this scheme.
+fn scheme_allows(record: &KeyRecord, scheme: &str, key_id: &str) -> bool {
+    let ok = record.allows_scheme(scheme);
+    if !ok {
+        tracing::debug!(scheme, key_id, "key not allowed for this scheme");
+    }
+    ok
+}
+
+/// Granted or forbidden by the key's permissions for the operation.
+fn permitted(record: Arc<KeyRecord>, scheme: &str, key_id: &str, op: OperationRef<'_>) -> Verdict {
+    let allowed = record.permissions.allows(op.method, op.operation_id);
+    // The principal shares the record: its id, name, owner and roles are not copied.
+    let principal = Principal::of_key(record);
+    if allowed {
+        Verdict::Granted(principal)
+    } else {
+        tracing::debug!(
+            scheme,
+            key_id,
+            method = op.method,
+            operation = op.operation_id,
+            "method not permitted for this key"
+        );
+        Verdict::Forbidden(principal)
+    }
 }
 
 impl<S: KeyStore> Verifier for Keyring<S> {
     async fn verify(&self, request: VerifyRequest<'_>) -> Result<Verdict, VerifyError> {
         let scheme = request.scheme.name;
-        let parsed = match self.parse(&request) {
-            Ok(parsed) => parsed,
-            Err(e) => {
-                tracing::debug!(scheme, reason = %e, "key refused before lookup");
-                return Ok(Verdict::Invalid);
-            }
+        let (parsed, presented) = match self.presented(&request) {
+            Ok(read) => read,
+            Err(verdict) => return Ok(verdict),
         };
         let key_id = parsed.key_id();
-        // Hashed before the lookup, so an unknown id costs what a wrong secret costs.
-        let presented = sha256(parsed.secret());
         // An unknown id is checked against a decoy record the same way a known id is
         // checked against its own, so the time taken does not tell the two apart. The
         // store picks one or the other without a branch (keygate's in-memory stores
@@ -219,59 +329,70 @@ impl<S: KeyStore> Verifier for Keyring<S> {
             .store
             .lend_if_matches(key_id, &presented, now, &self.decoy, Sealed::TOKEN)
             .await
-            .map_err(|e| VerifyError::new(format!("key store: {e}")))?;
+            .map_err(store_error)?;
         let Some(record) = record else {
-            // One message for both, so no branch tells them apart here.
-            let reason = ["unknown key id", "wrong secret"][usize::from(known)];
-            tracing::debug!(scheme, key_id, reason, "key refused");
-            return Ok(Verdict::Invalid);
+            return Ok(refused(scheme, key_id, known));
         };
-        match record.state(now) {
-            KeyState::Active => {}
-            KeyState::Revoked => {
-                tracing::debug!(scheme, key_id, "key revoked");
-                return Ok(Verdict::Revoked);
-            }
-            KeyState::Expired => {
-                tracing::debug!(scheme, key_id, "key expired");
-                return Ok(Verdict::Expired);
-            }
+        if let Some(verdict) = lapsed(&record, now, scheme, key_id) {
+            return Ok(verdict);
         }
         if let Some(owner_id) = &record.owner {
-            let owner = self
-                .store
-                .get_owner(owner_id)
-                .await
-                .map_err(|e| VerifyError::new(format!("key store: {e}")))?;
-            // An owner the store does not know is treated as disabled: fail closed.
-            let owner_ok = owner.is_some_and(|o| o.enabled && o.epoch == record.owner_epoch);
-            if !owner_ok {
-                tracing::debug!(scheme, key_id, owner = %owner_id, "owner disabled or epoch bumped");
+            let owner = self.store.get_owner(owner_id).await.map_err(store_error)?;
+            if !owner_allows(&record, owner, scheme, key_id) {
                 return Ok(Verdict::Revoked);
             }
         }
-        if !record.allows_scheme(scheme) {
-            tracing::debug!(scheme, key_id, "key not allowed for this scheme");
+        if !scheme_allows(&record, scheme, key_id) {
             return Ok(Verdict::Invalid);
         }
         // A genuine key was presented, allowed or not: that is a use.
         self.record_use(key_id, now).await;
-        let op = request.operation;
-        let allowed = record.permissions.allows(op.method, op.operation_id);
-        // The principal shares the record: its id, name, owner and roles are not copied.
-        let principal = Principal::of_key(record);
-        if allowed {
-            Ok(Verdict::Granted(principal))
-        } else {
-            tracing::debug!(
-                scheme,
-                key_id,
-                method = op.method,
-                operation = op.operation_id,
-                "method not permitted for this key"
-            );
-            Ok(Verdict::Forbidden(principal))
+        Ok(permitted(record, scheme, key_id, request.operation))
+    }
+
+    /// `verify`'s steps, each asked of the store without waiting; `None` before any of
+    /// them leaves a trace (a log, a use recorded) when one would have to wait.
+    fn verify_now(&self, request: VerifyRequest<'_>) -> Option<Result<Verdict, VerifyError>> {
+        let scheme = request.scheme.name;
+        let (parsed, presented) = match self.presented(&request) {
+            Ok(read) => read,
+            Err(verdict) => return Some(Ok(verdict)),
+        };
+        let key_id = parsed.key_id();
+        let now = self.clock.now();
+        let lent = self.store.try_lend_if_matches_now(
+            key_id,
+            &presented,
+            now,
+            &self.decoy,
+            Sealed::TOKEN,
+        )?;
+        let (record, known) = match lent {
+            Ok(lent) => lent,
+            Err(e) => return Some(Err(store_error(e))),
+        };
+        let Some(record) = record else {
+            return Some(Ok(refused(scheme, key_id, known)));
+        };
+        if let Some(verdict) = lapsed(&record, now, scheme, key_id) {
+            return Some(Ok(verdict));
         }
+        if let Some(owner_id) = &record.owner {
+            let owner = match self.store.try_get_owner_now(owner_id, Sealed::TOKEN)? {
+                Ok(owner) => owner,
+                Err(e) => return Some(Err(store_error(e))),
+            };
+            if !owner_allows(&record, owner, scheme, key_id) {
+                return Some(Ok(Verdict::Revoked));
+            }
+        }
+        if !scheme_allows(&record, scheme, key_id) {
+            return Some(Ok(Verdict::Invalid));
+        }
+        if !self.record_use_now(key_id, now) {
+            return None;
+        }
+        Some(Ok(permitted(record, scheme, key_id, request.operation)))
     }
 }
 
@@ -353,4 +474,162 @@ pub(crate) fn secret_matches(record: &KeyRecord, presented: &[u8; 32], now: Unix
         None => Choice::from(0),
     };
     bool::from(current | previous)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use secrecy::SecretString;
+
+    use super::*;
+    use crate::keys::{CachedStore, MemoryStore, NewKey, Permissions};
+    use crate::spec::{Location, Scheme, SchemeKind};
+
+    const SCHEME: Scheme = Scheme {
+        name: "api_key",
+        kind: SchemeKind::ApiKey {
+            location: Location::Header,
+            name: "X-API-Key",
+        },
+    };
+
+    const OP: OperationRef<'static> = OperationRef {
+        method: "GET",
+        path: "/things",
+        operation_id: Some("listThings"),
+    };
+
+    fn now<F: Future>(future: F) -> F::Output {
+        let mut future = std::pin::pin!(future);
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        match future.as_mut().poll(&mut cx) {
+            std::task::Poll::Ready(output) => output,
+            std::task::Poll::Pending => panic!("waited"),
+        }
+    }
+
+    fn key(text: &str) -> Credential {
+        Credential::Key(SecretString::from(text.to_owned()))
+    }
+
+    fn at_once<S: KeyStore>(ring: &Keyring<S>, key: &Credential) -> Option<Verdict> {
+        ring.verify_now(VerifyRequest::new(&SCHEME, key, OP))
+            .map(|v| v.expect("verify_now"))
+    }
+
+    fn awaited<S: KeyStore>(ring: &Keyring<S>, key: &Credential) -> Verdict {
+        now(ring.verify(VerifyRequest::new(&SCHEME, key, OP))).expect("verify")
+    }
+
+    fn issue<S: KeyStore>(ring: &Keyring<S>, spec: NewKey) -> (String, Credential) {
+        let issued = now(ring.store().create(spec)).expect("create");
+        (issued.record.id, key(issued.key.expose_secret()))
+    }
+
+    fn wrong_secret(ring: &Keyring<impl KeyStore>, id: &str) -> Credential {
+        let secret = ring.format.generate_secret(id).expect("rng");
+        key(secret.full.expose_secret())
+    }
+
+    fn recorded(ring: &Keyring<impl KeyStore>) -> usize {
+        ring.last_recorded.lock().expect("lock").len()
+    }
+
+    #[test]
+    fn memory_store_answers_at_once() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime");
+        let _entered = runtime.enter();
+        let ring = Keyring::new(MemoryStore::new());
+        let (id, good) = issue(
+            &ring,
+            NewKey::new("k").permissions(Permissions::read_only()),
+        );
+        let Some(Verdict::Granted(principal)) = at_once(&ring, &good) else {
+            panic!("granted at once");
+        };
+        assert_eq!(principal.id(), id);
+        assert_eq!(recorded(&ring), 1, "the use is recorded");
+        let post = VerifyRequest::new(
+            &SCHEME,
+            &good,
+            OperationRef {
+                method: "POST",
+                ..OP
+            },
+        );
+        assert!(matches!(
+            ring.verify_now(post),
+            Some(Ok(Verdict::Forbidden(_)))
+        ));
+        assert_eq!(
+            at_once(&ring, &wrong_secret(&ring, &id)),
+            Some(Verdict::Invalid)
+        );
+        let stranger = ring.format.generate_key_id().expect("rng");
+        let unknown = wrong_secret(&ring, &stranger);
+        assert_eq!(at_once(&ring, &unknown), Some(Verdict::Invalid));
+        assert_eq!(at_once(&ring, &key("not a key")), Some(Verdict::Invalid));
+        now(ring.store().revoke(&id)).expect("revoke");
+        assert_eq!(at_once(&ring, &good), Some(Verdict::Revoked));
+    }
+
+    #[test]
+    fn owners_are_checked_at_once() {
+        let ring = Keyring::new(MemoryStore::new());
+        let (_, good) = issue(
+            &ring,
+            NewKey::new("k")
+                .owner("team")
+                .permissions(Permissions::full()),
+        );
+        // No runtime: the first use would be written inline, so `verify` must do it.
+        assert_eq!(at_once(&ring, &good), None);
+        assert_eq!(recorded(&ring), 0, "nothing marked by a `None`");
+        assert!(matches!(awaited(&ring, &good), Verdict::Granted(_)));
+        assert!(matches!(at_once(&ring, &good), Some(Verdict::Granted(_))));
+        now(ring.store().disable_owner("team")).expect("disable");
+        assert_eq!(at_once(&ring, &good), Some(Verdict::Revoked));
+    }
+
+    #[test]
+    fn cache_answers_at_once_only_from_its_entries() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        runtime.block_on(async {
+            let store = CachedStore::new(MemoryStore::new()).with_ttl(Duration::from_secs(60));
+            let ring = Keyring::new(store);
+            let (id, good) = issue(&ring, NewKey::new("k").permissions(Permissions::full()));
+            // Nothing cached yet: a `None` that fills nothing and records nothing.
+            assert_eq!(at_once(&ring, &good), None);
+            assert_eq!(ring.store().entry_count(), (0, 0));
+            assert_eq!(recorded(&ring), 0);
+            assert!(matches!(awaited(&ring, &good), Verdict::Granted(_)));
+            // Let the background list of ids finish.
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            // `record_use` invalidated the entry: read it once more.
+            let _ = awaited(&ring, &good);
+            assert!(matches!(at_once(&ring, &good), Some(Verdict::Granted(_))));
+            assert_eq!(
+                at_once(&ring, &wrong_secret(&ring, &id)),
+                Some(Verdict::Invalid)
+            );
+            let stranger = ring.format.generate_key_id().expect("rng");
+            let unknown = wrong_secret(&ring, &stranger);
+            // The `ABSENT` entry is filled by the first unknown id through `verify`.
+            if at_once(&ring, &unknown).is_none() {
+                assert_eq!(awaited(&ring, &unknown), Verdict::Invalid);
+            }
+            assert_eq!(at_once(&ring, &unknown), Some(Verdict::Invalid));
+            // A change through the cache is seen at once.
+            ring.store().revoke(&id).await.expect("revoke");
+            assert_eq!(at_once(&ring, &good), None);
+            assert_eq!(awaited(&ring, &good), Verdict::Revoked);
+            assert_eq!(at_once(&ring, &good), Some(Verdict::Revoked));
+        });
+    }
 }

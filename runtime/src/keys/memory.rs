@@ -14,7 +14,7 @@ use super::model::{
     apply_rotation, apply_update, decoy_record, new_record, sha256, Clock, IssuedKey, KeyFilter,
     KeyRecord, KeyStatus, KeyUpdate, NewKey, Owner, StoreError, SystemClock, UnixSeconds,
 };
-use super::store::{KeyStore, Sealed};
+use super::store::{KeyStore, LendResult, Sealed};
 
 /// A [`KeyStore`] in a `Mutex<HashMap>`. Everything is lost when the process ends.
 pub struct MemoryStore {
@@ -85,6 +85,25 @@ impl MemoryStore {
         self.inner
             .lock()
             .map_err(|_| StoreError::Unavailable("memory store lock poisoned".to_owned()))
+    }
+
+    /// Both forms of `lend_if_matches`: nothing here waits.
+    fn lend_if_matches_here(
+        &self,
+        id: &str,
+        presented: &[u8; 32],
+        now: UnixSeconds,
+        absent: &Arc<KeyRecord>,
+    ) -> LendResult {
+        let inner = self.lock()?;
+        let (record, found) = match encode(id) {
+            Some(_) => inner.index.get_or_stand_in(id),
+            None => inner.keys.get(id).map_or((absent, false), |r| (r, true)),
+        };
+        // Read in place: a share is taken only for a match, so a refusal writes to no
+        // record's count.
+        let matches = secret_matches(record, presented, now) & std::hint::black_box(found);
+        Ok((matches.then(|| Arc::clone(record)), found))
     }
 
     fn owner_op(&self, id: &str, change: impl FnOnce(&mut Owner)) -> Result<Owner, StoreError> {
@@ -179,16 +198,23 @@ impl KeyStore for MemoryStore {
         now: UnixSeconds,
         absent: &Arc<KeyRecord>,
         _: Sealed,
-    ) -> Result<(Option<Arc<KeyRecord>>, bool), StoreError> {
-        let inner = self.lock()?;
-        let (record, found) = match encode(id) {
-            Some(_) => inner.index.get_or_stand_in(id),
-            None => inner.keys.get(id).map_or((absent, false), |r| (r, true)),
-        };
-        // Read in place: a share is taken only for a match, so a refusal writes to no
-        // record's count.
-        let matches = secret_matches(record, presented, now) & std::hint::black_box(found);
-        Ok((matches.then(|| Arc::clone(record)), found))
+    ) -> LendResult {
+        self.lend_if_matches_here(id, presented, now, absent)
+    }
+
+    fn try_lend_if_matches_now(
+        &self,
+        id: &str,
+        presented: &[u8; 32],
+        now: UnixSeconds,
+        absent: &Arc<KeyRecord>,
+        _: Sealed,
+    ) -> Option<LendResult> {
+        Some(self.lend_if_matches_here(id, presented, now, absent))
+    }
+
+    fn try_get_owner_now(&self, id: &str, _: Sealed) -> Option<Result<Option<Owner>, StoreError>> {
+        Some(self.lock().map(|inner| inner.owners.get(id).cloned()))
     }
 
     async fn list(&self, filter: KeyFilter) -> Result<Vec<KeyRecord>, StoreError> {
