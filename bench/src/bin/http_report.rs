@@ -305,15 +305,18 @@ fn main() -> ExitCode {
     let base = samples[0].median();
     for (case, s) in served.iter().zip(&samples).skip(1) {
         let ratio = s.median() / base;
+        // The same ratio taken round by round, against no_auth in the same round.
+        let paired = Samples(s.0.iter().zip(&samples[0].0).map(|(a, b)| a / b).collect());
+        let paired = format!("per-round ratios {}", paired.show(3));
         if case.name == "from_fn_hashmap" {
             // The limit: what any header check costs here; no target of its own.
             println!(
-                "  loopback throughput, from_fn_hashmap (the limit) / no_auth: {ratio:.3}x (for reference)"
+                "  loopback throughput, from_fn_hashmap (the limit) / no_auth: {ratio:.3}x ({paired}; for reference)"
             );
             continue;
         }
         println!(
-            "  loopback throughput, {} / no_auth: {ratio:.3}x (target >= {TARGET}): {}",
+            "  loopback throughput, {} / no_auth: {ratio:.3}x ({paired}) (target >= {TARGET}): {}",
             case.name,
             verdict(ratio >= TARGET && checked)
         );
