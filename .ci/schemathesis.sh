@@ -16,6 +16,7 @@ if ! command -v schemathesis >/dev/null; then
 fi
 
 cargo build --quiet -p petstore-example -p keygate-codegen
+bin=${CARGO_TARGET_DIR:-target}/debug
 work=$(mktemp -d)
 export KEYGATE_DB="$work/keys.db"
 server_pid=
@@ -25,10 +26,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
-key=$(target/debug/keygate keys create --name schemathesis --full --roles writer --json 2>/dev/null \
+key=$("$bin/keygate" keys create --name schemathesis --full --roles writer --json 2>/dev/null \
   | python3 -c 'import json, sys; print(json.load(sys.stdin)["key"])')
 
-PORT=$port target/debug/petstore-example >"$work/server.log" 2>&1 &
+PORT=$port "$bin/petstore-example" >"$work/server.log" 2>&1 &
 server_pid=$!
 for _ in $(seq 1 100); do
   if curl -s -o /dev/null "$base/health"; then break; fi
