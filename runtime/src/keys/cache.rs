@@ -11,7 +11,7 @@ use std::time::Duration;
 use moka::sync::Cache;
 use secrecy::SecretString;
 
-use super::keyring::secret_matches;
+use super::keyring::lend_on_match;
 use super::known::{Check, KnownIds};
 use super::model::{
     decoy_record, IssuedKey, KeyFilter, KeyRecord, KeyUpdate, NewKey, Owner, StoreError,
@@ -331,6 +331,25 @@ where
 /// it hashes alike, but never one: `0` is not a base32 digit.
 const ABSENT: &str = "000000000000";
 
+/// The entry `id` reads, and 1 when that is `ABSENT` (an id the set of known ids lacks,
+/// or `ABSENT` itself), chosen by index rather than by a branch.
+fn entry_for(id: &str, check: Check) -> (&str, usize) {
+    let unknown = usize::from(check == Check::Unknown) | usize::from(id == ABSENT);
+    ([id, ABSENT][std::hint::black_box(unknown)], unknown)
+}
+
+/// The record to compare and whether it is the id's own: the entry's value, or `absent`
+/// when the entry was `ABSENT` or held no key.
+fn settle(
+    value: Option<Arc<KeyRecord>>,
+    unknown: usize,
+    absent: &Arc<KeyRecord>,
+) -> (Arc<KeyRecord>, bool) {
+    let found = usize::from(value.is_some()) & (1 - unknown);
+    // `None` only for an id read from the store while the set is untrusted.
+    (value.unwrap_or_else(|| Arc::clone(absent)), found == 1)
+}
+
 impl<S: KeyStore> KeyStore for CachedStore<S> {
     async fn create(&self, spec: NewKey) -> Result<IssuedKey, StoreError> {
         let issued = self.inner.create(spec).await?;
@@ -366,8 +385,7 @@ impl<S: KeyStore> KeyStore for CachedStore<S> {
         if check == Check::Untrusted {
             known.ensure_loaded(&self.inner).await;
         }
-        let unknown = usize::from(check == Check::Unknown) | usize::from(id == ABSENT);
-        let key = [id, ABSENT][std::hint::black_box(unknown)];
+        let (key, unknown) = entry_for(id, check);
         let stripe = self.stripe(Id::Key(key));
         let read = async {
             if key == ABSENT {
@@ -377,10 +395,7 @@ impl<S: KeyStore> KeyStore for CachedStore<S> {
             }
         };
         let value = read_through(&self.entries.keys, stripe, key, read).await?;
-        let found = usize::from(value.is_some()) & (1 - unknown);
-        // `None` only for an id read from the store while the set is untrusted.
-        let record = value.unwrap_or_else(|| Arc::clone(absent));
-        Ok((record, found == 1))
+        Ok(settle(value, unknown, absent))
     }
 
     /// `lend_or` and the secret's comparison from a cache hit; `None` on a miss, a stale
@@ -399,13 +414,10 @@ impl<S: KeyStore> KeyStore for CachedStore<S> {
             // Starting the `list` is `lend_or`'s to do.
             return None;
         }
-        let unknown = usize::from(check == Check::Unknown) | usize::from(id == ABSENT);
-        let key = [id, ABSENT][std::hint::black_box(unknown)];
+        let (key, unknown) = entry_for(id, check);
         let value = cached_now(&self.entries.keys, self.stripe(Id::Key(key)), key)?;
-        let found = usize::from(value.is_some()) & (1 - unknown);
-        let record = value.unwrap_or_else(|| Arc::clone(absent));
-        let matches = secret_matches(&record, presented, now) & std::hint::black_box(found == 1);
-        Some(Ok((matches.then_some(record), found == 1)))
+        let (record, found) = settle(value, unknown, absent);
+        Some(Ok(lend_on_match(record, found, presented, now)))
     }
 
     fn try_get_owner_now(&self, id: &str, _: Sealed) -> Option<Result<Option<Owner>, StoreError>> {

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use secrecy::SecretString;
 
-use super::keyring::secret_matches;
+use super::keyring::lend_on_match;
 use super::model::{
     IssuedKey, KeyFilter, KeyRecord, KeyUpdate, NewKey, Owner, StoreError, UnixSeconds,
 };
@@ -74,8 +74,7 @@ pub trait KeyStore: Send + Sync + 'static {
     ) -> impl Future<Output = Result<(Option<Arc<KeyRecord>>, bool), StoreError>> + Send {
         async move {
             let (record, found) = self.lend_or(id, absent, Sealed::TOKEN).await?;
-            let matches = secret_matches(&record, presented, now) & std::hint::black_box(found);
-            Ok((matches.then_some(record), found))
+            Ok(lend_on_match(record, found, presented, now))
         }
     }
 
