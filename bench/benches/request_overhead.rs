@@ -31,6 +31,8 @@ fn benches(c: &mut Criterion) {
     let cases = Cases::new(&rt);
     for case in [
         &cases.no_auth,
+        &cases.no_auth_pool,
+        &cases.no_auth_small_pool,
         &cases.from_fn_hashmap,
         &cases.static_keys,
         &cases.keyring_memory,

@@ -241,6 +241,11 @@ impl Drop for TempDir {
 pub struct Cases {
     /// The router without any layer.
     pub no_auth: Case,
+    /// The same router fed the refusal cases' pool of [`POOL`] requests: what a request
+    /// that was never cloned before costs the harness, which the refusal cases pay too.
+    pub no_auth_pool: Case,
+    /// The same over the pool of [`SMALL_POOL`] requests.
+    pub no_auth_small_pool: Case,
     /// `from_fn_with_state` with a `HashMap` lookup of `X-API-Key`.
     pub from_fn_hashmap: Case,
     /// The generated layer over `StaticKeys`.
@@ -335,15 +340,30 @@ impl Cases {
             to_requests(&unknown),
             StatusCode::UNAUTHORIZED,
         );
+        let repeated = unknown_keys(SMALL_POOL);
         let refuse_unknown_ids_repeated = Case::new(
             "refuse/unknown_ids_repeated",
             router,
-            to_requests(&unknown_keys(SMALL_POOL)),
+            to_requests(&repeated),
             StatusCode::UNAUTHORIZED,
+        );
+        let no_auth_pool = Case::new(
+            "baseline/no_auth_pool",
+            routes(),
+            to_requests(&unknown),
+            StatusCode::OK,
+        );
+        let no_auth_small_pool = Case::new(
+            "baseline/no_auth_small_pool",
+            routes(),
+            to_requests(&repeated),
+            StatusCode::OK,
         );
 
         Cases {
             no_auth,
+            no_auth_pool,
+            no_auth_small_pool,
             from_fn_hashmap,
             static_keys,
             keyring_memory,
@@ -369,9 +389,11 @@ impl Cases {
     }
 
     /// The cases in report order.
-    pub fn all(&self) -> [&Case; 8] {
+    pub fn all(&self) -> [&Case; 10] {
         [
             &self.no_auth,
+            &self.no_auth_pool,
+            &self.no_auth_small_pool,
             &self.from_fn_hashmap,
             &self.static_keys,
             &self.keyring_memory,

@@ -150,6 +150,19 @@ fn unknown(count: usize) -> Vec<http::Request<()>> {
         .collect()
 }
 
+/// Keys shaped like `key` whose last (checksum) character is wrong.
+fn bad_checksums(key: &str, count: usize) -> Vec<http::Request<()>> {
+    let (body, last) = key.split_at(key.len() - 1);
+    let alphabet = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+    alphabet
+        .chars()
+        .filter(|c| !last.contains(*c))
+        .cycle()
+        .take(count)
+        .map(|c| request(&format!("{body}{c}")))
+        .collect()
+}
+
 fn main() {
     let args: Vec<String> = std::env::args()
         .skip(1)
@@ -196,6 +209,13 @@ fn main() {
                 issue(&ring).await;
                 let layer = AuthLayer::new(&SPEC, ring);
                 let pool = unknown(POOL);
+                (routes().layer(layer), pool, StatusCode::UNAUTHORIZED)
+            }
+            "bad_checksum_cached" => {
+                let ring = Keyring::new(CachedStore::new(MemoryStore::new()));
+                let key = issue(&ring).await;
+                let layer = AuthLayer::new(&SPEC, ring);
+                let pool = bad_checksums(&key, POOL);
                 (routes().layer(layer), pool, StatusCode::UNAUTHORIZED)
             }
             "unknown_sqlite_cached" => {

@@ -13,7 +13,7 @@ use http::request::Parts;
 
 use crate::credential::{Presented, Reader};
 use crate::extract::{Authenticated, Principals};
-use crate::refusal::{self, Rejection};
+use crate::refusal::{self, Detail, Refusals, Rejection};
 use crate::router::{strip_base, OperationRouter};
 use crate::spec::{Requirement, SchemeKind, Spec};
 use crate::verifier::{
@@ -36,6 +36,8 @@ struct GuardInner {
     deny_undocumented: bool,
     base_path: String,
     realm: String,
+    /// Built from `spec` and `realm` as operations first refuse.
+    refusals: Refusals,
     seen: Seen,
 }
 
@@ -105,6 +107,7 @@ impl Guard {
                 deny_undocumented: false,
                 base_path: spec.base_path.to_owned(),
                 realm: "api".to_owned(),
+                refusals: Refusals::new(spec, "api"),
                 seen: Seen::default(),
             }),
         }
@@ -131,7 +134,10 @@ impl Guard {
 
     /// Sets the realm named in `WWW-Authenticate` challenges (default `api`).
     pub fn realm(mut self, realm: impl Into<String>) -> Guard {
-        self.inner_mut().realm = realm.into();
+        let realm = realm.into();
+        let inner = self.inner_mut();
+        inner.refusals = Refusals::new(inner.spec, &realm);
+        inner.realm = realm;
         self
     }
 
@@ -356,9 +362,12 @@ impl Guard {
                 return Ok(grant(None, Principals::NONE));
             }
         } else if forbidden_seen {
-            return Err(refusal::forbidden(inner.spec, requirement).into());
+            return Err(inner.refusals.forbidden(inner.spec, index).into());
         }
-        Err(refusal::unauthorized(inner.spec, requirement, &inner.realm, state.detail()).into())
+        Err(inner
+            .refusals
+            .unauthorized(inner.spec, index, state.detail())
+            .into())
     }
 }
 
@@ -398,14 +407,14 @@ struct Evaluation<'a> {
 pub(crate) struct Memo {
     /// One per scheme of the spec; no allocation for specs of up to `INLINE` schemes.
     slots: Slots,
-    detail: &'static str,
+    detail: Detail,
 }
 
 impl Memo {
     fn new(spec: &Spec) -> Memo {
         Memo {
             slots: Slots::new(spec.schemes.len()),
-            detail: refusal::DETAIL_INVALID,
+            detail: Detail::Invalid,
         }
     }
 }
@@ -520,7 +529,7 @@ impl<'a> Evaluation<'a> {
         }
     }
 
-    fn detail(&self) -> &'static str {
+    fn detail(&self) -> Detail {
         self.memo.detail
     }
 
@@ -554,7 +563,7 @@ impl<'a> Evaluation<'a> {
         match self.read(scheme) {
             Presented::One(_) => false,
             Presented::Ambiguous => {
-                self.memo.detail = refusal::DETAIL_AMBIGUOUS;
+                self.memo.detail = Detail::Ambiguous;
                 true
             }
             Presented::Absent | Presented::Malformed => true,
@@ -629,7 +638,7 @@ impl<'a> Evaluation<'a> {
                 Presented::Absent => return Some(Outcome::Absent),
                 Presented::Ambiguous => {
                     tracing::debug!(scheme = definition.name, "ambiguous credential");
-                    self.memo.detail = refusal::DETAIL_AMBIGUOUS;
+                    self.memo.detail = Detail::Ambiguous;
                     return Some(Outcome::Failed);
                 }
                 Presented::Malformed => {
@@ -672,12 +681,12 @@ impl<'a> Evaluation<'a> {
             }
             Ok(Verdict::Expired) => {
                 tracing::debug!(scheme = definition.name, "credential expired");
-                self.memo.detail = refusal::DETAIL_EXPIRED;
+                self.memo.detail = Detail::Expired;
                 Outcome::Failed
             }
             Ok(Verdict::Revoked) => {
                 tracing::debug!(scheme = definition.name, "credential revoked");
-                self.memo.detail = refusal::DETAIL_REVOKED;
+                self.memo.detail = Detail::Revoked;
                 Outcome::Failed
             }
             Err(error) => {

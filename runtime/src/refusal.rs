@@ -2,9 +2,11 @@
 //! problem+json body that never echoes a credential.
 
 use std::fmt;
+use std::sync::{Arc, LazyLock, OnceLock};
 
+use axum::body::{Body, Bytes};
 use axum::response::{IntoResponse, Response};
-use http::header::{CONTENT_TYPE, WWW_AUTHENTICATE};
+use http::header::{CONTENT_LENGTH, CONTENT_TYPE, WWW_AUTHENTICATE};
 use http::{HeaderValue, StatusCode};
 use serde::Serialize;
 
@@ -27,15 +29,36 @@ pub enum RejectionReason {
 }
 
 /// A refusal, ready to become a response. Extractors and the layer both return it.
+///
+/// Cheap to clone: the challenges and the body are shared, so a guard builds each of
+/// its refusals once and a refusal then costs no rendering.
 #[derive(Clone)]
 pub struct Rejection {
     reason: RejectionReason,
     status: StatusCode,
-    challenges: Vec<HeaderValue>,
-    body: String,
+    challenges: Arc<[HeaderValue]>,
+    /// Always UTF-8: made only from a `String`.
+    body: Bytes,
+    /// The body's length, formatted once.
+    length: HeaderValue,
 }
 
 impl Rejection {
+    fn new(
+        reason: RejectionReason,
+        status: StatusCode,
+        challenges: Arc<[HeaderValue]>,
+        body: String,
+    ) -> Rejection {
+        Rejection {
+            reason,
+            status,
+            challenges,
+            length: HeaderValue::from(body.len()),
+            body: body.into(),
+        }
+    }
+
     /// Why the request was refused.
     pub fn reason(&self) -> RejectionReason {
         self.reason
@@ -48,7 +71,7 @@ impl Rejection {
 
     /// The problem+json body.
     pub fn body(&self) -> &str {
-        &self.body
+        std::str::from_utf8(&self.body).unwrap_or_default()
     }
 
     /// The `WWW-Authenticate` challenges (401 only).
@@ -67,7 +90,10 @@ impl Rejection {
 
     /// 500 for an impossible state in generated code (never a pass).
     pub fn internal() -> Rejection {
-        Rejection::misconfigured("keygate reached a state its tables rule out")
+        static INTERNAL: LazyLock<Rejection> = LazyLock::new(|| {
+            Rejection::misconfigured("keygate reached a state its tables rule out")
+        });
+        INTERNAL.clone()
     }
 }
 
@@ -90,14 +116,18 @@ impl std::error::Error for Rejection {}
 
 impl IntoResponse for Rejection {
     fn into_response(self) -> Response {
-        let mut response = (self.status, self.body).into_response();
+        let mut response = Response::new(Body::from(self.body));
+        *response.status_mut() = self.status;
         let headers = response.headers_mut();
+        headers.reserve(2 + self.challenges.len());
         headers.insert(
             CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
-        for challenge in self.challenges {
-            headers.append(WWW_AUTHENTICATE, challenge);
+        // Set here, axum leaves it: no formatting per refusal.
+        headers.insert(CONTENT_LENGTH, self.length);
+        for challenge in self.challenges.iter() {
+            headers.append(WWW_AUTHENTICATE, challenge.clone());
         }
         response
     }
@@ -134,12 +164,7 @@ fn render(status: StatusCode, detail: &str, accepted: Option<Vec<Vec<Accepted<'_
 }
 
 fn plain(reason: RejectionReason, status: StatusCode, detail: &str) -> Rejection {
-    Rejection {
-        reason,
-        status,
-        challenges: Vec::new(),
-        body: render(status, detail, None),
-    }
+    Rejection::new(reason, status, Arc::new([]), render(status, detail, None))
 }
 
 /// Where a scheme's credential goes, for the `accepted` list.
@@ -221,11 +246,11 @@ fn challenge(kind: &SchemeKind, realm: &str) -> Option<HeaderValue> {
 }
 
 /// 401 for a requirement: one challenge per scheme, and the accepted alternatives.
-pub(crate) fn unauthorized(
+fn unauthorized(
     spec: &'static Spec,
     requirement: Requirement,
     realm: &str,
-    detail: &str,
+    detail: Detail,
 ) -> Rejection {
     let status = StatusCode::UNAUTHORIZED;
     let challenges = requirement
@@ -234,53 +259,223 @@ pub(crate) fn unauthorized(
         .filter_map(|index| spec.schemes.get(index))
         .filter_map(|scheme| challenge(&scheme.kind, realm))
         .collect();
-    Rejection {
-        reason: RejectionReason::Unauthorized,
-        status,
-        challenges,
-        body: render(status, detail, Some(accepted(spec, requirement))),
-    }
+    let body = render(status, detail.text(), Some(accepted(spec, requirement)));
+    Rejection::new(RejectionReason::Unauthorized, status, challenges, body)
 }
 
 /// 403: a genuine credential without the role or permission this operation needs.
-pub(crate) fn forbidden(spec: &'static Spec, requirement: Requirement) -> Rejection {
+fn forbidden(spec: &'static Spec, requirement: Requirement) -> Rejection {
     let status = StatusCode::FORBIDDEN;
-    Rejection {
-        reason: RejectionReason::Forbidden,
+    let body = render(
         status,
-        challenges: Vec::new(),
-        body: render(
-            status,
-            "The credential is valid but does not grant this operation.",
-            Some(accepted(spec, requirement)),
-        ),
-    }
+        "The credential is valid but does not grant this operation.",
+        Some(accepted(spec, requirement)),
+    );
+    Rejection::new(RejectionReason::Forbidden, status, Arc::new([]), body)
 }
 
 /// 503: the verifier could not decide.
 pub(crate) fn unavailable() -> Rejection {
-    plain(
-        RejectionReason::Unavailable,
-        StatusCode::SERVICE_UNAVAILABLE,
-        "The credential could not be checked right now. Try again later.",
-    )
+    static UNAVAILABLE: LazyLock<Rejection> = LazyLock::new(|| {
+        plain(
+            RejectionReason::Unavailable,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "The credential could not be checked right now. Try again later.",
+        )
+    });
+    UNAVAILABLE.clone()
 }
 
 /// 404: an undocumented route while the guard denies those.
 pub(crate) fn undocumented() -> Rejection {
-    plain(
-        RejectionReason::Undocumented,
-        StatusCode::NOT_FOUND,
-        "No documented operation matches this method and path.",
-    )
+    static UNDOCUMENTED: LazyLock<Rejection> = LazyLock::new(|| {
+        plain(
+            RejectionReason::Undocumented,
+            StatusCode::NOT_FOUND,
+            "No documented operation matches this method and path.",
+        )
+    });
+    UNDOCUMENTED.clone()
 }
 
-/// The `detail` for a 401; the same text for unknown, wrong and malformed keys.
-pub(crate) const DETAIL_INVALID: &str = "A valid credential is required for this operation.";
-/// The `detail` when a key was genuine but expired.
-pub(crate) const DETAIL_EXPIRED: &str = "The presented key has expired.";
-/// The `detail` when a key was genuine but revoked.
-pub(crate) const DETAIL_REVOKED: &str = "The presented key has been revoked.";
-/// The `detail` when a credential was sent more than once.
-pub(crate) const DETAIL_AMBIGUOUS: &str =
-    "A credential was sent more than once; send each credential exactly once.";
+/// What a 401's `detail` says. Unknown, wrong and malformed keys all get `Invalid`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Detail {
+    Invalid,
+    /// The key was genuine but expired.
+    Expired,
+    /// The key was genuine but revoked.
+    Revoked,
+    /// A credential was sent more than once.
+    Ambiguous,
+}
+
+impl Detail {
+    const ALL: [Detail; 4] = [
+        Detail::Invalid,
+        Detail::Expired,
+        Detail::Revoked,
+        Detail::Ambiguous,
+    ];
+
+    fn text(self) -> &'static str {
+        match self {
+            Detail::Invalid => "A valid credential is required for this operation.",
+            Detail::Expired => "The presented key has expired.",
+            Detail::Revoked => "The presented key has been revoked.",
+            Detail::Ambiguous => {
+                "A credential was sent more than once; send each credential exactly once."
+            }
+        }
+    }
+}
+
+/// A guard's 401s and 403s, built the first time each operation refuses and shared
+/// after: a refusal then costs two reference counts, not a JSON rendering and a few
+/// formatted challenges, so refusing a flood of made-up keys is no dearer than granting.
+#[derive(Clone)]
+pub(crate) struct Refusals {
+    /// One per operation, then one for the root requirement (undocumented routes).
+    by_requirement: Arc<[OnceLock<Box<Built>>]>,
+    realm: Arc<str>,
+}
+
+struct Built {
+    /// In the order of `Detail::ALL`.
+    unauthorized: [Rejection; 4],
+    forbidden: Rejection,
+}
+
+impl Refusals {
+    pub(crate) fn new(spec: &'static Spec, realm: &str) -> Refusals {
+        Refusals {
+            by_requirement: (0..=spec.operations.len())
+                .map(|_| OnceLock::new())
+                .collect(),
+            realm: realm.into(),
+        }
+    }
+
+    fn built(&self, spec: &'static Spec, operation: Option<usize>) -> &Built {
+        let (slot, requirement) = match operation.and_then(|i| Some((i, spec.operations.get(i)?))) {
+            Some((index, op)) => (index, op.requirement),
+            None => (spec.operations.len(), spec.root),
+        };
+        self.by_requirement[slot].get_or_init(|| {
+            Box::new(Built {
+                unauthorized: Detail::ALL
+                    .map(|detail| unauthorized(spec, requirement, &self.realm, detail)),
+                forbidden: forbidden(spec, requirement),
+            })
+        })
+    }
+
+    /// The 401 for the operation at `operation` (`None`: the root requirement).
+    pub(crate) fn unauthorized(
+        &self,
+        spec: &'static Spec,
+        operation: Option<usize>,
+        detail: Detail,
+    ) -> Rejection {
+        self.built(spec, operation).unauthorized[detail as usize].clone()
+    }
+
+    /// The 403 for the operation at `operation` (`None`: the root requirement).
+    pub(crate) fn forbidden(&self, spec: &'static Spec, operation: Option<usize>) -> Rejection {
+        self.built(spec, operation).forbidden.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::{Alternative, Location, Operation, Scheme, SchemeUse};
+
+    const KEY: Requirement = Requirement {
+        alternatives: &[Alternative {
+            schemes: &[SchemeUse {
+                scheme: 0,
+                roles: &[],
+            }],
+        }],
+    };
+
+    const BEARER: Requirement = Requirement {
+        alternatives: &[Alternative {
+            schemes: &[SchemeUse {
+                scheme: 1,
+                roles: &[],
+            }],
+        }],
+    };
+
+    static SPEC: Spec = Spec {
+        title: "refusals",
+        base_path: "",
+        schemes: &[
+            Scheme {
+                name: "key",
+                kind: SchemeKind::ApiKey {
+                    location: Location::Header,
+                    name: "X-Key",
+                },
+            },
+            Scheme {
+                name: "token",
+                kind: SchemeKind::HttpBearer,
+            },
+        ],
+        root: BEARER,
+        operations: &[Operation {
+            method: "GET",
+            path: "/a",
+            operation_id: Some("a"),
+            requirement: KEY,
+        }],
+    };
+
+    #[test]
+    fn prebuilt_refusals_are_what_a_fresh_rendering_gives_and_are_shared() {
+        let refusals = Refusals::new(&SPEC, "zoo");
+        for detail in Detail::ALL {
+            let fresh = unauthorized(&SPEC, KEY, "zoo", detail);
+            let first = refusals.unauthorized(&SPEC, Some(0), detail);
+            let again = refusals.unauthorized(&SPEC, Some(0), detail);
+            assert_eq!(first.body(), fresh.body());
+            assert!(first.body().contains(detail.text()), "{}", first.body());
+            assert_eq!(first.challenges(), fresh.challenges());
+            // Built once: the second answer shares the first one's bytes.
+            assert_eq!(first.body().as_ptr(), again.body().as_ptr());
+        }
+        assert_eq!(
+            refusals
+                .unauthorized(&SPEC, Some(0), Detail::Invalid)
+                .challenges(),
+            [HeaderValue::from_static(
+                r#"APIKey realm="zoo", in="header", name="X-Key""#
+            )]
+        );
+        // The root requirement (undocumented routes) has its own.
+        let root = refusals.unauthorized(&SPEC, None, Detail::Invalid);
+        assert_eq!(
+            root.challenges(),
+            [HeaderValue::from_static(r#"Bearer realm="zoo""#)]
+        );
+        let forbidden = refusals.forbidden(&SPEC, Some(0));
+        assert_eq!(forbidden.status(), StatusCode::FORBIDDEN);
+        assert_eq!(forbidden.body(), super::forbidden(&SPEC, KEY).body());
+    }
+
+    #[test]
+    fn a_response_carries_the_body_its_length_and_the_challenges() {
+        let rejection = Refusals::new(&SPEC, "api").unauthorized(&SPEC, Some(0), Detail::Expired);
+        let body = rejection.body().to_owned();
+        let response = rejection.into_response();
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        let headers = response.headers();
+        assert_eq!(headers[CONTENT_TYPE], "application/problem+json");
+        assert_eq!(headers[CONTENT_LENGTH], body.len().to_string().as_str());
+        assert_eq!(headers.get_all(WWW_AUTHENTICATE).iter().count(), 1);
+        assert!(body.contains("expired"), "{body}");
+    }
+}

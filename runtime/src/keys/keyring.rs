@@ -166,15 +166,18 @@ impl<S: KeyStore> Keyring<S> {
 
     /// Whether this use should be written (at most once a minute per key); `mark`
     /// takes the slot.
-    fn due_for_record(&self, id: &str, now: UnixSeconds, mark: bool) -> bool {
+    fn due_for_record(&self, record: &KeyRecord, now: UnixSeconds, mark: bool) -> bool {
+        // Most requests end here, without the lock: the record the store lent already
+        // shows a use this minute (stores apply `record_use` to what they lend next).
+        if recent_use(record.last_used_at, now) {
+            return false;
+        }
+        let id = record.id.as_str();
         let Ok(mut map) = self.last_recorded.lock() else {
             // Poisoned: skip the bookkeeping rather than fail the request.
             return false;
         };
-        if map
-            .get(id)
-            .is_some_and(|&last| now.saturating_sub(last) < RECORD_USE_EVERY)
-        {
+        if recent_use(map.get(id).copied(), now) {
             return false;
         }
         if mark {
@@ -195,11 +198,11 @@ impl<S: KeyStore> Keyring<S> {
     }
 
     /// Writes `last_used_at` off the request path when a tokio runtime is present.
-    async fn record_use(&self, id: &str, now: UnixSeconds) {
-        if !self.due_for_record(id, now, true) {
+    async fn record_use(&self, record: &KeyRecord, now: UnixSeconds) {
+        if !self.due_for_record(record, now, true) {
             return;
         }
-        let write = self.use_write(id, now);
+        let write = self.use_write(&record.id, now);
         match tokio::runtime::Handle::try_current() {
             Ok(handle) => {
                 handle.spawn(write);
@@ -210,16 +213,15 @@ impl<S: KeyStore> Keyring<S> {
 
     /// `record_use` without waiting: `false`, with nothing done, when the write is due
     /// and no runtime can take it (it would be awaited inline).
-    fn record_use_now(&self, id: &str, now: UnixSeconds) -> bool {
-        // Most requests: not due, one look at the map.
-        if !self.due_for_record(id, now, false) {
+    fn record_use_now(&self, record: &KeyRecord, now: UnixSeconds) -> bool {
+        if !self.due_for_record(record, now, false) {
             return true;
         }
         let Ok(handle) = tokio::runtime::Handle::try_current() else {
             return false;
         };
-        if self.due_for_record(id, now, true) {
-            handle.spawn(self.use_write(id, now));
+        if self.due_for_record(record, now, true) {
+            handle.spawn(self.use_write(&record.id, now));
         }
         true
     }
@@ -243,6 +245,11 @@ impl<S: KeyStore> Keyring<S> {
             }
         }
     }
+}
+
+/// Whether a use at `last` is less than a minute before `now` (or after it).
+fn recent_use(last: Option<UnixSeconds>, now: UnixSeconds) -> bool {
+    last.is_some_and(|last| now.saturating_sub(last) < RECORD_USE_EVERY)
 }
 
 fn store_error(e: StoreError) -> VerifyError {
@@ -346,7 +353,7 @@ impl<S: KeyStore> Verifier for Keyring<S> {
             return Ok(Verdict::Invalid);
         }
         // A genuine key was presented, allowed or not: that is a use.
-        self.record_use(key_id, now).await;
+        self.record_use(&record, now).await;
         Ok(permitted(record, scheme, key_id, request.operation))
     }
 
@@ -389,7 +396,7 @@ impl<S: KeyStore> Verifier for Keyring<S> {
         if !scheme_allows(&record, scheme, key_id) {
             return Some(Ok(Verdict::Invalid));
         }
-        if !self.record_use_now(key_id, now) {
+        if !self.record_use_now(&record, now) {
             return None;
         }
         Some(Ok(permitted(record, scheme, key_id, request.operation)))
