@@ -6,13 +6,14 @@ use std::future::Future;
 use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use moka::sync::Cache;
 use secrecy::SecretString;
 
+use super::index::encode;
 use super::keyring::lend_on_match;
-use super::known::{Check, KnownIds};
+use super::known::{key_stripe, Check, Generations, KnownIds, STRIPES};
 use super::model::{
     decoy_record, IssuedKey, KeyFilter, KeyRecord, KeyUpdate, NewKey, Owner, StoreError,
     UnixSeconds,
@@ -25,9 +26,6 @@ pub const DEFAULT_TTL: Duration = Duration::from_secs(5);
 
 /// Entries kept at most, keys and owners each.
 pub const DEFAULT_CAPACITY: u64 = 100_000;
-
-/// Invalidation stripes: a change bumps the stripe of the id it touches.
-const STRIPES: usize = 64;
 
 /// Caches the reads that verification makes (`get`, `get_owner`), including "no such
 /// key", and keeps the set of key ids that exist, so a flood of random key ids does not
@@ -66,18 +64,25 @@ pub struct CachedStore<S> {
 struct Entries {
     keys: Cache<String, Cached<KeyRecord>>,
     owners: Cache<String, Cached<Owner>>,
-    generations: Arc<[AtomicU64; STRIPES]>,
+    generations: Generations,
     known: Arc<KnownIds>,
 }
 
 impl Entries {
     fn stripe(&self, hasher: &RandomState, id: Id<'_>) -> &AtomicU64 {
-        let hash = match id {
-            Id::Key(id) => hasher.hash_one((0u8, id)),
-            Id::Owner(id) => hasher.hash_one((1u8, id)),
+        let hashed = |hash: u64| {
+            // The modulo keeps the index below STRIPES, so the cast cannot truncate.
+            (hash % STRIPES as u64) as usize
         };
-        // The modulo keeps the index below STRIPES, so the cast cannot truncate.
-        &self.generations[(hash % STRIPES as u64) as usize]
+        let index = match id {
+            // As the set of known ids picks it: no hashing for a key id.
+            Id::Key(id) => match encode(id) {
+                Some(code) => key_stripe(code),
+                None => hashed(hasher.hash_one((0u8, id))),
+            },
+            Id::Owner(id) => hashed(hasher.hash_one((1u8, id))),
+        };
+        &self.generations[index]
     }
 
     fn invalidate_key(&self, hasher: &RandomState, id: &str) {
@@ -185,8 +190,9 @@ impl<S: KeyStore> CachedStore<S> {
     }
 
     fn build(inner: Arc<S>, ttl: Duration, capacity: u64) -> CachedStore<S> {
-        let generations = Arc::new(std::array::from_fn(|_| AtomicU64::new(0)));
-        let known = Arc::new(KnownIds::new(ttl));
+        let generations: Generations = Arc::new(std::array::from_fn(|_| AtomicU64::new(0)));
+        let decoy = Arc::new(decoy_record());
+        let known = Arc::new(KnownIds::new(ttl, decoy, Arc::clone(&generations)));
         CachedStore::with_stripes(inner, ttl, capacity, generations, known, RandomState::new())
     }
 
@@ -194,7 +200,7 @@ impl<S: KeyStore> CachedStore<S> {
         inner: Arc<S>,
         ttl: Duration,
         capacity: u64,
-        generations: Arc<[AtomicU64; STRIPES]>,
+        generations: Generations,
         known: Arc<KnownIds>,
         hasher: RandomState,
     ) -> CachedStore<S> {
@@ -389,18 +395,40 @@ impl<S: KeyStore> KeyStore for CachedStore<S> {
         let stripe = self.stripe(Id::Key(key));
         let read = async {
             if key == ABSENT {
-                Ok(Some(Arc::clone(&self.decoy)))
-            } else {
-                self.inner.lend(key, Sealed::TOKEN).await
+                return Ok(Some(Arc::clone(&self.decoy)));
             }
+            let before = (known.generation_of(key), Instant::now());
+            let record = self.inner.lend(key, Sealed::TOKEN).await?;
+            // Later verifications of this id find it in the set of known ids.
+            if let (Some(record), (Some(generation), read_at)) = (&record, before) {
+                known.hold(record, generation, read_at);
+            }
+            Ok(record)
         };
         let value = read_through(&self.entries.keys, stripe, key, read).await?;
         Ok(settle(value, unknown, absent))
     }
 
-    /// `lend_or` and the secret's comparison from a cache hit; `None` on a miss, a stale
-    /// entry or an untrusted set of ids (the async path reads the store then). An id
-    /// the set lacks reads the `ABSENT` entry, as in `lend_or`.
+    /// Served by the set of known ids when it holds the id's record or can tell the id
+    /// does not exist (the same steps for both); else `lend_or` and the comparison.
+    async fn lend_if_matches(
+        &self,
+        id: &str,
+        presented: &[u8; 32],
+        now: UnixSeconds,
+        absent: &Arc<KeyRecord>,
+        _: Sealed,
+    ) -> LendResult {
+        if let Some(answer) = self.entries.known.lend_if_matches(id, presented, now) {
+            return answer;
+        }
+        let (record, found) = self.lend_or(id, absent, Sealed::TOKEN).await?;
+        Ok(lend_on_match(record, found, presented, now))
+    }
+
+    /// `lend_if_matches` from the set of known ids or a cache hit; `None` on a miss, a
+    /// stale entry or an untrusted set of ids (the async path reads the store then). An
+    /// id the set lacks reads the `ABSENT` entry, as in `lend_or`.
     fn try_lend_if_matches_now(
         &self,
         id: &str,
@@ -409,6 +437,9 @@ impl<S: KeyStore> KeyStore for CachedStore<S> {
         absent: &Arc<KeyRecord>,
         _: Sealed,
     ) -> Option<LendResult> {
+        if let Some(answer) = self.entries.known.lend_if_matches(id, presented, now) {
+            return Some(answer);
+        }
         let check = self.entries.known.check(id);
         if check == Check::Untrusted {
             // Starting the `list` is `lend_or`'s to do.

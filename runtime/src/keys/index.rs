@@ -87,6 +87,7 @@ impl<T> IdIndex<T> {
 
     /// The value for `id`, or `absent` for a key id not held, and whether it was held.
     /// The same loads and no branch on the answer either way.
+    #[cfg(test)]
     pub(crate) fn get_or<'a>(&'a self, id: &str, absent: &'a T) -> (&'a T, bool) {
         let Some(code) = encode(id) else {
             return (absent, false);

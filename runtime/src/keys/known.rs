@@ -15,13 +15,49 @@
 
 use std::collections::hash_map::RandomState;
 use std::collections::HashSet;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock, Weak};
 use std::time::{Duration, Instant};
 
 use super::index::{encode, IdIndex};
-use super::model::KeyFilter;
-use super::store::KeyStore;
+use super::keyring::secret_matches;
+use super::model::{KeyFilter, KeyRecord, UnixSeconds};
+use super::store::{KeyStore, LendResult};
+
+/// Invalidation stripes of a [`CachedStore`](super::CachedStore): a change bumps the
+/// stripe of the id it touches.
+pub(crate) const STRIPES: usize = 64;
+
+/// The stripe generations; the cache and its set of ids share them.
+pub(crate) type Generations = Arc<[AtomicU64; STRIPES]>;
+
+/// The stripe of a key id with this code: ids are random, so their codes spread evenly.
+pub(crate) fn key_stripe(code: u64) -> usize {
+    // The modulo keeps the index below STRIPES, so the cast cannot truncate.
+    (code % STRIPES as u64) as usize
+}
+
+/// What the set holds for one id: the record last read for it, if any, so a
+/// verification finds the id and its record with one lookup, the same for an id held
+/// and one lacking (the stand-in holds the decoy).
+#[derive(Clone)]
+struct Held {
+    record: Option<Arc<KeyRecord>>,
+    /// The id's stripe generation from before the read: a bump since makes it stale.
+    generation: u64,
+    /// Served until then: the TTL counted from before the read.
+    until: Instant,
+}
+
+impl Held {
+    fn empty() -> Held {
+        Held {
+            record: None,
+            generation: 0,
+            until: Instant::now(),
+        }
+    }
+}
 
 /// What the set says about one id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,6 +72,7 @@ pub(crate) enum Check {
 
 pub(crate) struct KnownIds {
     state: RwLock<State>,
+    generations: Generations,
     /// A `list` is running (one at a time).
     loading: AtomicBool,
     /// Set by every check, cleared by the refresher: the set is only kept fresh in use.
@@ -45,8 +82,9 @@ pub(crate) struct KnownIds {
 }
 
 struct State {
-    /// Key ids, looked up the same way whether held or not.
-    ids: IdIndex<()>,
+    /// Key ids and their records, looked up the same way whether held or not; ids not
+    /// held find the stand-in, which holds the decoy.
+    ids: IdIndex<Held>,
     /// Ids that are not in the key id format (only a custom store could have them).
     odd: HashSet<String, RandomState>,
     /// Until when the set is complete; `None` when it is not known to be.
@@ -61,17 +99,30 @@ struct State {
 
 impl State {
     fn add(&mut self, id: &str) {
-        if !self.ids.insert(id, ()) {
+        if encode(id).is_none() {
             self.odd.insert(id.to_owned());
+        } else if !self.ids.contains(id) {
+            self.ids.insert(id, Held::empty());
         }
+    }
+
+    /// Whether a record is held for `id` (fresh or not).
+    fn holds_record(&self, id: &str) -> bool {
+        self.ids.get(id).is_some_and(|held| held.record.is_some())
     }
 }
 
 impl KnownIds {
-    pub(crate) fn new(ttl: Duration) -> KnownIds {
+    /// `decoy` is what an id the set lacks is checked against.
+    pub(crate) fn new(ttl: Duration, decoy: Arc<KeyRecord>, generations: Generations) -> KnownIds {
+        let stand_in = Held {
+            record: Some(decoy),
+            ..Held::empty()
+        };
         KnownIds {
+            generations,
             state: RwLock::new(State {
-                ids: IdIndex::default(),
+                ids: IdIndex::with_stand_in(stand_in),
                 odd: HashSet::default(),
                 trusted_until: None,
                 generation: 0,
@@ -106,7 +157,7 @@ impl KnownIds {
         match state.trusted_until {
             Some(until) if Instant::now() < until => {
                 let known = match encode(id) {
-                    Some(_) => state.ids.get_or(id, &()).1,
+                    Some(_) => state.ids.get_or_stand_in(id).1,
                     None => state.odd.contains(id),
                 };
                 // Picked by index, not branched on.
@@ -114,6 +165,65 @@ impl KnownIds {
             }
             _ => Check::Untrusted,
         }
+    }
+
+    /// What the keyring asks, answered from the set when it can: the id's own record
+    /// while it is fresh, or the decoy for an id the trusted set lacks, compared with
+    /// `presented` in place (a share of the record is taken only on a match, as in
+    /// `MemoryStore`). Both take the same steps: one lookup in the index, whose
+    /// stand-in holds the decoy, and one comparison. `None`: a record not held or
+    /// stale, or an untrusted set; the cache's entries or the store answer then.
+    pub(crate) fn lend_if_matches(
+        &self,
+        id: &str,
+        presented: &[u8; 32],
+        now: UnixSeconds,
+    ) -> Option<LendResult> {
+        let code = encode(id)?;
+        let generation = self.generations[key_stripe(code)].load(Ordering::SeqCst);
+        if !self.used.load(Ordering::Relaxed) {
+            self.used.store(true, Ordering::Relaxed);
+        }
+        let state = self.state.read().unwrap_or_else(|e| e.into_inner());
+        let instant = Instant::now();
+        let trusted = state.trusted_until.is_some_and(|until| instant < until);
+        let (held, found) = state.ids.get_or_stand_in(id);
+        let found = std::hint::black_box(usize::from(found));
+        let fresh = usize::from(held.generation == generation)
+            & usize::from(instant < held.until)
+            & usize::from(held.record.is_some());
+        let own = found & fresh;
+        let stand_in = (1 - found) & usize::from(trusted);
+        if own | stand_in == 0 {
+            return None;
+        }
+        let record = held.record.as_ref()?;
+        let own = std::hint::black_box(own) == 1;
+        let matches = secret_matches(record, presented, now) & own;
+        Some(Ok((matches.then(|| Arc::clone(record)), own)))
+    }
+
+    /// Keeps the record a store read gave for its id, with the id's stripe generation
+    /// and the time from before that read.
+    pub(crate) fn hold(&self, record: &Arc<KeyRecord>, generation: u64, read_at: Instant) {
+        if encode(&record.id).is_none() {
+            return;
+        }
+        let mut state = self.write();
+        let until = read_at + state.ttl;
+        let held = Held {
+            record: Some(Arc::clone(record)),
+            generation,
+            until,
+        };
+        state.ids.insert(&record.id, held);
+    }
+
+    /// The generation of the stripe of key id `id`, for `hold`; `None` for an id not in
+    /// the key id format (those are never held).
+    pub(crate) fn generation_of(&self, id: &str) -> Option<u64> {
+        let code = encode(id)?;
+        Some(self.generations[key_stripe(code)].load(Ordering::SeqCst))
     }
 
     /// Adds an id that may exist now (created here, or named by a change report).
@@ -164,11 +274,27 @@ impl KnownIds {
             let state = self.state.read().unwrap_or_else(|e| e.into_inner());
             (state.generation, Instant::now())
         };
+        // Taken before the list, as for any read: a record changed meanwhile is stale.
+        let stripes: [u64; STRIPES] =
+            std::array::from_fn(|i| self.generations[i].load(Ordering::SeqCst));
         match store.list(KeyFilter::default()).await {
             Ok(records) => {
                 let mut state = self.write();
-                for record in &records {
-                    state.add(&record.id);
+                let until = started + state.ttl;
+                for record in records {
+                    // Records in use are refreshed; the others are only named.
+                    match encode(&record.id) {
+                        Some(code) if state.holds_record(&record.id) => {
+                            let id = record.id.clone();
+                            let held = Held {
+                                record: Some(Arc::new(record)),
+                                generation: stripes[key_stripe(code)],
+                                until,
+                            };
+                            state.ids.insert(&id, held);
+                        }
+                        _ => state.add(&record.id),
+                    }
                 }
                 if state.generation == generation && !state.blocked {
                     state.trusted_until = Some(started + state.ttl);

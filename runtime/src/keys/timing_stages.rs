@@ -4,6 +4,7 @@
 
 use std::future::Future;
 use std::pin::pin;
+use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
@@ -15,7 +16,7 @@ use secrecy::{ExposeSecret, SecretString};
 
 use super::index::IdIndex;
 use super::known::KnownIds;
-use super::model::{new_record, sha256, KeyRecord, NewKey, Permissions};
+use super::model::{decoy_record, new_record, sha256, KeyRecord, NewKey, Permissions};
 use super::store::Sealed;
 use super::{CachedStore, KeyFormat, KeyStore, MemoryStore};
 
@@ -200,7 +201,12 @@ fn same_class_lend_compare(runner: &mut CtRunner, rng: &mut BenchRng) {
 
 fn known_check(runner: &mut CtRunner, rng: &mut BenchRng) {
     let (store, ids) = store_with_keys(MemoryStore::new());
-    let known = KnownIds::new(Duration::from_secs(3600));
+    let generations = Arc::new(std::array::from_fn(|_| AtomicU64::new(0)));
+    let known = KnownIds::new(
+        Duration::from_secs(3600),
+        Arc::new(decoy_record()),
+        generations,
+    );
     now(known.load(&store));
     for (class, key) in &inputs(&ids[0], rng) {
         runner.run_one(*class, || known.check(id_of(key)));

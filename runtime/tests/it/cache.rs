@@ -10,7 +10,7 @@ use keygate::keys::{
     CachedStore, KeyFormat, KeyRecord, KeyStatus, KeyStore, Keyring, MemoryStore, NewKey,
     SqliteStore,
 };
-use keygate::Verdict;
+use keygate::{Verdict, Verifier};
 
 use crate::common::{get, Counting, TempDir};
 
@@ -349,4 +349,79 @@ async fn a_key_created_by_another_connection_verifies_once_the_watcher_sees_it()
         get(&unwatched, &issued.key).await,
         Verdict::Granted(_)
     ));
+}
+
+/// Verifications are answered from the record the set of known ids holds for the id: no
+/// store read per request, a reported change on the very next one, and a change nobody
+/// reports within the TTL, on the synchronous path the layer takes as on the async one.
+#[tokio::test]
+async fn held_records_serve_verifications_until_a_change_or_the_ttl() {
+    let counting = Counting::new(MemoryStore::new());
+    let gets = Arc::clone(&counting.gets);
+    let inner = Arc::new(counting);
+    let cache = CachedStore::from_arc(Arc::clone(&inner)).with_ttl(Duration::from_millis(300));
+    let ring = Keyring::new(cache);
+    let first = ring.store().create(NewKey::new("a")).await.expect("create");
+    let second = ring.store().create(NewKey::new("b")).await.expect("create");
+    let now = |full| {
+        let credential = crate::common::key(full);
+        let operation = keygate::OperationRef {
+            method: "GET",
+            path: "/things",
+            operation_id: Some("listThings"),
+        };
+        let request = keygate::VerifyRequest::new(&crate::common::API_KEY, &credential, operation);
+        ring.verify_now(request)
+            .map(|verdict| verdict.expect("verify"))
+    };
+
+    assert!(matches!(get(&ring, &first.key).await, Verdict::Granted(_)));
+    let reads = gets.load(Ordering::SeqCst);
+    for _ in 0..100 {
+        assert!(matches!(get(&ring, &first.key).await, Verdict::Granted(_)));
+        assert!(matches!(now(&first.key), Some(Verdict::Granted(_))));
+    }
+    assert_eq!(
+        gets.load(Ordering::SeqCst),
+        reads,
+        "served without a store read"
+    );
+
+    // Revoked behind the cache's back and reported: refused on the next request.
+    inner.revoke(&first.record.id).await.expect("revoke");
+    ring.store().invalidate_key(&first.record.id);
+    assert_eq!(get(&ring, &first.key).await, Verdict::Revoked);
+    assert_eq!(now(&first.key), Some(Verdict::Revoked));
+
+    // Revoked behind its back and not reported: refused once the TTL has run out, with
+    // no list of the ids (which refreshes the records held) to bring the news sooner.
+    inner.lists_fail.store(true, Ordering::SeqCst);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    // (Not read yet: the synchronous path cannot answer until a read has been awaited.)
+    assert!(now(&second.key).is_none());
+    assert!(matches!(get(&ring, &second.key).await, Verdict::Granted(_)));
+    // The first use is recorded through the cache, which invalidates the id: let that
+    // land, and the record be read and held again.
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert!(matches!(get(&ring, &second.key).await, Verdict::Granted(_)));
+    assert!(matches!(now(&second.key), Some(Verdict::Granted(_))));
+    inner.revoke(&second.record.id).await.expect("revoke");
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert_eq!(get(&ring, &second.key).await, Verdict::Revoked);
+    assert_eq!(now(&second.key), Some(Verdict::Revoked));
+}
+
+/// While the set of known ids cannot be trusted (here: the store cannot list), an id it
+/// lacks is read from the store, never refused as unknown.
+#[tokio::test]
+async fn an_untrusted_set_never_refuses_an_id_it_lacks() {
+    let counting = Counting::new(MemoryStore::new());
+    counting.lists_fail.store(true, Ordering::SeqCst);
+    let inner = Arc::new(counting);
+    let ring = Keyring::new(CachedStore::from_arc(Arc::clone(&inner)));
+    let known = ring.store().create(NewKey::new("a")).await.expect("create");
+    assert!(matches!(get(&ring, &known.key).await, Verdict::Granted(_)));
+    // Created behind the cache's back, and nobody says so.
+    let behind = inner.create(NewKey::new("b")).await.expect("create");
+    assert!(matches!(get(&ring, &behind.key).await, Verdict::Granted(_)));
 }

@@ -1,7 +1,7 @@
 //! Helpers shared by the tests: schemes, a counting store wrapper, temp dirs.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -64,6 +64,8 @@ pub(crate) struct Counting<S> {
     pub(crate) inner: S,
     pub(crate) gets: Arc<AtomicUsize>,
     pub(crate) uses: Arc<AtomicUsize>,
+    /// When set, `list` fails (as a store that cannot list would).
+    pub(crate) lists_fail: Arc<AtomicBool>,
 }
 
 impl<S> Counting<S> {
@@ -72,6 +74,7 @@ impl<S> Counting<S> {
             inner,
             gets: Arc::default(),
             uses: Arc::default(),
+            lists_fail: Arc::default(),
         }
     }
 }
@@ -85,6 +88,11 @@ impl<S: KeyStore> KeyStore for Counting<S> {
         self.inner.get(id).await
     }
     async fn list(&self, filter: KeyFilter) -> Result<Vec<KeyRecord>, StoreError> {
+        if self.lists_fail.load(Ordering::SeqCst) {
+            return Err(StoreError::Unavailable(
+                "listing is off in this test".into(),
+            ));
+        }
         self.inner.list(filter).await
     }
     async fn revoke(&self, id: &str) -> Result<(), StoreError> {
