@@ -90,8 +90,8 @@ impl Entries {
         self.stripe(hasher, Id::Key(id))
             .fetch_add(1, Ordering::SeqCst);
         self.keys.invalidate(id);
-        // Whatever changed, the id may exist now.
-        self.known.insert(id);
+        // Whatever changed, the id may exist now, and its record is stale.
+        self.known.forget(id);
     }
 
     fn invalidate_owner(&self, hasher: &RandomState, id: &str) {

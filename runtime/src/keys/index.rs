@@ -187,6 +187,16 @@ impl<T> IdIndex<T> {
         true
     }
 
+    /// Every value but the stand-in's.
+    pub(crate) fn values_mut(&mut self) -> impl Iterator<Item = &mut T> {
+        let codes = self.codes.iter();
+        let sorted = self.values.iter_mut().zip(codes);
+        sorted
+            .filter(|(_, &code)| code != STAND_IN)
+            .map(|(value, _)| value)
+            .chain(self.tail_values.iter_mut())
+    }
+
     /// Moves the tail into the sorted part.
     fn merge(&mut self) {
         let mut all: Vec<(u64, T)> = self

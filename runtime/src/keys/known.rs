@@ -40,11 +40,13 @@ pub(crate) fn key_stripe(code: u64) -> usize {
 /// What the set holds for one id: the record last read for it, if any, so a
 /// verification finds the id and its record with one lookup, the same for an id held
 /// and one lacking (the stand-in holds the decoy).
+///
+/// A change to the key drops the record (`forget`), and a read that raced a change is
+/// not kept (`hold` compares the id's stripe generation from before the read), so a
+/// held record is current but for changes nobody reported, which wait for `until`.
 #[derive(Clone)]
 struct Held {
     record: Option<Arc<KeyRecord>>,
-    /// The id's stripe generation from before the read: a bump since makes it stale.
-    generation: u64,
     /// Served until then: the TTL counted from before the read.
     until: Instant,
 }
@@ -53,7 +55,6 @@ impl Held {
     fn empty() -> Held {
         Held {
             record: None,
-            generation: 0,
             until: Instant::now(),
         }
     }
@@ -115,9 +116,13 @@ impl State {
 impl KnownIds {
     /// `decoy` is what an id the set lacks is checked against.
     pub(crate) fn new(ttl: Duration, decoy: Arc<KeyRecord>, generations: Generations) -> KnownIds {
+        // Never stale, and compared like a fresh record: its `until` lies ahead too, so
+        // comparing the times takes the path a fresh record's does (an `Instant` in the
+        // past compares differently, and the timing test sees it).
+        let forever = Instant::now().checked_add(Duration::from_secs(100 * 365 * 86_400));
         let stand_in = Held {
             record: Some(decoy),
-            ..Held::empty()
+            until: forever.unwrap_or_else(Instant::now),
         };
         KnownIds {
             generations,
@@ -179,8 +184,7 @@ impl KnownIds {
         presented: &[u8; 32],
         now: UnixSeconds,
     ) -> Option<LendResult> {
-        let code = encode(id)?;
-        let generation = self.generations[key_stripe(code)].load(Ordering::SeqCst);
+        encode(id)?;
         if !self.used.load(Ordering::Relaxed) {
             self.used.store(true, Ordering::Relaxed);
         }
@@ -189,9 +193,7 @@ impl KnownIds {
         let trusted = state.trusted_until.is_some_and(|until| instant < until);
         let (held, found) = state.ids.get_or_stand_in(id);
         let found = std::hint::black_box(usize::from(found));
-        let fresh = usize::from(held.generation == generation)
-            & usize::from(instant < held.until)
-            & usize::from(held.record.is_some());
+        let fresh = usize::from(instant < held.until) & usize::from(held.record.is_some());
         let own = found & fresh;
         let stand_in = (1 - found) & usize::from(trusted);
         if own | stand_in == 0 {
@@ -203,20 +205,36 @@ impl KnownIds {
         Some(Ok((matches.then(|| Arc::clone(record)), own)))
     }
 
-    /// Keeps the record a store read gave for its id, with the id's stripe generation
-    /// and the time from before that read.
+    /// Keeps the record a store read gave for its id, unless the id changed since the
+    /// read began (its stripe `generation` from then has moved on); `read_at` is when it
+    /// began.
     pub(crate) fn hold(&self, record: &Arc<KeyRecord>, generation: u64, read_at: Instant) {
-        if encode(&record.id).is_none() {
+        let Some(code) = encode(&record.id) else {
+            return;
+        };
+        let mut state = self.write();
+        // Under the lock `forget` takes after its bump: a change either shows here, or
+        // comes after and drops what is kept.
+        if self.generations[key_stripe(code)].load(Ordering::SeqCst) != generation {
             return;
         }
-        let mut state = self.write();
         let until = read_at + state.ttl;
         let held = Held {
             record: Some(Arc::clone(record)),
-            generation,
             until,
         };
         state.ids.insert(&record.id, held);
+    }
+
+    /// The key `id` changed (its stripe was bumped first): drop its record, and add the
+    /// id, which may exist now.
+    pub(crate) fn forget(&self, id: &str) {
+        let mut state = self.write();
+        if encode(id).is_some() {
+            state.ids.insert(id, Held::empty());
+        } else {
+            state.odd.insert(id.to_owned());
+        }
     }
 
     /// The generation of the stripe of key id `id`, for `hold`; `None` for an id not in
@@ -226,22 +244,15 @@ impl KnownIds {
         Some(self.generations[key_stripe(code)].load(Ordering::SeqCst))
     }
 
-    /// Adds an id that may exist now (created here, or named by a change report).
-    pub(crate) fn insert(&self, id: &str) {
-        let present = {
-            let state = self.state.read().unwrap_or_else(|e| e.into_inner());
-            state.ids.contains(id) || state.odd.contains(id)
-        };
-        if !present {
-            self.write().add(id);
-        }
-    }
-
     /// A change of unknown scope: trust nothing until the next complete `list`.
+    /// Every record held is dropped too (the stripes were bumped first).
     pub(crate) fn distrust(&self) {
         let mut state = self.write();
         state.trusted_until = None;
         state.generation += 1;
+        for held in state.ids.values_mut() {
+            held.record = None;
+        }
     }
 
     /// Whether the source of change reports (a listener) is down.
@@ -282,13 +293,17 @@ impl KnownIds {
                 let mut state = self.write();
                 let until = started + state.ttl;
                 for record in records {
-                    // Records in use are refreshed; the others are only named.
+                    // Records in use are refreshed, unless changed since the list began;
+                    // the others are only named.
                     match encode(&record.id) {
-                        Some(code) if state.holds_record(&record.id) => {
+                        Some(code)
+                            if state.holds_record(&record.id)
+                                && self.generations[key_stripe(code)].load(Ordering::SeqCst)
+                                    == stripes[key_stripe(code)] =>
+                        {
                             let id = record.id.clone();
                             let held = Held {
                                 record: Some(Arc::new(record)),
-                                generation: stripes[key_stripe(code)],
                                 until,
                             };
                             state.ids.insert(&id, held);

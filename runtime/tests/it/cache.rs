@@ -186,6 +186,14 @@ async fn a_read_that_raced_a_revocation_is_never_served() {
         KeyStatus::Active,
         "the racing read saw the old row"
     );
+    // The verification path does not serve it either (it answers from what the set of
+    // known ids holds, or waits for a read).
+    let ring = Keyring::from_arc(Arc::clone(&cache));
+    let answer = get_now(&ring, &issued.key);
+    assert!(
+        !matches!(answer, Some(Verdict::Granted(_))),
+        "a revoked key verified: {answer:?}"
+    );
     // ...and the stale row it brought back is not served to the next read.
     let next = tokio::spawn({
         let cache = Arc::clone(&cache);
@@ -198,6 +206,20 @@ async fn a_read_that_raced_a_revocation_is_never_served() {
     cache.inner().release.notify_one();
     let fresh = next.await.expect("join").expect("get").expect("exists");
     assert_eq!(fresh.status, KeyStatus::Revoked);
+}
+
+/// `get` on the synchronous path the layer tries first; `None` when it would wait.
+fn get_now<V: Verifier>(verifier: &V, full: &secrecy::SecretString) -> Option<Verdict> {
+    let credential = crate::common::key(full);
+    let operation = keygate::OperationRef {
+        method: "GET",
+        path: "/things",
+        operation_id: Some("listThings"),
+    };
+    let request = keygate::VerifyRequest::new(&crate::common::API_KEY, &credential, operation);
+    verifier
+        .verify_now(request)
+        .map(|verdict| verdict.expect("verify"))
 }
 
 #[tokio::test]
@@ -363,17 +385,7 @@ async fn held_records_serve_verifications_until_a_change_or_the_ttl() {
     let ring = Keyring::new(cache);
     let first = ring.store().create(NewKey::new("a")).await.expect("create");
     let second = ring.store().create(NewKey::new("b")).await.expect("create");
-    let now = |full| {
-        let credential = crate::common::key(full);
-        let operation = keygate::OperationRef {
-            method: "GET",
-            path: "/things",
-            operation_id: Some("listThings"),
-        };
-        let request = keygate::VerifyRequest::new(&crate::common::API_KEY, &credential, operation);
-        ring.verify_now(request)
-            .map(|verdict| verdict.expect("verify"))
-    };
+    let now = |full| get_now(&ring, full);
 
     assert!(matches!(get(&ring, &first.key).await, Verdict::Granted(_)));
     let reads = gets.load(Ordering::SeqCst);
