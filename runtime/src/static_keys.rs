@@ -2,9 +2,7 @@
 
 use std::fmt;
 
-use sha2::{Digest, Sha256};
-use subtle::ConstantTimeEq;
-
+use crate::keys::{digests_equal, sha256};
 use crate::spec::SchemeKind;
 use crate::verifier::{Credential, Principal, Verdict, Verifier, VerifyError, VerifyRequest};
 
@@ -30,25 +28,6 @@ struct Entry {
     basic_id: Option<String>,
     secret_sha256: [u8; 32],
     principal: Principal,
-}
-
-fn sha256(text: &str) -> [u8; 32] {
-    Sha256::digest(text.as_bytes()).into()
-}
-
-/// Constant-time equality of two digests: the differences of four words are folded
-/// without branches, then compared once (`subtle` would fence each of 32 bytes).
-fn digests_equal(a: &[u8; 32], b: &[u8; 32]) -> subtle::Choice {
-    let mut diff = 0u64;
-    for (x, y) in a.chunks_exact(8).zip(b.chunks_exact(8)) {
-        let word = |bytes: &[u8]| {
-            let mut w = [0u8; 8];
-            w.copy_from_slice(bytes);
-            u64::from_ne_bytes(w)
-        };
-        diff |= word(x) ^ word(y);
-    }
-    diff.ct_eq(&0)
 }
 
 impl StaticKeys {

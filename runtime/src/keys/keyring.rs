@@ -6,11 +6,12 @@ use std::future::Future;
 use std::sync::{Arc, Mutex};
 
 use secrecy::ExposeSecret;
-use subtle::{Choice, ConstantTimeEq};
+use subtle::Choice;
 
 use super::format::{FormatError, KeyFormat, ParsedKey};
 use super::model::{
-    decoy_record, sha256, Clock, KeyRecord, KeyState, Owner, StoreError, SystemClock, UnixSeconds,
+    decoy_record, digests_equal, sha256, Clock, KeyRecord, KeyState, Owner, StoreError,
+    SystemClock, UnixSeconds,
 };
 use super::store::{KeyStore, Sealed};
 use crate::verifier::{
@@ -475,9 +476,11 @@ impl fmt::Display for Unreadable {
 /// Whether the presented secret matches the current one, or the previous one within
 /// its grace period. Both comparisons always run, in constant time.
 pub(crate) fn secret_matches(record: &KeyRecord, presented: &[u8; 32], now: UnixSeconds) -> bool {
-    let current = record.hashes.current.ct_eq(presented);
+    let current = digests_equal(&record.hashes.current, presented);
     let previous = match record.hashes.previous {
-        Some((hash, until)) => hash.ct_eq(presented) & Choice::from(u8::from(now < until)),
+        Some((hash, until)) => {
+            digests_equal(&hash, presented) & Choice::from(u8::from(now < until))
+        }
         None => Choice::from(0),
     };
     bool::from(current | previous)

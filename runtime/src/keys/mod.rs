@@ -23,6 +23,8 @@ mod keyring;
 mod known;
 mod memory;
 mod model;
+// The digest helpers, shared with `StaticKeys`.
+pub(crate) use model::{digests_equal, sha256};
 #[cfg(feature = "postgres")]
 mod postgres;
 #[cfg(feature = "sqlite")]

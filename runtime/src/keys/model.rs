@@ -223,6 +223,21 @@ pub(crate) fn sha256(text: &str) -> [u8; 32] {
     Sha256::digest(text.as_bytes()).into()
 }
 
+/// Constant-time equality of two digests: the differences of four words are folded
+/// without branches, then compared once (`subtle` would fence each of 32 bytes).
+pub(crate) fn digests_equal(a: &[u8; 32], b: &[u8; 32]) -> subtle::Choice {
+    let mut diff = 0u64;
+    for (x, y) in a.chunks_exact(8).zip(b.chunks_exact(8)) {
+        let word = |bytes: &[u8]| {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(bytes);
+            u64::from_ne_bytes(w)
+        };
+        diff |= word(x) ^ word(y);
+    }
+    subtle::ConstantTimeEq::ct_eq(&diff, &0)
+}
+
 /// One stored key. Holds hashes only, never the secret.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeyRecord {
