@@ -50,6 +50,12 @@ pub const DEFAULT_CAPACITY: u64 = 100_000;
 /// (plus one `list`) with [`CachedStore::watch_other_writers`]. Behind a PostgreSQL
 /// listener the set is not trusted: instances verify a key created on another one before
 /// its `NOTIFY` arrives, so unknown ids are read there (once per id per TTL).
+///
+/// Verification is answered from the set as well: it keeps the record last read for
+/// each key in use (until the TTL from before that read, or the key's next change), so
+/// a known id and an unknown one take the same steps, and the `list` refreshes what it
+/// keeps. These records are held for every key verified, beyond the capacity bound of
+/// the entry maps.
 pub struct CachedStore<S> {
     inner: Arc<S>,
     entries: Entries,
