@@ -65,23 +65,27 @@ fn secret_wrong_vs_near(runner: &mut CtRunner, rng: &mut BenchRng) {
     let real = full[full.len() - 28..full.len() - 6].to_owned();
     let mut inputs = Vec::with_capacity(SAMPLES);
     for _ in 0..SAMPLES {
-        if rng.random::<bool>() {
-            let wrong = key_with_secret(&format, id, &random_secret(rng));
-            inputs.push((Class::Left, wrong));
+        // Both classes start from a copy of the real secret and change it in place, so
+        // their inputs are allocated alike (where a key lies in memory shows in the time).
+        let mut secret = real.clone().into_bytes();
+        let class = if rng.random::<bool>() {
+            let random = random_secret(rng).into_bytes();
+            secret.copy_from_slice(&random);
+            Class::Left
         } else {
             // The real secret with one character changed: an early-exit compare would
             // take longer the later the change.
-            let mut near = real.clone().into_bytes();
-            let at = rng.random_range(0..near.len());
-            near[at] = loop {
+            let at = rng.random_range(0..secret.len());
+            secret[at] = loop {
                 let c = random_secret(rng).into_bytes()[0];
-                if c != near[at] {
+                if c != secret[at] {
                     break c;
                 }
             };
-            let near = String::from_utf8_lossy(&near).into_owned();
-            inputs.push((Class::Right, key_with_secret(&format, id, &near)));
-        }
+            Class::Right
+        };
+        let secret = String::from_utf8(secret).expect("base62");
+        inputs.push((class, key_with_secret(&format, id, &secret)));
     }
     for (class, key) in &inputs {
         runner.run_one(*class, || {
@@ -113,14 +117,18 @@ fn unknown_vs_known<S: KeyStore>(
     for _ in 0..SAMPLES {
         let secret = random_secret(rng);
         // Both classes build their key alike (same allocations, in the same order), so
-        // where the inputs land in memory does not differ by class.
-        if rng.random::<bool>() {
-            let unknown = format.generate_key_id().expect("rng");
-            inputs.push((Class::Left, key_with_secret(&format, &unknown, &secret)));
+        // where the inputs land in memory does not differ by class: a fresh id is
+        // drawn for both, and copied over the known one for the unknown class.
+        let fresh = format.generate_key_id().expect("rng");
+        let mut id = keys[0].0.clone().into_bytes();
+        let class = if rng.random::<bool>() {
+            id.copy_from_slice(fresh.as_bytes());
+            Class::Left
         } else {
-            let known = keys[0].0.clone();
-            inputs.push((Class::Right, key_with_secret(&format, &known, &secret)));
-        }
+            Class::Right
+        };
+        let id = String::from_utf8(id).expect("base32");
+        inputs.push((class, key_with_secret(&format, &id, &secret)));
     }
     // Outside the samples: the first lookups fill a cache and list its ids.
     for (_, key) in inputs.iter().take(16) {
