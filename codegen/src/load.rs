@@ -377,8 +377,11 @@ fn flow_depth_estimate(text: &str, quotes: bool) -> usize {
                     }
                 }
             }
-            // A block scalar's indicator follows a blank: in `a-|b` it is text.
-            b'|' | b'>' if spaced && matches!(last, b'\n' | b':' | b'-' | b'?') => {
+            // A block scalar's indicator follows a blank (in `a-|b` it is text), and only
+            // outside brackets: inside a flow collection there are no block scalars, so
+            // `[a - |` must not hide the lines after it. (A bracket of a plain scalar
+            // left open only makes the estimate count more.)
+            b'|' | b'>' if spaced && depth == 0 && matches!(last, b'\n' | b':' | b'-' | b'?') => {
                 // A block scalar: skip the lines indented deeper than this one.
                 let line_indent = line_start.map_or(0, |start: usize| {
                     bytes[start..].iter().take_while(|&&b| b == b' ').count()
@@ -2370,6 +2373,17 @@ paths:
     fn a_bar_inside_text_does_not_hide_the_lines_after_it() {
         // `a-|b` is a plain scalar, not a block scalar: the brackets below it count.
         let text = format!("k: [a-|b,\n  {}{}]\n", "[".repeat(300), "]".repeat(300));
+        assert!(flow_depth_estimate(&text, false) > CHEAP_FLOW_DEPTH);
+        let error = load_str("bar.yaml", &format!("openapi: 3.0.0\n{text}")).expect_err("deep");
+        assert!(error
+            .message
+            .contains("flow collections nested deeper than 128 levels"));
+    }
+
+    #[test]
+    fn a_bar_inside_brackets_does_not_hide_the_lines_after_it() {
+        // Inside a flow collection `- |` is no block scalar: the brackets below count.
+        let text = format!("k: [a - |,\n  {}{}]\n", "[".repeat(300), "]".repeat(300));
         assert!(flow_depth_estimate(&text, false) > CHEAP_FLOW_DEPTH);
         let error = load_str("bar.yaml", &format!("openapi: 3.0.0\n{text}")).expect_err("deep");
         assert!(error
