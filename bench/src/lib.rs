@@ -7,7 +7,7 @@
 //! request, sent with tower's `oneshot` on a clone of the case's `Router`.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -231,6 +231,20 @@ fn bad_checksums(keys: &[String]) -> Vec<String> {
 #[derive(Debug)]
 pub struct TempDir(PathBuf);
 
+impl TempDir {
+    /// A new directory under the system's temp dir, named after `what` and this process.
+    pub fn new(what: &str) -> TempDir {
+        let dir = std::env::temp_dir().join(format!("keygate-{what}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        TempDir(dir)
+    }
+
+    /// The directory.
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
 impl Drop for TempDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
@@ -298,9 +312,7 @@ impl Cases {
             StatusCode::OK,
         );
 
-        let dir = std::env::temp_dir().join(format!("keygate-bench-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("temp dir");
-        let dir = TempDir(dir);
+        let dir = TempDir::new("bench");
         let reads = Arc::new(AtomicU64::new(0));
         // Grants and refusals each get a store of their own, so the refusals' flood of
         // cache entries does not land in the grant's figure.
@@ -403,6 +415,87 @@ impl Cases {
             &self.refuse_unknown_ids_repeated,
         ]
     }
+}
+
+/// The cases of `request_driver` (instruction counts under callgrind), each built alone:
+/// no pools of 100,000 and no SQLite file unless the case needs one (in `dir`).
+pub const DRIVER_CASES: [&str; 8] = [
+    "no_auth",
+    "limit",
+    "static_keys",
+    "keyring_memory",
+    "keyring_cached",
+    "unknown_cached",
+    "bad_checksum_cached",
+    "unknown_sqlite_cached",
+];
+
+/// Distinct keys of `request_driver`'s refusal cases: a fixed number, so set-up cost
+/// does not depend on how many requests are sent.
+const DRIVER_POOL: usize = 20_000;
+
+/// The `request_driver` case called `name` (one of [`DRIVER_CASES`]), or `None`.
+/// Caches are over `MemoryStore` unless the name says SQLite.
+pub fn driver_case(runtime: &tokio::runtime::Runtime, name: &str, dir: &Path) -> Option<Case> {
+    let grant = || vec![get_with_key("/things", STATIC_KEY)];
+    let to_requests = |keys: &[String]| keys.iter().map(|k| get_with_key("/things", k)).collect();
+    let case = match name {
+        "no_auth" => Case::new("no_auth", routes(), grant(), StatusCode::OK),
+        "limit" => {
+            let allowed: HashMap<String, ()> = [(STATIC_KEY.to_owned(), ())].into();
+            let gate = middleware::from_fn_with_state(Arc::new(allowed), hashmap_gate);
+            Case::new("limit", routes().layer(gate), grant(), StatusCode::OK)
+        }
+        "static_keys" => {
+            let keys = StaticKeys::new().key(api::scheme::API_KEY, STATIC_KEY);
+            let router = routes().layer(api::layer(keys));
+            Case::new("static_keys", router, grant(), StatusCode::OK)
+        }
+        "keyring_memory" | "keyring_cached" => {
+            let (router, key) = if name == "keyring_memory" {
+                keyring_on(runtime, MemoryStore::new())
+            } else {
+                keyring_on(runtime, CachedStore::new(MemoryStore::new()))
+            };
+            let requests = vec![get_with_key("/things", &key)];
+            Case::new("keyring", router, requests, StatusCode::OK)
+        }
+        "unknown_cached" | "bad_checksum_cached" => {
+            let (router, _) = keyring_on(runtime, CachedStore::new(MemoryStore::new()));
+            let unknown = unknown_keys(DRIVER_POOL);
+            let keys = if name == "unknown_cached" {
+                unknown
+            } else {
+                bad_checksums(&unknown)
+            };
+            Case::new(
+                "refusal",
+                router,
+                to_requests(&keys),
+                StatusCode::UNAUTHORIZED,
+            )
+        }
+        "unknown_sqlite_cached" => {
+            let store = SqliteStore::open(dir.join("driver.db")).expect("open sqlite");
+            let (router, _) = keyring_on(runtime, CachedStore::new(store));
+            let keys = unknown_keys(DRIVER_POOL);
+            Case::new(
+                "refusal",
+                router,
+                to_requests(&keys),
+                StatusCode::UNAUTHORIZED,
+            )
+        }
+        _ => return None,
+    };
+    Some(case)
+}
+
+/// The app behind the generated layer over a keyring on `store`, and a valid key.
+fn keyring_on<S: KeyStore>(runtime: &tokio::runtime::Runtime, store: S) -> (Router, String) {
+    let ring = Keyring::new(store);
+    let key = runtime.block_on(issue(&ring));
+    (routes().layer(api::layer(ring)), key)
 }
 
 async fn issue<S: KeyStore>(ring: &Keyring<S>) -> String {
