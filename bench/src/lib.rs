@@ -255,8 +255,9 @@ impl Drop for TempDir {
 pub struct Cases {
     /// The router without any layer.
     pub no_auth: Case,
-    /// The same router fed the refusal cases' pool of [`POOL`] requests: what a request
-    /// that was never cloned before costs the harness, which the refusal cases pay too.
+    /// The same router fed the refusal cases' pool of [`POOL`] requests: what cloning a
+    /// template that has left the CPU caches costs the harness, which the refusal cases
+    /// pay too.
     pub no_auth_pool: Case,
     /// The same over the pool of [`SMALL_POOL`] requests.
     pub no_auth_small_pool: Case,
