@@ -403,10 +403,11 @@ impl<S: KeyStore> KeyStore for CachedStore<S> {
             if key == ABSENT {
                 return Ok(Some(Arc::clone(&self.decoy)));
             }
-            let before = (known.generation_of(key), Instant::now());
+            // The same stripe the set checks for a key id (see `Entries::stripe`).
+            let (generation, read_at) = (stripe.load(Ordering::SeqCst), Instant::now());
             let record = self.inner.lend(key, Sealed::TOKEN).await?;
             // Later verifications of this id find it in the set of known ids.
-            if let (Some(record), (Some(generation), read_at)) = (&record, before) {
+            if let Some(record) = &record {
                 known.hold(record, generation, read_at);
             }
             Ok(record)

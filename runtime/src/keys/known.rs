@@ -58,6 +58,13 @@ impl Held {
             until: Instant::now(),
         }
     }
+
+    fn of(record: Arc<KeyRecord>, until: Instant) -> Held {
+        Held {
+            record: Some(record),
+            until,
+        }
+    }
 }
 
 /// What the set says about one id.
@@ -120,10 +127,7 @@ impl KnownIds {
         // comparing the times takes the path a fresh record's does (an `Instant` in the
         // past compares differently, and the timing test sees it).
         let forever = Instant::now().checked_add(Duration::from_secs(100 * 365 * 86_400));
-        let stand_in = Held {
-            record: Some(decoy),
-            until: forever.unwrap_or_else(Instant::now),
-        };
+        let stand_in = Held::of(decoy, forever.unwrap_or_else(Instant::now));
         KnownIds {
             generations,
             state: RwLock::new(State {
@@ -215,15 +219,18 @@ impl KnownIds {
         let mut state = self.write();
         // Under the lock `forget` takes after its bump: a change either shows here, or
         // comes after and drops what is kept.
-        if self.generations[key_stripe(code)].load(Ordering::SeqCst) != generation {
+        if self.generation(code) != generation {
             return;
         }
         let until = read_at + state.ttl;
-        let held = Held {
-            record: Some(Arc::clone(record)),
-            until,
-        };
-        state.ids.insert(&record.id, held);
+        state
+            .ids
+            .insert(&record.id, Held::of(Arc::clone(record), until));
+    }
+
+    /// The generation of the stripe of the key id with this code.
+    fn generation(&self, code: u64) -> u64 {
+        self.generations[key_stripe(code)].load(Ordering::SeqCst)
     }
 
     /// The key `id` changed (its stripe was bumped first): drop its record, and add the
@@ -235,13 +242,6 @@ impl KnownIds {
         } else {
             state.odd.insert(id.to_owned());
         }
-    }
-
-    /// The generation of the stripe of key id `id`, for `hold`; `None` for an id not in
-    /// the key id format (those are never held).
-    pub(crate) fn generation_of(&self, id: &str) -> Option<u64> {
-        let code = encode(id)?;
-        Some(self.generations[key_stripe(code)].load(Ordering::SeqCst))
     }
 
     /// A change of unknown scope: trust nothing until the next complete `list`.
@@ -295,18 +295,11 @@ impl KnownIds {
                 for record in records {
                     // Records in use are refreshed, unless changed since the list began;
                     // the others are only named.
+                    let unchanged = |code| self.generation(code) == stripes[key_stripe(code)];
                     match encode(&record.id) {
-                        Some(code)
-                            if state.holds_record(&record.id)
-                                && self.generations[key_stripe(code)].load(Ordering::SeqCst)
-                                    == stripes[key_stripe(code)] =>
-                        {
+                        Some(code) if state.holds_record(&record.id) && unchanged(code) => {
                             let id = record.id.clone();
-                            let held = Held {
-                                record: Some(Arc::new(record)),
-                                until,
-                            };
-                            state.ids.insert(&id, held);
+                            state.ids.insert(&id, Held::of(Arc::new(record), until));
                         }
                         _ => state.add(&record.id),
                     }
