@@ -35,8 +35,7 @@ struct GuardInner {
     hooks: Vec<Option<Arc<dyn Hook>>>,
     deny_undocumented: bool,
     base_path: String,
-    realm: String,
-    /// Built from `spec` and `realm` as operations first refuse.
+    /// Built from `spec` and the realm as operations first refuse.
     refusals: Refusals,
     seen: Seen,
 }
@@ -79,7 +78,7 @@ impl fmt::Debug for Guard {
             .field("spec", &inner.spec.title)
             .field("deny_undocumented", &inner.deny_undocumented)
             .field("base_path", &inner.base_path)
-            .field("realm", &inner.realm)
+            .field("realm", &inner.refusals.realm())
             .finish_non_exhaustive()
     }
 }
@@ -106,7 +105,6 @@ impl Guard {
                 hooks: vec![None; spec.schemes.len()],
                 deny_undocumented: false,
                 base_path: spec.base_path.to_owned(),
-                realm: "api".to_owned(),
                 refusals: Refusals::new(spec, "api"),
                 seen: Seen::default(),
             }),
@@ -134,10 +132,9 @@ impl Guard {
 
     /// Sets the realm named in `WWW-Authenticate` challenges (default `api`).
     pub fn realm(mut self, realm: impl Into<String>) -> Guard {
-        let realm = realm.into();
+        let realm: String = realm.into();
         let inner = self.inner_mut();
         inner.refusals = Refusals::new(inner.spec, &realm);
-        inner.realm = realm;
         self
     }
 
@@ -362,12 +359,9 @@ impl Guard {
                 return Ok(grant(None, Principals::NONE));
             }
         } else if forbidden_seen {
-            return Err(inner.refusals.forbidden(inner.spec, index).into());
+            return Err(inner.refusals.forbidden(index).into());
         }
-        Err(inner
-            .refusals
-            .unauthorized(inner.spec, index, state.detail())
-            .into())
+        Err(inner.refusals.unauthorized(index, state.detail()).into())
     }
 }
 

@@ -335,6 +335,7 @@ impl Detail {
 /// formatted challenges, so refusing a flood of made-up keys is no dearer than granting.
 #[derive(Clone)]
 pub(crate) struct Refusals {
+    spec: &'static Spec,
     /// One per operation, then one for the root requirement (undocumented routes).
     by_requirement: Arc<[OnceLock<Box<Built>>]>,
     realm: Arc<str>,
@@ -349,6 +350,7 @@ struct Built {
 impl Refusals {
     pub(crate) fn new(spec: &'static Spec, realm: &str) -> Refusals {
         Refusals {
+            spec,
             by_requirement: (0..=spec.operations.len())
                 .map(|_| OnceLock::new())
                 .collect(),
@@ -356,7 +358,13 @@ impl Refusals {
         }
     }
 
-    fn built(&self, spec: &'static Spec, operation: Option<usize>) -> &Built {
+    /// The realm named in the challenges.
+    pub(crate) fn realm(&self) -> &str {
+        &self.realm
+    }
+
+    fn built(&self, operation: Option<usize>) -> &Built {
+        let spec = self.spec;
         let (slot, requirement) = match operation.and_then(|i| Some((i, spec.operations.get(i)?))) {
             Some((index, op)) => (index, op.requirement),
             None => (spec.operations.len(), spec.root),
@@ -371,18 +379,13 @@ impl Refusals {
     }
 
     /// The 401 for the operation at `operation` (`None`: the root requirement).
-    pub(crate) fn unauthorized(
-        &self,
-        spec: &'static Spec,
-        operation: Option<usize>,
-        detail: Detail,
-    ) -> Rejection {
-        self.built(spec, operation).unauthorized[detail as usize].clone()
+    pub(crate) fn unauthorized(&self, operation: Option<usize>, detail: Detail) -> Rejection {
+        self.built(operation).unauthorized[detail as usize].clone()
     }
 
     /// The 403 for the operation at `operation` (`None`: the root requirement).
-    pub(crate) fn forbidden(&self, spec: &'static Spec, operation: Option<usize>) -> Rejection {
-        self.built(spec, operation).forbidden.clone()
+    pub(crate) fn forbidden(&self, operation: Option<usize>) -> Rejection {
+        self.built(operation).forbidden.clone()
     }
 }
 
@@ -439,8 +442,8 @@ mod tests {
         let refusals = Refusals::new(&SPEC, "zoo");
         for detail in Detail::ALL {
             let fresh = unauthorized(&SPEC, KEY, "zoo", detail);
-            let first = refusals.unauthorized(&SPEC, Some(0), detail);
-            let again = refusals.unauthorized(&SPEC, Some(0), detail);
+            let first = refusals.unauthorized(Some(0), detail);
+            let again = refusals.unauthorized(Some(0), detail);
             assert_eq!(first.body(), fresh.body());
             assert!(first.body().contains(detail.text()), "{}", first.body());
             assert_eq!(first.challenges(), fresh.challenges());
@@ -448,27 +451,25 @@ mod tests {
             assert_eq!(first.body().as_ptr(), again.body().as_ptr());
         }
         assert_eq!(
-            refusals
-                .unauthorized(&SPEC, Some(0), Detail::Invalid)
-                .challenges(),
+            refusals.unauthorized(Some(0), Detail::Invalid).challenges(),
             [HeaderValue::from_static(
                 r#"APIKey realm="zoo", in="header", name="X-Key""#
             )]
         );
         // The root requirement (undocumented routes) has its own.
-        let root = refusals.unauthorized(&SPEC, None, Detail::Invalid);
+        let root = refusals.unauthorized(None, Detail::Invalid);
         assert_eq!(
             root.challenges(),
             [HeaderValue::from_static(r#"Bearer realm="zoo""#)]
         );
-        let forbidden = refusals.forbidden(&SPEC, Some(0));
+        let forbidden = refusals.forbidden(Some(0));
         assert_eq!(forbidden.status(), StatusCode::FORBIDDEN);
         assert_eq!(forbidden.body(), super::forbidden(&SPEC, KEY).body());
     }
 
     #[test]
     fn a_response_carries_the_body_its_length_and_the_challenges() {
-        let rejection = Refusals::new(&SPEC, "api").unauthorized(&SPEC, Some(0), Detail::Expired);
+        let rejection = Refusals::new(&SPEC, "api").unauthorized(Some(0), Detail::Expired);
         let body = rejection.body().to_owned();
         let response = rejection.into_response();
         assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
