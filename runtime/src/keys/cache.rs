@@ -6,7 +6,7 @@ use std::future::Future;
 use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use moka::sync::Cache;
 use secrecy::SecretString;
@@ -15,7 +15,7 @@ use super::index::encode;
 use super::keyring::lend_on_match;
 use super::known::{key_stripe, Check, Generations, KnownIds, STRIPES};
 use super::model::{
-    decoy_record, IssuedKey, KeyFilter, KeyRecord, KeyUpdate, NewKey, Owner, StoreError,
+    decoy_record, IssuedKey, KeyFilter, KeyRecord, KeyUpdate, NewKey, Owner, StoreError, Tick,
     UnixSeconds,
 };
 use super::store::{KeyStore, LendResult, Sealed};
@@ -404,7 +404,7 @@ impl<S: KeyStore> KeyStore for CachedStore<S> {
                 return Ok(Some(Arc::clone(&self.decoy)));
             }
             // The same stripe the set checks for a key id (see `Entries::stripe`).
-            let (generation, read_at) = (stripe.load(Ordering::SeqCst), Instant::now());
+            let (generation, read_at) = (stripe.load(Ordering::SeqCst), Tick::now());
             let record = self.inner.lend(key, Sealed::TOKEN).await?;
             // Later verifications of this id find it in the set of known ids.
             if let Some(record) = &record {

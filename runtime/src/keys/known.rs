@@ -17,11 +17,11 @@ use std::collections::hash_map::RandomState;
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock, Weak};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::index::{encode, IdIndex};
 use super::keyring::secret_matches;
-use super::model::{KeyFilter, KeyRecord, UnixSeconds};
+use super::model::{KeyFilter, KeyRecord, Tick, UnixSeconds};
 use super::store::{KeyStore, LendResult};
 
 /// Invalidation stripes of a [`CachedStore`](super::CachedStore): a change bumps the
@@ -48,18 +48,18 @@ pub(crate) fn key_stripe(code: u64) -> usize {
 struct Held {
     record: Option<Arc<KeyRecord>>,
     /// Served until then: the TTL counted from before the read.
-    until: Instant,
+    until: Tick,
 }
 
 impl Held {
     fn empty() -> Held {
         Held {
             record: None,
-            until: Instant::now(),
+            until: Tick::now(),
         }
     }
 
-    fn of(record: Arc<KeyRecord>, until: Instant) -> Held {
+    fn of(record: Arc<KeyRecord>, until: Tick) -> Held {
         Held {
             record: Some(record),
             until,
@@ -96,7 +96,7 @@ struct State {
     /// Ids that are not in the key id format (only a custom store could have them).
     odd: HashSet<String, RandomState>,
     /// Until when the set is complete; `None` when it is not known to be.
-    trusted_until: Option<Instant>,
+    trusted_until: Option<Tick>,
     /// Bumped by whatever makes the set incomplete; a `list` that started before a bump
     /// is not trusted.
     generation: u64,
@@ -124,10 +124,10 @@ impl KnownIds {
     /// `decoy` is what an id the set lacks is checked against.
     pub(crate) fn new(ttl: Duration, decoy: Arc<KeyRecord>, generations: Generations) -> KnownIds {
         // Never stale, and compared like a fresh record: its `until` lies ahead too, so
-        // comparing the times takes the path a fresh record's does (an `Instant` in the
+        // comparing the times takes the path a fresh record's does (a time in the
         // past compares differently, and the timing test sees it).
-        let forever = Instant::now().checked_add(Duration::from_secs(100 * 365 * 86_400));
-        let stand_in = Held::of(decoy, forever.unwrap_or_else(Instant::now));
+        let forever = Tick::now().after(Duration::from_secs(100 * 365 * 86_400));
+        let stand_in = Held::of(decoy, forever);
         KnownIds {
             generations,
             state: RwLock::new(State {
@@ -164,7 +164,7 @@ impl KnownIds {
         }
         let state = self.state.read().unwrap_or_else(|e| e.into_inner());
         match state.trusted_until {
-            Some(until) if Instant::now() < until => {
+            Some(until) if Tick::now() < until => {
                 let known = match encode(id) {
                     Some(_) => state.ids.get_or_stand_in(id).1,
                     None => state.odd.contains(id),
@@ -193,7 +193,7 @@ impl KnownIds {
             self.used.store(true, Ordering::Relaxed);
         }
         let state = self.state.read().unwrap_or_else(|e| e.into_inner());
-        let instant = Instant::now();
+        let instant = Tick::now();
         let trusted = state.trusted_until.is_some_and(|until| instant < until);
         let (held, found) = state.ids.get_or_stand_in(id);
         let found = std::hint::black_box(usize::from(found));
@@ -212,7 +212,7 @@ impl KnownIds {
     /// Keeps the record a store read gave for its id, unless the id changed since the
     /// read began (its stripe `generation` from then has moved on); `read_at` is when it
     /// began.
-    pub(crate) fn hold(&self, record: &Arc<KeyRecord>, generation: u64, read_at: Instant) {
+    pub(crate) fn hold(&self, record: &Arc<KeyRecord>, generation: u64, read_at: Tick) {
         let Some(code) = encode(&record.id) else {
             return;
         };
@@ -222,7 +222,7 @@ impl KnownIds {
         if self.generation(code) != generation {
             return;
         }
-        let until = read_at + state.ttl;
+        let until = read_at.after(state.ttl);
         state
             .ids
             .insert(&record.id, Held::of(Arc::clone(record), until));
@@ -283,7 +283,7 @@ impl KnownIds {
     async fn list_from<S: KeyStore>(&self, store: &S) {
         let (generation, started) = {
             let state = self.state.read().unwrap_or_else(|e| e.into_inner());
-            (state.generation, Instant::now())
+            (state.generation, Tick::now())
         };
         // Taken before the list, as for any read: a record changed meanwhile is stale.
         let stripes: [u64; STRIPES] =
@@ -291,7 +291,7 @@ impl KnownIds {
         match store.list(KeyFilter::default()).await {
             Ok(records) => {
                 let mut state = self.write();
-                let until = started + state.ttl;
+                let until = started.after(state.ttl);
                 for record in records {
                     // Records in use are refreshed, unless changed since the list began;
                     // the others are only named.
@@ -305,7 +305,7 @@ impl KnownIds {
                     }
                 }
                 if state.generation == generation && !state.blocked {
-                    state.trusted_until = Some(started + state.ttl);
+                    state.trusted_until = Some(started.after(state.ttl));
                 }
             }
             Err(e) => {
