@@ -280,11 +280,51 @@ fn memory_matching(runner: &mut CtRunner, rng: &mut BenchRng) {
     }
 }
 
+/// An unknown id vs a known one through the cache, as the keyring asks without waiting
+/// (the set of known ids answers both).
+fn cached_matching(runner: &mut CtRunner, rng: &mut BenchRng) {
+    let cache = CachedStore::new(MemoryStore::new()).with_ttl(Duration::from_secs(3600));
+    let (cache, ids) = store_with_keys(cache);
+    let decoy = decoy();
+    let inputs = inputs(&ids[0], rng);
+    for (_, key) in inputs.iter().take(16) {
+        now(cache.lend_if_matches(id_of(key), &[7; 32], 100, &decoy, Sealed::TOKEN)).expect("lend");
+    }
+    for (class, key) in &inputs {
+        runner.run_one(*class, || {
+            cache
+                .try_lend_if_matches_now(id_of(key), &[7; 32], 100, &decoy, Sealed::TOKEN)
+                .is_some()
+        });
+    }
+}
+
+/// The same asked of the set of known ids alone.
+fn known_matching(runner: &mut CtRunner, rng: &mut BenchRng) {
+    let (store, ids) = store_with_keys(MemoryStore::new());
+    let generations = Arc::new(std::array::from_fn(|_| AtomicU64::new(0)));
+    let known = KnownIds::new(
+        Duration::from_secs(3600),
+        Arc::new(decoy_record()),
+        generations,
+    );
+    now(known.load(&store));
+    let real = now(store.lend(&ids[0], Sealed::TOKEN)).unwrap().unwrap();
+    known.hold(&real, 0, super::model::Tick::now());
+    for (class, key) in &inputs(&ids[0], rng) {
+        runner.run_one(*class, || {
+            known.lend_if_matches(id_of(key), &[7; 32], 100).is_some()
+        });
+    }
+}
+
 #[test]
 #[ignore = "a measurement: run in release, see the module's doc"]
 fn timing_stages() {
     let filter = std::env::var("STAGE").ok();
-    let benches: [(&'static str, BenchFn); 16] = [
+    let benches: [(&'static str, BenchFn); 18] = [
+        ("s10_cached_matching", cached_matching),
+        ("s10_known_matching", known_matching),
         ("s9_memory_two_known_matching", memory_two_known_matching),
         ("s9_memory_matching", memory_matching),
         ("s9_cached_two_known", cached_two_known),
