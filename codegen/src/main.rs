@@ -97,7 +97,8 @@ fn templates(dir: Option<&Path>) -> Result<Templates, Error> {
 
 fn generate(spec: &Path, output: Option<&Path>, dir: Option<&Path>) -> ExitCode {
     let result = templates(dir).and_then(|templates| {
-        let api = load::load_file(spec)?;
+        // The process exits next: the parsed document is left for the exit to free.
+        let api = load::load_file_with(spec, load::ParsedTree::LeaveToExit)?;
         generate_module(&api, &templates)
     });
     let module = match result {
