@@ -58,6 +58,12 @@ fn main() -> ExitCode {
     match args.first().map(String::as_str) {
         Some("--parse-only") => return parse_only(Path::new(&args[1])),
         Some("--rss-of") => return rss_of(&args[1..]),
+        // For profiling one size alone: `--write-synthetic OPERATIONS PATH`.
+        Some("--write-synthetic") => {
+            let operations = args[1].parse().expect("OPERATIONS: a number");
+            std::fs::write(&args[2], synthetic_spec(operations)).expect("write");
+            return ExitCode::SUCCESS;
+        }
         _ => {}
     }
     let mut options = Options {
@@ -548,6 +554,25 @@ fn scaling(rounds: usize, scratch: &Path, summary: &mut Vec<String>) {
     );
     println!("  {line}");
     summary.push(line);
+    // Where the growth comes from: the parse alone (serde_yaml, the limit of the speed
+    // target) and what keygate adds to it.
+    let growth = |of: &dyn Fn(usize) -> f64| -> Vec<String> {
+        (1..files.len())
+            .map(|i| {
+                format!(
+                    "{}->{}: {:.2}x",
+                    files[i - 1].0,
+                    files[i].0,
+                    of(i) / of(i - 1)
+                )
+            })
+            .collect()
+    };
+    println!(
+        "  for reference, the parse alone: {}; generate minus the parse: {}",
+        growth(&|i| parse_ms[i].median()).join(", "),
+        growth(&|i| ms[i].median() - parse_ms[i].median()).join(", ")
+    );
     let path = results_dir().join("gen_scaling.csv");
     std::fs::write(&path, csv).expect("write csv");
     println!("  wrote {}", path.display());
