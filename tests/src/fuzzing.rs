@@ -185,14 +185,17 @@ pub fn read_credentials(data: &[u8]) {
     }
 }
 
-/// Any text in: parsing never panics, and what parses rebuilds to the same key.
+/// Any text in: parsing never panics, what parses rebuilds to the same key, and a key of
+/// the right shape parses exactly when its checksum is the one keys are issued with (the
+/// parser checks it over the key's tail as a number; `assemble` computes it over the
+/// whole key as text).
 pub fn parse_key(data: &[u8]) {
+    use secrecy::ExposeSecret;
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
     let format = KeyFormat::default();
     if let Ok(parsed) = format.parse(text) {
-        use secrecy::ExposeSecret;
         let rebuilt = format!(
             "{}_{}_{}",
             format.prefix(),
@@ -200,6 +203,26 @@ pub fn parse_key(data: &[u8]) {
             parsed.secret.expose_secret()
         );
         assert_eq!(rebuilt, text, "a parsed key does not rebuild to its text");
+    }
+    // The shape, checked here independently of the parser.
+    let base32 = |s: &str| s.bytes().all(|b| matches!(b, b'a'..=b'z' | b'2'..=b'7'));
+    let base62 = |s: &str| s.bytes().all(|b| b.is_ascii_alphanumeric());
+    let shaped = text
+        .strip_prefix("kg_")
+        .and_then(|rest| rest.split_once('_'))
+        .filter(|(id, rest)| {
+            id.len() == keygate::keys::KEY_ID_LEN
+                && base32(id)
+                && rest.len() == keygate::keys::SECRET_LEN + keygate::keys::CHECKSUM_LEN
+                && base62(rest)
+        });
+    if let Some((id, rest)) = shaped {
+        let issued = format.assemble(id, &rest[..keygate::keys::SECRET_LEN]);
+        assert_eq!(
+            format.parse(text).is_ok(),
+            issued.expose_secret() == text,
+            "the checksum check disagrees with the issued checksum"
+        );
     }
     // The Basic form: `<key id>:<secret><checksum>`.
     if let Some((id, secret)) = text.split_once(':') {
