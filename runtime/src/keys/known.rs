@@ -166,7 +166,7 @@ impl KnownIds {
         match state.trusted_until {
             Some(until) if Tick::now() < until => {
                 let known = match encode(id) {
-                    Some(_) => state.ids.get_or_stand_in(id).1,
+                    Some(code) => state.ids.get_or_stand_in_code(code).1,
                     None => state.odd.contains(id),
                 };
                 // Picked by index, not branched on.
@@ -188,14 +188,14 @@ impl KnownIds {
         presented: &[u8; 32],
         now: UnixSeconds,
     ) -> Option<LendResult> {
-        encode(id)?;
+        let code = encode(id)?;
         if !self.used.load(Ordering::Relaxed) {
             self.used.store(true, Ordering::Relaxed);
         }
         let state = self.state.read().unwrap_or_else(|e| e.into_inner());
         let instant = Tick::now();
         let trusted = state.trusted_until.is_some_and(|until| instant < until);
-        let (held, found) = state.ids.get_or_stand_in(id);
+        let (held, found) = state.ids.get_or_stand_in_code(code);
         let found = std::hint::black_box(usize::from(found));
         let fresh = usize::from(instant < held.until) & usize::from(held.record.is_some());
         let own = found & fresh;

@@ -97,7 +97,7 @@ impl MemoryStore {
     ) -> LendResult {
         let inner = self.lock()?;
         let (record, found) = match encode(id) {
-            Some(_) => inner.index.get_or_stand_in(id),
+            Some(code) => inner.index.get_or_stand_in_code(code),
             None => inner.keys.get(id).map_or((absent, false), |r| (r, true)),
         };
         // Read in place: a share is taken only for a match, so a refusal writes to no
@@ -184,7 +184,7 @@ impl KeyStore for MemoryStore {
     ) -> Result<(Arc<KeyRecord>, bool), StoreError> {
         let inner = self.lock()?;
         let (record, found) = match encode(id) {
-            Some(_) => inner.index.get_or_stand_in(id),
+            Some(code) => inner.index.get_or_stand_in_code(code),
             None => inner.keys.get(id).map_or((absent, false), |r| (r, true)),
         };
         // One shared count bumped either way: the record's or the stand-in's.
