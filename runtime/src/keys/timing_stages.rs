@@ -199,7 +199,8 @@ fn same_class_lend_compare(runner: &mut CtRunner, rng: &mut BenchRng) {
     }
 }
 
-fn known_check(runner: &mut CtRunner, rng: &mut BenchRng) {
+/// A set of known ids listed from a memory store of 64 keys, with the store and its ids.
+fn listed_known_ids() -> (KnownIds, MemoryStore, Vec<String>) {
     let (store, ids) = store_with_keys(MemoryStore::new());
     let generations = Arc::new(std::array::from_fn(|_| AtomicU64::new(0)));
     let known = KnownIds::new(
@@ -208,6 +209,11 @@ fn known_check(runner: &mut CtRunner, rng: &mut BenchRng) {
         generations,
     );
     now(known.load(&store));
+    (known, store, ids)
+}
+
+fn known_check(runner: &mut CtRunner, rng: &mut BenchRng) {
+    let (known, _, ids) = listed_known_ids();
     for (class, key) in &inputs(&ids[0], rng) {
         runner.run_one(*class, || known.check(id_of(key)));
     }
@@ -301,14 +307,7 @@ fn cached_matching(runner: &mut CtRunner, rng: &mut BenchRng) {
 
 /// The same asked of the set of known ids alone.
 fn known_matching(runner: &mut CtRunner, rng: &mut BenchRng) {
-    let (store, ids) = store_with_keys(MemoryStore::new());
-    let generations = Arc::new(std::array::from_fn(|_| AtomicU64::new(0)));
-    let known = KnownIds::new(
-        Duration::from_secs(3600),
-        Arc::new(decoy_record()),
-        generations,
-    );
-    now(known.load(&store));
+    let (known, store, ids) = listed_known_ids();
     let real = now(store.lend(&ids[0], Sealed::TOKEN)).unwrap().unwrap();
     known.hold(&real, 0, super::model::Tick::now());
     for (class, key) in &inputs(&ids[0], rng) {
