@@ -232,7 +232,12 @@ impl KeyFormat {
 /// The CRC32 of `body` in base62, zero-padded to [`CHECKSUM_LEN`] characters. No
 /// allocation: it runs on every presented key.
 fn checksum(body: &str) -> [u8; CHECKSUM_LEN] {
-    let mut value = u64::from(crc32(body.as_bytes()));
+    base62_digits(crc32(body.as_bytes()))
+}
+
+/// `value` in base62, zero-padded to [`CHECKSUM_LEN`] digits.
+fn base62_digits(value: u32) -> [u8; CHECKSUM_LEN] {
+    let mut value = u64::from(value);
     let mut out = [b'0'; CHECKSUM_LEN];
     for slot in out.iter_mut().rev() {
         *slot = BASE62[(value % 62) as usize];
@@ -440,13 +445,7 @@ mod tests {
     #[test]
     fn base62_digits_read_back_as_their_number() {
         for value in [0u32, 1, 61, 62, 3843, 0xCBF4_3926, u32::MAX] {
-            let mut digits = [b'0'; CHECKSUM_LEN];
-            let mut rest = u64::from(value);
-            for slot in digits.iter_mut().rev() {
-                *slot = BASE62[(rest % 62) as usize];
-                rest /= 62;
-            }
-            assert_eq!(base62_value(&digits), u64::from(value));
+            assert_eq!(base62_value(&base62_digits(value)), u64::from(value));
         }
         for (i, &c) in BASE62.iter().enumerate() {
             assert_eq!(base62_value(&[c]), i as u64);
