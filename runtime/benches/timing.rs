@@ -4,10 +4,13 @@
 //! - `secret_wrong_vs_near`: a known key id with a random wrong secret against the same
 //!   id with a secret that differs from the real one in one character (both checksums
 //!   valid, so both reach the hash compare).
-//! - `id_unknown_vs_known`: a well-formed key whose id is unknown against a known id with
-//!   a wrong secret.
-//! - `id_unknown_vs_known_cached`: the same through `CachedStore` (its set of known ids
-//!   answers the unknown id without a store read).
+//! - `id_unknown_vs_known`: a well-formed key whose id is unknown against one whose id is
+//!   known, both with a wrong secret; every sample draws a fresh unknown id or one of the
+//!   64 known ids at random.
+//! - `one_id_unknown_vs_known`: the same with one unknown id against one known id, each
+//!   repeated (an attacker probing one id).
+//! - `..._cached`: the same through `CachedStore` (its set of known ids answers the
+//!   unknown id without a store read).
 //!
 //! `cargo bench -p keygate --bench timing` (add `-- --continuous secret_wrong_vs_near` to
 //! keep sampling one test; each round adds 100,000 samples).
@@ -96,23 +99,52 @@ fn secret_wrong_vs_near(runner: &mut CtRunner, rng: &mut BenchRng) {
 
 fn id_unknown_vs_known(runner: &mut CtRunner, rng: &mut BenchRng) {
     let (ring, keys) = setup();
-    unknown_vs_known(&ring, &keys, runner, rng);
+    unknown_vs_known(&ring, &keys, Draw::Any, runner, rng);
 }
 
 fn id_unknown_vs_known_cached(runner: &mut CtRunner, rng: &mut BenchRng) {
+    let (ring, keys) = setup_cached();
+    unknown_vs_known(&ring, &keys, Draw::Any, runner, rng);
+}
+
+fn one_id_unknown_vs_known(runner: &mut CtRunner, rng: &mut BenchRng) {
+    let (ring, keys) = setup();
+    unknown_vs_known(&ring, &keys, Draw::One, runner, rng);
+}
+
+fn one_id_unknown_vs_known_cached(runner: &mut CtRunner, rng: &mut BenchRng) {
+    let (ring, keys) = setup_cached();
+    unknown_vs_known(&ring, &keys, Draw::One, runner, rng);
+}
+
+fn setup_cached() -> (Keyring<CachedStore<MemoryStore>>, Vec<(String, String)>) {
     // A TTL beyond the run: no sample pays for listing the ids again.
     let cache = CachedStore::new(MemoryStore::new()).with_ttl(Duration::from_secs(3600));
-    let (ring, keys) = setup_on(cache);
-    unknown_vs_known(&ring, &keys, runner, rng);
+    setup_on(cache)
+}
+
+/// Which ids the two classes draw. Both vary the same way or neither does: an id's
+/// place among the others (which entries the search reads) changes the time a little
+/// for known ids as much as for unknown ones, so a fixed id against fresh ones would
+/// measure that instead of whether the id exists.
+#[derive(Clone, Copy)]
+enum Draw {
+    /// Every sample a fresh unknown id, or one of the 64 known ids picked at random.
+    Any,
+    /// The same unknown id, or the same known id, every sample: one id probed again and
+    /// again, as an attacker would to tell whether it exists.
+    One,
 }
 
 fn unknown_vs_known<S: KeyStore>(
     ring: &Keyring<S>,
     keys: &[(String, String)],
+    draw: Draw,
     runner: &mut CtRunner,
     rng: &mut BenchRng,
 ) {
     let format = KeyFormat::default();
+    let one_unknown = format.generate_key_id().expect("rng");
     let mut inputs = Vec::with_capacity(SAMPLES);
     for _ in 0..SAMPLES {
         let secret = random_secret(rng);
@@ -120,9 +152,13 @@ fn unknown_vs_known<S: KeyStore>(
         // where the inputs land in memory does not differ by class: a fresh id is
         // drawn for both, and copied over the known one for the unknown class.
         let fresh = format.generate_key_id().expect("rng");
-        let mut id = keys[0].0.clone().into_bytes();
+        let (unknown, known) = match draw {
+            Draw::Any => (&fresh, &keys[rng.random_range(0..keys.len())].0),
+            Draw::One => (&one_unknown, &keys[0].0),
+        };
+        let mut id = known.clone().into_bytes();
         let class = if rng.random::<bool>() {
-            id.copy_from_slice(fresh.as_bytes());
+            id.copy_from_slice(unknown.as_bytes());
             Class::Left
         } else {
             Class::Right
@@ -130,7 +166,12 @@ fn unknown_vs_known<S: KeyStore>(
         let id = String::from_utf8(id).expect("base32");
         inputs.push((class, key_with_secret(&format, &id, &secret)));
     }
-    // Outside the samples: the first lookups fill a cache and list its ids.
+    // Outside the samples: every known id once (a cache holds their records then), and
+    // a few unknown ones (a cache lists its ids).
+    for (id, _) in keys {
+        let key = key_with_secret(&format, id, &random_secret(rng));
+        assert_eq!(verify(ring, &key), Verdict::Invalid);
+    }
     for (_, key) in inputs.iter().take(16) {
         assert_eq!(verify(ring, key), Verdict::Invalid);
     }
@@ -150,10 +191,15 @@ fn main() -> std::io::Result<()> {
         .collect();
     let continuous = args.iter().any(|a| a == "--continuous");
     let filter = args.into_iter().find(|a| !a.starts_with("--"));
-    let benches: [(&'static str, BenchFn); 3] = [
+    let benches: [(&'static str, BenchFn); 5] = [
         ("secret_wrong_vs_near", secret_wrong_vs_near),
         ("id_unknown_vs_known", id_unknown_vs_known),
         ("id_unknown_vs_known_cached", id_unknown_vs_known_cached),
+        ("one_id_unknown_vs_known", one_id_unknown_vs_known),
+        (
+            "one_id_unknown_vs_known_cached",
+            one_id_unknown_vs_known_cached,
+        ),
     ];
     let benches = benches
         .into_iter()

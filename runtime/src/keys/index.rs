@@ -129,6 +129,18 @@ impl<T> IdIndex<T> {
         (self.slot_or(at, &self.values[last]), found == 1)
     }
 
+    /// For an index made `with_stand_in`: the value where the search for `code` ended
+    /// (the id's own when held), the stand-in, and whether it was held. Both are read
+    /// for every code and nothing is picked by the answer, so the caller can pick by
+    /// arithmetic from the index's own memory.
+    pub(crate) fn slot_and_stand_in(&self, code: u64) -> (&T, &T, bool) {
+        let last = self.codes.len() - 1;
+        debug_assert_eq!(self.codes[last], STAND_IN);
+        let stand_in = &self.values[last];
+        let (at, found) = self.find(code);
+        (self.slot_or(at, stand_in), stand_in, found == 1)
+    }
+
     /// Where `code` is (as for `slot`) and 1 when it is held, else 0. When it is not
     /// held, the position the search ended at.
     fn find(&self, code: u64) -> (usize, usize) {

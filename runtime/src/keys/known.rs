@@ -19,9 +19,10 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock, Weak};
 use std::time::Duration;
 
+use subtle::Choice;
+
 use super::index::{encode, IdIndex};
-use super::keyring::secret_matches;
-use super::model::{KeyFilter, KeyRecord, Tick, UnixSeconds};
+use super::model::{Digests, KeyFilter, KeyRecord, Tick, UnixSeconds};
 use super::store::{KeyStore, LendResult};
 
 /// Invalidation stripes of a [`CachedStore`](super::CachedStore): a change bumps the
@@ -49,6 +50,8 @@ struct Held {
     record: Option<Arc<KeyRecord>>,
     /// Served until then: the TTL counted from before the read.
     until: Tick,
+    /// The record's digests, kept here so a refusal reads the index and nothing else.
+    digests: Digests,
 }
 
 impl Held {
@@ -56,11 +59,13 @@ impl Held {
         Held {
             record: None,
             until: Tick::now(),
+            digests: Digests::NONE,
         }
     }
 
     fn of(record: Arc<KeyRecord>, until: Tick) -> Held {
         Held {
+            digests: Digests::of(&record.hashes),
             record: Some(record),
             until,
         }
@@ -176,12 +181,13 @@ impl KnownIds {
         }
     }
 
-    /// What the keyring asks, answered from the set when it can: the id's own record
-    /// while it is fresh, or the decoy for an id the trusted set lacks, compared with
-    /// `presented` in place (a share of the record is taken only on a match, as in
-    /// `MemoryStore`). Both take the same steps: one lookup in the index, whose
-    /// stand-in holds the decoy, and one comparison. `None`: a record not held or
-    /// stale, or an untrusted set; the cache's entries or the store answer then.
+    /// What the keyring asks, answered from the set when it can: the digests of the
+    /// id's own record while it is fresh, or the decoy's for an id the trusted set
+    /// lacks, compared with `presented` (a share of the record is taken only on a
+    /// match, as in `MemoryStore`). Both take the same steps and read the same places:
+    /// one lookup in the index, the slot it ends at and the stand-in's, digests picked
+    /// between them by arithmetic, one comparison. `None`: a record not held or stale,
+    /// or an untrusted set; the cache's entries or the store answer then.
     pub(crate) fn lend_if_matches(
         &self,
         id: &str,
@@ -194,19 +200,21 @@ impl KnownIds {
         }
         let state = self.state.read().unwrap_or_else(|e| e.into_inner());
         let instant = Tick::now();
-        let trusted = state.trusted_until.is_some_and(|until| instant < until);
-        let (held, found) = state.ids.get_or_stand_in_code(code);
-        let found = std::hint::black_box(usize::from(found));
-        let fresh = usize::from(instant < held.until) & usize::from(held.record.is_some());
-        let own = found & fresh;
-        let stand_in = (1 - found) & usize::from(trusted);
-        if own | stand_in == 0 {
+        let trusted = Choice::from(u8::from(
+            state.trusted_until.is_some_and(|until| instant < until),
+        ));
+        let (slot, stand_in, found) = state.ids.slot_and_stand_in(code);
+        let found = Choice::from(u8::from(found));
+        // The slot's own checks, made for every id: only a held id's result counts.
+        let fresh = u8::from(instant < slot.until) & u8::from(slot.record.is_some());
+        let own = found & Choice::from(fresh);
+        if !bool::from(own | (!found & trusted)) {
             return None;
         }
-        let record = held.record.as_ref()?;
-        let own = std::hint::black_box(own) == 1;
-        let matches = secret_matches(record, presented, now) & own;
-        Some(Ok((matches.then(|| Arc::clone(record)), own)))
+        let digests = Digests::select(&stand_in.digests, &slot.digests, found);
+        let matches = digests.match_secret(presented, now) & own;
+        let lent = bool::from(matches).then(|| slot.record.clone()).flatten();
+        Some(Ok((lent, bool::from(own))))
     }
 
     /// Keeps the record a store read gave for its id, unless the id changed since the

@@ -6,13 +6,15 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
+use subtle::Choice;
 
 use super::format::KeyFormat;
 use super::index::{encode, IdIndex};
 use super::keyring::secret_matches;
 use super::model::{
-    apply_rotation, apply_update, decoy_record, new_record, sha256, Clock, IssuedKey, KeyFilter,
-    KeyRecord, KeyStatus, KeyUpdate, NewKey, Owner, StoreError, SystemClock, UnixSeconds,
+    apply_rotation, apply_update, decoy_record, new_record, sha256, Clock, Digests, IssuedKey,
+    KeyFilter, KeyRecord, KeyStatus, KeyUpdate, NewKey, Owner, StoreError, SystemClock,
+    UnixSeconds,
 };
 use super::store::{KeyStore, LendResult, Sealed};
 
@@ -28,8 +30,24 @@ struct Inner {
     keys: HashMap<String, Arc<KeyRecord>>,
     /// The same records, for the keyring's reads: a lookup of an unknown id costs what
     /// one of a known id does (a hash map answers a miss sooner).
-    index: IdIndex<Arc<KeyRecord>>,
+    index: IdIndex<Indexed>,
     owners: HashMap<String, Owner>,
+}
+
+/// A record in the index, with its digests beside it: the keyring's comparison reads
+/// these, so a refusal reads the index and no record (see `Digests`).
+struct Indexed {
+    record: Arc<KeyRecord>,
+    digests: Digests,
+}
+
+impl Indexed {
+    fn of(record: Arc<KeyRecord>) -> Indexed {
+        Indexed {
+            digests: Digests::of(&record.hashes),
+            record,
+        }
+    }
 }
 
 impl Default for Inner {
@@ -38,7 +56,7 @@ impl Default for Inner {
             keys: HashMap::new(),
             // What an unknown id is checked against: kept among the records, so reaching
             // it costs what reaching a record does.
-            index: IdIndex::with_stand_in(Arc::new(decoy_record())),
+            index: IdIndex::with_stand_in(Indexed::of(Arc::new(decoy_record()))),
             owners: HashMap::new(),
         }
     }
@@ -96,14 +114,19 @@ impl MemoryStore {
         absent: &Arc<KeyRecord>,
     ) -> LendResult {
         let inner = self.lock()?;
-        let (record, found) = match encode(id) {
-            Some(code) => inner.index.get_or_stand_in_code(code),
-            None => inner.keys.get(id).map_or((absent, false), |r| (r, true)),
+        let Some(code) = encode(id) else {
+            // Not a key id (only ever a custom store's): no index, no timing promise.
+            let (record, found) = inner.keys.get(id).map_or((absent, false), |r| (r, true));
+            let matches = secret_matches(record, presented, now) & found;
+            return Ok((matches.then(|| Arc::clone(record)), found));
         };
-        // Read in place: a share is taken only for a match, so a refusal writes to no
-        // record's count.
-        let matches = secret_matches(record, presented, now) & std::hint::black_box(found);
-        Ok((matches.then(|| Arc::clone(record)), found))
+        let (slot, stand_in, found) = inner.index.slot_and_stand_in(code);
+        let known = Choice::from(u8::from(found));
+        // Compared from the index, picked by arithmetic; a share of the record is taken
+        // only for a match, so a refusal writes to no record's count.
+        let digests = Digests::select(&stand_in.digests, &slot.digests, known);
+        let matches = digests.match_secret(presented, now) & known;
+        Ok((bool::from(matches).then(|| Arc::clone(&slot.record)), found))
     }
 
     fn owner_op(&self, id: &str, change: impl FnOnce(&mut Owner)) -> Result<Owner, StoreError> {
@@ -128,7 +151,7 @@ impl MemoryStore {
             .get_mut(id)
             .ok_or_else(|| StoreError::NotFound(id.to_owned()))?;
         let out = change(Arc::make_mut(record));
-        inner.index.insert(id, Arc::clone(record));
+        inner.index.insert(id, Indexed::of(Arc::clone(record)));
         out
     }
 }
@@ -155,7 +178,9 @@ impl KeyStore for MemoryStore {
         let hash = sha256(generated.secret.expose_secret());
         let record = new_record(spec, generated.key_id, hash, epoch, now);
         let shared = Arc::new(record.clone());
-        inner.index.insert(&record.id, Arc::clone(&shared));
+        inner
+            .index
+            .insert(&record.id, Indexed::of(Arc::clone(&shared)));
         inner.keys.insert(record.id.clone(), shared);
         Ok(IssuedKey {
             record,
@@ -170,7 +195,7 @@ impl KeyStore for MemoryStore {
     async fn lend(&self, id: &str, _: Sealed) -> Result<Option<Arc<KeyRecord>>, StoreError> {
         let inner = self.lock()?;
         let found = match encode(id) {
-            Some(_) => inner.index.get(id),
+            Some(_) => inner.index.get(id).map(|held| &held.record),
             None => inner.keys.get(id),
         };
         Ok(found.cloned())
@@ -184,7 +209,10 @@ impl KeyStore for MemoryStore {
     ) -> Result<(Arc<KeyRecord>, bool), StoreError> {
         let inner = self.lock()?;
         let (record, found) = match encode(id) {
-            Some(code) => inner.index.get_or_stand_in_code(code),
+            Some(code) => {
+                let (held, found) = inner.index.get_or_stand_in_code(code);
+                (&held.record, found)
+            }
             None => inner.keys.get(id).map_or((absent, false), |r| (r, true)),
         };
         // One shared count bumped either way: the record's or the stand-in's.

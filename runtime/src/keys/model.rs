@@ -9,6 +9,7 @@ use std::time::Duration;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use subtle::{Choice, ConditionallySelectable, ConstantTimeEq};
 
 /// Unix time in whole seconds.
 pub type UnixSeconds = i64;
@@ -264,19 +265,81 @@ pub(crate) fn sha256(text: &str) -> [u8; 32] {
     Sha256::digest(text.as_bytes()).into()
 }
 
-/// Constant-time equality of two digests: the differences of four words are folded
-/// without branches, then compared once (`subtle` would fence each of 32 bytes).
-pub(crate) fn digests_equal(a: &[u8; 32], b: &[u8; 32]) -> subtle::Choice {
-    let mut diff = 0u64;
-    for (x, y) in a.chunks_exact(8).zip(b.chunks_exact(8)) {
-        let word = |bytes: &[u8]| {
-            let mut w = [0u8; 8];
-            w.copy_from_slice(bytes);
-            u64::from_ne_bytes(w)
-        };
-        diff |= word(x) ^ word(y);
+/// Constant-time equality of two digests.
+pub(crate) fn digests_equal(a: &[u8; 32], b: &[u8; 32]) -> Choice {
+    words_equal(&words(a), &words(b))
+}
+
+/// Constant-time equality of two digests as words: the differences of the four words
+/// are folded without branches, then compared once (`subtle` would fence each of 32
+/// bytes).
+fn words_equal(a: &[u64; 4], b: &[u64; 4]) -> Choice {
+    let diff = a.iter().zip(b).fold(0, |acc, (x, y)| acc | (x ^ y));
+    diff.ct_eq(&0)
+}
+
+/// A digest as four native words.
+fn words(digest: &[u8; 32]) -> [u64; 4] {
+    std::array::from_fn(|i| {
+        let mut word = [0; 8];
+        word.copy_from_slice(&digest[i * 8..i * 8 + 8]);
+        u64::from_ne_bytes(word)
+    })
+}
+
+/// A record's secret digests as words, copied next to its id in an index. A
+/// verification compares the digests picked by arithmetic from the slot its id's search
+/// ended at and from the stand-in's (both read every time), not a record reached
+/// through a pointer: which memory a refusal reads then depends on where the id falls
+/// among the others, as it would for two known ids, not on whether it is known. (Read
+/// through pointers, many known ids reach many records where unknown ids all reach the
+/// one decoy, and the timing test tells them apart.)
+#[derive(Clone, Copy)]
+pub(crate) struct Digests {
+    current: [u64; 4],
+    previous: [u64; 4],
+    /// `UnixSeconds::MIN` when there is no previous secret: no time is before it.
+    previous_until: UnixSeconds,
+}
+
+impl Digests {
+    pub(crate) const NONE: Digests = Digests {
+        current: [0; 4],
+        previous: [0; 4],
+        previous_until: UnixSeconds::MIN,
+    };
+
+    pub(crate) fn of(hashes: &SecretHashes) -> Digests {
+        let (previous, previous_until) = hashes
+            .previous
+            .map_or(([0; 4], UnixSeconds::MIN), |(hash, until)| {
+                (words(&hash), until)
+            });
+        Digests {
+            current: words(&hashes.current),
+            previous,
+            previous_until,
+        }
     }
-    subtle::ConstantTimeEq::ct_eq(&diff, &0)
+
+    /// `a` where `choice` is 0, `b` where it is 1, computed from both.
+    pub(crate) fn select(a: &Digests, b: &Digests, choice: Choice) -> Digests {
+        let word = |x: &u64, y: &u64| u64::conditional_select(x, y, choice);
+        Digests {
+            current: std::array::from_fn(|i| word(&a.current[i], &b.current[i])),
+            previous: std::array::from_fn(|i| word(&a.previous[i], &b.previous[i])),
+            previous_until: i64::conditional_select(&a.previous_until, &b.previous_until, choice),
+        }
+    }
+
+    /// As `secret_matches`: the current digest, or the previous one before its end; both
+    /// compared in constant time.
+    pub(crate) fn match_secret(&self, presented: &[u8; 32], now: UnixSeconds) -> Choice {
+        let presented = words(presented);
+        let in_grace = Choice::from(u8::from(now < self.previous_until));
+        words_equal(&self.current, &presented)
+            | (words_equal(&self.previous, &presented) & in_grace)
+    }
 }
 
 /// One stored key. Holds hashes only, never the secret.

@@ -52,18 +52,33 @@ fn store_with_keys<S: KeyStore>(store: S) -> (S, Vec<String>) {
     (store, ids)
 }
 
-/// Full keys of both classes, built alike, as the timing bench builds them.
-fn inputs(known: &str, rng: &mut BenchRng) -> Vec<(Class, SecretString)> {
+/// Full keys of both classes, built alike, as the timing bench builds them. Which ids
+/// they draw is `DRAW`:
+/// - `any` (the default, as the bench): a fresh unknown id or a known one picked at
+///   random, every sample;
+/// - `one`: one unknown id against the first known id, every sample;
+/// - `fresh_vs_one`: fresh unknown ids against the first known id;
+/// - `known_vs_one`: known ids picked at random against the first known id (no unknown
+///   id at all): what the place of an id among the others alone does to the time.
+fn inputs(ids: &[String], rng: &mut BenchRng) -> Vec<(Class, SecretString)> {
     let format = KeyFormat::default();
+    let draw = std::env::var("DRAW").unwrap_or_default();
+    let one_unknown = format.generate_key_id().expect("rng");
     (0..SAMPLES)
         .map(|_| {
             let secret = random_secret(rng);
+            let fresh = format.generate_key_id().expect("rng");
+            let picked = &ids[rng.random_range(0..ids.len())];
+            let (left, right) = match draw.as_str() {
+                "one" => (&one_unknown, &ids[0]),
+                "fresh_vs_one" => (&fresh, &ids[0]),
+                "known_vs_one" => (picked, &ids[0]),
+                _ => (&fresh, picked),
+            };
             if rng.random::<bool>() {
-                let unknown = format.generate_key_id().expect("rng");
-                (Class::Left, format.assemble(&unknown, &secret))
+                (Class::Left, format.assemble(left, &secret))
             } else {
-                let known = known.to_owned();
-                (Class::Right, format.assemble(&known, &secret))
+                (Class::Right, format.assemble(right, &secret))
             }
         })
         .collect()
@@ -76,14 +91,14 @@ fn id_of(key: &SecretString) -> &str {
 fn split(runner: &mut CtRunner, rng: &mut BenchRng) {
     let (_, ids) = store_with_keys(MemoryStore::new());
     let format = KeyFormat::default();
-    for (class, key) in &inputs(&ids[0], rng) {
+    for (class, key) in &inputs(&ids, rng) {
         runner.run_one(*class, || format.split(key.expose_secret()).is_ok());
     }
 }
 
 fn hash(runner: &mut CtRunner, rng: &mut BenchRng) {
     let (_, ids) = store_with_keys(MemoryStore::new());
-    for (class, key) in &inputs(&ids[0], rng) {
+    for (class, key) in &inputs(&ids, rng) {
         runner.run_one(*class, || sha256(&key.expose_secret()[16..]));
     }
 }
@@ -98,14 +113,14 @@ fn index_get(runner: &mut CtRunner, rng: &mut BenchRng) {
         );
     }
     let absent = decoy();
-    for (class, key) in &inputs(&ids[0], rng) {
+    for (class, key) in &inputs(&ids, rng) {
         runner.run_one(*class, || index.get_or(id_of(key), &absent).1);
     }
 }
 
 fn memory_lend(runner: &mut CtRunner, rng: &mut BenchRng) {
     let (store, ids) = store_with_keys(MemoryStore::new());
-    for (class, key) in &inputs(&ids[0], rng) {
+    for (class, key) in &inputs(&ids, rng) {
         runner.run_one(*class, || {
             now(store.lend(id_of(key), Sealed::TOKEN)).is_ok()
         });
@@ -126,7 +141,7 @@ fn decoy() -> Arc<KeyRecord> {
 fn memory_lend_select(runner: &mut CtRunner, rng: &mut BenchRng) {
     let (store, ids) = store_with_keys(MemoryStore::new());
     let decoy = decoy();
-    for (class, key) in &inputs(&ids[0], rng) {
+    for (class, key) in &inputs(&ids, rng) {
         runner.run_one(*class, || {
             let (record, known) =
                 now(store.lend_or(id_of(key), &decoy, Sealed::TOKEN)).expect("lend");
@@ -138,7 +153,7 @@ fn memory_lend_select(runner: &mut CtRunner, rng: &mut BenchRng) {
 fn memory_lend_compare(runner: &mut CtRunner, rng: &mut BenchRng) {
     let (store, ids) = store_with_keys(MemoryStore::new());
     let decoy = decoy();
-    for (class, key) in &inputs(&ids[0], rng) {
+    for (class, key) in &inputs(&ids, rng) {
         let presented = sha256(&key.expose_secret()[16..]);
         runner.run_one(*class, || {
             let (record, known) =
@@ -152,7 +167,7 @@ fn memory_lend_compare(runner: &mut CtRunner, rng: &mut BenchRng) {
 fn lend_hash_load(runner: &mut CtRunner, rng: &mut BenchRng) {
     let (store, ids) = store_with_keys(MemoryStore::new());
     let decoy = decoy();
-    for (class, key) in &inputs(&ids[0], rng) {
+    for (class, key) in &inputs(&ids, rng) {
         runner.run_one(*class, || {
             let (record, _) = now(store.lend_or(id_of(key), &decoy, Sealed::TOKEN)).expect("lend");
             std::hint::black_box(record.hashes.current)
@@ -165,7 +180,7 @@ fn compare_only(runner: &mut CtRunner, rng: &mut BenchRng) {
     let decoy = decoy();
     let real = now(store.lend(&ids[0], Sealed::TOKEN)).unwrap().unwrap();
     let records = [decoy, real];
-    for (class, key) in &inputs(&ids[0], rng) {
+    for (class, key) in &inputs(&ids, rng) {
         let presented = sha256(&key.expose_secret()[16..]);
         let record = &records[usize::from(matches!(class, Class::Right))];
         runner.run_one(*class, || {
@@ -178,7 +193,7 @@ fn lend_compare_fixed(runner: &mut CtRunner, rng: &mut BenchRng) {
     let (store, ids) = store_with_keys(MemoryStore::new());
     let decoy = decoy();
     let presented = [7u8; 32];
-    for (class, key) in &inputs(&ids[0], rng) {
+    for (class, key) in &inputs(&ids, rng) {
         runner.run_one(*class, || {
             let (record, _) = now(store.lend_or(id_of(key), &decoy, Sealed::TOKEN)).expect("lend");
             super::keyring::secret_matches(&record, &presented, 100)
@@ -191,7 +206,7 @@ fn same_class_lend_compare(runner: &mut CtRunner, rng: &mut BenchRng) {
     let (store, ids) = store_with_keys(MemoryStore::new());
     let decoy = decoy();
     let presented = [7u8; 32];
-    for (class, _) in &inputs(&ids[0], rng) {
+    for (class, _) in &inputs(&ids, rng) {
         runner.run_one(*class, || {
             let (record, _) = now(store.lend_or(&ids[0], &decoy, Sealed::TOKEN)).expect("lend");
             super::keyring::secret_matches(&record, &presented, 100)
@@ -214,7 +229,7 @@ fn listed_known_ids() -> (KnownIds, MemoryStore, Vec<String>) {
 
 fn known_check(runner: &mut CtRunner, rng: &mut BenchRng) {
     let (known, _, ids) = listed_known_ids();
-    for (class, key) in &inputs(&ids[0], rng) {
+    for (class, key) in &inputs(&ids, rng) {
         runner.run_one(*class, || known.check(id_of(key)));
     }
 }
@@ -222,9 +237,15 @@ fn known_check(runner: &mut CtRunner, rng: &mut BenchRng) {
 fn cached_lend(runner: &mut CtRunner, rng: &mut BenchRng) {
     let cache = CachedStore::new(MemoryStore::new()).with_ttl(Duration::from_secs(3600));
     let (cache, ids) = store_with_keys(cache);
-    let inputs = inputs(&ids[0], rng);
-    for (_, key) in inputs.iter().take(16) {
-        now(cache.lend(id_of(key), Sealed::TOKEN)).expect("lend");
+    let inputs = inputs(&ids, rng);
+    // Outside the samples: every known id once (the cache holds their records), and a
+    // few unknown ones (it lists its ids).
+    for id in ids
+        .iter()
+        .map(String::as_str)
+        .chain(inputs.iter().take(16).map(|(_, key)| id_of(key)))
+    {
+        now(cache.lend(id, Sealed::TOKEN)).expect("lend");
     }
     for (class, key) in &inputs {
         let decoy = decoy();
@@ -239,7 +260,7 @@ fn cached_two_known(runner: &mut CtRunner, rng: &mut BenchRng) {
     let cache = CachedStore::new(MemoryStore::new()).with_ttl(Duration::from_secs(3600));
     let (cache, ids) = store_with_keys(cache);
     let decoy = decoy();
-    let inputs = inputs(&ids[0], rng);
+    let inputs = inputs(&ids, rng);
     for id in &ids[..2] {
         now(cache.lend(id, Sealed::TOKEN)).expect("lend");
     }
@@ -255,7 +276,7 @@ fn cached_two_known(runner: &mut CtRunner, rng: &mut BenchRng) {
 fn memory_two_known(runner: &mut CtRunner, rng: &mut BenchRng) {
     let (store, ids) = store_with_keys(MemoryStore::new());
     let decoy = decoy();
-    for (class, _) in &inputs(&ids[0], rng) {
+    for (class, _) in &inputs(&ids, rng) {
         let id = &ids[usize::from(matches!(class, Class::Right))];
         runner.run_one(*class, || {
             now(store.lend_or(id, &decoy, Sealed::TOKEN)).is_ok()
@@ -267,7 +288,7 @@ fn memory_two_known(runner: &mut CtRunner, rng: &mut BenchRng) {
 fn memory_two_known_matching(runner: &mut CtRunner, rng: &mut BenchRng) {
     let (store, ids) = store_with_keys(MemoryStore::new());
     let decoy = decoy();
-    for (class, _) in &inputs(&ids[0], rng) {
+    for (class, _) in &inputs(&ids, rng) {
         let id = &ids[usize::from(matches!(class, Class::Right))];
         runner.run_one(*class, || {
             now(store.lend_if_matches(id, &[7; 32], 100, &decoy, Sealed::TOKEN)).is_ok()
@@ -279,7 +300,7 @@ fn memory_two_known_matching(runner: &mut CtRunner, rng: &mut BenchRng) {
 fn memory_matching(runner: &mut CtRunner, rng: &mut BenchRng) {
     let (store, ids) = store_with_keys(MemoryStore::new());
     let decoy = decoy();
-    for (class, key) in &inputs(&ids[0], rng) {
+    for (class, key) in &inputs(&ids, rng) {
         runner.run_one(*class, || {
             now(store.lend_if_matches(id_of(key), &[7; 32], 100, &decoy, Sealed::TOKEN)).is_ok()
         });
@@ -292,9 +313,14 @@ fn cached_matching(runner: &mut CtRunner, rng: &mut BenchRng) {
     let cache = CachedStore::new(MemoryStore::new()).with_ttl(Duration::from_secs(3600));
     let (cache, ids) = store_with_keys(cache);
     let decoy = decoy();
-    let inputs = inputs(&ids[0], rng);
-    for (_, key) in inputs.iter().take(16) {
-        now(cache.lend_if_matches(id_of(key), &[7; 32], 100, &decoy, Sealed::TOKEN)).expect("lend");
+    let inputs = inputs(&ids, rng);
+    // As above: every known id's record held, the ids listed.
+    for id in ids
+        .iter()
+        .map(String::as_str)
+        .chain(inputs.iter().take(16).map(|(_, key)| id_of(key)))
+    {
+        now(cache.lend_if_matches(id, &[7; 32], 100, &decoy, Sealed::TOKEN)).expect("lend");
     }
     for (class, key) in &inputs {
         runner.run_one(*class, || {
@@ -308,9 +334,11 @@ fn cached_matching(runner: &mut CtRunner, rng: &mut BenchRng) {
 /// The same asked of the set of known ids alone.
 fn known_matching(runner: &mut CtRunner, rng: &mut BenchRng) {
     let (known, store, ids) = listed_known_ids();
-    let real = now(store.lend(&ids[0], Sealed::TOKEN)).unwrap().unwrap();
-    known.hold(&real, 0, super::model::Tick::now());
-    for (class, key) in &inputs(&ids[0], rng) {
+    for id in &ids {
+        let real = now(store.lend(id, Sealed::TOKEN)).unwrap().unwrap();
+        known.hold(&real, 0, super::model::Tick::now());
+    }
+    for (class, key) in &inputs(&ids, rng) {
         runner.run_one(*class, || {
             known.lend_if_matches(id_of(key), &[7; 32], 100).is_some()
         });
