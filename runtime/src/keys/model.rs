@@ -303,6 +303,8 @@ pub(crate) struct Digests {
 }
 
 impl Digests {
+    /// For a slot without a record. It compares equal to an all-zero digest, which no
+    /// SHA-256 gives in practice; callers count a match only where a record is held.
     pub(crate) const NONE: Digests = Digests {
         current: [0; 4],
         previous: [0; 4],
@@ -670,4 +672,43 @@ pub(crate) fn apply_update(record: &mut KeyRecord, change: KeyUpdate) {
 pub(crate) fn decoy_record() -> KeyRecord {
     let spec = NewKey::new("decoy").permissions(Permissions::full());
     new_record(spec, "decoykeyid22".to_owned(), [0xA5; 32], 0, 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hashes(current: u8, previous: Option<(u8, UnixSeconds)>) -> SecretHashes {
+        SecretHashes {
+            current: [current; 32],
+            previous: previous.map(|(hash, until)| ([hash; 32], until)),
+        }
+    }
+
+    fn matches(digests: &Digests, presented: u8, now: UnixSeconds) -> bool {
+        bool::from(digests.match_secret(&[presented; 32], now))
+    }
+
+    #[test]
+    fn digests_match_the_current_secret_and_the_previous_one_before_its_end() {
+        let rotated = Digests::of(&hashes(1, Some((2, 100))));
+        assert!(matches(&rotated, 1, 500));
+        assert!(matches(&rotated, 2, 99));
+        assert!(!matches(&rotated, 2, 100));
+        assert!(!matches(&rotated, 3, 0));
+        // Without a previous secret its all-zero slot unlocks nothing, at any time.
+        let plain = Digests::of(&hashes(1, None));
+        assert!(!matches(&plain, 0, UnixSeconds::MIN));
+    }
+
+    #[test]
+    fn selected_digests_are_wholly_one_side_or_the_other() {
+        let a = Digests::of(&hashes(1, None));
+        let b = Digests::of(&hashes(2, Some((3, 10))));
+        let first = Digests::select(&a, &b, Choice::from(0));
+        assert!(matches(&first, 1, 5) && !matches(&first, 2, 5) && !matches(&first, 3, 5));
+        let second = Digests::select(&a, &b, Choice::from(1));
+        assert!(matches(&second, 2, 5) && matches(&second, 3, 5) && !matches(&second, 1, 5));
+        assert!(!matches(&second, 3, 10));
+    }
 }
