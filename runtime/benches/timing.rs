@@ -9,6 +9,8 @@
 //!   64 known ids at random.
 //! - `one_id_unknown_vs_known`: the same with one unknown id against one known id, each
 //!   repeated (an attacker probing one id).
+//! - `control_one_known_vs_another`: a control for the last, two known ids: what the
+//!   characters and places of two fixed ids alone do.
 //! - `..._cached`: the same through `CachedStore` (its set of known ids answers the
 //!   unknown id without a store read).
 //!
@@ -117,6 +119,16 @@ fn one_id_unknown_vs_known_cached(runner: &mut CtRunner, rng: &mut BenchRng) {
     unknown_vs_known(&ring, &keys, Draw::One, runner, rng);
 }
 
+fn control_one_known_vs_another(runner: &mut CtRunner, rng: &mut BenchRng) {
+    let (ring, keys) = setup();
+    unknown_vs_known(&ring, &keys, Draw::OtherKnown, runner, rng);
+}
+
+fn control_one_known_vs_another_cached(runner: &mut CtRunner, rng: &mut BenchRng) {
+    let (ring, keys) = setup_cached();
+    unknown_vs_known(&ring, &keys, Draw::OtherKnown, runner, rng);
+}
+
 fn setup_cached() -> (Keyring<CachedStore<MemoryStore>>, Vec<(String, String)>) {
     // A TTL beyond the run: no sample pays for listing the ids again.
     let cache = CachedStore::new(MemoryStore::new()).with_ttl(Duration::from_secs(3600));
@@ -134,6 +146,9 @@ enum Draw {
     /// The same unknown id, or the same known id, every sample: one id probed again and
     /// again, as an attacker would to tell whether it exists.
     One,
+    /// A control for `One`: another known id in place of the unknown one. Both exist,
+    /// so whatever tells them apart is the ids' characters and places, not existence.
+    OtherKnown,
 }
 
 fn unknown_vs_known<S: KeyStore>(
@@ -155,6 +170,7 @@ fn unknown_vs_known<S: KeyStore>(
         let (unknown, known) = match draw {
             Draw::Any => (&fresh, &keys[rng.random_range(0..keys.len())].0),
             Draw::One => (&one_unknown, &keys[0].0),
+            Draw::OtherKnown => (&keys[1].0, &keys[0].0),
         };
         let mut id = known.clone().into_bytes();
         let class = if rng.random::<bool>() {
@@ -191,7 +207,7 @@ fn main() -> std::io::Result<()> {
         .collect();
     let continuous = args.iter().any(|a| a == "--continuous");
     let filter = args.into_iter().find(|a| !a.starts_with("--"));
-    let benches: [(&'static str, BenchFn); 5] = [
+    let benches: [(&'static str, BenchFn); 7] = [
         ("secret_wrong_vs_near", secret_wrong_vs_near),
         ("id_unknown_vs_known", id_unknown_vs_known),
         ("id_unknown_vs_known_cached", id_unknown_vs_known_cached),
@@ -199,6 +215,11 @@ fn main() -> std::io::Result<()> {
         (
             "one_id_unknown_vs_known_cached",
             one_id_unknown_vs_known_cached,
+        ),
+        ("control_one_known_vs_another", control_one_known_vs_another),
+        (
+            "control_one_known_vs_another_cached",
+            control_one_known_vs_another_cached,
         ),
     ];
     let benches = benches
