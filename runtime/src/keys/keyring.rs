@@ -6,12 +6,11 @@ use std::future::Future;
 use std::sync::{Arc, Mutex};
 
 use secrecy::ExposeSecret;
-use subtle::Choice;
 
 use super::format::{FormatError, KeyFormat, ParsedKey};
 use super::model::{
-    decoy_record, digests_equal, sha256, Clock, KeyRecord, KeyState, Owner, StoreError,
-    SystemClock, UnixSeconds,
+    decoy_record, sha256, Clock, Digests, KeyRecord, KeyState, Owner, StoreError, SystemClock,
+    UnixSeconds,
 };
 use super::store::{KeyStore, Sealed};
 use crate::verifier::{
@@ -474,16 +473,10 @@ impl fmt::Display for Unreadable {
 }
 
 /// Whether the presented secret matches the current one, or the previous one within
-/// its grace period. Both comparisons always run, in constant time.
+/// its grace period, as the stores' indexes compare (`Digests`): both comparisons
+/// always run, in constant time.
 pub(crate) fn secret_matches(record: &KeyRecord, presented: &[u8; 32], now: UnixSeconds) -> bool {
-    let current = digests_equal(&record.hashes.current, presented);
-    let previous = match record.hashes.previous {
-        Some((hash, until)) => {
-            digests_equal(&hash, presented) & Choice::from(u8::from(now < until))
-        }
-        None => Choice::from(0),
-    };
-    bool::from(current | previous)
+    bool::from(Digests::of(&record.hashes).match_secret(presented, now))
 }
 
 /// What `lend_if_matches` answers for a record picked without a branch: the record when

@@ -334,7 +334,7 @@ impl Digests {
         }
     }
 
-    /// As `secret_matches`: the current digest, or the previous one before its end; both
+    /// Whether `presented` is the current digest, or the previous one before its end; both
     /// compared in constant time.
     pub(crate) fn match_secret(&self, presented: &[u8; 32], now: UnixSeconds) -> Choice {
         let presented = words(presented);
