@@ -5,12 +5,12 @@
 //!   id with a secret that differs from the real one in one character (both checksums
 //!   valid, so both reach the hash compare).
 //! - `id_unknown_vs_known`: a well-formed key whose id is unknown against one whose id is
-//!   known, both with a wrong secret; every sample draws a fresh unknown id or one of the
-//!   64 known ids at random.
-//! - `one_id_unknown_vs_known`: the same with one unknown id against one known id, each
-//!   repeated (an attacker probing one id).
-//! - `control_one_known_vs_another`: a control for the last, two known ids: what the
-//!   characters and places of two fixed ids alone do.
+//!   known, both with a wrong secret; every sample draws one of the 64 known ids, or the
+//!   unknown neighbour of one, at random (see `Draw`).
+//! - `one_id_unknown_vs_known`: the same with one known id and its unknown neighbour,
+//!   each repeated (an attacker probing one id).
+//! - `control_one_known_vs_another`: a control, two known ids at different places among
+//!   the others: what an id's place alone does to the time.
 //! - `..._cached`: the same through `CachedStore` (its set of known ids answers the
 //!   unknown id without a store read).
 //!
@@ -18,6 +18,8 @@
 //! keep sampling one test; each round adds 100,000 samples).
 
 mod common;
+#[path = "common/neighbours.rs"]
+mod neighbours;
 
 use dudect_bencher::ctbench::{run_benches_console, BenchFn, BenchMetadata, BenchName, BenchOpts};
 use dudect_bencher::rand::RngExt;
@@ -135,19 +137,22 @@ fn setup_cached() -> (Keyring<CachedStore<MemoryStore>>, Vec<(String, String)>) 
     setup_on(cache)
 }
 
-/// Which ids the two classes draw. Both vary the same way or neither does: an id's
-/// place among the others (which entries the search reads) changes the time a little
-/// for known ids as much as for unknown ones, so a fixed id against fresh ones would
-/// measure that instead of whether the id exists.
+/// Which ids the two classes draw. The time of a lookup depends a little on where the
+/// id falls among the others (which index entries the search reads, and where they lie
+/// in memory: see SECURITY.md), for known ids as much as for unknown ones. So each
+/// unknown id is a known id's neighbour: one above it in the index's order, where a
+/// search reads exactly what it reads for the known id. What is left to tell the two
+/// classes apart is whether the id exists.
 #[derive(Clone, Copy)]
 enum Draw {
-    /// Every sample a fresh unknown id, or one of the 64 known ids picked at random.
+    /// Every sample one of the 64 known ids picked at random, or the unknown neighbour
+    /// of one picked at random.
     Any,
-    /// The same unknown id, or the same known id, every sample: one id probed again and
-    /// again, as an attacker would to tell whether it exists.
+    /// The same known id, or its unknown neighbour, every sample: one id probed again
+    /// and again, as an attacker would to tell whether it exists.
     One,
-    /// A control for `One`: another known id in place of the unknown one. Both exist,
-    /// so whatever tells them apart is the ids' characters and places, not existence.
+    /// A control: two known ids, each the same every sample, at different places
+    /// among the others. Both exist, so whatever tells them apart is where they fall.
     OtherKnown,
 }
 
@@ -159,18 +164,21 @@ fn unknown_vs_known<S: KeyStore>(
     rng: &mut BenchRng,
 ) {
     let format = KeyFormat::default();
-    let one_unknown = format.generate_key_id().expect("rng");
+    let pairs = neighbours::with_unknown_neighbours(keys.iter().map(|(id, _)| id.as_str()));
     let mut inputs = Vec::with_capacity(SAMPLES);
     for _ in 0..SAMPLES {
         let secret = random_secret(rng);
         // Both classes build their key alike (same allocations, in the same order), so
-        // where the inputs land in memory does not differ by class: a fresh id is
-        // drawn for both, and copied over the known one for the unknown class.
-        let fresh = format.generate_key_id().expect("rng");
-        let (unknown, known) = match draw {
-            Draw::Any => (&fresh, &keys[rng.random_range(0..keys.len())].0),
-            Draw::One => (&one_unknown, &keys[0].0),
-            Draw::OtherKnown => (&keys[1].0, &keys[0].0),
+        // where the inputs land in memory does not differ by class: the unknown id is
+        // copied over the known one.
+        let (known, unknown) = match draw {
+            Draw::Any => {
+                let (known, _) = &pairs[rng.random_range(0..pairs.len())];
+                let (_, unknown) = &pairs[rng.random_range(0..pairs.len())];
+                (known, unknown)
+            }
+            Draw::One => (&pairs[0].0, &pairs[0].1),
+            Draw::OtherKnown => (&pairs[0].0, &pairs[1].0),
         };
         let mut id = known.clone().into_bytes();
         let class = if rng.random::<bool>() {
