@@ -89,17 +89,26 @@ fn scheme_names(api: &Api) -> Vec<SchemeNames> {
         .collect()
 }
 
-/// Text safe inside a doc comment: no backticks or brackets that rustdoc would parse.
-fn doc_text(text: &str) -> String {
+/// Text safe inside a line comment or doc comment: one line (control characters,
+/// line and paragraph separators become spaces: a line break would end the comment and
+/// turn the rest into code), no bidirectional-override characters (rustc denies them
+/// in comments), and no backticks or brackets that rustdoc would parse.
+pub(crate) fn doc_text(text: &str) -> String {
     text.chars()
         .map(|c| match c {
             '`' => '\'',
             '[' => '(',
             ']' => ')',
-            '\r' | '\n' | '\t' => ' ',
+            c if c.is_control() || is_separator_or_bidi(c) => ' ',
             c => c,
         })
         .collect()
+}
+
+/// Unicode's line and paragraph separators, and the bidirectional embedding, override
+/// and isolate characters of rustc's `text_direction_codepoint_in_comment` lint.
+fn is_separator_or_bidi(c: char) -> bool {
+    matches!(c, '\u{2028}' | '\u{2029}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
 /// The requirement in the words of the `check` table, safe for a doc comment.

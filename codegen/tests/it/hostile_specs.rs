@@ -163,6 +163,13 @@ fn cases() -> Vec<Case> {
         case("template: no leading slash", "openapi: 3.0.0\npaths: {pets: {get: {}}}\n", Fails("does not start with `/`", At::Pointer("/paths/pets"))),
         case("template: same route twice", "openapi: 3.0.0\npaths:\n  /d/{a}: {get: {}}\n  /d/{b}: {get: {}}\n", Fails("`/d/{b}` is the same route as `/d/{a}`", At::Pointer("/paths/~1d~1{b}/get"))),
         case("operation a list", "openapi: 3.0.0\npaths: {/a: {get: [1]}}\n", Fails("an operation must be a map, found a list", At::Pointer("/paths/~1a/get"))),
+        // ---- text that lands in the module's comments: one line, nothing rustc denies
+        case("title with a line break", format!("openapi: 3.0.0\ninfo: {{title: \"t\\nfn broken() {{\"}}\n{SCHEMES}security: [{{k: []}}]\npaths: {{/a: {{get: {{}}}}}}\n"), Loads(1, 1)),
+        case("title with a tab, CR and line separator", format!("openapi: 3.0.0\ninfo: {{title: \"a\\tb\\rc\\Ld\\Pe\"}}\n{SCHEMES}security: [{{k: []}}]\npaths: {{/a: {{get: {{}}}}}}\n"), Loads(1, 1)),
+        case("title with a bidi override", format!("openapi: 3.0.0\ninfo: {{title: \"a\u{202e}b\u{2066}c\"}}\n{SCHEMES}security: [{{k: []}}]\npaths: {{/a: {{get: {{}}}}}}\n"), Loads(1, 1)),
+        case("operationId with a line break", format!("openapi: 3.0.0\n{SCHEMES}paths: {{/a: {{get: {{operationId: \"x\\n}}\", security: [{{k: []}}]}}}}}}\n"), Loads(1, 1)),
+        case("scheme name with a line break", "openapi: 3.0.0\ncomponents: {securitySchemes: {\"k\\n]\": {type: apiKey, in: header, name: X-Key}}}\nsecurity: [{\"k\\n]\": []}]\npaths: {/a: {get: {}}}\n", Loads(1, 1)),
+        case("path with a paragraph separator", format!("openapi: 3.0.0\n{SCHEMES}security: [{{k: []}}]\npaths: {{\"/a\\Pb\": {{get: {{}}}}}}\n"), Loads(1, 1)),
         // ---- size
         case("10,000 alternatives in one requirement", many_alternatives(10_000), Loads(1, 10_000)),
         case("a 1 MB scheme name", format!("openapi: 3.0.0\ncomponents: {{securitySchemes: {{{mega}: {{type: http, scheme: bearer}}}}}}\nsecurity: [{{{mega}: []}}]\npaths: {{/a: {{get: {{}}}}}}\n"), Loads(1, 1)),
@@ -363,9 +370,24 @@ fn judge(case: &Case, file: &str, outcome: Outcome) -> Option<String> {
             Ok(module) if !module.contains("pub fn layer") => {
                 Some("the module has no `layer()`".to_owned())
             }
+            // syn parses these, but a control character in a comment or string breaks
+            // the build, and rustc denies bidirectional overrides in comments.
+            Ok(module)
+                if module
+                    .chars()
+                    .any(|c| (c.is_control() && c != '\n') || bidi(c)) =>
+            {
+                Some("the module holds a raw control or bidirectional character".to_owned())
+            }
             Ok(_) => None,
         },
     }
+}
+
+/// The characters of rustc's `text_direction_codepoint_in_comment` lint, and the line
+/// and paragraph separators.
+fn bidi(c: char) -> bool {
+    matches!(c, '\u{2028}' | '\u{2029}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
 fn place((pointer, line, column): (Option<&str>, Option<usize>, Option<usize>)) -> String {
