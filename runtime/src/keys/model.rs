@@ -260,10 +260,40 @@ impl fmt::Debug for SecretHashes {
     }
 }
 
-/// SHA-256 of a secret.
+/// SHA-256 of a secret. One that fits a single block (55 bytes or fewer: every keygate
+/// key's secret) is padded here and compressed once, without the hasher's buffering,
+/// which took about a third of the time of hashing a key's secret.
 pub(crate) fn sha256(text: &str) -> [u8; 32] {
-    Sha256::digest(text.as_bytes()).into()
+    let bytes = text.as_bytes();
+    // The padding: 0x80, zeros, and the length in bits in the last 8 bytes.
+    const ROOM: usize = 64 - 1 - 8;
+    if bytes.len() > ROOM {
+        return Sha256::digest(bytes).into();
+    }
+    let mut block = [0u8; 64];
+    block[..bytes.len()].copy_from_slice(bytes);
+    block[bytes.len()] = 0x80;
+    block[56..].copy_from_slice(&(bytes.len() as u64 * 8).to_be_bytes());
+    let mut state = SHA256_INITIAL;
+    sha2::compress256(&mut state, &[block.into()]);
+    let mut digest = [0u8; 32];
+    for (out, word) in digest.chunks_exact_mut(4).zip(state) {
+        out.copy_from_slice(&word.to_be_bytes());
+    }
+    digest
 }
+
+/// SHA-256's initial hash value (FIPS 180-4, 5.3.3).
+const SHA256_INITIAL: [u32; 8] = [
+    0x6a09_e667,
+    0xbb67_ae85,
+    0x3c6e_f372,
+    0xa54f_f53a,
+    0x510e_527f,
+    0x9b05_688c,
+    0x1f83_d9ab,
+    0x5be0_cd19,
+];
 
 /// Constant-time equality of two digests.
 pub(crate) fn digests_equal(a: &[u8; 32], b: &[u8; 32]) -> Choice {
@@ -687,6 +717,26 @@ mod tests {
 
     fn matches(digests: &Digests, presented: u8, now: UnixSeconds) -> bool {
         bool::from(digests.match_secret(&[presented; 32], now))
+    }
+
+    #[test]
+    fn sha256_is_sha256_at_every_length_around_one_block() {
+        // Known answers (FIPS 180-2 examples), then every length from empty to three
+        // blocks against the hasher: both sides of the single-block shortcut.
+        let hex = |d: [u8; 32]| d.iter().map(|b| format!("{b:02x}")).collect::<String>();
+        assert_eq!(
+            hex(sha256("abc")),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        assert_eq!(
+            hex(sha256("")),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
+        let text: String = (0..192u8).map(|n| char::from(b'!' + n % 90)).collect();
+        for len in 0..=text.len() {
+            let expected: [u8; 32] = Sha256::digest(&text.as_bytes()[..len]).into();
+            assert_eq!(sha256(&text[..len]), expected, "length {len}");
+        }
     }
 
     #[test]
