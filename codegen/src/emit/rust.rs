@@ -89,16 +89,27 @@ fn scheme_names(api: &Api) -> Vec<SchemeNames> {
         .collect()
 }
 
-/// Text safe inside a line comment or doc comment: one line (control characters,
-/// line and paragraph separators become spaces: a line break would end the comment and
-/// turn the rest into code), no bidirectional-override characters (rustc denies them
-/// in comments), and no backticks or brackets that rustdoc would parse.
+/// Text safe inside a doc comment: `comment_text`, and no backticks or brackets that
+/// rustdoc would parse.
 pub(crate) fn doc_text(text: &str) -> String {
-    text.chars()
+    comment_text(text)
+        .chars()
         .map(|c| match c {
             '`' => '\'',
             '[' => '(',
             ']' => ')',
+            c => c,
+        })
+        .collect()
+}
+
+/// Text safe inside a line comment: one line (control characters and line and
+/// paragraph separators become spaces: a line break would end the comment and turn the
+/// rest into code), and no bidirectional-override characters (rustc denies them in
+/// comments).
+pub(crate) fn comment_text(text: &str) -> String {
+    text.chars()
+        .map(|c| match c {
             c if c.is_control() || is_separator_or_bidi(c) => ' ',
             c => c,
         })
