@@ -24,7 +24,7 @@ use keygate::keys::{
     MemoryStore, NewKey, Owner, Permissions, SqliteStore, StoreError, UnixSeconds,
 };
 use keygate::spec::{Alternative, Location, Operation, Requirement, Scheme, SchemeKind, SchemeUse};
-use keygate::{AuthLayer, Spec, StaticKeys};
+use keygate::{AuthLayer, AuthService, Spec, StaticKeys};
 use keygate_tests::keys as api;
 use secrecy::{ExposeSecret, SecretString};
 use tower::ServiceExt;
@@ -131,10 +131,18 @@ impl<S: KeyStore> KeyStore for Counting<S> {
 pub struct Case {
     /// `group/name`, as criterion and the report show it.
     pub name: &'static str,
-    router: Router,
+    app: App,
     requests: Arc<[http::Request<()>]>,
     /// The status every request must get.
     pub expect: StatusCode,
+}
+
+/// Where a case's layer sits: inside the router (`Router::layer`, which wraps every
+/// route, as in the README), or around the whole `Router`.
+#[derive(Clone)]
+enum App {
+    Inside(Router),
+    Around(AuthService<Router>),
 }
 
 impl Case {
@@ -144,9 +152,28 @@ impl Case {
         requests: Vec<http::Request<()>>,
         expect: StatusCode,
     ) -> Case {
+        Case::of(name, App::Inside(router), requests, expect)
+    }
+
+    /// A case whose layer is wrapped around the whole router.
+    fn around(
+        name: &'static str,
+        layer: AuthLayer,
+        requests: Vec<http::Request<()>>,
+        expect: StatusCode,
+    ) -> Case {
+        Case::of(name, App::Around(layer.around(routes())), requests, expect)
+    }
+
+    fn of(
+        name: &'static str,
+        app: App,
+        requests: Vec<http::Request<()>>,
+        expect: StatusCode,
+    ) -> Case {
         Case {
             name,
-            router,
+            app,
             requests: requests.into(),
             expect,
         }
@@ -163,7 +190,11 @@ impl Case {
         let request = self.requests[i % self.requests.len()]
             .clone()
             .map(|()| Body::empty());
-        match self.router.clone().oneshot(request).await {
+        let response = match &self.app {
+            App::Inside(router) => router.clone().oneshot(request).await,
+            App::Around(service) => service.clone().oneshot(request).await,
+        };
+        match response {
             Ok(response) => response.status(),
             Err(never) => match never {},
         }
@@ -269,6 +300,10 @@ pub struct Cases {
     pub keyring_memory: Case,
     /// The generated layer over `Keyring<CachedStore<SqliteStore>>`.
     pub keyring_sqlite_cached: Case,
+    /// `static_keys` with the layer around the whole router instead of inside it.
+    pub static_keys_around: Case,
+    /// `keyring_memory` with the layer around the whole router.
+    pub keyring_memory_around: Case,
     /// Keys with a bad checksum against a second SQLite keyring, set up like the first:
     /// 401.
     pub refuse_bad_checksum: Case,
@@ -309,6 +344,22 @@ impl Cases {
         let keyring_memory = Case::new(
             "keygate/keyring_memory",
             routes().layer(api::layer(memory)),
+            vec![get_with_key("/things", &key)],
+            StatusCode::OK,
+        );
+
+        let keys = StaticKeys::new().key(api::scheme::API_KEY, STATIC_KEY);
+        let static_keys_around = Case::around(
+            "around/static_keys",
+            api::layer(keys),
+            grant(),
+            StatusCode::OK,
+        );
+        let memory = Keyring::new(MemoryStore::new());
+        let key = runtime.block_on(issue(&memory));
+        let keyring_memory_around = Case::around(
+            "around/keyring_memory",
+            api::layer(memory),
             vec![get_with_key("/things", &key)],
             StatusCode::OK,
         );
@@ -381,6 +432,8 @@ impl Cases {
             static_keys,
             keyring_memory,
             keyring_sqlite_cached,
+            static_keys_around,
+            keyring_memory_around,
             refuse_bad_checksum,
             refuse_unknown_ids,
             refuse_unknown_ids_repeated,
@@ -402,7 +455,7 @@ impl Cases {
     }
 
     /// The cases in report order.
-    pub fn all(&self) -> [&Case; 10] {
+    pub fn all(&self) -> [&Case; 12] {
         [
             &self.no_auth,
             &self.no_auth_pool,
@@ -411,6 +464,8 @@ impl Cases {
             &self.static_keys,
             &self.keyring_memory,
             &self.keyring_sqlite_cached,
+            &self.static_keys_around,
+            &self.keyring_memory_around,
             &self.refuse_bad_checksum,
             &self.refuse_unknown_ids,
             &self.refuse_unknown_ids_repeated,

@@ -6,7 +6,9 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+use axum::body::Body;
 use axum::response::{IntoResponse, Response};
+use axum::routing::IntoMakeService;
 use http::Request;
 use tower_layer::Layer;
 use tower_service::Service;
@@ -61,6 +63,23 @@ impl AuthLayer {
     /// The guard, e.g. to share with extractors on routes outside this layer.
     pub fn guard(&self) -> &Guard {
         &self.guard
+    }
+
+    /// The layer wrapped around a whole service, usually the app's `Router`, instead of
+    /// added inside it with `Router::layer`. It answers every request as the layer
+    /// inside the router does (the guard finds the operation itself), and it saves
+    /// axum's per-route layering, about a quarter of the layer's cost per request (see
+    /// BENCHMARKS.md). Serve it with [`AuthService::into_make_service`]:
+    ///
+    /// ```ignore
+    /// let app = api::layer(keys).around(router);
+    /// axum::serve(listener, app.into_make_service()).await?;
+    /// ```
+    pub fn around<S>(self, inner: S) -> AuthService<S> {
+        AuthService {
+            guard: self.guard,
+            inner,
+        }
     }
 }
 
@@ -132,6 +151,18 @@ where
             }
         };
         AuthFuture { state }
+    }
+}
+
+impl<S> AuthService<S>
+where
+    S: Service<Request<Body>, Response = Response, Error = Infallible> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+{
+    /// What `axum::serve` takes, for a layer wrapped around a whole router
+    /// ([`AuthLayer::around`]).
+    pub fn into_make_service(self) -> IntoMakeService<AuthService<S>> {
+        axum::ServiceExt::<Request<Body>>::into_make_service(self)
     }
 }
 

@@ -6,6 +6,7 @@ mod hostile_requests;
 mod hygiene;
 mod lifecycle;
 mod oracle;
+mod placement;
 mod postgres;
 // One case per line reads as a table; rustfmt would spread each over six.
 #[rustfmt::skip]

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use axum::Router;
+use keygate::AuthService;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE, WWW_AUTHENTICATE};
 use reqwest::Method;
 
@@ -16,11 +17,28 @@ pub(crate) struct Server {
 /// Serves `app` on 127.0.0.1 with an OS-chosen port. The server task ends with the
 /// test's runtime.
 pub(crate) async fn spawn(app: Router) -> Server {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind 127.0.0.1:0");
+    let listener = bind().await;
     let address = listener.local_addr().expect("local address");
     tokio::spawn(async move { axum::serve(listener, app).await.expect("serve") });
+    client_for(address)
+}
+
+/// [`spawn`] for a layer wrapped around a whole router (`AuthLayer::around`).
+pub(crate) async fn spawn_around(app: AuthService<Router>) -> Server {
+    let listener = bind().await;
+    let address = listener.local_addr().expect("local address");
+    let app = app.into_make_service();
+    tokio::spawn(async move { axum::serve(listener, app).await.expect("serve") });
+    client_for(address)
+}
+
+async fn bind() -> tokio::net::TcpListener {
+    tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind 127.0.0.1:0")
+}
+
+fn client_for(address: std::net::SocketAddr) -> Server {
     // no_proxy: a proxy from the environment must never see these requests.
     let client = reqwest::Client::builder()
         .no_proxy()

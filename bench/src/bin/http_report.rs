@@ -1,6 +1,7 @@
 //! Loopback HTTP throughput: the same small app without auth, behind a `HashMap` header
 //! check (the limit, for reference) and behind the generated layer (`StaticKeys`,
-//! `Keyring<CachedStore<SqliteStore>>`), served in this process and driven by `wrk` in
+//! `Keyring<CachedStore<SqliteStore>>`; each inside the router with `Router::layer`,
+//! and wrapped around the whole router), served in this process and driven by `wrk` in
 //! another, with PASS or MISS.
 //!
 //! `cargo run --release -p keygate-bench --bin http_report -- [OPTIONS]`
@@ -32,7 +33,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use keygate::keys::{CachedStore, KeyStore, Keyring, NewKey, Permissions, SqliteStore};
-use keygate::StaticKeys;
+use keygate::{AuthService, StaticKeys};
 use keygate_bench::STATIC_KEY;
 use keygate_tests::keys as api;
 use secrecy::ExposeSecret;
@@ -71,6 +72,13 @@ async fn hashmap_gate(
     }
 }
 
+/// Where a case's layer sits: inside the router (`Router::layer`, as the README shows)
+/// or around the whole `Router`.
+enum App {
+    Inside(Router),
+    Around(AuthService<Router>),
+}
+
 /// One served case.
 struct Served {
     name: &'static str,
@@ -100,49 +108,71 @@ fn serve_all() -> Vec<Served> {
             .expect("create key");
         let ring_key = issued.key.expose_secret().to_owned();
 
-        let cases: Vec<(&'static str, String, Arc<AtomicU64>, Router)> = {
-            let (a, b, c, d) = (
-                Arc::new(AtomicU64::new(0)),
-                Arc::new(AtomicU64::new(0)),
-                Arc::new(AtomicU64::new(0)),
-                Arc::new(AtomicU64::new(0)),
-            );
-            let keys = StaticKeys::new().key(api::scheme::API_KEY, STATIC_KEY);
-            let allowed: HashMap<String, ()> = [(STATIC_KEY.to_owned(), ())].into();
-            vec![
-                ("no_auth", STATIC_KEY.to_owned(), Arc::clone(&a), routes(&a)),
-                (
-                    "from_fn_hashmap",
-                    STATIC_KEY.to_owned(),
-                    Arc::clone(&d),
-                    routes(&d).layer(middleware::from_fn_with_state(
-                        Arc::new(allowed),
-                        hashmap_gate,
-                    )),
-                ),
-                (
-                    "static_keys",
-                    STATIC_KEY.to_owned(),
-                    Arc::clone(&b),
-                    routes(&b).layer(api::layer(keys)),
-                ),
-                (
-                    "keyring_sqlite_cached",
-                    ring_key,
-                    Arc::clone(&c),
-                    routes(&c).layer(api::layer(ring)),
-                ),
-            ]
-        };
+        // A second keyring over the same file for the case with the layer around the
+        // router: each case keeps a cache of its own.
+        let ring_around = Keyring::new(CachedStore::new(
+            SqliteStore::open(dir.join("keys.db")).expect("open sqlite"),
+        ));
+        let hits = || Arc::new(AtomicU64::new(0));
+        let keys = || StaticKeys::new().key(api::scheme::API_KEY, STATIC_KEY);
+        let allowed: HashMap<String, ()> = [(STATIC_KEY.to_owned(), ())].into();
+        let (a, b, c, d, e, f) = (hits(), hits(), hits(), hits(), hits(), hits());
+        let cases: Vec<(&'static str, String, Arc<AtomicU64>, App)> = vec![
+            (
+                "no_auth",
+                STATIC_KEY.to_owned(),
+                Arc::clone(&a),
+                App::Inside(routes(&a)),
+            ),
+            (
+                "from_fn_hashmap",
+                STATIC_KEY.to_owned(),
+                Arc::clone(&d),
+                App::Inside(routes(&d).layer(middleware::from_fn_with_state(
+                    Arc::new(allowed),
+                    hashmap_gate,
+                ))),
+            ),
+            (
+                "static_keys",
+                STATIC_KEY.to_owned(),
+                Arc::clone(&b),
+                App::Inside(routes(&b).layer(api::layer(keys()))),
+            ),
+            (
+                "keyring_sqlite_cached",
+                ring_key.clone(),
+                Arc::clone(&c),
+                App::Inside(routes(&c).layer(api::layer(ring))),
+            ),
+            (
+                "static_keys_around",
+                STATIC_KEY.to_owned(),
+                Arc::clone(&e),
+                App::Around(api::layer(keys()).around(routes(&e))),
+            ),
+            (
+                "keyring_sqlite_cached_around",
+                ring_key,
+                Arc::clone(&f),
+                App::Around(api::layer(ring_around).around(routes(&f))),
+            ),
+        ];
         let served = rt.block_on(async {
             let mut served = Vec::new();
-            for (name, key, hits, router) in cases {
+            for (name, key, hits, app) in cases {
                 let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
                     .await
                     .expect("bind");
                 let addr = listener.local_addr().expect("local addr");
                 tokio::spawn(async move {
-                    axum::serve(listener, router).await.expect("serve");
+                    match app {
+                        App::Inside(router) => axum::serve(listener, router).await,
+                        App::Around(service) => {
+                            axum::serve(listener, service.into_make_service()).await
+                        }
+                    }
+                    .expect("serve");
                 });
                 served.push(Served {
                     name,

@@ -169,10 +169,14 @@ fn main() {
         "baseline/from_fn_hashmap (limit)",
         limit.show()
     );
+    // The layer inside the router (`Router::layer`, as the README shows), then wrapped
+    // around the whole router, which skips axum's per-route layering.
     let grants = [
         (&cases.static_keys, 1000.0),
         (&cases.keyring_memory, 1000.0),
         (&cases.keyring_sqlite_cached, 2000.0),
+        (&cases.static_keys_around, 1000.0),
+        (&cases.keyring_memory_around, 1000.0),
     ];
     for (case, target) in grants {
         let added = samples(case).minus(&no_auth);
@@ -187,11 +191,13 @@ fn main() {
     println!("\nkeygate / limit (added time, medians; target <= 1.5x):");
     for (case, _) in grants {
         let ratio = samples(case).minus(&no_auth).median() / limit.median();
-        println!(
-            "  {:<34} {ratio:>6.2}x  {}",
-            case.name,
-            verdict(ratio <= 1.5)
-        );
+        // The limit sits inside the router; wrapped around it, it would save too.
+        let judged = if case.name.starts_with("around/") {
+            "for reference: the limit is inside the router".to_owned()
+        } else {
+            verdict(ratio <= 1.5).to_owned()
+        };
+        println!("  {:<34} {ratio:>6.2}x  {judged}", case.name);
     }
 
     // A refusal's added time is over the no-auth router fed the same pool of requests:
