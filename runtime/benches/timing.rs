@@ -11,6 +11,9 @@
 //!   each repeated (an attacker probing one id).
 //! - `control_one_known_vs_another`: a control, two known ids at different places among
 //!   the others: what an id's place alone does to the time.
+//! - `control_secret_wrong_vs_near_wrong`: a control for the first, around a fixed wrong
+//!   secret instead of the real one: what nearly fixed characters against random ones
+//!   do by themselves.
 //! - `..._cached`: the same through `CachedStore` (its set of known ids answers the
 //!   unknown id without a store read).
 //!
@@ -68,20 +71,41 @@ fn random_secret(rng: &mut BenchRng) -> String {
 fn secret_wrong_vs_near(runner: &mut CtRunner, rng: &mut BenchRng) {
     let (ring, keys) = setup();
     let (id, full) = &keys[0];
+    let real = &full[full.len() - 28..full.len() - 6];
+    random_vs_near(&ring, id, real, runner, rng);
+}
+
+/// A control for the last: the same two classes around a fixed wrong secret, so that
+/// neither is near the real one. What is left is what presenting nearly the same
+/// characters every time, against random ones, does by itself.
+fn control_secret_wrong_vs_near_wrong(runner: &mut CtRunner, rng: &mut BenchRng) {
+    let (ring, keys) = setup();
+    let (id, _) = &keys[0];
+    let fixed_wrong = random_secret(rng);
+    random_vs_near(&ring, id, &fixed_wrong, runner, rng);
+}
+
+/// A random secret against `base` with one character changed, both for the key `id`.
+fn random_vs_near(
+    ring: &Keyring<MemoryStore>,
+    id: &str,
+    base: &str,
+    runner: &mut CtRunner,
+    rng: &mut BenchRng,
+) {
     let format = KeyFormat::default();
-    let real = full[full.len() - 28..full.len() - 6].to_owned();
     let mut inputs = Vec::with_capacity(SAMPLES);
     for _ in 0..SAMPLES {
-        // Both classes start from a copy of the real secret and change it in place, so
-        // their inputs are allocated alike (where a key lies in memory shows in the time).
-        let mut secret = real.clone().into_bytes();
+        // Both classes start from a copy of the base and change it in place, so their
+        // inputs are allocated alike (where a key lies in memory shows in the time).
+        let mut secret = base.to_owned().into_bytes();
         let class = if rng.random::<bool>() {
             let random = random_secret(rng).into_bytes();
             secret.copy_from_slice(&random);
             Class::Left
         } else {
-            // The real secret with one character changed: an early-exit compare would
-            // take longer the later the change.
+            // The base with one character changed: near the real secret, an early-exit
+            // compare would take longer the later the change.
             let at = rng.random_range(0..secret.len());
             secret[at] = loop {
                 let c = random_secret(rng).into_bytes()[0];
@@ -96,7 +120,7 @@ fn secret_wrong_vs_near(runner: &mut CtRunner, rng: &mut BenchRng) {
     }
     for (class, key) in &inputs {
         runner.run_one(*class, || {
-            assert_eq!(verify(&ring, key), Verdict::Invalid);
+            assert_eq!(verify(ring, key), Verdict::Invalid);
         });
     }
 }
@@ -215,8 +239,12 @@ fn main() -> std::io::Result<()> {
         .collect();
     let continuous = args.iter().any(|a| a == "--continuous");
     let filter = args.into_iter().find(|a| !a.starts_with("--"));
-    let benches: [(&'static str, BenchFn); 7] = [
+    let benches: [(&'static str, BenchFn); 8] = [
         ("secret_wrong_vs_near", secret_wrong_vs_near),
+        (
+            "control_secret_wrong_vs_near_wrong",
+            control_secret_wrong_vs_near_wrong,
+        ),
         ("id_unknown_vs_known", id_unknown_vs_known),
         ("id_unknown_vs_known_cached", id_unknown_vs_known_cached),
         ("one_id_unknown_vs_known", one_id_unknown_vs_known),
