@@ -138,10 +138,12 @@ pub struct Case {
 }
 
 /// Where a case's layer sits: inside the router (`Router::layer`, which wraps every
-/// route, as in the README), or around the whole `Router`.
+/// route, as in the README), or around the whole `Router` (`AuthLayer::around`).
 #[derive(Clone)]
-enum App {
+pub enum App {
+    /// A router, with or without layers of its own.
     Inside(Router),
+    /// The generated layer wrapped around a router.
     Around(AuthService<Router>),
 }
 

@@ -33,8 +33,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use keygate::keys::{CachedStore, KeyStore, Keyring, NewKey, Permissions, SqliteStore};
-use keygate::{AuthService, StaticKeys};
-use keygate_bench::STATIC_KEY;
+use keygate::StaticKeys;
+use keygate_bench::{App, STATIC_KEY};
 use keygate_tests::keys as api;
 use secrecy::ExposeSecret;
 use stats::{results_dir, verdict, Samples};
@@ -70,13 +70,6 @@ async fn hashmap_gate(
     } else {
         StatusCode::UNAUTHORIZED.into_response()
     }
-}
-
-/// Where a case's layer sits: inside the router (`Router::layer`, as the README shows)
-/// or around the whole `Router`.
-enum App {
-    Inside(Router),
-    Around(AuthService<Router>),
 }
 
 /// One served case.
