@@ -37,6 +37,8 @@ fn benches(c: &mut Criterion) {
         &cases.static_keys,
         &cases.keyring_memory,
         &cases.keyring_sqlite_cached,
+        &cases.static_keys_around,
+        &cases.keyring_memory_around,
     ] {
         bench_case(c, &rt, case.name, case);
     }
