@@ -21,8 +21,8 @@
 //! keep sampling one test; each round adds 100,000 samples).
 
 mod common;
-#[path = "common/neighbours.rs"]
-mod neighbours;
+#[path = "common/draws.rs"]
+mod draws;
 
 use dudect_bencher::ctbench::{run_benches_console, BenchFn, BenchMetadata, BenchName, BenchOpts};
 use dudect_bencher::rand::RngExt;
@@ -34,6 +34,7 @@ use keygate::{Credential, Verdict};
 use secrecy::ExposeSecret;
 
 use common::{now, verify};
+use draws::random_secret;
 
 const SAMPLES: usize = 100_000;
 
@@ -59,13 +60,6 @@ fn setup_on<S: KeyStore>(store: S) -> (Keyring<S>, Vec<(String, String)>) {
 /// A key for `id` whose secret part is `secret`, with a valid checksum.
 fn key_with_secret(format: &KeyFormat, id: &str, secret: &str) -> Credential {
     Credential::Key(format.assemble(id, secret))
-}
-
-fn random_secret(rng: &mut BenchRng) -> String {
-    const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-    (0..22)
-        .map(|_| char::from(BASE62[rng.random_range(0..62)]))
-        .collect()
 }
 
 fn secret_wrong_vs_near(runner: &mut CtRunner, rng: &mut BenchRng) {
@@ -188,7 +182,7 @@ fn unknown_vs_known<S: KeyStore>(
     rng: &mut BenchRng,
 ) {
     let format = KeyFormat::default();
-    let pairs = neighbours::with_unknown_neighbours(keys.iter().map(|(id, _)| id.as_str()));
+    let pairs = draws::with_unknown_neighbours(keys.iter().map(|(id, _)| id.as_str()));
     let mut inputs = Vec::with_capacity(SAMPLES);
     for _ in 0..SAMPLES {
         let secret = random_secret(rng);

@@ -10,29 +10,23 @@
 //! only the ones that stand out).
 
 mod common;
-#[path = "common/neighbours.rs"]
-mod neighbours;
+#[path = "common/draws.rs"]
+mod draws;
 
 use std::time::Instant;
 
-use dudect_bencher::rand::{Rng, RngExt, SeedableRng};
+use dudect_bencher::rand::{RngExt, SeedableRng};
 use dudect_bencher::BenchRng;
 use keygate::keys::{KeyFormat, KeyStore, Keyring, MemoryStore, NewKey, Permissions};
 use keygate::{Credential, Verdict};
 
 use common::{now, verify};
+use draws::random_secret;
 
 const KEYS: usize = 64;
 const SAMPLES: usize = 300_000;
 /// A place whose median is this much above the median of all places stands out.
 const STANDS_OUT_NS: u64 = 3;
-
-fn random_secret(rng: &mut impl Rng) -> String {
-    const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-    (0..22)
-        .map(|_| char::from(BASE62[rng.random_range(0..62)]))
-        .collect()
-}
 
 fn median(times: &mut [u64]) -> u64 {
     times.sort_unstable();
@@ -48,10 +42,10 @@ fn main() {
             now(ring.store().create(spec)).expect("create").record.id
         })
         .collect();
-    known.sort_by_key(|id| neighbours::code(id));
+    known.sort_by_key(|id| draws::code(id));
     // The known id at each place in the index's order, and its unknown neighbour.
     let places: Vec<(usize, [String; 2])> =
-        neighbours::with_unknown_neighbours(known.iter().map(String::as_str))
+        draws::with_unknown_neighbours(known.iter().map(String::as_str))
             .into_iter()
             .map(|(id, next)| {
                 let place = known.iter().position(|k| *k == id).expect("known");

@@ -69,7 +69,8 @@ impl AuthLayer {
     /// added inside it with `Router::layer`. It answers every request as the layer
     /// inside the router does (the guard finds the operation itself), and it saves
     /// axum's per-route layering: about 130 ns a request in process, a quarter to a
-    /// third of the layer's cost (see BENCHMARKS.md). Serve it with [`AuthService::into_make_service`]:
+    /// third of the layer's cost (see BENCHMARKS.md). Serve it with
+    /// [`AuthService::into_make_service`]:
     ///
     /// ```ignore
     /// let app = api::layer(keys).around(router);
@@ -87,10 +88,7 @@ impl<S> Layer<S> for AuthLayer {
     type Service = AuthService<S>;
 
     fn layer(&self, inner: S) -> AuthService<S> {
-        AuthService {
-            guard: self.guard.clone(),
-            inner,
-        }
+        self.clone().around(inner)
     }
 }
 

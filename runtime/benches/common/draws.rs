@@ -1,5 +1,16 @@
-//! Unknown key ids that a lookup treats exactly as a known one: the timing benches
-//! compare them, so that the one difference between the two is whether the id exists.
+//! What the timing benches present: random secrets, and unknown key ids that a lookup
+//! treats exactly as known ones, so that the one difference between the two classes is
+//! whether the id exists.
+
+use dudect_bencher::rand::{Rng, RngExt};
+
+/// A random secret part of a key: 22 base62 characters.
+pub(crate) fn random_secret(rng: &mut impl Rng) -> String {
+    const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    (0..22)
+        .map(|_| char::from(BASE62[rng.random_range(0..62)]))
+        .collect()
+}
 
 /// The key id alphabet, in the order of the index's codes (5 bits a character).
 const ID_ALPHABET: &[u8; 32] = b"abcdefghijklmnopqrstuvwxyz234567";
