@@ -20,6 +20,17 @@ use crate::ir::{
 };
 use crate::template::PathTemplate;
 
+mod pieces;
+
+/// The tree YAML `text` parses to when cut into pieces of about `piece_bytes` and parsed
+/// on up to `threads` threads, or `None` when it is not cut (too few pieces, or a piece
+/// found a reason not to). For tests and fuzzing, which hold it to one parse's tree.
+#[doc(hidden)]
+#[must_use]
+pub fn parse_yaml_in_pieces(text: &str, piece_bytes: usize, threads: usize) -> Option<Value> {
+    pieces::parse_in_pieces(text, piece_bytes, threads)
+}
+
 /// Longest `$ref` chain followed before giving up (also stops cycles the trail misses).
 const MAX_REF_HOPS: usize = 32;
 
@@ -171,7 +182,11 @@ fn parse_yaml(source: &str, text: &str) -> Result<Value, Error> {
             return Err(deep_flow_error(source, at));
         }
     }
-    let mut value: Value = match serde_yaml::from_str(text) {
+    // A large document is parsed as pieces when it can be; any doubt parses it whole.
+    let in_pieces = (text.len() >= pieces::SPLIT_FROM)
+        .then(|| pieces::parse_in_pieces(text, pieces::PIECE_BYTES, pieces::threads()))
+        .flatten();
+    let mut value: Value = match in_pieces.map_or_else(|| serde_yaml::from_str(text), Ok) {
         Ok(value) => value,
         Err(err) => {
             // Past 128 levels by the estimate, the error may be the flow depth, which

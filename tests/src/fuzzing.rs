@@ -16,8 +16,9 @@ use keygate::{Guard, Spec, StaticKeys};
 pub type TargetFn = fn(&[u8]);
 
 /// The fuzz targets, by the name of their folder under `fuzz/corpus/`.
-pub const TARGETS: [(&str, TargetFn); 3] = [
+pub const TARGETS: [(&str, TargetFn); 4] = [
     ("load_spec", load_spec),
+    ("yaml_pieces", yaml_pieces),
     ("read_credentials", read_credentials),
     ("parse_key", parse_key),
 ];
@@ -43,6 +44,30 @@ pub fn load_spec(data: &[u8]) {
             assert!(!e.message.is_empty(), "load error without a message");
         }
     }
+}
+
+/// Any text in: cut into pieces, a YAML document parses to exactly the tree one parse of
+/// the whole text gives (same entries, same order, same tags), or it is not cut. The
+/// piece size (1 to 48 bytes, so small inputs are cut at every key) and the thread
+/// count (1 or 2) follow from the input's length.
+pub fn yaml_pieces(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let piece_bytes = 1 + text.len() % 48;
+    let threads = 1 + text.len() % 2;
+    let Some(pieces) = keygate_codegen::load::parse_yaml_in_pieces(text, piece_bytes, threads)
+    else {
+        return;
+    };
+    let whole: serde_yaml::Value = serde_yaml::from_str(text)
+        .unwrap_or_else(|e| panic!("the pieces parsed, the whole text does not: {e}"));
+    // Debug shows mapping order and tags, which `==` on mappings does not compare.
+    assert_eq!(
+        format!("{pieces:?}"),
+        format!("{whole:?}"),
+        "the pieces ({piece_bytes} bytes) give another tree"
+    );
 }
 
 /// The one key [`read_credentials`] accepts, for every scheme.

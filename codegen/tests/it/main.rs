@@ -1,6 +1,7 @@
 //! keygate-codegen integration tests: one binary, so linking stays cheap.
 
 mod hostile_specs;
+mod pieces;
 // Runs the `keygate` binary, which needs the `cli` feature.
 #[cfg(feature = "cli")]
 mod keys_cli;

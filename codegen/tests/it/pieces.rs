@@ -1,0 +1,88 @@
+//! The loader's cut parse (`load/pieces.rs`) against one parse of the whole text, on
+//! every YAML document of the shared corpus, the repository's specs and the
+//! `yaml_pieces` fuzz seeds, at three piece sizes: the tree must be the same, entry
+//! order and tags included, whenever the document is cut.
+
+use std::path::{Path, PathBuf};
+
+use keygate_codegen::load::parse_yaml_in_pieces;
+
+/// The shared corpus: `KEYGATE_CORPUS`, else `../shared/corpus` beside the repository,
+/// else this workplace's `/work/shared/corpus`.
+fn corpus() -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let candidates = [
+        std::env::var_os("KEYGATE_CORPUS").map(PathBuf::from),
+        Some(root.join("../shared/corpus")),
+        Some(PathBuf::from("/work/shared/corpus")),
+    ];
+    candidates
+        .into_iter()
+        .flatten()
+        .find(|dir| dir.join("real").is_dir())
+        .expect("the shared corpus (set KEYGATE_CORPUS to its directory)")
+}
+
+fn files(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|entry| entry.expect("directory entry").path())
+        .filter(|path| {
+            path.extension()
+                .is_some_and(|ext| ext == "yaml" || ext == "yml")
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn cut_documents_parse_to_the_tree_of_one_parse() {
+    let corpus = corpus();
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut documents = Vec::new();
+    for dir in [
+        corpus.join("real"),
+        corpus.join("big"),
+        repo.join("specs"),
+        repo.join("fuzz/corpus/yaml_pieces"),
+    ] {
+        documents.extend(files(&dir));
+    }
+    let mut cut = [0usize; 3];
+    for path in &documents {
+        let text = std::fs::read_to_string(path).expect("read");
+        let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+        let whole = serde_yaml::from_str::<serde_yaml::Value>(text).map(|tree| format!("{tree:?}"));
+        for (count, piece_bytes) in cut.iter_mut().zip([1, 4096, 65536]) {
+            let Some(pieces) = parse_yaml_in_pieces(text, piece_bytes, 2) else {
+                continue;
+            };
+            let whole = whole.as_ref().unwrap_or_else(|e| {
+                panic!("{}: cut it parses, whole it does not: {e}", path.display())
+            });
+            assert!(
+                format!("{pieces:?}") == *whole,
+                "{}: cut at {piece_bytes} bytes it gives another tree",
+                path.display()
+            );
+            *count += 1;
+        }
+    }
+    eprintln!(
+        "pieces: {} documents; cut at 1 byte: {}, 4 kB: {}, 64 kB: {}",
+        documents.len(),
+        cut[0],
+        cut[1],
+        cut[2]
+    );
+    // Most real documents can be cut; a planner that never cuts would pass the
+    // comparison above vacuously.
+    assert!(
+        cut[0] * 10 >= documents.len() * 7,
+        "only {} of {} documents cut",
+        cut[0],
+        documents.len()
+    );
+    assert!(cut[2] >= 3, "the big documents were not cut at 64 kB");
+}
