@@ -16,8 +16,9 @@
 //! Why a cut cannot change the result: the text of a piece is the text of the document
 //! between two cuts, under the same key lines. If a cut falls where the document is not
 //! between two entries of that mapping, it falls inside a quoted scalar or a flow
-//! collection that spans lines (block scalars and plain scalars end at a line that
-//! indented), so the piece before the cut is unterminated and fails to parse. An alias
+//! collection that spans lines (block and plain scalars end at a line indented no
+//! deeper than the mapping's keys), so the piece before the cut is unterminated and
+//! fails to parse. An alias
 //! whose anchor lies in another piece fails too. Whenever a piece fails, the pieces do
 //! not fit together exactly (a key twice, a hole that is not null, a piece that is not
 //! the expected mapping), or the text holds something this reasoning does not cover
