@@ -37,6 +37,10 @@ pub(crate) const SPLIT_FROM: usize = 256 * 1024;
 /// The size pieces are cut at (a piece ends at the first cut past this many bytes).
 pub(crate) const PIECE_BYTES: usize = 64 * 1024;
 
+/// Deepest mapping cut into pieces; deeper values stay whole in their piece. Planning
+/// recurses once per level, and serde_yaml refuses documents past 128 levels anyway.
+const MAX_LEVELS: usize = 32;
+
 /// Most threads used, whatever the machine offers.
 const MAX_THREADS: usize = 8;
 
@@ -335,7 +339,7 @@ impl Planner<'_> {
         levels: usize,
     ) -> Option<Block> {
         let key_line = self.lines[key];
-        if !is_bare_key(self.bytes(&key_line)) {
+        if levels >= MAX_LEVELS || !is_bare_key(self.bytes(&key_line)) {
             return None;
         }
         let body = &self.lines[key + 1..end];
