@@ -271,19 +271,12 @@ impl Planner<'_> {
         if self.lines[first].indent != 0 {
             return None;
         }
-        self.block(0, first, self.lines.len(), String::new(), 0)
+        Some(self.block(0, first, self.lines.len(), String::new(), 0))
     }
 
     /// Cuts the mapping whose keys are the lines at the indentation of `lines[first]`,
     /// within `lines[from..to]`, under `wrapper` (`levels` key lines).
-    fn block(
-        &self,
-        from: usize,
-        first: usize,
-        to: usize,
-        wrapper: String,
-        levels: usize,
-    ) -> Option<Block> {
+    fn block(&self, from: usize, first: usize, to: usize, wrapper: String, levels: usize) -> Block {
         let indent = self.lines[first].indent;
         let mut pieces = Vec::new();
         // The piece being gathered: its first line, and whether it holds an entry yet
@@ -313,7 +306,7 @@ impl Planner<'_> {
         if piece_from < to {
             pieces.push(self.piece(&wrapper, piece_from, to, None));
         }
-        Some(Block { levels, pieces })
+        Block { levels, pieces }
     }
 
     /// The end (exclusive) of the entry whose key is on `lines[key]`: the next key line
@@ -363,13 +356,9 @@ impl Planner<'_> {
             LineKind::Content(byte) if starts_key(byte) => {}
             _ => return None,
         }
-        let mut inner = String::with_capacity(wrapper.len() + key_line.end - key_line.start + 1);
-        inner.push_str(wrapper);
-        inner.push_str(&self.text[key_line.start..key_line.end]);
-        if !inner.ends_with('\n') {
-            inner.push('\n');
-        }
-        self.block(key + 1, first, end, inner, levels + 1)
+        // The key line ends with its LF: the value's lines follow it.
+        let inner = [wrapper, &self.text[key_line.start..key_line.end]].concat();
+        Some(self.block(key + 1, first, end, inner, levels + 1))
     }
 
     /// A piece of `lines[from..to]` under `wrapper`.
@@ -436,7 +425,11 @@ fn rest_is_empty(rest: &[u8]) -> bool {
 /// Whether `bytes` (a line from column 0) is the document marker `marker` (`---` or
 /// `...`) followed by a space, a tab or the line end.
 fn is_marker(bytes: &[u8], marker: &[u8]) -> bool {
-    bytes.starts_with(marker) && matches!(bytes.get(3), None | Some(b' ' | b'\t' | b'\n' | b'\r'))
+    bytes.starts_with(marker)
+        && matches!(
+            bytes.get(marker.len()),
+            None | Some(b' ' | b'\t' | b'\n' | b'\r')
+        )
 }
 
 /// Every text parsed on up to `threads` threads, in order; `None` when any fails.
