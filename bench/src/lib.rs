@@ -53,8 +53,9 @@ fn routes() -> Router {
     Router::new().route("/things", get(ok))
 }
 
-/// The limit: a `HashMap` lookup of one header, nothing else.
-async fn hashmap_gate(
+/// The limit: a `HashMap` lookup of one header (`X-API-Key`), nothing else; in
+/// `from_fn_with_state`.
+pub async fn hashmap_gate(
     State(keys): State<Arc<HashMap<String, ()>>>,
     request: Request,
     next: Next,
@@ -477,10 +478,11 @@ impl Cases {
 
 /// The cases of `request_driver` (instruction counts under callgrind), each built alone:
 /// no pools of 100,000 and no SQLite file unless the case needs one (in `dir`).
-pub const DRIVER_CASES: [&str; 8] = [
+pub const DRIVER_CASES: [&str; 9] = [
     "no_auth",
     "limit",
     "static_keys",
+    "static_keys_around",
     "keyring_memory",
     "keyring_cached",
     "unknown_cached",
@@ -508,6 +510,15 @@ pub fn driver_case(runtime: &tokio::runtime::Runtime, name: &str, dir: &Path) ->
             let keys = StaticKeys::new().key(api::scheme::API_KEY, STATIC_KEY);
             let router = routes().layer(api::layer(keys));
             Case::new("static_keys", router, grant(), StatusCode::OK)
+        }
+        "static_keys_around" => {
+            let keys = StaticKeys::new().key(api::scheme::API_KEY, STATIC_KEY);
+            Case::around(
+                "static_keys_around",
+                api::layer(keys),
+                grant(),
+                StatusCode::OK,
+            )
         }
         "keyring_memory" | "keyring_cached" => {
             let (router, key) = if name == "keyring_memory" {
