@@ -9,6 +9,8 @@
 //!
 //! - `--rounds N` (default 6), `--seconds S` per case and round (default 5)
 //! - `--connections C` keep-alive connections (default 8), `--wrk PATH` (default `wrk`)
+//! - `--cases A,B,..` only these cases besides `no_auth`, which every ratio is taken
+//!   against (default: all); shorter rounds give each ratio closer neighbours in time
 //!
 //! Every server runs on one current-thread tokio runtime (one worker thread; SQLite
 //! reads go to its blocking pool) and `wrk` runs with one thread (`-t1`), so the two
@@ -244,6 +246,7 @@ fn main() -> ExitCode {
     let mut seconds = 5u64;
     let mut connections = 8u32;
     let mut binary = String::from("wrk");
+    let mut only: Option<Vec<String>> = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let mut value = || args.next().unwrap_or_else(|| panic!("{arg} needs a value"));
@@ -252,11 +255,20 @@ fn main() -> ExitCode {
             "--seconds" => seconds = value().parse().expect("--seconds S"),
             "--connections" => connections = value().parse().expect("--connections C"),
             "--wrk" => binary = value(),
+            "--cases" => only = Some(value().split(',').map(str::to_owned).collect()),
             other => panic!("unknown argument {other}"),
         }
     }
 
-    let served = serve_all();
+    let mut served = serve_all();
+    if let Some(only) = &only {
+        let known: Vec<&str> = served.iter().map(|case| case.name).collect();
+        if let Some(unknown) = only.iter().find(|name| !known.contains(&name.as_str())) {
+            eprintln!("unknown case {unknown}; the cases are {}", known.join(", "));
+            return ExitCode::FAILURE;
+        }
+        served.retain(|case| case.name == "no_auth" || only.iter().any(|name| name == case.name));
+    }
     println!(
         "loopback HTTP throughput: {} cases, {rounds} rounds x {seconds} s each, wrk -t1 -c{connections} \
          (keep-alive), server: one current-thread tokio runtime",
