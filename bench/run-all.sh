@@ -12,7 +12,7 @@
 #              KEYGATE_BENCH_SKIP_GEN=1; GEN_ARGS="--rounds 10 --scaling-rounds 7"
 #   http       http_report: loopback HTTP throughput with wrk (installed with apt-get
 #              when missing and running as root)
-#              KEYGATE_BENCH_SKIP_HTTP=1; HTTP_ARGS="--rounds 6 --seconds 5"
+#              KEYGATE_BENCH_SKIP_HTTP=1; HTTP_ARGS="--rounds 6 --seconds 3"
 #   build      build_cost.sh: clean builds (KEYGATE_BENCH_SKIP_BUILD=1 skips just those;
 #              BUILD_ROUNDS=2), rebuilds, build-dependency graph
 #              KEYGATE_BENCH_SKIP_BUILD_COST=1 skips the whole step

@@ -1,22 +1,24 @@
-//! Loopback HTTP throughput: the same small app without auth, behind a `from_fn`
-//! middleware that checks nothing and one with a `HashMap` header check (the limit),
-//! both for reference, and behind the generated layer (`StaticKeys`,
-//! `Keyring<CachedStore<SqliteStore>>`; each inside the router with `Router::layer`,
-//! and wrapped around the whole router), served in this process and driven by `wrk` in
-//! another, with PASS or MISS.
+//! Loopback HTTP throughput: the same small app without auth; for reference, behind a
+//! tower layer that does nothing (wrapped around the router), a `from_fn` middleware
+//! that checks nothing and one with a `HashMap` header check (the limit); and behind
+//! the generated layer (`StaticKeys`, `Keyring<CachedStore<SqliteStore>>`; each inside
+//! the router with `Router::layer`, and wrapped around the whole router). Served in
+//! this process, driven by `wrk` in another, with PASS or MISS.
 //!
 //! `cargo run --release -p keygate-bench --bin http_report -- [OPTIONS]`
 //!
-//! - `--rounds N` (default 6), `--seconds S` per case and round (default 5)
+//! - `--rounds N` (default 6), `--seconds S` per wrk run (default 3)
 //! - `--connections C` keep-alive connections (default 8), `--wrk PATH` (default `wrk`)
 //! - `--cases A,B,..` only these cases besides `no_auth`, which every ratio is taken
-//!   against (default: all); shorter rounds give each ratio closer neighbours in time
+//!   against (default: all)
 //!
 //! Every server runs on one current-thread tokio runtime (one worker thread; SQLite
 //! reads go to its blocking pool) and `wrk` runs with one thread (`-t1`), so the two
-//! share the machine's two cores evenly. Every request carries a valid key; a round
-//! counts only when `wrk` saw no non-2xx response and no socket error, and the handler
-//! ran at least as often as `wrk` counted responses.
+//! share the machine's two cores evenly. In each round every case runs back to back with
+//! `no_auth` (which goes first in even rounds, second in odd ones), and a case's ratio
+//! is the median over rounds of its throughput over that of its `no_auth` neighbour.
+//! Every request carries a valid key; the report fails when `wrk` saw a non-2xx response
+//! or a socket error, or the handler ran fewer times than `wrk` counted responses.
 
 #[allow(dead_code)]
 #[path = "../stats.rs"]
@@ -33,13 +35,14 @@ use axum::extract::{Request, State};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::get;
-use axum::Router;
+use axum::{Router, ServiceExt};
 use keygate::keys::{CachedStore, KeyStore, Keyring, NewKey, Permissions, SqliteStore};
 use keygate::StaticKeys;
 use keygate_bench::{hashmap_gate, App, STATIC_KEY};
 use keygate_tests::keys as api;
 use secrecy::ExposeSecret;
 use stats::{results_dir, verdict, Samples};
+use tower::util::MapRequest;
 
 /// Smallest auth / no-auth throughput ratio allowed.
 const TARGET: f64 = 0.97;
@@ -61,6 +64,30 @@ async fn pass_through(request: Request, next: Next) -> Response {
     next.run(request).await
 }
 
+/// A request passed on as it came: the layer of the `tower_identity_around` case.
+fn identity(request: Request) -> Request {
+    request
+}
+
+/// How a case is served: one of the bench's apps, or the router inside a tower layer
+/// that does nothing (what wrapping the router costs by itself).
+enum Serve {
+    App(App),
+    Identity(MapRequest<Router, fn(Request) -> Request>),
+}
+
+/// A case: its name, the key its requests carry, its handler's counter and its app
+/// over a fresh copy of the routes.
+fn case(
+    name: &'static str,
+    key: &str,
+    serve: impl FnOnce(Router) -> Serve,
+) -> (&'static str, String, Arc<AtomicU64>, Serve) {
+    let hits = Arc::new(AtomicU64::new(0));
+    let app = serve(routes(&hits));
+    (name, key.to_owned(), hits, app)
+}
+
 /// One served case.
 struct Served {
     name: &'static str,
@@ -70,10 +97,13 @@ struct Served {
 }
 
 impl Served {
-    /// Whether the case checks keys at all (the two without a check answer 200 to
+    /// Whether the case checks keys at all (the three without a check answer 200 to
     /// anyone).
     fn checks_keys(&self) -> bool {
-        !matches!(self.name, "no_auth" | "from_fn_pass_through")
+        !matches!(
+            self.name,
+            "no_auth" | "tower_identity_around" | "from_fn_pass_through"
+        )
     }
 }
 
@@ -103,56 +133,36 @@ fn serve_all() -> Vec<Served> {
         let ring_around = Keyring::new(CachedStore::new(
             SqliteStore::open(dir.join("keys.db")).expect("open sqlite"),
         ));
-        let hits = || Arc::new(AtomicU64::new(0));
         let keys = || StaticKeys::new().key(api::scheme::API_KEY, STATIC_KEY);
         let allowed: HashMap<String, ()> = [(STATIC_KEY.to_owned(), ())].into();
-        let (a, b, c, d, e, f, g) = (hits(), hits(), hits(), hits(), hits(), hits(), hits());
-        let cases: Vec<(&'static str, String, Arc<AtomicU64>, App)> = vec![
-            (
-                "no_auth",
-                STATIC_KEY.to_owned(),
-                Arc::clone(&a),
-                App::Inside(routes(&a)),
-            ),
-            (
-                "from_fn_pass_through",
-                STATIC_KEY.to_owned(),
-                Arc::clone(&g),
-                App::Inside(routes(&g).layer(middleware::from_fn(pass_through))),
-            ),
-            (
-                "from_fn_hashmap",
-                STATIC_KEY.to_owned(),
-                Arc::clone(&d),
-                App::Inside(routes(&d).layer(middleware::from_fn_with_state(
+        let inside = |router| Serve::App(App::Inside(router));
+        let around = |service| Serve::App(App::Around(service));
+        let cases = vec![
+            case("no_auth", STATIC_KEY, inside),
+            case("tower_identity_around", STATIC_KEY, |router| {
+                Serve::Identity(MapRequest::new(router, identity as fn(_) -> _))
+            }),
+            case("from_fn_pass_through", STATIC_KEY, |router| {
+                inside(router.layer(middleware::from_fn(pass_through)))
+            }),
+            case("from_fn_hashmap", STATIC_KEY, |router| {
+                inside(router.layer(middleware::from_fn_with_state(
                     Arc::new(allowed),
                     hashmap_gate,
-                ))),
-            ),
-            (
-                "static_keys",
-                STATIC_KEY.to_owned(),
-                Arc::clone(&b),
-                App::Inside(routes(&b).layer(api::layer(keys()))),
-            ),
-            (
-                "keyring_sqlite_cached",
-                ring_key.clone(),
-                Arc::clone(&c),
-                App::Inside(routes(&c).layer(api::layer(ring))),
-            ),
-            (
-                "static_keys_around",
-                STATIC_KEY.to_owned(),
-                Arc::clone(&e),
-                App::Around(api::layer(keys()).around(routes(&e))),
-            ),
-            (
-                "keyring_sqlite_cached_around",
-                ring_key,
-                Arc::clone(&f),
-                App::Around(api::layer(ring_around).around(routes(&f))),
-            ),
+                )))
+            }),
+            case("static_keys", STATIC_KEY, |router| {
+                inside(router.layer(api::layer(keys())))
+            }),
+            case("keyring_sqlite_cached", &ring_key, |router| {
+                inside(router.layer(api::layer(ring)))
+            }),
+            case("static_keys_around", STATIC_KEY, |router| {
+                around(api::layer(keys()).around(router))
+            }),
+            case("keyring_sqlite_cached_around", &ring_key, |router| {
+                around(api::layer(ring_around).around(router))
+            }),
         ];
         let served = rt.block_on(async {
             let mut served = Vec::new();
@@ -163,9 +173,13 @@ fn serve_all() -> Vec<Served> {
                 let addr = listener.local_addr().expect("local addr");
                 tokio::spawn(async move {
                     match app {
-                        App::Inside(router) => axum::serve(listener, router).await,
-                        App::Around(service) => {
+                        Serve::App(App::Inside(router)) => axum::serve(listener, router).await,
+                        Serve::App(App::Around(service)) => {
                             axum::serve(listener, service.into_make_service()).await
+                        }
+                        Serve::Identity(service) => {
+                            let service = ServiceExt::<Request>::into_make_service(service);
+                            axum::serve(listener, service).await
                         }
                     }
                     .expect("serve");
@@ -243,7 +257,7 @@ fn status_without_key(addr: SocketAddr) -> u16 {
 
 fn main() -> ExitCode {
     let mut rounds = 6usize;
-    let mut seconds = 5u64;
+    let mut seconds = 3u64;
     let mut connections = 8u32;
     let mut binary = String::from("wrk");
     let mut only: Option<Vec<String>> = None;
@@ -270,8 +284,8 @@ fn main() -> ExitCode {
         served.retain(|case| case.name == "no_auth" || only.iter().any(|name| name == case.name));
     }
     println!(
-        "loopback HTTP throughput: {} cases, {rounds} rounds x {seconds} s each, wrk -t1 -c{connections} \
-         (keep-alive), server: one current-thread tokio runtime",
+        "loopback HTTP throughput: {} cases, {rounds} rounds, each case beside no_auth, {seconds} s a run, \
+         wrk -t1 -c{connections} (keep-alive), server: one current-thread tokio runtime",
         served.len()
     );
     // The layer is really there: a request without a key is refused.
@@ -288,31 +302,44 @@ fn main() -> ExitCode {
         wrk(&binary, case, 1, connections);
     }
 
+    // Each case runs back to back with no_auth, in an order that alternates from round to
+    // round, and its ratio is taken within that pair: this machine's speed drifts over
+    // seconds, far more than the layers differ.
     let mut samples = vec![Samples::default(); served.len()];
+    let mut pair_ratios = vec![Samples::default(); served.len()];
     let mut failures = Vec::new();
-    for round in 0..rounds {
-        let mut order: Vec<usize> = (0..served.len()).collect();
-        order.rotate_left(round % served.len());
-        if round % 2 == 1 {
-            order.reverse();
+    let mut measure = |i: usize, round: usize| {
+        let case = &served[i];
+        let before = case.hits.load(Ordering::Relaxed);
+        let run = wrk(&binary, case, seconds, connections);
+        let answered = case.hits.load(Ordering::Relaxed) - before;
+        let errors = run
+            .socket_errors
+            .as_ref()
+            .map(|e| format!(", socket errors: {e}"))
+            .unwrap_or_default();
+        if run.non_2xx > 0 || run.socket_errors.is_some() || answered < run.requests {
+            failures.push(format!(
+                "round {round} {}: {} non-2xx, handler ran {answered} times for {} responses{errors}",
+                case.name, run.non_2xx, run.requests
+            ));
         }
+        samples[i].0.push(run.per_second);
+        run.per_second
+    };
+    for round in 0..rounds {
+        let mut order: Vec<usize> = (1..served.len()).collect();
+        let shift = round % order.len().max(1);
+        order.rotate_left(shift);
         for i in order {
-            let case = &served[i];
-            let before = case.hits.load(Ordering::Relaxed);
-            let run = wrk(&binary, case, seconds, connections);
-            let answered = case.hits.load(Ordering::Relaxed) - before;
-            let errors = run
-                .socket_errors
-                .as_ref()
-                .map(|e| format!(", socket errors: {e}"))
-                .unwrap_or_default();
-            if run.non_2xx > 0 || run.socket_errors.is_some() || answered < run.requests {
-                failures.push(format!(
-                    "round {round} {}: {} non-2xx, handler ran {answered} times for {} responses{errors}",
-                    case.name, run.non_2xx, run.requests
-                ));
-            }
-            samples[i].0.push(run.per_second);
+            let (base, with) = if round % 2 == 0 {
+                let base = measure(0, round);
+                (base, measure(i, round))
+            } else {
+                let with = measure(i, round);
+                (measure(0, round), with)
+            };
+            pair_ratios[i].0.push(with / base);
         }
     }
 
@@ -320,10 +347,11 @@ fn main() -> ExitCode {
     for (case, s) in served.iter().zip(&samples) {
         println!("  {:<28} {}", case.name, s.show(0));
     }
-    let mut csv = String::from("case,round,requests_per_second\n");
+    // One line per wrk run, in the order run; no_auth's runs alternate with the others'.
+    let mut csv = String::from("case,run,requests_per_second\n");
     for (case, s) in served.iter().zip(&samples) {
-        for (round, v) in s.0.iter().enumerate() {
-            csv.push_str(&format!("{},{round},{v:.1}\n", case.name));
+        for (run, v) in s.0.iter().enumerate() {
+            csv.push_str(&format!("{},{run},{v:.1}\n", case.name));
         }
     }
     let path = results_dir().join("http_throughput.csv");
@@ -339,26 +367,31 @@ fn main() -> ExitCode {
     }
     println!("\nsummary (http_report):");
     let base = samples[0].median();
-    for (case, s) in served.iter().zip(&samples).skip(1) {
-        let ratio = s.median() / base;
-        // The same ratio taken round by round, against no_auth in the same round.
-        let paired = Samples(s.0.iter().zip(&samples[0].0).map(|(a, b)| a / b).collect());
+    for ((case, s), ratios) in served.iter().zip(&samples).zip(&pair_ratios).skip(1) {
+        let ratio = ratios.median();
         // What the ratio means per request, for a server that is busy all the time.
         let added = 1e6 / s.median() - 1e6 / base;
-        let paired = format!(
-            "per-round ratios {}; {added:+.2} µs a request",
-            paired.show(3)
+        let detail = format!(
+            "median of {} pairs, min {:.3}, max {:.3}; ratio of medians {:.3}x; {added:+.2} µs a request",
+            ratios.0.len(),
+            ratios.min(),
+            ratios.max(),
+            s.median() / base,
         );
-        if matches!(case.name, "from_fn_pass_through" | "from_fn_hashmap") {
-            // References: what any middleware, and any header check, costs here.
+        if matches!(
+            case.name,
+            "tower_identity_around" | "from_fn_pass_through" | "from_fn_hashmap"
+        ) {
+            // References: what a layer as such, any middleware, and any header check
+            // cost here.
             println!(
-                "  loopback throughput, {} (reference) / no_auth: {ratio:.3}x ({paired})",
+                "  loopback throughput, {} (reference) / no_auth: {ratio:.3}x ({detail})",
                 case.name
             );
             continue;
         }
         println!(
-            "  loopback throughput, {} / no_auth: {ratio:.3}x ({paired}) (target >= {TARGET}): {}",
+            "  loopback throughput, {} / no_auth: {ratio:.3}x ({detail}) (target >= {TARGET}): {}",
             case.name,
             verdict(ratio >= TARGET && checked)
         );
