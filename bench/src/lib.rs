@@ -54,8 +54,8 @@ fn routes() -> Router {
 }
 
 /// The limit: a `HashMap` lookup of one header (`X-API-Key`), nothing else; in
-/// `from_fn_with_state`.
-pub async fn hashmap_gate(
+/// `from_fn_with_state` (see [`behind_limit`]).
+async fn hashmap_gate(
     State(keys): State<Arc<HashMap<String, ()>>>,
     request: Request,
     next: Next,
@@ -70,6 +70,21 @@ pub async fn hashmap_gate(
     } else {
         StatusCode::UNAUTHORIZED.into_response()
     }
+}
+
+/// `router` behind the limit: [`hashmap_gate`] over a map that holds [`STATIC_KEY`].
+pub fn behind_limit(router: Router) -> Router {
+    let allowed: HashMap<String, ()> = [(STATIC_KEY.to_owned(), ())].into();
+    router.layer(middleware::from_fn_with_state(
+        Arc::new(allowed),
+        hashmap_gate,
+    ))
+}
+
+/// The `StaticKeys` of every case that checks the test spec's `api_key` scheme: one key,
+/// [`STATIC_KEY`].
+pub fn static_keys_verifier() -> StaticKeys {
+    StaticKeys::new().key(api::scheme::API_KEY, STATIC_KEY)
 }
 
 /// A store that counts the verification reads reaching it (`get`, `get_owner`).
@@ -327,17 +342,16 @@ impl Cases {
 
         let no_auth = Case::new("baseline/no_auth", routes(), grant(), StatusCode::OK);
 
-        let allowed: HashMap<String, ()> = [(STATIC_KEY.to_owned(), ())].into();
-        let limit = routes().layer(middleware::from_fn_with_state(
-            Arc::new(allowed),
-            hashmap_gate,
-        ));
-        let from_fn_hashmap = Case::new("baseline/from_fn_hashmap", limit, grant(), StatusCode::OK);
+        let from_fn_hashmap = Case::new(
+            "baseline/from_fn_hashmap",
+            behind_limit(routes()),
+            grant(),
+            StatusCode::OK,
+        );
 
-        let keys = StaticKeys::new().key(api::scheme::API_KEY, STATIC_KEY);
         let static_keys = Case::new(
             "keygate/static_keys",
-            routes().layer(api::layer(keys)),
+            routes().layer(api::layer(static_keys_verifier())),
             grant(),
             StatusCode::OK,
         );
@@ -351,10 +365,9 @@ impl Cases {
             StatusCode::OK,
         );
 
-        let keys = StaticKeys::new().key(api::scheme::API_KEY, STATIC_KEY);
         let static_keys_around = Case::around(
             "around/static_keys",
-            api::layer(keys),
+            api::layer(static_keys_verifier()),
             grant(),
             StatusCode::OK,
         );
@@ -501,25 +514,17 @@ pub fn driver_case(runtime: &tokio::runtime::Runtime, name: &str, dir: &Path) ->
     let to_requests = |keys: &[String]| keys.iter().map(|k| get_with_key("/things", k)).collect();
     let case = match name {
         "no_auth" => Case::new("no_auth", routes(), grant(), StatusCode::OK),
-        "limit" => {
-            let allowed: HashMap<String, ()> = [(STATIC_KEY.to_owned(), ())].into();
-            let gate = middleware::from_fn_with_state(Arc::new(allowed), hashmap_gate);
-            Case::new("limit", routes().layer(gate), grant(), StatusCode::OK)
-        }
+        "limit" => Case::new("limit", behind_limit(routes()), grant(), StatusCode::OK),
         "static_keys" => {
-            let keys = StaticKeys::new().key(api::scheme::API_KEY, STATIC_KEY);
-            let router = routes().layer(api::layer(keys));
+            let router = routes().layer(api::layer(static_keys_verifier()));
             Case::new("static_keys", router, grant(), StatusCode::OK)
         }
-        "static_keys_around" => {
-            let keys = StaticKeys::new().key(api::scheme::API_KEY, STATIC_KEY);
-            Case::around(
-                "static_keys_around",
-                api::layer(keys),
-                grant(),
-                StatusCode::OK,
-            )
-        }
+        "static_keys_around" => Case::around(
+            "static_keys_around",
+            api::layer(static_keys_verifier()),
+            grant(),
+            StatusCode::OK,
+        ),
         "keyring_memory" | "keyring_cached" => {
             let (router, key) = if name == "keyring_memory" {
                 keyring_on(runtime, MemoryStore::new())

@@ -29,16 +29,13 @@ use std::process::{Command, ExitCode};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use std::collections::HashMap;
-
 use axum::extract::{Request, State};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::get;
 use axum::{Router, ServiceExt};
 use keygate::keys::{CachedStore, KeyStore, Keyring, NewKey, Permissions, SqliteStore};
-use keygate::StaticKeys;
-use keygate_bench::{hashmap_gate, App, STATIC_KEY};
+use keygate_bench::{behind_limit, static_keys_verifier, App, STATIC_KEY};
 use keygate_tests::keys as api;
 use secrecy::ExposeSecret;
 use stats::{results_dir, verdict, Samples};
@@ -76,34 +73,56 @@ enum Serve {
     Identity(MapRequest<Router, fn(Request) -> Request>),
 }
 
-/// A case: its name, the key its requests carry, its handler's counter and its app
-/// over a fresh copy of the routes.
-fn case(
+/// What a case is for.
+#[derive(Clone, Copy, PartialEq)]
+enum Kind {
+    /// The app without auth: every ratio is taken against it.
+    Baseline,
+    /// For reference, without a target; `checks_keys`: whether it refuses a request
+    /// without a key.
+    Reference { checks_keys: bool },
+    /// keygate's layer, held to the target.
+    Keygate,
+}
+
+/// A case before it is served: its name and kind, the key its requests carry, its
+/// handler's counter and its app over a fresh copy of the routes.
+struct Planned {
     name: &'static str,
-    key: &str,
-    serve: impl FnOnce(Router) -> Serve,
-) -> (&'static str, String, Arc<AtomicU64>, Serve) {
+    kind: Kind,
+    key: String,
+    hits: Arc<AtomicU64>,
+    app: Serve,
+}
+
+fn case(name: &'static str, kind: Kind, key: &str, serve: impl FnOnce(Router) -> Serve) -> Planned {
     let hits = Arc::new(AtomicU64::new(0));
-    let app = serve(routes(&hits));
-    (name, key.to_owned(), hits, app)
+    Planned {
+        name,
+        kind,
+        key: key.to_owned(),
+        app: serve(routes(&hits)),
+        hits,
+    }
 }
 
 /// One served case.
 struct Served {
     name: &'static str,
+    kind: Kind,
     addr: SocketAddr,
     key: String,
     hits: Arc<AtomicU64>,
 }
 
 impl Served {
-    /// Whether the case checks keys at all (the three without a check answer 200 to
-    /// anyone).
+    /// Whether the case refuses a request without a key.
     fn checks_keys(&self) -> bool {
-        !matches!(
-            self.name,
-            "no_auth" | "tower_identity_around" | "from_fn_pass_through"
-        )
+        match self.kind {
+            Kind::Baseline => false,
+            Kind::Reference { checks_keys } => checks_keys,
+            Kind::Keygate => true,
+        }
     }
 }
 
@@ -133,46 +152,55 @@ fn serve_all() -> Vec<Served> {
         let ring_around = Keyring::new(CachedStore::new(
             SqliteStore::open(dir.join("keys.db")).expect("open sqlite"),
         ));
-        let keys = || StaticKeys::new().key(api::scheme::API_KEY, STATIC_KEY);
-        let allowed: HashMap<String, ()> = [(STATIC_KEY.to_owned(), ())].into();
         let inside = |router| Serve::App(App::Inside(router));
         let around = |service| Serve::App(App::Around(service));
+        let nothing_checked = Kind::Reference { checks_keys: false };
+        let the_limit = Kind::Reference { checks_keys: true };
         let cases = vec![
-            case("no_auth", STATIC_KEY, inside),
-            case("tower_identity_around", STATIC_KEY, |router| {
-                Serve::Identity(MapRequest::new(router, identity as fn(_) -> _))
+            case("no_auth", Kind::Baseline, STATIC_KEY, inside),
+            case(
+                "tower_identity_around",
+                nothing_checked,
+                STATIC_KEY,
+                |router| Serve::Identity(MapRequest::new(router, identity as fn(_) -> _)),
+            ),
+            case(
+                "from_fn_pass_through",
+                nothing_checked,
+                STATIC_KEY,
+                |router| inside(router.layer(middleware::from_fn(pass_through))),
+            ),
+            case("from_fn_hashmap", the_limit, STATIC_KEY, |router| {
+                inside(behind_limit(router))
             }),
-            case("from_fn_pass_through", STATIC_KEY, |router| {
-                inside(router.layer(middleware::from_fn(pass_through)))
+            case("static_keys", Kind::Keygate, STATIC_KEY, |router| {
+                inside(router.layer(api::layer(static_keys_verifier())))
             }),
-            case("from_fn_hashmap", STATIC_KEY, |router| {
-                inside(router.layer(middleware::from_fn_with_state(
-                    Arc::new(allowed),
-                    hashmap_gate,
-                )))
+            case(
+                "keyring_sqlite_cached",
+                Kind::Keygate,
+                &ring_key,
+                |router| inside(router.layer(api::layer(ring))),
+            ),
+            case("static_keys_around", Kind::Keygate, STATIC_KEY, |router| {
+                around(api::layer(static_keys_verifier()).around(router))
             }),
-            case("static_keys", STATIC_KEY, |router| {
-                inside(router.layer(api::layer(keys())))
-            }),
-            case("keyring_sqlite_cached", &ring_key, |router| {
-                inside(router.layer(api::layer(ring)))
-            }),
-            case("static_keys_around", STATIC_KEY, |router| {
-                around(api::layer(keys()).around(router))
-            }),
-            case("keyring_sqlite_cached_around", &ring_key, |router| {
-                around(api::layer(ring_around).around(router))
-            }),
+            case(
+                "keyring_sqlite_cached_around",
+                Kind::Keygate,
+                &ring_key,
+                |router| around(api::layer(ring_around).around(router)),
+            ),
         ];
         let served = rt.block_on(async {
             let mut served = Vec::new();
-            for (name, key, hits, app) in cases {
+            for case in cases {
                 let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
                     .await
                     .expect("bind");
                 let addr = listener.local_addr().expect("local addr");
                 tokio::spawn(async move {
-                    match app {
+                    match case.app {
                         Serve::App(App::Inside(router)) => axum::serve(listener, router).await,
                         Serve::App(App::Around(service)) => {
                             axum::serve(listener, service.into_make_service()).await
@@ -185,10 +213,11 @@ fn serve_all() -> Vec<Served> {
                     .expect("serve");
                 });
                 served.push(Served {
-                    name,
+                    name: case.name,
+                    kind: case.kind,
                     addr,
-                    key,
-                    hits,
+                    key: case.key,
+                    hits: case.hits,
                 });
             }
             served
@@ -281,7 +310,9 @@ fn main() -> ExitCode {
             eprintln!("unknown case {unknown}; the cases are {}", known.join(", "));
             return ExitCode::FAILURE;
         }
-        served.retain(|case| case.name == "no_auth" || only.iter().any(|name| name == case.name));
+        served.retain(|case| {
+            case.kind == Kind::Baseline || only.iter().any(|name| name == case.name)
+        });
     }
     println!(
         "loopback HTTP throughput: {} cases, {rounds} rounds, each case beside no_auth, {seconds} s a run, \
@@ -378,10 +409,7 @@ fn main() -> ExitCode {
             ratios.max(),
             s.median() / base,
         );
-        if matches!(
-            case.name,
-            "tower_identity_around" | "from_fn_pass_through" | "from_fn_hashmap"
-        ) {
+        if let Kind::Reference { .. } = case.kind {
             // References: what a layer as such, any middleware, and any header check
             // cost here.
             println!(
