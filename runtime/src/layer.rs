@@ -9,11 +9,12 @@ use std::task::{Context, Poll};
 use axum::body::Body;
 use axum::response::{IntoResponse, Response};
 use axum::routing::IntoMakeService;
+use http::request::Parts;
 use http::Request;
 use tower_layer::Layer;
 use tower_service::Service;
 
-use crate::guard::{Early, Guard};
+use crate::guard::{Early, Guard, Resume};
 use crate::refusal::Rejection;
 use crate::spec::Spec;
 use crate::verifier::{BoxFuture, Hook, Verifier};
@@ -127,36 +128,43 @@ where
             Early::Done(Err(rejection)) => State::Refused {
                 response: Some(rejection.into_response()),
             },
-            Early::Wait(mut resume) => {
-                let (mut inner, guard) = self.detach();
-                State::Waiting {
-                    decision: Box::pin(async move {
-                        match guard.resume(&parts, &mut resume).await {
-                            Ok(authenticated) => {
-                                parts.extensions.insert(authenticated.with_guard(guard));
-                                inner.call(Request::from_parts(parts, body)).await
-                            }
-                            Err(rejection) => Ok(rejection.into_response()),
-                        }
-                    }),
-                }
-            }
-            Early::Later => {
-                let (mut inner, guard) = self.detach();
-                State::Waiting {
-                    decision: Box::pin(async move {
-                        match guard.authorize_request(&parts).await {
-                            Ok(authenticated) => {
-                                parts.extensions.insert(authenticated.with_guard(guard));
-                                inner.call(Request::from_parts(parts, body)).await
-                            }
-                            Err(rejection) => Ok(rejection.into_response()),
-                        }
-                    }),
-                }
-            }
+            Early::Wait(resume) => self.waiting(parts, body, Some(resume)),
+            Early::Later => self.waiting(parts, body, None),
         };
         AuthFuture { state }
+    }
+}
+
+impl<S> AuthService<S> {
+    /// The future of a decision that must wait: from where the synchronous try stopped
+    /// (`resume`), or the whole decision.
+    fn waiting<B>(
+        &mut self,
+        mut parts: Parts,
+        body: B,
+        mut resume: Option<Resume>,
+    ) -> State<S::Future>
+    where
+        S: Service<Request<B>, Response = Response, Error = Infallible> + Clone + Send + 'static,
+        S::Future: Send + 'static,
+        B: Send + 'static,
+    {
+        let (mut inner, guard) = self.detach();
+        State::Waiting {
+            decision: Box::pin(async move {
+                let decided = match resume.as_mut() {
+                    Some(resume) => guard.resume(&parts, resume).await,
+                    None => guard.authorize_request(&parts).await,
+                };
+                match decided {
+                    Ok(authenticated) => {
+                        parts.extensions.insert(authenticated.with_guard(guard));
+                        inner.call(Request::from_parts(parts, body)).await
+                    }
+                    Err(rejection) => Ok(rejection.into_response()),
+                }
+            }),
+        }
     }
 }
 
