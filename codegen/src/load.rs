@@ -1,6 +1,6 @@
 //! Lowers Swagger 2.0, OpenAPI 3.0.x and 3.1.x documents (YAML or JSON) into the IR.
 //!
-//! The document is parsed into a generic [`serde_yaml::Value`] tree and only the parts
+//! The document is parsed into a generic [`yaml_serde::Value`] tree and only the parts
 //! keygate uses are walked: the version, `info.title`, the base path, the security
 //! schemes, the root `security` and the operations under `paths`. A typed OpenAPI model
 //! would reject real documents over parts keygate never reads (3.1 type arrays, odd
@@ -11,7 +11,7 @@ use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
-use serde_yaml::{Mapping, Value};
+use yaml_serde::{Mapping, Value};
 
 use crate::error::{elide, pointer_token, Error};
 use crate::ir::{
@@ -186,7 +186,7 @@ fn parse_yaml(source: &str, text: &str) -> Result<Value, Error> {
     let in_pieces = (text.len() >= pieces::SPLIT_FROM)
         .then(|| pieces::parse_in_pieces(text, pieces::PIECE_BYTES, pieces::threads()))
         .flatten();
-    let mut value: Value = match in_pieces.map_or_else(|| serde_yaml::from_str(text), Ok) {
+    let mut value: Value = match in_pieces.map_or_else(|| yaml_serde::from_str(text), Ok) {
         Ok(value) => value,
         Err(err) => {
             // Past 128 levels by the estimate, the error may be the flow depth, which
@@ -196,13 +196,13 @@ fn parse_yaml(source: &str, text: &str) -> Result<Value, Error> {
                     return Err(deep_flow_error(source, at));
                 }
             }
-            // libyaml (under serde_yaml) refuses some valid YAML 1.2, e.g. a tab as the
+            // libyaml (under yaml_serde) refuses some valid YAML 1.2, e.g. a tab as the
             // only content of a block-scalar line; the pure-Rust YAML 1.2 parser gets a
             // second say.
             yaml12_fallback(text).map_err(|limit| yaml_error(source, text, &err, limit))?
         }
     };
-    // YAML 1.1 merge keys (`<<: *base`) are part of what the author wrote; serde_yaml
+    // YAML 1.1 merge keys (`<<: *base`) are part of what the author wrote; yaml_serde
     // keeps them as plain keys unless asked. Merging walks the whole tree, so a text
     // that cannot hold one skips it.
     if !may_hold_merge_key(text) {
@@ -210,7 +210,7 @@ fn parse_yaml(source: &str, text: &str) -> Result<Value, Error> {
     }
     if let Err(err) = value.apply_merge() {
         // apply_merge has taken the bad `<<` out of the tree by now; read it again.
-        let unmerged = serde_yaml::from_str(text).or_else(|_| yaml12_fallback(text));
+        let unmerged = yaml_serde::from_str(text).or_else(|_| yaml12_fallback(text));
         return Err(Error {
             pointer: unmerged.ok().and_then(|value| bad_merge_key(&value)),
             ..Error::file(source, format!("bad YAML merge key (`<<`): {err}"))
@@ -286,12 +286,12 @@ struct YamlLimit {
     column: usize,
 }
 
-/// serde_yaml's error, with a place: libyaml reports some errors (a control character)
+/// yaml_serde's error, with a place: libyaml reports some errors (a control character)
 /// by byte offset only, and a second document or an alias bomb with no place at all.
 fn yaml_error(
     source: &str,
     text: &str,
-    err: &serde_yaml::Error,
+    err: &yaml_serde::Error,
     limit: Option<YamlLimit>,
 ) -> Error {
     let shown = err.to_string();
@@ -301,7 +301,7 @@ fn yaml_error(
             let offset = offset.parse::<usize>().ok()?;
             Some((message, line_and_column(text.get(..offset)?)))
         });
-    // serde_yaml places a repeated key at the start of the map that holds it.
+    // yaml_serde places a repeated key at the start of the map that holds it.
     let duplicate = shown
         .contains("duplicate entry with key")
         .then(|| duplicate_key(text))
@@ -356,7 +356,7 @@ fn deep_flow_error(source: &str, (line, column): (usize, usize)) -> Error {
 
 /// Where a flow collection (`[`, `{`) opens more than [`MAX_YAML_DEPTH`] levels deep.
 /// libyaml looks at every open flow level for each token, so its time grows with the
-/// square of the depth (100,000 levels take over a minute) before serde_yaml refuses the
+/// square of the depth (100,000 levels take over a minute) before yaml_serde refuses the
 /// depth; text estimated deeper than [`CHEAP_FLOW_DEPTH`] is checked first, text between
 /// the two depths only when libyaml fails (real documents are never that deep).
 fn deep_flow(text: &str) -> Option<(usize, usize)> {
@@ -378,7 +378,7 @@ fn deep_flow(text: &str) -> Option<(usize, usize)> {
         }
     }
     // The scanner holds tokens back while a `[` may still start a key, and gives up past
-    // 255 levels; other errors are left to serde_yaml to report.
+    // 255 levels; other errors are left to yaml_serde to report.
     let error = scanner.get_error()?;
     let mark = error.marker();
     (error.info() == "recursion limit exceeded").then(|| (mark.line(), mark.col() + 1))
@@ -546,7 +546,7 @@ fn second_document(text: &str) -> Option<(usize, usize)> {
     }
 }
 
-/// Deepest nesting the YAML 1.2 fallback builds; serde_yaml stops at the same depth.
+/// Deepest nesting the YAML 1.2 fallback builds; yaml_serde stops at the same depth.
 const MAX_YAML_DEPTH: usize = 128;
 
 /// Most nodes the YAML 1.2 fallback copies for anchors and aliases: a few anchors nested
@@ -566,7 +566,7 @@ enum OpenKind {
     Mapping(Mapping, Option<Value>),
 }
 
-/// Parses with yaml-rust2 (YAML 1.2, pure Rust) into a serde_yaml value. Events are
+/// Parses with yaml-rust2 (YAML 1.2, pure Rust) into a yaml_serde value. Events are
 /// folded with an explicit stack, never by recursion, and nesting and alias copies are
 /// bounded, so no document can overflow the stack or blow up in memory. On failure, the
 /// limit it stopped at, if that was the reason.
@@ -2425,8 +2425,8 @@ paths:
     );
 
     #[test]
-    fn the_yaml_fallback_reads_what_serde_yaml_reads() {
-        assert!(serde_yaml::from_str::<Value>(FALLBACK).is_err());
+    fn the_yaml_fallback_reads_what_yaml_serde_reads() {
+        assert!(yaml_serde::from_str::<Value>(FALLBACK).is_err());
         let fallback = load_str("doc.yaml", FALLBACK).unwrap();
         let plain = load_str("doc.yaml", &FALLBACK.replace("    \t\n", "")).unwrap();
         assert_eq!(render(&fallback), render(&plain));

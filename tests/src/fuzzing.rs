@@ -60,7 +60,7 @@ pub fn yaml_pieces(data: &[u8]) {
     else {
         return;
     };
-    let whole: serde_yaml::Value = serde_yaml::from_str(text)
+    let whole: yaml_serde::Value = yaml_serde::from_str(text)
         .unwrap_or_else(|e| panic!("the pieces parsed, the whole text does not: {e}"));
     // Debug shows mapping order and tags, which `==` on mappings does not compare.
     assert_eq!(

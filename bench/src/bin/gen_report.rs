@@ -7,7 +7,7 @@
 //! - `--rounds N`     interleaved rounds for the big documents (default 10)
 //! - `--scaling-rounds N` rounds for the synthetic sizes (default 7)
 //! - `--keygate PATH` the release `keygate` binary (default: next to this binary)
-//! - `--skip-speed`, `--skip-rss`, `--skip-scaling`
+//! - `--skip-speed`, `--skip-rss`, `--skip-scaling`, `--skip-parsers`
 //!
 //! Sections:
 //! 1. Per big document, in interleaved rounds: `keygate generate FILE -o TMP` against a
@@ -18,9 +18,13 @@
 //! 2. Peak RSS of `keygate generate FILE -o TMP` and of a parse-only child; <= 150 MB.
 //! 3. Synthetic documents of 10 to 10,000 operations: time per size, no worse than
 //!    linear (each tenfold step at most 12.5x).
+//! 4. The YAML parsers, per big document in interleaved rounds in this process:
+//!    serde_yaml (archived; the limit above), yaml_serde (its maintained continuation,
+//!    which keygate uses; the trees must be equal) and yaml-rust2's own loader (another
+//!    tree, for reference).
 //!
 //! CSVs in `<results>` (`$KEYGATE_BENCH_RESULTS`, else `<target>/bench-results`):
-//! `gen_speed.csv`, `gen_rss.csv`, `gen_scaling.csv`.
+//! `gen_speed.csv`, `gen_rss.csv`, `gen_scaling.csv`, `gen_parsers.csv`.
 
 #[allow(dead_code)]
 #[path = "../stats.rs"]
@@ -50,6 +54,7 @@ struct Options {
     skip_speed: bool,
     skip_rss: bool,
     skip_scaling: bool,
+    skip_parsers: bool,
 }
 
 fn main() -> ExitCode {
@@ -74,6 +79,7 @@ fn main() -> ExitCode {
         skip_speed: false,
         skip_rss: false,
         skip_scaling: false,
+        skip_parsers: false,
     };
     let mut it = args.into_iter();
     while let Some(arg) = it.next() {
@@ -86,6 +92,7 @@ fn main() -> ExitCode {
             "--skip-speed" => options.skip_speed = true,
             "--skip-rss" => options.skip_rss = true,
             "--skip-scaling" => options.skip_scaling = true,
+            "--skip-parsers" => options.skip_parsers = true,
             other => panic!("unknown argument {other}"),
         }
     }
@@ -120,6 +127,9 @@ fn main() -> ExitCode {
     }
     if !options.skip_scaling {
         scaling(options.scaling_rounds, &scratch, &mut summary);
+    }
+    if !options.skip_parsers {
+        parsers(&docs, options.rounds, &mut summary);
     }
     let _ = std::fs::remove_dir_all(&scratch);
 
@@ -267,6 +277,57 @@ fn speed(
         summary.push(line);
     }
     std::fs::write(results_dir().join("gen_speed.csv"), csv).expect("write csv");
+}
+
+/// The YAML parsers keygate could stand on, side by side: each parse builds its tree
+/// and frees it, as the loader's callers do.
+fn parsers(docs: &[PathBuf], rounds: usize, summary: &mut Vec<String>) {
+    const NAMES: [&str; 3] = ["serde_yaml", "yaml_serde", "yaml-rust2"];
+    println!("\nYAML parsers (ms in this process; {rounds} interleaved rounds, order rotating):");
+    let mut csv = String::from("document,parser,median_ms,min_ms,max_ms,vs_serde_yaml\n");
+    for doc in docs {
+        let text = std::fs::read_to_string(doc).expect("read document");
+        let archived: serde_yaml::Value = serde_yaml::from_str(&text).expect("serde_yaml");
+        let maintained: yaml_serde::Value = yaml_serde::from_str(&text).expect("yaml_serde");
+        // Both print their trees the same way, so equal text is an equal tree.
+        let same_tree = format!("{archived:?}") == format!("{maintained:?}");
+        drop((archived, maintained));
+        let runs: [&dyn Fn() -> f64; 3] = [
+            &|| seconds(|| drop(serde_yaml::from_str::<serde_yaml::Value>(&text))).0,
+            &|| seconds(|| drop(yaml_serde::from_str::<yaml_serde::Value>(&text))).0,
+            &|| seconds(|| drop(yaml_rust2::YamlLoader::load_from_str(&text))).0,
+        ];
+        let mut times = [(); 3].map(|()| Samples::default());
+        for round in 0..rounds {
+            for k in 0..3 {
+                let k = (k + round) % 3;
+                times[k].0.push(runs[k]() * 1e3);
+            }
+        }
+        println!("  {}", name(doc));
+        let base = times[0].median();
+        for (parser, samples) in NAMES.iter().zip(&times) {
+            let ratio = samples.median() / base;
+            println!("    {parser:<11} {} ({ratio:.2}x)", samples.show(1));
+            let _ = writeln!(
+                csv,
+                "{},{parser},{:.2},{:.2},{:.2},{ratio:.3}",
+                name(doc),
+                samples.median(),
+                samples.min(),
+                samples.max()
+            );
+        }
+        let ratio = times[1].median() / base;
+        let line = format!(
+            "yaml_serde / serde_yaml, {}: {ratio:.2}x, same tree: {}",
+            name(doc),
+            if same_tree { "yes" } else { "NO" }
+        );
+        println!("    {line}");
+        summary.push(line);
+    }
+    std::fs::write(results_dir().join("gen_parsers.csv"), csv).expect("write csv");
 }
 
 /// Hidden mode: parse only, so its peak RSS can be compared with `keygate generate`'s.

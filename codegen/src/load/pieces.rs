@@ -1,7 +1,7 @@
 //! Parses a large YAML document as pieces, on several threads, into the tree one
-//! `serde_yaml` parse of the whole text gives.
+//! `yaml_serde` parse of the whole text gives.
 //!
-//! serde_yaml has libyaml turn the whole document into a list of events before it builds
+//! yaml_serde has libyaml turn the whole document into a list of events before it builds
 //! any of the tree, so a document of a few megabytes is parsed far outside the caches
 //! and its time per byte grows with its size. Cut into pieces of about 64 kB, each
 //! piece's events and tree stay in cache, and the pieces parse side by side.
@@ -29,7 +29,7 @@
 use std::num::NonZeroUsize;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-use serde_yaml::{Mapping, Value};
+use yaml_serde::{Mapping, Value};
 
 /// Smallest text worth cutting: below it, one parse fits the caches anyway.
 pub(crate) const SPLIT_FROM: usize = 256 * 1024;
@@ -38,7 +38,7 @@ pub(crate) const SPLIT_FROM: usize = 256 * 1024;
 pub(crate) const PIECE_BYTES: usize = 64 * 1024;
 
 /// Deepest mapping cut into pieces; deeper values stay whole in their piece. Planning
-/// recurses once per level, and serde_yaml refuses documents past 128 levels anyway.
+/// recurses once per level, and yaml_serde refuses documents past 128 levels anyway.
 const MAX_LEVELS: usize = 32;
 
 /// Most threads used, whatever the machine offers.
@@ -97,7 +97,7 @@ fn has_other_line_breaks(text: &str) -> bool {
             .any(|others| memchr::memmem::find(bytes, others.as_bytes()).is_some())
 }
 
-/// Whether a piece may hold both an anchor and an alias. serde_yaml caps alias
+/// Whether a piece may hold both an anchor and an alias. yaml_serde caps alias
 /// expansion per document at 100 times its events, and pieces repeat their key lines,
 /// so only a piece without expansions is sure to be refused exactly when the document
 /// would be.
@@ -443,7 +443,7 @@ fn parse_all(texts: &[&str], threads: usize) -> Option<Vec<Value>> {
             if index >= texts.len() || failed.load(Ordering::Relaxed) {
                 break;
             }
-            match serde_yaml::from_str::<Value>(texts[index]) {
+            match yaml_serde::from_str::<Value>(texts[index]) {
                 Ok(tree) => done.push((index, tree)),
                 Err(_) => {
                     failed.store(true, Ordering::Relaxed);
@@ -489,7 +489,7 @@ mod tests {
     fn whole(text: &str) -> String {
         format!(
             "{:?}",
-            serde_yaml::from_str::<Value>(text).expect("valid YAML")
+            yaml_serde::from_str::<Value>(text).expect("valid YAML")
         )
     }
 

@@ -53,7 +53,7 @@ fn cut_documents_parse_to_the_tree_of_one_parse() {
     for path in &documents {
         let text = std::fs::read_to_string(path).expect("read");
         let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
-        let whole = serde_yaml::from_str::<serde_yaml::Value>(text).map(|tree| format!("{tree:?}"));
+        let whole = yaml_serde::from_str::<yaml_serde::Value>(text).map(|tree| format!("{tree:?}"));
         for (count, piece_bytes) in cut.iter_mut().zip([1, 4096, 65536]) {
             let Some(pieces) = parse_yaml_in_pieces(text, piece_bytes, 2) else {
                 continue;
