@@ -8,7 +8,8 @@
 #
 #   overhead   overhead_report: in-process request overhead and routing scaling
 #              KEYGATE_BENCH_SKIP_OVERHEAD=1; OVERHEAD_ARGS="20 50000" (rounds, requests)
-#   gen        gen_report: generation speed vs parse, peak RSS, generation scaling
+#   gen        gen_report: generation speed vs parse, peak RSS, generation scaling,
+#              the YAML parsers side by side
 #              KEYGATE_BENCH_SKIP_GEN=1; GEN_ARGS="--rounds 10 --scaling-rounds 7"
 #   http       http_report: loopback HTTP throughput with wrk (installed with apt-get
 #              when missing and running as root)
