@@ -196,18 +196,16 @@ impl KeyFormat {
             .strip_prefix(self.prefix.as_str())
             .and_then(|rest| rest.strip_prefix('_'))
             .ok_or(FormatError::WrongPrefix)?;
-        // All parts are ASCII, so byte offsets are char boundaries once checked.
-        if !rest.is_ascii() {
-            return Err(FormatError::BadKeyId);
-        }
+        // `split_at_checked` refuses a cut inside a character; the alphabet checks then
+        // leave only ASCII, so the byte offsets below are character boundaries.
         let (key_id, rest) = rest
             .split_at_checked(KEY_ID_LEN)
             .ok_or(FormatError::BadKeyId)?;
-        if !all_in(key_id, &IN_BASE32) {
+        if !all_in::<KEY_ID_LEN>(key_id, is_base32) {
             return Err(FormatError::BadKeyId);
         }
         let secret = rest.strip_prefix('_').ok_or(FormatError::BadKeyId)?;
-        if secret.len() != SECRET_LEN + CHECKSUM_LEN || !all_in(secret, &IN_BASE62) {
+        if !all_in::<{ SECRET_LEN + CHECKSUM_LEN }>(secret, is_base62) {
             return Err(FormatError::BadSecret);
         }
         let (body, given) = key.as_bytes().split_at(key.len() - CHECKSUM_LEN);
@@ -370,24 +368,25 @@ static WORDS: Words = Words(nibble_tables(32));
 static PAST_A_THIRD: Words = Words(nibble_tables(8 * (TAIL_LEN / 3) as u32));
 static PAST_TWO_THIRDS: Words = Words(nibble_tables(16 * (TAIL_LEN / 3) as u32));
 
-/// A 256-entry membership table for `alphabet`.
-const fn table(alphabet: &[u8]) -> [bool; 256] {
-    let mut table = [false; 256];
-    let mut i = 0;
-    while i < alphabet.len() {
-        table[alphabet[i] as usize] = true;
-        i += 1;
-    }
-    table
+/// Whether `b` is in [`BASE32`]. Compares, not a table: no memory access depends on the
+/// characters of a presented key, and the loop over a key vectorises.
+fn is_base32(b: u8) -> bool {
+    (b.wrapping_sub(b'a') < 26) | (b.wrapping_sub(b'2') < 6)
 }
 
-const IN_BASE32: [bool; 256] = table(BASE32);
-const IN_BASE62: [bool; 256] = table(BASE62);
+/// Whether `b` is in [`BASE62`], the same way.
+fn is_base62(b: u8) -> bool {
+    (b.wrapping_sub(b'0') < 10) | (b.wrapping_sub(b'A') < 26) | (b.wrapping_sub(b'a') < 26)
+}
 
-/// Whether every byte is in the alphabet of `table`. A lookup and `&` per byte, without
-/// branches: how long it takes does not depend on the characters presented.
-fn all_in(text: &str, table: &[bool; 256]) -> bool {
-    text.bytes().fold(true, |ok, b| ok & table[usize::from(b)])
+/// Whether `text` is `N` bytes long and every byte passes `is_in`, without branches on
+/// the bytes: how long it takes does not depend on the characters presented. A fixed
+/// length lets the compiler unroll and vectorise the loop.
+fn all_in<const N: usize>(text: &str, is_in: impl Fn(u8) -> bool) -> bool {
+    let Ok(bytes) = <&[u8; N]>::try_from(text.as_bytes()) else {
+        return false;
+    };
+    bytes.iter().fold(true, |ok, &b| ok & is_in(b))
 }
 
 /// `len` characters drawn uniformly from `alphabet` (rejection sampling, no modulo bias).
@@ -411,6 +410,14 @@ fn random_chars(alphabet: &[u8], len: usize) -> Result<String, RngError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn alphabet_checks_match_the_alphabets() {
+        for b in 0..=u8::MAX {
+            assert_eq!(is_base32(b), BASE32.contains(&b), "byte {b}");
+            assert_eq!(is_base62(b), BASE62.contains(&b), "byte {b}");
+        }
+    }
 
     #[test]
     fn crc32_is_the_usual_one() {
