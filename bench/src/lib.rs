@@ -7,8 +7,8 @@
 //! request, sent with tower's `oneshot` on a clone of the case's `Router`.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::path::Path;
+use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -20,14 +20,17 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use keygate::keys::{
-    CachedStore, IssuedKey, KeyFilter, KeyFormat, KeyRecord, KeyStore, KeyUpdate, Keyring,
-    MemoryStore, NewKey, Owner, Permissions, SqliteStore, StoreError, UnixSeconds,
+    CachedStore, KeyFormat, KeyStore, Keyring, MemoryStore, NewKey, Permissions, SqliteStore,
 };
 use keygate::spec::{Alternative, Location, Operation, Requirement, Scheme, SchemeKind, SchemeUse};
 use keygate::{AuthLayer, AuthService, Spec, StaticKeys};
 use keygate_tests::keys as api;
-use secrecy::{ExposeSecret, SecretString};
+use keygate_tests::CountingStore;
+use secrecy::ExposeSecret;
 use tower::ServiceExt;
+
+/// The SQLite files' directory, for `request_driver` too.
+pub use keygate_tests::TempDir;
 
 /// The key `StaticKeys` and the hand-written middleware accept.
 pub const STATIC_KEY: &str = "bench-static-key-0123456789abcdef";
@@ -85,61 +88,6 @@ pub fn behind_limit(router: Router) -> Router {
 /// [`STATIC_KEY`].
 pub fn static_keys_verifier() -> StaticKeys {
     StaticKeys::new().key(api::scheme::API_KEY, STATIC_KEY)
-}
-
-/// A store that counts the verification reads reaching it (`get`, `get_owner`).
-#[derive(Debug)]
-pub struct Counting<S> {
-    inner: S,
-    reads: Arc<AtomicU64>,
-}
-
-impl<S: KeyStore> KeyStore for Counting<S> {
-    async fn create(&self, spec: NewKey) -> Result<IssuedKey, StoreError> {
-        self.inner.create(spec).await
-    }
-
-    async fn get(&self, id: &str) -> Result<Option<KeyRecord>, StoreError> {
-        self.reads.fetch_add(1, Ordering::Relaxed);
-        self.inner.get(id).await
-    }
-
-    async fn list(&self, filter: KeyFilter) -> Result<Vec<KeyRecord>, StoreError> {
-        self.inner.list(filter).await
-    }
-
-    async fn revoke(&self, id: &str) -> Result<(), StoreError> {
-        self.inner.revoke(id).await
-    }
-
-    async fn rotate(&self, id: &str, grace: Duration) -> Result<SecretString, StoreError> {
-        self.inner.rotate(id, grace).await
-    }
-
-    async fn update(&self, id: &str, change: KeyUpdate) -> Result<KeyRecord, StoreError> {
-        self.inner.update(id, change).await
-    }
-
-    async fn get_owner(&self, id: &str) -> Result<Option<Owner>, StoreError> {
-        self.reads.fetch_add(1, Ordering::Relaxed);
-        self.inner.get_owner(id).await
-    }
-
-    async fn disable_owner(&self, id: &str) -> Result<Owner, StoreError> {
-        self.inner.disable_owner(id).await
-    }
-
-    async fn enable_owner(&self, id: &str) -> Result<Owner, StoreError> {
-        self.inner.enable_owner(id).await
-    }
-
-    async fn bump_epoch(&self, id: &str) -> Result<Owner, StoreError> {
-        self.inner.bump_epoch(id).await
-    }
-
-    async fn record_use(&self, id: &str, at: UnixSeconds) -> Result<(), StoreError> {
-        self.inner.record_use(id, at).await
-    }
 }
 
 /// One measured case: a router and the requests sent to it, in turn.
@@ -276,30 +224,6 @@ fn bad_checksums(keys: &[String]) -> Vec<String> {
         .collect()
 }
 
-/// A temp directory for the SQLite file, removed on drop.
-#[derive(Debug)]
-pub struct TempDir(PathBuf);
-
-impl TempDir {
-    /// A new directory under the system's temp dir, named after `what` and this process.
-    pub fn new(what: &str) -> TempDir {
-        let dir = std::env::temp_dir().join(format!("keygate-{what}-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("temp dir");
-        TempDir(dir)
-    }
-
-    /// The directory.
-    pub fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 /// Every request-overhead case, plus what the refusal checks need.
 pub struct Cases {
     /// The router without any layer.
@@ -385,11 +309,8 @@ impl Cases {
         // Grants and refusals each get a store of their own, so the refusals' flood of
         // cache entries does not land in the grant's figure.
         let sqlite_keyring = |file: &str| {
-            let sqlite = SqliteStore::open(dir.0.join(file)).expect("open sqlite");
-            let counted = Counting {
-                inner: sqlite,
-                reads: Arc::clone(&reads),
-            };
+            let sqlite = SqliteStore::open(dir.file(file)).expect("open sqlite");
+            let counted = CountingStore::new(sqlite).reads_into(&reads);
             Keyring::new(CachedStore::new(counted))
         };
         let cached = sqlite_keyring("grants.db");

@@ -4,6 +4,8 @@
 //!
 //! Every function panics only when keygate breaks a promise: the fuzzer reports panics.
 
+use std::cell::OnceCell;
+use std::fmt::Display;
 use std::future::Future;
 use std::pin::pin;
 use std::task::{Context, Poll, Waker};
@@ -56,18 +58,51 @@ pub fn yaml_pieces(data: &[u8]) {
     };
     let piece_bytes = 1 + text.len() % 48;
     let threads = 1 + text.len() % 2;
-    let Some(pieces) = keygate_codegen::load::parse_yaml_in_pieces(text, piece_bytes, threads)
-    else {
-        return;
-    };
-    let whole: yaml_serde::Value = yaml_serde::from_str(text)
-        .unwrap_or_else(|e| panic!("the pieces parsed, the whole text does not: {e}"));
-    // Debug shows mapping order and tags, which `==` on mappings does not compare.
-    assert_eq!(
-        format!("{pieces:?}"),
-        format!("{whole:?}"),
-        "the pieces ({piece_bytes} bytes) give another tree"
-    );
+    WholeYaml::new(text).check_cut(piece_bytes, threads, "the input");
+}
+
+/// A YAML text and the tree one parse of all of it gives, the tree the loader's cut
+/// parse must give. Shared by [`yaml_pieces`] and codegen's `pieces` test, which cuts
+/// each document at several sizes: the whole text is parsed once, and only if it is cut.
+pub struct WholeYaml<'a> {
+    text: &'a str,
+    /// The tree as `Debug` text, which shows mapping order and tags (`==` on mappings
+    /// compares neither), or why the whole text does not parse.
+    tree: OnceCell<Result<String, String>>,
+}
+
+impl<'a> WholeYaml<'a> {
+    /// `text`, not parsed yet.
+    pub fn new(text: &'a str) -> WholeYaml<'a> {
+        WholeYaml {
+            text,
+            tree: OnceCell::new(),
+        }
+    }
+
+    /// Cuts the text into pieces of `piece_bytes` parsed on `threads` threads and
+    /// returns whether it was cut. Panics, naming `what`, if the pieces parse and the
+    /// whole text does not, or gives another tree.
+    pub fn check_cut(&self, piece_bytes: usize, threads: usize, what: impl Display) -> bool {
+        let Some(pieces) =
+            keygate_codegen::load::parse_yaml_in_pieces(self.text, piece_bytes, threads)
+        else {
+            return false;
+        };
+        let whole = self.tree.get_or_init(|| {
+            yaml_serde::from_str::<yaml_serde::Value>(self.text)
+                .map(|tree| format!("{tree:?}"))
+                .map_err(|e| e.to_string())
+        });
+        let whole = whole
+            .as_ref()
+            .unwrap_or_else(|e| panic!("{what}: the pieces parse, the whole text does not: {e}"));
+        assert!(
+            format!("{pieces:?}") == *whole,
+            "{what}: cut at {piece_bytes} bytes it gives another tree"
+        );
+        true
+    }
 }
 
 /// The one key [`read_credentials`] accepts, for every scheme.

@@ -1,4 +1,6 @@
-//! The snapshots of `specs/`, compiled under `deny(warnings)` and exercised by `it/`.
+//! The snapshots of `specs/`, compiled under `deny(warnings)` and exercised by `it/`; the
+//! fuzz targets' bodies; and the helpers runtime's and codegen's tests and the bench
+//! share (one copy each instead of one per crate).
 #![deny(warnings)]
 
 /// `specs/petstore.yaml`.
@@ -16,4 +18,9 @@ pub mod keys {
     include!("../snapshots/keys.rs");
 }
 
+mod counting_store;
 pub mod fuzzing;
+mod temp_dir;
+
+pub use counting_store::CountingStore;
+pub use temp_dir::TempDir;

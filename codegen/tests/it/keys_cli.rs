@@ -1,41 +1,16 @@
 //! `keygate keys ...`: the real binary against a real SQLite file, and the keys it makes
 //! checked by the runtime's `Keyring` over the same file.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use keygate::keys::{KeyStore, Keyring, SqliteStore};
 use keygate::spec::{Location, Scheme, SchemeKind};
 use keygate::{Credential, OperationRef, Verdict, Verifier, VerifyRequest};
+use keygate_tests::TempDir;
 use secrecy::SecretString;
 use serde_json::Value;
-
-/// A fresh folder under the system temp dir, removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> TempDir {
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0);
-        let dir =
-            std::env::temp_dir().join(format!("keygate-cli-{name}-{}-{nanos}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("create temp dir");
-        TempDir(dir)
-    }
-
-    fn file(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 struct Run {
     code: Option<i32>,
@@ -753,7 +728,7 @@ fn read_commands_on_a_missing_file_create_nothing() {
         assert!(run.stderr.starts_with(&expected), "{}", run.stderr);
         assert!(run.stderr.contains("create --name"), "{}", run.stderr);
     }
-    let left: Vec<_> = std::fs::read_dir(&dir.0).expect("read dir").collect();
+    let left: Vec<_> = std::fs::read_dir(dir.path()).expect("read dir").collect();
     assert!(left.is_empty(), "files were created: {left:?}");
 }
 
@@ -764,7 +739,7 @@ fn the_database_path_can_come_from_keygate_db() {
     let run: Run = Command::new(env!("CARGO_BIN_EXE_keygate"))
         .args(["keys", "create", "--name", "a", "--json"])
         .env("KEYGATE_DB", &db)
-        .current_dir(&dir.0)
+        .current_dir(dir.path())
         .output()
         .expect("run keygate")
         .into();

@@ -11,12 +11,13 @@ use keygate::keys::{
     SqliteStore,
 };
 use keygate::{Verdict, Verifier};
+use keygate_tests::{CountingStore, TempDir};
 
-use crate::common::{get, Counting, TempDir};
+use crate::common::get;
 
 #[tokio::test]
 async fn repeated_reads_and_unknown_ids_are_served_from_the_cache() {
-    let counting = Counting::new(MemoryStore::new());
+    let counting = CountingStore::new(MemoryStore::new());
     let gets = Arc::clone(&counting.gets);
     let cache = CachedStore::new(counting);
     let issued = cache.create(NewKey::new("k")).await.expect("create");
@@ -290,7 +291,7 @@ async fn settle() {
 
 #[tokio::test]
 async fn unknown_ids_never_reach_the_store_once_the_ids_are_listed() {
-    let counting = Counting::new(MemoryStore::new());
+    let counting = CountingStore::new(MemoryStore::new());
     let gets = Arc::clone(&counting.gets);
     let ring = Keyring::new(CachedStore::new(counting));
     let issued = ring.store().create(NewKey::new("k")).await.expect("create");
@@ -378,7 +379,7 @@ async fn a_key_created_by_another_connection_verifies_once_the_watcher_sees_it()
 /// reports within the TTL, on the synchronous path the layer takes as on the async one.
 #[tokio::test]
 async fn held_records_serve_verifications_until_a_change_or_the_ttl() {
-    let counting = Counting::new(MemoryStore::new());
+    let counting = CountingStore::new(MemoryStore::new());
     let gets = Arc::clone(&counting.gets);
     let inner = Arc::new(counting);
     let cache = CachedStore::from_arc(Arc::clone(&inner)).with_ttl(Duration::from_millis(300));
@@ -427,7 +428,7 @@ async fn held_records_serve_verifications_until_a_change_or_the_ttl() {
 /// lacks is read from the store, never refused as unknown.
 #[tokio::test]
 async fn an_untrusted_set_never_refuses_an_id_it_lacks() {
-    let counting = Counting::new(MemoryStore::new());
+    let counting = CountingStore::new(MemoryStore::new());
     counting.lists_fail.store(true, Ordering::SeqCst);
     let inner = Arc::new(counting);
     let ring = Keyring::new(CachedStore::from_arc(Arc::clone(&inner)));

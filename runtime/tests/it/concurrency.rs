@@ -7,9 +7,10 @@ use std::time::Duration;
 
 use keygate::keys::{CachedStore, KeyStore, Keyring, MemoryStore, NewKey, SqliteStore};
 use keygate::Verdict;
+use keygate_tests::TempDir;
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::common::{get, TempDir};
+use crate::common::get;
 
 const KEYS: usize = 40;
 const VERIFIERS: usize = 8;

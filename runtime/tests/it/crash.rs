@@ -17,9 +17,10 @@ use keygate::keys::{
     KeyFilter, KeyFormat, KeyRecord, KeyStatus, KeyStore, Keyring, NewKey, SqliteStore,
 };
 use keygate::Verdict;
+use keygate_tests::TempDir;
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::common::{block_on, get, TempDir};
+use crate::common::{block_on, get};
 
 const ROUNDS: usize = 50;
 const CHILD_ENV: &str = "KEYGATE_CRASH_CHILD";

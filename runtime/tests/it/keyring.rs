@@ -11,14 +11,15 @@ use keygate::spec::{Location, Requirement, Scheme, SchemeKind};
 use keygate::{
     Credential, OperationRef, Principal, RequestContext, Spec, Verdict, Verifier, VerifyRequest,
 };
+use keygate_tests::{CountingStore, TempDir};
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::common::{block_on, get, key, verify, Counting, TempDir, API_KEY, BASIC, BEARER, T0};
+use crate::common::{block_on, get, key, verify, API_KEY, BASIC, BEARER, T0};
 
 /// A keyring over a counting memory store, sharing one manual clock.
-fn keyring() -> (Keyring<Counting<MemoryStore>>, ManualClock) {
+fn keyring() -> (Keyring<CountingStore<MemoryStore>>, ManualClock) {
     let clock = ManualClock::new(T0);
-    let store = Counting::new(MemoryStore::new().with_clock(clock.clone()));
+    let store = CountingStore::new(MemoryStore::new().with_clock(clock.clone()));
     (Keyring::new(store).with_clock(clock.clone()), clock)
 }
 
@@ -279,7 +280,7 @@ async fn settle(done: impl Fn() -> bool) {
 async fn last_use_is_recorded_at_most_once_a_minute() {
     let (ring, clock) = keyring();
     let (id, full) = issue(&ring, NewKey::new("busy")).await;
-    let uses = || ring.store().uses.load(Ordering::SeqCst);
+    let uses = || ring.store().record_uses.load(Ordering::SeqCst);
     for _ in 0..5 {
         assert!(matches!(get(&ring, &full).await, Verdict::Granted(_)));
     }
@@ -328,7 +329,7 @@ fn keyring_works_without_a_runtime() {
     let issued = block_on(ring.store().create(NewKey::new("plain"))).expect("create");
     let verdict = block_on(get(&ring, &issued.key));
     assert!(matches!(verdict, Verdict::Granted(_)));
-    assert_eq!(ring.store().uses.load(Ordering::SeqCst), 1);
+    assert_eq!(ring.store().record_uses.load(Ordering::SeqCst), 1);
 }
 
 /// Two header schemes that carry a key id and its secret apart.

@@ -4,8 +4,9 @@
 use keygate::keys::{
     CachedStore, KeyFilter, KeyStore, ManualClock, MemoryStore, NewKey, SqliteStore, StoreError,
 };
+use keygate_tests::TempDir;
 
-use crate::common::{block_on, TempDir, T0};
+use crate::common::{block_on, T0};
 use crate::suite::suite;
 
 #[tokio::test]

@@ -1,0 +1,102 @@
+//! [`CountingStore`]: a `KeyStore` that counts the calls reaching it, so a test or a
+//! bench can tell how many reads a cache or a keyring left to the store behind it.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use keygate::keys::{
+    IssuedKey, KeyFilter, KeyRecord, KeyStore, KeyUpdate, NewKey, Owner, StoreError, UnixSeconds,
+};
+use secrecy::SecretString;
+
+/// Delegates every call to `inner`, counting `get`, `get_owner` and `record_use` calls.
+/// The counters are shared (`Arc`), so they stay readable once the store is moved into a
+/// cache or a keyring, and several stores can count into one.
+#[derive(Debug)]
+pub struct CountingStore<S> {
+    inner: S,
+    /// `get` calls.
+    pub gets: Arc<AtomicU64>,
+    /// `get_owner` calls.
+    pub get_owners: Arc<AtomicU64>,
+    /// `record_use` calls.
+    pub record_uses: Arc<AtomicU64>,
+    /// When set, `list` fails, as a store that cannot list would.
+    pub lists_fail: Arc<AtomicBool>,
+}
+
+impl<S> CountingStore<S> {
+    /// `inner` with counters of its own, starting at zero.
+    pub fn new(inner: S) -> CountingStore<S> {
+        CountingStore {
+            inner,
+            gets: Arc::default(),
+            get_owners: Arc::default(),
+            record_uses: Arc::default(),
+            lists_fail: Arc::default(),
+        }
+    }
+
+    /// Counts both verification reads, `get` and `get_owner`, into `reads`: one figure
+    /// for what reaches the store, summed over every store given the same counter.
+    pub fn reads_into(mut self, reads: &Arc<AtomicU64>) -> CountingStore<S> {
+        self.gets = Arc::clone(reads);
+        self.get_owners = Arc::clone(reads);
+        self
+    }
+}
+
+impl<S: KeyStore> KeyStore for CountingStore<S> {
+    async fn create(&self, spec: NewKey) -> Result<IssuedKey, StoreError> {
+        self.inner.create(spec).await
+    }
+
+    async fn get(&self, id: &str) -> Result<Option<KeyRecord>, StoreError> {
+        self.gets.fetch_add(1, Ordering::SeqCst);
+        self.inner.get(id).await
+    }
+
+    async fn list(&self, filter: KeyFilter) -> Result<Vec<KeyRecord>, StoreError> {
+        if self.lists_fail.load(Ordering::SeqCst) {
+            return Err(StoreError::Unavailable(
+                "listing is off in this test".into(),
+            ));
+        }
+        self.inner.list(filter).await
+    }
+
+    async fn revoke(&self, id: &str) -> Result<(), StoreError> {
+        self.inner.revoke(id).await
+    }
+
+    async fn rotate(&self, id: &str, grace: Duration) -> Result<SecretString, StoreError> {
+        self.inner.rotate(id, grace).await
+    }
+
+    async fn update(&self, id: &str, change: KeyUpdate) -> Result<KeyRecord, StoreError> {
+        self.inner.update(id, change).await
+    }
+
+    async fn get_owner(&self, id: &str) -> Result<Option<Owner>, StoreError> {
+        self.get_owners.fetch_add(1, Ordering::SeqCst);
+        self.inner.get_owner(id).await
+    }
+
+    async fn disable_owner(&self, id: &str) -> Result<Owner, StoreError> {
+        self.inner.disable_owner(id).await
+    }
+
+    async fn enable_owner(&self, id: &str) -> Result<Owner, StoreError> {
+        self.inner.enable_owner(id).await
+    }
+
+    async fn bump_epoch(&self, id: &str) -> Result<Owner, StoreError> {
+        self.inner.bump_epoch(id).await
+    }
+
+    async fn record_use(&self, id: &str, at: UnixSeconds) -> Result<(), StoreError> {
+        self.record_uses.fetch_add(1, Ordering::SeqCst);
+        self.inner.record_use(id, at).await
+    }
+}
