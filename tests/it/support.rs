@@ -1,10 +1,8 @@
 //! A real axum server on 127.0.0.1 and a small HTTP client for it.
 
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
-
 use axum::Router;
 use keygate::AuthService;
+pub(crate) use keygate_tests::TempDir;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE, WWW_AUTHENTICATE};
 use reqwest::Method;
 
@@ -112,32 +110,5 @@ async fn read(request: reqwest::RequestBuilder) -> Reply {
         headers,
         body,
         json,
-    }
-}
-
-/// A fresh directory under the system temp dir, removed on drop.
-pub(crate) struct TempDir(PathBuf);
-
-impl TempDir {
-    pub(crate) fn new(name: &str) -> TempDir {
-        // pid + a per-process counter: unique across parallel tests and test processes.
-        static NEXT: AtomicUsize = AtomicUsize::new(0);
-        let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        let dir =
-            std::env::temp_dir().join(format!("keygate-e2e-{name}-{}-{n}", std::process::id()));
-        // A leftover from an earlier process with the same pid must not leak its keys in.
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("create temp dir");
-        TempDir(dir)
-    }
-
-    pub(crate) fn file(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
     }
 }
