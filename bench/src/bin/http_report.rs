@@ -3,20 +3,26 @@
 //! that checks nothing and one with a `HashMap` header check (the limit); and behind
 //! the generated layer (`StaticKeys`, `Keyring<CachedStore<SqliteStore>>`; each inside
 //! the router with `Router::layer`, and wrapped around the whole router). Served in
-//! this process, driven by `wrk` in another, with PASS or MISS.
+//! this process, driven by `wrk` in another, with PASS, MISS or UNRESOLVED.
 //!
 //! `cargo run --release -p keygate-bench --bin http_report -- [OPTIONS]`
 //!
 //! - `--rounds N` (default 6), `--seconds S` per wrk run (default 3)
 //! - `--connections C` keep-alive connections (default 8), `--wrk PATH` (default `wrk`)
 //! - `--cases A,B,..` only these cases besides `no_auth`, which every ratio is taken
-//!   against (default: all)
+//!   against, and the control (default: all)
+//! - `--alone CASE`: one warm-up and one wrk run of CASE, nothing else and no ratio, for
+//!   a profiler (`bench/http_profile.sh`)
 //!
 //! Every server runs on one current-thread tokio runtime (one worker thread; SQLite
 //! reads go to its blocking pool) and `wrk` runs with one thread (`-t1`), so the two
 //! share the machine's two cores evenly. In each round every case runs back to back with
 //! `no_auth` (which goes first in even rounds, second in odd ones), and a case's ratio
 //! is the median over rounds of its throughput over that of its `no_auth` neighbour.
+//! `tower_identity_around`, a layer that does nothing, is the control and always runs:
+//! when its ratio is off 1 by more than the target's margin (0.03), the run is too noisy
+//! to tell a case at the target from one below it, and keygate's cases read UNRESOLVED
+//! instead of PASS or MISS.
 //! Every request carries a valid key; the report fails when `wrk` saw a non-2xx response
 //! or a socket error, or the handler ran fewer times than `wrk` counted responses.
 
@@ -78,6 +84,9 @@ enum Serve {
 enum Kind {
     /// The app without auth: every ratio is taken against it.
     Baseline,
+    /// A layer that does nothing: its ratio must read 1 within the target's margin, or
+    /// the run is too noisy to tell whether keygate's cases meet the target.
+    Control,
     /// For reference, without a target; `checks_keys`: whether it refuses a request
     /// without a key.
     Reference { checks_keys: bool },
@@ -119,7 +128,7 @@ impl Served {
     /// Whether the case refuses a request without a key.
     fn checks_keys(&self) -> bool {
         match self.kind {
-            Kind::Baseline => false,
+            Kind::Baseline | Kind::Control => false,
             Kind::Reference { checks_keys } => checks_keys,
             Kind::Keygate => true,
         }
@@ -160,7 +169,7 @@ fn serve_all() -> Vec<Served> {
             case("no_auth", Kind::Baseline, STATIC_KEY, inside),
             case(
                 "tower_identity_around",
-                nothing_checked,
+                Kind::Control,
                 STATIC_KEY,
                 |router| Serve::Identity(MapRequest::new(router, identity as fn(_) -> _)),
             ),
@@ -284,12 +293,44 @@ fn status_without_key(addr: SocketAddr) -> u16 {
         .expect("status line")
 }
 
+/// `--alone CASE`: the case by itself, for a profiler to watch.
+fn run_alone(
+    served: &[Served],
+    name: &str,
+    binary: &str,
+    seconds: u64,
+    connections: u32,
+) -> ExitCode {
+    let Some(case) = served.iter().find(|case| case.name == name) else {
+        let known: Vec<&str> = served.iter().map(|case| case.name).collect();
+        eprintln!("unknown case {name}; the cases are {}", known.join(", "));
+        return ExitCode::FAILURE;
+    };
+    wrk(binary, case, 1, connections);
+    let before = case.hits.load(Ordering::Relaxed);
+    let run = wrk(binary, case, seconds, connections);
+    let answered = case.hits.load(Ordering::Relaxed) - before;
+    println!(
+        "{name} alone: {:.0} requests per second, {} requests over {seconds} s, wrk -t1 -c{connections}",
+        run.per_second, run.requests
+    );
+    if run.non_2xx > 0 || run.socket_errors.is_some() || answered < run.requests {
+        eprintln!(
+            "{name}: {} non-2xx, handler ran {answered} times for {} responses",
+            run.non_2xx, run.requests
+        );
+        return ExitCode::FAILURE;
+    }
+    ExitCode::SUCCESS
+}
+
 fn main() -> ExitCode {
     let mut rounds = 6usize;
     let mut seconds = 3u64;
     let mut connections = 8u32;
     let mut binary = String::from("wrk");
     let mut only: Option<Vec<String>> = None;
+    let mut alone: Option<String> = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let mut value = || args.next().unwrap_or_else(|| panic!("{arg} needs a value"));
@@ -299,11 +340,15 @@ fn main() -> ExitCode {
             "--connections" => connections = value().parse().expect("--connections C"),
             "--wrk" => binary = value(),
             "--cases" => only = Some(value().split(',').map(str::to_owned).collect()),
+            "--alone" => alone = Some(value()),
             other => panic!("unknown argument {other}"),
         }
     }
 
     let mut served = serve_all();
+    if let Some(name) = &alone {
+        return run_alone(&served, name, &binary, seconds, connections);
+    }
     if let Some(only) = &only {
         let known: Vec<&str> = served.iter().map(|case| case.name).collect();
         if let Some(unknown) = only.iter().find(|name| !known.contains(&name.as_str())) {
@@ -311,7 +356,8 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
         served.retain(|case| {
-            case.kind == Kind::Baseline || only.iter().any(|name| name == case.name)
+            matches!(case.kind, Kind::Baseline | Kind::Control)
+                || only.iter().any(|name| name == case.name)
         });
     }
     println!(
@@ -398,6 +444,14 @@ fn main() -> ExitCode {
     }
     println!("\nsummary (http_report):");
     let base = samples[0].median();
+    // The run can tell a case at the target from one below it only if a layer that does
+    // nothing reads 1 within the target's margin.
+    let margin = 1.0 - TARGET;
+    let control = served
+        .iter()
+        .position(|case| case.kind == Kind::Control)
+        .map(|i| pair_ratios[i].median());
+    let resolved = control.is_some_and(|ratio| (ratio - 1.0).abs() <= margin);
     for ((case, s), ratios) in served.iter().zip(&samples).zip(&pair_ratios).skip(1) {
         let ratio = ratios.median();
         // What the ratio means per request, for a server that is busy all the time.
@@ -409,6 +463,18 @@ fn main() -> ExitCode {
             ratios.max(),
             s.median() / base,
         );
+        if case.kind == Kind::Control {
+            let reading = if resolved {
+                "this run resolves the target"
+            } else {
+                "off by more than the target's margin: this run cannot resolve the target"
+            };
+            println!(
+                "  loopback throughput, {} (control: a layer that does nothing, must read 1 +- {margin:.2}) / no_auth: {ratio:.3}x ({detail}): {reading}",
+                case.name
+            );
+            continue;
+        }
         if let Kind::Reference { .. } = case.kind {
             // References: what a layer as such, any middleware, and any header check
             // cost here.
@@ -418,10 +484,14 @@ fn main() -> ExitCode {
             );
             continue;
         }
-        println!(
-            "  loopback throughput, {} / no_auth: {ratio:.3}x ({detail}) (target >= {TARGET}): {}",
-            case.name,
+        let outcome = if resolved {
             verdict(ratio >= TARGET && checked)
+        } else {
+            "UNRESOLVED (too noisy: see the control; bench/http_profile.sh measures without pairs)"
+        };
+        println!(
+            "  loopback throughput, {} / no_auth: {ratio:.3}x ({detail}) (target >= {TARGET}): {outcome}",
+            case.name,
         );
     }
     println!("  wrote {}", path.display());
