@@ -23,6 +23,9 @@
 #   plots      bench/plot.py in a venv with matplotlib: PNGs into bench/plots/
 #              KEYGATE_BENCH_SKIP_PLOTS=1
 #
+# Not here: bench/http_profile.sh CASE (needs perf), the share of the server's CPU under
+# loopback load that a case's code takes, from one run, without pairs.
+#
 # KEYGATE_BENCH_CORPUS=DIR: the big documents (default ../shared/corpus/big from the
 # workspace root). CARGO_TARGET_DIR is honoured; logs and CSVs go to
 # $CARGO_TARGET_DIR/bench-results (default target/bench-results).
