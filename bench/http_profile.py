@@ -3,21 +3,26 @@
 `http_report --alone CASE` run (sampled with call chains) and prints the share of
 the server thread's samples that keygate's code accounts for.
 
-    perf script -i FILE -F comm,tid,ip,sym,dso | bench/http_profile.py [--case-code REGEX]
+    perf script -i FILE -F comm,tid,time,ip,sym,dso | bench/http_profile.py [--case-code REGEX] [--frequency HZ]
     bench/http_profile.py --self-test     # the attribution on a few known chains
-
-`--case-code REGEX` counts the frames whose path matches REGEX as the case's code
-instead of keygate's: for the limit, `^(axum::middleware::from_fn|keygate_bench::hashmap_gate)`.
 
 A sample is keygate's when, walking its call chain from the innermost frame outwards,
 the first frame of a crate that decides (keygate and the crates only it calls here, or
 the server's own: axum, hyper, tokio, tower, the bench) is keygate's. Frames of shared
 helpers (the kernel, libc, core/alloc/std, hashbrown, http, bytes, matchit, ...) are
-passed over, so a header lookup counts for whoever asked for it. glibc keeps no frame
-pointers, so chains through malloc and free end there: those samples are shown apart
-(their caller is unknown), and so are system calls, which keygate's request path does
-not make. The share needs no baseline run, so the machine's drift from run to run does
-not enter it; effects on the rest of the server's code (caches) are not in it.
+passed over, so an allocation or a header lookup counts for whoever asked for it.
+Chains that end in glibc before a deciding frame (perf unwinding by frame pointer
+cannot pass glibc; bench/http_profile.sh unwinds from DWARF, which can) are shown
+apart: system calls, which keygate's request path does not make, and malloc/free,
+whose caller is then unknown. The share needs no baseline run, so the machine's drift
+from run to run does not enter it; effects on the rest of the server's code (caches)
+are not in it.
+
+`--case-code REGEX` counts the frames whose path matches REGEX as the case's code
+instead of keygate's: for the limit, `^(axum::middleware::from_fn|keygate_bench::hashmap_gate)`.
+`--frequency HZ` (perf's sampling rate) also prints how much of the run the server
+thread was on a CPU: below 85% it was not the bottleneck (or the host took the CPU),
+and the share says less about the throughput.
 """
 
 import collections
@@ -61,8 +66,9 @@ def crate_of(symbol):
     return m.group(1) if m else None
 
 
-def samples(lines):
-    """(comm, tid, [(symbol, dso), innermost first]) for each sample."""
+def samples(lines, times=None):
+    """(comm, tid, [(symbol, dso), innermost first]) for each sample; each sample's
+    time, when the output has one, is appended to `times` as (tid, seconds)."""
     head, frames = None, []
     for line in lines:
         if not line.strip():
@@ -71,8 +77,10 @@ def samples(lines):
             head, frames = None, []
             continue
         if not line[0].isspace():
-            m = re.match(r"^(\S+)\s+(\d+)", line)
+            m = re.match(r"^(\S+)\s+(\d+)(?:\s+([0-9.]+):)?", line)
             head, frames = (m.group(1), m.group(2)) if m else None, []
+            if m and m.group(3) and times is not None:
+                times.append((m.group(2), float(m.group(3))))
             continue
         m = re.match(r"^\s*[0-9a-f]+\s+(.*?)\s+\(([^()]*)\)\s*$", line)
         if m:
@@ -154,15 +162,22 @@ def main():
     if args == ["--self-test"]:
         self_test()
         return
-    if len(args) == 2 and args[0] == "--case-code":
-        CASE_CODE = re.compile(args[1])
-    elif args:
-        sys.exit("usage: http_profile.py [--self-test | --case-code REGEX] < perf-script-output")
+    frequency = None
+    while args:
+        if len(args) >= 2 and args[0] == "--case-code":
+            CASE_CODE = re.compile(args[1])
+        elif len(args) >= 2 and args[0] == "--frequency":
+            frequency = float(args[1])
+        else:
+            sys.exit("usage: http_profile.py [--self-test | [--case-code REGEX] "
+                     "[--frequency HZ]] < perf-script-output")
+        args = args[2:]
     by_thread = collections.defaultdict(list)
-    for comm, tid, frames in samples(sys.stdin):
+    times = []
+    for comm, tid, frames in samples(sys.stdin, times):
         by_thread[(comm, tid)].append(frames)
     if not by_thread:
-        sys.exit("no samples: give this the output of perf script -F comm,tid,ip,sym,dso")
+        sys.exit("no samples: give this the output of perf script -F comm,tid,time,ip,sym,dso")
     server = max(
         (key for key in by_thread if key[0] == "http_report"),
         key=lambda key: len(by_thread[key]),
@@ -185,6 +200,13 @@ def main():
     others = sum(len(v) for k, v in by_thread.items() if k != server)
     share = owners["keygate"] / total
     print(f"server thread {server[1]}: {total} samples ({others} in other threads, wrk's among them)")
+    stamps = [t for tid, t in times if tid == server[1]]
+    if frequency and len(stamps) > 1:
+        # A server that is not busy all the time is not the bottleneck (or the host took
+        # its CPU): then the share says less about the throughput.
+        busy = total / ((max(stamps) - min(stamps)) * frequency)
+        note = "" if busy >= 0.85 else "  NOT SATURATED: the share understates what the check costs the throughput"
+        print(f"  the server thread was on a CPU {100 * busy:.0f}% of the run{note}")
     rows = [
         ("keygate", "the case's code" if CASE_CODE else "keygate's code"),
         ("server", "the server's own"),
