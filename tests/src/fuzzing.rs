@@ -6,13 +6,12 @@
 
 use std::cell::OnceCell;
 use std::fmt::Display;
-use std::future::Future;
-use std::pin::pin;
-use std::task::{Context, Poll, Waker};
 
 use keygate::keys::KeyFormat;
 use keygate::spec::{Alternative, Location, Operation, Requirement, Scheme, SchemeKind, SchemeUse};
 use keygate::{Guard, Spec, StaticKeys};
+
+use crate::block_on;
 
 /// A fuzz target's body: what it does with one input.
 pub type TargetFn = fn(&[u8]);
@@ -189,17 +188,6 @@ static FUZZ_SPEC: Spec = Spec {
     }],
 };
 
-/// Runs a future that never waits on I/O (static keys): polled until ready.
-fn run<F: Future>(future: F) -> F::Output {
-    let mut future = pin!(future);
-    let mut context = Context::from_waker(Waker::noop());
-    loop {
-        if let Poll::Ready(output) = future.as_mut().poll(&mut context) {
-            return output;
-        }
-    }
-}
-
 /// A request built from the input: the first line is the request target, each further
 /// line `name:value` a header (lines split on `\n`, the value taken as raw bytes).
 /// Reading and deciding never panics, and a request is admitted only if it carries the
@@ -235,7 +223,7 @@ pub fn read_credentials(data: &[u8]) {
         .key("bearer", VALID_KEY)
         .basic("basic", "user", VALID_KEY);
     let guard = Guard::new(&FUZZ_SPEC, keys);
-    let admitted = run(guard.authorize_request(&parts)).is_ok();
+    let admitted = block_on(guard.authorize_request(&parts)).is_ok();
     if admitted {
         let carries_key = data.windows(VALID_KEY.len()).any(|w| w == VALID_KEY.as_bytes())
             // Basic carries it base64-encoded; percent-encoding may hide it in a query.

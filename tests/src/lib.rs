@@ -18,9 +18,11 @@ pub mod keys {
     include!("../snapshots/keys.rs");
 }
 
+mod block_on;
 mod counting_store;
 pub mod fuzzing;
 mod temp_dir;
 
+pub use block_on::block_on;
 pub use counting_store::CountingStore;
 pub use temp_dir::TempDir;

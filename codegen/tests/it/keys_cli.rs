@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use keygate::keys::{KeyStore, Keyring, SqliteStore};
 use keygate::spec::{Location, Scheme, SchemeKind};
 use keygate::{Credential, OperationRef, Verdict, Verifier, VerifyRequest};
-use keygate_tests::TempDir;
+use keygate_tests::{block_on, TempDir};
 use secrecy::SecretString;
 use serde_json::Value;
 
@@ -83,25 +83,6 @@ fn text(value: &Value, field: &str) -> String {
         .as_str()
         .unwrap_or_else(|| panic!("no string `{field}` in {value}"))
         .to_owned()
-}
-
-/// Polls a future to completion on this thread. Without a tokio runtime the store and
-/// the keyring run inline, so a recorded use is written before this returns.
-fn block_on<F: std::future::Future>(future: F) -> F::Output {
-    use std::sync::Arc;
-    use std::task::{Context, Poll, Wake, Waker};
-    struct Noop;
-    impl Wake for Noop {
-        fn wake(self: Arc<Self>) {}
-    }
-    let waker = Waker::from(Arc::new(Noop));
-    let mut cx = Context::from_waker(&waker);
-    let mut future = std::pin::pin!(future);
-    loop {
-        if let Poll::Ready(out) = future.as_mut().poll(&mut cx) {
-            return out;
-        }
-    }
 }
 
 const API_KEY: Scheme = Scheme {

@@ -1,10 +1,13 @@
-//! Helpers shared by the tests: schemes, verification shorthands, `block_on`. The
-//! counting store and temp dirs are `keygate_tests`' (shared with the bench).
+//! Helpers shared by the tests: schemes and verification shorthands. The counting
+//! store, temp dirs and `block_on` are `keygate_tests`' (shared with the bench and
+//! codegen's tests).
 
 use keygate::keys::UnixSeconds;
 use keygate::spec::{Location, Scheme, SchemeKind};
 use keygate::{Credential, OperationRef, Verdict, Verifier, VerifyRequest};
 use secrecy::{ExposeSecret, SecretString};
+
+pub(crate) use keygate_tests::block_on;
 
 /// A fixed starting time for manual clocks (2024-01-01).
 pub(crate) const T0: UnixSeconds = 1_704_067_200;
@@ -51,22 +54,4 @@ pub(crate) async fn verify<V: Verifier>(
 /// Shorthand: verify an apiKey credential for `GET listThings`.
 pub(crate) async fn get<V: Verifier>(verifier: &V, full: &SecretString) -> Verdict {
     verify(verifier, &API_KEY, &key(full), "GET", Some("listThings")).await
-}
-
-/// Polls a future to completion on this thread (no tokio runtime).
-pub(crate) fn block_on<F: std::future::Future>(future: F) -> F::Output {
-    use std::sync::Arc;
-    use std::task::{Context, Poll, Wake, Waker};
-    struct Noop;
-    impl Wake for Noop {
-        fn wake(self: Arc<Self>) {}
-    }
-    let waker = Waker::from(Arc::new(Noop));
-    let mut cx = Context::from_waker(&waker);
-    let mut future = std::pin::pin!(future);
-    loop {
-        if let Poll::Ready(out) = future.as_mut().poll(&mut cx) {
-            return out;
-        }
-    }
 }
