@@ -246,6 +246,32 @@ struct WrkRun {
     socket_errors: Option<String>,
 }
 
+/// One wrk run of `case`, and what was wrong with it, if anything: a non-2xx answer, a
+/// socket error, or fewer handler runs than wrk counted answers.
+fn checked_wrk(
+    binary: &str,
+    case: &Served,
+    seconds: u64,
+    connections: u32,
+) -> (WrkRun, Option<String>) {
+    let before = case.hits.load(Ordering::Relaxed);
+    let run = wrk(binary, case, seconds, connections);
+    let answered = case.hits.load(Ordering::Relaxed) - before;
+    let problem =
+        (run.non_2xx > 0 || run.socket_errors.is_some() || answered < run.requests).then(|| {
+            let errors = run
+                .socket_errors
+                .as_ref()
+                .map(|e| format!(", socket errors: {e}"))
+                .unwrap_or_default();
+            format!(
+                "{} non-2xx, handler ran {answered} times for {} responses{errors}",
+                run.non_2xx, run.requests
+            )
+        });
+    (run, problem)
+}
+
 fn wrk(binary: &str, case: &Served, seconds: u64, connections: u32) -> WrkRun {
     let output = Command::new(binary)
         .args(["-t1", &format!("-c{connections}"), &format!("-d{seconds}s")])
@@ -307,21 +333,18 @@ fn run_alone(
         return ExitCode::FAILURE;
     };
     wrk(binary, case, 1, connections);
-    let before = case.hits.load(Ordering::Relaxed);
-    let run = wrk(binary, case, seconds, connections);
-    let answered = case.hits.load(Ordering::Relaxed) - before;
+    let (run, problem) = checked_wrk(binary, case, seconds, connections);
     println!(
         "{name} alone: {:.0} requests per second, {} requests over {seconds} s, wrk -t1 -c{connections}",
         run.per_second, run.requests
     );
-    if run.non_2xx > 0 || run.socket_errors.is_some() || answered < run.requests {
-        eprintln!(
-            "{name}: {} non-2xx, handler ran {answered} times for {} responses",
-            run.non_2xx, run.requests
-        );
-        return ExitCode::FAILURE;
+    match problem {
+        Some(problem) => {
+            eprintln!("{name}: {problem}");
+            ExitCode::FAILURE
+        }
+        None => ExitCode::SUCCESS,
     }
-    ExitCode::SUCCESS
 }
 
 fn main() -> ExitCode {
@@ -387,19 +410,9 @@ fn main() -> ExitCode {
     let mut failures = Vec::new();
     let mut measure = |i: usize, round: usize| {
         let case = &served[i];
-        let before = case.hits.load(Ordering::Relaxed);
-        let run = wrk(&binary, case, seconds, connections);
-        let answered = case.hits.load(Ordering::Relaxed) - before;
-        let errors = run
-            .socket_errors
-            .as_ref()
-            .map(|e| format!(", socket errors: {e}"))
-            .unwrap_or_default();
-        if run.non_2xx > 0 || run.socket_errors.is_some() || answered < run.requests {
-            failures.push(format!(
-                "round {round} {}: {} non-2xx, handler ran {answered} times for {} responses{errors}",
-                case.name, run.non_2xx, run.requests
-            ));
+        let (run, problem) = checked_wrk(&binary, case, seconds, connections);
+        if let Some(problem) = problem {
+            failures.push(format!("round {round} {}: {problem}", case.name));
         }
         samples[i].0.push(run.per_second);
         run.per_second
