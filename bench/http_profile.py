@@ -101,12 +101,10 @@ def owner(frames):
     for symbol, dso in frames:
         if "kernel" in dso:
             continue
-        if CASE_CODE is not None:
-            if CASE_CODE.match(path_of(symbol)):
-                return "keygate", symbol
-        elif crate_of(symbol) in KEYGATE:
-            return "keygate", symbol
         crate = crate_of(symbol)
+        mine = CASE_CODE.match(path_of(symbol)) if CASE_CODE else crate in KEYGATE
+        if mine:
+            return "keygate", symbol
         if crate in SERVER:
             return "server", symbol
     if any("entry_SYSCALL" in symbol for symbol, _ in frames):
