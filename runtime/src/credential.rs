@@ -1,5 +1,7 @@
 //! Reading credentials from a request, per SEMANTICS §3.
 
+use std::borrow::Cow;
+
 use base64::Engine as _;
 use http::header::{AUTHORIZATION, COOKIE};
 use http::request::Parts;
@@ -7,24 +9,60 @@ use http::{HeaderName, HeaderValue};
 use secrecy::SecretString;
 
 use crate::spec::{Location, SchemeKind};
-use crate::verifier::Credential;
+use crate::verifier::{Credential, CredentialRef};
 
 /// What a request carries for one scheme.
 #[derive(Debug, Clone)]
-pub(crate) enum Presented {
+pub(crate) enum Presented<'p> {
     /// Nothing, or only an empty value.
     Absent,
     /// Exactly one credential.
-    One(Credential),
+    One(Held<'p>),
     /// Two or more values: the scheme fails (never pick one silently).
     Ambiguous,
     /// Present but unreadable (bad Basic base64, non-ASCII header): the scheme fails.
     Malformed,
 }
 
-impl Presented {
+impl Presented<'_> {
     pub(crate) fn is_presented(&self) -> bool {
         !matches!(self, Presented::Absent)
+    }
+
+    /// The same, holding its own copy of the credential: for a decision that must wait,
+    /// whose future cannot borrow the request it also owns.
+    pub(crate) fn into_owned(self) -> Presented<'static> {
+        match self {
+            Presented::Absent => Presented::Absent,
+            Presented::One(held) => Presented::One(Held::Owned(held.into_credential())),
+            Presented::Ambiguous => Presented::Ambiguous,
+            Presented::Malformed => Presented::Malformed,
+        }
+    }
+}
+
+/// One credential: borrowed from the request where its text is there as is (headers,
+/// bearer tokens, queries without escapes), else decoded into a copy that is wiped on
+/// drop.
+#[derive(Debug, Clone)]
+pub(crate) enum Held<'p> {
+    Lent(CredentialRef<'p>),
+    Owned(Credential),
+}
+
+impl Held<'_> {
+    pub(crate) fn lend(&self) -> CredentialRef<'_> {
+        match self {
+            Held::Lent(credential) => *credential,
+            Held::Owned(credential) => credential.lend(),
+        }
+    }
+
+    pub(crate) fn into_credential(self) -> Credential {
+        match self {
+            Held::Lent(credential) => credential.to_credential(),
+            Held::Owned(credential) => credential,
+        }
     }
 }
 
@@ -66,13 +104,13 @@ impl Reader {
         }
     }
 
-    pub(crate) fn read(&self, parts: &Parts) -> Presented {
+    pub(crate) fn read<'p>(&self, parts: &'p Parts) -> Presented<'p> {
         match self {
             Reader::Header(name) => read_header(parts, name),
             Reader::Query(name) => read_query(parts, name),
             Reader::Cookie(name) => read_cookie(parts, name),
             Reader::Bearer => read_authorization(parts, "bearer", |token| {
-                Presented::One(Credential::Bearer(SecretString::from(token)))
+                Presented::One(Held::Lent(CredentialRef::bearer(token)))
             }),
             Reader::Basic => read_authorization(parts, "basic", decode_basic),
             Reader::Unreadable | Reader::Hooked => Presented::Absent,
@@ -80,8 +118,13 @@ impl Reader {
     }
 }
 
-/// One value, or none, or too many: the counting rule shared by every location.
-fn single<I: Iterator<Item = Option<String>>>(mut values: I) -> Presented {
+/// One value, or none, or too many: the counting rule shared by every location. A
+/// value is `None` when it cannot be read.
+fn single<'p, V, I>(mut values: I) -> Presented<'p>
+where
+    V: AsRef<str> + Into<Key<'p>>,
+    I: Iterator<Item = Option<V>>,
+{
     let Some(first) = values.next() else {
         return Presented::Absent;
     };
@@ -90,29 +133,55 @@ fn single<I: Iterator<Item = Option<String>>>(mut values: I) -> Presented {
     }
     match first {
         None => Presented::Malformed,
-        Some(value) if value.is_empty() => Presented::Absent,
-        Some(value) => Presented::One(Credential::Key(SecretString::from(value))),
+        Some(value) if value.as_ref().is_empty() => Presented::Absent,
+        Some(value) => Presented::One(match value.into() {
+            Key(Cow::Borrowed(text)) => Held::Lent(CredentialRef::key(text)),
+            Key(Cow::Owned(text)) => Held::Owned(Credential::Key(SecretString::from(text))),
+        }),
     }
 }
 
-fn header_text(value: &HeaderValue) -> Option<String> {
-    value.to_str().ok().map(|text| text.trim().to_owned())
+/// An apiKey value: the request's own text, or a decoded copy.
+struct Key<'p>(Cow<'p, str>);
+
+impl<'p> From<&'p str> for Key<'p> {
+    fn from(text: &'p str) -> Key<'p> {
+        Key(Cow::Borrowed(text))
+    }
 }
 
-fn read_header(parts: &Parts, name: &HeaderName) -> Presented {
+impl<'p> From<Cow<'p, str>> for Key<'p> {
+    fn from(text: Cow<'p, str>) -> Key<'p> {
+        Key(text)
+    }
+}
+
+impl From<String> for Key<'_> {
+    fn from(text: String) -> Key<'static> {
+        Key(Cow::Owned(text))
+    }
+}
+
+/// A field value's text, whitespace around it trimmed. `to_str` admits only visible
+/// ASCII, spaces and tabs, so the ASCII trim is the whole trim.
+fn header_text(value: &HeaderValue) -> Option<&str> {
+    value.to_str().ok().map(str::trim_ascii)
+}
+
+fn read_header<'p>(parts: &'p Parts, name: &HeaderName) -> Presented<'p> {
     single(parts.headers.get_all(name).iter().map(header_text))
 }
 
-fn read_query(parts: &Parts, name: &str) -> Presented {
+fn read_query<'p>(parts: &'p Parts, name: &str) -> Presented<'p> {
     let query = parts.uri.query().unwrap_or("");
     single(
         form_urlencoded::parse(query.as_bytes())
             .filter(|(key, _)| key == name)
-            .map(|(_, value)| Some(value.into_owned())),
+            .map(|(_, value)| Some(value)),
     )
 }
 
-fn read_cookie(parts: &Parts, name: &str) -> Presented {
+fn read_cookie(parts: &Parts, name: &str) -> Presented<'static> {
     let mut values = Vec::new();
     for line in parts.headers.get_all(COOKIE) {
         // Browsers send raw UTF-8 in cookie values; one such cookie must not hide the
@@ -128,11 +197,11 @@ fn read_cookie(parts: &Parts, name: &str) -> Presented {
 }
 
 /// Reads `Authorization: <scheme> <token>`; another scheme word means absent for this one.
-fn read_authorization(
-    parts: &Parts,
+fn read_authorization<'p>(
+    parts: &'p Parts,
     scheme: &str,
-    credential: fn(String) -> Presented,
-) -> Presented {
+    credential: fn(&'p str) -> Presented<'p>,
+) -> Presented<'p> {
     let mut lines = parts.headers.get_all(AUTHORIZATION).iter();
     let Some(line) = lines.next() else {
         return Presented::Absent;
@@ -143,19 +212,19 @@ fn read_authorization(
     let Ok(text) = line.to_str() else {
         return Presented::Malformed;
     };
-    let text = text.trim();
+    let text = text.trim_ascii();
     let (word, rest) = text.split_once([' ', '\t']).unwrap_or((text, ""));
     if !word.eq_ignore_ascii_case(scheme) {
         return Presented::Absent;
     }
-    let token = rest.trim();
+    let token = rest.trim_ascii();
     if token.is_empty() {
         return Presented::Absent;
     }
-    credential(token.to_owned())
+    credential(token)
 }
 
-fn decode_basic(token: String) -> Presented {
+fn decode_basic(token: &str) -> Presented<'static> {
     let engine = base64::engine::general_purpose::STANDARD;
     let Ok(bytes) = engine.decode(token.as_bytes()) else {
         return Presented::Malformed;
@@ -169,16 +238,16 @@ fn decode_basic(token: String) -> Presented {
     if id.is_empty() && secret.is_empty() {
         return Presented::Absent;
     }
-    Presented::One(Credential::Basic {
+    Presented::One(Held::Owned(Credential::Basic {
         id: id.to_owned(),
         secret: SecretString::from(secret.to_owned()),
-    })
+    }))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use secrecy::ExposeSecret;
+    use crate::verifier::CredentialKind;
 
     fn parts(uri: &str, headers: &[(&str, &str)]) -> Parts {
         let mut builder = http::Request::builder().uri(uri);
@@ -190,7 +259,9 @@ mod tests {
 
     fn key(presented: Presented) -> String {
         match presented {
-            Presented::One(Credential::Key(secret)) => secret.expose_secret().to_owned(),
+            Presented::One(held) if held.lend().kind() == CredentialKind::Key => {
+                held.lend().secret().to_owned()
+            }
             other => format!("{other:?}"),
         }
     }
@@ -223,6 +294,25 @@ mod tests {
         assert_eq!(key(Reader::Query("api_key").read(&p)), "a+b c");
     }
 
+    /// Text the request holds as is is lent, not copied; decoded text is a copy.
+    #[test]
+    fn credentials_are_borrowed_unless_decoded() {
+        let lent = |presented: Presented<'_>| matches!(presented, Presented::One(Held::Lent(_)));
+        let p = parts("/?k=plain&e=a%2Bb", &[("x-api-key", " abc ")]);
+        assert!(lent(header("X-API-Key").read(&p)));
+        assert!(lent(Reader::Query("k").read(&p)));
+        assert!(!lent(Reader::Query("e").read(&p)));
+        let p = parts("/", &[("authorization", "Bearer tok")]);
+        assert!(lent(Reader::Bearer.read(&p)));
+        // A waiting decision keeps its own copy, equal to what was lent.
+        match Reader::Bearer.read(&p).into_owned() {
+            Presented::One(Held::Owned(Credential::Bearer(token))) => {
+                assert_eq!(secrecy::ExposeSecret::expose_secret(&token), "tok")
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
     #[test]
     fn cookies_are_read_from_every_line() {
         let p = parts("/", &[("cookie", "a=1; sid=xyz"), ("cookie", "b=2")]);
@@ -240,15 +330,18 @@ mod tests {
     fn bearer_and_basic() {
         let p = parts("/", &[("authorization", "bEaReR tok")]);
         match Reader::Bearer.read(&p) {
-            Presented::One(Credential::Bearer(t)) => assert_eq!(t.expose_secret(), "tok"),
+            Presented::One(Held::Lent(token)) => {
+                assert_eq!(token.kind(), CredentialKind::Bearer);
+                assert_eq!(token.secret(), "tok");
+            }
             other => panic!("{other:?}"),
         }
         assert!(matches!(Reader::Basic.read(&p), Presented::Absent));
         let p = parts("/", &[("authorization", "Basic aWQ6c2VjcmV0")]);
         match Reader::Basic.read(&p) {
-            Presented::One(Credential::Basic { id, secret }) => {
-                assert_eq!(id, "id");
-                assert_eq!(secret.expose_secret(), "secret");
+            Presented::One(held) => {
+                assert_eq!(held.lend().basic_id(), Some("id"));
+                assert_eq!(held.lend().secret(), "secret");
             }
             other => panic!("{other:?}"),
         }

@@ -171,7 +171,7 @@ impl Guard {
     /// are denied).
     pub async fn authorize_request(&self, parts: &Parts) -> Result<Authenticated, Rejection> {
         let index = self.target(parts)?;
-        let mut memo = Memo::new(self.inner.spec);
+        let mut memo = Memo::new();
         self.run(parts, index, &mut memo, true)
             .await
             .map_err(Stop::into_rejection)
@@ -179,7 +179,7 @@ impl Guard {
 
     /// Decides a request as far as it can without waiting: for verifiers that answer
     /// at once ([`Verifier::verify_now`]) the layer needs no future of its own.
-    pub(crate) fn authorize_now(&self, parts: &Parts) -> Early {
+    pub(crate) fn authorize_now<'p>(&self, parts: &'p Parts) -> Early<'p> {
         if !self.inner.seen.try_now() {
             return Early::Later;
         }
@@ -190,7 +190,7 @@ impl Guard {
         let Some((requirement, operation)) = self.requirement_of(parts, index) else {
             return Early::Done(Err(Rejection::internal()));
         };
-        let mut memo = Memo::new(self.inner.spec);
+        let mut memo = Memo::new();
         let mut state = Evaluation::new(&self.inner, parts, operation, &mut memo);
         state.may_wait = false;
         let polled = {
@@ -208,10 +208,10 @@ impl Guard {
 
     /// Finishes a decision [`authorize_now`](Guard::authorize_now) had to leave, from its
     /// memo: nothing read or verified so far is done again.
-    pub(crate) async fn resume(
+    pub(crate) async fn resume<'p>(
         &self,
-        parts: &Parts,
-        resume: &mut Resume,
+        parts: &'p Parts,
+        resume: &mut Resume<'p>,
     ) -> Result<Authenticated, Rejection> {
         self.run(parts, resume.index, &mut resume.memo, true)
             .await
@@ -254,11 +254,11 @@ impl Guard {
         }
     }
 
-    async fn run(
+    async fn run<'p>(
         &self,
-        parts: &Parts,
+        parts: &'p Parts,
         index: Option<usize>,
-        memo: &mut Memo,
+        memo: &mut Memo<'p>,
         may_wait: bool,
     ) -> Result<Authenticated, Stop> {
         let Some((requirement, operation)) = self.requirement_of(parts, index) else {
@@ -275,7 +275,7 @@ impl Guard {
         parts: &Parts,
         index: usize,
     ) -> Result<Authenticated, Rejection> {
-        let mut memo = Memo::new(self.inner.spec);
+        let mut memo = Memo::new();
         self.run(parts, Some(index), &mut memo, true)
             .await
             .map_err(Stop::into_rejection)
@@ -283,7 +283,7 @@ impl Guard {
 
     async fn decide(
         &self,
-        state: &mut Evaluation<'_>,
+        state: &mut Evaluation<'_, '_>,
         requirement: Requirement,
         index: Option<usize>,
     ) -> Result<Authenticated, Stop> {
@@ -386,28 +386,27 @@ enum Outcome {
 
 /// Per-request memo: each scheme's credential is read once and verified at most once,
 /// however many alternatives name it.
-struct Evaluation<'a> {
-    inner: &'a GuardInner,
-    parts: &'a Parts,
-    operation: OperationRef<'a>,
+struct Evaluation<'e, 'p> {
+    inner: &'e GuardInner,
+    parts: &'p Parts,
+    operation: OperationRef<'p>,
     /// Borrowed, not moved: it is large, and the layer keeps it across a wait.
-    memo: &'a mut Memo,
+    memo: &'e mut Memo<'p>,
     /// Off for the layer's first, synchronous try: a step that would wait stops it.
     may_wait: bool,
 }
 
 /// What a decision has gathered: carried from the layer's synchronous try to the
 /// awaited rest, so nothing is read or verified twice.
-pub(crate) struct Memo {
-    /// One per scheme of the spec; no allocation for specs of up to `INLINE` schemes.
-    slots: Slots,
+pub(crate) struct Memo<'p> {
+    slots: Slots<'p>,
     detail: Detail,
 }
 
-impl Memo {
-    fn new(spec: &Spec) -> Memo {
+impl<'p> Memo<'p> {
+    fn new() -> Memo<'p> {
         Memo {
-            slots: Slots::new(spec.schemes.len()),
+            slots: Slots::new(),
             detail: Detail::Invalid,
         }
     }
@@ -416,17 +415,32 @@ impl Memo {
 /// A decision made without waiting, or the point where it has to wait.
 // Large on purpose: the memo moves once, into the waiting future (boxed anyway).
 #[allow(clippy::large_enum_variant)]
-pub(crate) enum Early {
+pub(crate) enum Early<'p> {
     Done(Result<Authenticated, Rejection>),
-    Wait(Resume),
+    Wait(Resume<'p>),
     /// Not tried: decide it all with [`Guard::authorize_request`].
     Later,
 }
 
 /// Where [`Guard::authorize_now`] stopped.
-pub(crate) struct Resume {
+pub(crate) struct Resume<'p> {
     index: Option<usize>,
-    memo: Memo,
+    memo: Memo<'p>,
+}
+
+impl Resume<'_> {
+    /// The same, holding copies of the credentials read so far: the waiting future owns
+    /// the request, so it cannot also borrow from it.
+    pub(crate) fn into_owned(self) -> Resume<'static> {
+        let Memo { slots, detail } = self.memo;
+        Resume {
+            index: self.index,
+            memo: Memo {
+                slots: slots.into_owned(),
+                detail,
+            },
+        }
+    }
 }
 
 /// Why a decision ended without a grant.
@@ -452,67 +466,96 @@ impl Stop {
     }
 }
 
-/// Schemes whose slots live in the request's future rather than on the heap.
-const INLINE: usize = 8;
-/// Most specs define a few schemes: their slots are set up and dropped four at a time.
-const SMALL: usize = 4;
+/// Schemes whose slots live in place; a decision that touches more spills to the heap.
+/// Few touch more than two (the AND of a key pair, or a key OR a token).
+const INLINE: usize = 3;
+/// Marks an inline slot no scheme holds yet.
+const FREE: usize = usize::MAX;
 
-/// The per-scheme slots of one request.
-// Large on purpose: it lives in the request's (already boxed) future.
-#[allow(clippy::large_enum_variant)]
-enum Slots {
-    Small([Slot; SMALL]),
-    Inline([Slot; INLINE]),
-    Heap(Vec<Slot>),
+/// The slots of one request: one for each scheme the decision touches (not each scheme
+/// of the spec), found by scheme index. A requirement names a few schemes, so the memo
+/// stays small whatever the spec defines, and it is set up and dropped cheaply.
+struct Slots<'p> {
+    owners: [usize; INLINE],
+    inline: [Slot<'p>; INLINE],
+    spilled: Vec<(usize, Slot<'p>)>,
 }
 
-impl Slots {
-    fn new(count: usize) -> Slots {
-        if count <= SMALL {
-            Slots::Small(Default::default())
-        } else if count <= INLINE {
-            Slots::Inline(Default::default())
-        } else {
-            Slots::Heap(vec![Slot::default(); count])
+impl<'p> Slots<'p> {
+    fn new() -> Slots<'p> {
+        Slots {
+            owners: [FREE; INLINE],
+            inline: Default::default(),
+            spilled: Vec::new(),
         }
     }
-}
 
-impl std::ops::Deref for Slots {
-    type Target = [Slot];
-
-    fn deref(&self) -> &[Slot] {
-        match self {
-            Slots::Small(slots) => slots,
-            Slots::Inline(slots) => slots,
-            Slots::Heap(slots) => slots,
+    fn into_owned(self) -> Slots<'static> {
+        Slots {
+            owners: self.owners,
+            inline: self.inline.map(Slot::into_owned),
+            spilled: self
+                .spilled
+                .into_iter()
+                .map(|(owner, slot)| (owner, slot.into_owned()))
+                .collect(),
         }
     }
-}
 
-impl std::ops::DerefMut for Slots {
-    fn deref_mut(&mut self) -> &mut [Slot] {
-        match self {
-            Slots::Small(slots) => slots,
-            Slots::Inline(slots) => slots,
-            Slots::Heap(slots) => slots,
+    /// The slot of `scheme`, if the decision has touched it.
+    fn get_mut(&mut self, scheme: usize) -> Option<&mut Slot<'p>> {
+        match self.owners.iter().position(|&owner| owner == scheme) {
+            Some(at) => Some(&mut self.inline[at]),
+            None => self
+                .spilled
+                .iter_mut()
+                .find(|(owner, _)| *owner == scheme)
+                .map(|(_, slot)| slot),
         }
+    }
+
+    /// The slot of `scheme`, taken now if the decision has not touched it yet.
+    fn slot(&mut self, scheme: usize) -> &mut Slot<'p> {
+        if let Some(at) = self.owners.iter().position(|&owner| owner == scheme) {
+            return &mut self.inline[at];
+        }
+        if let Some(at) = self.owners.iter().position(|&owner| owner == FREE) {
+            self.owners[at] = scheme;
+            return &mut self.inline[at];
+        }
+        let at = match self.spilled.iter().position(|(owner, _)| *owner == scheme) {
+            Some(at) => at,
+            None => {
+                self.spilled.push((scheme, Slot::default()));
+                self.spilled.len() - 1
+            }
+        };
+        &mut self.spilled[at].1
     }
 }
 
 /// What one scheme has given so far in this request.
 #[derive(Debug, Clone, Default)]
-struct Slot {
-    presented: Option<Presented>,
+struct Slot<'p> {
+    presented: Option<Presented<'p>>,
     outcome: Option<Outcome>,
 }
 
-impl<'a> Evaluation<'a> {
+impl Slot<'_> {
+    fn into_owned(self) -> Slot<'static> {
+        Slot {
+            presented: self.presented.map(Presented::into_owned),
+            outcome: self.outcome,
+        }
+    }
+}
+
+impl<'e, 'p> Evaluation<'e, 'p> {
     fn new(
-        inner: &'a GuardInner,
-        parts: &'a Parts,
-        operation: OperationRef<'a>,
-        memo: &'a mut Memo,
+        inner: &'e GuardInner,
+        parts: &'p Parts,
+        operation: OperationRef<'p>,
+        memo: &'e mut Memo<'p>,
     ) -> Self {
         Evaluation {
             inner,
@@ -527,9 +570,11 @@ impl<'a> Evaluation<'a> {
         self.memo.detail
     }
 
-    fn read(&mut self, scheme: usize) -> &Presented {
+    fn read(&mut self, scheme: usize) -> &Presented<'p> {
         let (inner, parts) = (self.inner, self.parts);
-        self.memo.slots[scheme]
+        self.memo
+            .slots
+            .slot(scheme)
             .presented
             .get_or_insert_with(|| match inner.readers.get(scheme) {
                 Some(reader) => reader.read(parts),
@@ -537,7 +582,7 @@ impl<'a> Evaluation<'a> {
             })
     }
 
-    fn hook(&self, scheme: usize) -> Option<&'a Arc<dyn Hook>> {
+    fn hook(&self, scheme: usize) -> Option<&'e Arc<dyn Hook>> {
         self.inner.hooks.get(scheme).and_then(Option::as_ref)
     }
 
@@ -586,12 +631,15 @@ impl<'a> Evaluation<'a> {
     }
 
     async fn outcome(&mut self, scheme: usize) -> Result<&Outcome, Stop> {
-        if self.memo.slots[scheme].outcome.is_none() {
+        if self.memo.slots.slot(scheme).outcome.is_none() {
             let outcome = self.evaluate(scheme).await.ok_or(Stop::Wait)?;
-            self.memo.slots[scheme].outcome = Some(outcome);
+            self.memo.slots.slot(scheme).outcome = Some(outcome);
         }
         // Set just above; the default is never used.
-        Ok(self.memo.slots[scheme]
+        Ok(self
+            .memo
+            .slots
+            .slot(scheme)
             .outcome
             .get_or_insert(Outcome::Failed))
     }
@@ -641,9 +689,10 @@ impl<'a> Evaluation<'a> {
                 }
             }
             // Borrowed from the memo: the credential is not copied per verification.
-            let Some(Presented::One(credential)) = &self.memo.slots[scheme].presented else {
+            let Some(Presented::One(held)) = &self.memo.slots.slot(scheme).presented else {
                 return Some(Outcome::Failed);
             };
+            let credential = held.lend();
             let request = VerifyRequest::new(definition, credential, self.operation)
                 .within(RequestContext::new(inner.spec, self.parts));
             match inner.verifier.verify_now_dyn(request) {
@@ -688,5 +737,45 @@ impl<'a> Evaluation<'a> {
                 Outcome::Unavailable
             }
         })
+    }
+}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::credential::Held;
+    use crate::verifier::CredentialRef;
+
+    /// Slots past the inline ones spill to the heap and are found again, each its own;
+    /// copies for a wait keep every slot.
+    #[test]
+    fn slots_beyond_the_inline_ones_keep_their_schemes() {
+        let keys: Vec<String> = (0..2 * INLINE).map(|n| format!("key-{n}")).collect();
+        let mut slots = Slots::new();
+        // Touched out of order, as alternatives touch schemes.
+        for scheme in (0..keys.len()).rev() {
+            let slot = slots.slot(10 * scheme);
+            assert!(slot.presented.is_none(), "scheme {scheme} starts empty");
+            slot.presented = Some(Presented::One(Held::Lent(CredentialRef::key(
+                &keys[scheme],
+            ))));
+        }
+        assert_eq!(slots.spilled.len(), keys.len() - INLINE);
+        assert!(
+            slots.get_mut(7).is_none(),
+            "an untouched scheme has no slot"
+        );
+        let owned = slots.into_owned();
+        let mut slots: Slots<'_> = owned;
+        for (scheme, key) in keys.iter().enumerate() {
+            match slots
+                .get_mut(10 * scheme)
+                .and_then(|slot| slot.presented.as_ref())
+            {
+                Some(Presented::One(held @ Held::Owned(_))) => {
+                    assert_eq!(held.lend().secret(), key)
+                }
+                other => panic!("scheme {scheme}: {other:?}"),
+            }
+        }
     }
 }

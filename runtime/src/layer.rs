@@ -128,7 +128,11 @@ where
             Early::Done(Err(rejection)) => State::Refused {
                 response: Some(rejection.into_response()),
             },
-            Early::Wait(resume) => self.waiting(parts, body, Some(resume)),
+            Early::Wait(resume) => {
+                // Copies of what it read: the future owns `parts` and cannot borrow it.
+                let resume = resume.into_owned();
+                self.waiting(parts, body, Some(resume))
+            }
             Early::Later => self.waiting(parts, body, None),
         };
         AuthFuture { state }
@@ -142,7 +146,7 @@ impl<S> AuthService<S> {
         &mut self,
         mut parts: Parts,
         body: B,
-        mut resume: Option<Resume>,
+        resume: Option<Resume<'static>>,
     ) -> State<S::Future>
     where
         S: Service<Request<B>, Response = Response, Error = Infallible> + Clone + Send + 'static,
@@ -152,8 +156,8 @@ impl<S> AuthService<S> {
         let (mut inner, guard) = self.detach();
         State::Waiting {
             decision: Box::pin(async move {
-                let decided = match resume.as_mut() {
-                    Some(resume) => guard.resume(&parts, resume).await,
+                let decided = match resume {
+                    Some(mut resume) => guard.resume(&parts, &mut resume).await,
                     None => guard.authorize_request(&parts).await,
                 };
                 match decided {

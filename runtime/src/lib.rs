@@ -24,8 +24,8 @@ pub use refusal::{Rejection, RejectionReason};
 pub use spec::Spec;
 pub use static_keys::StaticKeys;
 pub use verifier::{
-    hook_fn, BoxFuture, Credential, Hook, OperationRef, Principal, RequestContext, Verdict,
-    Verifier, VerifyError, VerifyRequest,
+    hook_fn, BoxFuture, Credential, CredentialKind, CredentialRef, Hook, OperationRef, Principal,
+    RequestContext, Verdict, Verifier, VerifyError, VerifyRequest,
 };
 
 /// The axum version generated code is written against.

@@ -14,6 +14,8 @@ struct PathEntry {
     /// Every segment is literal or one whole parameter: the template is its own route
     /// key, so `matchit`'s match already says it matches (but for empty segments).
     structural: bool,
+    /// Every segment is literal: `matchit` matched the path exactly, empty segments and all.
+    literal: bool,
     /// (method, operation index) pairs for this exact template.
     methods: Vec<(&'static str, usize)>,
 }
@@ -50,6 +52,7 @@ impl OperationRouter {
                         .segments
                         .iter()
                         .all(|s| s.is_literal() || s.is_whole_param()),
+                    literal: template.segments.iter().all(|s| s.is_literal()),
                     template,
                     methods: vec![(operation.method, index)],
                 }),
@@ -72,10 +75,13 @@ impl OperationRouter {
     pub(crate) fn find(&self, method: &str, path: &str) -> Option<usize> {
         let bucket = &self.buckets[*self.matcher.at(path).ok()?.value];
         // matchit lets a parameter match an empty segment; a template never does.
-        let no_empty_segment = !path.contains("//") && !path.ends_with('/');
+        let no_empty_segment =
+            || !path.ends_with('/') && !path.as_bytes().windows(2).any(|pair| pair == b"//");
         let candidates = || {
             bucket.iter().filter(move |entry| {
-                (entry.structural && no_empty_segment) || entry.template.matches(path)
+                entry.literal
+                    || (entry.structural && no_empty_segment())
+                    || entry.template.matches(path)
             })
         };
         let lookup = |wanted: &str| {

@@ -4,7 +4,7 @@ use std::fmt;
 
 use crate::keys::{digests_equal, sha256};
 use crate::spec::SchemeKind;
-use crate::verifier::{Credential, Principal, Verdict, Verifier, VerifyError, VerifyRequest};
+use crate::verifier::{CredentialRef, Principal, Verdict, Verifier, VerifyError, VerifyRequest};
 
 /// A verifier over a fixed set of keys. Only SHA-256 of each secret is kept, and every
 /// entry of the scheme is compared in constant time.
@@ -90,7 +90,7 @@ impl StaticKeys {
         format!("{scheme}#{}", count + 1)
     }
 
-    fn find(&self, scheme: &str, credential: &Credential, basic: bool) -> Option<&Principal> {
+    fn find(&self, scheme: &str, credential: CredentialRef<'_>, basic: bool) -> Option<&Principal> {
         let presented = sha256(credential.secret());
         let presented_id = credential.basic_id().unwrap_or("");
         let mut found = None;

@@ -194,16 +194,117 @@ impl Credential {
             _ => None,
         }
     }
+
+    /// The credential as verifiers are handed it.
+    pub fn lend(&self) -> CredentialRef<'_> {
+        match self {
+            Credential::Key(secret) => CredentialRef::key(secret.expose_secret()),
+            Credential::Bearer(secret) => CredentialRef::bearer(secret.expose_secret()),
+            Credential::Basic { id, secret } => CredentialRef::basic(id, secret.expose_secret()),
+        }
+    }
 }
 
 impl fmt::Debug for Credential {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Credential::Key(_) => f.write_str("Key([REDACTED])"),
-            Credential::Bearer(_) => f.write_str("Bearer([REDACTED])"),
-            Credential::Basic { id, .. } => f
+        self.lend().fmt(f)
+    }
+}
+
+impl<'a> From<&'a Credential> for CredentialRef<'a> {
+    fn from(credential: &'a Credential) -> CredentialRef<'a> {
+        credential.lend()
+    }
+}
+
+/// Where a credential came from: which of [`Credential`]'s kinds it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CredentialKind {
+    /// An apiKey value (header, query or cookie).
+    Key,
+    /// The token of `Authorization: Bearer <token>`.
+    Bearer,
+    /// The pair of `Authorization: Basic base64(id:secret)`.
+    Basic,
+}
+
+/// A credential as a verifier is handed it: borrowed, most often straight from the
+/// request's header, so reading a key costs no copy of the secret (a copy would be one
+/// more place that holds it, and an allocation a request). `Debug` never shows secret
+/// material.
+#[derive(Clone, Copy)]
+pub struct CredentialRef<'a> {
+    kind: CredentialKind,
+    secret: &'a str,
+    /// The Basic id; empty for the other kinds.
+    id: &'a str,
+}
+
+impl<'a> CredentialRef<'a> {
+    /// An apiKey value.
+    pub fn key(secret: &'a str) -> CredentialRef<'a> {
+        CredentialRef {
+            kind: CredentialKind::Key,
+            secret,
+            id: "",
+        }
+    }
+
+    /// A bearer token.
+    pub fn bearer(token: &'a str) -> CredentialRef<'a> {
+        CredentialRef {
+            kind: CredentialKind::Bearer,
+            secret: token,
+            id: "",
+        }
+    }
+
+    /// A Basic pair.
+    pub fn basic(id: &'a str, secret: &'a str) -> CredentialRef<'a> {
+        CredentialRef {
+            kind: CredentialKind::Basic,
+            secret,
+            id,
+        }
+    }
+
+    /// Which kind of credential this is.
+    pub fn kind(&self) -> CredentialKind {
+        self.kind
+    }
+
+    /// The secret text: the key, the token, or the Basic secret.
+    pub fn secret(&self) -> &'a str {
+        self.secret
+    }
+
+    /// The Basic id, when this is a Basic pair.
+    pub fn basic_id(&self) -> Option<&'a str> {
+        (self.kind == CredentialKind::Basic).then_some(self.id)
+    }
+
+    /// An owned copy, whose secret is wiped when it is dropped.
+    pub fn to_credential(&self) -> Credential {
+        let secret = SecretString::from(self.secret);
+        match self.kind {
+            CredentialKind::Key => Credential::Key(secret),
+            CredentialKind::Bearer => Credential::Bearer(secret),
+            CredentialKind::Basic => Credential::Basic {
+                id: self.id.to_owned(),
+                secret,
+            },
+        }
+    }
+}
+
+impl fmt::Debug for CredentialRef<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.kind {
+            CredentialKind::Key => f.write_str("Key([REDACTED])"),
+            CredentialKind::Bearer => f.write_str("Bearer([REDACTED])"),
+            CredentialKind::Basic => f
                 .debug_struct("Basic")
-                .field("id", id)
+                .field("id", &self.id)
                 .field("secret", &"[REDACTED]")
                 .finish(),
         }
@@ -226,8 +327,8 @@ pub struct OperationRef<'a> {
 pub struct VerifyRequest<'a> {
     /// The scheme the credential was read for.
     pub scheme: &'a Scheme,
-    /// The credential.
-    pub credential: &'a Credential,
+    /// The credential, lent for the question.
+    pub credential: CredentialRef<'a>,
     /// The operation being called.
     pub operation: OperationRef<'a>,
     /// The whole request, for verifiers that read a second scheme's credential (a key id
@@ -239,12 +340,12 @@ impl<'a> VerifyRequest<'a> {
     /// A question about a lone credential, with no request around it.
     pub fn new(
         scheme: &'a Scheme,
-        credential: &'a Credential,
+        credential: impl Into<CredentialRef<'a>>,
         operation: OperationRef<'a>,
     ) -> VerifyRequest<'a> {
         VerifyRequest {
             scheme,
-            credential,
+            credential: credential.into(),
             operation,
             request: None,
         }
@@ -292,7 +393,7 @@ impl<'a> RequestContext<'a> {
     pub fn credential(&self, scheme: &str) -> Option<Credential> {
         let definition = self.spec.schemes.iter().find(|s| s.name == scheme)?;
         match Reader::for_scheme(&definition.kind).read(self.parts) {
-            Presented::One(credential) => Some(credential),
+            Presented::One(held) => Some(held.into_credential()),
             Presented::Absent | Presented::Ambiguous | Presented::Malformed => None,
         }
     }

@@ -102,7 +102,7 @@ fn verify(db: &Path, scheme: &Scheme, credential: &Credential, method: &str, op:
     let ring = Keyring::new(SqliteStore::open_existing(db).expect("open"));
     let request = VerifyRequest {
         scheme,
-        credential,
+        credential: credential.lend(),
         operation: OperationRef {
             method,
             path: "/pets",

@@ -13,9 +13,7 @@ use super::model::{
     UnixSeconds,
 };
 use super::store::{KeyStore, Sealed};
-use crate::verifier::{
-    Credential, OperationRef, Principal, Verdict, Verifier, VerifyError, VerifyRequest,
-};
+use crate::verifier::{OperationRef, Principal, Verdict, Verifier, VerifyError, VerifyRequest};
 
 /// `last_used_at` is written at most this often per key (seconds).
 const RECORD_USE_EVERY: i64 = 60;
@@ -119,29 +117,27 @@ impl<S: KeyStore> Keyring<S> {
                 .request
                 .and_then(|r| r.credential(companion))
                 .ok_or(Unreadable::IncompletePair)?;
+            let other = other.lend();
             let (id, secret) = if reads_id {
-                (request.credential, &other)
+                (request.credential, other)
             } else {
-                (&other, request.credential)
+                (other, request.credential)
             };
-            return match (id, secret) {
-                (
-                    Credential::Key(id) | Credential::Bearer(id),
-                    Credential::Key(secret) | Credential::Bearer(secret),
-                ) => self
-                    .parse_id_and_secret(id.expose_secret(), secret.expose_secret())
-                    .map(Parsed::into_owned),
-                _ => Err(Unreadable::IncompletePair),
-            };
+            // A pair is two keys (or tokens), never Basic pairs.
+            if id.basic_id().is_some() || secret.basic_id().is_some() {
+                return Err(Unreadable::IncompletePair);
+            }
+            return self
+                .parse_id_and_secret(id.secret(), secret.secret())
+                .map(Parsed::into_owned);
         }
-        match request.credential {
-            Credential::Key(key) | Credential::Bearer(key) => {
-                let (key_id, secret) = self.format.split(key.expose_secret())?;
+        let credential = request.credential;
+        match credential.basic_id() {
+            None => {
+                let (key_id, secret) = self.format.split(credential.secret())?;
                 Ok(Parsed::Lent { key_id, secret })
             }
-            Credential::Basic { id, secret } => {
-                self.parse_id_and_secret(id, secret.expose_secret())
-            }
+            Some(id) => self.parse_id_and_secret(id, credential.secret()),
         }
     }
 
@@ -494,6 +490,7 @@ pub(crate) fn lend_on_match(
 
 #[cfg(test)]
 mod tests {
+    use crate::Credential;
     use std::time::Duration;
 
     use secrecy::SecretString;
