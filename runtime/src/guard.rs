@@ -2,11 +2,8 @@
 //! operation (§2), reads credentials (§3), decides (§4) and refuses (§5).
 
 use std::fmt;
-use std::future::Future;
-use std::pin::pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::task::{Context, Poll, Waker};
 
 use http::header::AUTHORIZATION;
 use http::request::Parts;
@@ -15,9 +12,10 @@ use crate::credential::{Presented, Reader};
 use crate::extract::{Authenticated, Principals};
 use crate::refusal::{self, Detail, Refusals, Rejection};
 use crate::router::{strip_base, OperationRouter};
-use crate::spec::{Requirement, SchemeKind, Spec};
+use crate::spec::{Requirement, Scheme, SchemeKind, Spec};
 use crate::verifier::{
-    DynVerifier, Hook, OperationRef, Principal, RequestContext, Verdict, Verifier, VerifyRequest,
+    DynVerifier, Hook, OperationRef, Principal, RequestContext, Verdict, Verifier, VerifyError,
+    VerifyRequest,
 };
 
 /// Enforces one spec. Cheap to clone; build it once at start-up.
@@ -172,7 +170,7 @@ impl Guard {
     pub async fn authorize_request(&self, parts: &Parts) -> Result<Authenticated, Rejection> {
         let index = self.target(parts)?;
         let mut memo = Memo::new();
-        self.run(parts, index, &mut memo, true)
+        self.run(parts, index, &mut memo)
             .await
             .map_err(Stop::into_rejection)
     }
@@ -191,18 +189,14 @@ impl Guard {
             return Early::Done(Err(Rejection::internal()));
         };
         let mut memo = Memo::new();
-        let mut state = Evaluation::new(&self.inner, parts, operation, &mut memo);
-        state.may_wait = false;
-        let polled = {
-            let decision = pin!(self.decide(&mut state, requirement, index));
-            // Nothing in it can be pending: with `may_wait` off, a step that would wait
-            // stops the decision with `Stop::Wait` instead.
-            decision.poll(&mut Context::from_waker(Waker::noop()))
+        let decided = {
+            let mut state = Evaluation::new(&self.inner, parts, operation, &mut memo);
+            self.decide(&mut state, requirement, index)
         };
-        match polled {
-            Poll::Ready(Ok(granted)) => Early::Done(Ok(granted)),
-            Poll::Ready(Err(Stop::Refused(rejection))) => Early::Done(Err(rejection)),
-            Poll::Ready(Err(Stop::Wait)) | Poll::Pending => Early::Wait(Resume { index, memo }),
+        match decided {
+            Ok(granted) => Early::Done(Ok(granted)),
+            Err(Stop::Refused(rejection)) => Early::Done(Err(rejection)),
+            Err(Stop::Wait(_)) => Early::Wait(Resume { index, memo }),
         }
     }
 
@@ -213,7 +207,7 @@ impl Guard {
         parts: &'p Parts,
         resume: &mut Resume<'p>,
     ) -> Result<Authenticated, Rejection> {
-        self.run(parts, resume.index, &mut resume.memo, true)
+        self.run(parts, resume.index, &mut resume.memo)
             .await
             .map_err(Stop::into_rejection)
     }
@@ -254,19 +248,27 @@ impl Guard {
         }
     }
 
+    /// Decides, awaiting the hooks and verifiers that cannot answer at once, one at a
+    /// time: each answer goes into the memo and the decision runs again from there.
     async fn run<'p>(
         &self,
         parts: &'p Parts,
         index: Option<usize>,
         memo: &mut Memo<'p>,
-        may_wait: bool,
     ) -> Result<Authenticated, Stop> {
         let Some((requirement, operation)) = self.requirement_of(parts, index) else {
             return Err(Rejection::internal().into());
         };
         let mut state = Evaluation::new(&self.inner, parts, operation, memo);
-        state.may_wait = may_wait;
-        self.decide(&mut state, requirement, index).await
+        loop {
+            match self.decide(&mut state, requirement, index) {
+                Err(Stop::Wait(scheme)) => {
+                    let outcome = state.wait_for(scheme).await;
+                    state.memo.slots.slot(scheme).outcome = Some(outcome);
+                }
+                decided => return decided,
+            }
+        }
     }
 
     /// Applies the requirement of the operation at `index` to a request.
@@ -276,12 +278,28 @@ impl Guard {
         index: usize,
     ) -> Result<Authenticated, Rejection> {
         let mut memo = Memo::new();
-        self.run(parts, Some(index), &mut memo, true)
+        self.run(parts, Some(index), &mut memo)
             .await
             .map_err(Stop::into_rejection)
     }
 
-    async fn decide(
+    /// The decision, without waiting: a scheme whose answer must be awaited stops it
+    /// with `Stop::Wait`, and what it had gathered stays in the memo for the next pass.
+    fn decide(
+        &self,
+        state: &mut Evaluation<'_, '_>,
+        requirement: Requirement,
+        index: Option<usize>,
+    ) -> Result<Authenticated, Stop> {
+        state.memo.ambiguous_met = 0;
+        let decided = self.decide_pass(state, requirement, index);
+        if let Err(Stop::Wait(_)) = decided {
+            state.memo.ambiguous_replayed = state.memo.ambiguous_met;
+        }
+        decided
+    }
+
+    fn decide_pass(
         &self,
         state: &mut Evaluation<'_, '_>,
         requirement: Requirement,
@@ -310,7 +328,7 @@ impl Guard {
             let mut all_verified = true;
             let mut forbidden = false;
             for used in alternative.schemes {
-                match state.outcome(used.scheme).await? {
+                match state.outcome(used.scheme)? {
                     Outcome::Verified(principal) => {
                         if !used.roles.iter().all(|role| principal.has_role(role)) {
                             forbidden = true;
@@ -350,7 +368,7 @@ impl Guard {
         if requirement.allows_anonymous() {
             let mut presented = false;
             for scheme in requirement.scheme_indices() {
-                if state.presented(scheme).await? {
+                if state.presented(scheme)? {
                     presented = true;
                     break;
                 }
@@ -392,8 +410,6 @@ struct Evaluation<'e, 'p> {
     operation: OperationRef<'p>,
     /// Borrowed, not moved: it is large, and the layer keeps it across a wait.
     memo: &'e mut Memo<'p>,
-    /// Off for the layer's first, synchronous try: a step that would wait stops it.
-    may_wait: bool,
 }
 
 /// What a decision has gathered: carried from the layer's synchronous try to the
@@ -401,6 +417,11 @@ struct Evaluation<'e, 'p> {
 pub(crate) struct Memo<'p> {
     slots: Slots<'p>,
     detail: Detail,
+    /// Ambiguous credentials met in this pass of the decision, and how many of them the
+    /// pass before it (stopped by a wait) had met: a pass that runs again meets those
+    /// again, and must not let them overwrite what the wait found since.
+    ambiguous_met: usize,
+    ambiguous_replayed: usize,
 }
 
 impl<'p> Memo<'p> {
@@ -408,7 +429,16 @@ impl<'p> Memo<'p> {
         Memo {
             slots: Slots::new(),
             detail: Detail::Invalid,
+            ambiguous_met: 0,
+            ambiguous_replayed: 0,
         }
+    }
+
+    fn meet_ambiguous(&mut self) {
+        if self.ambiguous_met >= self.ambiguous_replayed {
+            self.detail = Detail::Ambiguous;
+        }
+        self.ambiguous_met += 1;
     }
 }
 
@@ -432,12 +462,19 @@ impl Resume<'_> {
     /// The same, holding copies of the credentials read so far: the waiting future owns
     /// the request, so it cannot also borrow from it.
     pub(crate) fn into_owned(self) -> Resume<'static> {
-        let Memo { slots, detail } = self.memo;
+        let Memo {
+            slots,
+            detail,
+            ambiguous_met,
+            ambiguous_replayed,
+        } = self.memo;
         Resume {
             index: self.index,
             memo: Memo {
                 slots: slots.into_owned(),
                 detail,
+                ambiguous_met,
+                ambiguous_replayed,
             },
         }
     }
@@ -446,8 +483,8 @@ impl Resume<'_> {
 /// Why a decision ended without a grant.
 enum Stop {
     Refused(Rejection),
-    /// A verifier or hook must be awaited, and waiting was not allowed.
-    Wait,
+    /// The hook or verifier of this scheme must be awaited.
+    Wait(usize),
 }
 
 impl From<Rejection> for Stop {
@@ -461,7 +498,7 @@ impl Stop {
         match self {
             Stop::Refused(rejection) => rejection,
             // Only decisions that may wait come here; never a pass.
-            Stop::Wait => Rejection::internal(),
+            Stop::Wait(_) => Rejection::internal(),
         }
     }
 }
@@ -499,6 +536,18 @@ impl<'p> Slots<'p> {
                 .into_iter()
                 .map(|(owner, slot)| (owner, slot.into_owned()))
                 .collect(),
+        }
+    }
+
+    /// The slot of `scheme`, if the decision has touched it.
+    fn get(&self, scheme: usize) -> Option<&Slot<'p>> {
+        match self.owners.iter().position(|&owner| owner == scheme) {
+            Some(at) => Some(&self.inline[at]),
+            None => self
+                .spilled
+                .iter()
+                .find(|(owner, _)| *owner == scheme)
+                .map(|(_, slot)| slot),
         }
     }
 
@@ -562,7 +611,6 @@ impl<'e, 'p> Evaluation<'e, 'p> {
             parts,
             operation,
             memo,
-            may_wait: true,
         }
     }
 
@@ -602,7 +650,7 @@ impl<'e, 'p> Evaluation<'e, 'p> {
         match self.read(scheme) {
             Presented::One(_) => false,
             Presented::Ambiguous => {
-                self.memo.detail = Detail::Ambiguous;
+                self.memo.meet_ambiguous();
                 true
             }
             Presented::Absent | Presented::Malformed => true,
@@ -610,9 +658,9 @@ impl<'e, 'p> Evaluation<'e, 'p> {
     }
 
     /// Whether the request carries anything for the scheme (the `{}` rule, §4.2).
-    async fn presented(&mut self, scheme: usize) -> Result<bool, Stop> {
+    fn presented(&mut self, scheme: usize) -> Result<bool, Stop> {
         if self.hook(scheme).is_some() {
-            return match self.outcome(scheme).await? {
+            return match self.outcome(scheme)? {
                 Outcome::Unavailable => Err(refusal::unavailable().into()),
                 Outcome::Absent => Ok(false),
                 _ => Ok(true),
@@ -630,9 +678,9 @@ impl<'e, 'p> Evaluation<'e, 'p> {
         Ok(self.read(scheme).is_presented())
     }
 
-    async fn outcome(&mut self, scheme: usize) -> Result<&Outcome, Stop> {
+    fn outcome(&mut self, scheme: usize) -> Result<&Outcome, Stop> {
         if self.memo.slots.slot(scheme).outcome.is_none() {
-            let outcome = self.evaluate(scheme).await.ok_or(Stop::Wait)?;
+            let outcome = self.evaluate(scheme).ok_or(Stop::Wait(scheme))?;
             self.memo.slots.slot(scheme).outcome = Some(outcome);
         }
         // Set just above; the default is never used.
@@ -659,55 +707,76 @@ impl<'e, 'p> Evaluation<'e, 'p> {
         }
     }
 
-    /// `None` when the answer needs waiting and waiting is off.
-    async fn evaluate(&mut self, scheme: usize) -> Option<Outcome> {
+    /// The scheme's outcome when it can be had at once; `None` when its hook or the
+    /// verifier must be awaited ([`Evaluation::wait_for`]).
+    fn evaluate(&mut self, scheme: usize) -> Option<Outcome> {
         let inner = self.inner;
         let Some(definition) = inner.spec.schemes.get(scheme) else {
             return Some(Outcome::Failed);
         };
-        let verdict = if let Some(hook) = self.hook(scheme) {
-            if !self.may_wait {
-                return None;
-            }
-            Seen::mark(&inner.seen.waited);
-            hook.verify(self.parts, definition, self.operation).await
-        } else if self.needs_hook(scheme) {
+        if self.hook(scheme).is_some() {
+            return None;
+        }
+        if self.needs_hook(scheme) {
             tracing::debug!(scheme = definition.name, "no hook registered for scheme");
             return Some(Outcome::Failed);
-        } else {
-            match self.read(scheme) {
-                Presented::One(_) => {}
-                Presented::Absent => return Some(Outcome::Absent),
-                Presented::Ambiguous => {
-                    tracing::debug!(scheme = definition.name, "ambiguous credential");
-                    self.memo.detail = Detail::Ambiguous;
-                    return Some(Outcome::Failed);
-                }
-                Presented::Malformed => {
-                    tracing::debug!(scheme = definition.name, "malformed credential");
-                    return Some(Outcome::Failed);
-                }
-            }
-            // Borrowed from the memo: the credential is not copied per verification.
-            let Some(Presented::One(held)) = &self.memo.slots.slot(scheme).presented else {
+        }
+        match self.read(scheme) {
+            Presented::One(_) => {}
+            Presented::Absent => return Some(Outcome::Absent),
+            Presented::Ambiguous => {
+                tracing::debug!(scheme = definition.name, "ambiguous credential");
+                self.memo.detail = Detail::Ambiguous;
                 return Some(Outcome::Failed);
-            };
-            let credential = held.lend();
-            let request = VerifyRequest::new(definition, credential, self.operation)
-                .within(RequestContext::new(inner.spec, self.parts));
-            match inner.verifier.verify_now_dyn(request) {
-                Some(verdict) => {
-                    Seen::mark(&inner.seen.answered_now);
-                    verdict
-                }
-                None if !self.may_wait => return None,
-                None => {
-                    Seen::mark(&inner.seen.waited);
-                    inner.verifier.verify_boxed(request).await
-                }
             }
+            Presented::Malformed => {
+                tracing::debug!(scheme = definition.name, "malformed credential");
+                return Some(Outcome::Failed);
+            }
+        }
+        let verdict = inner
+            .verifier
+            .verify_now_dyn(self.question(scheme, definition)?)?;
+        Seen::mark(&inner.seen.answered_now);
+        Some(self.outcome_of(definition, verdict))
+    }
+
+    /// Awaits the hook, or the verifier, for a scheme [`Evaluation::evaluate`] could not
+    /// answer at once.
+    async fn wait_for(&mut self, scheme: usize) -> Outcome {
+        let inner = self.inner;
+        let Some(definition) = inner.spec.schemes.get(scheme) else {
+            return Outcome::Failed;
         };
-        Some(match verdict {
+        Seen::mark(&inner.seen.waited);
+        let verdict = match self.hook(scheme) {
+            Some(hook) => hook.verify(self.parts, definition, self.operation).await,
+            None => match self.question(scheme, definition) {
+                Some(question) => inner.verifier.verify_boxed(question).await,
+                None => return Outcome::Failed,
+            },
+        };
+        self.outcome_of(definition, verdict)
+    }
+
+    /// What the verifier is asked for a scheme whose credential was read; the credential
+    /// is lent from the memo, not copied.
+    fn question(&self, scheme: usize, definition: &'e Scheme) -> Option<VerifyRequest<'_>> {
+        let Some(Presented::One(held)) = &self.memo.slots.get(scheme)?.presented else {
+            return None;
+        };
+        Some(
+            VerifyRequest::new(definition, held.lend(), self.operation)
+                .within(RequestContext::new(self.inner.spec, self.parts)),
+        )
+    }
+
+    fn outcome_of(
+        &mut self,
+        definition: &Scheme,
+        verdict: Result<Verdict, VerifyError>,
+    ) -> Outcome {
+        match verdict {
             Ok(Verdict::Granted(principal)) => Outcome::Verified(principal),
             Ok(Verdict::Forbidden(principal)) => {
                 tracing::debug!(
@@ -736,7 +805,7 @@ impl<'e, 'p> Evaluation<'e, 'p> {
                 tracing::warn!(scheme = definition.name, %error, "verifier failed; answering 503");
                 Outcome::Unavailable
             }
-        })
+        }
     }
 }
 #[cfg(test)]

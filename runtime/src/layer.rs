@@ -413,6 +413,67 @@ mod tests {
         assert_eq!(counts(), (3, 4));
     }
 
+    /// The refusal names what the decision met last, as one pass in document order meets
+    /// it, even when the decision stops to await a scheme and runs again: `a` sent twice
+    /// (ambiguous), then `b` awaited and expired.
+    #[test]
+    fn a_refusal_after_a_wait_names_what_came_last() {
+        const A_OR_B: Requirement = Requirement {
+            alternatives: &[
+                Alternative {
+                    schemes: &[SchemeUse {
+                        scheme: 0,
+                        roles: &[],
+                    }],
+                },
+                Alternative {
+                    schemes: &[SchemeUse {
+                        scheme: 1,
+                        roles: &[],
+                    }],
+                },
+            ],
+        };
+        static EITHER: Spec = Spec {
+            title: "either",
+            base_path: "",
+            schemes: SPEC.schemes,
+            root: A_OR_B,
+            operations: &[],
+        };
+        struct ExpiresLater;
+        impl Verifier for ExpiresLater {
+            async fn verify(&self, _: VerifyRequest<'_>) -> Result<Verdict, VerifyError> {
+                tokio::task::yield_now().await;
+                Ok(Verdict::Expired)
+            }
+        }
+        let app = Router::new()
+            .route("/any", get(who))
+            .layer(AuthLayer::new(&EITHER, ExpiresLater));
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime");
+        let body = runtime.block_on(async {
+            let request = http::Request::get("/any")
+                .header("x-a", "one")
+                .header("x-a", "two")
+                .header("x-b", "old")
+                .body(Body::empty())
+                .expect("request");
+            let response = match app.oneshot(request).await {
+                Ok(response) => response,
+                Err(never) => match never {},
+            };
+            assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+            axum::body::to_bytes(response.into_body(), 1 << 16)
+                .await
+                .expect("body")
+        });
+        let body = String::from_utf8_lossy(&body);
+        assert!(body.contains("expired"), "{body}");
+    }
+
     /// A verifier that never answers at once: after it has been awaited, the layer stops
     /// trying, and every answer still comes from `verify`.
     #[test]
