@@ -7,7 +7,7 @@
 # Generator take most of it). Steps, each skippable:
 #
 #   overhead   overhead_report: in-process request overhead and routing scaling
-#              KEYGATE_BENCH_SKIP_OVERHEAD=1; OVERHEAD_ARGS="20 50000" (rounds, requests)
+#              KEYGATE_BENCH_SKIP_OVERHEAD=1; OVERHEAD_ARGS="400 2500" (rounds, requests)
 #   gen        gen_report: generation speed vs parse, peak RSS, generation scaling,
 #              the YAML parsers side by side
 #              KEYGATE_BENCH_SKIP_GEN=1; GEN_ARGS="--rounds 10 --scaling-rounds 7"
@@ -98,7 +98,7 @@ step "build (release)"
 cargo build --release -p keygate-codegen --bin keygate
 cargo build --release -p keygate-bench --bins
 
-skip KEYGATE_BENCH_SKIP_OVERHEAD || run overhead "$release/overhead_report" ${OVERHEAD_ARGS:-20 50000}
+skip KEYGATE_BENCH_SKIP_OVERHEAD || run overhead "$release/overhead_report" ${OVERHEAD_ARGS:-400 2500}
 # shellcheck disable=SC2086 # the *_ARGS are word lists
 skip KEYGATE_BENCH_SKIP_GEN || run gen "$release/gen_report" --corpus "$corpus" --keygate "$release/keygate" ${GEN_ARGS:-}
 # shellcheck disable=SC2086
