@@ -119,12 +119,8 @@ impl Reader {
 }
 
 /// One value, or none, or too many: the counting rule shared by every location. A
-/// value is `None` when it cannot be read.
-fn single<'p, V, I>(mut values: I) -> Presented<'p>
-where
-    V: AsRef<str> + Into<Key<'p>>,
-    I: Iterator<Item = Option<V>>,
-{
+/// value is `None` when it cannot be read; a borrowed one is the request's own text.
+fn single<'p, I: Iterator<Item = Option<Cow<'p, str>>>>(mut values: I) -> Presented<'p> {
     let Some(first) = values.next() else {
         return Presented::Absent;
     };
@@ -133,39 +129,21 @@ where
     }
     match first {
         None => Presented::Malformed,
-        Some(value) if value.as_ref().is_empty() => Presented::Absent,
-        Some(value) => Presented::One(match value.into() {
-            Key(Cow::Borrowed(text)) => Held::Lent(CredentialRef::key(text)),
-            Key(Cow::Owned(text)) => Held::Owned(Credential::Key(SecretString::from(text))),
-        }),
-    }
-}
-
-/// An apiKey value: the request's own text, or a decoded copy.
-struct Key<'p>(Cow<'p, str>);
-
-impl<'p> From<&'p str> for Key<'p> {
-    fn from(text: &'p str) -> Key<'p> {
-        Key(Cow::Borrowed(text))
-    }
-}
-
-impl<'p> From<Cow<'p, str>> for Key<'p> {
-    fn from(text: Cow<'p, str>) -> Key<'p> {
-        Key(text)
-    }
-}
-
-impl From<String> for Key<'_> {
-    fn from(text: String) -> Key<'static> {
-        Key(Cow::Owned(text))
+        Some(value) if value.is_empty() => Presented::Absent,
+        Some(Cow::Borrowed(text)) => Presented::One(Held::Lent(CredentialRef::key(text))),
+        Some(Cow::Owned(text)) => {
+            Presented::One(Held::Owned(Credential::Key(SecretString::from(text))))
+        }
     }
 }
 
 /// A field value's text, whitespace around it trimmed. `to_str` admits only visible
 /// ASCII, spaces and tabs, so the ASCII trim is the whole trim.
-fn header_text(value: &HeaderValue) -> Option<&str> {
-    value.to_str().ok().map(str::trim_ascii)
+fn header_text(value: &HeaderValue) -> Option<Cow<'_, str>> {
+    value
+        .to_str()
+        .ok()
+        .map(|text| Cow::Borrowed(text.trim_ascii()))
 }
 
 fn read_header<'p>(parts: &'p Parts, name: &HeaderName) -> Presented<'p> {
@@ -189,7 +167,7 @@ fn read_cookie(parts: &Parts, name: &str) -> Presented<'static> {
         let line = String::from_utf8_lossy(line.as_bytes());
         for cookie in cookie::Cookie::split_parse(line).flatten() {
             if cookie.name() == name {
-                values.push(Some(cookie.value().to_owned()));
+                values.push(Some(Cow::Owned(cookie.value().to_owned())));
             }
         }
     }

@@ -497,7 +497,8 @@ impl Stop {
     fn into_rejection(self) -> Rejection {
         match self {
             Stop::Refused(rejection) => rejection,
-            // Only decisions that may wait come here; never a pass.
+            // `run` awaits every scheme that stops a decision, so none ends here; if
+            // one did, it is refused, never passed.
             Stop::Wait(_) => Rejection::internal(),
         }
     }
@@ -539,7 +540,7 @@ impl<'p> Slots<'p> {
         }
     }
 
-    /// The slot of `scheme`, if the decision has touched it.
+    /// The slot of `scheme`, if the decision has touched it (to read).
     fn get(&self, scheme: usize) -> Option<&Slot<'p>> {
         match self.owners.iter().position(|&owner| owner == scheme) {
             Some(at) => Some(&self.inline[at]),
