@@ -34,6 +34,16 @@ impl Verifier for Keys {
             self.keyring.verify(request).await
         }
     }
+
+    // Forwarded too: without it every request would wait for `verify`'s future, and a
+    // key the cache holds could not be answered at once.
+    fn verify_now(&self, request: VerifyRequest<'_>) -> Option<Result<Verdict, VerifyError>> {
+        if request.scheme.name == api::scheme::APP_ID {
+            self.apps.verify_now(request)
+        } else {
+            self.keyring.verify_now(request)
+        }
+    }
 }
 
 async fn list_pets(auth: api::ListPets) -> String {
@@ -131,4 +141,52 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("keygate keys --db {} revoke <KEY ID>", db.display());
     axum::serve(listener, app(keys)).await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use keygate::keys::NewKey;
+    use keygate::{CredentialRef, OperationRef};
+    use secrecy::ExposeSecret;
+
+    use super::*;
+
+    fn scheme(name: &str) -> &'static keygate::spec::Scheme {
+        let index = api::SPEC.scheme_index(name).expect("scheme in the spec");
+        &api::SPEC.schemes[index]
+    }
+
+    const LIST_PETS: OperationRef<'static> = OperationRef {
+        method: "GET",
+        path: "/v1/pets",
+        operation_id: Some("listPets"),
+    };
+
+    /// The example's verifier answers without a future once the cache holds the key,
+    /// as its two parts do: the layer then decides in `call`, without boxing a decision.
+    #[tokio::test]
+    async fn keys_answer_at_once_from_the_cache() {
+        let dir = std::env::temp_dir().join(format!("keygate-example-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let store = SqliteStore::open(dir.join("keys.db")).expect("open");
+        let issued = store.create(NewKey::new("reader")).await.expect("create");
+        let keys = Keys {
+            keyring: Keyring::new(CachedStore::new(store)),
+            apps: StaticKeys::new().key(api::scheme::APP_ID, APP_ID),
+        };
+        let key = issued.key.expose_secret();
+        let ask =
+            |name, secret| VerifyRequest::new(scheme(name), CredentialRef::key(secret), LIST_PETS);
+
+        // The first use reads SQLite through `verify`; after it the cache answers.
+        let first = keys.verify(ask(api::scheme::API_KEY, key)).await;
+        assert!(matches!(first, Ok(Verdict::Granted(_))), "{first:?}");
+        let now = keys.verify_now(ask(api::scheme::API_KEY, key));
+        assert!(matches!(now, Some(Ok(Verdict::Granted(_)))), "{now:?}");
+        let app = keys.verify_now(ask(api::scheme::APP_ID, APP_ID));
+        assert!(matches!(app, Some(Ok(Verdict::Granted(_)))), "{app:?}");
+        let wrong = keys.verify_now(ask(api::scheme::APP_ID, "other-app"));
+        assert!(matches!(wrong, Some(Ok(Verdict::Invalid))), "{wrong:?}");
+        std::fs::remove_dir_all(&dir).ok();
+    }
 }
