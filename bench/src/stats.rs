@@ -32,6 +32,21 @@ impl Samples {
         self.sorted().last().copied().unwrap_or(f64::NAN)
     }
 
+    /// The lower and upper quartiles (linear between the nearest figures): the middle
+    /// half of the rounds lies between them.
+    pub(crate) fn quartiles(&self) -> (f64, f64) {
+        let v = self.sorted();
+        let at = |q: f64| {
+            if v.is_empty() {
+                return f64::NAN;
+            }
+            let position = q * (v.len() - 1) as f64;
+            let (below, above) = (position.floor() as usize, position.ceil() as usize);
+            v[below] + (v[above] - v[below]) * (position - below as f64)
+        };
+        (at(0.25), at(0.75))
+    }
+
     /// `median (min, max)` with `digits` decimals.
     pub(crate) fn show(&self, digits: usize) -> String {
         format!(
@@ -74,4 +89,18 @@ pub(crate) fn workspace_root() -> PathBuf {
         .parent()
         .expect("workspace root")
         .to_path_buf()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Samples;
+
+    #[test]
+    fn quartiles_interpolate_between_the_nearest_figures() {
+        assert_eq!(Samples(vec![5.0, 1.0, 4.0, 2.0, 3.0]).quartiles(), (2.0, 4.0));
+        assert_eq!(Samples(vec![4.0, 3.0, 2.0, 1.0]).quartiles(), (1.75, 3.25));
+        assert_eq!(Samples(vec![7.0]).quartiles(), (7.0, 7.0));
+        let (lower, upper) = Samples(Vec::new()).quartiles();
+        assert!(lower.is_nan() && upper.is_nan());
+    }
 }
