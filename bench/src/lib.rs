@@ -496,7 +496,6 @@ pub fn driver_case(runtime: &tokio::runtime::Runtime, name: &str, dir: &Path) ->
     Some(case)
 }
 
-/// The app behind the generated layer over a keyring on `store`, and a valid key.
 /// A verifier that forwards only `verify`, as a hand-written wrapper that forgets
 /// `verify_now` does: every decision then waits for a boxed future.
 struct AwaitedOnly<V>(V);
@@ -510,6 +509,7 @@ impl<V: Verifier> Verifier for AwaitedOnly<V> {
     }
 }
 
+/// The app behind the generated layer over a keyring on `store`, and a valid key.
 fn keyring_on<S: KeyStore>(runtime: &tokio::runtime::Runtime, store: S) -> (Router, String) {
     let ring = Keyring::new(store);
     let key = runtime.block_on(issue(&ring));

@@ -97,7 +97,10 @@ mod tests {
 
     #[test]
     fn quartiles_interpolate_between_the_nearest_figures() {
-        assert_eq!(Samples(vec![5.0, 1.0, 4.0, 2.0, 3.0]).quartiles(), (2.0, 4.0));
+        assert_eq!(
+            Samples(vec![5.0, 1.0, 4.0, 2.0, 3.0]).quartiles(),
+            (2.0, 4.0)
+        );
         assert_eq!(Samples(vec![4.0, 3.0, 2.0, 1.0]).quartiles(), (1.75, 3.25));
         assert_eq!(Samples(vec![7.0]).quartiles(), (7.0, 7.0));
         let (lower, upper) = Samples(Vec::new()).quartiles();

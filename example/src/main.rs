@@ -147,6 +147,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 mod tests {
     use keygate::keys::NewKey;
     use keygate::{CredentialRef, OperationRef};
+    use keygate_tests::TempDir;
     use secrecy::ExposeSecret;
 
     use super::*;
@@ -166,9 +167,8 @@ mod tests {
     /// as its two parts do: the layer then decides in `call`, without boxing a decision.
     #[tokio::test]
     async fn keys_answer_at_once_from_the_cache() {
-        let dir = std::env::temp_dir().join(format!("keygate-example-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("temp dir");
-        let store = SqliteStore::open(dir.join("keys.db")).expect("open");
+        let dir = TempDir::new("example");
+        let store = SqliteStore::open(dir.file("keys.db")).expect("open");
         let issued = store.create(NewKey::new("reader")).await.expect("create");
         let keys = Keys {
             keyring: Keyring::new(CachedStore::new(store)),
@@ -187,6 +187,5 @@ mod tests {
         assert!(matches!(app, Some(Ok(Verdict::Granted(_)))), "{app:?}");
         let wrong = keys.verify_now(ask(api::scheme::APP_ID, "other-app"));
         assert!(matches!(wrong, Some(Ok(Verdict::Invalid))), "{wrong:?}");
-        std::fs::remove_dir_all(&dir).ok();
     }
 }
