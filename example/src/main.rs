@@ -26,6 +26,16 @@ struct Keys {
     apps: StaticKeys,
 }
 
+impl Keys {
+    /// Keys from `store`, and the one registered app id ([`APP_ID`]).
+    fn new(store: CachedStore<SqliteStore>) -> Keys {
+        Keys {
+            keyring: Keyring::new(store),
+            apps: StaticKeys::new().key(api::scheme::APP_ID, APP_ID),
+        }
+    }
+}
+
 impl Verifier for Keys {
     async fn verify(&self, request: VerifyRequest<'_>) -> Result<Verdict, VerifyError> {
         if request.scheme.name == api::scheme::APP_ID {
@@ -111,10 +121,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let key_count = store.list(KeyFilter::default()).await?.len();
     // Revocations made by the CLI (another process) reach the cache within 100 ms.
     let store = CachedStore::new(store).watch_other_writers(Duration::from_millis(100));
-    let keys = Keys {
-        keyring: Keyring::new(store),
-        apps: StaticKeys::new().key(api::scheme::APP_ID, APP_ID),
-    };
+    let keys = Keys::new(store);
     let port = std::env::var("PORT").unwrap_or_else(|_| "3000".to_owned());
     let listener = tokio::net::TcpListener::bind(format!("127.0.0.1:{port}")).await?;
     let base = format!("http://{}", listener.local_addr()?);
@@ -170,10 +177,7 @@ mod tests {
         let dir = TempDir::new("example");
         let store = SqliteStore::open(dir.file("keys.db")).expect("open");
         let issued = store.create(NewKey::new("reader")).await.expect("create");
-        let keys = Keys {
-            keyring: Keyring::new(CachedStore::new(store)),
-            apps: StaticKeys::new().key(api::scheme::APP_ID, APP_ID),
-        };
+        let keys = Keys::new(CachedStore::new(store));
         let key = issued.key.expose_secret();
         let ask =
             |name, secret| VerifyRequest::new(scheme(name), CredentialRef::key(secret), LIST_PETS);
