@@ -167,7 +167,8 @@ fn read_cookie(parts: &Parts, name: &str) -> Presented<'static> {
         let line = String::from_utf8_lossy(line.as_bytes());
         for cookie in cookie::Cookie::split_parse(line).flatten() {
             if cookie.name() == name {
-                values.push(Some(Cow::Owned(cookie.value().to_owned())));
+                // RFC 6265 allows the value in double quotes; they are not part of it.
+                values.push(Some(Cow::Owned(cookie.value_trimmed().to_owned())));
             }
         }
     }
@@ -301,6 +302,15 @@ mod tests {
             Presented::Ambiguous
         ));
         let p = parts("/", &[("cookie", "SID=1")]);
+        assert!(matches!(Reader::Cookie("sid").read(&p), Presented::Absent));
+    }
+
+    /// RFC 6265: a cookie value may travel in double quotes, which are not part of it.
+    #[test]
+    fn quoted_cookie_values_are_read_without_quotes() {
+        let p = parts("/", &[("cookie", "a=1; sid=\"xyz\"; b=2")]);
+        assert_eq!(key(Reader::Cookie("sid").read(&p)), "xyz");
+        let p = parts("/", &[("cookie", "sid=\"\"")]);
         assert!(matches!(Reader::Cookie("sid").read(&p), Presented::Absent));
     }
 

@@ -11,8 +11,8 @@ use http::request::Parts;
 use crate::credential::{Presented, Reader};
 use crate::extract::{Authenticated, Principals};
 use crate::refusal::{self, Detail, Refusals, Rejection};
-use crate::router::{strip_base, OperationRouter};
-use crate::spec::{Requirement, Scheme, SchemeKind, Spec};
+use crate::spec::{Scheme, SchemeKind, Spec};
+use crate::target::{Applied, Routing, Target, Undocumented};
 use crate::verifier::{
     DynVerifier, Hook, OperationRef, Principal, RequestContext, Verdict, Verifier, VerifyError,
     VerifyRequest,
@@ -27,12 +27,10 @@ pub struct Guard {
 #[derive(Clone)]
 struct GuardInner {
     spec: &'static Spec,
-    router: OperationRouter,
+    routing: Routing,
     readers: Vec<Reader>,
     verifier: Arc<dyn DynVerifier>,
     hooks: Vec<Option<Arc<dyn Hook>>>,
-    deny_undocumented: bool,
-    base_path: String,
     /// Built from `spec` and the realm as operations first refuse.
     refusals: Refusals,
     seen: Seen,
@@ -74,8 +72,8 @@ impl fmt::Debug for Guard {
         let inner = &self.inner;
         f.debug_struct("Guard")
             .field("spec", &inner.spec.title)
-            .field("deny_undocumented", &inner.deny_undocumented)
-            .field("base_path", &inner.base_path)
+            .field("undocumented", &inner.routing.undocumented())
+            .field("base_path", &inner.routing.base_path())
             .field("realm", &inner.refusals.realm())
             .finish_non_exhaustive()
     }
@@ -88,12 +86,12 @@ impl Guard {
     /// When the spec's path templates cannot be routed. Generated specs always can;
     /// the generator rejects such templates with an error.
     pub fn new(spec: &'static Spec, verifier: impl Verifier) -> Guard {
-        let router = OperationRouter::new(spec.operations)
+        let routing = Routing::new(spec)
             .unwrap_or_else(|message| panic!("keygate: invalid spec tables: {message}"));
         Guard {
             inner: Arc::new(GuardInner {
                 spec,
-                router,
+                routing,
                 readers: spec
                     .schemes
                     .iter()
@@ -101,8 +99,6 @@ impl Guard {
                     .collect(),
                 verifier: Arc::new(verifier),
                 hooks: vec![None; spec.schemes.len()],
-                deny_undocumented: false,
-                base_path: spec.base_path.to_owned(),
                 refusals: Refusals::new(spec, "api"),
                 seen: Seen::default(),
             }),
@@ -113,19 +109,25 @@ impl Guard {
         Arc::make_mut(&mut self.inner)
     }
 
-    /// Answers 404 for routes the spec does not document, instead of applying the root
-    /// requirement (the default).
-    pub fn deny_undocumented(mut self, deny: bool) -> Guard {
-        self.inner_mut().deny_undocumented = deny;
+    /// What to do with requests the document does not describe: refused by default
+    /// (404, or 405 with `Allow` on a documented path); [`Undocumented`] names the
+    /// opt-ins.
+    pub fn undocumented(mut self, undocumented: Undocumented) -> Guard {
+        self.inner_mut().routing.set_undocumented(undocumented);
         self
     }
 
     /// Replaces the base path taken from the spec (`servers[0]` or `basePath`). Use `""`
-    /// when the app serves the documented paths at its root.
-    pub fn base_path(mut self, base_path: impl Into<String>) -> Guard {
-        let base = base_path.into();
-        self.inner_mut().base_path = base.trim_end_matches('/').to_owned();
+    /// when the app serves the documented paths at its root. `v1`, `/v1` and `/v1/`
+    /// are the same base path.
+    pub fn base_path(mut self, base_path: impl AsRef<str>) -> Guard {
+        self.inner_mut().routing.set_base_path(base_path.as_ref());
         self
+    }
+
+    /// The base path requests are expected under (`""`: none).
+    pub fn current_base_path(&self) -> &str {
+        self.inner.routing.base_path()
     }
 
     /// Sets the realm named in `WWW-Authenticate` challenges (default `api`).
@@ -157,20 +159,26 @@ impl Guard {
         self.inner.spec
     }
 
-    /// Finds the operation a request is for: `Some(index)` into the spec's operations,
-    /// `None` for an undocumented route.
+    /// Finds the operation a method and a request path are for: `Some(index)` into the
+    /// spec's operations, `None` for an undocumented route. The first of several
+    /// operations a request must meet is the one named.
     pub fn find_operation(&self, method: &str, path: &str) -> Option<usize> {
-        let path = strip_base(&self.inner.base_path, path)?;
-        self.inner.router.find(method, path)
+        self.inner.routing.find_operation(method, path)
     }
 
     /// Decides a whole request: finds its operation by method and path, then applies that
-    /// operation's requirement (or the root requirement, or 404 when undocumented routes
-    /// are denied).
+    /// operation's requirement (or refuses, or applies the root requirement, for a route
+    /// the document does not describe; see [`Guard::undocumented`]).
     pub async fn authorize_request(&self, parts: &Parts) -> Result<Authenticated, Rejection> {
-        let index = self.target(parts)?;
-        let mut memo = Memo::new();
-        self.run(parts, index, &mut memo)
+        let target = self.inner.routing.target(parts)?;
+        for &also in &target.also {
+            // Each operation with its own memo: a verdict depends on the operation.
+            let applied = self.applied(also);
+            self.run(parts, applied, &mut Memo::new())
+                .await
+                .map_err(Stop::into_rejection)?;
+        }
+        self.run(parts, target.applied, &mut Memo::new())
             .await
             .map_err(Stop::into_rejection)
     }
@@ -181,22 +189,22 @@ impl Guard {
         if !self.inner.seen.try_now() {
             return Early::Later;
         }
-        let index = match self.target(parts) {
-            Ok(index) => index,
+        let applied = match self.inner.routing.target(parts) {
+            Ok(Target { applied, also }) if also.is_empty() => applied,
+            // Several operations at once are rare; the whole decision handles them.
+            Ok(_) => return Early::Later,
             Err(rejection) => return Early::Done(Err(rejection)),
-        };
-        let Some((requirement, operation)) = self.requirement_of(parts, index) else {
-            return Early::Done(Err(Rejection::internal()));
         };
         let mut memo = Memo::new();
         let decided = {
+            let operation = self.operation_ref(parts, applied);
             let mut state = Evaluation::new(&self.inner, parts, operation, &mut memo);
-            self.decide(&mut state, requirement, index)
+            self.decide(&mut state, applied)
         };
         match decided {
             Ok(granted) => Early::Done(Ok(granted)),
             Err(Stop::Refused(rejection)) => Early::Done(Err(rejection)),
-            Err(Stop::Wait(_)) => Early::Wait(Resume { index, memo }),
+            Err(Stop::Wait(_)) => Early::Wait(Resume { applied, memo }),
         }
     }
 
@@ -207,44 +215,35 @@ impl Guard {
         parts: &'p Parts,
         resume: &mut Resume<'p>,
     ) -> Result<Authenticated, Rejection> {
-        self.run(parts, resume.index, &mut resume.memo)
+        self.run(parts, resume.applied, &mut resume.memo)
             .await
             .map_err(Stop::into_rejection)
     }
 
-    /// The documented operation of a request (`None`: undocumented, the root applies).
-    fn target(&self, parts: &Parts) -> Result<Option<usize>, Rejection> {
-        match self.find_operation(parts.method.as_str(), request_path(parts)) {
-            Some(index) => Ok(Some(index)),
-            None if self.inner.deny_undocumented => Err(refusal::undocumented()),
-            None => Ok(None),
+    /// The requirement of the operation at `index`.
+    fn applied(&self, index: usize) -> Applied {
+        Applied {
+            operation: Some(index),
+            requirement: self.inner.spec.operations[index].requirement,
         }
     }
 
-    /// The requirement that applies, and the operation as verifiers see it.
-    fn requirement_of<'p>(
-        &self,
-        parts: &'p Parts,
-        index: Option<usize>,
-    ) -> Option<(Requirement, OperationRef<'p>)> {
-        match index {
-            Some(index) => {
-                let op = self.inner.spec.operations.get(index)?;
-                let operation = OperationRef {
-                    method: op.method,
-                    path: op.path,
-                    operation_id: op.operation_id,
-                };
-                Some((op.requirement, operation))
-            }
-            None => {
-                let operation = OperationRef {
-                    method: parts.method.as_str(),
-                    path: request_path(parts),
-                    operation_id: None,
-                };
-                Some((self.inner.spec.root, operation))
-            }
+    /// The operation as verifiers see it.
+    fn operation_ref<'p>(&self, parts: &'p Parts, applied: Applied) -> OperationRef<'p> {
+        match applied
+            .operation
+            .and_then(|i| self.inner.spec.operations.get(i))
+        {
+            Some(op) => OperationRef {
+                method: op.method,
+                path: op.path,
+                operation_id: op.operation_id,
+            },
+            None => OperationRef {
+                method: parts.method.as_str(),
+                path: request_path(parts),
+                operation_id: None,
+            },
         }
     }
 
@@ -253,15 +252,13 @@ impl Guard {
     async fn run<'p>(
         &self,
         parts: &'p Parts,
-        index: Option<usize>,
+        applied: Applied,
         memo: &mut Memo<'p>,
     ) -> Result<Authenticated, Stop> {
-        let Some((requirement, operation)) = self.requirement_of(parts, index) else {
-            return Err(Rejection::internal().into());
-        };
+        let operation = self.operation_ref(parts, applied);
         let mut state = Evaluation::new(&self.inner, parts, operation, memo);
         loop {
-            match self.decide(&mut state, requirement, index) {
+            match self.decide(&mut state, applied) {
                 Err(Stop::Wait(scheme)) => {
                     let outcome = state.wait_for(scheme).await;
                     state.memo.slots.slot(scheme).outcome = Some(outcome);
@@ -277,8 +274,10 @@ impl Guard {
         parts: &Parts,
         index: usize,
     ) -> Result<Authenticated, Rejection> {
-        let mut memo = Memo::new();
-        self.run(parts, Some(index), &mut memo)
+        if index >= self.inner.spec.operations.len() {
+            return Err(Rejection::internal());
+        }
+        self.run(parts, self.applied(index), &mut Memo::new())
             .await
             .map_err(Stop::into_rejection)
     }
@@ -288,24 +287,28 @@ impl Guard {
     fn decide(
         &self,
         state: &mut Evaluation<'_, '_>,
-        requirement: Requirement,
-        index: Option<usize>,
+        applied: Applied,
     ) -> Result<Authenticated, Stop> {
         state.memo.ambiguous_met = 0;
-        let decided = self.decide_pass(state, requirement, index);
+        let decided = self.decide_pass(state, applied);
         if let Err(Stop::Wait(_)) = decided {
             state.memo.ambiguous_replayed = state.memo.ambiguous_met;
         }
         decided
     }
 
+    /// One pass over the alternatives. Among those that pass, the one with the most
+    /// schemes wins (ties: the first), so the handler sees every principal it can.
     fn decide_pass(
         &self,
         state: &mut Evaluation<'_, '_>,
-        requirement: Requirement,
-        index: Option<usize>,
+        applied: Applied,
     ) -> Result<Authenticated, Stop> {
         let inner = &*self.inner;
+        let Applied {
+            operation: index,
+            requirement,
+        } = applied;
         let grant = |alternative, principals| {
             Authenticated::new(inner.spec, index, alternative, principals)
         };
@@ -313,8 +316,12 @@ impl Guard {
             return Ok(grant(None, Principals::NONE));
         }
         let mut forbidden_seen = false;
+        let mut winner: Option<usize> = None;
         for (position, alternative) in requirement.alternatives.iter().enumerate() {
-            if alternative.schemes.is_empty() {
+            let beaten = winner.is_some_and(|best| {
+                requirement.alternatives[best].schemes.len() >= alternative.schemes.len()
+            });
+            if alternative.schemes.is_empty() || beaten {
                 continue;
             }
             // Cheap presence check first, so a missing credential costs no verification.
@@ -343,27 +350,30 @@ impl Guard {
                 }
             }
             if all_verified && !forbidden {
-                let schemes = alternative.schemes;
-                let principals = if let [only] = schemes {
-                    state
-                        .take_principal(only.scheme, false)
-                        .map(Principals::One)
-                } else {
-                    schemes
-                        .iter()
-                        .enumerate()
-                        .map(|(at, used)| {
-                            // A scheme named again later in this alternative keeps its entry.
-                            let again = schemes[at + 1..].iter().any(|u| u.scheme == used.scheme);
-                            state.take_principal(used.scheme, again)
-                        })
-                        .collect::<Option<Vec<_>>>()
-                        .map(Principals::Many)
-                }
-                .ok_or_else(Rejection::internal)?;
-                return Ok(grant(Some(position), principals));
+                winner = Some(position);
             }
             forbidden_seen |= all_verified && forbidden;
+        }
+        if let Some(position) = winner {
+            let schemes = requirement.alternatives[position].schemes;
+            let principals = if let [only] = schemes {
+                state
+                    .take_principal(only.scheme, false)
+                    .map(Principals::One)
+            } else {
+                schemes
+                    .iter()
+                    .enumerate()
+                    .map(|(at, used)| {
+                        // A scheme named again later in this alternative keeps its entry.
+                        let again = schemes[at + 1..].iter().any(|u| u.scheme == used.scheme);
+                        state.take_principal(used.scheme, again)
+                    })
+                    .collect::<Option<Vec<_>>>()
+                    .map(Principals::Many)
+            }
+            .ok_or_else(Rejection::internal)?;
+            return Ok(grant(Some(position), principals));
         }
         if requirement.allows_anonymous() {
             let mut presented = false;
@@ -454,7 +464,7 @@ pub(crate) enum Early<'p> {
 
 /// Where [`Guard::authorize_now`] stopped.
 pub(crate) struct Resume<'p> {
-    index: Option<usize>,
+    applied: Applied,
     memo: Memo<'p>,
 }
 
@@ -469,7 +479,7 @@ impl Resume<'_> {
             ambiguous_replayed,
         } = self.memo;
         Resume {
-            index: self.index,
+            applied: self.applied,
             memo: Memo {
                 slots: slots.into_owned(),
                 detail,

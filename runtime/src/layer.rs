@@ -17,6 +17,7 @@ use tower_service::Service;
 use crate::guard::{Early, Guard, Resume};
 use crate::refusal::Rejection;
 use crate::spec::Spec;
+use crate::target::Undocumented;
 use crate::verifier::{BoxFuture, Hook, Verifier};
 
 /// A layer that checks every request against its documented operation before the
@@ -41,13 +42,13 @@ impl AuthLayer {
         AuthLayer { guard }
     }
 
-    /// See [`Guard::deny_undocumented`].
-    pub fn deny_undocumented(self, deny: bool) -> AuthLayer {
-        AuthLayer::from_guard(self.guard.deny_undocumented(deny))
+    /// See [`Guard::undocumented`].
+    pub fn undocumented(self, undocumented: Undocumented) -> AuthLayer {
+        AuthLayer::from_guard(self.guard.undocumented(undocumented))
     }
 
     /// See [`Guard::base_path`].
-    pub fn base_path(self, base_path: impl Into<String>) -> AuthLayer {
+    pub fn base_path(self, base_path: impl AsRef<str>) -> AuthLayer {
         AuthLayer::from_guard(self.guard.base_path(base_path))
     }
 
@@ -448,9 +449,9 @@ mod tests {
                 Ok(Verdict::Expired)
             }
         }
-        let app = Router::new()
-            .route("/any", get(who))
-            .layer(AuthLayer::new(&EITHER, ExpiresLater));
+        let app = Router::new().route("/any", get(who)).layer(
+            AuthLayer::new(&EITHER, ExpiresLater).undocumented(Undocumented::RootRequirement),
+        );
         let runtime = tokio::runtime::Builder::new_current_thread()
             .build()
             .expect("runtime");

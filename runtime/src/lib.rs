@@ -10,6 +10,7 @@ mod refusal;
 mod router;
 pub mod spec;
 mod static_keys;
+mod target;
 #[doc(hidden)]
 pub mod template;
 mod verifier;
@@ -23,6 +24,7 @@ pub use layer::{AuthFuture, AuthLayer, AuthService};
 pub use refusal::{Rejection, RejectionReason};
 pub use spec::Spec;
 pub use static_keys::StaticKeys;
+pub use target::Undocumented;
 pub use verifier::{
     hook_fn, BoxFuture, Credential, CredentialKind, CredentialRef, Hook, OperationRef, Principal,
     RequestContext, Verdict, Verifier, VerifyError, VerifyRequest,

@@ -6,7 +6,7 @@ use std::sync::{Arc, LazyLock, OnceLock};
 
 use axum::body::{Body, Bytes};
 use axum::response::{IntoResponse, Response};
-use http::header::{CONTENT_LENGTH, CONTENT_TYPE, WWW_AUTHENTICATE};
+use http::header::{ALLOW, CONTENT_LENGTH, CONTENT_TYPE, WWW_AUTHENTICATE};
 use http::{HeaderValue, StatusCode};
 use serde::Serialize;
 
@@ -22,7 +22,7 @@ pub enum RejectionReason {
     Forbidden,
     /// The verifier could not decide (503).
     Unavailable,
-    /// The route is not documented and the guard denies such routes (404).
+    /// The route is not in the document (404), or its method is not (405 with `Allow`).
     Undocumented,
     /// The app is wired wrong, e.g. an extractor with no guard (500).
     Misconfigured,
@@ -37,6 +37,8 @@ pub struct Rejection {
     reason: RejectionReason,
     status: StatusCode,
     challenges: Arc<[HeaderValue]>,
+    /// The documented methods, for a 405 (boxed: a rejection travels in `Result`s).
+    allow: Option<Box<HeaderValue>>,
     /// Always UTF-8: made only from a `String`.
     body: Bytes,
     /// The body's length, formatted once.
@@ -54,6 +56,7 @@ impl Rejection {
             reason,
             status,
             challenges,
+            allow: None,
             length: HeaderValue::from(body.len()),
             body: body.into(),
         }
@@ -128,6 +131,9 @@ impl IntoResponse for Rejection {
         headers.insert(CONTENT_LENGTH, self.length);
         for challenge in self.challenges.iter() {
             headers.append(WWW_AUTHENTICATE, challenge.clone());
+        }
+        if let Some(allow) = self.allow {
+            headers.insert(ALLOW, *allow);
         }
         response
     }
@@ -286,16 +292,28 @@ pub(crate) fn unavailable() -> Rejection {
     UNAVAILABLE.clone()
 }
 
-/// 404: an undocumented route while the guard denies those.
+/// 404: a route the document does not describe.
 pub(crate) fn undocumented() -> Rejection {
     static UNDOCUMENTED: LazyLock<Rejection> = LazyLock::new(|| {
         plain(
             RejectionReason::Undocumented,
             StatusCode::NOT_FOUND,
-            "No documented operation matches this method and path.",
+            "This route is not in the API document.",
         )
     });
     UNDOCUMENTED.clone()
+}
+
+/// 405: a documented path, a method the document does not describe on it. `allow`
+/// lists the documented methods.
+pub(crate) fn method_not_documented(allow: &str) -> Rejection {
+    let mut rejection = plain(
+        RejectionReason::Undocumented,
+        StatusCode::METHOD_NOT_ALLOWED,
+        "This method is not in the API document for this path.",
+    );
+    rejection.allow = HeaderValue::from_str(allow).ok().map(Box::new);
+    rejection
 }
 
 /// What a 401's `detail` says. Unknown, wrong and malformed keys all get `Invalid`.

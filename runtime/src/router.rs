@@ -1,23 +1,66 @@
 //! Finding the documented operation for a method and path (SEMANTICS §2).
 //!
 //! `matchit` (axum's own matcher) does the structural match on a key where every
-//! non-literal segment is a whole-segment parameter; templates that share a key
-//! (`/pulls/{n}.diff`, `/pulls/{n}.patch`) are then told apart segment by segment,
-//! most literal text first.
+//! non-literal segment is a whole-segment parameter, so the guard and an app that
+//! routes the document's templates agree on every path, empty segments included.
+//! Templates that share a key (`/pulls/{n}`, `/pulls/{n}.diff`) are then told apart on
+//! the percent-decoded segments, most literal text first.
+
+use std::borrow::Cow;
 
 use crate::spec::Operation;
-use crate::template::PathTemplate;
+use crate::template::{PathTemplate, Segment};
 
 #[derive(Debug, Clone)]
 struct PathEntry {
-    template: PathTemplate,
-    /// Every segment is literal or one whole parameter: the template is its own route
-    /// key, so `matchit`'s match already says it matches (but for empty segments).
-    structural: bool,
-    /// Every segment is literal: `matchit` matched the path exactly, empty segments and all.
-    literal: bool,
+    /// Segments with text around parameters, by position; matchit's match settles the
+    /// others.
+    patterned: Vec<(usize, Segment)>,
+    /// Literal bytes of the template: more is more specific.
+    literal_len: usize,
     /// (method, operation index) pairs for this exact template.
     methods: Vec<(&'static str, usize)>,
+}
+
+impl PathEntry {
+    fn operation(&self, method: &str) -> Option<usize> {
+        self.methods
+            .iter()
+            .find(|(m, _)| *m == method)
+            .map(|(_, index)| *index)
+    }
+
+    /// Whether each patterned segment matches its decoded request segment.
+    fn matches(&self, segments: &[Cow<'_, str>]) -> bool {
+        self.patterned
+            .iter()
+            .all(|(at, segment)| segments.get(*at).is_some_and(|text| segment.matches(text)))
+    }
+}
+
+/// What the document says about a method and a path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Lookup {
+    /// One operation.
+    Found(usize),
+    /// Matching cannot tell these apart (equally literal templates): the request must
+    /// meet the requirement of each.
+    Tied(Vec<usize>),
+    /// The path is documented, the method is not: every operation on the path.
+    OtherMethods(Vec<usize>),
+    /// Not a documented path.
+    NotFound,
+}
+
+impl Lookup {
+    /// The operations found, in the order they apply (the first is reported).
+    pub(crate) fn found(&self) -> &[usize] {
+        match self {
+            Lookup::Found(index) => std::slice::from_ref(index),
+            Lookup::Tied(indices) => indices,
+            Lookup::OtherMethods(_) | Lookup::NotFound => &[],
+        }
+    }
 }
 
 /// The routing table of one spec.
@@ -32,7 +75,7 @@ impl OperationRouter {
     /// templates, so an error here means tables were written by hand.
     pub(crate) fn new(operations: &[Operation]) -> Result<OperationRouter, String> {
         let mut keys: Vec<String> = Vec::new();
-        let mut buckets: Vec<Vec<PathEntry>> = Vec::new();
+        let mut buckets: Vec<Vec<(PathTemplate, PathEntry)>> = Vec::new();
         for (index, operation) in operations.iter().enumerate() {
             let template = PathTemplate::parse(operation.path)?;
             let key = template.route_key();
@@ -45,17 +88,22 @@ impl OperationRouter {
                 }
             };
             let bucket = &mut buckets[bucket_index];
-            match bucket.iter_mut().find(|e| e.template == template) {
-                Some(entry) => entry.methods.push((operation.method, index)),
-                None => bucket.push(PathEntry {
-                    structural: template
-                        .segments
-                        .iter()
-                        .all(|s| s.is_literal() || s.is_whole_param()),
-                    literal: template.segments.iter().all(|s| s.is_literal()),
-                    template,
-                    methods: vec![(operation.method, index)],
-                }),
+            match bucket.iter_mut().find(|(t, _)| *t == template) {
+                Some((_, entry)) => entry.methods.push((operation.method, index)),
+                None => bucket.push((
+                    template.clone(),
+                    PathEntry {
+                        patterned: template
+                            .segments
+                            .iter()
+                            .enumerate()
+                            .filter(|(_, s)| !s.is_literal() && !s.is_whole_param())
+                            .map(|(at, s)| (at, s.clone()))
+                            .collect(),
+                        literal_len: template.literal_len(),
+                        methods: vec![(operation.method, index)],
+                    },
+                )),
             }
         }
         let mut matcher = matchit::Router::new();
@@ -64,54 +112,66 @@ impl OperationRouter {
                 .insert(key.as_str(), index)
                 .map_err(|e| format!("path `{key}` cannot be routed: {e}"))?;
         }
-        for bucket in &mut buckets {
-            bucket.sort_by_key(|entry| std::cmp::Reverse(entry.template.literal_len()));
-        }
+        let buckets = buckets
+            .into_iter()
+            .map(|bucket| {
+                let mut entries: Vec<PathEntry> =
+                    bucket.into_iter().map(|(_, entry)| entry).collect();
+                entries.sort_by_key(|entry| std::cmp::Reverse(entry.literal_len));
+                entries
+            })
+            .collect();
         Ok(OperationRouter { matcher, buckets })
     }
 
-    /// The operation index for a method and a path (base path already removed).
-    /// `HEAD` without its own operation uses `GET`'s.
-    pub(crate) fn find(&self, method: &str, path: &str) -> Option<usize> {
-        let bucket = &self.buckets[*self.matcher.at(path).ok()?.value];
-        // matchit lets a parameter match an empty segment; a template never does.
-        let no_empty_segment =
-            || !path.ends_with('/') && !path.as_bytes().windows(2).any(|pair| pair == b"//");
-        let candidates = || {
-            bucket.iter().filter(move |entry| {
-                entry.literal
-                    || (entry.structural && no_empty_segment())
-                    || entry.template.matches(path)
-            })
+    /// The operation for a method and a path (base path already removed). `HEAD`
+    /// without its own operation uses `GET`'s.
+    pub(crate) fn find(&self, method: &str, path: &str) -> Lookup {
+        let Ok(matched) = self.matcher.at(path) else {
+            return Lookup::NotFound;
         };
-        let lookup = |wanted: &str| {
-            candidates().find_map(|entry| {
-                entry
-                    .methods
-                    .iter()
-                    .find(|(m, _)| *m == wanted)
-                    .map(|(_, index)| *index)
-            })
+        let bucket = &self.buckets[*matched.value];
+        let decoded: Vec<Cow<'_, str>> = if bucket.iter().any(|e| !e.patterned.is_empty()) {
+            path.split('/').skip(1).map(decode).collect()
+        } else {
+            Vec::new()
         };
-        lookup(method).or_else(|| {
-            if method == "HEAD" {
-                lookup("GET")
-            } else {
-                None
+        let candidates = || bucket.iter().filter(|entry| entry.matches(&decoded));
+        let methods: &[&str] = match method {
+            "HEAD" => &["HEAD", "GET"],
+            _ => std::slice::from_ref(&method),
+        };
+        for &wanted in methods {
+            // Most literal first (the bucket's order); equally literal ones tie.
+            let mut having = candidates().filter_map(|e| Some((e.operation(wanted)?, e)));
+            if let Some((best, entry)) = having.next() {
+                let tied: Vec<usize> = having
+                    .take_while(|(_, e)| e.literal_len == entry.literal_len)
+                    .map(|(index, _)| index)
+                    .collect();
+                if tied.is_empty() {
+                    return Lookup::Found(best);
+                }
+                return Lookup::Tied(std::iter::once(best).chain(tied).collect());
             }
-        })
+        }
+        let on_path: Vec<usize> = candidates()
+            .flat_map(|entry| entry.methods.iter().map(|(_, index)| *index))
+            .collect();
+        if on_path.is_empty() {
+            Lookup::NotFound
+        } else {
+            Lookup::OtherMethods(on_path)
+        }
     }
 }
 
-/// Removes the base path; `None` when the path is outside it.
-pub(crate) fn strip_base<'a>(base: &str, path: &'a str) -> Option<&'a str> {
-    if base.is_empty() {
-        return Some(path);
-    }
-    match path.strip_prefix(base)? {
-        "" => Some("/"),
-        rest if rest.starts_with('/') => Some(rest),
-        _ => None,
+/// A request path segment with its percent escapes decoded; bytes that are not UTF-8
+/// become U+FFFD, which no template literal holds.
+fn decode(segment: &str) -> Cow<'_, str> {
+    match percent_encoding::percent_decode_str(segment).into() {
+        Cow::Borrowed(bytes) => String::from_utf8_lossy(bytes),
+        Cow::Owned(bytes) => Cow::Owned(String::from_utf8_lossy(&bytes).into_owned()),
     }
 }
 
@@ -143,36 +203,51 @@ mod tests {
             op("GET", "/head"),
             op("GET", "/v2/{name}:cancel"),
             op("GET", "/a/{x}/b"),
+            op("GET", "/users/{id}/secrets"),
         ];
         let router = OperationRouter::new(&ops).unwrap();
-        assert_eq!(router.find("GET", "/pets"), Some(0));
-        assert_eq!(router.find("GET", "/pets/7"), Some(1));
-        assert_eq!(router.find("GET", "/pets/mine"), Some(2));
-        assert_eq!(router.find("GET", "/pulls/3"), Some(3));
-        assert_eq!(router.find("GET", "/pulls/3.diff"), Some(4));
-        assert_eq!(router.find("DELETE", "/documents/x"), Some(5));
-        assert_eq!(router.find("GET", "/documents/x"), Some(6));
-        assert_eq!(router.find("HEAD", "/pets"), Some(0));
-        assert_eq!(router.find("HEAD", "/head"), Some(7));
-        assert_eq!(router.find("GET", "/v2/ops:cancel"), Some(9));
-        assert_eq!(router.find("POST", "/pets"), None);
-        assert_eq!(router.find("GET", "/pets/"), None);
-        assert_eq!(router.find("GET", "/pets//"), None);
-        assert_eq!(router.find("DELETE", "/documents/"), None);
-        assert_eq!(router.find("GET", "/pulls/"), None);
-        assert_eq!(router.find("GET", "/pulls/.diff"), Some(3));
-        assert_eq!(router.find("GET", "/a/1/b"), Some(10));
-        assert_eq!(router.find("GET", "/a//b"), None);
-        assert_eq!(router.find("GET", "/a/1/2/b"), None);
-        assert_eq!(router.find("GET", "/nope"), None);
+        let found = |method, path| router.find(method, path);
+        use Lookup::*;
+        assert_eq!(found("GET", "/pets"), Found(0));
+        assert_eq!(found("GET", "/pets/7"), Found(1));
+        assert_eq!(found("GET", "/pets/mine"), Found(2));
+        assert_eq!(found("GET", "/pulls/3"), Found(3));
+        assert_eq!(found("GET", "/pulls/3.diff"), Found(4));
+        assert_eq!(found("GET", "/pulls/3%2Ediff"), Found(4), "decoded");
+        assert_eq!(found("GET", "/pulls/3%2ediff"), Found(4), "decoded");
+        assert_eq!(found("GET", "/pulls/.diff"), Found(4), "empty parameter");
+        assert_eq!(found("GET", "/pulls/%2Ediff"), Found(4));
+        assert_eq!(found("DELETE", "/documents/x"), Found(5));
+        assert_eq!(found("GET", "/documents/x"), Found(6));
+        assert_eq!(found("HEAD", "/pets"), Found(0));
+        assert_eq!(found("HEAD", "/head"), Found(7));
+        assert_eq!(found("GET", "/v2/ops:cancel"), Found(9));
+        assert_eq!(found("GET", "/v2/ops%3Acancel"), Found(9));
+        assert_eq!(found("GET", "/v2/:cancel"), Found(9));
+        assert_eq!(found("GET", "/v2/%3Acancel"), Found(9));
+        assert_eq!(found("GET", "/v2/ops"), NotFound);
+        assert_eq!(found("POST", "/pets"), OtherMethods(vec![0]));
+        assert_eq!(found("POST", "/pulls/1.diff"), OtherMethods(vec![4, 3]));
+        // As axum's router: a parameter matches an empty segment in the middle of a
+        // path, not at its end.
+        assert_eq!(found("GET", "/a//b"), Found(10));
+        assert_eq!(found("GET", "/users//secrets"), Found(11));
+        assert_eq!(found("GET", "/pets/"), NotFound);
+        assert_eq!(found("GET", "/pets//"), NotFound);
+        assert_eq!(found("DELETE", "/documents/"), NotFound);
+        assert_eq!(found("GET", "/pulls/"), NotFound);
+        assert_eq!(found("GET", "/a/1/2/b"), NotFound);
+        assert_eq!(found("GET", "/nope"), NotFound);
+        assert_eq!(found("GET", "//pets"), NotFound);
     }
 
     #[test]
-    fn strips_base_paths() {
-        assert_eq!(strip_base("", "/a"), Some("/a"));
-        assert_eq!(strip_base("/v1", "/v1/a"), Some("/a"));
-        assert_eq!(strip_base("/v1", "/v1"), Some("/"));
-        assert_eq!(strip_base("/v1", "/v10/a"), None);
-        assert_eq!(strip_base("/v1", "/a"), None);
+    fn equally_literal_templates_tie() {
+        let ops = [op("GET", "/f/{a}.json"), op("GET", "/f/data.{b}")];
+        let router = OperationRouter::new(&ops).unwrap();
+        assert_eq!(router.find("GET", "/f/x.json"), Lookup::Found(0));
+        assert_eq!(router.find("GET", "/f/data.xml"), Lookup::Found(1));
+        // `.json` (5 bytes) against `data.` (5 bytes): both match, neither wins.
+        assert_eq!(router.find("GET", "/f/data.json"), Lookup::Tied(vec![0, 1]));
     }
 }

@@ -9,7 +9,7 @@
 pub enum Piece {
     /// Literal text, compared byte for byte.
     Literal(String),
-    /// A template parameter: one or more characters, never `/`.
+    /// A template parameter: any text, empty included.
     Param(String),
 }
 
@@ -43,30 +43,55 @@ impl Segment {
             .sum()
     }
 
-    /// Whether `text` (one request path segment) matches this segment.
+    /// Whether `text`, one request path segment, matches this segment. A segment with
+    /// text around its parameters is given percent-decoded: an app routes it as one
+    /// parameter and dispatches on the decoded value. Parameters match any text, empty
+    /// included, as axum's do.
     pub fn matches(&self, text: &str) -> bool {
-        match_pieces(&self.pieces, text)
+        glob_match(&self.pieces, text)
     }
 }
 
-fn match_pieces(pieces: &[Piece], text: &str) -> bool {
-    match pieces.split_first() {
-        None => text.is_empty(),
-        Some((Piece::Literal(lit), rest)) => text
-            .strip_prefix(lit.as_str())
-            .is_some_and(|tail| match_pieces(rest, tail)),
-        Some((Piece::Param(_), rest)) => {
-            if rest.is_empty() {
-                return !text.is_empty() && !text.contains('/');
-            }
-            // A parameter takes at least one byte; try every split (segments are short).
-            text.char_indices()
-                .skip(1)
-                .map(|(i, _)| i)
-                .chain(std::iter::once(text.len()))
-                .any(|end| !text[..end].contains('/') && match_pieces(rest, &text[end..]))
+/// Matches literals with parameters between them, in time linear in `text`: with
+/// parameters that may be empty and hold anything, the first literal must start the
+/// text, the last must end it, and those between may be taken leftmost, in order
+/// (any later choice leaves less room for the rest).
+fn glob_match(pieces: &[Piece], text: &str) -> bool {
+    fn literal(piece: Option<&Piece>) -> Option<&str> {
+        match piece {
+            Some(Piece::Literal(text)) => Some(text),
+            _ => None,
         }
     }
+    if let [Piece::Literal(only)] = pieces {
+        return text == only;
+    }
+    let mut rest = text;
+    let mut inner = pieces;
+    if let Some(first) = literal(pieces.first()) {
+        let Some(tail) = rest.strip_prefix(first) else {
+            return false;
+        };
+        rest = tail;
+        inner = &inner[1..];
+    }
+    if let Some(last) = literal(pieces.last()) {
+        let Some(head) = rest.strip_suffix(last) else {
+            return false;
+        };
+        rest = head;
+        inner = &inner[..inner.len() - 1];
+    }
+    for piece in inner {
+        if let Piece::Literal(middle) = piece {
+            // `str::find` is linear (two-way search), whatever the literal.
+            match rest.find(middle.as_str()) {
+                Some(at) => rest = &rest[at + middle.len()..],
+                None => return false,
+            }
+        }
+    }
+    true
 }
 
 /// A parsed path template.
@@ -112,21 +137,6 @@ impl PathTemplate {
             }
         }
         key
-    }
-
-    /// Whether a request path (without base path) matches every segment.
-    pub fn matches(&self, path: &str) -> bool {
-        let Some(rest) = path.strip_prefix('/') else {
-            return false;
-        };
-        let mut parts = rest.split('/');
-        for segment in &self.segments {
-            match parts.next() {
-                Some(part) if segment.matches(part) => {}
-                _ => return false,
-            }
-        }
-        parts.next().is_none()
     }
 
     /// A canonical form where parameter names are erased (`/pets/{}`), so templates
@@ -211,31 +221,90 @@ fn parse_segment(raw: &str, template: &str) -> Result<Segment, String> {
 mod tests {
     use super::*;
 
-    fn matches(template: &str, path: &str) -> bool {
-        PathTemplate::parse(template).unwrap().matches(path)
+    fn matches(segment: &str, text: &str) -> bool {
+        parse_segment(segment, segment).unwrap().matches(text)
     }
 
     #[test]
-    fn whole_segment_parameters() {
-        assert!(matches("/pets/{id}", "/pets/1"));
-        assert!(!matches("/pets/{id}", "/pets/"));
-        assert!(!matches("/pets/{id}", "/pets/1/x"));
-        assert!(matches("/pets", "/pets"));
-        assert!(!matches("/pets", "/pets/"));
-        assert!(matches("/", "/"));
+    fn literal_and_whole_parameter_segments() {
+        assert!(matches("pets", "pets"));
+        assert!(!matches("pets", "pets2"));
+        assert!(!matches("pets", ""));
+        assert!(matches("", ""));
+        assert!(matches("{id}", "1"));
+        assert!(matches("{id}", ""));
     }
 
     #[test]
-    fn partial_segment_parameters() {
-        assert!(matches("/pulls/{index}.diff", "/pulls/7.diff"));
-        assert!(!matches("/pulls/{index}.diff", "/pulls/.diff"));
-        assert!(!matches("/pulls/{index}.diff", "/pulls/7.patch"));
-        assert!(matches("/compare/{base}...{head}", "/compare/a...b"));
-        assert!(matches("/compare/{base}...{head}", "/compare/a.b...c"));
-        assert!(!matches("/compare/{base}...{head}", "/compare/a..b"));
-        assert!(matches("/v2/{name}:cancel", "/v2/ops:cancel"));
-        assert!(matches("/copyrights.{format}", "/copyrights.json"));
-        assert!(matches("/sites/{id}/x/{id}", "/sites/1/x/2"));
+    fn text_around_parameters() {
+        assert!(matches("{index}.diff", "7.diff"));
+        assert!(matches("{index}.diff", ".diff"), "parameters may be empty");
+        assert!(!matches("{index}.diff", "7.patch"));
+        assert!(!matches("{index}.diff", "diff"));
+        assert!(matches("{base}...{head}", "a...b"));
+        assert!(matches("{base}...{head}", "a.b...c"));
+        assert!(matches("{base}...{head}", "..."));
+        assert!(!matches("{base}...{head}", "a..b"));
+        assert!(matches("{name}:cancel", "ops:cancel"));
+        assert!(
+            matches("{name}:cancel", "a/b:cancel"),
+            "a decoded `/` is text"
+        );
+        assert!(matches("copyrights.{format}", "copyrights.json"));
+        assert!(matches("{a}.{b}.{c}.json", "1.2.3.json"));
+        assert!(matches("{a}.{b}.{c}.json", "...json"));
+        assert!(!matches("{a}.{b}.{c}.json", "1.2.json"));
+        assert!(matches("x{a}x", "xx"));
+        assert!(!matches("x{a}x", "x"), "the literals may not overlap");
+        assert!(matches("ab{a}ba", "abba"));
+        assert!(
+            !matches("ab{a}ba", "aba"),
+            "`ab` and `ba` may not share a byte"
+        );
+    }
+
+    /// The leftmost choice agrees with trying every split, on every short text.
+    #[test]
+    fn leftmost_matching_agrees_with_every_split() {
+        fn by_every_split(pieces: &[Piece], text: &str) -> bool {
+            match pieces.split_first() {
+                None => text.is_empty(),
+                Some((Piece::Literal(lit), rest)) => text
+                    .strip_prefix(lit.as_str())
+                    .is_some_and(|tail| by_every_split(rest, tail)),
+                Some((Piece::Param(_), rest)) => {
+                    (0..=text.len()).any(|end| by_every_split(rest, &text[end..]))
+                }
+            }
+        }
+        let segments = [
+            "{a}.{b}",
+            "a{x}a",
+            "{x}aa{y}a",
+            "aa.{x}",
+            "{x}.a.",
+            ".{x}.{y}.",
+            "a{x}",
+        ];
+        let mut texts = vec![String::new()];
+        let mut level = vec![String::new()];
+        for _ in 0..6 {
+            level = level
+                .iter()
+                .flat_map(|t| ["a", ".", "b"].map(|c| format!("{t}{c}")))
+                .collect();
+            texts.extend(level.iter().cloned());
+        }
+        for segment in segments {
+            let parsed = parse_segment(segment, segment).unwrap();
+            for text in &texts {
+                assert_eq!(
+                    parsed.matches(text),
+                    by_every_split(&parsed.pieces, text),
+                    "{segment} against {text:?}"
+                );
+            }
+        }
     }
 
     #[test]

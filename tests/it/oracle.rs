@@ -166,7 +166,9 @@ fn oracle(case: &Case) -> (u16, Option<usize>) {
         return (200, None);
     }
     let holds = |held: &[&str], roles: usize| ROLE_SETS[roles].iter().all(|r| held.contains(r));
-    // §4.1: the first non-anonymous alternative whose schemes all verify with roles held.
+    // §4.1: of the non-anonymous alternatives whose schemes all verify with roles held,
+    // the one with the most schemes; the first of those.
+    let mut winner: Option<usize> = None;
     for (index, alternative) in requirement.iter().enumerate() {
         let wins = !alternative.is_empty()
             && alternative
@@ -175,9 +177,12 @@ fn oracle(case: &Case) -> (u16, Option<usize>) {
                     Reading::Genuine(held) => holds(held, roles),
                     _ => false,
                 });
-        if wins {
-            return (200, Some(index));
+        if wins && winner.is_none_or(|best| requirement[best].len() < alternative.len()) {
+            winner = Some(index);
         }
+    }
+    if winner.is_some() {
+        return (200, winner);
     }
     let all_verified = requirement.iter().any(|alternative| {
         !alternative.is_empty()

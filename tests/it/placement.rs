@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 
+use keygate::Undocumented;
 use keygate_tests::petstore;
 
 use crate::apps::{
@@ -78,8 +79,12 @@ async fn compare(inside: &Server, around: &Server, statuses: &mut BTreeMap<u16, 
 #[tokio::test]
 async fn the_layer_around_the_router_answers_as_the_layer_inside_it() {
     let mut statuses = BTreeMap::new();
-    for deny_undocumented in [false, true] {
-        let layer = || petstore::layer(petstore_keys()).deny_undocumented(deny_undocumented);
+    for undocumented in [
+        Undocumented::Refuse,
+        Undocumented::RootRequirement,
+        Undocumented::Allow,
+    ] {
+        let layer = || petstore::layer(petstore_keys()).undocumented(undocumented);
         let inside = spawn(petstore_routes("/v1").layer(layer())).await;
         let around = spawn_around(layer().around(petstore_routes("/v1"))).await;
         compare(&inside, &around, &mut statuses).await;

@@ -6,7 +6,7 @@
 use axum::http::request::Parts;
 use axum::{Extension, Router};
 use keygate::spec::{Alternative, Location, Operation, Requirement, Scheme, SchemeKind, SchemeUse};
-use keygate::{hook_fn, AuthLayer, Principal, Spec, Verdict, Verifier, VerifyError, VerifyRequest};
+use keygate::{hook_fn, AuthLayer, Principal, Spec, Undocumented, Verdict, Verifier, VerifyError, VerifyRequest};
 use keygate_tests::{edge_names, petstore};
 use serde_json::{json, Value};
 
@@ -82,7 +82,8 @@ const EDGE_2FA: Shown = http("2fa", Word::Basic);
 const DETAIL_INVALID: &str = "A valid credential is required for this operation.";
 const DETAIL_FORBIDDEN: &str = "The credential is valid but does not grant this operation.";
 const DETAIL_UNAVAILABLE: &str = "The credential could not be checked right now. Try again later.";
-const DETAIL_UNDOCUMENTED: &str = "No documented operation matches this method and path.";
+const DETAIL_UNDOCUMENTED: &str = "This route is not in the API document.";
+const DETAIL_METHOD_UNDOCUMENTED: &str = "This method is not in the API document for this path.";
 
 const X_API_KEY: &str = "X-API-Key";
 const X_APP_ID: &str = "X-App-Id";
@@ -194,6 +195,7 @@ fn title(status: u16) -> &'static str {
         401 => "Unauthorized",
         403 => "Forbidden",
         404 => "Not Found",
+        405 => "Method Not Allowed",
         500 => "Internal Server Error",
         503 => "Service Unavailable",
         _ => panic!("no problem title for {status}"),
@@ -532,7 +534,7 @@ async fn s1_no_requirement_at_all_is_public() {
     let app = hand_written(&NO_REQUIREMENT).await;
     check(&app, "GET", "/things", &[], granted("listThings anonymous")).await;
     check(&app, "GET", "/things", &[(X_API_KEY, UNKNOWN_KEY)], granted("listThings anonymous")).await;
-    check(&app, "DELETE", "/elsewhere", &[], granted("undocumented anonymous")).await;
+    check(&app, "DELETE", "/elsewhere", &[], problem(404, Detail::Exact(DETAIL_UNDOCUMENTED))).await;
 }
 
 // ---------------------------------------------------------------------------------
@@ -547,12 +549,14 @@ async fn s2_base_path_is_removed_before_matching() {
 }
 
 #[tokio::test]
-async fn s2_request_outside_base_path_is_undocumented() {
-    let app = petstore_app().await;
-    check(&app, "GET", "/pets", &[], unauthorized(&[&[API_KEY]])).await;
-    check(&app, "GET", "/pets", &[(X_API_KEY, KEY)], granted("undocumented alternative0 api_key#1")).await;
-    // The base path ends at a segment boundary.
-    check(&app, "GET", "/v10/pets", &[], unauthorized(&[&[API_KEY]])).await;
+async fn s2_request_without_the_base_path_that_matches_as_it_stands_is_that_operation() {
+    let app = spawn(petstore_routes("").layer(petstore::layer(petstore_keys()))).await;
+    check(&app, "GET", "/pets", &[], granted("listPets Anonymous")).await;
+    check(&app, "GET", "/stats", &[], unauthorized(&[&[API_KEY]])).await;
+    check(&app, "DELETE", "/pets/1", &[(X_API_KEY, KEY)], unauthorized(&[&[API_KEY, APP_ID]])).await;
+    check(&app, "DELETE", "/pets/1", &[(X_API_KEY, KEY), (X_APP_ID, APP)], granted("deletePet ApiKeyAndAppId api_key#1 app_id#1")).await;
+    // The base path ends at a segment boundary; `/v10/pets` is no documented path.
+    check(&app, "GET", "/v10/pets", &[], problem(404, Detail::Exact(DETAIL_UNDOCUMENTED))).await;
 }
 
 #[tokio::test]
@@ -565,6 +569,29 @@ async fn s2_base_path_is_removed_from_the_original_uri_under_router_nest() {
 }
 
 #[tokio::test]
+async fn s2_nesting_never_changes_the_operation() {
+    let shapes = [
+        // The guard told there is no base path, nested under the document's own.
+        Router::new().nest("/v1", petstore_routes("").layer(petstore::layer(petstore_keys()).base_path(""))),
+        // Nested under a prefix the document does not know.
+        Router::new().nest("/api/v1", petstore_routes("").layer(petstore::layer(petstore_keys()))),
+        Router::new().nest("/api", petstore_routes("/v1").layer(petstore::layer(petstore_keys()))),
+        // The layer outside the nest, told the prefix.
+        Router::new().nest("/api", petstore_routes("")).layer(petstore::layer(petstore_keys()).base_path("api")),
+    ];
+    let prefixes = ["/v1", "/api/v1", "/api/v1", "/api"];
+    for (router, prefix) in shapes.into_iter().zip(prefixes) {
+        let app = spawn(router).await;
+        let at = |path: &str| format!("{prefix}{path}");
+        check(&app, "GET", &at("/pets"), &[], granted("listPets Anonymous")).await;
+        check(&app, "GET", &at("/stats"), &[], unauthorized(&[&[API_KEY]])).await;
+        check(&app, "PUT", &at("/pets/1/photo"), &[(X_API_KEY, KEY)], unauthorized(&[&[API_KEY, APP_ID], &[API_KEY, SESSION]])).await;
+        check(&app, "PUT", &at("/pets//photo"), &[(X_API_KEY, KEY)], unauthorized(&[&[API_KEY, APP_ID], &[API_KEY, SESSION]])).await;
+        check(&app, "DELETE", &at("/pets/1"), &[(X_API_KEY, KEY), (X_APP_ID, APP)], granted("deletePet ApiKeyAndAppId api_key#1 app_id#1")).await;
+    }
+}
+
+#[tokio::test]
 async fn s2_head_falls_back_to_get_requirement() {
     let app = petstore_app().await;
     check(&app, "HEAD", "/v1/pets/1?api_key=q+key%2B4444", &[], granted("showPetById QueryKey query_key#1")).await;
@@ -574,30 +601,56 @@ async fn s2_head_falls_back_to_get_requirement() {
 }
 
 #[tokio::test]
-async fn s2_undocumented_route_gets_root_requirement() {
+async fn s2_undocumented_routes_are_refused_by_default() {
     let app = petstore_app().await;
+    let not_found = || problem(404, Detail::Exact(DETAIL_UNDOCUMENTED));
+    check(&app, "GET", "/v1/nowhere", &[(X_API_KEY, KEY)], not_found()).await;
+    check(&app, "GET", "/v1/health/", &[], not_found()).await;
+    check(&app, "GET", "/v10/pets", &[(X_API_KEY, KEY)], not_found()).await;
+    check(&app, "GET", "/v1/pets", &[], granted("listPets Anonymous")).await;
+    check(&app, "GET", "/v1/stats", &[], unauthorized(&[&[API_KEY]])).await;
+}
+
+#[tokio::test]
+async fn s2_documented_path_with_undocumented_method_is_405_with_allow() {
+    let app = petstore_app().await;
+    let not_allowed = || problem(405, Detail::Exact(DETAIL_METHOD_UNDOCUMENTED));
+    let reply = check(&app, "PATCH", "/v1/pets", &[(X_API_KEY, WRITER_KEY)], not_allowed()).await;
+    assert_eq!(reply.headers.get("allow").map(|v| v.to_str().unwrap()), Some("GET, HEAD, POST"));
+    let reply = check(&app, "POST", "/v1/pets/7", &[], not_allowed()).await;
+    assert_eq!(reply.headers.get("allow").map(|v| v.to_str().unwrap()), Some("DELETE, GET, HEAD"));
+}
+
+#[tokio::test]
+async fn s2_opt_in_undocumented_routes_get_the_root_requirement() {
+    let app = petstore_with(petstore::layer(petstore_keys()).undocumented(Undocumented::RootRequirement)).await;
     check(&app, "GET", "/v1/nowhere", &[], unauthorized(&[&[API_KEY]])).await;
     check(&app, "GET", "/v1/nowhere", &[(X_API_KEY, KEY)], granted("undocumented alternative0 api_key#1")).await;
     check(&app, "GET", "/v1/health/", &[], unauthorized(&[&[API_KEY]])).await;
 }
 
 #[tokio::test]
-async fn s2_documented_path_with_undocumented_method_gets_root_requirement() {
-    let app = petstore_app().await;
-    // GET /pets would admit this anonymously; PATCH /pets is not documented.
-    check(&app, "PATCH", "/v1/pets", &[], unauthorized(&[&[API_KEY]])).await;
-    check(&app, "PATCH", "/v1/pets", &[(X_API_KEY, KEY)], granted("undocumented alternative0 api_key#1")).await;
+async fn s2_opt_in_undocumented_routes_let_through() {
+    let app = petstore_with(petstore::layer(petstore_keys()).undocumented(Undocumented::Allow)).await;
+    check(&app, "GET", "/v1/nowhere", &[], granted("undocumented anonymous")).await;
+    check(&app, "GET", "/elsewhere", &[], granted("undocumented anonymous")).await;
 }
 
+/// Under either opt-in, an undocumented method on a documented path must also meet
+/// every operation documented on that path: an `any()` route or a method fallback may
+/// run any of their handlers.
 #[tokio::test]
-async fn s2_deny_undocumented_answers_404() {
-    let app = petstore_with(petstore::layer(petstore_keys()).deny_undocumented(true)).await;
-    let not_found = || problem(404, Detail::Exact(DETAIL_UNDOCUMENTED));
-    check(&app, "GET", "/v1/nowhere", &[(X_API_KEY, KEY)], not_found()).await;
-    check(&app, "PATCH", "/v1/pets", &[(X_API_KEY, KEY)], not_found()).await;
-    check(&app, "GET", "/pets", &[(X_API_KEY, KEY)], not_found()).await;
-    check(&app, "GET", "/v1/pets", &[], granted("listPets Anonymous")).await;
-    check(&app, "GET", "/v1/stats", &[], unauthorized(&[&[API_KEY]])).await;
+async fn s2_opt_in_undocumented_method_meets_every_operation_on_the_path() {
+    for (undocumented, decision) in [
+        (Undocumented::RootRequirement, "undocumented alternative0 api_key#2"),
+        (Undocumented::Allow, "undocumented anonymous"),
+    ] {
+        let app = petstore_with(petstore::layer(petstore_keys()).undocumented(undocumented)).await;
+        // GET /pets admits anonymous calls, POST /pets needs the writer role.
+        check(&app, "PATCH", "/v1/pets", &[], unauthorized(&[&[API_KEY]])).await;
+        check(&app, "PATCH", "/v1/pets", &[(X_API_KEY, KEY)], forbidden(&[&[API_KEY]])).await;
+        check(&app, "PATCH", "/v1/pets", &[(X_API_KEY, WRITER_KEY)], granted(decision)).await;
+    }
 }
 
 #[tokio::test]
@@ -605,7 +658,7 @@ async fn s2_base_path_override_serves_documented_paths_at_root() {
     let app = spawn(petstore_routes("").layer(petstore::layer(petstore_keys()).base_path(""))).await;
     check(&app, "GET", "/pets", &[], granted("listPets Anonymous")).await;
     check(&app, "GET", "/me", &[(X_API_KEY, KEY)], unauthorized(&[&[BEARER], &[BASIC]])).await;
-    check(&app, "GET", "/v1/pets", &[], unauthorized(&[&[API_KEY]])).await;
+    check(&app, "GET", "/v1/pets", &[], problem(404, Detail::Exact(DETAIL_UNDOCUMENTED))).await;
 }
 
 // ---------------------------------------------------------------------------------
@@ -971,8 +1024,8 @@ async fn extractors_with_a_guard_extension_decide_like_the_layer() {
     check(&app, "GET", "/v1/pets", &[(X_API_KEY, UNKNOWN_KEY)], unauthorized(&[&[API_KEY], &[]])).await;
     check(&app, "GET", "/v1/me", &[(AUTHORIZATION, BASIC_PAIR)], granted("whoAmI Basic alice")).await;
     check(&app, "GET", "/v1/pets/1", &[], unauthorized(&[&[QUERY_KEY], &[SESSION]])).await;
-    // `Authenticated` on an undocumented route asks the same guard: the root.
-    check(&app, "GET", "/v1/nowhere", &[], unauthorized(&[&[API_KEY]])).await;
+    // `Authenticated` on an undocumented route asks the same guard: refused.
+    check(&app, "GET", "/v1/nowhere", &[], problem(404, Detail::Exact(DETAIL_UNDOCUMENTED))).await;
 }
 
 #[tokio::test]
@@ -1004,6 +1057,7 @@ async fn edge_names_layer_enforces_its_swagger_document() {
     check(&app, "GET", "/api/files/report.pdf", &[("Auth-Token", EDGE_USER_KEY)], granted("/files/{name}.{ext} alternative1 userApiKey (request header)#1")).await;
     check(&app, "GET", "/api/files/report.pdf", &[], user()).await;
     check(&app, "GET", "/api/ping", &[], granted("KeygateState anonymous")).await;
-    // Outside `/api`: undocumented, so the root requirement.
-    check(&app, "GET", "/ping", &[], user()).await;
+    // Without `/api`, a documented path as it stands: that operation.
+    check(&app, "GET", "/ping", &[], granted("KeygateState anonymous")).await;
+    check(&app, "GET", "/nowhere", &[], problem(404, Detail::Exact(DETAIL_UNDOCUMENTED))).await;
 }
