@@ -7,6 +7,7 @@
 //! the percent-decoded segments, most literal text first.
 
 use std::borrow::Cow;
+use std::collections::HashMap;
 
 use crate::spec::Operation;
 use crate::template::{PathTemplate, Segment};
@@ -68,6 +69,9 @@ impl Lookup {
 pub(crate) struct OperationRouter {
     matcher: matchit::Router<usize>,
     buckets: Vec<Vec<PathEntry>>,
+    /// Each bucket by the shape of its key (`/pets/{}`), to find the templates an
+    /// app's route (axum's `MatchedPath`) serves.
+    by_shape: HashMap<String, usize>,
 }
 
 impl OperationRouter {
@@ -107,10 +111,12 @@ impl OperationRouter {
             }
         }
         let mut matcher = matchit::Router::new();
+        let mut by_shape = HashMap::new();
         for (index, key) in keys.iter().enumerate() {
             matcher
                 .insert(key.as_str(), index)
                 .map_err(|e| format!("path `{key}` cannot be routed: {e}"))?;
+            by_shape.insert(route_shape(key), index);
         }
         let buckets = buckets
             .into_iter()
@@ -121,7 +127,11 @@ impl OperationRouter {
                 entries
             })
             .collect();
-        Ok(OperationRouter { matcher, buckets })
+        Ok(OperationRouter {
+            matcher,
+            buckets,
+            by_shape,
+        })
     }
 
     /// The operation for a method and a path (base path already removed). `HEAD`
@@ -130,23 +140,45 @@ impl OperationRouter {
         let Ok(matched) = self.matcher.at(path) else {
             return Lookup::NotFound;
         };
-        let bucket = &self.buckets[*matched.value];
+        self.find_in(*matched.value, method, path, false)
+    }
+
+    /// The operations an app's route serves for a request path: `route` is the route
+    /// axum matched (`/pets/{id}`, base path already removed), `path` the request path
+    /// it matched. `NotFound` when the route has no documented shape. When none of the
+    /// route's templates matches the path, its handler still runs, so every one of them
+    /// with the method applies.
+    pub(crate) fn find_served(&self, method: &str, route: &str, path: &str) -> Lookup {
+        match self.by_shape.get(&route_shape(route)) {
+            Some(&bucket) => self.find_in(bucket, method, path, true),
+            None => Lookup::NotFound,
+        }
+    }
+
+    fn find_in(&self, bucket: usize, method: &str, path: &str, served: bool) -> Lookup {
+        let bucket = &self.buckets[bucket];
         let decoded: Vec<Cow<'_, str>> = if bucket.iter().any(|e| !e.patterned.is_empty()) {
             path.split('/').skip(1).map(decode).collect()
         } else {
             Vec::new()
         };
-        let candidates = || bucket.iter().filter(|entry| entry.matches(&decoded));
+        let any_matches = bucket.iter().any(|entry| entry.matches(&decoded));
+        let candidates = || {
+            bucket
+                .iter()
+                .filter(|entry| (served && !any_matches) || entry.matches(&decoded))
+        };
         let methods: &[&str] = match method {
             "HEAD" => &["HEAD", "GET"],
             _ => std::slice::from_ref(&method),
         };
         for &wanted in methods {
-            // Most literal first (the bucket's order); equally literal ones tie.
+            // Most literal first (the bucket's order); equally literal ones tie, and so
+            // do all of them when the path matches none.
             let mut having = candidates().filter_map(|e| Some((e.operation(wanted)?, e)));
             if let Some((best, entry)) = having.next() {
                 let tied: Vec<usize> = having
-                    .take_while(|(_, e)| e.literal_len == entry.literal_len)
+                    .take_while(|(_, e)| !any_matches || e.literal_len == entry.literal_len)
                     .map(|(index, _)| index)
                     .collect();
                 if tied.is_empty() {
@@ -164,6 +196,25 @@ impl OperationRouter {
             Lookup::OtherMethods(on_path)
         }
     }
+}
+
+/// A route template with every parameter segment written `{}` and a catch-all `{*}`,
+/// so a matchit key and an app's route compare by shape. `{{` starts a literal brace.
+fn route_shape(route: &str) -> String {
+    let mut shape = String::with_capacity(route.len());
+    for (at, segment) in route.split('/').enumerate() {
+        if at > 0 {
+            shape.push('/');
+        }
+        if segment.starts_with("{*") {
+            shape.push_str("{*}");
+        } else if segment.starts_with('{') && !segment.starts_with("{{") {
+            shape.push_str("{}");
+        } else {
+            shape.push_str(segment);
+        }
+    }
+    shape
 }
 
 /// A request path segment with its percent escapes decoded; bytes that are not UTF-8

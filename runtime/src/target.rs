@@ -128,7 +128,11 @@ impl Routing {
     /// The operation a method and a full request path name, as the layer finds it
     /// around the router (no nesting, no matched route).
     pub(crate) fn find_operation(&self, method: &str, path: &str) -> Option<usize> {
-        self.lookup(method, path, path).0.found().first().copied()
+        self.lookup(method, path, path, None)
+            .0
+            .found()
+            .first()
+            .copied()
     }
 
     /// What a request must meet, or its refusal when it is undocumented and refused.
@@ -139,12 +143,16 @@ impl Routing {
             .extensions
             .get::<OriginalUri>()
             .map_or(local, |uri| uri.0.path());
-        let (mut lookup, as_is) = self.lookup(method, original, local);
+        let matched = parts
+            .extensions
+            .get::<MatchedPath>()
+            .map(MatchedPath::as_str);
+        let (mut lookup, as_is) = self.lookup(method, original, local, matched);
         if lookup == Lookup::NotFound {
-            if let Some(matched) = parts.extensions.get::<MatchedPath>() {
-                if let Some((original, local)) = caught_tail(matched.as_str(), original, local) {
-                    lookup = self.lookup(method, &original, &local).0;
-                }
+            if let Some((original, local)) =
+                matched.and_then(|route| caught_tail(route, original, local))
+            {
+                lookup = self.lookup(method, &original, &local, None).0;
             }
         }
         if as_is && !self.base_warned.swap(true, Ordering::Relaxed) {
@@ -206,25 +214,45 @@ impl Routing {
 
     /// Looks the request up as the app may route it: the full path and the path a
     /// nested router sees, each with the base path removed, and as it stands when it
-    /// lacks the base path (or could be a template as it is). Where the views name
-    /// different operations, each applies. The flag says an operation was found only
-    /// as it stands.
-    fn lookup(&self, method: &str, original: &str, local: &str) -> (Lookup, bool) {
+    /// lacks the base path (or could be a template as it is). In each view, the route
+    /// axum matched (`matched`, inside the router) names the templates its handler
+    /// serves. Where the views or the route name different operations, each applies.
+    /// The flag says an operation was found only as it stands.
+    fn lookup(
+        &self,
+        method: &str,
+        original: &str,
+        local: &str,
+        matched: Option<&str>,
+    ) -> (Lookup, bool) {
         let views: &[&str] = if original == local {
             &[original]
         } else {
             &[original, local]
         };
+        let find = |path: &str| {
+            let by_path = self.router.find(method, path);
+            // The route, cut by as many segments as the view cut off the full path.
+            let cut = match original.strip_suffix(path) {
+                Some(removed) => removed.matches('/').count(),
+                None => original.matches('/').count(),
+            };
+            let route = matched.and_then(|route| after_segments(route, cut));
+            match route {
+                Some(route) => merge(by_path, self.router.find_served(method, route, path)),
+                None => by_path,
+            }
+        };
         let mut lookup = Lookup::NotFound;
         for &path in views {
             if let Some(stripped) = strip_base(&self.base_path, path) {
-                lookup = merge(lookup, self.router.find(method, stripped));
+                lookup = merge(lookup, find(stripped));
             }
         }
         let found_stripped = !lookup.found().is_empty();
         for &path in views {
             if self.base_may_be_a_template || strip_base(&self.base_path, path).is_none() {
-                lookup = merge(lookup, self.router.find(method, path));
+                lookup = merge(lookup, find(path));
             }
         }
         let only_as_is = !found_stripped && !lookup.found().is_empty();
@@ -294,6 +322,15 @@ fn caught_tail(matched: &str, original: &str, local: &str) -> Option<(String, St
     let escaped = tail.replace('/', "%2F");
     let collapse = |path: &str| format!("{}{escaped}", &path[..path.len() - tail.len()]);
     Some((collapse(original), collapse(local)))
+}
+
+/// `route` without its first `count` segments (`/a/b/{c}`, 1: `/b/{c}`).
+fn after_segments(route: &str, count: usize) -> Option<&str> {
+    if count == 0 {
+        return Some(route);
+    }
+    let (at, _) = route.match_indices('/').nth(count)?;
+    Some(&route[at..])
 }
 
 /// Several views' lookups as one: every operation found applies.
