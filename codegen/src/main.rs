@@ -60,7 +60,7 @@ enum Command {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Format {
-    /// One aligned row per operation.
+    /// The base path, one aligned row per operation, and notes.
     Table,
     /// A JSON array with one report per document.
     Json,
@@ -136,9 +136,9 @@ fn check_all(specs: &[PathBuf], format: Format, dir: Option<&Path>, deny: bool) 
         let diagnostics = check(&api);
         let rendered = match format {
             Format::Table if specs.len() > 1 => {
-                Ok(format!("{}:\n{}", api.source, report::render_table(&api)))
+                Ok(format!("{}:\n{}", api.source, report::render_text(&api)))
             }
-            Format::Table => Ok(report::render_table(&api)),
+            Format::Table => Ok(report::render_text(&api)),
             Format::Markdown => report::render_markdown(&api, &diagnostics, &templates),
             Format::Json => {
                 reports.push(report::report_json(&api, &diagnostics));

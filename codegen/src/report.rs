@@ -152,6 +152,55 @@ pub fn render_markdown(
     templates.render("report.md.j2", report_json(api, diagnostics))
 }
 
+/// The `keygate check` text for one document: the [`base_path_line`], the
+/// [`render_table`], then the [`undocumented_note`] when there is one.
+pub fn render_text(api: &Api) -> String {
+    let mut out = base_path_line(api);
+    out.push('\n');
+    out.push_str(&render_table(api));
+    if let Some(note) = undocumented_note(api) {
+        out.push_str(&note);
+        out.push('\n');
+    }
+    out
+}
+
+/// Where the document's operations are served: `base path: /v1 (from servers[0].url; ...)`,
+/// or `base path: none (...)`.
+pub fn base_path_line(api: &Api) -> String {
+    if api.base_path.is_empty() {
+        return "base path: none (paths are served at the root)".to_owned();
+    }
+    // The loader reads `basePath` for 2.0 and only the first server for 3.x.
+    let from = match api.version {
+        SpecVersion::Swagger2 => "basePath",
+        SpecVersion::OpenApi30 | SpecVersion::OpenApi31 => "servers[0].url",
+    };
+    format!(
+        "base path: {} (from {from}; the layer strips it, override with .base_path(..))",
+        one_line(&api.base_path)
+    )
+}
+
+/// For a document with a secured operation and no root `security`: the generated
+/// layer refuses routes the document does not describe, and the explicit opt-ins.
+/// `None` otherwise.
+pub fn undocumented_note(api: &Api) -> Option<String> {
+    let secured = api.operations.iter().any(|op| !op.requirement.is_public());
+    if !secured || api.root.is_some() {
+        return None;
+    }
+    Some(
+        "note: the document has secured operations and no root `security`: the generated \
+         layer refuses requests to routes the document does not describe with 404 (the \
+         default, `Undocumented::Refuse`). To serve them, opt in on the layer with \
+         `.undocumented(keygate::Undocumented::RootRequirement)` or \
+         `.undocumented(keygate::Undocumented::Allow)`; without a root `security` both let \
+         them through unauthenticated"
+            .to_owned(),
+    )
+}
+
 /// The `keygate check` table: one row per operation with columns METHOD, PATH, OPERATION
 /// and REQUIREMENT (see [`requirement_text`]), aligned, without trailing spaces.
 pub fn render_table(api: &Api) -> String {
@@ -384,6 +433,54 @@ paths:
         "#]]
         .assert_eq(&table);
         assert!(table.lines().all(|line| !line.ends_with(' ')));
+    }
+
+    #[test]
+    fn text_shows_the_base_path_above_the_table() {
+        let text = render_text(&api());
+        let mut lines = text.lines();
+        assert_eq!(
+            lines.next(),
+            Some(
+                "base path: /v1 (from servers[0].url; the layer strips it, override with \
+                 .base_path(..))"
+            )
+        );
+        assert_eq!(lines.next(), render_table(&api()).lines().next());
+        // Root `security` is there: no note about undocumented routes.
+        assert!(text.ends_with(&render_table(&api())), "{text}");
+    }
+
+    #[test]
+    fn undocumented_note_needs_a_secured_operation_and_no_root() {
+        let load = |text: &str| load_str("n.yaml", text).unwrap_or_else(|e| panic!("{e}"));
+        let head = "openapi: 3.0.0\ninfo: {title: n, version: '1'}\n\
+                    components: {securitySchemes: {k: {type: apiKey, in: header, name: K}}}\n";
+        let secured = "paths: {/a: {get: {security: [{k: []}]}}}\n";
+        let public = "paths: {/a: {get: {}}}\n";
+        let note = undocumented_note(&load(&format!("{head}{secured}")));
+        let note = note.unwrap_or_else(|| panic!("no note"));
+        assert!(note.contains("`Undocumented::Refuse`"), "{note}");
+        assert!(note.contains("`.undocumented(keygate::Undocumented::Allow)`"));
+        let text = render_text(&load(&format!("{head}{secured}")));
+        assert!(text.ends_with(&format!("{note}\n")), "{text}");
+        for body in [
+            format!("security: [{{k: []}}]\n{secured}"),
+            format!("security: []\n{secured}"),
+            public.to_owned(),
+        ] {
+            let api = load(&format!("{head}{body}"));
+            assert_eq!(undocumented_note(&api), None, "{body}");
+        }
+        let swagger = load("swagger: '2.0'\nbasePath: /api/\npaths: {}\n");
+        assert_eq!(
+            base_path_line(&swagger),
+            "base path: /api (from basePath; the layer strips it, override with .base_path(..))"
+        );
+        assert_eq!(
+            base_path_line(&load(&format!("{head}{public}"))),
+            "base path: none (paths are served at the root)"
+        );
     }
 
     #[test]

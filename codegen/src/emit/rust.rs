@@ -457,8 +457,9 @@ impl Writer {
     fn functions(&mut self) {
         for line in [
             "/// The layer that enforces every documented operation over a whole `Router`.",
-            "/// Configure it further with `.deny_undocumented(true)`, `.base_path(..)`,",
-            "/// `.realm(..)` and `.hook(scheme::NAME, hook)`.",
+            "/// Routes the document does not describe are refused with 404 by default;",
+            "/// `.undocumented(..)` chooses otherwise. Configure it further with",
+            "/// `.base_path(..)`, `.realm(..)` and `.hook(scheme::NAME, hook)`.",
             "#[allow(dead_code, unreachable_pub)]",
             "pub fn layer(verifier: impl ::keygate::Verifier) -> ::keygate::AuthLayer {",
             "    ::keygate::AuthLayer::new(&SPEC, verifier)",
