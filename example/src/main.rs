@@ -67,9 +67,12 @@ async fn create_pet(api::CreatePet::ApiKey { api_key }: api::CreatePet) -> Strin
     format!("pet created by {}\n", api_key.id())
 }
 
-async fn show_pet(auth: Authenticated) -> String {
-    let who = auth.principal().map_or("nobody", |p| p.id());
-    format!("pet, shown to {who}\n")
+async fn show_pet(auth: api::ShowPetById) -> String {
+    let who = match auth {
+        api::ShowPetById::QueryKey { query_key } => query_key,
+        api::ShowPetById::Session { session } => session,
+    };
+    format!("pet, shown to {}\n", who.id())
 }
 
 async fn delete_pet(auth: api::DeletePet) -> String {
@@ -77,11 +80,37 @@ async fn delete_pet(auth: api::DeletePet) -> String {
     format!("pet deleted by {} via app {}\n", api_key.id(), app_id.id())
 }
 
-async fn ok(auth: Authenticated) -> String {
-    format!(
-        "ok: {}\n",
-        auth.operation_id().unwrap_or("undocumented route")
-    )
+async fn upload_photo(auth: api::UploadPetPhoto) -> String {
+    let (api_key, via) = match auth {
+        api::UploadPetPhoto::ApiKeyAndAppId { api_key, app_id } => {
+            (api_key, format!("app {}", app_id.id()))
+        }
+        api::UploadPetPhoto::ApiKeyAndSession { api_key, session } => {
+            (api_key, format!("session {}", session.id()))
+        }
+    };
+    format!("ok: uploadPetPhoto, by {} via {via}\n", api_key.id())
+}
+
+async fn stats(api::GetStats::ApiKey { api_key }: api::GetStats) -> String {
+    format!("ok: getStats, for {}\n", api_key.id())
+}
+
+/// Public (`security: []`): the untyped view is enough here.
+async fn health(auth: Authenticated) -> String {
+    format!("ok: {}\n", auth.operation_id().unwrap_or("health"))
+}
+
+async fn who_am_i(auth: api::WhoAmI) -> String {
+    let (who, how) = match auth {
+        api::WhoAmI::Bearer { bearer } => (bearer, "a bearer token"),
+        api::WhoAmI::Basic { basic } => (basic, "HTTP Basic"),
+    };
+    format!("ok: whoAmI, {} with {how}\n", who.id())
+}
+
+async fn export(api::ExportPets::PartnerOauth { partner_oauth }: api::ExportPets) -> String {
+    format!("ok: exportPets, for {}\n", partner_oauth.id())
 }
 
 fn app(keys: Keys) -> Router {
@@ -105,11 +134,12 @@ fn app(keys: Keys) -> Router {
     Router::new()
         .route("/v1/pets", get(list_pets).post(create_pet))
         .route("/v1/pets/{pet_id}", get(show_pet).delete(delete_pet))
-        .route("/v1/pets/{pet_id}/photo", axum::routing::put(ok))
-        .route("/v1/stats", get(ok))
-        .route("/v1/health", get(ok))
-        .route("/v1/me", get(ok))
-        .route("/v1/export", axum::routing::post(ok))
+        .route("/v1/pets/{pet_id}/photo", axum::routing::put(upload_photo))
+        .route("/v1/stats", get(stats))
+        .route("/v1/health", get(health))
+        .route("/v1/me", get(who_am_i))
+        .route("/v1/export", axum::routing::post(export))
+        // Added last: routes added after `.layer(..)` would not be guarded.
         .layer(layer)
 }
 
@@ -152,7 +182,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
 #[cfg(test)]
 mod tests {
-    use keygate::keys::NewKey;
+    use std::io::{Read as _, Write as _};
+
+    use keygate::keys::{NewKey, Permissions};
     use keygate::{CredentialRef, OperationRef};
     use keygate_tests::TempDir;
     use secrecy::ExposeSecret;
@@ -191,5 +223,126 @@ mod tests {
         assert!(matches!(app, Some(Ok(Verdict::Granted(_)))), "{app:?}");
         let wrong = keys.verify_now(ask(api::scheme::APP_ID, "other-app"));
         assert!(matches!(wrong, Some(Ok(Verdict::Invalid))), "{wrong:?}");
+    }
+
+    /// Sends one HTTP/1.1 request to `addr` and returns the status and the body.
+    async fn send(addr: std::net::SocketAddr, head: String) -> (u16, String) {
+        tokio::task::spawn_blocking(move || {
+            let mut stream = std::net::TcpStream::connect(addr).expect("connect");
+            let request = format!("{head}\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+            stream.write_all(request.as_bytes()).expect("write");
+            let mut response = String::new();
+            stream.read_to_string(&mut response).expect("read");
+            let status = response
+                .split(' ')
+                .nth(1)
+                .and_then(|code| code.parse().ok())
+                .expect("a status line");
+            let body = response.split_once("\r\n\r\n").map_or("", |(_, body)| body);
+            (status, body.to_owned())
+        })
+        .await
+        .expect("the request task")
+    }
+
+    /// Each protected handler takes its operation's typed extractor and gets the
+    /// principals of the alternative that won.
+    #[tokio::test]
+    async fn handlers_get_the_principals_of_their_operation() {
+        let dir = TempDir::new("example-handlers");
+        let store = SqliteStore::open(dir.file("keys.db")).expect("open");
+        let issued = store
+            .create(NewKey::new("writer").permissions(Permissions::full()))
+            .await
+            .expect("create");
+        let id = issued.record.id.clone();
+        let key = issued.key.expose_secret().to_owned();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("address");
+        let server = tokio::spawn(async move {
+            axum::serve(listener, app(Keys::new(CachedStore::new(store)))).await
+        });
+
+        let cases = [
+            (
+                format!("GET /v1/pets/1?api_key={key} HTTP/1.1"),
+                format!("pet, shown to {id}\n"),
+            ),
+            (
+                format!("GET /v1/pets/1 HTTP/1.1\r\nCookie: session={key}"),
+                format!("pet, shown to {id}\n"),
+            ),
+            (
+                format!(
+                    "PUT /v1/pets/1/photo HTTP/1.1\r\nX-API-Key: {key}\r\nX-App-Id: {APP_ID}\r\nContent-Length: 0"
+                ),
+                // `StaticKeys` names a principal by scheme and place, never by its value.
+                format!("ok: uploadPetPhoto, by {id} via app app_id#1\n"),
+            ),
+            (
+                format!("GET /v1/stats HTTP/1.1\r\nX-API-Key: {key}"),
+                format!("ok: getStats, for {id}\n"),
+            ),
+            (
+                format!("GET /v1/me HTTP/1.1\r\nAuthorization: Bearer {key}"),
+                format!("ok: whoAmI, {id} with a bearer token\n"),
+            ),
+            (
+                "POST /v1/export HTTP/1.1\r\nAuthorization: Bearer partner-token\r\nContent-Length: 0"
+                    .to_owned(),
+                "ok: exportPets, for partner\n".to_owned(),
+            ),
+            ("GET /v1/health HTTP/1.1".to_owned(), "ok: health\n".to_owned()),
+        ];
+        for (head, expected) in cases {
+            let line = head.lines().next().unwrap_or_default().replace(&key, "KEY");
+            let (status, body) = send(addr, head).await;
+            assert_eq!((status, body.as_str()), (200, expected.as_str()), "{line}");
+        }
+        let (status, _) = send(addr, "GET /v1/stats HTTP/1.1".to_owned()).await;
+        assert_eq!(status, 401, "GET /v1/stats without a key");
+        server.abort();
+    }
+
+    /// `PUT /v1/pets//photo`: axum runs the upload handler with an empty id, so the
+    /// layer must hold it to `uploadPetPhoto` (a key AND an app id or a session), and a
+    /// key denied that operation must not pass either.
+    #[tokio::test]
+    async fn an_empty_pet_id_is_still_the_upload_operation() {
+        let dir = TempDir::new("example-empty-id");
+        let store = SqliteStore::open(dir.file("keys.db")).expect("open");
+        let full = store
+            .create(NewKey::new("full").permissions(Permissions::full()))
+            .await
+            .expect("create");
+        let denied = store
+            .create(NewKey::new("denied").permissions(
+                Permissions::full().with_operation("uploadPetPhoto", Vec::<&str>::new()),
+            ))
+            .await
+            .expect("create");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("address");
+        let server = tokio::spawn(async move {
+            axum::serve(listener, app(Keys::new(CachedStore::new(store)))).await
+        });
+        let full = full.key.expose_secret().to_owned();
+        let denied = denied.key.expose_secret().to_owned();
+        for target in ["/v1/pets//photo", "/v1/pets/1/photo"] {
+            let put =
+                |headers: String| format!("PUT {target} HTTP/1.1\r\n{headers}Content-Length: 0");
+            let (status, _) = send(addr, put(format!("X-API-Key: {full}\r\n"))).await;
+            assert_eq!(status, 401, "PUT {target} with only a key");
+            let with_app = |key: &str| format!("X-API-Key: {key}\r\nX-App-Id: {APP_ID}\r\n");
+            let (status, _) = send(addr, put(with_app(&full))).await;
+            assert_eq!(status, 200, "PUT {target} with a key and the app id");
+            let (status, _) = send(addr, put(with_app(&denied))).await;
+            assert_eq!(status, 403, "PUT {target} with a key denied the operation");
+        }
+        server.abort();
     }
 }
