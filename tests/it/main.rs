@@ -8,6 +8,7 @@ mod lifecycle;
 mod oracle;
 mod placement;
 mod postgres;
+mod routing;
 // One case per line reads as a table; rustfmt would spread each over six.
 #[rustfmt::skip]
 mod semantics;

@@ -8,6 +8,7 @@ use reqwest::Method;
 
 /// A server running on a loopback port for the rest of the test.
 pub(crate) struct Server {
+    address: std::net::SocketAddr,
     base: String,
     client: reqwest::Client,
 }
@@ -43,6 +44,7 @@ fn client_for(address: std::net::SocketAddr) -> Server {
         .build()
         .expect("client");
     Server {
+        address,
         base: format!("http://{address}"),
         client,
     }
@@ -88,6 +90,43 @@ impl Server {
         read(self.request(method, path).basic_auth(user, Some(password))).await
     }
 
+    /// Sends one request over a fresh TCP connection with `target` exactly as given (no
+    /// client normalises it), and reads the answer until the server closes.
+    pub(crate) async fn send_raw(
+        &self,
+        method: &str,
+        target: &str,
+        headers: &[(&str, &str)],
+    ) -> RawReply {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut request =
+            format!("{method} {target} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n");
+        for (name, value) in headers {
+            request.push_str(&format!("{name}: {value}\r\n"));
+        }
+        request.push_str("\r\n");
+        let mut stream = tokio::net::TcpStream::connect(self.address)
+            .await
+            .expect("connect to the test server");
+        stream
+            .write_all(request.as_bytes())
+            .await
+            .expect("write the request");
+        let mut bytes = Vec::new();
+        // Generous: only a server that hangs on the request misses it.
+        let read = tokio::time::timeout(
+            std::time::Duration::from_secs(60),
+            stream.read_to_end(&mut bytes),
+        )
+        .await;
+        assert!(
+            matches!(read, Ok(Ok(_))),
+            "{method} {}: no complete answer",
+            &target[..target.len().min(80)]
+        );
+        RawReply::parse(&bytes)
+    }
+
     fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
         self.client.request(method, format!("{}{path}", self.base))
     }
@@ -110,5 +149,39 @@ async fn read(request: reqwest::RequestBuilder) -> Reply {
         headers,
         body,
         json,
+    }
+}
+
+/// An answer read off the wire.
+#[derive(Debug)]
+pub(crate) struct RawReply {
+    pub(crate) status: u16,
+    /// The header lines, as sent.
+    pub(crate) head: String,
+    pub(crate) body: String,
+}
+
+impl RawReply {
+    fn parse(bytes: &[u8]) -> RawReply {
+        let text = String::from_utf8_lossy(bytes);
+        let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+        let status = head
+            .split(' ')
+            .nth(1)
+            .and_then(|code| code.parse().ok())
+            .unwrap_or_else(|| panic!("no status line in {head:?}"));
+        RawReply {
+            status,
+            head: head.to_owned(),
+            body: body.to_owned(),
+        }
+    }
+
+    /// The value of the first field line named `name` (case-insensitive).
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
+        self.head.lines().skip(1).find_map(|line| {
+            let (field, value) = line.split_once(':')?;
+            field.eq_ignore_ascii_case(name).then(|| value.trim())
+        })
     }
 }
