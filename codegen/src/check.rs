@@ -15,7 +15,7 @@ use crate::report::{alternative_text, scheme_name};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
-    /// Probably a mistake; the generated code still does what SEMANTICS says.
+    /// Probably a mistake; the generated code still does what docs/semantics.md says.
     Warning,
     /// The document cannot be enforced as written.
     Error,

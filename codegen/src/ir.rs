@@ -2,7 +2,7 @@
 //!
 //! The loader lowers Swagger 2.0, OpenAPI 3.0 and OpenAPI 3.1 into these types; every
 //! emitter (Rust module, `check` table, JSON, markdown report) reads only these types.
-//! Requirements are already *effective* here: SEMANTICS §1 is applied once, in the loader.
+//! Requirements are already *effective* here: docs/semantics.md §1 is applied once, in the loader.
 
 use serde::Serialize;
 
@@ -239,7 +239,7 @@ impl Method {
     }
 }
 
-/// Where an operation's effective requirement came from (SEMANTICS §1.1).
+/// Where an operation's effective requirement came from (docs/semantics.md §1.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum RequirementSource {
     /// The operation's own `security` key.
@@ -263,7 +263,7 @@ pub struct Operation {
     pub tags: Vec<String>,
     /// `summary`, when present.
     pub summary: Option<String>,
-    /// The effective requirement (SEMANTICS §1): own, else root, else public.
+    /// The effective requirement (docs/semantics.md §1): own, else root, else public.
     pub requirement: Requirement,
     /// Where [`Operation::requirement`] came from.
     pub requirement_source: RequirementSource,

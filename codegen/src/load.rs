@@ -1384,7 +1384,7 @@ impl<'a> Document<'a> {
         Ok(())
     }
 
-    /// SEMANTICS §1.1: own `security` (even `[]`), else root, else public.
+    /// docs/semantics.md §1.1: own `security` (even `[]`), else root, else public.
     fn effective(
         &self,
         node: &Value,

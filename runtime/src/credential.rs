@@ -1,4 +1,4 @@
-//! Reading credentials from a request, per SEMANTICS §3.
+//! Reading credentials from a request, per docs/semantics.md §3.
 
 use std::borrow::Cow;
 

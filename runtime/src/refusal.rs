@@ -1,4 +1,4 @@
-//! The refusal (SEMANTICS §5): status, `WWW-Authenticate` challenges and an RFC 9457
+//! The refusal (docs/semantics.md §5): status, `WWW-Authenticate` challenges and an RFC 9457
 //! problem+json body that never echoes a credential.
 
 use std::fmt;

@@ -1,4 +1,4 @@
-//! Finding the documented operation for a method and path (SEMANTICS §2).
+//! Finding the documented operation for a method and path (docs/semantics.md §2).
 //!
 //! `matchit` (axum's own matcher) does the structural match on a key where every
 //! non-literal segment is a whole-segment parameter, so the guard and an app that

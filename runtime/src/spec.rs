@@ -1,5 +1,5 @@
 //! The tables a generated module hands to the runtime: schemes, operations and their
-//! effective requirements, already resolved per SEMANTICS §1. The runtime never parses
+//! effective requirements, already resolved per docs/semantics.md §1. The runtime never parses
 //! OpenAPI; it only reads these.
 
 /// A document's security, as generated code declares it in a `static`.

@@ -1,4 +1,4 @@
-//! Which requirement a request must meet (SEMANTICS §2): the documented operation its
+//! Which requirement a request must meet (docs/semantics.md §2): the documented operation its
 //! path names, seen the ways the app may route it (with or without the base path,
 //! inside a nested router, through a catch-all route), and what happens to requests
 //! the document does not describe.

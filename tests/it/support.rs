@@ -91,40 +91,36 @@ impl Server {
     }
 
     /// Sends one request over a fresh TCP connection with `target` exactly as given (no
-    /// client normalises it), and reads the answer until the server closes.
+    /// client normalises it), and reads the answer until the server closes. A blocking
+    /// socket on its own thread: its timeout holds even when the server stalls the
+    /// test's runtime.
     pub(crate) async fn send_raw(
         &self,
         method: &str,
         target: &str,
         headers: &[(&str, &str)],
     ) -> RawReply {
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        use std::io::{Read as _, Write as _};
         let mut request =
             format!("{method} {target} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n");
         for (name, value) in headers {
             request.push_str(&format!("{name}: {value}\r\n"));
         }
         request.push_str("\r\n");
-        let mut stream = tokio::net::TcpStream::connect(self.address)
-            .await
-            .expect("connect to the test server");
-        stream
-            .write_all(request.as_bytes())
-            .await
-            .expect("write the request");
-        let mut bytes = Vec::new();
-        // Generous: only a server that hangs on the request misses it.
-        let read = tokio::time::timeout(
-            std::time::Duration::from_secs(60),
-            stream.read_to_end(&mut bytes),
-        )
-        .await;
-        assert!(
-            matches!(read, Ok(Ok(_))),
-            "{method} {}: no complete answer",
-            &target[..target.len().min(80)]
-        );
-        RawReply::parse(&bytes)
+        let address = self.address;
+        let exchange = tokio::task::spawn_blocking(move || {
+            let mut stream = std::net::TcpStream::connect(address)?;
+            // Generous: only a server that hangs on the request misses it.
+            stream.set_read_timeout(Some(std::time::Duration::from_secs(60)))?;
+            stream.write_all(request.as_bytes())?;
+            let mut bytes = Vec::new();
+            stream.read_to_end(&mut bytes).map(|_| bytes)
+        });
+        let shown = &target[..target.len().min(80)];
+        match exchange.await.expect("the request thread") {
+            Ok(bytes) => RawReply::parse(&bytes),
+            Err(error) => panic!("{method} {shown}: no complete answer: {error}"),
+        }
     }
 
     fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
