@@ -220,10 +220,12 @@ fn route_shape(route: &str) -> String {
 /// A request path segment with its percent escapes decoded; bytes that are not UTF-8
 /// become U+FFFD, which no template literal holds.
 fn decode(segment: &str) -> Cow<'_, str> {
-    match percent_encoding::percent_decode_str(segment).into() {
-        Cow::Borrowed(bytes) => String::from_utf8_lossy(bytes),
-        Cow::Owned(bytes) => Cow::Owned(String::from_utf8_lossy(&bytes).into_owned()),
+    // Most segments have no escape: a byte search, not a decode.
+    if !segment.contains('%') {
+        return Cow::Borrowed(segment);
     }
+    let bytes: Vec<u8> = percent_encoding::percent_decode_str(segment).collect();
+    Cow::Owned(String::from_utf8_lossy(&bytes).into_owned())
 }
 
 #[cfg(test)]

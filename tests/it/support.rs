@@ -22,6 +22,25 @@ pub(crate) async fn spawn(app: Router) -> Server {
     client_for(address)
 }
 
+/// [`spawn`] on a thread and runtime of the server's own, never joined: a test whose
+/// server may hang (a matcher stuck on a hostile path) still ends, and fails.
+pub(crate) fn spawn_detached(app: Router) -> Server {
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("server runtime");
+        runtime.block_on(async move {
+            let listener = bind().await;
+            let address = listener.local_addr().expect("local address");
+            sender.send(address).expect("send the address");
+            axum::serve(listener, app).await.expect("serve");
+        });
+    });
+    client_for(receiver.recv().expect("the server's address"))
+}
+
 /// [`spawn`] for a layer wrapped around a whole router (`AuthLayer::around`).
 pub(crate) async fn spawn_around(app: AuthService<Router>) -> Server {
     let listener = bind().await;
