@@ -62,6 +62,30 @@ impl Lookup {
             Lookup::OtherMethods(_) | Lookup::NotFound => &[],
         }
     }
+
+    /// Two lookups of one request (two views of its path, or its path and its route)
+    /// as one: every operation either found applies.
+    pub(crate) fn and(self, other: Lookup) -> Lookup {
+        fn union(mut all: Vec<usize>, more: &[usize]) -> Vec<usize> {
+            for index in more {
+                if !all.contains(index) {
+                    all.push(*index);
+                }
+            }
+            all
+        }
+        match (self, other) {
+            (Lookup::NotFound, other) | (other, Lookup::NotFound) => other,
+            (Lookup::OtherMethods(a), Lookup::OtherMethods(b)) => {
+                Lookup::OtherMethods(union(a, &b))
+            }
+            (found, Lookup::OtherMethods(_)) | (Lookup::OtherMethods(_), found) => found,
+            (a, b) => match union(a.found().to_vec(), b.found()).as_slice() {
+                [one] => Lookup::Found(*one),
+                all => Lookup::Tied(all.to_vec()),
+            },
+        }
+    }
 }
 
 /// The routing table of one spec.
@@ -72,6 +96,8 @@ pub(crate) struct OperationRouter {
     /// Each bucket by the shape of its key (`/pets/{}`), to find the templates an
     /// app's route (axum's `MatchedPath`) serves.
     by_shape: HashMap<String, usize>,
+    /// The same shapes by bucket.
+    shapes: Vec<String>,
 }
 
 impl OperationRouter {
@@ -112,11 +138,13 @@ impl OperationRouter {
         }
         let mut matcher = matchit::Router::new();
         let mut by_shape = HashMap::new();
+        let mut shapes = Vec::new();
         for (index, key) in keys.iter().enumerate() {
             matcher
                 .insert(key.as_str(), index)
                 .map_err(|e| format!("path `{key}` cannot be routed: {e}"))?;
             by_shape.insert(route_shape(key), index);
+            shapes.push(route_shape(key));
         }
         let buckets = buckets
             .into_iter()
@@ -131,27 +159,39 @@ impl OperationRouter {
             matcher,
             buckets,
             by_shape,
+            shapes,
         })
     }
 
     /// The operation for a method and a path (base path already removed). `HEAD`
     /// without its own operation uses `GET`'s.
     pub(crate) fn find(&self, method: &str, path: &str) -> Lookup {
-        let Ok(matched) = self.matcher.at(path) else {
-            return Lookup::NotFound;
-        };
-        self.find_in(*matched.value, method, path, false)
+        self.find_routed(method, path, None)
     }
 
-    /// The operations an app's route serves for a request path: `route` is the route
-    /// axum matched (`/pets/{id}`, base path already removed), `path` the request path
-    /// it matched. `NotFound` when the route has no documented shape. When none of the
-    /// route's templates matches the path, its handler still runs, so every one of them
-    /// with the method applies.
-    pub(crate) fn find_served(&self, method: &str, route: &str, path: &str) -> Lookup {
-        match self.by_shape.get(&route_shape(route)) {
-            Some(&bucket) => self.find_in(bucket, method, path, true),
+    /// [`find`](Self::find), and with `route`, the route axum matched (`/pets/{id}`,
+    /// cut like `path`), the operations that route's handler serves as well. When the
+    /// path's own bucket has the route's shape, the two are the same (the usual case).
+    pub(crate) fn find_routed(&self, method: &str, path: &str, route: Option<&str>) -> Lookup {
+        let bucket = self.matcher.at(path).ok().map(|matched| *matched.value);
+        let by_path = match bucket {
+            Some(bucket) => self.find_in(bucket, method, path, false),
             None => Lookup::NotFound,
+        };
+        let Some(route) = route else {
+            return by_path;
+        };
+        // The path's own bucket has the route's shape, and one of its templates
+        // matched: the route serves what the path names.
+        if by_path != Lookup::NotFound
+            && bucket.is_some_and(|bucket| same_shape(route, &self.shapes[bucket]))
+        {
+            return by_path;
+        }
+        match self.by_shape.get(&route_shape(route)) {
+            // The handler runs even when none of the route's templates matches the path.
+            Some(&served) => by_path.and(self.find_in(served, method, path, true)),
+            None => by_path,
         }
     }
 
@@ -201,20 +241,30 @@ impl OperationRouter {
 /// A route template with every parameter segment written `{}` and a catch-all `{*}`,
 /// so a matchit key and an app's route compare by shape. `{{` starts a literal brace.
 fn route_shape(route: &str) -> String {
-    let mut shape = String::with_capacity(route.len());
-    for (at, segment) in route.split('/').enumerate() {
-        if at > 0 {
-            shape.push('/');
-        }
-        if segment.starts_with("{*") {
-            shape.push_str("{*}");
-        } else if segment.starts_with('{') && !segment.starts_with("{{") {
-            shape.push_str("{}");
-        } else {
-            shape.push_str(segment);
-        }
+    route
+        .split('/')
+        .map(segment_shape)
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+fn segment_shape(segment: &str) -> &str {
+    if segment.starts_with("{*") {
+        "{*}"
+    } else if segment.starts_with('{') && !segment.starts_with("{{") {
+        "{}"
+    } else {
+        segment
     }
-    shape
+}
+
+/// Whether `route` has `shape` ([`route_shape`]), without building its shape.
+fn same_shape(route: &str, shape: &str) -> bool {
+    let mut shape = shape.split('/');
+    route
+        .split('/')
+        .all(|segment| shape.next() == Some(segment_shape(segment)))
+        && shape.next().is_none()
 }
 
 /// A request path segment with its percent escapes decoded; bytes that are not UTF-8
@@ -302,5 +352,45 @@ mod tests {
         assert_eq!(router.find("GET", "/f/data.xml"), Lookup::Found(1));
         // `.json` (5 bytes) against `data.` (5 bytes): both match, neither wins.
         assert_eq!(router.find("GET", "/f/data.json"), Lookup::Tied(vec![0, 1]));
+    }
+
+    #[test]
+    fn lookups_of_one_request_add_up() {
+        use Lookup::*;
+        assert_eq!(Found(1).and(Found(1)), Found(1));
+        assert_eq!(Found(1).and(Found(2)), Tied(vec![1, 2]));
+        assert_eq!(Tied(vec![1, 2]).and(Found(2)), Tied(vec![1, 2]));
+        assert_eq!(NotFound.and(OtherMethods(vec![3])), OtherMethods(vec![3]));
+        assert_eq!(OtherMethods(vec![3]).and(Found(1)), Found(1));
+        assert_eq!(
+            OtherMethods(vec![3]).and(OtherMethods(vec![3, 4])),
+            OtherMethods(vec![3, 4])
+        );
+    }
+
+    /// The route axum matched names the templates its handler serves: by shape,
+    /// parameter names aside; when the path matches none of them, each applies.
+    #[test]
+    fn routes_serve_the_templates_of_their_shape() {
+        let ops = [
+            op("GET", "/pets/mine"),
+            op("GET", "/pets/{id}"),
+            op("GET", "/pulls/{n}.diff"),
+            op("GET", "/pulls/{n}.patch"),
+        ];
+        let router = OperationRouter::new(&ops).unwrap();
+        let routed = |path, route| router.find_routed("GET", path, Some(route));
+        assert_eq!(routed("/pets/mine", "/pets/mine"), Lookup::Found(0));
+        assert_eq!(
+            routed("/pets/mine", "/pets/{pet_id}"),
+            Lookup::Tied(vec![0, 1])
+        );
+        assert_eq!(routed("/pets/7", "/pets/{pet_id}"), Lookup::Found(1));
+        assert_eq!(routed("/pulls/1.diff", "/pulls/{n}"), Lookup::Found(2));
+        assert_eq!(routed("/pulls/1", "/pulls/{n}"), Lookup::Tied(vec![3, 2]));
+        assert_eq!(routed("/pets/7", "/animals/{id}"), Lookup::Found(1));
+        assert!(same_shape("/a/{x}/{{b}}", "/a/{}/{{b}}"));
+        assert!(!same_shape("/a/{x}", "/a/{}/b"));
+        assert!(!same_shape("/a/{*rest}", "/a/{}"));
     }
 }

@@ -231,28 +231,26 @@ impl Routing {
             &[original, local]
         };
         let find = |path: &str| {
-            let by_path = self.router.find(method, path);
             // The route, cut by as many segments as the view cut off the full path.
-            let cut = match original.strip_suffix(path) {
-                Some(removed) => removed.matches('/').count(),
-                None => original.matches('/').count(),
-            };
-            let route = matched.and_then(|route| after_segments(route, cut));
-            match route {
-                Some(route) => merge(by_path, self.router.find_served(method, route, path)),
-                None => by_path,
-            }
+            let route = matched.and_then(|route| {
+                let cut = match original.strip_suffix(path) {
+                    Some(removed) => removed.matches('/').count(),
+                    None => original.matches('/').count(),
+                };
+                after_segments(route, cut)
+            });
+            self.router.find_routed(method, path, route)
         };
         let mut lookup = Lookup::NotFound;
         for &path in views {
             if let Some(stripped) = strip_base(&self.base_path, path) {
-                lookup = merge(lookup, find(stripped));
+                lookup = lookup.and(find(stripped));
             }
         }
         let found_stripped = !lookup.found().is_empty();
         for &path in views {
             if self.base_may_be_a_template || strip_base(&self.base_path, path).is_none() {
-                lookup = merge(lookup, find(path));
+                lookup = lookup.and(find(path));
             }
         }
         let only_as_is = !found_stripped && !lookup.found().is_empty();
@@ -331,35 +329,6 @@ fn after_segments(route: &str, count: usize) -> Option<&str> {
     }
     let (at, _) = route.match_indices('/').nth(count)?;
     Some(&route[at..])
-}
-
-/// Several views' lookups as one: every operation found applies.
-fn merge(left: Lookup, right: Lookup) -> Lookup {
-    match (left, right) {
-        (Lookup::NotFound, other) | (other, Lookup::NotFound) => other,
-        (Lookup::OtherMethods(mut a), Lookup::OtherMethods(b)) => {
-            a.extend(
-                b.into_iter()
-                    .filter(|index| !a.contains(index))
-                    .collect::<Vec<_>>(),
-            );
-            Lookup::OtherMethods(a)
-        }
-        (found, Lookup::OtherMethods(_)) | (Lookup::OtherMethods(_), found) => found,
-        (a, b) => {
-            let mut all = a.found().to_vec();
-            all.extend(
-                b.found()
-                    .iter()
-                    .filter(|index| !all.contains(index))
-                    .collect::<Vec<_>>(),
-            );
-            match all.as_slice() {
-                [one] => Lookup::Found(*one),
-                _ => Lookup::Tied(all),
-            }
-        }
-    }
 }
 
 /// Removes the base path; `None` when the path does not start with it.
