@@ -165,14 +165,11 @@ impl OperationRouter {
 
     /// The operation for a method and a path (base path already removed). `HEAD`
     /// without its own operation uses `GET`'s.
-    pub(crate) fn find(&self, method: &str, path: &str) -> Lookup {
-        self.find_routed(method, path, None)
-    }
-
-    /// [`find`](Self::find), and with `route`, the route axum matched (`/pets/{id}`,
-    /// cut like `path`), the operations that route's handler serves as well. When the
-    /// path's own bucket has the route's shape, the two are the same (the usual case).
-    pub(crate) fn find_routed(&self, method: &str, path: &str, route: Option<&str>) -> Lookup {
+    /// The operation for a method and a path (base path already removed), and with
+    /// `route`, the route axum matched (`/pets/{id}`, cut like `path`), the operations
+    /// that route's handler serves as well. `HEAD` without its own operation uses
+    /// `GET`'s.
+    pub(crate) fn find(&self, method: &str, path: &str, route: Option<&str>) -> Lookup {
         let bucket = self.matcher.at(path).ok().map(|matched| *matched.value);
         let by_path = match bucket {
             Some(bucket) => self.find_in(bucket, method, path, false),
@@ -309,7 +306,7 @@ mod tests {
             op("GET", "/users/{id}/secrets"),
         ];
         let router = OperationRouter::new(&ops).unwrap();
-        let found = |method, path| router.find(method, path);
+        let found = |method, path| router.find(method, path, None);
         use Lookup::*;
         assert_eq!(found("GET", "/pets"), Found(0));
         assert_eq!(found("GET", "/pets/7"), Found(1));
@@ -348,10 +345,13 @@ mod tests {
     fn equally_literal_templates_tie() {
         let ops = [op("GET", "/f/{a}.json"), op("GET", "/f/data.{b}")];
         let router = OperationRouter::new(&ops).unwrap();
-        assert_eq!(router.find("GET", "/f/x.json"), Lookup::Found(0));
-        assert_eq!(router.find("GET", "/f/data.xml"), Lookup::Found(1));
+        assert_eq!(router.find("GET", "/f/x.json", None), Lookup::Found(0));
+        assert_eq!(router.find("GET", "/f/data.xml", None), Lookup::Found(1));
         // `.json` (5 bytes) against `data.` (5 bytes): both match, neither wins.
-        assert_eq!(router.find("GET", "/f/data.json"), Lookup::Tied(vec![0, 1]));
+        assert_eq!(
+            router.find("GET", "/f/data.json", None),
+            Lookup::Tied(vec![0, 1])
+        );
     }
 
     #[test]
@@ -379,7 +379,7 @@ mod tests {
             op("GET", "/pulls/{n}.patch"),
         ];
         let router = OperationRouter::new(&ops).unwrap();
-        let routed = |path, route| router.find_routed("GET", path, Some(route));
+        let routed = |path, route| router.find("GET", path, Some(route));
         assert_eq!(routed("/pets/mine", "/pets/mine"), Lookup::Found(0));
         assert_eq!(
             routed("/pets/mine", "/pets/{pet_id}"),

@@ -239,7 +239,7 @@ impl Routing {
                 };
                 after_segments(route, cut)
             });
-            self.router.find_routed(method, path, route)
+            self.router.find(method, path, route)
         };
         let mut lookup = Lookup::NotFound;
         for &path in views {
