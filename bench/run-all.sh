@@ -8,6 +8,8 @@
 #
 #   overhead   overhead_report: in-process request overhead and routing scaling
 #              KEYGATE_BENCH_SKIP_OVERHEAD=1; OVERHEAD_ARGS="400 2500" (rounds, requests)
+#   matcher    matcher_report: one request against hostile segments of 1k, 10k, 64k
+#              bytes (the matcher stays linear); KEYGATE_BENCH_SKIP_MATCHER=1
 #   gen        gen_report: generation speed vs parse, peak RSS, generation scaling,
 #              the YAML parsers side by side
 #              KEYGATE_BENCH_SKIP_GEN=1; GEN_ARGS="--rounds 10 --scaling-rounds 7"
@@ -99,6 +101,7 @@ cargo build --release -p keygate-codegen --bin keygate
 cargo build --release -p keygate-bench --bins
 
 skip KEYGATE_BENCH_SKIP_OVERHEAD || run overhead "$release/overhead_report" ${OVERHEAD_ARGS:-400 2500}
+skip KEYGATE_BENCH_SKIP_MATCHER || run matcher "$release/matcher_report"
 # shellcheck disable=SC2086 # the *_ARGS are word lists
 skip KEYGATE_BENCH_SKIP_GEN || run gen "$release/gen_report" --corpus "$corpus" --keygate "$release/keygate" ${GEN_ARGS:-}
 # shellcheck disable=SC2086
@@ -115,7 +118,7 @@ if ! skip KEYGATE_BENCH_SKIP_PLOTS; then
 fi
 
 step "summary"
-for name in overhead gen http build oag; do collect "$name"; done
+for name in overhead matcher gen http build oag; do collect "$name"; done
 printf '%s\n' "${summary[@]}" | tee "$results/summary.txt"
 echo "(logs, CSVs and this summary: $results)"
 if [ ${#failed[@]} -gt 0 ]; then

@@ -1,7 +1,8 @@
 //! The generated layer applied two ways: inside the router (`Router::layer`, which wraps
 //! every route) and around the whole `Router` (`layer(..).around(router)`, served with
-//! `into_make_service`), which costs less per request. Both must answer every request
-//! alike: the guard finds the operation itself and needs nothing from axum's routing.
+//! `into_make_service`), which costs less per request. For an app that routes the
+//! document's templates, both must answer every request alike: the path names the
+//! operation, and inside the router the matched route only confirms it.
 
 use std::collections::BTreeMap;
 
