@@ -148,12 +148,11 @@ impl Routing {
             .get::<MatchedPath>()
             .map(MatchedPath::as_str);
         let (mut lookup, as_is) = self.lookup(method, original, local, matched);
-        if lookup == Lookup::NotFound {
-            if let Some((original, local)) =
-                matched.and_then(|route| caught_tail(route, original, local))
-            {
-                lookup = self.lookup(method, &original, &local, None).0;
-            }
+        // A catch-all route's handler may serve a template its whole tail matches.
+        if let Some((original, local)) =
+            matched.and_then(|route| caught_tail(route, original, local))
+        {
+            lookup = lookup.and(self.lookup(method, &original, &local, None).0);
         }
         if as_is && !self.base_warned.swap(true, Ordering::Relaxed) {
             tracing::warn!(

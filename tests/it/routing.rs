@@ -316,6 +316,8 @@ static THINGS: Spec = Spec {
     operations: &[
         op("GET", "/things", KEYED),
         op("GET", "/files/{path}", KEYED),
+        // Public, but a catch-all for `/files/{path}` also catches its paths.
+        op("GET", "/files/{name}/meta", PUBLIC),
     ],
 };
 
@@ -350,7 +352,13 @@ async fn a_parameter_served_by_a_catch_all_is_still_its_operation() {
     ] {
         let layer = AuthLayer::new(&THINGS, keys()).undocumented(undocumented);
         let app = spawn(routes().layer(layer)).await;
-        for target in ["/files/a", "/files/a/b", "/files/a//b/", "/files/%2F/x"] {
+        for target in [
+            "/files/a",
+            "/files/a/b",
+            "/files/a//b/",
+            "/files/%2F/x",
+            "/files/a/meta",
+        ] {
             let reply = send(&app, "GET", target, NOTHING).await;
             assert_eq!(
                 handler(&reply),
