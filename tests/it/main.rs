@@ -1,6 +1,7 @@
 //! End-to-end tests of generated modules on real axum servers over loopback.
 
 mod apps;
+mod differential;
 mod fuzz_seeds;
 mod hostile_requests;
 mod hygiene;

@@ -17,11 +17,12 @@ use crate::block_on;
 pub type TargetFn = fn(&[u8]);
 
 /// The fuzz targets, by the name of their folder under `fuzz/corpus/`.
-pub const TARGETS: [(&str, TargetFn); 4] = [
+pub const TARGETS: [(&str, TargetFn); 5] = [
     ("load_spec", load_spec),
     ("yaml_pieces", yaml_pieces),
     ("read_credentials", read_credentials),
     ("parse_key", parse_key),
+    ("routing_agreement", routing_agreement),
 ];
 
 /// Any text in: loading gives a document or an error that names the file; a loaded
@@ -277,5 +278,112 @@ pub fn parse_key(data: &[u8]) {
         if let Ok(parsed) = format.parse_pair(id, secret) {
             assert_eq!(parsed.key_id, id);
         }
+    }
+}
+
+/// Random templates (2 to 6 operations, each with a key of its own) and a request path
+/// (`routing_reference::RoutingCase` says how the input reads): whenever the reference
+/// app, routed by axum with its own matcher in each handler, runs an operation behind
+/// the layer, the request carried that operation's key (docs/semantics.md §2); and the
+/// guard's `find_operation` names the operation the app runs without the layer (or one
+/// as literal), or none where the app runs none.
+pub fn routing_agreement(data: &[u8]) {
+    use std::convert::Infallible;
+
+    use axum::body::Body;
+    use axum::response::Response;
+    use keygate::{AuthLayer, Undocumented};
+    use tower::{Service, ServiceExt};
+
+    use crate::routing_reference::{
+        reference_router, Placement, Policy, Ran, RouteShape, RoutingCase, X_OPERATION, X_TIED,
+    };
+
+    /// The status and what the reference handler said, if one ran.
+    fn answer<S>(service: S, method: &str, target: &str) -> (u16, Option<Ran>)
+    where
+        S: Service<http::Request<Body>, Response = Response, Error = Infallible>,
+    {
+        let Ok(request) = http::Request::builder()
+            .method(method)
+            .uri(target)
+            .body(Body::empty())
+        else {
+            return (0, None);
+        };
+        let Ok(response) = block_on(service.oneshot(request));
+        let header = |name| response.headers().get(name).and_then(|v| v.to_str().ok());
+        let ran = Ran::from_headers(header(X_OPERATION), header(X_TIED));
+        (response.status().as_u16(), ran)
+    }
+
+    let accept = |path: &str| keygate::template::PathTemplate::parse(path).is_ok();
+    let Some(case) = RoutingCase::from_bytes(data, accept) else {
+        return;
+    };
+    let Ok(routes) = reference_router(case.spec, &case.shape) else {
+        return;
+    };
+    let undocumented = match case.policy {
+        Policy::Refuse => Undocumented::Refuse,
+        Policy::RootRequirement => Undocumented::RootRequirement,
+        Policy::Allow => Undocumented::Allow,
+    };
+    let layer = AuthLayer::new(case.spec, case.verifier()).undocumented(undocumented);
+    let operations = case.spec.operations.len();
+    // No key, the root's, then each operation's.
+    let keys = [None, Some(None)]
+        .into_iter()
+        .chain((0..operations).map(|index| Some(Some(index))));
+    for key in keys {
+        let target = match key {
+            None => case.path.clone(),
+            Some(operation) => case.target_with_key(operation),
+        };
+        let (status, ran) = match case.placement {
+            Placement::Inside => answer(routes.clone().layer(layer.clone()), case.method, &target),
+            Placement::Around => answer(layer.clone().around(routes.clone()), case.method, &target),
+        };
+        assert!(
+            status != 0 && status < 500,
+            "{status} for {target} in {case:?}"
+        );
+        match ran {
+            Some(Ran::Operation { index, .. }) => assert!(
+                key == Some(Some(index)),
+                "{} {target}: the handler of operation {index} ran without its key; {case:?}",
+                case.method
+            ),
+            // Inside the router, a route that axum matched and none of whose templates
+            // match still holds the request to that route's operations
+            // (docs/semantics.md §2.4): even under the default, its handler may run.
+            Some(Ran::Undocumented) | None => {}
+        }
+    }
+    let plain = RouteShape {
+        prefix: case.shape.prefix.clone(),
+        ..RouteShape::default()
+    };
+    let Ok(plain_routes) = reference_router(case.spec, &plain) else {
+        return;
+    };
+    let found =
+        keygate::Guard::new(case.spec, StaticKeys::new()).find_operation(case.method, &case.path);
+    match answer(plain_routes, case.method, &case.path).1 {
+        Some(Ran::Operation { tied, .. }) => assert!(
+            found.is_some_and(|index| tied.contains(&index)),
+            "{} {}: the app runs one of {tied:?}, the guard finds {found:?}; {case:?}",
+            case.method,
+            case.path
+        ),
+        // With a base path the guard also matches a path as it stands, which the app
+        // does not route.
+        _ if case.shape.prefix.is_empty() => assert!(
+            found.is_none(),
+            "{} {}: the app runs no operation, the guard finds {found:?}; {case:?}",
+            case.method,
+            case.path
+        ),
+        _ => {}
     }
 }

@@ -21,6 +21,7 @@ pub mod keys {
 mod block_on;
 mod counting_store;
 pub mod fuzzing;
+pub mod routing_reference;
 mod temp_dir;
 
 pub use block_on::block_on;
