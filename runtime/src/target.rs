@@ -302,7 +302,7 @@ impl Routing {
 /// one segment, its `/`s escaped, so a `{path}` template serving it is found. `None`
 /// when the route has no catch-all or caught a single segment.
 fn caught_tail(matched: &str, original: &str, local: &str) -> Option<(String, String)> {
-    let last = matched.rsplit('/').next()?;
+    let last = &matched[matched.bytes().rposition(|b| b == b'/')? + 1..];
     if !(last.starts_with("{*") && last.ends_with('}')) {
         return None;
     }
