@@ -245,6 +245,19 @@ mod tests {
         .expect("the request task")
     }
 
+    /// The example's app over `store`, on a loopback port.
+    async fn serve(store: SqliteStore) -> (std::net::SocketAddr, tokio::task::JoinHandle<()>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("address");
+        let app = app(Keys::new(CachedStore::new(store)));
+        let server = tokio::spawn(async move {
+            axum::serve(listener, app).await.expect("serve");
+        });
+        (addr, server)
+    }
+
     /// Each protected handler takes its operation's typed extractor and gets the
     /// principals of the alternative that won.
     #[tokio::test]
@@ -257,13 +270,7 @@ mod tests {
             .expect("create");
         let id = issued.record.id.clone();
         let key = issued.key.expose_secret().to_owned();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let addr = listener.local_addr().expect("address");
-        let server = tokio::spawn(async move {
-            axum::serve(listener, app(Keys::new(CachedStore::new(store)))).await
-        });
+        let (addr, server) = serve(store).await;
 
         let cases = [
             (
@@ -323,13 +330,7 @@ mod tests {
             ))
             .await
             .expect("create");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let addr = listener.local_addr().expect("address");
-        let server = tokio::spawn(async move {
-            axum::serve(listener, app(Keys::new(CachedStore::new(store)))).await
-        });
+        let (addr, server) = serve(store).await;
         let full = full.key.expose_secret().to_owned();
         let denied = denied.key.expose_secret().to_owned();
         for target in ["/v1/pets//photo", "/v1/pets/1/photo"] {

@@ -68,22 +68,6 @@ const AS_WRITTEN_SHAPES: [Shape; 3] = [Shape::Inside, Shape::Around, Shape::Insi
 const IN_FLIGHT: usize = 16;
 const METHODS: [&str; 7] = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
 
-/// The shared corpus: `KEYGATE_CORPUS`, else `../shared/corpus` beside the repository,
-/// else this workplace's `/work/shared/corpus`.
-fn corpus() -> PathBuf {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let candidates = [
-        std::env::var_os("KEYGATE_CORPUS").map(PathBuf::from),
-        Some(root.join("../shared/corpus")),
-        Some(PathBuf::from("/work/shared/corpus")),
-    ];
-    candidates
-        .into_iter()
-        .flatten()
-        .find(|dir| dir.join("real").is_dir())
-        .expect("the shared corpus (set KEYGATE_CORPUS to its directory)")
-}
-
 /// `specs/*.yaml`, then the corpus sample; each with whether it is from the corpus.
 fn documents() -> Vec<(PathBuf, bool)> {
     let specs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../specs");
@@ -93,7 +77,7 @@ fn documents() -> Vec<(PathBuf, bool)> {
         .filter(|path| path.extension().is_some_and(|ext| ext == "yaml"))
         .collect();
     own.sort();
-    let corpus = corpus();
+    let corpus = keygate_tests::corpus_dir();
     own.into_iter()
         .map(|path| (path, false))
         .chain(CORPUS_SAMPLE.iter().map(|name| (corpus.join(name), true)))

@@ -19,11 +19,13 @@ pub mod keys {
 }
 
 mod block_on;
+mod corpus;
 mod counting_store;
 pub mod fuzzing;
 pub mod routing_reference;
 mod temp_dir;
 
 pub use block_on::block_on;
+pub use corpus::corpus_dir;
 pub use counting_store::CountingStore;
 pub use temp_dir::TempDir;

@@ -7,22 +7,6 @@ use std::path::{Path, PathBuf};
 
 use keygate_tests::fuzzing::WholeYaml;
 
-/// The shared corpus: `KEYGATE_CORPUS`, else `../shared/corpus` beside the repository,
-/// else this workplace's `/work/shared/corpus`.
-fn corpus() -> PathBuf {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let candidates = [
-        std::env::var_os("KEYGATE_CORPUS").map(PathBuf::from),
-        Some(root.join("../shared/corpus")),
-        Some(PathBuf::from("/work/shared/corpus")),
-    ];
-    candidates
-        .into_iter()
-        .flatten()
-        .find(|dir| dir.join("real").is_dir())
-        .expect("the shared corpus (set KEYGATE_CORPUS to its directory)")
-}
-
 fn files(dir: &Path) -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
@@ -38,7 +22,7 @@ fn files(dir: &Path) -> Vec<PathBuf> {
 
 #[test]
 fn cut_documents_parse_to_the_tree_of_one_parse() {
-    let corpus = corpus();
+    let corpus = keygate_tests::corpus_dir();
     let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let mut documents = Vec::new();
     for dir in [
