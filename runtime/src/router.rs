@@ -137,15 +137,17 @@ impl OperationRouter {
             }
         }
         let mut matcher = matchit::Router::new();
-        let mut by_shape = HashMap::new();
-        let mut shapes = Vec::new();
         for (index, key) in keys.iter().enumerate() {
             matcher
                 .insert(key.as_str(), index)
                 .map_err(|e| format!("path `{key}` cannot be routed: {e}"))?;
-            by_shape.insert(route_shape(key), index);
-            shapes.push(route_shape(key));
         }
+        let shapes: Vec<String> = keys.iter().map(|key| route_shape(key)).collect();
+        let by_shape = shapes
+            .iter()
+            .enumerate()
+            .map(|(index, shape)| (shape.clone(), index))
+            .collect();
         let buckets = buckets
             .into_iter()
             .map(|bucket| {
@@ -163,8 +165,6 @@ impl OperationRouter {
         })
     }
 
-    /// The operation for a method and a path (base path already removed). `HEAD`
-    /// without its own operation uses `GET`'s.
     /// The operation for a method and a path (base path already removed), and with
     /// `route`, the route axum matched (`/pets/{id}`, cut like `path`), the operations
     /// that route's handler serves as well. `HEAD` without its own operation uses
@@ -192,6 +192,9 @@ impl OperationRouter {
         }
     }
 
+    /// The operation of one bucket for a method and a path that matched its key. With
+    /// `served`, a path that none of the bucket's templates matches still gets them all:
+    /// the app's route for the bucket runs its handler anyway.
     fn find_in(&self, bucket: usize, method: &str, path: &str, served: bool) -> Lookup {
         let bucket = &self.buckets[bucket];
         let decoded: Vec<Cow<'_, str>> = if bucket.iter().any(|e| !e.patterned.is_empty()) {

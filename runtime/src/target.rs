@@ -16,7 +16,7 @@ use crate::spec::{Requirement, Spec};
 
 /// What the guard does with a request that no documented operation matches.
 ///
-/// Whatever is chosen, a request on a documented path with a method the document does
+/// Under either opt-in, a request on a documented path with a method the document does
 /// not describe there (an `any()` route, a method fallback) must also meet the
 /// requirement of every operation on that path: keygate cannot tell which handler
 /// runs.
