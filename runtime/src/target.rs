@@ -149,10 +149,10 @@ impl Routing {
             .map(MatchedPath::as_str);
         let (mut lookup, as_is) = self.lookup(method, original, local, matched);
         // A catch-all route's handler may serve a template its whole tail matches.
-        if let Some((original, local)) =
-            matched.and_then(|route| caught_tail(route, original, local))
-        {
-            lookup = lookup.and(self.lookup(method, &original, &local, None).0);
+        if let Some(caught) = matched.and_then(|route| caught_tail(route, original, local)) {
+            let route = Some(caught.route.as_str());
+            let (tail_lookup, _) = self.lookup(method, &caught.original, &caught.local, route);
+            lookup = lookup.and(tail_lookup);
         }
         if as_is && !self.base_warned.swap(true, Ordering::Relaxed) {
             tracing::warn!(
@@ -298,11 +298,23 @@ impl Routing {
     }
 }
 
+/// A request as a catch-all route saw it.
+#[derive(Debug, PartialEq, Eq)]
+struct Caught {
+    /// The full path and the nested router's, the caught tail one segment.
+    original: String,
+    local: String,
+    /// The route with its catch-all a plain parameter (`/files/{*path}`: `/files/{path}`).
+    route: String,
+}
+
 /// The same request as a catch-all route (`/files/{*path}`) saw it: the caught tail as
-/// one segment, its `/`s escaped, so a `{path}` template serving it is found. `None`
-/// when the route has no catch-all or caught a single segment.
-fn caught_tail(matched: &str, original: &str, local: &str) -> Option<(String, String)> {
-    let last = &matched[matched.bytes().rposition(|b| b == b'/')? + 1..];
+/// one segment, its `/`s escaped, so a `{path}` template serving it is found, by path
+/// and by the route's shape. `None` when the route has no catch-all or caught a single
+/// segment.
+fn caught_tail(matched: &str, original: &str, local: &str) -> Option<Caught> {
+    let slash = matched.bytes().rposition(|b| b == b'/')?;
+    let last = &matched[slash + 1..];
     if !(last.starts_with("{*") && last.ends_with('}')) {
         return None;
     }
@@ -318,7 +330,11 @@ fn caught_tail(matched: &str, original: &str, local: &str) -> Option<(String, St
     }
     let escaped = tail.replace('/', "%2F");
     let collapse = |path: &str| format!("{}{escaped}", &path[..path.len() - tail.len()]);
-    Some((collapse(original), collapse(local)))
+    Some(Caught {
+        original: collapse(original),
+        local: collapse(local),
+        route: format!("{}{{{}", &matched[..=slash], &last[2..]),
+    })
 }
 
 /// `route` without its first `count` segments (`/a/b/{c}`, 1: `/b/{c}`).
@@ -366,20 +382,30 @@ mod tests {
 
     #[test]
     fn catch_all_tails_become_one_segment() {
-        let caught = |m, o, l| caught_tail(m, o, l);
+        let caught = |o: &str, l: &str, route: &str| {
+            Some(Caught {
+                original: o.into(),
+                local: l.into(),
+                route: route.into(),
+            })
+        };
         assert_eq!(
-            caught("/files/{*path}", "/files/a/b", "/files/a/b"),
-            Some(("/files/a%2Fb".into(), "/files/a%2Fb".into()))
+            caught_tail("/files/{*path}", "/files/a/b", "/files/a/b"),
+            caught("/files/a%2Fb", "/files/a%2Fb", "/files/{path}")
         );
         assert_eq!(
-            caught("/v1/files/{*path}", "/v1/files/a/b/c", "/files/a/b/c"),
-            Some(("/v1/files/a%2Fb%2Fc".into(), "/files/a%2Fb%2Fc".into()))
+            caught_tail("/v1/files/{*path}", "/v1/files/a/b/c", "/files/a/b/c"),
+            caught(
+                "/v1/files/a%2Fb%2Fc",
+                "/files/a%2Fb%2Fc",
+                "/v1/files/{path}"
+            )
         );
         assert_eq!(
-            caught("/{*rest}", "/a//b", "/a//b"),
-            Some(("/a%2F%2Fb".into(), "/a%2F%2Fb".into()))
+            caught_tail("/{*rest}", "/a//b", "/a//b"),
+            caught("/a%2F%2Fb", "/a%2F%2Fb", "/{rest}")
         );
-        assert_eq!(caught("/files/{*path}", "/files/a", "/files/a"), None);
-        assert_eq!(caught("/files/{id}", "/files/a", "/files/a"), None);
+        assert_eq!(caught_tail("/files/{*path}", "/files/a", "/files/a"), None);
+        assert_eq!(caught_tail("/files/{id}", "/files/a", "/files/a"), None);
     }
 }

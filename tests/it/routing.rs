@@ -375,6 +375,33 @@ async fn a_parameter_served_by_a_catch_all_is_still_its_operation() {
     }
 }
 
+/// The catch-all route axum backs off to decides too: `/a/b/c` is too long for
+/// `/a/{x}`, so axum runs the `/{org}/{*path}` route, whose operation is secured, even
+/// though the caught tail as one segment (`/a/b%2Fc`) reads as the public `/a/{x}`.
+#[tokio::test]
+async fn a_catch_all_behind_a_more_literal_route_is_its_own_operation() {
+    static ORGS: Spec = Spec {
+        title: "orgs",
+        base_path: "",
+        schemes: SCHEMES,
+        root: PUBLIC,
+        operations: &[
+            op("GET", "/a/{x}", PUBLIC),
+            op("GET", "/{org}/{path}", KEYED),
+        ],
+    };
+    let routes = Router::new()
+        .route("/a/{x}", get(ran("a")))
+        .route("/{org}/{*path}", get(ran("org")));
+    let app = spawn(routes.layer(AuthLayer::new(&ORGS, keys()))).await;
+    let reply = send(&app, "GET", "/a/b/c", NOTHING).await;
+    assert_eq!((reply.status, handler(&reply)), (401, None));
+    let reply = send(&app, "GET", "/a/b/c", WITH_KEY).await;
+    assert_eq!(handler(&reply), Some("org"));
+    let reply = send(&app, "GET", "/a/b", NOTHING).await;
+    assert_eq!(handler(&reply), Some("a"));
+}
+
 /// A middleware that rewrites paths sits between the layer and the router: the guard
 /// never saw the path the router routes, so it must not pass the request on the
 /// strength of another one.
