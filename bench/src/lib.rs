@@ -23,9 +23,7 @@ use keygate::keys::{
     CachedStore, KeyFormat, KeyStore, Keyring, MemoryStore, NewKey, Permissions, SqliteStore,
 };
 use keygate::spec::{Alternative, Location, Operation, Requirement, Scheme, SchemeKind, SchemeUse};
-use keygate::{
-    AuthLayer, AuthService, Spec, StaticKeys, Verdict, Verifier, VerifyError, VerifyRequest,
-};
+use keygate::{AuthLayer, AuthService, Spec, StaticKeys};
 use keygate_tests::keys as api;
 use keygate_tests::CountingStore;
 use secrecy::ExposeSecret;
@@ -414,14 +412,13 @@ impl Cases {
 
 /// The cases of `request_driver` (instruction counts under callgrind), each built alone:
 /// no pools of 100,000 and no SQLite file unless the case needs one (in `dir`).
-pub const DRIVER_CASES: [&str; 10] = [
+pub const DRIVER_CASES: [&str; 9] = [
     "no_auth",
     "limit",
     "static_keys",
     "static_keys_around",
     "keyring_memory",
     "keyring_cached",
-    "keyring_cached_awaited",
     "unknown_cached",
     "bad_checksum_cached",
     "unknown_sqlite_cached",
@@ -458,13 +455,6 @@ pub fn driver_case(runtime: &tokio::runtime::Runtime, name: &str, dir: &Path) ->
             let requests = vec![get_with_key("/things", &key)];
             Case::new("keyring", router, requests, StatusCode::OK)
         }
-        "keyring_cached_awaited" => {
-            let ring = Keyring::new(CachedStore::new(MemoryStore::new()));
-            let key = runtime.block_on(issue(&ring));
-            let router = routes().layer(api::layer(AwaitedOnly(ring)));
-            let requests = vec![get_with_key("/things", &key)];
-            Case::new("keyring_awaited", router, requests, StatusCode::OK)
-        }
         "unknown_cached" | "bad_checksum_cached" => {
             let (router, _) = keyring_on(runtime, CachedStore::new(MemoryStore::new()));
             let unknown = unknown_keys(DRIVER_POOL);
@@ -494,19 +484,6 @@ pub fn driver_case(runtime: &tokio::runtime::Runtime, name: &str, dir: &Path) ->
         _ => return None,
     };
     Some(case)
-}
-
-/// A verifier that forwards only `verify`, as a hand-written wrapper that forgets
-/// `verify_now` does: every decision then waits for a boxed future.
-struct AwaitedOnly<V>(V);
-
-impl<V: Verifier> Verifier for AwaitedOnly<V> {
-    fn verify(
-        &self,
-        request: VerifyRequest<'_>,
-    ) -> impl std::future::Future<Output = Result<Verdict, VerifyError>> + Send {
-        self.0.verify(request)
-    }
 }
 
 /// The app behind the generated layer over a keyring on `store`, and a valid key.

@@ -8,9 +8,7 @@ use std::time::Duration;
 use axum::routing::get;
 use axum::Router;
 use keygate::keys::{CachedStore, KeyFilter, KeyStore, Keyring, SqliteStore};
-use keygate::{
-    hook_fn, Authenticated, Principal, StaticKeys, Verdict, Verifier, VerifyError, VerifyRequest,
-};
+use keygate::{hook_fn, Authenticated, ForScheme, Principal, StaticKeys, Verdict};
 
 /// The module generated from `specs/petstore.yaml` by `build.rs`.
 mod api {
@@ -20,40 +18,17 @@ mod api {
 /// The registered client app allowed to delete pets (the `X-App-Id` half of an AND).
 const APP_ID: &str = "demo-app";
 
-/// Keys from the store for the key schemes; app ids from a fixed list.
-struct Keys {
-    keyring: Keyring<CachedStore<SqliteStore>>,
-    apps: StaticKeys,
-}
+/// The example's verifier: the registered app id for the `app_id` scheme, keys from the
+/// store for every other scheme.
+type Keys = ForScheme<StaticKeys, Keyring<CachedStore<SqliteStore>>>;
 
-impl Keys {
-    /// Keys from `store`, and the one registered app id ([`APP_ID`]).
-    fn new(store: CachedStore<SqliteStore>) -> Keys {
-        Keys {
-            keyring: Keyring::new(store),
-            apps: StaticKeys::new().key(api::scheme::APP_ID, APP_ID),
-        }
-    }
-}
-
-impl Verifier for Keys {
-    async fn verify(&self, request: VerifyRequest<'_>) -> Result<Verdict, VerifyError> {
-        if request.scheme.name == api::scheme::APP_ID {
-            self.apps.verify(request).await
-        } else {
-            self.keyring.verify(request).await
-        }
-    }
-
-    // Forwarded too: without it every request would wait for `verify`'s future, and a
-    // key the cache holds could not be answered at once.
-    fn verify_now(&self, request: VerifyRequest<'_>) -> Option<Result<Verdict, VerifyError>> {
-        if request.scheme.name == api::scheme::APP_ID {
-            self.apps.verify_now(request)
-        } else {
-            self.keyring.verify_now(request)
-        }
-    }
+/// Keys from `store`, and the one registered app id ([`APP_ID`]).
+fn keys(store: CachedStore<SqliteStore>) -> Keys {
+    ForScheme::new(
+        api::scheme::APP_ID,
+        StaticKeys::new().key(api::scheme::APP_ID, APP_ID),
+        Keyring::new(store),
+    )
 }
 
 async fn list_pets(auth: api::ListPets) -> String {
@@ -151,7 +126,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let key_count = store.list(KeyFilter::default()).await?.len();
     // Revocations made by the CLI (another process) reach the cache within 100 ms.
     let store = CachedStore::new(store).watch_other_writers(Duration::from_millis(100));
-    let keys = Keys::new(store);
+    let keys = keys(store);
     let port = std::env::var("PORT").unwrap_or_else(|_| "3000".to_owned());
     let listener = tokio::net::TcpListener::bind(format!("127.0.0.1:{port}")).await?;
     let base = format!("http://{}", listener.local_addr()?);
@@ -185,7 +160,7 @@ mod tests {
     use std::io::{Read as _, Write as _};
 
     use keygate::keys::{NewKey, Permissions};
-    use keygate::{CredentialRef, OperationRef};
+    use keygate::{CredentialRef, OperationRef, Verifier, VerifyRequest};
     use keygate_tests::TempDir;
     use secrecy::ExposeSecret;
 
@@ -202,27 +177,26 @@ mod tests {
         operation_id: Some("listPets"),
     };
 
-    /// The example's verifier answers without a future once the cache holds the key,
-    /// as its two parts do: the layer then decides in `call`, without boxing a decision.
+    /// The example's verifier sends app ids to the fixed list and keys to the store.
     #[tokio::test]
-    async fn keys_answer_at_once_from_the_cache() {
+    async fn each_scheme_goes_to_its_verifier() {
         let dir = TempDir::new("example");
         let store = SqliteStore::open(dir.file("keys.db")).expect("open");
         let issued = store.create(NewKey::new("reader")).await.expect("create");
-        let keys = Keys::new(CachedStore::new(store));
+        let keys = keys(CachedStore::new(store));
         let key = issued.key.expose_secret();
         let ask =
             |name, secret| VerifyRequest::new(scheme(name), CredentialRef::key(secret), LIST_PETS);
 
-        // The first use reads SQLite through `verify`; after it the cache answers.
-        let first = keys.verify(ask(api::scheme::API_KEY, key)).await;
-        assert!(matches!(first, Ok(Verdict::Granted(_))), "{first:?}");
-        let now = keys.verify_now(ask(api::scheme::API_KEY, key));
-        assert!(matches!(now, Some(Ok(Verdict::Granted(_)))), "{now:?}");
-        let app = keys.verify_now(ask(api::scheme::APP_ID, APP_ID));
-        assert!(matches!(app, Some(Ok(Verdict::Granted(_)))), "{app:?}");
-        let wrong = keys.verify_now(ask(api::scheme::APP_ID, "other-app"));
-        assert!(matches!(wrong, Some(Ok(Verdict::Invalid))), "{wrong:?}");
+        let granted = keys.verify(ask(api::scheme::API_KEY, key)).await;
+        assert!(matches!(granted, Ok(Verdict::Granted(_))), "{granted:?}");
+        let app = keys.verify(ask(api::scheme::APP_ID, APP_ID)).await;
+        assert!(matches!(app, Ok(Verdict::Granted(_))), "{app:?}");
+        // A store key is no app id, and the app id is no store key.
+        let crossed = keys.verify(ask(api::scheme::APP_ID, key)).await;
+        assert!(matches!(crossed, Ok(Verdict::Invalid)), "{crossed:?}");
+        let crossed = keys.verify(ask(api::scheme::API_KEY, APP_ID)).await;
+        assert!(matches!(crossed, Ok(Verdict::Invalid)), "{crossed:?}");
     }
 
     /// Sends one HTTP/1.1 request to `addr` and returns the status and the body.
@@ -251,7 +225,7 @@ mod tests {
             .await
             .expect("bind");
         let addr = listener.local_addr().expect("address");
-        let app = app(Keys::new(CachedStore::new(store)));
+        let app = app(keys(CachedStore::new(store)));
         let server = tokio::spawn(async move {
             axum::serve(listener, app).await.expect("serve");
         });

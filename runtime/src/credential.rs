@@ -28,17 +28,6 @@ impl Presented<'_> {
     pub(crate) fn is_presented(&self) -> bool {
         !matches!(self, Presented::Absent)
     }
-
-    /// The same, holding its own copy of the credential: for a decision that must wait,
-    /// whose future cannot borrow the request it also owns.
-    pub(crate) fn into_owned(self) -> Presented<'static> {
-        match self {
-            Presented::Absent => Presented::Absent,
-            Presented::One(held) => Presented::One(Held::Owned(held.into_credential())),
-            Presented::Ambiguous => Presented::Ambiguous,
-            Presented::Malformed => Presented::Malformed,
-        }
-    }
 }
 
 /// One credential: borrowed from the request where its text is there as is (headers,
@@ -283,13 +272,6 @@ mod tests {
         assert!(!lent(Reader::Query("e").read(&p)));
         let p = parts("/", &[("authorization", "Bearer tok")]);
         assert!(lent(Reader::Bearer.read(&p)));
-        // A waiting decision keeps its own copy, equal to what was lent.
-        match Reader::Bearer.read(&p).into_owned() {
-            Presented::One(Held::Owned(Credential::Bearer(token))) => {
-                assert_eq!(secrecy::ExposeSecret::expose_secret(&token), "tok")
-            }
-            other => panic!("{other:?}"),
-        }
     }
 
     #[test]

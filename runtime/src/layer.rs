@@ -1,21 +1,16 @@
 //! The tower layer that enforces a spec over a whole `Router`.
 
 use std::convert::Infallible;
-use std::fmt;
-use std::future::Future;
-use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use axum::body::Body;
 use axum::response::{IntoResponse, Response};
 use axum::routing::IntoMakeService;
-use http::request::Parts;
 use http::Request;
 use tower_layer::Layer;
 use tower_service::Service;
 
-use crate::guard::{Early, Guard, Resume};
-use crate::refusal::Rejection;
+use crate::guard::Guard;
 use crate::spec::Spec;
 use crate::target::Undocumented;
 use crate::verifier::{BoxFuture, Hook, Verifier};
@@ -109,67 +104,28 @@ where
 {
     type Response = Response;
     type Error = Infallible;
-    type Future = AuthFuture<S::Future>;
+    /// One box per request, as axum's `middleware::from_fn` makes.
+    type Future = BoxFuture<'static, Result<Response, Infallible>>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
     }
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
-        let (mut parts, body) = request.into_parts();
-        let state = match self.guard.authorize_now(&parts) {
-            Early::Done(Ok(authenticated)) => {
-                // Decided here: the ready inner service is called now, no clone needed.
-                let guard = self.guard.clone();
-                parts.extensions.insert(authenticated.with_guard(guard));
-                State::Inner {
-                    future: self.inner.call(Request::from_parts(parts, body)),
+        // The clone is not ready yet; keep the one that is (tower's usual swap).
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let guard = self.guard.clone();
+        Box::pin(async move {
+            let (mut parts, body) = request.into_parts();
+            match guard.authorize_request(&parts).await {
+                Ok(authenticated) => {
+                    parts.extensions.insert(authenticated.with_guard(guard));
+                    inner.call(Request::from_parts(parts, body)).await
                 }
+                Err(rejection) => Ok(rejection.into_response()),
             }
-            Early::Done(Err(rejection)) => State::Refused {
-                response: Some(rejection.into_response()),
-            },
-            Early::Wait(resume) => {
-                // Copies of what it read: the future owns `parts` and cannot borrow it.
-                let resume = resume.into_owned();
-                self.waiting(parts, body, Some(resume))
-            }
-            Early::Later => self.waiting(parts, body, None),
-        };
-        AuthFuture { state }
-    }
-}
-
-impl<S> AuthService<S> {
-    /// The future of a decision that must wait: from where the synchronous try stopped
-    /// (`resume`), or the whole decision.
-    fn waiting<B>(
-        &mut self,
-        mut parts: Parts,
-        body: B,
-        resume: Option<Resume<'static>>,
-    ) -> State<S::Future>
-    where
-        S: Service<Request<B>, Response = Response, Error = Infallible> + Clone + Send + 'static,
-        S::Future: Send + 'static,
-        B: Send + 'static,
-    {
-        let (mut inner, guard) = self.detach();
-        State::Waiting {
-            decision: Box::pin(async move {
-                let decided = match resume {
-                    Some(mut resume) => guard.resume(&parts, &mut resume).await,
-                    None => guard.authorize_request(&parts).await,
-                };
-                match decided {
-                    Ok(authenticated) => {
-                        parts.extensions.insert(authenticated.with_guard(guard));
-                        inner.call(Request::from_parts(parts, body)).await
-                    }
-                    Err(rejection) => Ok(rejection.into_response()),
-                }
-            }),
-        }
+        })
     }
 }
 
@@ -182,66 +138,6 @@ where
     /// ([`AuthLayer::around`]).
     pub fn into_make_service(self) -> IntoMakeService<AuthService<S>> {
         axum::ServiceExt::<Request<Body>>::into_make_service(self)
-    }
-}
-
-impl<S: Clone> AuthService<S> {
-    /// The ready inner service and the guard, for a future that outlives `call`.
-    fn detach(&mut self) -> (S, Guard) {
-        // The clone is not ready yet; keep the one that is (tower's usual swap).
-        let clone = self.inner.clone();
-        (
-            std::mem::replace(&mut self.inner, clone),
-            self.guard.clone(),
-        )
-    }
-}
-
-pin_project_lite::pin_project! {
-    /// The response future of [`AuthService`]: the inner service's (granted), a
-    /// refusal, or a decision that awaits its verifier or hook.
-    pub struct AuthFuture<F> {
-        #[pin]
-        state: State<F>,
-    }
-}
-
-pin_project_lite::pin_project! {
-    // The granted inner future is pinned in place, not boxed: under load every
-    // allocation a request makes shows in the throughput.
-    #[project = StateProjection]
-    enum State<F> {
-        Inner { #[pin] future: F },
-        Refused { response: Option<Response> },
-        Waiting { decision: BoxFuture<'static, Result<Response, Infallible>> },
-    }
-}
-
-impl<F> fmt::Debug for AuthFuture<F> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let state = match self.state {
-            State::Inner { .. } => "inner",
-            State::Refused { .. } => "refused",
-            State::Waiting { .. } => "waiting",
-        };
-        f.debug_struct("AuthFuture").field("state", &state).finish()
-    }
-}
-
-impl<F> Future for AuthFuture<F>
-where
-    F: Future<Output = Result<Response, Infallible>>,
-{
-    type Output = Result<Response, Infallible>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match self.project().state.project() {
-            StateProjection::Inner { future } => future.poll(cx),
-            StateProjection::Refused { response } => Poll::Ready(Ok(response
-                .take()
-                .unwrap_or_else(|| Rejection::internal().into_response()))),
-            StateProjection::Waiting { decision } => decision.as_mut().poll(cx),
-        }
     }
 }
 
@@ -323,11 +219,12 @@ mod tests {
         ],
     };
 
-    /// Answers scheme `a` at once; `b` only after a real wait. Counts verifications.
+    /// Answers scheme `a` at once and `b` after a real wait; counts each scheme's
+    /// verifications.
     #[derive(Default)]
     struct Mixed {
-        now: AtomicUsize,
-        awaited: AtomicUsize,
+        a: AtomicUsize,
+        b: AtomicUsize,
     }
 
     fn verdict(request: VerifyRequest<'_>) -> Verdict {
@@ -340,16 +237,13 @@ mod tests {
 
     impl Verifier for Mixed {
         async fn verify(&self, request: VerifyRequest<'_>) -> Result<Verdict, VerifyError> {
-            self.awaited.fetch_add(1, Ordering::SeqCst);
-            tokio::task::yield_now().await;
+            if request.scheme.name == "a" {
+                self.a.fetch_add(1, Ordering::SeqCst);
+            } else {
+                self.b.fetch_add(1, Ordering::SeqCst);
+                tokio::task::yield_now().await;
+            }
             Ok(verdict(request))
-        }
-
-        fn verify_now(&self, request: VerifyRequest<'_>) -> Option<Result<Verdict, VerifyError>> {
-            (request.scheme.name == "a").then(|| {
-                self.now.fetch_add(1, Ordering::SeqCst);
-                Ok(verdict(request))
-            })
         }
     }
 
@@ -381,7 +275,7 @@ mod tests {
     }
 
     #[test]
-    fn a_decision_that_must_wait_keeps_what_it_verified_at_once() {
+    fn each_scheme_is_verified_once_and_only_when_needed() {
         let verifier = Arc::new(Mixed::default());
         let app = Router::new()
             .route("/both", get(who))
@@ -389,8 +283,8 @@ mod tests {
             .layer(AuthLayer::new(&SPEC, verifier.clone()));
         let counts = || {
             (
-                verifier.now.load(Ordering::SeqCst),
-                verifier.awaited.load(Ordering::SeqCst),
+                verifier.a.load(Ordering::SeqCst),
+                verifier.b.load(Ordering::SeqCst),
             )
         };
 
@@ -414,8 +308,7 @@ mod tests {
         assert_eq!(counts(), (3, 4));
     }
 
-    /// The refusal names what the decision met last, as one pass in document order meets
-    /// it, even when the decision stops to await a scheme and runs again: `a` sent twice
+    /// The refusal names what the decision met last, in document order: `a` sent twice
     /// (ambiguous), then `b` awaited and expired.
     #[test]
     fn a_refusal_after_a_wait_names_what_came_last() {
@@ -475,8 +368,7 @@ mod tests {
         assert!(body.contains("expired"), "{body}");
     }
 
-    /// A verifier that never answers at once: after it has been awaited, the layer stops
-    /// trying, and every answer still comes from `verify`.
+    /// A verifier that always waits is asked once per scheme and request, every time.
     #[test]
     fn a_verifier_that_always_waits_is_awaited_every_time() {
         struct Waits(AtomicUsize);

@@ -2,10 +2,13 @@
 #![warn(missing_docs)]
 
 mod credential;
+mod decision;
 mod extract;
+mod for_scheme;
 mod guard;
 pub mod keys;
 mod layer;
+mod memo;
 mod refusal;
 mod router;
 pub mod spec;
@@ -16,11 +19,12 @@ pub mod template;
 mod verifier;
 
 pub use extract::{authorize_operation, principals, Authenticated};
+pub use for_scheme::ForScheme;
 pub use guard::Guard;
 #[cfg(feature = "sqlite")]
 pub use keys::SqliteStore;
 pub use keys::{KeyStore, Keyring, MemoryStore};
-pub use layer::{AuthFuture, AuthLayer, AuthService};
+pub use layer::{AuthLayer, AuthService};
 pub use refusal::{Rejection, RejectionReason};
 pub use spec::Spec;
 pub use static_keys::StaticKeys;

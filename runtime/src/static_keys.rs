@@ -132,11 +132,6 @@ impl Verifier for StaticKeys {
     async fn verify(&self, request: VerifyRequest<'_>) -> Result<Verdict, VerifyError> {
         Ok(self.decide(request))
     }
-
-    // Nothing to wait for: the guard need not build a future.
-    fn verify_now(&self, request: VerifyRequest<'_>) -> Option<Result<Verdict, VerifyError>> {
-        Some(Ok(self.decide(request)))
-    }
 }
 
 #[cfg(test)]

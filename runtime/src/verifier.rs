@@ -451,15 +451,6 @@ pub trait Verifier: Send + Sync + 'static {
         &self,
         request: VerifyRequest<'_>,
     ) -> impl Future<Output = Result<Verdict, VerifyError>> + Send;
-
-    /// The same answer without waiting, for verifiers that can give one (fixed keys, a
-    /// cache hit): the guard then skips the future of [`verify`](Verifier::verify).
-    /// `None` (the default) means "ask `verify`", and must leave no trace: the same
-    /// credential is then verified by `verify` alone.
-    fn verify_now(&self, request: VerifyRequest<'_>) -> Option<Result<Verdict, VerifyError>> {
-        let _ = request;
-        None
-    }
 }
 
 impl<V: Verifier> Verifier for Arc<V> {
@@ -469,10 +460,6 @@ impl<V: Verifier> Verifier for Arc<V> {
     ) -> impl Future<Output = Result<Verdict, VerifyError>> + Send {
         V::verify(self, request)
     }
-
-    fn verify_now(&self, request: VerifyRequest<'_>) -> Option<Result<Verdict, VerifyError>> {
-        V::verify_now(self, request)
-    }
 }
 
 /// The object-safe form of [`Verifier`], so a guard can hold any verifier.
@@ -481,15 +468,9 @@ pub(crate) trait DynVerifier: Send + Sync {
         &'a self,
         request: VerifyRequest<'a>,
     ) -> BoxFuture<'a, Result<Verdict, VerifyError>>;
-
-    fn verify_now_dyn(&self, request: VerifyRequest<'_>) -> Option<Result<Verdict, VerifyError>>;
 }
 
 impl<V: Verifier> DynVerifier for V {
-    fn verify_now_dyn(&self, request: VerifyRequest<'_>) -> Option<Result<Verdict, VerifyError>> {
-        self.verify_now(request)
-    }
-
     fn verify_boxed<'a>(
         &'a self,
         request: VerifyRequest<'a>,

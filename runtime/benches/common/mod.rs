@@ -36,12 +36,8 @@ pub(crate) fn now<F: Future>(future: F) -> F::Output {
     }
 }
 
-/// Verifies `credential` for `API_KEY` and `GET listThings` the way the layer does: the
-/// synchronous answer when the store has one, the future otherwise.
+/// Verifies `credential` for `API_KEY` and `GET listThings` as the layer does.
 pub(crate) fn verify<S: KeyStore>(ring: &Keyring<S>, credential: &Credential) -> Verdict {
     let request = VerifyRequest::new(&API_KEY, credential, OPERATION);
-    match ring.verify_now(request) {
-        Some(verdict) => verdict.expect("verify_now"),
-        None => now(ring.verify(request)).expect("verify"),
-    }
+    now(ring.verify(request)).expect("verify")
 }

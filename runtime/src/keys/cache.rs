@@ -433,36 +433,6 @@ impl<S: KeyStore> KeyStore for CachedStore<S> {
         Ok(lend_on_match(record, found, presented, now))
     }
 
-    /// `lend_if_matches` from the set of known ids or a cache hit; `None` on a miss, a
-    /// stale entry or an untrusted set of ids (the async path reads the store then). An
-    /// id the set lacks reads the `ABSENT` entry, as in `lend_or`.
-    fn try_lend_if_matches_now(
-        &self,
-        id: &str,
-        presented: &[u8; 32],
-        now: UnixSeconds,
-        absent: &Arc<KeyRecord>,
-        _: Sealed,
-    ) -> Option<LendResult> {
-        if let Some(answer) = self.entries.known.lend_if_matches(id, presented, now) {
-            return Some(answer);
-        }
-        let check = self.entries.known.check(id);
-        if check == Check::Untrusted {
-            // Starting the `list` is `lend_or`'s to do.
-            return None;
-        }
-        let (key, unknown) = entry_for(id, check);
-        let value = cached_now(&self.entries.keys, self.stripe(Id::Key(key)), key)?;
-        let (record, found) = settle(value, unknown, absent);
-        Some(Ok(lend_on_match(record, found, presented, now)))
-    }
-
-    fn try_get_owner_now(&self, id: &str, _: Sealed) -> Option<Result<Option<Owner>, StoreError>> {
-        let owner = cached_now(&self.entries.owners, self.stripe(Id::Owner(id)), id)?;
-        Some(Ok(owner.map(|o| Owner::clone(&o))))
-    }
-
     async fn list(&self, filter: KeyFilter) -> Result<Vec<KeyRecord>, StoreError> {
         self.inner.list(filter).await
     }

@@ -160,9 +160,9 @@ impl<S: KeyStore> Keyring<S> {
         Ok(parsed)
     }
 
-    /// Whether this use should be written (at most once a minute per key); `mark`
-    /// takes the slot.
-    fn due_for_record(&self, record: &KeyRecord, now: UnixSeconds, mark: bool) -> bool {
+    /// Whether this use should be written (at most once a minute per key), taking the
+    /// slot when it is.
+    fn due_for_record(&self, record: &KeyRecord, now: UnixSeconds) -> bool {
         // Most requests end here, without the lock: the record the store lent already
         // shows a use this minute (stores apply `record_use` to what they lend next).
         if recent_use(record.last_used_at, now) {
@@ -176,9 +176,7 @@ impl<S: KeyStore> Keyring<S> {
         if recent_use(map.get(id).copied(), now) {
             return false;
         }
-        if mark {
-            map.insert(id.to_owned(), now);
-        }
+        map.insert(id.to_owned(), now);
         true
     }
 
@@ -195,7 +193,7 @@ impl<S: KeyStore> Keyring<S> {
 
     /// Writes `last_used_at` off the request path when a tokio runtime is present.
     async fn record_use(&self, record: &KeyRecord, now: UnixSeconds) {
-        if !self.due_for_record(record, now, true) {
+        if !self.due_for_record(record, now) {
             return;
         }
         let write = self.use_write(&record.id, now);
@@ -205,21 +203,6 @@ impl<S: KeyStore> Keyring<S> {
             }
             Err(_) => write.await,
         }
-    }
-
-    /// `record_use` without waiting: `false`, with nothing done, when the write is due
-    /// and no runtime can take it (it would be awaited inline).
-    fn record_use_now(&self, record: &KeyRecord, now: UnixSeconds) -> bool {
-        if !self.due_for_record(record, now, false) {
-            return true;
-        }
-        let Ok(handle) = tokio::runtime::Handle::try_current() else {
-            return false;
-        };
-        if self.due_for_record(record, now, true) {
-            handle.spawn(self.use_write(&record.id, now));
-        }
-        true
     }
 
     /// The key id and the hash of the presented secret, or the refusal of a key that
@@ -352,51 +335,6 @@ impl<S: KeyStore> Verifier for Keyring<S> {
         self.record_use(&record, now).await;
         Ok(permitted(record, scheme, key_id, request.operation))
     }
-
-    /// `verify`'s steps, each asked of the store without waiting; `None` before any of
-    /// them leaves a trace (a log, a use recorded) when one would have to wait.
-    fn verify_now(&self, request: VerifyRequest<'_>) -> Option<Result<Verdict, VerifyError>> {
-        let scheme = request.scheme.name;
-        let (parsed, presented) = match self.presented(&request) {
-            Ok(read) => read,
-            Err(verdict) => return Some(Ok(verdict)),
-        };
-        let key_id = parsed.key_id();
-        let now = self.clock.now();
-        let lent = self.store.try_lend_if_matches_now(
-            key_id,
-            &presented,
-            now,
-            &self.decoy,
-            Sealed::TOKEN,
-        )?;
-        let (record, known) = match lent {
-            Ok(lent) => lent,
-            Err(e) => return Some(Err(store_error(e))),
-        };
-        let Some(record) = record else {
-            return Some(Ok(refused(scheme, key_id, known)));
-        };
-        if let Some(verdict) = lapsed(&record, now, scheme, key_id) {
-            return Some(Ok(verdict));
-        }
-        if let Some(owner_id) = &record.owner {
-            let owner = match self.store.try_get_owner_now(owner_id, Sealed::TOKEN)? {
-                Ok(owner) => owner,
-                Err(e) => return Some(Err(store_error(e))),
-            };
-            if !owner_allows(&record, owner, scheme, key_id) {
-                return Some(Ok(Verdict::Revoked));
-            }
-        }
-        if !scheme_allows(&record, scheme, key_id) {
-            return Some(Ok(Verdict::Invalid));
-        }
-        if !self.record_use_now(&record, now) {
-            return None;
-        }
-        Some(Ok(permitted(record, scheme, key_id, request.operation)))
-    }
 }
 
 /// A key id and `<secret><checksum>`: lent by the credential when it holds them as they
@@ -526,11 +464,6 @@ mod tests {
         Credential::Key(SecretString::from(text.to_owned()))
     }
 
-    fn at_once<S: KeyStore>(ring: &Keyring<S>, key: &Credential) -> Option<Verdict> {
-        ring.verify_now(VerifyRequest::new(&SCHEME, key, OP))
-            .map(|v| v.expect("verify_now"))
-    }
-
     fn awaited<S: KeyStore>(ring: &Keyring<S>, key: &Credential) -> Verdict {
         now(ring.verify(VerifyRequest::new(&SCHEME, key, OP))).expect("verify")
     }
@@ -550,7 +483,7 @@ mod tests {
     }
 
     #[test]
-    fn memory_store_answers_at_once() {
+    fn memory_store_verifies_without_waiting() {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .build()
             .expect("runtime");
@@ -560,8 +493,8 @@ mod tests {
             &ring,
             NewKey::new("k").permissions(Permissions::read_only()),
         );
-        let Some(Verdict::Granted(principal)) = at_once(&ring, &good) else {
-            panic!("granted at once");
+        let Verdict::Granted(principal) = awaited(&ring, &good) else {
+            panic!("granted");
         };
         assert_eq!(principal.id(), id);
         assert_eq!(recorded(&ring), 1, "the use is recorded");
@@ -573,24 +506,18 @@ mod tests {
                 ..OP
             },
         );
-        assert!(matches!(
-            ring.verify_now(post),
-            Some(Ok(Verdict::Forbidden(_)))
-        ));
-        assert_eq!(
-            at_once(&ring, &wrong_secret(&ring, &id)),
-            Some(Verdict::Invalid)
-        );
+        assert!(matches!(now(ring.verify(post)), Ok(Verdict::Forbidden(_))));
+        assert_eq!(awaited(&ring, &wrong_secret(&ring, &id)), Verdict::Invalid);
         let stranger = ring.format.generate_key_id().expect("rng");
         let unknown = wrong_secret(&ring, &stranger);
-        assert_eq!(at_once(&ring, &unknown), Some(Verdict::Invalid));
-        assert_eq!(at_once(&ring, &key("not a key")), Some(Verdict::Invalid));
+        assert_eq!(awaited(&ring, &unknown), Verdict::Invalid);
+        assert_eq!(awaited(&ring, &key("not a key")), Verdict::Invalid);
         now(ring.store().revoke(&id)).expect("revoke");
-        assert_eq!(at_once(&ring, &good), Some(Verdict::Revoked));
+        assert_eq!(awaited(&ring, &good), Verdict::Revoked);
     }
 
     #[test]
-    fn owners_are_checked_at_once() {
+    fn owners_are_checked() {
         let ring = Keyring::new(MemoryStore::new());
         let (_, good) = issue(
             &ring,
@@ -598,17 +525,15 @@ mod tests {
                 .owner("team")
                 .permissions(Permissions::full()),
         );
-        // No runtime: the first use would be written inline, so `verify` must do it.
-        assert_eq!(at_once(&ring, &good), None);
-        assert_eq!(recorded(&ring), 0, "nothing marked by a `None`");
         assert!(matches!(awaited(&ring, &good), Verdict::Granted(_)));
-        assert!(matches!(at_once(&ring, &good), Some(Verdict::Granted(_))));
         now(ring.store().disable_owner("team")).expect("disable");
-        assert_eq!(at_once(&ring, &good), Some(Verdict::Revoked));
+        assert_eq!(awaited(&ring, &good), Verdict::Revoked);
     }
 
+    /// Behind a cache, a key verifies, a wrong or unknown one does not, and a change
+    /// made through the cache is seen by the next request.
     #[test]
-    fn cache_answers_at_once_only_from_its_entries() {
+    fn cached_keys_verify_and_changes_are_seen() {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -617,32 +542,16 @@ mod tests {
             let store = CachedStore::new(MemoryStore::new()).with_ttl(Duration::from_secs(60));
             let ring = Keyring::new(store);
             let (id, good) = issue(&ring, NewKey::new("k").permissions(Permissions::full()));
-            // Nothing cached yet: a `None` that fills nothing and records nothing.
-            assert_eq!(at_once(&ring, &good), None);
-            assert_eq!(ring.store().entry_count(), (0, 0));
-            assert_eq!(recorded(&ring), 0);
-            assert!(matches!(awaited(&ring, &good), Verdict::Granted(_)));
-            // Let the background list of ids finish.
-            tokio::time::sleep(Duration::from_millis(20)).await;
-            // `record_use` invalidated the entry: read it once more.
-            let _ = awaited(&ring, &good);
-            assert!(matches!(at_once(&ring, &good), Some(Verdict::Granted(_))));
-            assert_eq!(
-                at_once(&ring, &wrong_secret(&ring, &id)),
-                Some(Verdict::Invalid)
-            );
+            let verify = |key| ring.verify(VerifyRequest::new(&SCHEME, key, OP));
+            assert!(matches!(verify(&good).await, Ok(Verdict::Granted(_))));
+            assert!(matches!(verify(&good).await, Ok(Verdict::Granted(_))));
+            let wrong = wrong_secret(&ring, &id);
+            assert_eq!(verify(&wrong).await, Ok(Verdict::Invalid));
             let stranger = ring.format.generate_key_id().expect("rng");
             let unknown = wrong_secret(&ring, &stranger);
-            // The `ABSENT` entry is filled by the first unknown id through `verify`.
-            if at_once(&ring, &unknown).is_none() {
-                assert_eq!(awaited(&ring, &unknown), Verdict::Invalid);
-            }
-            assert_eq!(at_once(&ring, &unknown), Some(Verdict::Invalid));
-            // A change through the cache is seen at once.
+            assert_eq!(verify(&unknown).await, Ok(Verdict::Invalid));
             ring.store().revoke(&id).await.expect("revoke");
-            assert_eq!(at_once(&ring, &good), None);
-            assert_eq!(awaited(&ring, &good), Verdict::Revoked);
-            assert_eq!(at_once(&ring, &good), Some(Verdict::Revoked));
+            assert_eq!(verify(&good).await, Ok(Verdict::Revoked));
         });
     }
 }

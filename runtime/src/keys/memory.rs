@@ -230,21 +230,6 @@ impl KeyStore for MemoryStore {
         self.lend_if_matches_here(id, presented, now, absent)
     }
 
-    fn try_lend_if_matches_now(
-        &self,
-        id: &str,
-        presented: &[u8; 32],
-        now: UnixSeconds,
-        absent: &Arc<KeyRecord>,
-        _: Sealed,
-    ) -> Option<LendResult> {
-        Some(self.lend_if_matches_here(id, presented, now, absent))
-    }
-
-    fn try_get_owner_now(&self, id: &str, _: Sealed) -> Option<Result<Option<Owner>, StoreError>> {
-        Some(self.lock().map(|inner| inner.owners.get(id).cloned()))
-    }
-
     async fn list(&self, filter: KeyFilter) -> Result<Vec<KeyRecord>, StoreError> {
         let now = self.clock.now();
         let mut out: Vec<KeyRecord> = self

@@ -78,31 +78,6 @@ pub trait KeyStore: Send + Sync + 'static {
         }
     }
 
-    /// [`KeyStore::lend_if_matches`] without waiting, for stores that can answer at
-    /// once (`MemoryStore`, a `CachedStore` hit). `None` when the answer would need a
-    /// wait, and then nothing has changed: the keyring asks `lend_if_matches` next.
-    /// Where it answers, an unknown id takes the path a known one takes.
-    #[doc(hidden)]
-    fn try_lend_if_matches_now(
-        &self,
-        id: &str,
-        presented: &[u8; 32],
-        now: UnixSeconds,
-        absent: &Arc<KeyRecord>,
-        _: Sealed,
-    ) -> Option<LendResult> {
-        let _ = (id, presented, now, absent);
-        None
-    }
-
-    /// [`KeyStore::get_owner`] without waiting, or `None` (nothing changed) when it
-    /// would need a wait.
-    #[doc(hidden)]
-    fn try_get_owner_now(&self, id: &str, _: Sealed) -> Option<Result<Option<Owner>, StoreError>> {
-        let _ = id;
-        None
-    }
-
     /// The keys matching `filter`, ordered by creation time, then id.
     fn list(
         &self,
