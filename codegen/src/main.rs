@@ -97,8 +97,7 @@ fn templates(dir: Option<&Path>) -> Result<Templates, Error> {
 
 fn generate(spec: &Path, output: Option<&Path>, dir: Option<&Path>) -> ExitCode {
     let result = templates(dir).and_then(|templates| {
-        // The process exits next: the parsed document is left for the exit to free.
-        let api = load::load_file_with(spec, load::ParsedTree::LeaveToExit)?;
+        let api = load::load_file(spec)?;
         generate_module(&api, &templates)
     });
     let module = match result {

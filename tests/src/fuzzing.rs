@@ -4,9 +4,6 @@
 //!
 //! Every function panics only when keygate breaks a promise: the fuzzer reports panics.
 
-use std::cell::OnceCell;
-use std::fmt::Display;
-
 use keygate::keys::KeyFormat;
 use keygate::spec::{Alternative, Location, Operation, Requirement, Scheme, SchemeKind, SchemeUse};
 use keygate::{Guard, Spec, StaticKeys};
@@ -17,9 +14,8 @@ use crate::block_on;
 pub type TargetFn = fn(&[u8]);
 
 /// The fuzz targets, by the name of their folder under `fuzz/corpus/`.
-pub const TARGETS: [(&str, TargetFn); 5] = [
+pub const TARGETS: [(&str, TargetFn); 4] = [
     ("load_spec", load_spec),
-    ("yaml_pieces", yaml_pieces),
     ("read_credentials", read_credentials),
     ("parse_key", parse_key),
     ("routing_agreement", routing_agreement),
@@ -45,63 +41,6 @@ pub fn load_spec(data: &[u8]) {
             assert_eq!(e.file, "fuzz.yaml", "load error without its file: {e}");
             assert!(!e.message.is_empty(), "load error without a message");
         }
-    }
-}
-
-/// Any text in: cut into pieces, a YAML document parses to exactly the tree one parse of
-/// the whole text gives (same entries, same order, same tags), or it is not cut. The
-/// piece size (1 to 48 bytes, so small inputs are cut at every key) and the thread
-/// count (1 or 2) follow from the input's length.
-pub fn yaml_pieces(data: &[u8]) {
-    let Ok(text) = std::str::from_utf8(data) else {
-        return;
-    };
-    let piece_bytes = 1 + text.len() % 48;
-    let threads = 1 + text.len() % 2;
-    WholeYaml::new(text).check_cut(piece_bytes, threads, "the input");
-}
-
-/// A YAML text and the tree one parse of all of it gives, the tree the loader's cut
-/// parse must give. Shared by [`yaml_pieces`] and codegen's `pieces` test, which cuts
-/// each document at several sizes: the whole text is parsed once, and only if it is cut.
-pub struct WholeYaml<'a> {
-    text: &'a str,
-    /// The tree as `Debug` text, which shows mapping order and tags (`==` on mappings
-    /// compares neither), or why the whole text does not parse.
-    tree: OnceCell<Result<String, String>>,
-}
-
-impl<'a> WholeYaml<'a> {
-    /// `text`, not parsed yet.
-    pub fn new(text: &'a str) -> WholeYaml<'a> {
-        WholeYaml {
-            text,
-            tree: OnceCell::new(),
-        }
-    }
-
-    /// Cuts the text into pieces of `piece_bytes` parsed on `threads` threads and
-    /// returns whether it was cut. Panics, naming `what`, if the pieces parse and the
-    /// whole text does not, or gives another tree.
-    pub fn check_cut(&self, piece_bytes: usize, threads: usize, what: impl Display) -> bool {
-        let Some(pieces) =
-            keygate_codegen::load::parse_yaml_in_pieces(self.text, piece_bytes, threads)
-        else {
-            return false;
-        };
-        let whole = self.tree.get_or_init(|| {
-            yaml_serde::from_str::<yaml_serde::Value>(self.text)
-                .map(|tree| format!("{tree:?}"))
-                .map_err(|e| e.to_string())
-        });
-        let whole = whole
-            .as_ref()
-            .unwrap_or_else(|e| panic!("{what}: the pieces parse, the whole text does not: {e}"));
-        assert!(
-            format!("{pieces:?}") == *whole,
-            "{what}: cut at {piece_bytes} bytes it gives another tree"
-        );
-        true
     }
 }
 

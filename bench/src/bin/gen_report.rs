@@ -14,9 +14,9 @@
 //!    child that reads the file and parses it into a `serde_yaml::Value` (the limit),
 //!    each a process of its own, the two back to back in each round (order alternating);
 //!    the ratio is the median of the rounds' generate / parse, <= 1.5x (the ratio of
-//!    the medians beside it). For reference, the same in this process
-//!    through the library (`load_file` + `generate_module` + write, which frees the
-//!    parsed tree, against the parse alone).
+//!    the medians beside it). Both children free their tree before they exit. For
+//!    reference, the same in this process through the library (`load_file` +
+//!    `generate_module` + write, against the parse alone).
 //! 2. Peak RSS of `keygate generate FILE -o TMP` and of a parse-only child; <= 150 MB.
 //! 3. Synthetic documents of 10 to 10,000 operations: time per size, no worse than
 //!    linear (each tenfold step at most 12.5x).
@@ -349,9 +349,8 @@ fn parsers(docs: &[PathBuf], rounds: usize, summary: &mut Vec<String>) {
 
 /// Hidden mode: parse only, so its peak RSS can be compared with `keygate generate`'s.
 fn parse_only(path: &Path) -> ExitCode {
-    // Left for the exit to free, as `keygate generate` leaves its tree: the limit is
-    // the parse.
-    std::mem::forget(std::hint::black_box(parse(path)));
+    // Freed before the exit, as `keygate generate` frees its tree.
+    drop(std::hint::black_box(parse(path)));
     ExitCode::SUCCESS
 }
 
@@ -634,8 +633,7 @@ fn scaling(rounds: usize, scratch: &Path, summary: &mut Vec<String>) {
     summary.push(line);
     // Where the growth comes from: the parse alone (serde_yaml, the limit of the speed
     // target) grows on its own; generate / parse at each size shows whether keygate's
-    // share grows with it. (A difference would mislead: from 256 kB the loader parses in
-    // pieces on every core and can take less than the single parse it is set against.)
+    // share grows with it.
     let growth: Vec<String> = (1..files.len())
         .map(|i| {
             format!(

@@ -4,7 +4,7 @@
 #[cfg(feature = "cli")]
 mod check_cli;
 mod hostile_specs;
-mod pieces;
+mod load;
 // Runs the `keygate` binary, which needs the `cli` feature.
 #[cfg(feature = "cli")]
 mod keys_cli;
