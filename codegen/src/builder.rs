@@ -16,7 +16,7 @@ use crate::templates::Templates;
 /// ```
 /// and in the crate: `mod api { keygate::include_generated!("openapi"); }`, which is
 /// `include!(concat!(env!("OUT_DIR"), "/openapi.rs"))`.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Clone)]
 pub struct Builder {
     specs: Vec<PathBuf>,
     out_dir: Option<PathBuf>,
@@ -24,13 +24,22 @@ pub struct Builder {
     cargo_output: bool,
 }
 
+/// The same as [`Builder::new`].
+impl Default for Builder {
+    fn default() -> Builder {
+        Builder::new()
+    }
+}
+
 impl Builder {
     /// A builder that prints `cargo:rerun-if-changed` lines (set off with
     /// [`Builder::cargo_output`] outside build scripts).
     pub fn new() -> Builder {
         Builder {
+            specs: Vec::new(),
+            out_dir: None,
+            templates: None,
             cargo_output: true,
-            ..Builder::default()
         }
     }
 
@@ -131,6 +140,14 @@ pub fn write_if_changed(path: &Path, content: &str) -> Result<bool, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `Builder::default()` is `Builder::new()`: it prints `cargo:` lines too.
+    #[test]
+    fn default_is_new() {
+        let (default, new) = (Builder::default(), Builder::new());
+        assert!(default.cargo_output && new.cargo_output);
+        assert_eq!(format!("{default:?}"), format!("{new:?}"));
+    }
 
     #[test]
     fn file_stems_are_identifiers() {

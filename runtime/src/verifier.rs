@@ -401,6 +401,7 @@ impl<'a> RequestContext<'a> {
 
 /// A verifier's answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Verdict {
     /// The credential is genuine and may call this operation.
     Granted(Principal),
