@@ -241,18 +241,15 @@ impl OperationRouter {
 /// A route template with every parameter segment written `{}` and a catch-all `{*}`,
 /// so a matchit key and an app's route compare by shape. `{{` starts a literal brace.
 fn route_shape(route: &str) -> String {
-    route
-        .split('/')
-        .map(segment_shape)
-        .collect::<Vec<_>>()
-        .join("/")
+    let segments: Vec<&[u8]> = segments(route).map(segment_shape).collect();
+    String::from_utf8_lossy(&segments.join(&b'/')).into_owned()
 }
 
-fn segment_shape(segment: &str) -> &str {
-    if segment.starts_with("{*") {
-        "{*}"
-    } else if segment.starts_with('{') && !segment.starts_with("{{") {
-        "{}"
+fn segment_shape(segment: &[u8]) -> &[u8] {
+    if segment.starts_with(b"{*") {
+        b"{*}"
+    } else if segment.starts_with(b"{") && !segment.starts_with(b"{{") {
+        b"{}"
     } else {
         segment
     }
@@ -260,11 +257,15 @@ fn segment_shape(segment: &str) -> &str {
 
 /// Whether `route` has `shape` ([`route_shape`]), without building its shape.
 fn same_shape(route: &str, shape: &str) -> bool {
-    let mut shape = shape.split('/');
-    route
-        .split('/')
-        .all(|segment| shape.next() == Some(segment_shape(segment)))
+    let mut shape = segments(shape);
+    segments(route).all(|segment| shape.next() == Some(segment_shape(segment)))
         && shape.next().is_none()
+}
+
+/// The `/`-separated segments of a route, as bytes: a byte loop, where a `str` split
+/// searches (this runs on every request inside the router).
+fn segments(route: &str) -> impl Iterator<Item = &[u8]> {
+    route.as_bytes().split(|&byte| byte == b'/')
 }
 
 /// A request path segment with its percent escapes decoded; bytes that are not UTF-8
