@@ -7,9 +7,9 @@ use std::fmt;
 
 use serde::Serialize;
 
+use crate::describe::{alternative_text, scheme_name};
 use crate::error::pointer_token;
 use crate::ir::{Api, HookedKind, KeyLocation, Requirement, SchemeKind, SpecVersion};
-use crate::report::{alternative_text, scheme_name};
 
 /// How bad a diagnostic is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]

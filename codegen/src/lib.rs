@@ -14,5 +14,6 @@ pub use emit::generate_module;
 pub use templates::Templates;
 pub mod builder;
 pub mod check;
+mod describe;
 pub mod report;
 pub use builder::Builder;

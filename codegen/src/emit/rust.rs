@@ -124,7 +124,7 @@ fn is_separator_or_bidi(c: char) -> bool {
 
 /// The requirement in the words of the `check` table, safe for a doc comment.
 fn describe(api: &Api, requirement: &Requirement) -> String {
-    doc_text(&crate::report::requirement_text(api, requirement))
+    doc_text(&crate::describe::requirement_text(api, requirement))
 }
 
 /// A Rust string literal for `text`, escaped as `proc_macro2::Literal::string` does.
@@ -605,7 +605,7 @@ fn variants(api: &Api, names: &[SchemeNames], requirement: &Requirement) -> Vec<
             name: variant_names.claim(&joined.join("And")),
             doc: format!(
                 " Granted through {}.",
-                doc_text(&crate::report::alternative_text(api, alternative))
+                doc_text(&crate::describe::alternative_text(api, alternative))
             ),
             fields,
             position: Some(position),

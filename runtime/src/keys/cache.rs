@@ -12,12 +12,12 @@ use moka::sync::Cache;
 use secrecy::SecretString;
 
 use super::index::encode;
-use super::keyring::lend_on_match;
 use super::known::{key_stripe, Check, Generations, KnownIds, STRIPES};
 use super::model::{
     decoy_record, IssuedKey, KeyFilter, KeyRecord, KeyUpdate, NewKey, Owner, StoreError, Tick,
     UnixSeconds,
 };
+use super::store::lend_on_match;
 use super::store::{KeyStore, LendResult, Sealed};
 
 /// How long a cached answer is trusted when nobody says it changed: the worst-case delay

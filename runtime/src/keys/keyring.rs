@@ -9,8 +9,7 @@ use secrecy::ExposeSecret;
 
 use super::format::{FormatError, KeyFormat, ParsedKey};
 use super::model::{
-    decoy_record, sha256, Clock, Digests, KeyRecord, KeyState, Owner, StoreError, SystemClock,
-    UnixSeconds,
+    decoy_record, sha256, Clock, KeyRecord, KeyState, Owner, StoreError, SystemClock, UnixSeconds,
 };
 use super::store::{KeyStore, Sealed};
 use crate::verifier::{OperationRef, Principal, Verdict, Verifier, VerifyError, VerifyRequest};
@@ -404,26 +403,6 @@ impl fmt::Display for Unreadable {
             Unreadable::IncompletePair => f.write_str("one half of a key pair is missing"),
         }
     }
-}
-
-/// Whether the presented secret matches the current one, or the previous one within
-/// its grace period, as the stores' indexes compare (`Digests`): both comparisons
-/// always run, in constant time.
-pub(crate) fn secret_matches(record: &KeyRecord, presented: &[u8; 32], now: UnixSeconds) -> bool {
-    bool::from(Digests::of(&record.hashes).match_secret(presented, now))
-}
-
-/// What `lend_if_matches` answers for a record picked without a branch: the record when
-/// it is the id's own and the secret matches, and whether it was the id's own. The
-/// comparison runs for a decoy too.
-pub(crate) fn lend_on_match(
-    record: Arc<KeyRecord>,
-    found: bool,
-    presented: &[u8; 32],
-    now: UnixSeconds,
-) -> (Option<Arc<KeyRecord>>, bool) {
-    let matches = secret_matches(&record, presented, now) & std::hint::black_box(found);
-    (matches.then_some(record), found)
 }
 
 #[cfg(test)]

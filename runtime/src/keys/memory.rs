@@ -10,12 +10,12 @@ use subtle::Choice;
 
 use super::format::KeyFormat;
 use super::index::{encode, IdIndex};
-use super::keyring::secret_matches;
 use super::model::{
     apply_rotation, apply_update, decoy_record, new_record, sha256, Clock, Digests, IssuedKey,
     KeyFilter, KeyRecord, KeyStatus, KeyUpdate, NewKey, Owner, StoreError, SystemClock,
     UnixSeconds,
 };
+use super::store::secret_matches;
 use super::store::{KeyStore, LendResult, Sealed};
 
 /// A [`KeyStore`] in a `Mutex<HashMap>`. Everything is lost when the process ends.

@@ -6,9 +6,8 @@ use std::time::Duration;
 
 use secrecy::SecretString;
 
-use super::keyring::lend_on_match;
 use super::model::{
-    IssuedKey, KeyFilter, KeyRecord, KeyUpdate, NewKey, Owner, StoreError, UnixSeconds,
+    Digests, IssuedKey, KeyFilter, KeyRecord, KeyUpdate, NewKey, Owner, StoreError, UnixSeconds,
 };
 
 /// Where keys and owners live. [`MemoryStore`](super::MemoryStore), `SqliteStore`
@@ -121,6 +120,26 @@ pub trait KeyStore: Send + Sync + 'static {
         id: &str,
         at: UnixSeconds,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// Whether the presented secret matches the current one, or the previous one within
+/// its grace period, as the stores' indexes compare (`Digests`): both comparisons
+/// always run, in constant time.
+pub(crate) fn secret_matches(record: &KeyRecord, presented: &[u8; 32], now: UnixSeconds) -> bool {
+    bool::from(Digests::of(&record.hashes).match_secret(presented, now))
+}
+
+/// What `lend_if_matches` answers for a record picked without a branch: the record when
+/// it is the id's own and the secret matches, and whether it was the id's own. The
+/// comparison runs for a decoy too.
+pub(crate) fn lend_on_match(
+    record: Arc<KeyRecord>,
+    found: bool,
+    presented: &[u8; 32],
+    now: UnixSeconds,
+) -> (Option<Arc<KeyRecord>>, bool) {
+    let matches = secret_matches(&record, presented, now) & std::hint::black_box(found);
+    (matches.then_some(record), found)
 }
 
 /// What [`KeyStore::lend_if_matches`] answers: the record on a match, and whether the id

@@ -158,7 +158,7 @@ fn memory_lend_compare(runner: &mut CtRunner, rng: &mut BenchRng) {
         runner.run_one(*class, || {
             let (record, known) =
                 now(store.lend_or(id_of(key), &decoy, Sealed::TOKEN)).expect("lend");
-            let matches = super::keyring::secret_matches(&record, &presented, 100);
+            let matches = super::store::secret_matches(&record, &presented, 100);
             matches & std::hint::black_box(known)
         });
     }
@@ -184,7 +184,7 @@ fn compare_only(runner: &mut CtRunner, rng: &mut BenchRng) {
         let presented = sha256(&key.expose_secret()[16..]);
         let record = &records[usize::from(matches!(class, Class::Right))];
         runner.run_one(*class, || {
-            super::keyring::secret_matches(record, &presented, 100)
+            super::store::secret_matches(record, &presented, 100)
         });
     }
 }
@@ -196,7 +196,7 @@ fn lend_compare_fixed(runner: &mut CtRunner, rng: &mut BenchRng) {
     for (class, key) in &inputs(&ids, rng) {
         runner.run_one(*class, || {
             let (record, _) = now(store.lend_or(id_of(key), &decoy, Sealed::TOKEN)).expect("lend");
-            super::keyring::secret_matches(&record, &presented, 100)
+            super::store::secret_matches(&record, &presented, 100)
         });
     }
 }
@@ -209,7 +209,7 @@ fn same_class_lend_compare(runner: &mut CtRunner, rng: &mut BenchRng) {
     for (class, _) in &inputs(&ids, rng) {
         runner.run_one(*class, || {
             let (record, _) = now(store.lend_or(&ids[0], &decoy, Sealed::TOKEN)).expect("lend");
-            super::keyring::secret_matches(&record, &presented, 100)
+            super::store::secret_matches(&record, &presented, 100)
         });
     }
 }
