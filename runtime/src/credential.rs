@@ -1,4 +1,5 @@
-//! Reading credentials from a request, per docs/semantics.md §3.
+//! Credentials: what a request carries for a scheme, and reading it from the request,
+//! per docs/semantics.md §3.
 
 use std::borrow::Cow;
 
@@ -6,10 +7,11 @@ use base64::Engine as _;
 use http::header::{AUTHORIZATION, COOKIE};
 use http::request::Parts;
 use http::{HeaderName, HeaderValue};
-use secrecy::SecretString;
+use std::fmt;
+
+use secrecy::{ExposeSecret, SecretString};
 
 use crate::spec::{Location, SchemeKind};
-use crate::verifier::{Credential, CredentialRef};
 
 /// What a request carries for one scheme.
 #[derive(Debug, Clone)]
@@ -210,6 +212,155 @@ fn decode_basic(token: &str) -> Presented<'static> {
         id: id.to_owned(),
         secret: SecretString::from(secret.to_owned()),
     }))
+}
+
+/// A credential as read from the request. `Debug` never shows secret material.
+#[derive(Clone)]
+pub enum Credential {
+    /// An apiKey value (header, query or cookie).
+    Key(SecretString),
+    /// The token of `Authorization: Bearer <token>`.
+    Bearer(SecretString),
+    /// The pair of `Authorization: Basic base64(id:secret)`.
+    Basic {
+        /// The id part (a user or key id; public).
+        id: String,
+        /// The secret part.
+        secret: SecretString,
+    },
+}
+
+impl Credential {
+    /// The secret text: the key, the token, or the Basic secret.
+    pub fn secret(&self) -> &str {
+        match self {
+            Credential::Key(secret) | Credential::Bearer(secret) => secret.expose_secret(),
+            Credential::Basic { secret, .. } => secret.expose_secret(),
+        }
+    }
+
+    /// The Basic id, when this is a Basic pair.
+    pub fn basic_id(&self) -> Option<&str> {
+        match self {
+            Credential::Basic { id, .. } => Some(id),
+            _ => None,
+        }
+    }
+
+    /// The credential as verifiers are handed it.
+    pub fn lend(&self) -> CredentialRef<'_> {
+        match self {
+            Credential::Key(secret) => CredentialRef::key(secret.expose_secret()),
+            Credential::Bearer(secret) => CredentialRef::bearer(secret.expose_secret()),
+            Credential::Basic { id, secret } => CredentialRef::basic(id, secret.expose_secret()),
+        }
+    }
+}
+
+impl fmt::Debug for Credential {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.lend().fmt(f)
+    }
+}
+
+impl<'a> From<&'a Credential> for CredentialRef<'a> {
+    fn from(credential: &'a Credential) -> CredentialRef<'a> {
+        credential.lend()
+    }
+}
+
+/// Where a credential came from: which of [`Credential`]'s kinds it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CredentialKind {
+    /// An apiKey value (header, query or cookie).
+    Key,
+    /// The token of `Authorization: Bearer <token>`.
+    Bearer,
+    /// The pair of `Authorization: Basic base64(id:secret)`.
+    Basic,
+}
+
+/// A credential as a verifier is handed it: borrowed, most often straight from the
+/// request's header, so reading a key costs no copy of the secret (a copy would be one
+/// more place that holds it, and an allocation a request). `Debug` never shows secret
+/// material.
+#[derive(Clone, Copy)]
+pub struct CredentialRef<'a> {
+    kind: CredentialKind,
+    secret: &'a str,
+    /// The Basic id; empty for the other kinds.
+    id: &'a str,
+}
+
+impl<'a> CredentialRef<'a> {
+    /// An apiKey value.
+    pub fn key(secret: &'a str) -> CredentialRef<'a> {
+        CredentialRef {
+            kind: CredentialKind::Key,
+            secret,
+            id: "",
+        }
+    }
+
+    /// A bearer token.
+    pub fn bearer(token: &'a str) -> CredentialRef<'a> {
+        CredentialRef {
+            kind: CredentialKind::Bearer,
+            secret: token,
+            id: "",
+        }
+    }
+
+    /// A Basic pair.
+    pub fn basic(id: &'a str, secret: &'a str) -> CredentialRef<'a> {
+        CredentialRef {
+            kind: CredentialKind::Basic,
+            secret,
+            id,
+        }
+    }
+
+    /// Which kind of credential this is.
+    pub fn kind(&self) -> CredentialKind {
+        self.kind
+    }
+
+    /// The secret text: the key, the token, or the Basic secret.
+    pub fn secret(&self) -> &'a str {
+        self.secret
+    }
+
+    /// The Basic id, when this is a Basic pair.
+    pub fn basic_id(&self) -> Option<&'a str> {
+        (self.kind == CredentialKind::Basic).then_some(self.id)
+    }
+
+    /// An owned copy, whose secret is wiped when it is dropped.
+    pub fn to_credential(&self) -> Credential {
+        let secret = SecretString::from(self.secret);
+        match self.kind {
+            CredentialKind::Key => Credential::Key(secret),
+            CredentialKind::Bearer => Credential::Bearer(secret),
+            CredentialKind::Basic => Credential::Basic {
+                id: self.id.to_owned(),
+                secret,
+            },
+        }
+    }
+}
+
+impl fmt::Debug for CredentialRef<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.kind {
+            CredentialKind::Key => f.write_str("Key([REDACTED])"),
+            CredentialKind::Bearer => f.write_str("Bearer([REDACTED])"),
+            CredentialKind::Basic => f
+                .debug_struct("Basic")
+                .field("id", &self.id)
+                .field("secret", &"[REDACTED]")
+                .finish(),
+        }
+    }
 }
 
 #[cfg(test)]
