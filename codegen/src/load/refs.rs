@@ -160,33 +160,10 @@ fn fragment_tokens(fragment: &str) -> Option<Vec<String>> {
 /// Percent-decodes; a `%` not followed by two hex digits stays as written. `None` when
 /// the bytes are not UTF-8.
 fn percent_decode(text: &str) -> Option<String> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = match bytes.get(i + 1..i + 3) {
-            Some(&[high, low]) => hex_value(high).zip(hex_value(low)),
-            _ => None,
-        };
-        match (bytes.get(i), hex) {
-            (Some(b'%'), Some((high, low))) => {
-                out.push(high << 4 | low);
-                i += 3;
-            }
-            (Some(&byte), _) => {
-                out.push(byte);
-                i += 1;
-            }
-            (None, _) => break,
-        }
-    }
-    String::from_utf8(out).ok()
-}
-
-fn hex_value(digit: u8) -> Option<u8> {
-    char::from(digit)
-        .to_digit(16)
-        .and_then(|value| u8::try_from(value).ok())
+    percent_encoding::percent_decode_str(text)
+        .decode_utf8()
+        .ok()
+        .map(|decoded| decoded.into_owned())
 }
 
 /// Walks unescaped pointer tokens from `root`.
