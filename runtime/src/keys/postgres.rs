@@ -25,6 +25,11 @@ use super::model::{
 };
 use super::store::KeyStore;
 
+mod listener;
+mod rows;
+
+use rows::{read_owner, read_record, KeyRow};
+
 /// Schema migrations; migration `i` takes the schema from version `i` to `i + 1`. `{s}`
 /// stands for the quoted schema name. Append only: never edit one that has shipped.
 const MIGRATIONS: &[&str] = &["
@@ -579,104 +584,6 @@ fn spawn_flusher(shared: &Arc<Shared>, every: Duration) {
     });
 }
 
-/// A key row as stored, checked into a record.
-fn read_record(row: &Row) -> Result<KeyRecord, StoreError> {
-    let id: String = row
-        .try_get(0)
-        .map_err(|e| StoreError::Corrupt(format!("a key id: {e}")))?;
-    let bad = |e: tokio_postgres::Error| corrupt(&id, &e.to_string());
-    let json_err = |what: &str| corrupt(&id, &format!("{what} is not valid JSON"));
-    let hash = |bytes: Vec<u8>| -> Result<[u8; 32], StoreError> {
-        bytes
-            .try_into()
-            .map_err(|_| corrupt(&id, "a secret hash is not 32 bytes"))
-    };
-    let owner_epoch: i64 = row.try_get(4).map_err(bad)?;
-    let roles: String = row.try_get(5).map_err(bad)?;
-    let status: String = row.try_get(9).map_err(bad)?;
-    let schemes: Option<String> = row.try_get(10).map_err(bad)?;
-    let permissions: String = row.try_get(11).map_err(bad)?;
-    let current = hash(row.try_get(12).map_err(bad)?)?;
-    let previous_hash: Option<Vec<u8>> = row.try_get(13).map_err(bad)?;
-    let previous_until: Option<i64> = row.try_get(14).map_err(bad)?;
-    let previous = match (previous_hash, previous_until) {
-        (Some(h), Some(until)) => Some((hash(h)?, until)),
-        (None, None) => None,
-        _ => return Err(corrupt(&id, "half of a previous secret is missing")),
-    };
-    Ok(KeyRecord {
-        name: row.try_get(1).map_err(bad)?,
-        description: row.try_get(2).map_err(bad)?,
-        owner: row.try_get(3).map_err(bad)?,
-        owner_epoch: u64::try_from(owner_epoch)
-            .map_err(|_| corrupt(&id, "negative owner epoch"))?,
-        roles: serde_json::from_str(&roles).map_err(|_| json_err("roles"))?,
-        created_at: row.try_get(6).map_err(bad)?,
-        expires_at: row.try_get(7).map_err(bad)?,
-        last_used_at: row.try_get(8).map_err(bad)?,
-        status: KeyStatus::parse(&status)
-            .ok_or_else(|| corrupt(&id, &format!("unknown status `{status}`")))?,
-        schemes: match schemes {
-            Some(s) => Some(serde_json::from_str(&s).map_err(|_| json_err("schemes"))?),
-            None => None,
-        },
-        permissions: serde_json::from_str(&permissions).map_err(|_| json_err("permissions"))?,
-        hashes: SecretHashes { current, previous },
-        id,
-    })
-}
-
-/// The 15 values of a key row, in `KEY_COLUMNS` order.
-struct KeyRow {
-    owner_epoch: i64,
-    roles: String,
-    status: &'static str,
-    schemes: Option<String>,
-    permissions: String,
-    current: Vec<u8>,
-    previous_sha256: Option<Vec<u8>>,
-    previous_until: Option<i64>,
-}
-
-impl KeyRow {
-    fn new(r: &KeyRecord) -> Result<KeyRow, StoreError> {
-        let (previous_sha256, previous_until) = match r.hashes.previous {
-            Some((h, until)) => (Some(h.to_vec()), Some(until)),
-            None => (None, None),
-        };
-        Ok(KeyRow {
-            owner_epoch: to_i64(r.owner_epoch)?,
-            roles: to_json(&r.roles)?,
-            status: r.status.as_str(),
-            schemes: r.schemes.as_ref().map(to_json).transpose()?,
-            permissions: to_json(&r.permissions)?,
-            current: r.hashes.current.to_vec(),
-            previous_sha256,
-            previous_until,
-        })
-    }
-
-    fn params<'a>(&'a self, r: &'a KeyRecord) -> [&'a (dyn ToSql + Sync); 15] {
-        [
-            &r.id,
-            &r.name,
-            &r.description,
-            &r.owner,
-            &self.owner_epoch,
-            &self.roles,
-            &r.created_at,
-            &r.expires_at,
-            &r.last_used_at,
-            &self.status,
-            &self.schemes,
-            &self.permissions,
-            &self.current,
-            &self.previous_sha256,
-            &self.previous_until,
-        ]
-    }
-}
-
 impl PostgresStore {
     /// Connects with the default options (schema `keygate`); see
     /// [`PostgresStore::builder`] for the others.
@@ -799,18 +706,6 @@ impl PostgresStore {
         })
         .await
     }
-}
-
-fn read_owner(id: &str, row: &Row) -> Result<Owner, StoreError> {
-    let bad = |e: tokio_postgres::Error| StoreError::Corrupt(format!("owner `{id}`: {e}"));
-    let enabled: bool = row.try_get(0).map_err(bad)?;
-    let epoch: i64 = row.try_get(1).map_err(bad)?;
-    Ok(Owner {
-        id: id.to_owned(),
-        enabled,
-        epoch: u64::try_from(epoch)
-            .map_err(|_| StoreError::Corrupt(format!("owner `{id}`: negative epoch")))?,
-    })
 }
 
 impl KeyStore for PostgresStore {
@@ -962,166 +857,5 @@ impl KeyStore for PostgresStore {
         let latest = pending.entry(id.to_owned()).or_insert(at);
         *latest = (*latest).max(at);
         Ok(())
-    }
-}
-
-impl CachedStore<PostgresStore> {
-    /// Keeps this cache current with changes made by every instance: a task on its own
-    /// connection LISTENs to the schema's channel and invalidates the keys and owners
-    /// named there. When the connection is lost the cache is cleared (NOTIFY has no
-    /// replay), the task reconnects with backoff (clearing after each failed attempt),
-    /// and clears once more when listening again. The task ends when the store is
-    /// dropped. [`CachedStore::with_ttl`] and [`CachedStore::with_capacity`] may come
-    /// before or after it. Needs a tokio runtime; without one it logs a warning and the TTL alone bounds
-    /// the delay.
-    pub fn listen_for_changes(self) -> CachedStore<PostgresStore> {
-        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-            tracing::warn!("no tokio runtime: changes by other instances wait for the TTL");
-            return self;
-        };
-        let shared = &self.inner().shared;
-        let listener = Listener {
-            config: shared.config.clone(),
-            listen: format!("LISTEN \"{}\"", shared.channel),
-            timeout: shared.timeout,
-            heartbeat: shared.heartbeat,
-            queries: Arc::clone(&shared.queries),
-            state: Arc::clone(&shared.listener),
-            stop: shared.stop.subscribe(),
-            cache: self.invalidator(),
-        };
-        // The set of known ids is not trusted behind a listener: instances are expected
-        // to verify a key created on another instance at once, before its NOTIFY can
-        // arrive, so unknown ids are read from the store (and their absence cached).
-        // The listener still adds the ids it hears of, and blocks the set while down.
-        listener.cache.reports_down(true);
-        runtime.spawn(listener.run());
-        self
-    }
-}
-
-/// The change listener task.
-struct Listener {
-    config: tokio_postgres::Config,
-    listen: String,
-    timeout: Duration,
-    heartbeat: Duration,
-    queries: Arc<AtomicU64>,
-    state: Arc<watch::Sender<ListenerState>>,
-    stop: watch::Receiver<()>,
-    cache: Invalidator,
-}
-
-/// Why a listening session ended.
-enum Ended {
-    /// The store was dropped.
-    Stopped,
-    /// The connection failed or was lost; whether it had been listening.
-    Lost(String, bool),
-}
-
-/// Aborts the task on drop, so a session never leaves its connection behind.
-struct AbortOnDrop(tokio::task::JoinHandle<Option<tokio_postgres::Error>>);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
-
-/// Applies one notification to the cache.
-fn apply(cache: &Invalidator, payload: &str) {
-    match payload.split_once(':') {
-        Some(("key", id)) => cache.invalidate_key(id),
-        Some(("owner", id)) => cache.invalidate_owner(id),
-        // `all`, or anything this version does not know: assume everything changed.
-        _ => cache.clear(),
-    }
-}
-
-impl Listener {
-    async fn run(mut self) {
-        let mut backoff = BACKOFF_MIN;
-        loop {
-            match self.session().await {
-                Ended::Stopped => return,
-                Ended::Lost(why, was_listening) => {
-                    // Notifications may have been missed: forget everything.
-                    self.cache.reports_down(true);
-                    self.cache.clear();
-                    self.state.send_modify(|s| {
-                        s.connected = false;
-                        s.failures += 1;
-                    });
-                    tracing::warn!(error = %why, "key change listener disconnected; reconnecting");
-                    if was_listening {
-                        backoff = BACKOFF_MIN;
-                    }
-                }
-            }
-            tokio::select! {
-                () = tokio::time::sleep(backoff) => {}
-                _ = self.stop.changed() => return,
-            }
-            backoff = (backoff * 2).min(BACKOFF_MAX);
-        }
-    }
-
-    /// Connects, listens, and serves notifications until the connection ends.
-    async fn session(&mut self) -> Ended {
-        let connect = tokio::time::timeout(self.timeout, self.config.connect(NoTls));
-        let (client, mut connection) = tokio::select! {
-            result = connect => match result {
-                Ok(Ok(pair)) => pair,
-                Ok(Err(e)) => return Ended::Lost(e.to_string(), false),
-                Err(_) => return Ended::Lost("connect timed out".into(), false),
-            },
-            _ = self.stop.changed() => return Ended::Stopped,
-        };
-        let cache = self.cache.clone();
-        // The connection yields the notifications; this task drives it.
-        let mut driver = AbortOnDrop(tokio::spawn(async move {
-            loop {
-                match std::future::poll_fn(|cx| connection.poll_message(cx)).await {
-                    Some(Ok(AsyncMessage::Notification(n))) => apply(&cache, n.payload()),
-                    Some(Ok(_)) => {}
-                    Some(Err(e)) => return Some(e),
-                    None => return None,
-                }
-            }
-        }));
-        self.queries.fetch_add(1, Ordering::Relaxed);
-        match tokio::time::timeout(self.timeout, client.batch_execute(&self.listen)).await {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => return Ended::Lost(e.to_string(), false),
-            Err(_) => return Ended::Lost("LISTEN timed out".into(), false),
-        }
-        // Listening from here on; what was cached before may have missed a change.
-        self.cache.clear();
-        self.state.send_modify(|s| {
-            s.connected = true;
-            s.connects += 1;
-        });
-        loop {
-            tokio::select! {
-                ended = &mut driver.0 => {
-                    let why = match ended {
-                        Ok(Some(e)) => e.to_string(),
-                        Ok(None) => "connection closed".to_owned(),
-                        Err(e) => e.to_string(),
-                    };
-                    return Ended::Lost(why, true);
-                }
-                _ = self.stop.changed() => return Ended::Stopped,
-                () = tokio::time::sleep(self.heartbeat) => {
-                    self.queries.fetch_add(1, Ordering::Relaxed);
-                    match tokio::time::timeout(self.timeout, client.simple_query("")).await {
-                        Ok(Ok(_)) => {}
-                        Ok(Err(e)) => return Ended::Lost(e.to_string(), true),
-                        Err(_) => return Ended::Lost("heartbeat timed out".into(), true),
-                    }
-                }
-            }
-        }
     }
 }

@@ -1,0 +1,113 @@
+//! Rows to records and back: what a key's row holds, read with its types checked.
+
+use super::*;
+
+/// A key row as stored, checked into a record.
+pub(super) fn read_record(row: &Row) -> Result<KeyRecord, StoreError> {
+    let id: String = row
+        .try_get(0)
+        .map_err(|e| StoreError::Corrupt(format!("a key id: {e}")))?;
+    let bad = |e: tokio_postgres::Error| corrupt(&id, &e.to_string());
+    let json_err = |what: &str| corrupt(&id, &format!("{what} is not valid JSON"));
+    let hash = |bytes: Vec<u8>| -> Result<[u8; 32], StoreError> {
+        bytes
+            .try_into()
+            .map_err(|_| corrupt(&id, "a secret hash is not 32 bytes"))
+    };
+    let owner_epoch: i64 = row.try_get(4).map_err(bad)?;
+    let roles: String = row.try_get(5).map_err(bad)?;
+    let status: String = row.try_get(9).map_err(bad)?;
+    let schemes: Option<String> = row.try_get(10).map_err(bad)?;
+    let permissions: String = row.try_get(11).map_err(bad)?;
+    let current = hash(row.try_get(12).map_err(bad)?)?;
+    let previous_hash: Option<Vec<u8>> = row.try_get(13).map_err(bad)?;
+    let previous_until: Option<i64> = row.try_get(14).map_err(bad)?;
+    let previous = match (previous_hash, previous_until) {
+        (Some(h), Some(until)) => Some((hash(h)?, until)),
+        (None, None) => None,
+        _ => return Err(corrupt(&id, "half of a previous secret is missing")),
+    };
+    Ok(KeyRecord {
+        name: row.try_get(1).map_err(bad)?,
+        description: row.try_get(2).map_err(bad)?,
+        owner: row.try_get(3).map_err(bad)?,
+        owner_epoch: u64::try_from(owner_epoch)
+            .map_err(|_| corrupt(&id, "negative owner epoch"))?,
+        roles: serde_json::from_str(&roles).map_err(|_| json_err("roles"))?,
+        created_at: row.try_get(6).map_err(bad)?,
+        expires_at: row.try_get(7).map_err(bad)?,
+        last_used_at: row.try_get(8).map_err(bad)?,
+        status: KeyStatus::parse(&status)
+            .ok_or_else(|| corrupt(&id, &format!("unknown status `{status}`")))?,
+        schemes: match schemes {
+            Some(s) => Some(serde_json::from_str(&s).map_err(|_| json_err("schemes"))?),
+            None => None,
+        },
+        permissions: serde_json::from_str(&permissions).map_err(|_| json_err("permissions"))?,
+        hashes: SecretHashes { current, previous },
+        id,
+    })
+}
+
+/// The 15 values of a key row, in `KEY_COLUMNS` order.
+pub(super) struct KeyRow {
+    owner_epoch: i64,
+    roles: String,
+    status: &'static str,
+    schemes: Option<String>,
+    permissions: String,
+    current: Vec<u8>,
+    previous_sha256: Option<Vec<u8>>,
+    previous_until: Option<i64>,
+}
+
+impl KeyRow {
+    pub(super) fn new(r: &KeyRecord) -> Result<KeyRow, StoreError> {
+        let (previous_sha256, previous_until) = match r.hashes.previous {
+            Some((h, until)) => (Some(h.to_vec()), Some(until)),
+            None => (None, None),
+        };
+        Ok(KeyRow {
+            owner_epoch: to_i64(r.owner_epoch)?,
+            roles: to_json(&r.roles)?,
+            status: r.status.as_str(),
+            schemes: r.schemes.as_ref().map(to_json).transpose()?,
+            permissions: to_json(&r.permissions)?,
+            current: r.hashes.current.to_vec(),
+            previous_sha256,
+            previous_until,
+        })
+    }
+
+    pub(super) fn params<'a>(&'a self, r: &'a KeyRecord) -> [&'a (dyn ToSql + Sync); 15] {
+        [
+            &r.id,
+            &r.name,
+            &r.description,
+            &r.owner,
+            &self.owner_epoch,
+            &self.roles,
+            &r.created_at,
+            &r.expires_at,
+            &r.last_used_at,
+            &self.status,
+            &self.schemes,
+            &self.permissions,
+            &self.current,
+            &self.previous_sha256,
+            &self.previous_until,
+        ]
+    }
+}
+
+pub(super) fn read_owner(id: &str, row: &Row) -> Result<Owner, StoreError> {
+    let bad = |e: tokio_postgres::Error| StoreError::Corrupt(format!("owner `{id}`: {e}"));
+    let enabled: bool = row.try_get(0).map_err(bad)?;
+    let epoch: i64 = row.try_get(1).map_err(bad)?;
+    Ok(Owner {
+        id: id.to_owned(),
+        enabled,
+        epoch: u64::try_from(epoch)
+            .map_err(|_| StoreError::Corrupt(format!("owner `{id}`: negative epoch")))?,
+    })
+}
