@@ -80,28 +80,7 @@ static SCHEMES: [Scheme; 5] = [
 ];
 
 /// Each scheme alone, so any one of them admits a request.
-static ALONE: [[SchemeUse; 1]; 5] = [
-    [SchemeUse {
-        scheme: 0,
-        roles: &[],
-    }],
-    [SchemeUse {
-        scheme: 1,
-        roles: &[],
-    }],
-    [SchemeUse {
-        scheme: 2,
-        roles: &[],
-    }],
-    [SchemeUse {
-        scheme: 3,
-        roles: &[],
-    }],
-    [SchemeUse {
-        scheme: 4,
-        roles: &[],
-    }],
-];
+static ALONE: [[SchemeUse; 1]; 5] = crate::each_scheme_alone();
 
 static ANY_SCHEME: [Alternative; 5] = [
     Alternative { schemes: &ALONE[0] },

@@ -29,3 +29,18 @@ pub use block_on::block_on;
 pub use corpus::corpus_dir;
 pub use counting_store::CountingStore;
 pub use temp_dir::TempDir;
+
+/// Each scheme alone, `[[SchemeUse { scheme: i, roles: &[] }]; N]`: for tables that give
+/// every scheme an alternative of its own.
+pub(crate) const fn each_scheme_alone<const N: usize>() -> [[keygate::spec::SchemeUse; 1]; N] {
+    let mut uses = [[keygate::spec::SchemeUse {
+        scheme: 0,
+        roles: &[],
+    }]; N];
+    let mut scheme = 0;
+    while scheme < N {
+        uses[scheme][0].scheme = scheme;
+        scheme += 1;
+    }
+    uses
+}

@@ -222,36 +222,7 @@ const fn query_scheme(name: &'static str) -> Scheme {
     }
 }
 
-static CASE_USES: [[SchemeUse; 1]; 7] = [
-    [SchemeUse {
-        scheme: 0,
-        roles: &[],
-    }],
-    [SchemeUse {
-        scheme: 1,
-        roles: &[],
-    }],
-    [SchemeUse {
-        scheme: 2,
-        roles: &[],
-    }],
-    [SchemeUse {
-        scheme: 3,
-        roles: &[],
-    }],
-    [SchemeUse {
-        scheme: 4,
-        roles: &[],
-    }],
-    [SchemeUse {
-        scheme: 5,
-        roles: &[],
-    }],
-    [SchemeUse {
-        scheme: 6,
-        roles: &[],
-    }],
-];
+static CASE_USES: [[SchemeUse; 1]; 7] = crate::each_scheme_alone();
 
 static CASE_ALTERNATIVES: [[Alternative; 1]; 7] = [
     [Alternative {
