@@ -15,7 +15,7 @@ fi
 scratch="$root/target/corpus-scratch"
 export CARGO_TARGET_DIR="$root/target"
 
-cargo build --release -q -p keygate-codegen --bin keygate
+cargo build --release -q -p keygate-cli
 bin="$root/target/release/keygate"
 
 rm -rf "$scratch"

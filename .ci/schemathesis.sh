@@ -15,7 +15,7 @@ if ! command -v schemathesis >/dev/null; then
   python3 -m pip install --quiet 'schemathesis>=4,<5'
 fi
 
-cargo build --quiet -p petstore-example -p keygate-codegen
+cargo build --quiet -p petstore-example -p keygate-cli
 bin=${CARGO_TARGET_DIR:-target}/debug
 work=$(mktemp -d)
 export KEYGATE_DB="$work/keys.db"

@@ -33,7 +33,7 @@ mist=$corpus/mist.com__main__0.12.4.yaml
 k8s=$corpus/kubernetes.io__main__unversioned.yaml
 
 command -v java >/dev/null || { echo "openapi_generator: no java on PATH (the generator is a jar)" >&2; exit 1; }
-[ -x "$keygate" ] || { echo "openapi_generator: $keygate missing; cargo build --release -p keygate-codegen --bin keygate" >&2; exit 1; }
+[ -x "$keygate" ] || { echo "openapi_generator: $keygate missing; cargo build --release -p keygate-cli" >&2; exit 1; }
 [ -f "$mist" ] || { echo "openapi_generator: $mist missing (set KEYGATE_BENCH_CORPUS)" >&2; exit 1; }
 
 if [ ! -x "$venv/bin/python" ]; then

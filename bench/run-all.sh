@@ -97,7 +97,7 @@ echo "target dir $CARGO_TARGET_DIR, corpus $corpus, $(nproc) cores, $(rustc --ve
 echo "tree: $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- . 2>/dev/null || echo ', with uncommitted changes (measured as they are)')"
 
 step "build (release)"
-cargo build --release -p keygate-codegen --bin keygate
+cargo build --release -p keygate-cli
 cargo build --release -p keygate-bench --bins
 
 skip KEYGATE_BENCH_SKIP_OVERHEAD || run overhead "$release/overhead_report" ${OVERHEAD_ARGS:-400 2500}

@@ -74,6 +74,6 @@ pub(crate) fn elide(text: &str) -> Cow<'_, str> {
 }
 
 /// Escapes one JSON-pointer token (RFC 6901: `~` as `~0`, `/` as `~1`).
-pub fn pointer_token(token: &str) -> String {
+pub(crate) fn pointer_token(token: &str) -> String {
     token.replace('~', "~0").replace('/', "~1")
 }

@@ -1,19 +1,28 @@
 //! keygate-codegen: read an OpenAPI document's security and generate its enforcement.
+//!
+//! The facade: [`load_file`]/[`load_str`] read a document into the IR ([`Api`]),
+//! [`generate_module`] writes its Rust module, [`check`] finds likely mistakes, [`report`]
+//! renders it for people and machines, and [`Builder`] does it all from `build.rs`.
 
-pub mod error;
+mod builder;
+mod check;
+mod describe;
+mod emit;
+mod error;
 pub mod ir;
-pub mod load;
+mod load;
+pub mod report;
+// The runtime's path-template rules, shared so that generation and matching agree; the
+// runtime uses parts the generator does not.
+#[allow(dead_code, unreachable_pub)]
 #[path = "../../runtime/src/template.rs"]
-pub mod template;
-pub mod templates;
+mod template;
+mod templates;
 
+pub use builder::{write_if_changed, Builder};
+pub use check::{check, Diagnostic, Severity};
+pub use emit::generate_module;
 pub use error::Error;
 pub use ir::Api;
-pub mod emit;
-pub use emit::generate_module;
+pub use load::{load_file, load_str};
 pub use templates::Templates;
-pub mod builder;
-pub mod check;
-mod describe;
-pub mod report;
-pub use builder::Builder;

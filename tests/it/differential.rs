@@ -539,7 +539,7 @@ async fn no_handler_runs_for_a_request_that_misses_its_operations_requirement() 
         let name = path
             .file_name()
             .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
-        let api = match keygate_codegen::load::load_file(&path) {
+        let api = match keygate_codegen::load_file(&path) {
             Ok(api) => api,
             Err(e) => {
                 eprintln!("differential: {name}: skipped, it does not load: {e}");

@@ -27,7 +27,7 @@ pub fn load_spec(data: &[u8]) {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
-    match keygate_codegen::load::load_str("fuzz.yaml", text) {
+    match keygate_codegen::load_str("fuzz.yaml", text) {
         Ok(api) => {
             let templates = keygate_codegen::Templates::builtin();
             if let Err(e) = keygate_codegen::generate_module(&api, &templates) {

@@ -157,7 +157,7 @@ fn parse(path: &Path) -> serde_yaml::Value {
 
 /// The whole pipeline, as `keygate generate` runs it, through the public API.
 fn generate(path: &Path, out: &Path) -> usize {
-    let api = keygate_codegen::load::load_file(path).unwrap_or_else(|e| panic!("{e}"));
+    let api = keygate_codegen::load_file(path).unwrap_or_else(|e| panic!("{e}"));
     let module = keygate_codegen::generate_module(&api, &keygate_codegen::Templates::builtin())
         .unwrap_or_else(|e| panic!("{e}"));
     std::fs::write(out, &module).expect("write module");
@@ -167,7 +167,7 @@ fn generate(path: &Path, out: &Path) -> usize {
 /// [`generate`] with the seconds of each phase: load, emit, write.
 fn generate_phases(path: &Path, out: &Path) -> [f64; 3] {
     let (load, api) =
-        seconds(|| keygate_codegen::load::load_file(path).unwrap_or_else(|e| panic!("{e}")));
+        seconds(|| keygate_codegen::load_file(path).unwrap_or_else(|e| panic!("{e}")));
     let (emit, module) = seconds(|| {
         keygate_codegen::generate_module(&api, &keygate_codegen::Templates::builtin())
             .unwrap_or_else(|e| panic!("{e}"))
@@ -546,7 +546,7 @@ fn scaling(rounds: usize, scratch: &Path, summary: &mut Vec<String>) {
             let path = scratch.join(format!("synthetic-{ops}.yaml"));
             let text = synthetic_spec(ops);
             std::fs::write(&path, &text).expect("write synthetic spec");
-            let api = keygate_codegen::load::load_file(&path).unwrap_or_else(|e| panic!("{e}"));
+            let api = keygate_codegen::load_file(&path).unwrap_or_else(|e| panic!("{e}"));
             assert_eq!(api.operations.len(), ops, "synthetic operation count");
             (ops, path, text.len() as u64)
         })

@@ -1,4 +1,4 @@
-//! Hostile documents through the entry points the `keygate` CLI uses (`load::load_file`,
+//! Hostile documents through the entry points the `keygate` CLI uses (`load_file`,
 //! then `generate_module`): malformed syntax, broken security sections, `$ref` loops,
 //! nesting and sizes meant to exhaust the stack, the heap or the clock. Each case must end
 //! in an error that names what is wrong and where, or, where the loader promises it, load
@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
-use keygate_codegen::{check, generate_module, load, report, Error, Templates};
+use keygate_codegen::{check, generate_module, load_file, report, Error, Templates};
 
 /// How long one case may take, load and generation together. The slowest case (10,000
 /// alternatives) needs a few seconds in a debug build.
@@ -258,9 +258,9 @@ enum Outcome {
 
 /// Loads, and when that works checks and generates, as the CLI's commands do.
 fn attempt(path: &Path) -> Outcome {
-    let run = || match load::load_file(path) {
+    let run = || match load_file(path) {
         Ok(api) => Outcome::Loaded {
-            checked: !check::check(&api).is_empty() || !report::render_table(&api).is_empty(),
+            checked: !check(&api).is_empty() || !report::render_table(&api).is_empty(),
             operations: api.operations.len(),
             alternatives: api
                 .operations

@@ -1,9 +1,9 @@
-//! The loader through its public API (`load::load_str`, `load::load_file`): documents
+//! The loader through its public API (`load_str`, `load_file`): documents
 //! of each dialect lowered to the IR, base paths, the errors for what it cannot read
 //! (each with its place), merge keys and the YAML 1.2 fallback.
 
 use keygate_codegen::ir::{Api, Requirement, RequirementSource};
-use keygate_codegen::load::{load_file, load_str};
+use keygate_codegen::{load_file, load_str};
 use keygate_tests::TempDir;
 
 /// What a case expects: a rendering of the loaded document, or words the error's

@@ -9,13 +9,13 @@ use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use keygate_codegen::{generate_module, load, Templates};
+use keygate_codegen::{generate_module, load_str, Templates};
 
 #[track_caller]
 fn verify(spec: &str, snapshot: expect_test::ExpectFile) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let text = std::fs::read_to_string(root.join(spec)).expect("spec is readable");
-    let api = load::load_str(spec, &text).unwrap_or_else(|e| panic!("{e}"));
+    let api = load_str(spec, &text).unwrap_or_else(|e| panic!("{e}"));
     let module = generate_module(&api, &Templates::builtin()).unwrap_or_else(|e| panic!("{e}"));
     snapshot.assert_eq(&module);
     assert_formatted(spec, &module);
@@ -148,7 +148,7 @@ paths:
         - {{the_name_of_this_scheme_is_long_enough_to_push_its_constant_past_the_width: []}}
 "#
     );
-    let api = load::load_str("layouts.yaml", &spec).unwrap_or_else(|e| panic!("{e}"));
+    let api = load_str("layouts.yaml", &spec).unwrap_or_else(|e| panic!("{e}"));
     let module = generate_module(&api, &Templates::builtin()).unwrap_or_else(|e| panic!("{e}"));
     assert_formatted("layouts.yaml", &module);
     // The layouts above are all there (a layout nobody reaches checks nothing).
@@ -184,7 +184,7 @@ fn long_type_names_match_rustfmt() {
         "openapi: 3.0.3\ninfo: {{title: t, version: '1'}}\npaths:\n  /a:\n    get:\n      operationId: {}\n",
         "y".repeat(95)
     );
-    let api = load::load_str("long.yaml", &spec).unwrap_or_else(|e| panic!("{e}"));
+    let api = load_str("long.yaml", &spec).unwrap_or_else(|e| panic!("{e}"));
     let module = generate_module(&api, &Templates::builtin()).unwrap_or_else(|e| panic!("{e}"));
     assert_formatted("long.yaml", &module);
     assert!(

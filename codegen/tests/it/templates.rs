@@ -4,7 +4,7 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use keygate_codegen::{generate_module, load, Templates};
+use keygate_codegen::{generate_module, load_str, Templates};
 
 const SPEC: &str = "openapi: 3.0.3\ninfo: {title: t, version: '1'}\n\
     components: {securitySchemes: {k: {type: apiKey, in: header, name: X-Key}}}\n\
@@ -22,7 +22,7 @@ fn generate_with(module_template: &str) -> Result<String, keygate_codegen::Error
     std::fs::write(dir.join("module.rs.j2"), module_template).expect("write template");
     let templates = Templates::from_dir(&dir);
     let result = templates.and_then(|t| {
-        let api = load::load_str("t.yaml", SPEC)?;
+        let api = load_str("t.yaml", SPEC)?;
         generate_module(&api, &t)
     });
     let _ = std::fs::remove_dir_all(&dir);

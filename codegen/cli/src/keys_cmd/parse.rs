@@ -6,69 +6,48 @@ use std::time::Duration;
 
 use keygate::keys::{Expiry, Permissions, UnixSeconds, ANY_METHOD};
 
-use super::civil::{parse_date, DAY};
+use super::civil::end_of_date;
 
 /// The methods a key may be granted: the ones OpenAPI path items can hold.
 const METHODS: [&str; 8] = [
     "GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE", "TRACE",
 ];
 
-/// `<n><unit>` with `unit` one of `units` (`(suffix, seconds)`), as seconds.
-fn amount(text: &str, units: &[(char, u64)]) -> Result<u64, String> {
-    let names: Vec<String> = units.iter().map(|(c, _)| c.to_string()).collect();
-    let expected = format!("a number followed by one of {}", names.join(", "));
-    let Some(last) = text.chars().last() else {
-        return Err(format!("expected {expected}"));
-    };
-    let Some(&(_, unit)) = units.iter().find(|(c, _)| *c == last) else {
-        return Err(format!("expected {expected}"));
-    };
-    let number = &text[..text.len() - last.len_utf8()];
-    if number.is_empty() || !number.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(format!("expected {expected}"));
+/// A duration in humantime's syntax (`30s`, `15m`, `24h`, `7d`, `1h 30m`).
+fn duration(text: &str) -> Result<Duration, String> {
+    let duration = humantime::parse_duration(text).map_err(|e| e.to_string())?;
+    // Keeps `now + duration` within i64 seconds everywhere downstream.
+    if duration.as_secs() >= u64::MAX / 4 {
+        return Err("too large".to_owned());
     }
-    number
-        .parse::<u64>()
-        .ok()
-        .and_then(|n| n.checked_mul(unit))
-        // Keeps `now + duration` within i64 seconds everywhere downstream.
-        .filter(|&s| i64::try_from(s).is_ok_and(|s| s < i64::MAX / 2))
-        .ok_or_else(|| "too large".to_owned())
+    Ok(duration)
 }
 
-/// A rotation grace period: `0`, or `<n>s`, `<n>m`, `<n>h`, `<n>d`.
+/// A rotation grace period: `0`, or a duration such as `30s`, `15m`, `24h`, `7d`.
 pub(crate) fn parse_grace(text: &str) -> Result<Duration, String> {
-    if text == "0" {
-        return Ok(Duration::ZERO);
-    }
-    let units = [('s', 1), ('m', 60), ('h', 3600), ('d', 86_400)];
-    amount(text, &units)
-        .map(Duration::from_secs)
-        .map_err(|why| format!("{why} (like 0, 30s, 15m, 24h, 7d)"))
+    duration(text).map_err(|why| format!("{why} (like 0, 30s, 15m, 24h, 7d)"))
 }
 
-/// When a new key expires: `never`, `<n>d`, `<n>h`, or `YYYY-MM-DD` (the key works
-/// through that day, UTC, so it expires at the next midnight). A date whose end is not
-/// after `now` is refused.
+/// When a new key expires: `never`, a duration such as `7d` or `12h`, or `YYYY-MM-DD`
+/// (the key works through that day, UTC, so it expires at the next midnight). A date
+/// whose end is not after `now` is refused.
 pub(crate) fn parse_expiry(text: &str, now: UnixSeconds) -> Result<Expiry, String> {
     const HINT: &str = "like 7d, 30d, 90d, 12h, 2026-12-31 or never";
     if text == "never" {
         return Ok(Expiry::Never);
     }
     if text.len() == 10 && text.as_bytes().get(4) == Some(&b'-') {
-        let days = parse_date(text).ok_or_else(|| format!("not a calendar date ({HINT})"))?;
-        let at = days.saturating_add(1).saturating_mul(DAY);
+        let at = end_of_date(text).ok_or_else(|| format!("not a calendar date ({HINT})"))?;
         if at <= now {
             return Err("that date is in the past".to_owned());
         }
         return Ok(Expiry::At(at));
     }
-    let seconds =
-        amount(text, &[('d', 86_400), ('h', 3600)]).map_err(|why| format!("{why} ({HINT})"))?;
-    if seconds == 0 {
+    let duration = duration(text).map_err(|why| format!("{why} ({HINT})"))?;
+    if duration.is_zero() {
         return Err(format!("a key that expires at once is useless ({HINT})"));
     }
-    Ok(Expiry::In(Duration::from_secs(seconds)))
+    Ok(Expiry::In(duration))
 }
 
 /// `GET,POST` (any case) into upper-case method names; `*` stands for every method and
@@ -203,16 +182,7 @@ mod tests {
         ] {
             assert_eq!(parse_grace(text), Ok(Duration::from_secs(secs)), "{text}");
         }
-        for bad in [
-            "",
-            "5",
-            "5x",
-            "m",
-            "-5m",
-            "1.5h",
-            "5 m",
-            "99999999999999999999d",
-        ] {
+        for bad in ["", "5", "5x", "m", "-5m", "5 x", "99999999999999999999d"] {
             assert!(parse_grace(bad).is_err(), "{bad} was accepted");
         }
         assert!(parse_grace("5x").unwrap_err().contains("30s"));
@@ -228,7 +198,15 @@ mod tests {
             parse_expiry("12h", now),
             Ok(Expiry::In(Duration::from_secs(12 * 3600)))
         );
-        for bad in ["5x", "0d", "0h", "d", "30m", "7 d", "", "Never", "7d7d"] {
+        assert_eq!(
+            parse_expiry("30m", now),
+            Ok(Expiry::In(Duration::from_secs(1800)))
+        );
+        assert_eq!(
+            parse_expiry("1.5d", now),
+            Ok(Expiry::In(Duration::from_secs(129_600)))
+        );
+        for bad in ["5x", "0d", "0h", "d", "7", "", "Never", "-7d"] {
             assert!(parse_expiry(bad, now).is_err(), "{bad} was accepted");
         }
     }

@@ -572,7 +572,7 @@ fn bad_values_are_usage_errors_and_create_nothing() {
 fn spec_check_refuses_unknown_operations_and_schemes() {
     let dir = TempDir::new("spec");
     let db = dir.file("keys.db");
-    let spec = Path::new(env!("CARGO_MANIFEST_DIR")).join("../specs/petstore.yaml");
+    let spec = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../specs/petstore.yaml");
     let spec = spec.to_str().expect("utf-8 path");
     let run = keys(
         &db,

@@ -129,7 +129,7 @@ struct CreateArgs {
     /// Only for this security scheme (repeatable; default: every scheme).
     #[arg(long = "scheme", value_name = "NAME", value_parser = NonEmptyStringValueParser::new())]
     schemes: Vec<String>,
-    /// 7d, 30d, 90d, any <n>d or <n>h, YYYY-MM-DD (works through that day, UTC), never.
+    /// A duration (7d, 30d, 90d, 12h, 1h 30m), YYYY-MM-DD (works through that day, UTC), never.
     #[arg(long, value_name = "WHEN", default_value = "never", value_parser = expiry_arg)]
     expires: Expiry,
     /// Check --op and --scheme against this OpenAPI document.
@@ -376,8 +376,7 @@ async fn create(db: &Path, args: CreateArgs, now: UnixSeconds) -> Result<(), Fai
     let permissions = parse::permissions(base, &args.ops).map_err(Failure::Usage)?;
     // Checked before the database is opened, so a typo creates nothing.
     if let Some(spec) = &args.spec {
-        let api =
-            keygate_codegen::load::load_file(spec).map_err(|e| Failure::Other(e.to_string()))?;
+        let api = keygate_codegen::load_file(spec).map_err(|e| Failure::Other(e.to_string()))?;
         let warnings =
             check_against_spec(&api, &args.ops, &args.schemes).map_err(Failure::Other)?;
         for warning in warnings {
@@ -662,7 +661,7 @@ paths:
 
     #[test]
     fn spec_check_names_unknown_ids_and_suggests() {
-        let api = keygate_codegen::load::load_str("pets.yaml", PETSTORE).expect("load");
+        let api = keygate_codegen::load_str("pets.yaml", PETSTORE).expect("load");
         let op = |text: &str| parse::parse_op(text).expect("op");
         assert_eq!(
             check_against_spec(&api, &[op("createPet=POST")], &["api_key".into()]),

@@ -10,9 +10,10 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use keygate_codegen::builder::write_if_changed;
-use keygate_codegen::check::{check, Diagnostic, Severity};
-use keygate_codegen::{generate_module, load, report, Error, Templates};
+use keygate_codegen::{
+    check, generate_module, load_file, report, write_if_changed, Diagnostic, Error, Severity,
+    Templates,
+};
 
 /// Generate API-key enforcement for axum apps from OpenAPI documents.
 #[derive(Debug, Parser)]
@@ -97,7 +98,7 @@ fn templates(dir: Option<&Path>) -> Result<Templates, Error> {
 
 fn generate(spec: &Path, output: Option<&Path>, dir: Option<&Path>) -> ExitCode {
     let result = templates(dir).and_then(|templates| {
-        let api = load::load_file(spec)?;
+        let api = load_file(spec)?;
         generate_module(&api, &templates)
     });
     let module = match result {
@@ -124,7 +125,7 @@ fn check_all(specs: &[PathBuf], format: Format, dir: Option<&Path>, deny: bool) 
     let mut reports = Vec::new();
     let mut printed = 0usize;
     for spec in specs {
-        let api = match load::load_file(spec) {
+        let api = match load_file(spec) {
             Ok(api) => api,
             Err(error) => {
                 eprintln!("error: {error}");
