@@ -18,16 +18,17 @@ pub mod keys {
     include!("../snapshots/keys.rs");
 }
 
-mod block_on;
 mod corpus;
 mod counting_store;
 pub mod fuzzing;
 pub mod routing_reference;
 mod temp_dir;
 
-pub use block_on::block_on;
 pub use corpus::corpus_dir;
 pub use counting_store::CountingStore;
+/// Polls a future to completion on this thread, without a tokio runtime: for futures
+/// that never wait on I/O (static keys, the in-memory and SQLite stores run inline).
+pub use pollster::block_on;
 pub use temp_dir::TempDir;
 
 /// Each scheme alone, `[[SchemeUse { scheme: i, roles: &[] }]; N]`: for tables that give
