@@ -1,35 +1,92 @@
 //! Views of the IR for people and machines: the `keygate check` table, a JSON report,
 //! and the markdown report rendered from `report.md.j2`.
 //!
-//! The JSON shape (also the markdown template's context) is:
-//!
-//! ```text
-//! { "source", "version" ("Swagger 2.0" | "OpenAPI 3.0" | "OpenAPI 3.1"), "title", "base_path",
-//!   "schemes": [{ "name", "type" (apiKey | http | oauth2 | openIdConnect | mutualTLS),
-//!                 "http_scheme" (bearer, basic, digest, ... or null), "label",
-//!                 "in" (header | query | cookie | tls), "parameter" (header, query or
-//!                 cookie name, or null), "hook" (needs an app hook), "used", "pointer" }],
-//!   "operations": [{ "method", "path", "operation_id", "summary", "tags", "pointer",
-//!                    "source" (operation | root | absent), "requirement_pointer",
-//!                    "public", "anonymous_allowed", "requirement" (the table text),
-//!                    "alternatives": [[{ "scheme", "in", "name", "roles" }]] }],
-//!   "diagnostics": [{ "severity", "code", "pointer", "message" }] }
-//! ```
-//!
-//! `alternatives` lists every alternative in document order; `{}` is an empty list. An
-//! alternative's `in`/`name` say where its credential travels, as in the runtime's
-//! problem+json `accepted` list.
+//! The JSON report (also the markdown template's context) is [`Report`] serialized:
+//! its fields, and those of the types it holds, are the keys.
 
-use serde_json::{json, Value};
+use serde::Serialize;
+use serde_json::Value;
 
 use crate::check::Diagnostic;
 pub use crate::describe::requirement_text;
 use crate::describe::{one_line, scheme_name};
 use crate::error::Error;
-use crate::ir::{Api, HookedKind, RequirementSource, SchemeKind, SpecVersion};
+use crate::ir::{Api, HookedKind, Operation, RequirementSource, Scheme, SchemeKind, SpecVersion};
 use crate::templates::Templates;
 
-/// The report of `api` with its `diagnostics`, in the shape the module docs describe.
+/// One document's report.
+#[derive(Debug, Serialize)]
+struct Report<'a> {
+    source: &'a str,
+    /// `Swagger 2.0`, `OpenAPI 3.0` or `OpenAPI 3.1`.
+    version: &'static str,
+    title: &'a str,
+    base_path: &'a str,
+    schemes: Vec<SchemeEntry<'a>>,
+    operations: Vec<OperationEntry<'a>>,
+    diagnostics: Vec<DiagnosticEntry<'a>>,
+}
+
+#[derive(Debug, Serialize)]
+struct SchemeEntry<'a> {
+    name: &'a str,
+    /// apiKey, http, oauth2, openIdConnect or mutualTLS.
+    #[serde(rename = "type")]
+    type_name: &'static str,
+    /// bearer, basic, digest, ... for http schemes.
+    http_scheme: Option<&'a str>,
+    label: String,
+    /// header, query, cookie or tls.
+    #[serde(rename = "in")]
+    location: &'static str,
+    /// The header, query or cookie name.
+    parameter: Option<&'a str>,
+    /// Whether the app must supply a hook for it.
+    hook: bool,
+    /// Whether any requirement names it.
+    used: bool,
+    pointer: &'a str,
+}
+
+#[derive(Debug, Serialize)]
+struct OperationEntry<'a> {
+    method: &'static str,
+    path: &'a str,
+    operation_id: Option<&'a str>,
+    summary: Option<&'a str>,
+    tags: &'a [String],
+    pointer: &'a str,
+    /// operation, root or absent: where the requirement comes from.
+    source: &'static str,
+    requirement_pointer: Option<&'a str>,
+    public: bool,
+    anonymous_allowed: bool,
+    /// The table's text of the requirement.
+    requirement: String,
+    /// Every alternative in document order; `{}` is an empty list.
+    alternatives: Vec<Vec<SchemeUseEntry<'a>>>,
+}
+
+/// One scheme of an alternative, and where its credential travels, as in the runtime's
+/// problem+json `accepted` list.
+#[derive(Debug, Serialize)]
+struct SchemeUseEntry<'a> {
+    scheme: String,
+    #[serde(rename = "in")]
+    location: &'static str,
+    name: Option<&'a str>,
+    roles: &'a [String],
+}
+
+#[derive(Debug, Serialize)]
+struct DiagnosticEntry<'a> {
+    severity: &'static str,
+    code: &'a str,
+    pointer: &'a str,
+    message: &'a str,
+}
+
+/// The report of `api` with its `diagnostics`, as JSON (see the module docs).
 pub fn report_json(api: &Api, diagnostics: &[Diagnostic]) -> Value {
     let mut used = vec![false; api.schemes.len()];
     for requirement in api
@@ -37,105 +94,98 @@ pub fn report_json(api: &Api, diagnostics: &[Diagnostic]) -> Value {
         .iter()
         .chain(api.operations.iter().map(|op| &op.requirement))
     {
-        for alternative in &requirement.alternatives {
-            for scheme_use in &alternative.schemes {
-                if let Some(flag) = used.get_mut(scheme_use.scheme) {
-                    *flag = true;
-                }
+        for scheme_use in requirement.alternatives.iter().flat_map(|a| &a.schemes) {
+            if let Some(flag) = used.get_mut(scheme_use.scheme) {
+                *flag = true;
             }
         }
     }
-    let schemes: Vec<Value> = api
-        .schemes
-        .iter()
-        .enumerate()
-        .map(|(index, scheme)| {
-            let (location, parameter) = placement(&scheme.kind);
-            json!({
-                "name": scheme.name,
-                "type": type_name(&scheme.kind),
-                "http_scheme": http_scheme(&scheme.kind),
-                "label": scheme.kind.label(),
-                "in": location,
-                "parameter": parameter,
-                "hook": scheme.kind.needs_hook(),
-                "used": used.get(index).copied().unwrap_or(false),
-                "pointer": scheme.pointer,
+    let report = Report {
+        source: &api.source,
+        version: version_label(api.version),
+        title: &api.title,
+        base_path: &api.base_path,
+        schemes: api
+            .schemes
+            .iter()
+            .zip(used)
+            .map(|(scheme, used)| scheme_entry(scheme, used))
+            .collect(),
+        operations: api
+            .operations
+            .iter()
+            .map(|op| operation_entry(api, op))
+            .collect(),
+        diagnostics: diagnostics
+            .iter()
+            .map(|d| DiagnosticEntry {
+                severity: d.severity.as_str(),
+                code: d.code,
+                pointer: &d.pointer,
+                message: &d.message,
             })
-        })
-        .collect();
-    let operations: Vec<Value> = api
-        .operations
+            .collect(),
+    };
+    serde_json::to_value(report).expect("the report holds only strings, numbers and lists")
+}
+
+fn scheme_entry(scheme: &Scheme, used: bool) -> SchemeEntry<'_> {
+    let (location, parameter) = placement(&scheme.kind);
+    SchemeEntry {
+        name: &scheme.name,
+        type_name: type_name(&scheme.kind),
+        http_scheme: http_scheme(&scheme.kind),
+        label: scheme.kind.label(),
+        location,
+        parameter,
+        hook: scheme.kind.needs_hook(),
+        used,
+        pointer: &scheme.pointer,
+    }
+}
+
+fn operation_entry<'a>(api: &'a Api, op: &'a Operation) -> OperationEntry<'a> {
+    let requirement = &op.requirement;
+    let alternatives = requirement
+        .alternatives
         .iter()
-        .map(|op| {
-            let requirement = &op.requirement;
-            let alternatives: Vec<Value> = requirement
-                .alternatives
+        .map(|alternative| {
+            alternative
+                .schemes
                 .iter()
-                .map(|alternative| {
-                    let uses: Vec<Value> = alternative
+                .map(|scheme_use| {
+                    let (location, name) = api
                         .schemes
-                        .iter()
-                        .map(|scheme_use| {
-                            let (location, name) = api
-                                .schemes
-                                .get(scheme_use.scheme)
-                                .map_or(("header", None), |scheme| placement(&scheme.kind));
-                            json!({
-                                "scheme": scheme_name(api, scheme_use.scheme),
-                                "in": location,
-                                "name": name,
-                                "roles": scheme_use.roles,
-                            })
-                        })
-                        .collect();
-                    Value::Array(uses)
+                        .get(scheme_use.scheme)
+                        .map_or(("header", None), |scheme| placement(&scheme.kind));
+                    SchemeUseEntry {
+                        scheme: scheme_name(api, scheme_use.scheme),
+                        location,
+                        name,
+                        roles: &scheme_use.roles,
+                    }
                 })
-                .collect();
-            json!({
-                "method": op.method.as_str(),
-                "path": op.path,
-                "operation_id": op.operation_id,
-                "summary": op.summary,
-                "tags": op.tags,
-                "pointer": op.pointer,
-                "source": match op.requirement_source {
-                    RequirementSource::Operation => "operation",
-                    RequirementSource::Root => "root",
-                    RequirementSource::Absent => "absent",
-                },
-                "requirement_pointer": if requirement.pointer.is_empty() {
-                    Value::Null
-                } else {
-                    Value::from(requirement.pointer.as_str())
-                },
-                "public": requirement.is_public(),
-                "anonymous_allowed": requirement.allows_anonymous(),
-                "requirement": requirement_text(api, requirement),
-                "alternatives": alternatives,
-            })
+                .collect()
         })
         .collect();
-    let diagnostics: Vec<Value> = diagnostics
-        .iter()
-        .map(|d| {
-            json!({
-                "severity": d.severity.as_str(),
-                "code": d.code,
-                "pointer": d.pointer,
-                "message": d.message,
-            })
-        })
-        .collect();
-    json!({
-        "source": api.source,
-        "version": version_label(api.version),
-        "title": api.title,
-        "base_path": api.base_path,
-        "schemes": schemes,
-        "operations": operations,
-        "diagnostics": diagnostics,
-    })
+    OperationEntry {
+        method: op.method.as_str(),
+        path: &op.path,
+        operation_id: op.operation_id.as_deref(),
+        summary: op.summary.as_deref(),
+        tags: &op.tags,
+        pointer: &op.pointer,
+        source: match op.requirement_source {
+            RequirementSource::Operation => "operation",
+            RequirementSource::Root => "root",
+            RequirementSource::Absent => "absent",
+        },
+        requirement_pointer: Some(requirement.pointer.as_str()).filter(|p| !p.is_empty()),
+        public: requirement.is_public(),
+        anonymous_allowed: requirement.allows_anonymous(),
+        requirement: requirement_text(api, requirement),
+        alternatives,
+    }
 }
 
 /// Renders the markdown security report (`report.md.j2`) with [`report_json`] as the
