@@ -336,6 +336,7 @@ mod tests {
     use super::*;
     use crate::check::check;
     use crate::load::load_str;
+    use serde_json::json;
 
     const DOC: &str = r#"
 openapi: 3.1.0
