@@ -131,9 +131,9 @@ pub fn write_if_changed(path: &Path, content: &str) -> Result<bool, Error> {
     }
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent)
-            .map_err(|e| Error::file(&shown, format!("cannot create directory: {e}")))?;
+            .map_err(|e| Error::io(&shown, "cannot create directory", e))?;
     }
-    std::fs::write(path, content).map_err(|e| Error::file(&shown, format!("cannot write: {e}")))?;
+    std::fs::write(path, content).map_err(|e| Error::io(&shown, "cannot write", e))?;
     Ok(true)
 }
 
@@ -164,13 +164,13 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
         let file = dir.join("deep/er/api.rs");
         let result = write_if_changed(&file, "one");
-        assert_eq!(result, Ok(true));
+        assert_eq!(result.ok(), Some(true));
         assert_eq!(std::fs::read_to_string(&file).ok().as_deref(), Some("one"));
         let before = std::fs::metadata(&file).and_then(|m| m.modified()).ok();
-        assert_eq!(write_if_changed(&file, "one"), Ok(false));
+        assert_eq!(write_if_changed(&file, "one").ok(), Some(false));
         let after = std::fs::metadata(&file).and_then(|m| m.modified()).ok();
         assert_eq!(before, after);
-        assert_eq!(write_if_changed(&file, "two"), Ok(true));
+        assert_eq!(write_if_changed(&file, "two").ok(), Some(true));
         assert_eq!(std::fs::read_to_string(&file).ok().as_deref(), Some("two"));
         // A folder where the file should be: a clear error naming it, no panic.
         let error = write_if_changed(&dir.join("deep"), "x")

@@ -2,10 +2,14 @@
 
 use std::borrow::Cow;
 use std::fmt;
+use std::io;
+use std::sync::Arc;
 
 /// A generation-time error. `Display` reads `file: at /json/pointer: message` or
-/// `file:line:column: message`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// `file:line:column: message`, followed by the I/O error's text for a file that could
+/// not be read or written (also its [`source`](std::error::Error::source)).
+#[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Error {
     /// The file, as the caller named it.
     pub file: String,
@@ -17,6 +21,8 @@ pub struct Error {
     pub column: Option<usize>,
     /// What is wrong, and where useful, what to do.
     pub message: String,
+    /// The I/O failure behind the error, if any.
+    pub(crate) io: Option<Arc<io::Error>>,
 }
 
 impl Error {
@@ -28,6 +34,7 @@ impl Error {
             line: None,
             column: None,
             message: message.into(),
+            io: None,
         }
     }
 
@@ -39,6 +46,15 @@ impl Error {
             line: None,
             column: None,
             message: message.into(),
+            io: None,
+        }
+    }
+
+    /// A file that could not be read or written, with the I/O error as the source.
+    pub fn io(file: &str, message: impl Into<String>, error: io::Error) -> Error {
+        Error {
+            io: Some(Arc::new(error)),
+            ..Error::file(file, message)
         }
     }
 }
@@ -56,11 +72,22 @@ impl fmt::Display for Error {
             let pointer = if pointer.is_empty() { "/" } else { pointer };
             write!(f, ": at {}", elide(pointer))?;
         }
-        write!(f, ": {}", self.message)
+        write!(f, ": {}", self.message)?;
+        // Shown as well as returned by `source()`, so that `{error}` alone says why.
+        match &self.io {
+            Some(io) => write!(f, ": {io}"),
+            None => Ok(()),
+        }
     }
 }
 
-impl std::error::Error for Error {}
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.io
+            .as_deref()
+            .map(|io| io as &(dyn std::error::Error + 'static))
+    }
+}
 
 /// Text as a message shows it: text longer than a line (a 1 MB scheme name) is cut, so an
 /// error stays readable. Fields such as [`Error::pointer`] keep the text whole.

@@ -29,8 +29,8 @@ mod tree;
 /// When the file cannot be read or is not UTF-8, and as [`load_str`].
 pub fn load_file(path: &Path) -> Result<Api, Error> {
     let source = path.display().to_string();
-    let bytes = std::fs::read(path)
-        .map_err(|err| Error::file(&source, format!("cannot read the file: {err}")))?;
+    let bytes =
+        std::fs::read(path).map_err(|err| Error::io(&source, "cannot read the file", err))?;
     let text = String::from_utf8(bytes)
         .map_err(|err| not_utf8(&source, err.as_bytes(), err.utf8_error()))?;
     load_str(&source, &text)

@@ -49,7 +49,7 @@ impl Templates {
             }
             let file = path.display().to_string();
             let text = std::fs::read_to_string(&path)
-                .map_err(|e| Error::file(&file, format!("cannot read template: {e}")))?;
+                .map_err(|e| Error::io(&file, "cannot read template", e))?;
             templates
                 .env
                 .add_template_owned(name.to_string(), text)

@@ -675,6 +675,11 @@ fn load_file_reports_bad_bytes_and_missing_files() {
     assert_eq!(api.operations.len(), 1);
     let err = load_file(&dir.file("missing.yaml")).unwrap_err();
     assert!(err.to_string().contains("cannot read the file"), "{err}");
+    let io = std::error::Error::source(&err).and_then(|e| e.downcast_ref::<std::io::Error>());
+    assert_eq!(
+        io.map(std::io::Error::kind),
+        Some(std::io::ErrorKind::NotFound)
+    );
 }
 
 #[test]
