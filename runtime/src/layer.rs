@@ -64,9 +64,8 @@ impl AuthLayer {
 
     /// The layer wrapped around a whole service, usually the app's `Router`, instead of
     /// added inside it with `Router::layer`. It answers every request as the layer
-    /// inside the router does (the guard finds the operation itself), and it saves
-    /// axum's per-route layering: about 130 ns a request in process, a quarter to a
-    /// third of the layer's cost (see BENCHMARKS.md). Serve it with
+    /// inside the router does (the guard finds the operation itself), without axum's
+    /// per-route layering. Serve it with
     /// [`AuthService::into_make_service`]:
     ///
     /// ```ignore
