@@ -3,6 +3,8 @@
 //! `CachedStore`, and on bare `SqliteStore` for reference; then refusals.
 //!
 //! `cargo bench -p keygate --bench keyring`
+// `criterion_group!` declares an undocumented `pub fn`.
+#![allow(missing_docs)]
 
 mod common;
 

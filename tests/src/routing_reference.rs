@@ -631,8 +631,13 @@ fn routable(paths: &[String]) -> Result<(), String> {
 /// What a reference handler said, read from a response.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Ran {
-    /// It ran this operation; every one of `tied` was as literal (`tied[0]` is it).
-    Operation { index: usize, tied: Vec<usize> },
+    /// It ran this operation.
+    Operation {
+        /// The operation's index in the document.
+        index: usize,
+        /// Every operation as literal as it (`tied[0]` is it).
+        tied: Vec<usize>,
+    },
     /// Its route matched; no documented operation did.
     Undocumented,
 }
