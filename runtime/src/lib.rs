@@ -3,6 +3,7 @@
 
 mod credential;
 mod decision;
+mod digest;
 mod extract;
 mod for_scheme;
 mod guard;

@@ -1,24 +1,19 @@
 //! [`CachedStore`]: a verification cache in front of any [`KeyStore`].
 
-use std::collections::hash_map::RandomState;
 use std::fmt;
 use std::future::Future;
-use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use moka::sync::Cache;
 use secrecy::SecretString;
 
-use super::index::encode;
-use super::known::{key_stripe, Check, Generations, KnownIds, STRIPES};
+use super::known::{Check, KnownIds, Stripes};
 use super::model::{
-    decoy_record, IssuedKey, KeyFilter, KeyRecord, KeyUpdate, NewKey, Owner, StoreError, Tick,
-    UnixSeconds,
+    IssuedKey, KeyFilter, KeyRecord, KeyUpdate, NewKey, Owner, StoreError, UnixSeconds,
 };
-use super::store::lend_on_match;
-use super::store::{KeyStore, LendResult, Sealed};
+use super::store::{KeyStore, Sealed};
 
 /// How long a cached answer is trusted when nobody says it changed: the worst-case delay
 /// before a change made elsewhere (another process, another instance) takes effect.
@@ -52,17 +47,13 @@ pub const DEFAULT_CAPACITY: u64 = 100_000;
 /// its `NOTIFY` arrives, so unknown ids are read there (once per id per TTL).
 ///
 /// Verification is answered from the set as well: it keeps the record last read for
-/// each key in use (until the TTL from before that read, or the key's next change), so
-/// a known id and an unknown one take the same steps, and the `list` refreshes what it
-/// keeps. These records are held for every key verified, beyond the capacity bound of
-/// the entry maps.
+/// each key in use (until the TTL from before that read, or the key's next change), and
+/// the `list` refreshes what it keeps. These records are held for every key verified,
+/// beyond the capacity bound of the entry maps.
 pub struct CachedStore<S> {
     inner: Arc<S>,
     entries: Entries,
-    hasher: RandomState,
     ttl: Duration,
-    /// What the cache entry for an unknown id holds (see `lend_or`).
-    decoy: Arc<KeyRecord>,
 }
 
 /// The cached entries and their stripe generations; clones share them.
@@ -70,46 +61,26 @@ pub struct CachedStore<S> {
 struct Entries {
     keys: Cache<String, Cached<KeyRecord>>,
     owners: Cache<String, Cached<Owner>>,
-    generations: Generations,
+    stripes: Arc<Stripes>,
     known: Arc<KnownIds>,
 }
 
 impl Entries {
-    fn stripe(&self, hasher: &RandomState, id: Id<'_>) -> &AtomicU64 {
-        let hashed = |hash: u64| {
-            // The modulo keeps the index below STRIPES, so the cast cannot truncate.
-            (hash % STRIPES as u64) as usize
-        };
-        let index = match id {
-            // As the set of known ids picks it: no hashing for a key id.
-            Id::Key(id) => match encode(id) {
-                Some(code) => key_stripe(code),
-                None => hashed(hasher.hash_one((0u8, id))),
-            },
-            Id::Owner(id) => hashed(hasher.hash_one((1u8, id))),
-        };
-        &self.generations[index]
-    }
-
-    fn invalidate_key(&self, hasher: &RandomState, id: &str) {
+    fn invalidate_key(&self, id: &str) {
         // Bump first: a read in flight then cannot be served, even if it lands later.
-        self.stripe(hasher, Id::Key(id))
-            .fetch_add(1, Ordering::SeqCst);
+        self.stripes.key(id).fetch_add(1, Ordering::SeqCst);
         self.keys.invalidate(id);
         // Whatever changed, the id may exist now, and its record is stale.
         self.known.forget(id);
     }
 
-    fn invalidate_owner(&self, hasher: &RandomState, id: &str) {
-        self.stripe(hasher, Id::Owner(id))
-            .fetch_add(1, Ordering::SeqCst);
+    fn invalidate_owner(&self, id: &str) {
+        self.stripes.owner(id).fetch_add(1, Ordering::SeqCst);
         self.owners.invalidate(id);
     }
 
     fn clear(&self) {
-        for generation in self.generations.iter() {
-            generation.fetch_add(1, Ordering::SeqCst);
-        }
+        self.stripes.bump_all();
         self.keys.invalidate_all();
         self.owners.invalidate_all();
         self.known.distrust();
@@ -145,7 +116,6 @@ impl<S> fmt::Debug for CachedStore<S> {
 #[derive(Clone)]
 pub struct Invalidator {
     entries: Entries,
-    hasher: RandomState,
 }
 
 impl fmt::Debug for Invalidator {
@@ -157,12 +127,12 @@ impl fmt::Debug for Invalidator {
 impl Invalidator {
     /// Forgets what is cached about this key.
     pub fn invalidate_key(&self, id: &str) {
-        self.entries.invalidate_key(&self.hasher, id);
+        self.entries.invalidate_key(id);
     }
 
     /// Forgets what is cached about this owner.
     pub fn invalidate_owner(&self, id: &str) {
-        self.entries.invalidate_owner(&self.hasher, id);
+        self.entries.invalidate_owner(id);
     }
 
     /// Forgets everything.
@@ -178,12 +148,6 @@ impl Invalidator {
     }
 }
 
-/// Owners share the stripes with keys but hash under another namespace.
-enum Id<'a> {
-    Key(&'a str),
-    Owner(&'a str),
-}
-
 impl<S: KeyStore> CachedStore<S> {
     /// A cache over `store` with [`DEFAULT_TTL`] and [`DEFAULT_CAPACITY`].
     pub fn new(store: S) -> CachedStore<S> {
@@ -196,19 +160,17 @@ impl<S: KeyStore> CachedStore<S> {
     }
 
     fn build(inner: Arc<S>, ttl: Duration, capacity: u64) -> CachedStore<S> {
-        let generations: Generations = Arc::new(std::array::from_fn(|_| AtomicU64::new(0)));
-        let decoy = Arc::new(decoy_record());
-        let known = Arc::new(KnownIds::new(ttl, decoy, Arc::clone(&generations)));
-        CachedStore::with_stripes(inner, ttl, capacity, generations, known, RandomState::new())
+        let stripes = Arc::new(Stripes::new());
+        let known = Arc::new(KnownIds::new(ttl, Arc::clone(&stripes)));
+        CachedStore::with_stripes(inner, ttl, capacity, stripes, known)
     }
 
     fn with_stripes(
         inner: Arc<S>,
         ttl: Duration,
         capacity: u64,
-        generations: Generations,
+        stripes: Arc<Stripes>,
         known: Arc<KnownIds>,
-        hasher: RandomState,
     ) -> CachedStore<S> {
         known.set_ttl(ttl);
         CachedStore {
@@ -222,22 +184,20 @@ impl<S: KeyStore> CachedStore<S> {
                     .max_capacity(capacity)
                     .time_to_live(ttl)
                     .build(),
-                generations,
+                stripes,
                 known,
             },
-            hasher,
             ttl,
-            decoy: Arc::new(decoy_record()),
         }
     }
 
-    /// New entry maps with these limits. The stripes and their hasher are kept, so an
-    /// [`Invalidator`] handed out earlier (a running listener) still invalidates: its
-    /// bumps make any entry read before them unusable.
+    /// New entry maps with these limits. The stripes are kept, so an [`Invalidator`]
+    /// handed out earlier (a running listener) still invalidates: its bumps make any
+    /// entry read before them unusable.
     fn rebuilt(self, ttl: Duration, capacity: u64) -> CachedStore<S> {
-        let generations = Arc::clone(&self.entries.generations);
+        let stripes = Arc::clone(&self.entries.stripes);
         let known = Arc::clone(&self.entries.known);
-        CachedStore::with_stripes(self.inner, ttl, capacity, generations, known, self.hasher)
+        CachedStore::with_stripes(self.inner, ttl, capacity, stripes, known)
     }
 
     /// Trusts cached answers for `ttl` at most (the worst-case delay for changes made
@@ -263,18 +223,14 @@ impl<S: KeyStore> CachedStore<S> {
         self.ttl
     }
 
-    fn stripe(&self, id: Id<'_>) -> &AtomicU64 {
-        self.entries.stripe(&self.hasher, id)
-    }
-
     /// Forgets what is cached about this key (call it when told the key changed).
     pub fn invalidate_key(&self, id: &str) {
-        self.entries.invalidate_key(&self.hasher, id);
+        self.entries.invalidate_key(id);
     }
 
     /// Forgets what is cached about this owner.
     pub fn invalidate_owner(&self, id: &str) {
-        self.entries.invalidate_owner(&self.hasher, id);
+        self.entries.invalidate_owner(id);
     }
 
     /// Forgets everything (after missed notifications, or a change of unknown scope).
@@ -287,7 +243,6 @@ impl<S: KeyStore> CachedStore<S> {
     pub fn invalidator(&self) -> Invalidator {
         Invalidator {
             entries: self.entries.clone(),
-            hasher: self.hasher.clone(),
         }
     }
 
@@ -338,30 +293,6 @@ where
     (hit.generation == stripe.load(Ordering::SeqCst)).then_some(hit.value)
 }
 
-/// Stands in for an id the set of known ids lacks: a cache entry (holding the decoy)
-/// looked up like a real one, so a made-up id costs what a known one costs. As long as a key id, so
-/// it hashes alike, but never one: `0` is not a base32 digit.
-const ABSENT: &str = "000000000000";
-
-/// The entry `id` reads, and 1 when that is `ABSENT` (an id the set of known ids lacks,
-/// or `ABSENT` itself), chosen by index rather than by a branch.
-fn entry_for(id: &str, check: Check) -> (&str, usize) {
-    let unknown = usize::from(check == Check::Unknown) | usize::from(id == ABSENT);
-    ([id, ABSENT][std::hint::black_box(unknown)], unknown)
-}
-
-/// The record to compare and whether it is the id's own: the entry's value, or `absent`
-/// when the entry was `ABSENT` or held no key.
-fn settle(
-    value: Option<Arc<KeyRecord>>,
-    unknown: usize,
-    absent: &Arc<KeyRecord>,
-) -> (Arc<KeyRecord>, bool) {
-    let found = usize::from(value.is_some()) & (1 - unknown);
-    // `None` only for an id read from the store while the set is untrusted.
-    (value.unwrap_or_else(|| Arc::clone(absent)), found == 1)
-}
-
 impl<S: KeyStore> KeyStore for CachedStore<S> {
     async fn create(&self, spec: NewKey) -> Result<IssuedKey, StoreError> {
         let issued = self.inner.create(spec).await?;
@@ -378,59 +309,27 @@ impl<S: KeyStore> KeyStore for CachedStore<S> {
         Ok(record.map(|r| KeyRecord::clone(&r)))
     }
 
+    /// Answered by the set of known ids when it holds the id's record or can tell the
+    /// id does not exist; otherwise by the entry map or the store.
     async fn lend(&self, id: &str, _: Sealed) -> Result<Option<Arc<KeyRecord>>, StoreError> {
-        let (record, found) = self.lend_or(id, &self.decoy, Sealed::TOKEN).await?;
-        Ok(found.then_some(record))
-    }
-
-    /// An id the set of known ids lacks reads the `ABSENT` entry, which holds this
-    /// cache's decoy: the same cache lookup, the same shared count bumped, and no branch
-    /// on which of the two it was, as for a known id.
-    async fn lend_or(
-        &self,
-        id: &str,
-        absent: &Arc<KeyRecord>,
-        _: Sealed,
-    ) -> Result<(Arc<KeyRecord>, bool), StoreError> {
         let known = &self.entries.known;
-        let check = known.check(id);
-        if check == Check::Untrusted {
-            known.ensure_loaded(&self.inner).await;
+        match known.check(id) {
+            Check::Held(record) => return Ok(Some(record)),
+            Check::Unknown => return Ok(None),
+            Check::Known => {}
+            Check::Untrusted => known.ensure_loaded(&self.inner).await,
         }
-        let (key, unknown) = entry_for(id, check);
-        let stripe = self.stripe(Id::Key(key));
+        let stripe = self.entries.stripes.key(id);
         let read = async {
-            if key == ABSENT {
-                return Ok(Some(Arc::clone(&self.decoy)));
-            }
-            // The same stripe the set checks for a key id (see `Entries::stripe`).
-            let (generation, read_at) = (stripe.load(Ordering::SeqCst), Tick::now());
-            let record = self.inner.lend(key, Sealed::TOKEN).await?;
+            let (generation, read_at) = (stripe.load(Ordering::SeqCst), Instant::now());
+            let record = self.inner.lend(id, Sealed::TOKEN).await?;
             // Later verifications of this id find it in the set of known ids.
             if let Some(record) = &record {
                 known.hold(record, generation, read_at);
             }
             Ok(record)
         };
-        let value = read_through(&self.entries.keys, stripe, key, read).await?;
-        Ok(settle(value, unknown, absent))
-    }
-
-    /// Served by the set of known ids when it holds the id's record or can tell the id
-    /// does not exist (the same steps for both); else `lend_or` and the comparison.
-    async fn lend_if_matches(
-        &self,
-        id: &str,
-        presented: &[u8; 32],
-        now: UnixSeconds,
-        absent: &Arc<KeyRecord>,
-        _: Sealed,
-    ) -> LendResult {
-        if let Some(answer) = self.entries.known.lend_if_matches(id, presented, now) {
-            return answer;
-        }
-        let (record, found) = self.lend_or(id, absent, Sealed::TOKEN).await?;
-        Ok(lend_on_match(record, found, presented, now))
+        read_through(&self.entries.keys, stripe, id, read).await
     }
 
     async fn list(&self, filter: KeyFilter) -> Result<Vec<KeyRecord>, StoreError> {
@@ -457,7 +356,7 @@ impl<S: KeyStore> KeyStore for CachedStore<S> {
     }
 
     async fn get_owner(&self, id: &str) -> Result<Option<Owner>, StoreError> {
-        let stripe = self.stripe(Id::Owner(id));
+        let stripe = self.entries.stripes.owner(id);
         let read = async { Ok(self.inner.get_owner(id).await?.map(Arc::new)) };
         let owner = read_through(&self.entries.owners, stripe, id, read).await?;
         Ok(owner.map(|o| Owner::clone(&o)))

@@ -8,10 +8,9 @@ use std::sync::{Arc, Mutex};
 use secrecy::ExposeSecret;
 
 use super::format::{FormatError, KeyFormat, ParsedKey};
-use super::model::{
-    decoy_record, sha256, Clock, KeyRecord, KeyState, Owner, StoreError, SystemClock, UnixSeconds,
-};
+use super::model::{Clock, KeyRecord, KeyState, Owner, StoreError, SystemClock, UnixSeconds};
 use super::store::{KeyStore, Sealed};
+use crate::digest::sha256;
 use crate::verifier::{OperationRef, Principal, Verdict, Verifier, VerifyError, VerifyRequest};
 
 /// `last_used_at` is written at most this often per key (seconds).
@@ -35,8 +34,6 @@ pub struct Keyring<S> {
     format: KeyFormat,
     clock: Arc<dyn Clock>,
     pairs: Vec<KeyPair>,
-    /// Stands in for the record of an unknown key id (see `verify`).
-    decoy: Arc<KeyRecord>,
     /// When `last_used_at` was last written per key id, to write at most once a minute.
     last_recorded: Mutex<HashMap<String, UnixSeconds>>,
 }
@@ -62,7 +59,6 @@ impl<S: KeyStore> Keyring<S> {
             format: KeyFormat::default(),
             clock: Arc::new(SystemClock),
             pairs: Vec::new(),
-            decoy: Arc::new(decoy_record()),
             last_recorded: Mutex::new(HashMap::new()),
         }
     }
@@ -203,26 +199,6 @@ impl<S: KeyStore> Keyring<S> {
             Err(_) => write.await,
         }
     }
-
-    /// The key id and the hash of the presented secret, or the refusal of a key that
-    /// cannot be read (logged).
-    fn presented<'r>(
-        &self,
-        request: &VerifyRequest<'r>,
-    ) -> Result<(Parsed<'r>, [u8; 32]), Verdict> {
-        match self.parse(request) {
-            // Hashed before the lookup, so an unknown id costs what a wrong secret costs.
-            Ok(parsed) => {
-                let presented = sha256(parsed.secret());
-                Ok((parsed, presented))
-            }
-            Err(e) => {
-                let scheme = request.scheme.name;
-                tracing::debug!(scheme, reason = %e, "key refused before lookup");
-                Err(Verdict::Invalid)
-            }
-        }
-    }
 }
 
 /// Whether a use at `last` is less than a minute before `now` (or after it).
@@ -234,10 +210,8 @@ fn store_error(e: StoreError) -> VerifyError {
     VerifyError::new(format!("key store: {e}"))
 }
 
-/// The verdict for a lookup without a match.
-fn refused(scheme: &str, key_id: &str, known: bool) -> Verdict {
-    // One message for both, so no branch tells them apart here.
-    let reason = ["unknown key id", "wrong secret"][usize::from(known)];
+/// The verdict for an unknown key id or a wrong secret.
+fn refused(scheme: &str, key_id: &str, reason: &str) -> Verdict {
     tracing::debug!(scheme, key_id, reason, "key refused");
     Verdict::Invalid
 }
@@ -299,25 +273,26 @@ fn permitted(record: Arc<KeyRecord>, scheme: &str, key_id: &str, op: OperationRe
 impl<S: KeyStore> Verifier for Keyring<S> {
     async fn verify(&self, request: VerifyRequest<'_>) -> Result<Verdict, VerifyError> {
         let scheme = request.scheme.name;
-        let (parsed, presented) = match self.presented(&request) {
-            Ok(read) => read,
-            Err(verdict) => return Ok(verdict),
+        let parsed = match self.parse(&request) {
+            Ok(parsed) => parsed,
+            Err(e) => {
+                tracing::debug!(scheme, reason = %e, "key refused before lookup");
+                return Ok(Verdict::Invalid);
+            }
         };
         let key_id = parsed.key_id();
-        // An unknown id is checked against a decoy record the same way a known id is
-        // checked against its own, so the time taken does not tell the two apart. The
-        // store picks one or the other without a branch (keygate's in-memory stores
-        // keep their own decoy where they keep records) and shares the record only
-        // when the secret matches.
-        let now = self.clock.now();
-        let (record, known) = self
+        let record = self
             .store
-            .lend_if_matches(key_id, &presented, now, &self.decoy, Sealed::TOKEN)
+            .lend(key_id, Sealed::TOKEN)
             .await
             .map_err(store_error)?;
         let Some(record) = record else {
-            return Ok(refused(scheme, key_id, known));
+            return Ok(refused(scheme, key_id, "unknown key id"));
         };
+        let now = self.clock.now();
+        if !record.hashes.matches(&sha256(parsed.secret()), now) {
+            return Ok(refused(scheme, key_id, "wrong secret"));
+        }
         if let Some(verdict) = lapsed(&record, now, scheme, key_id) {
             return Ok(verdict);
         }

@@ -14,67 +14,75 @@
 //!   is trusted.
 
 use std::collections::hash_map::RandomState;
-use std::collections::HashSet;
+use std::collections::HashMap;
+use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, RwLock, Weak};
-use std::time::Duration;
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard, Weak};
+use std::time::{Duration, Instant};
 
-use subtle::Choice;
+use super::model::{KeyFilter, KeyRecord};
+use super::store::KeyStore;
 
-use super::index::{encode, IdIndex};
-use super::model::{Digests, KeyFilter, KeyRecord, Tick, UnixSeconds};
-use super::store::{KeyStore, LendResult};
-
-/// Invalidation stripes of a [`CachedStore`](super::CachedStore): a change bumps the
-/// stripe of the id it touches.
-pub(crate) const STRIPES: usize = 64;
-
-/// The stripe generations; the cache and its set of ids share them.
-pub(crate) type Generations = Arc<[AtomicU64; STRIPES]>;
-
-/// The stripe of a key id with this code: ids are random, so their codes spread evenly.
-pub(crate) fn key_stripe(code: u64) -> usize {
-    // The modulo keeps the index below STRIPES, so the cast cannot truncate.
-    (code % STRIPES as u64) as usize
+/// Invalidation stripes of a [`CachedStore`](super::CachedStore), shared with its set of
+/// known ids: a change bumps the stripe of the id it touches first, so a read that began
+/// before the change is never served.
+pub(crate) struct Stripes {
+    generations: [AtomicU64; STRIPES],
+    hasher: RandomState,
 }
 
-/// What the set holds for one id: the record last read for it, if any, so a
-/// verification finds the id and its record with one lookup, the same for an id held
-/// and one lacking (the stand-in holds the decoy).
-///
-/// A change to the key drops the record (`forget`), and a read that raced a change is
-/// not kept (`hold` compares the id's stripe generation from before the read), so a
-/// held record is current but for changes nobody reported, which wait for `until`.
-#[derive(Clone)]
+const STRIPES: usize = 64;
+
+impl Stripes {
+    pub(crate) fn new() -> Stripes {
+        Stripes {
+            generations: std::array::from_fn(|_| AtomicU64::new(0)),
+            hasher: RandomState::new(),
+        }
+    }
+
+    /// Owners share the stripes with keys but hash under another namespace.
+    fn index(&self, namespace: u8, id: &str) -> usize {
+        // The modulo keeps the index below STRIPES, so the cast cannot truncate.
+        (self.hasher.hash_one((namespace, id)) % STRIPES as u64) as usize
+    }
+
+    pub(crate) fn key(&self, id: &str) -> &AtomicU64 {
+        &self.generations[self.index(0, id)]
+    }
+
+    pub(crate) fn owner(&self, id: &str) -> &AtomicU64 {
+        &self.generations[self.index(1, id)]
+    }
+
+    pub(crate) fn bump_all(&self) {
+        for generation in &self.generations {
+            generation.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    fn snapshot(&self) -> [u64; STRIPES] {
+        std::array::from_fn(|i| self.generations[i].load(Ordering::SeqCst))
+    }
+
+    /// Whether the key's stripe is where it was at `snapshot`.
+    fn key_unchanged(&self, snapshot: &[u64; STRIPES], id: &str) -> bool {
+        let i = self.index(0, id);
+        self.generations[i].load(Ordering::SeqCst) == snapshot[i]
+    }
+}
+
+/// The record last read for a key, served until `until` (the TTL counted from before
+/// the read) unless a change drops it first.
 struct Held {
-    record: Option<Arc<KeyRecord>>,
-    /// Served until then: the TTL counted from before the read.
-    until: Tick,
-    /// The record's digests, kept here so a refusal reads the index and nothing else.
-    digests: Digests,
-}
-
-impl Held {
-    fn empty() -> Held {
-        Held {
-            record: None,
-            until: Tick::now(),
-            digests: Digests::NONE,
-        }
-    }
-
-    fn of(record: Arc<KeyRecord>, until: Tick) -> Held {
-        Held {
-            digests: Digests::of(&record.hashes),
-            record: Some(record),
-            until,
-        }
-    }
+    record: Arc<KeyRecord>,
+    until: Instant,
 }
 
 /// What the set says about one id.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Check {
+    /// A current record for the id: no read needed.
+    Held(Arc<KeyRecord>),
     /// The set is complete and holds the id.
     Known,
     /// The set is complete and lacks the id: no such key.
@@ -85,7 +93,7 @@ pub(crate) enum Check {
 
 pub(crate) struct KnownIds {
     state: RwLock<State>,
-    generations: Generations,
+    stripes: Arc<Stripes>,
     /// A `list` is running (one at a time).
     loading: AtomicBool,
     /// Set by every check, cleared by the refresher: the set is only kept fresh in use.
@@ -95,13 +103,10 @@ pub(crate) struct KnownIds {
 }
 
 struct State {
-    /// Key ids and their records, looked up the same way whether held or not; ids not
-    /// held find the stand-in, which holds the decoy.
-    ids: IdIndex<Held>,
-    /// Ids that are not in the key id format (only a custom store could have them).
-    odd: HashSet<String, RandomState>,
+    /// Every id known to exist, with the record last read for it while one is held.
+    ids: HashMap<String, Option<Held>>,
     /// Until when the set is complete; `None` when it is not known to be.
-    trusted_until: Option<Tick>,
+    trusted_until: Option<Instant>,
     /// Bumped by whatever makes the set incomplete; a `list` that started before a bump
     /// is not trusted.
     generation: u64,
@@ -110,38 +115,19 @@ struct State {
     ttl: Duration,
 }
 
-impl State {
-    fn add(&mut self, id: &str) {
-        if encode(id).is_none() {
-            self.odd.insert(id.to_owned());
-        } else if !self.ids.contains(id) {
-            self.ids.insert(id, Held::empty());
-        }
-    }
-
-    /// Whether a record is held for `id` (fresh or not).
-    fn holds_record(&self, id: &str) -> bool {
-        self.ids.get(id).is_some_and(|held| held.record.is_some())
-    }
-}
+/// TTLs are capped here, so adding one to an `Instant` cannot overflow.
+const LONGEST_TTL: Duration = Duration::from_secs(100 * 365 * 86_400);
 
 impl KnownIds {
-    /// `decoy` is what an id the set lacks is checked against.
-    pub(crate) fn new(ttl: Duration, decoy: Arc<KeyRecord>, generations: Generations) -> KnownIds {
-        // Never stale, and compared like a fresh record: its `until` lies ahead too, so
-        // comparing the times takes the path a fresh record's does (a time in the
-        // past compares differently, and the timing test sees it).
-        let forever = Tick::now().after(Duration::from_secs(100 * 365 * 86_400));
-        let stand_in = Held::of(decoy, forever);
+    pub(crate) fn new(ttl: Duration, stripes: Arc<Stripes>) -> KnownIds {
         KnownIds {
-            generations,
+            stripes,
             state: RwLock::new(State {
-                ids: IdIndex::with_stand_in(stand_in),
-                odd: HashSet::default(),
+                ids: HashMap::new(),
                 trusted_until: None,
                 generation: 0,
                 blocked: false,
-                ttl,
+                ttl: ttl.min(LONGEST_TTL),
             }),
             loading: AtomicBool::new(false),
             used: AtomicBool::new(false),
@@ -149,107 +135,60 @@ impl KnownIds {
         }
     }
 
-    fn write(&self) -> std::sync::RwLockWriteGuard<'_, State> {
-        // The state stays consistent through a panic elsewhere: every write is one step.
+    // The state stays consistent through a panic elsewhere: every write is one step.
+    fn read(&self) -> RwLockReadGuard<'_, State> {
+        self.state.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn write(&self) -> RwLockWriteGuard<'_, State> {
         self.state.write().unwrap_or_else(|e| e.into_inner())
     }
 
     pub(crate) fn set_ttl(&self, ttl: Duration) {
         let mut state = self.write();
-        state.ttl = ttl;
+        state.ttl = ttl.min(LONGEST_TTL);
         state.trusted_until = None;
         state.generation += 1;
     }
 
-    /// Whether `id` exists, as far as the set can tell. A key id held and one lacking
-    /// cost the same steps (see `IdIndex`), so the time does not tell them apart.
+    /// What the set knows about `id`: its current record, or whether it exists.
     pub(crate) fn check(&self, id: &str) -> Check {
         if !self.used.load(Ordering::Relaxed) {
             self.used.store(true, Ordering::Relaxed);
         }
-        let state = self.state.read().unwrap_or_else(|e| e.into_inner());
-        match state.trusted_until {
-            Some(until) if Tick::now() < until => {
-                let known = match encode(id) {
-                    Some(code) => state.ids.get_or_stand_in_code(code).1,
-                    None => state.odd.contains(id),
-                };
-                // Picked by index, not branched on.
-                [Check::Unknown, Check::Known][usize::from(std::hint::black_box(known))]
-            }
+        let state = self.read();
+        let now = Instant::now();
+        let trusted = state.trusted_until.is_some_and(|until| now < until);
+        match state.ids.get(id) {
+            Some(Some(held)) if now < held.until => Check::Held(Arc::clone(&held.record)),
+            Some(_) if trusted => Check::Known,
+            None if trusted => Check::Unknown,
             _ => Check::Untrusted,
         }
-    }
-
-    /// What the keyring asks, answered from the set when it can: the digests of the
-    /// id's own record while it is fresh, or the decoy's for an id the trusted set
-    /// lacks, compared with `presented` (a share of the record is taken only on a
-    /// match, as in `MemoryStore`). Both take the same steps and read the same places:
-    /// one lookup in the index, the slot it ends at and the stand-in's, digests picked
-    /// between them by arithmetic, one comparison. `None`: a record not held or stale,
-    /// or an untrusted set; the cache's entries or the store answer then.
-    pub(crate) fn lend_if_matches(
-        &self,
-        id: &str,
-        presented: &[u8; 32],
-        now: UnixSeconds,
-    ) -> Option<LendResult> {
-        let code = encode(id)?;
-        if !self.used.load(Ordering::Relaxed) {
-            self.used.store(true, Ordering::Relaxed);
-        }
-        let state = self.state.read().unwrap_or_else(|e| e.into_inner());
-        let instant = Tick::now();
-        let trusted = Choice::from(u8::from(
-            state.trusted_until.is_some_and(|until| instant < until),
-        ));
-        let (slot, stand_in, found) = state.ids.slot_and_stand_in(code);
-        let found = Choice::from(u8::from(found));
-        // The slot's own checks, made for every id: only a held id's result counts.
-        let fresh = u8::from(instant < slot.until) & u8::from(slot.record.is_some());
-        let own = found & Choice::from(fresh);
-        if !bool::from(own | (!found & trusted)) {
-            return None;
-        }
-        let digests = Digests::select(&stand_in.digests, &slot.digests, found);
-        let matches = digests.match_secret(presented, now) & own;
-        let lent = bool::from(matches).then(|| slot.record.clone()).flatten();
-        Some(Ok((lent, bool::from(own))))
     }
 
     /// Keeps the record a store read gave for its id, unless the id changed since the
     /// read began (its stripe `generation` from then has moved on); `read_at` is when it
     /// began.
-    pub(crate) fn hold(&self, record: &Arc<KeyRecord>, generation: u64, read_at: Tick) {
-        let Some(code) = encode(&record.id) else {
-            return;
-        };
+    pub(crate) fn hold(&self, record: &Arc<KeyRecord>, generation: u64, read_at: Instant) {
         let mut state = self.write();
         // Under the lock `forget` takes after its bump: a change either shows here, or
         // comes after and drops what is kept.
-        if self.generation(code) != generation {
+        if self.stripes.key(&record.id).load(Ordering::SeqCst) != generation {
             return;
         }
-        let until = read_at.after(state.ttl);
-        state
-            .ids
-            .insert(&record.id, Held::of(Arc::clone(record), until));
-    }
-
-    /// The generation of the stripe of the key id with this code.
-    fn generation(&self, code: u64) -> u64 {
-        self.generations[key_stripe(code)].load(Ordering::SeqCst)
+        let until = read_at + state.ttl;
+        let held = Held {
+            record: Arc::clone(record),
+            until,
+        };
+        state.ids.insert(record.id.clone(), Some(held));
     }
 
     /// The key `id` changed (its stripe was bumped first): drop its record, and add the
     /// id, which may exist now.
     pub(crate) fn forget(&self, id: &str) {
-        let mut state = self.write();
-        if encode(id).is_some() {
-            state.ids.insert(id, Held::empty());
-        } else {
-            state.odd.insert(id.to_owned());
-        }
+        self.write().ids.insert(id.to_owned(), None);
     }
 
     /// A change of unknown scope: trust nothing until the next complete `list`.
@@ -258,9 +197,7 @@ impl KnownIds {
         let mut state = self.write();
         state.trusted_until = None;
         state.generation += 1;
-        for held in state.ids.values_mut() {
-            held.record = None;
-        }
+        state.ids.values_mut().for_each(|held| *held = None);
     }
 
     /// Whether the source of change reports (a listener) is down.
@@ -273,7 +210,7 @@ impl KnownIds {
 
     /// Whether the source of change reports is up, so a `list` could be trusted.
     fn reports_up(&self) -> bool {
-        !self.state.read().unwrap_or_else(|e| e.into_inner()).blocked
+        !self.read().blocked
     }
 
     /// Reads every id from `store` (unless a read is running already) and trusts the set
@@ -289,31 +226,30 @@ impl KnownIds {
     }
 
     async fn list_from<S: KeyStore>(&self, store: &S) {
-        let (generation, started) = {
-            let state = self.state.read().unwrap_or_else(|e| e.into_inner());
-            (state.generation, Tick::now())
-        };
+        let (generation, started) = (self.read().generation, Instant::now());
         // Taken before the list, as for any read: a record changed meanwhile is stale.
-        let stripes: [u64; STRIPES] =
-            std::array::from_fn(|i| self.generations[i].load(Ordering::SeqCst));
+        let snapshot = self.stripes.snapshot();
         match store.list(KeyFilter::default()).await {
             Ok(records) => {
                 let mut state = self.write();
-                let until = started.after(state.ttl);
+                let until = started + state.ttl;
                 for record in records {
                     // Records in use are refreshed, unless changed since the list began;
                     // the others are only named.
-                    let unchanged = |code| self.generation(code) == stripes[key_stripe(code)];
-                    match encode(&record.id) {
-                        Some(code) if state.holds_record(&record.id) && unchanged(code) => {
-                            let id = record.id.clone();
-                            state.ids.insert(&id, Held::of(Arc::new(record), until));
+                    let unchanged = self.stripes.key_unchanged(&snapshot, &record.id);
+                    match state.ids.get_mut(&record.id) {
+                        Some(held @ Some(_)) if unchanged => {
+                            let record = Arc::new(record);
+                            *held = Some(Held { record, until });
                         }
-                        _ => state.add(&record.id),
+                        Some(_) => {}
+                        None => {
+                            state.ids.insert(record.id, None);
+                        }
                     }
                 }
                 if state.generation == generation && !state.blocked {
-                    state.trusted_until = Some(started.after(state.ttl));
+                    state.trusted_until = Some(until);
                 }
             }
             Err(e) => {
@@ -354,7 +290,7 @@ async fn refresh<S: KeyStore>(known: Weak<KnownIds>, store: Weak<S>) {
     let mut idle = 0;
     loop {
         let ttl = match known.upgrade() {
-            Some(known) => known.state.read().unwrap_or_else(|e| e.into_inner()).ttl,
+            Some(known) => known.read().ttl,
             None => return,
         };
         // Never a busy loop, whatever the TTL.

@@ -6,17 +6,14 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
-use subtle::Choice;
 
 use super::format::KeyFormat;
-use super::index::{encode, IdIndex};
 use super::model::{
-    apply_rotation, apply_update, decoy_record, new_record, sha256, Clock, Digests, IssuedKey,
-    KeyFilter, KeyRecord, KeyStatus, KeyUpdate, NewKey, Owner, StoreError, SystemClock,
-    UnixSeconds,
+    apply_rotation, apply_update, new_record, Clock, IssuedKey, KeyFilter, KeyRecord, KeyStatus,
+    KeyUpdate, NewKey, Owner, StoreError, SystemClock, UnixSeconds,
 };
-use super::store::secret_matches;
-use super::store::{KeyStore, LendResult, Sealed};
+use super::store::{KeyStore, Sealed};
+use crate::digest::sha256;
 
 /// A [`KeyStore`] in a `Mutex<HashMap>`. Everything is lost when the process ends.
 pub struct MemoryStore {
@@ -25,41 +22,11 @@ pub struct MemoryStore {
     clock: Arc<dyn Clock>,
 }
 
+#[derive(Default)]
 struct Inner {
     /// Shared with the keyring's reads, copied on write.
     keys: HashMap<String, Arc<KeyRecord>>,
-    /// The same records, for the keyring's reads: a lookup of an unknown id costs what
-    /// one of a known id does (a hash map answers a miss sooner).
-    index: IdIndex<Indexed>,
     owners: HashMap<String, Owner>,
-}
-
-/// A record in the index, with its digests beside it: the keyring's comparison reads
-/// these, so a refusal reads the index and no record (see `Digests`).
-struct Indexed {
-    record: Arc<KeyRecord>,
-    digests: Digests,
-}
-
-impl Indexed {
-    fn of(record: Arc<KeyRecord>) -> Indexed {
-        Indexed {
-            digests: Digests::of(&record.hashes),
-            record,
-        }
-    }
-}
-
-impl Default for Inner {
-    fn default() -> Inner {
-        Inner {
-            keys: HashMap::new(),
-            // What an unknown id is checked against: kept among the records, so reaching
-            // it costs what reaching a record does.
-            index: IdIndex::with_stand_in(Indexed::of(Arc::new(decoy_record()))),
-            owners: HashMap::new(),
-        }
-    }
 }
 
 impl Default for MemoryStore {
@@ -105,30 +72,6 @@ impl MemoryStore {
             .map_err(|_| StoreError::Unavailable("memory store lock poisoned".to_owned()))
     }
 
-    /// Both forms of `lend_if_matches`: nothing here waits.
-    fn lend_if_matches_here(
-        &self,
-        id: &str,
-        presented: &[u8; 32],
-        now: UnixSeconds,
-        absent: &Arc<KeyRecord>,
-    ) -> LendResult {
-        let inner = self.lock()?;
-        let Some(code) = encode(id) else {
-            // Not a key id (only ever a custom store's): no index, no timing promise.
-            let (record, found) = inner.keys.get(id).map_or((absent, false), |r| (r, true));
-            let matches = secret_matches(record, presented, now) & found;
-            return Ok((matches.then(|| Arc::clone(record)), found));
-        };
-        let (slot, stand_in, found) = inner.index.slot_and_stand_in(code);
-        let known = Choice::from(u8::from(found));
-        // Compared from the index, picked by arithmetic; a share of the record is taken
-        // only for a match, so a refusal writes to no record's count.
-        let digests = Digests::select(&stand_in.digests, &slot.digests, known);
-        let matches = digests.match_secret(presented, now) & known;
-        Ok((bool::from(matches).then(|| Arc::clone(&slot.record)), found))
-    }
-
     fn owner_op(&self, id: &str, change: impl FnOnce(&mut Owner)) -> Result<Owner, StoreError> {
         let mut inner = self.lock()?;
         let owner = inner
@@ -145,14 +88,11 @@ impl MemoryStore {
         change: impl FnOnce(&mut KeyRecord) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
         let mut inner = self.lock()?;
-        let inner = &mut *inner;
         let record = inner
             .keys
             .get_mut(id)
             .ok_or_else(|| StoreError::NotFound(id.to_owned()))?;
-        let out = change(Arc::make_mut(record));
-        inner.index.insert(id, Indexed::of(Arc::clone(record)));
-        out
+        change(Arc::make_mut(record))
     }
 }
 
@@ -177,11 +117,9 @@ impl KeyStore for MemoryStore {
         };
         let hash = sha256(generated.secret.expose_secret());
         let record = new_record(spec, generated.key_id, hash, epoch, now);
-        let shared = Arc::new(record.clone());
         inner
-            .index
-            .insert(&record.id, Indexed::of(Arc::clone(&shared)));
-        inner.keys.insert(record.id.clone(), shared);
+            .keys
+            .insert(record.id.clone(), Arc::new(record.clone()));
         Ok(IssuedKey {
             record,
             key: generated.full,
@@ -193,41 +131,7 @@ impl KeyStore for MemoryStore {
     }
 
     async fn lend(&self, id: &str, _: Sealed) -> Result<Option<Arc<KeyRecord>>, StoreError> {
-        let inner = self.lock()?;
-        let found = match encode(id) {
-            Some(_) => inner.index.get(id).map(|held| &held.record),
-            None => inner.keys.get(id),
-        };
-        Ok(found.cloned())
-    }
-
-    async fn lend_or(
-        &self,
-        id: &str,
-        absent: &Arc<KeyRecord>,
-        _: Sealed,
-    ) -> Result<(Arc<KeyRecord>, bool), StoreError> {
-        let inner = self.lock()?;
-        let (record, found) = match encode(id) {
-            Some(code) => {
-                let (held, found) = inner.index.get_or_stand_in_code(code);
-                (&held.record, found)
-            }
-            None => inner.keys.get(id).map_or((absent, false), |r| (r, true)),
-        };
-        // One shared count bumped either way: the record's or the stand-in's.
-        Ok((Arc::clone(record), found))
-    }
-
-    async fn lend_if_matches(
-        &self,
-        id: &str,
-        presented: &[u8; 32],
-        now: UnixSeconds,
-        absent: &Arc<KeyRecord>,
-        _: Sealed,
-    ) -> LendResult {
-        self.lend_if_matches_here(id, presented, now, absent)
+        Ok(self.lock()?.keys.get(id).cloned())
     }
 
     async fn list(&self, filter: KeyFilter) -> Result<Vec<KeyRecord>, StoreError> {
@@ -286,40 +190,5 @@ impl KeyStore for MemoryStore {
             r.last_used_at = Some(r.last_used_at.map_or(at, |old| old.max(at)));
             Ok(())
         })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::keys::model::{decoy_record, secret_part};
-
-    fn now<F: std::future::Future>(future: F) -> F::Output {
-        let mut future = std::pin::pin!(future);
-        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-        match future.as_mut().poll(&mut cx) {
-            std::task::Poll::Ready(output) => output,
-            std::task::Poll::Pending => panic!("memory store waited"),
-        }
-    }
-
-    #[test]
-    fn lends_a_record_only_for_its_secret() {
-        let store = MemoryStore::new();
-        let issued = now(store.create(NewKey::new("k"))).unwrap();
-        let id = issued.record.id.clone();
-        let right = sha256(secret_part(issued.key.expose_secret()).expose_secret());
-        let absent = Arc::new(decoy_record());
-        let ask = |id: &str, presented: &[u8; 32]| {
-            now(store.lend_if_matches(id, presented, 0, &absent, Sealed::TOKEN)).unwrap()
-        };
-        let (record, found) = ask(&id, &right);
-        assert!(found);
-        assert_eq!(record.map(|r| r.id.clone()), Some(id.clone()));
-        assert!(matches!(ask(&id, &[0xA5; 32]), (None, true)));
-        // The stand-in's hash matches nothing that unlocks it, its own included.
-        assert!(matches!(ask("bbbbbbbbbbbb", &right), (None, false)));
-        assert!(matches!(ask("bbbbbbbbbbbb", &[0xA5; 32]), (None, false)));
-        assert!(matches!(ask("not an id", &[0xA5; 32]), (None, false)));
     }
 }

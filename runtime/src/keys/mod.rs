@@ -18,20 +18,15 @@
 
 mod cache;
 mod format;
-mod index;
 mod keyring;
 mod known;
 mod memory;
 mod model;
-// The digest helpers, shared with `StaticKeys`.
-pub(crate) use model::{digests_equal, sha256};
 #[cfg(feature = "postgres")]
 mod postgres;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 mod store;
-#[cfg(test)]
-mod timing_stages;
 
 pub use cache::{CachedStore, Invalidator, DEFAULT_CAPACITY, DEFAULT_TTL};
 pub use format::{

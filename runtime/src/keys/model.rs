@@ -4,12 +4,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
-use subtle::{Choice, ConditionallySelectable, ConstantTimeEq};
+
+use crate::digest::digests_equal;
 
 /// Unix time in whole seconds.
 pub type UnixSeconds = i64;
@@ -20,58 +20,17 @@ pub trait Clock: Send + Sync + 'static {
     fn now(&self) -> UnixSeconds;
 }
 
-/// The system clock. On Linux it is read at the kernel's tick (`CLOCK_REALTIME_COARSE`,
-/// a few milliseconds behind at most): every verification reads it, and in whole
-/// seconds the tick is as good as the precise clock at a sixth of its cost.
+/// The system clock.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SystemClock;
 
 impl Clock for SystemClock {
-    #[cfg(target_os = "linux")]
     fn now(&self) -> UnixSeconds {
-        rustix::time::clock_gettime(rustix::time::ClockId::RealtimeCoarse)
-            .tv_sec
-            .max(0)
-    }
-
-    #[cfg(not(target_os = "linux"))]
-    fn now(&self) -> UnixSeconds {
-        match std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH) {
+        match SystemTime::now().duration_since(UNIX_EPOCH) {
             Ok(d) => i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
             // A clock before 1970 is misconfigured; the epoch is the least harmful answer.
             Err(_) => 0,
         }
-    }
-}
-
-/// A point on the monotonic clock, in nanoseconds, for the lifetimes of what the cache
-/// holds. On Linux it is read at the kernel's tick (`CLOCK_MONOTONIC_COARSE`, a few
-/// milliseconds behind at most), as every verification through the cache reads it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub(crate) struct Tick(u64);
-
-impl Tick {
-    #[cfg(target_os = "linux")]
-    pub(crate) fn now() -> Tick {
-        let at = rustix::time::clock_gettime(rustix::time::ClockId::MonotonicCoarse);
-        let secs = u64::try_from(at.tv_sec).unwrap_or(0);
-        let nanos = u64::try_from(at.tv_nsec).unwrap_or(0);
-        Tick(secs.saturating_mul(1_000_000_000).saturating_add(nanos))
-    }
-
-    #[cfg(not(target_os = "linux"))]
-    pub(crate) fn now() -> Tick {
-        static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
-        let since = START.get_or_init(std::time::Instant::now).elapsed();
-        Tick(u64::try_from(since.as_nanos()).unwrap_or(u64::MAX))
-    }
-
-    /// `by` later (the far end of the clock at most).
-    pub(crate) fn after(self, by: Duration) -> Tick {
-        Tick(
-            self.0
-                .saturating_add(u64::try_from(by.as_nanos()).unwrap_or(u64::MAX)),
-        )
     }
 }
 
@@ -260,117 +219,13 @@ impl fmt::Debug for SecretHashes {
     }
 }
 
-/// SHA-256 of a secret. One that fits a single block (55 bytes or fewer: every keygate
-/// key's secret) is padded here and compressed once, without the hasher's buffering,
-/// which took about a third of the time of hashing a key's secret.
-pub(crate) fn sha256(text: &str) -> [u8; 32] {
-    let bytes = text.as_bytes();
-    // The padding: 0x80, zeros, and the length in bits in the last 8 bytes.
-    const ROOM: usize = 64 - 1 - 8;
-    if bytes.len() > ROOM {
-        return Sha256::digest(bytes).into();
-    }
-    let mut block = [0u8; 64];
-    block[..bytes.len()].copy_from_slice(bytes);
-    block[bytes.len()] = 0x80;
-    block[56..].copy_from_slice(&(bytes.len() as u64 * 8).to_be_bytes());
-    let mut state = SHA256_INITIAL;
-    sha2::compress256(&mut state, &[block.into()]);
-    let mut digest = [0u8; 32];
-    for (out, word) in digest.chunks_exact_mut(4).zip(state) {
-        out.copy_from_slice(&word.to_be_bytes());
-    }
-    digest
-}
-
-/// SHA-256's initial hash value (FIPS 180-4, 5.3.3).
-const SHA256_INITIAL: [u32; 8] = [
-    0x6a09_e667,
-    0xbb67_ae85,
-    0x3c6e_f372,
-    0xa54f_f53a,
-    0x510e_527f,
-    0x9b05_688c,
-    0x1f83_d9ab,
-    0x5be0_cd19,
-];
-
-/// Constant-time equality of two digests.
-pub(crate) fn digests_equal(a: &[u8; 32], b: &[u8; 32]) -> Choice {
-    words_equal(&words(a), &words(b))
-}
-
-/// Constant-time equality of two digests as words: the differences of the four words
-/// are folded without branches, then compared once (`subtle` would fence each of 32
-/// bytes).
-fn words_equal(a: &[u64; 4], b: &[u64; 4]) -> Choice {
-    let diff = a.iter().zip(b).fold(0, |acc, (x, y)| acc | (x ^ y));
-    diff.ct_eq(&0)
-}
-
-/// A digest as four native words.
-fn words(digest: &[u8; 32]) -> [u64; 4] {
-    std::array::from_fn(|i| {
-        let mut word = [0; 8];
-        word.copy_from_slice(&digest[i * 8..i * 8 + 8]);
-        u64::from_ne_bytes(word)
-    })
-}
-
-/// A record's secret digests as words, copied next to its id in an index. A
-/// verification compares the digests picked by arithmetic from the slot its id's search
-/// ended at and from the stand-in's (both read every time), not a record reached
-/// through a pointer: which memory a refusal reads then depends on where the id falls
-/// among the others, as it would for two known ids, not on whether it is known. (Read
-/// through pointers, many known ids reach many records where unknown ids all reach the
-/// one decoy, and the timing test tells them apart.)
-#[derive(Clone, Copy)]
-pub(crate) struct Digests {
-    current: [u64; 4],
-    previous: [u64; 4],
-    /// `UnixSeconds::MIN` when there is no previous secret: no time is before it.
-    previous_until: UnixSeconds,
-}
-
-impl Digests {
-    /// For a slot without a record. It compares equal to an all-zero digest, which no
-    /// SHA-256 gives in practice; callers count a match only where a record is held.
-    pub(crate) const NONE: Digests = Digests {
-        current: [0; 4],
-        previous: [0; 4],
-        previous_until: UnixSeconds::MIN,
-    };
-
-    pub(crate) fn of(hashes: &SecretHashes) -> Digests {
-        let (previous, previous_until) = hashes
-            .previous
-            .map_or(([0; 4], UnixSeconds::MIN), |(hash, until)| {
-                (words(&hash), until)
-            });
-        Digests {
-            current: words(&hashes.current),
-            previous,
-            previous_until,
-        }
-    }
-
-    /// `a` where `choice` is 0, `b` where it is 1, computed from both.
-    pub(crate) fn select(a: &Digests, b: &Digests, choice: Choice) -> Digests {
-        let word = |x: &u64, y: &u64| u64::conditional_select(x, y, choice);
-        Digests {
-            current: std::array::from_fn(|i| word(&a.current[i], &b.current[i])),
-            previous: std::array::from_fn(|i| word(&a.previous[i], &b.previous[i])),
-            previous_until: i64::conditional_select(&a.previous_until, &b.previous_until, choice),
-        }
-    }
-
-    /// Whether `presented` is the current digest, or the previous one before its end; both
-    /// compared in constant time.
-    pub(crate) fn match_secret(&self, presented: &[u8; 32], now: UnixSeconds) -> Choice {
-        let presented = words(presented);
-        let in_grace = Choice::from(u8::from(now < self.previous_until));
-        words_equal(&self.current, &presented)
-            | (words_equal(&self.previous, &presented) & in_grace)
+impl SecretHashes {
+    /// Whether `presented` is the current digest, or the previous one before its end:
+    /// each compared in constant time.
+    pub(crate) fn matches(&self, presented: &[u8; 32], now: UnixSeconds) -> bool {
+        let previous = self.previous.filter(|&(_, until)| now < until);
+        bool::from(digests_equal(&self.current, presented))
+            || previous.is_some_and(|(hash, _)| bool::from(digests_equal(&hash, presented)))
     }
 }
 
@@ -697,68 +552,24 @@ pub(crate) fn apply_update(record: &mut KeyRecord, change: KeyUpdate) {
     }
 }
 
-/// A record no secret matches (its hash has no known preimage), shaped like a usual key:
-/// what an unknown key id is checked against, so it costs what a known one does.
-pub(crate) fn decoy_record() -> KeyRecord {
-    let spec = NewKey::new("decoy").permissions(Permissions::full());
-    new_record(spec, "decoykeyid22".to_owned(), [0xA5; 32], 0, 0)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn hashes(current: u8, previous: Option<(u8, UnixSeconds)>) -> SecretHashes {
-        SecretHashes {
-            current: [current; 32],
-            previous: previous.map(|(hash, until)| ([hash; 32], until)),
-        }
-    }
-
-    fn matches(digests: &Digests, presented: u8, now: UnixSeconds) -> bool {
-        bool::from(digests.match_secret(&[presented; 32], now))
-    }
-
     #[test]
-    fn sha256_is_sha256_at_every_length_around_one_block() {
-        // Known answers (FIPS 180-2 examples), then every length from empty to three
-        // blocks against the hasher: both sides of the single-block shortcut.
-        let hex = |d: [u8; 32]| d.iter().map(|b| format!("{b:02x}")).collect::<String>();
-        assert_eq!(
-            hex(sha256("abc")),
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-        );
-        assert_eq!(
-            hex(sha256("")),
-            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
-        );
-        let text: String = (0..192u8).map(|n| char::from(b'!' + n % 90)).collect();
-        for len in 0..=text.len() {
-            let expected: [u8; 32] = Sha256::digest(&text.as_bytes()[..len]).into();
-            assert_eq!(sha256(&text[..len]), expected, "length {len}");
-        }
-    }
-
-    #[test]
-    fn digests_match_the_current_secret_and_the_previous_one_before_its_end() {
-        let rotated = Digests::of(&hashes(1, Some((2, 100))));
-        assert!(matches(&rotated, 1, 500));
-        assert!(matches(&rotated, 2, 99));
-        assert!(!matches(&rotated, 2, 100));
-        assert!(!matches(&rotated, 3, 0));
-        // Without a previous secret its all-zero slot unlocks nothing, at any time.
-        let plain = Digests::of(&hashes(1, None));
-        assert!(!matches(&plain, 0, UnixSeconds::MIN));
-    }
-
-    #[test]
-    fn selected_digests_are_wholly_one_side_or_the_other() {
-        let a = Digests::of(&hashes(1, None));
-        let b = Digests::of(&hashes(2, Some((3, 10))));
-        let first = Digests::select(&a, &b, Choice::from(0));
-        assert!(matches(&first, 1, 5) && !matches(&first, 2, 5) && !matches(&first, 3, 5));
-        let second = Digests::select(&a, &b, Choice::from(1));
-        assert!(matches(&second, 2, 5) && matches(&second, 3, 5) && !matches(&second, 1, 5));
-        assert!(!matches(&second, 3, 10));
+    fn hashes_match_the_current_secret_and_the_previous_one_before_its_end() {
+        let rotated = SecretHashes {
+            current: [1; 32],
+            previous: Some(([2; 32], 100)),
+        };
+        assert!(rotated.matches(&[1; 32], 500));
+        assert!(rotated.matches(&[2; 32], 99));
+        assert!(!rotated.matches(&[2; 32], 100));
+        assert!(!rotated.matches(&[3; 32], 0));
+        let plain = SecretHashes {
+            current: [1; 32],
+            previous: None,
+        };
+        assert!(!plain.matches(&[0; 32], UnixSeconds::MIN));
     }
 }

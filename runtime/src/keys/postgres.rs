@@ -20,10 +20,11 @@ use tokio_postgres::{AsyncMessage, NoTls, Row};
 use super::cache::{CachedStore, Invalidator};
 use super::format::KeyFormat;
 use super::model::{
-    apply_rotation, apply_update, new_record, sha256, Clock, IssuedKey, KeyFilter, KeyRecord,
-    KeyStatus, KeyUpdate, NewKey, Owner, SecretHashes, StoreError, SystemClock, UnixSeconds,
+    apply_rotation, apply_update, new_record, Clock, IssuedKey, KeyFilter, KeyRecord, KeyStatus,
+    KeyUpdate, NewKey, Owner, SecretHashes, StoreError, SystemClock, UnixSeconds,
 };
 use super::store::KeyStore;
+use crate::digest::sha256;
 
 mod listener;
 mod rows;

@@ -13,10 +13,11 @@ use secrecy::{ExposeSecret, SecretString};
 
 use super::format::KeyFormat;
 use super::model::{
-    apply_rotation, apply_update, new_record, sha256, Clock, IssuedKey, KeyFilter, KeyRecord,
-    KeyStatus, KeyUpdate, NewKey, Owner, SecretHashes, StoreError, SystemClock, UnixSeconds,
+    apply_rotation, apply_update, new_record, Clock, IssuedKey, KeyFilter, KeyRecord, KeyStatus,
+    KeyUpdate, NewKey, Owner, SecretHashes, StoreError, SystemClock, UnixSeconds,
 };
 use super::store::KeyStore;
+use crate::digest::sha256;
 
 /// Schema migrations; migration `i` moves `PRAGMA user_version` from `i` to `i + 1`.
 /// Append only: never edit a migration that has shipped.
