@@ -1,5 +1,5 @@
 //! Runs every request-overhead and scaling case interleaved in one process and prints
-//! the issue's ratios with PASS or MISS.
+//! the budgets (BENCHMARKS.md) with PASS or MISS.
 //!
 //! `cargo run --release -p keygate-bench --bin overhead_report [-- ROUNDS REQUESTS]`
 //! (default 400 rounds of 2,500 requests per case). Each round runs every case once, in
@@ -176,7 +176,7 @@ fn main() {
     let grants = [
         (&cases.static_keys, 1000.0),
         (&cases.keyring_memory, 1000.0),
-        (&cases.keyring_sqlite_cached, 2000.0),
+        (&cases.keyring_sqlite_cached, 1000.0),
         (&cases.static_keys_around, 1000.0),
         (&cases.keyring_memory_around, 1000.0),
     ];
@@ -190,14 +190,14 @@ fn main() {
         );
     }
 
-    println!("\nkeygate / limit (added time, medians; target <= 1.5x):");
+    println!("\nkeygate / limit (added time, medians; target <= 2x):");
     for (case, _) in grants {
         let ratio = samples(case).minus(&no_auth).median() / limit.median();
         // The limit sits inside the router; wrapped around it, it would save too.
         let judged = if case.name.starts_with("around/") {
             "for reference: the limit is inside the router".to_owned()
         } else {
-            verdict(ratio <= 1.5).to_owned()
+            verdict(ratio <= 2.0).to_owned()
         };
         println!("  {:<34} {ratio:>6.2}x  {judged}", case.name);
     }
@@ -207,7 +207,7 @@ fn main() {
     // harness's cost, not keygate's (the pool baselines show how much).
     println!(
         "\nrefusal / grant (added time over no_auth fed the same requests, medians, SQLite \
-         keyring set-up; target <= 1.0x):"
+         keyring set-up; for reference):"
     );
     let grant = samples(&cases.keyring_sqlite_cached).minus(&no_auth);
     for (case, baseline) in [
@@ -221,10 +221,9 @@ fn main() {
         let added = samples(case).minus(&samples(baseline));
         let ratio = added.median() / grant.median();
         println!(
-            "  {:<34} {}   {ratio:>5.2}x  {}   (over {})",
+            "  {:<34} {}   {ratio:>5.2}x   (over {})",
             case.name,
             added.show(),
-            verdict(ratio <= 1.0),
             baseline.name,
         );
     }
