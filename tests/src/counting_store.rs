@@ -59,9 +59,10 @@ impl<S: KeyStore> KeyStore for CountingStore<S> {
 
     async fn list(&self, filter: KeyFilter) -> Result<Vec<KeyRecord>, StoreError> {
         if self.lists_fail.load(Ordering::SeqCst) {
-            return Err(StoreError::Unavailable(
-                "listing is off in this test".into(),
-            ));
+            return Err(StoreError::Unavailable {
+                reason: "listing is off in this test".into(),
+                source: None,
+            });
         }
         self.inner.list(filter).await
     }

@@ -11,7 +11,7 @@ use secrecy::SecretString;
 
 use super::known::{Check, KnownIds, Stripes};
 use super::model::{
-    IssuedKey, KeyFilter, KeyRecord, KeyUpdate, NewKey, Owner, StoreError, UnixSeconds,
+    Chain, IssuedKey, KeyFilter, KeyRecord, KeyUpdate, NewKey, Owner, StoreError, UnixSeconds,
 };
 use super::store::{KeyStore, Sealed};
 
@@ -428,7 +428,7 @@ impl CachedStore<super::SqliteStore> {
                     }
                     // Unknown: assume a change, so nothing stale outlives the outage.
                     Err(e) => {
-                        tracing::warn!(error = %e, "cannot check the key database for changes");
+                        tracing::warn!(error = %Chain(&e), "cannot check the key database for changes");
                         entries.clear();
                     }
                 }

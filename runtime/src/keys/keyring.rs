@@ -8,7 +8,9 @@ use std::sync::{Arc, Mutex};
 use secrecy::ExposeSecret;
 
 use super::format::{FormatError, KeyFormat, ParsedKey};
-use super::model::{Clock, KeyRecord, KeyState, Owner, StoreError, SystemClock, UnixSeconds};
+use super::model::{
+    Chain, Clock, KeyRecord, KeyState, Owner, StoreError, SystemClock, UnixSeconds,
+};
 use super::store::{KeyStore, Sealed};
 use crate::digest::sha256;
 use crate::verifier::{OperationRef, Principal, Verdict, Verifier, VerifyError, VerifyRequest};
@@ -181,7 +183,7 @@ impl<S: KeyStore> Keyring<S> {
         let id = id.to_owned();
         async move {
             if let Err(e) = store.record_use(&id, now).await {
-                tracing::warn!(key_id = %id, error = %e, "could not record key use");
+                tracing::warn!(key_id = %id, error = %Chain(&e), "could not record key use");
             }
         }
     }
@@ -207,7 +209,7 @@ fn recent_use(last: Option<UnixSeconds>, now: UnixSeconds) -> bool {
 }
 
 fn store_error(e: StoreError) -> VerifyError {
-    VerifyError::new(format!("key store: {e}"))
+    VerifyError::new(format!("key store: {}", Chain(&e)))
 }
 
 /// The verdict for an unknown key id or a wrong secret.

@@ -20,7 +20,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard, Weak};
 use std::time::{Duration, Instant};
 
-use super::model::{KeyFilter, KeyRecord};
+use super::model::{Chain, KeyFilter, KeyRecord};
 use super::store::KeyStore;
 
 /// Invalidation stripes of a [`CachedStore`](super::CachedStore), shared with its set of
@@ -253,7 +253,8 @@ impl KnownIds {
                 }
             }
             Err(e) => {
-                tracing::warn!(error = %e, "cannot list key ids; unknown ids go to the store");
+                let error = Chain(&e);
+                tracing::warn!(%error, "cannot list key ids; unknown ids go to the store");
             }
         }
     }

@@ -69,7 +69,7 @@ impl MemoryStore {
         // A poisoned lock means a panic mid-update; refuse rather than serve torn data.
         self.inner
             .lock()
-            .map_err(|_| StoreError::Unavailable("memory store lock poisoned".to_owned()))
+            .map_err(|_| StoreError::unavailable("memory store lock poisoned"))
     }
 
     fn owner_op(&self, id: &str, change: impl FnOnce(&mut Owner)) -> Result<Owner, StoreError> {

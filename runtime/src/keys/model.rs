@@ -456,35 +456,134 @@ impl KeyFilter {
     }
 }
 
-/// A key store failed.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What caused a [`StoreError`]: the database's or the system's own error, shared so
+/// the error stays `Clone`.
+pub type ErrorSource = Arc<dyn std::error::Error + Send + Sync>;
+
+/// A key store failed. Its texts name keys and owners by id and never hold a secret; the
+/// database's own error, where there is one, is its [`source`](std::error::Error::source).
+#[derive(Debug, Clone)]
+#[non_exhaustive]
 pub enum StoreError {
     /// No key with this id.
     NotFound(String),
-    /// The operation does not apply (rotating a revoked key).
-    Conflict(String),
-    /// The store cannot be reached or written (I/O, lock, RNG).
-    Unavailable(String),
+    /// The key with this id is revoked, so it cannot be rotated.
+    Revoked(String),
+    /// The store is configured wrongly (a malformed URL or schema name, no database
+    /// where one must exist): retrying does not help.
+    Config {
+        /// What is wrong.
+        reason: String,
+        /// The error behind it.
+        source: Option<ErrorSource>,
+    },
+    /// The store cannot be reached, written or read now (I/O, connections, timeouts,
+    /// locks, the system's random number generator): retrying may help.
+    Unavailable {
+        /// What failed.
+        reason: String,
+        /// The error behind it.
+        source: Option<ErrorSource>,
+    },
     /// The stored data cannot be read back.
-    Corrupt(String),
+    Corrupt {
+        /// What is wrong with it.
+        reason: String,
+        /// The error behind it.
+        source: Option<ErrorSource>,
+    },
+    /// The store's schema was written by a newer keygate.
+    NewerSchema {
+        /// The schema's version.
+        found: usize,
+        /// The newest version this keygate knows.
+        supported: usize,
+    },
+}
+
+impl StoreError {
+    pub(crate) fn config(reason: impl Into<String>) -> StoreError {
+        StoreError::Config {
+            reason: reason.into(),
+            source: None,
+        }
+    }
+
+    pub(crate) fn unavailable(reason: impl Into<String>) -> StoreError {
+        StoreError::Unavailable {
+            reason: reason.into(),
+            source: None,
+        }
+    }
+
+    pub(crate) fn corrupt(reason: impl Into<String>) -> StoreError {
+        StoreError::Corrupt {
+            reason: reason.into(),
+            source: None,
+        }
+    }
+
+    /// The same error, caused by `cause`.
+    pub(crate) fn caused_by(
+        mut self,
+        cause: impl std::error::Error + Send + Sync + 'static,
+    ) -> StoreError {
+        if let StoreError::Config { source, .. }
+        | StoreError::Unavailable { source, .. }
+        | StoreError::Corrupt { source, .. } = &mut self
+        {
+            *source = Some(Arc::new(cause));
+        }
+        self
+    }
 }
 
 impl fmt::Display for StoreError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             StoreError::NotFound(id) => write!(f, "no key with id `{id}`"),
-            StoreError::Conflict(why) => write!(f, "not possible: {why}"),
-            StoreError::Unavailable(why) => write!(f, "key store unavailable: {why}"),
-            StoreError::Corrupt(why) => write!(f, "key store data is corrupt: {why}"),
+            StoreError::Revoked(id) => write!(f, "key `{id}` is revoked and cannot be rotated"),
+            StoreError::Config { reason, .. } => write!(f, "key store misconfigured: {reason}"),
+            StoreError::Unavailable { reason, .. } => write!(f, "key store unavailable: {reason}"),
+            StoreError::Corrupt { reason, .. } => write!(f, "key store data is corrupt: {reason}"),
+            StoreError::NewerSchema { found, supported } => write!(
+                f,
+                "the key store's schema version {found} is newer than this keygate supports \
+                 ({supported})"
+            ),
         }
     }
 }
 
-impl std::error::Error for StoreError {}
+impl std::error::Error for StoreError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            StoreError::Config { source, .. }
+            | StoreError::Unavailable { source, .. }
+            | StoreError::Corrupt { source, .. } => source.as_deref().map(|e| e as _),
+            _ => None,
+        }
+    }
+}
 
 impl From<super::format::RngError> for StoreError {
     fn from(e: super::format::RngError) -> StoreError {
-        StoreError::Unavailable(e.to_string())
+        StoreError::unavailable("cannot generate a key").caused_by(e)
+    }
+}
+
+/// An error and its sources, one after another: for logs.
+pub(crate) struct Chain<'a>(pub(crate) &'a (dyn std::error::Error + 'static));
+
+impl fmt::Display for Chain<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut source = self.0.source();
+        while let Some(e) = source {
+            write!(f, ": {e}")?;
+            source = e.source();
+        }
+        Ok(())
     }
 }
 
@@ -525,10 +624,7 @@ pub(crate) fn apply_rotation(
     now: UnixSeconds,
 ) -> Result<(), StoreError> {
     if record.status == KeyStatus::Revoked {
-        return Err(StoreError::Conflict(format!(
-            "key `{}` is revoked and cannot be rotated",
-            record.id
-        )));
+        return Err(StoreError::Revoked(record.id.clone()));
     }
     let until = now.saturating_add(secs(grace));
     let old = record.hashes.current;

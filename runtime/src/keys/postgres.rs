@@ -20,8 +20,8 @@ use tokio_postgres::{AsyncMessage, NoTls, Row};
 use super::cache::{CachedStore, Invalidator};
 use super::format::KeyFormat;
 use super::model::{
-    apply_rotation, apply_update, new_record, Clock, IssuedKey, KeyFilter, KeyRecord, KeyStatus,
-    KeyUpdate, NewKey, Owner, SecretHashes, StoreError, SystemClock, UnixSeconds,
+    apply_rotation, apply_update, new_record, Chain, Clock, IssuedKey, KeyFilter, KeyRecord,
+    KeyStatus, KeyUpdate, NewKey, Owner, SecretHashes, StoreError, SystemClock, UnixSeconds,
 };
 use super::store::KeyStore;
 use crate::digest::sha256;
@@ -187,7 +187,7 @@ impl PostgresOptions {
     /// runtime. Fails on a schema newer than this version knows.
     pub async fn connect(self) -> Result<PostgresStore, StoreError> {
         if !valid_schema(&self.schema) {
-            return Err(StoreError::Unavailable(format!(
+            return Err(StoreError::config(format!(
                 "invalid schema name `{}`: use lowercase letters, digits and `_` (at most 48)",
                 self.schema
             )));
@@ -195,7 +195,7 @@ impl PostgresOptions {
         let mut config: tokio_postgres::Config = self
             .url
             .parse()
-            .map_err(|e| StoreError::Unavailable(format!("invalid PostgreSQL URL: {e}")))?;
+            .map_err(|e| StoreError::config("invalid PostgreSQL URL").caused_by(e))?;
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(self.timeout);
         }
@@ -231,7 +231,7 @@ impl PostgresOptions {
             .create_timeout(Some(self.timeout))
             .recycle_timeout(Some(self.timeout))
             .build()
-            .map_err(|e| StoreError::Unavailable(format!("cannot build the pool: {e}")))?;
+            .map_err(|e| StoreError::config("cannot build the connection pool").caused_by(e))?;
         let (stop, _) = watch::channel(());
         let shared = Arc::new(Shared {
             pool,
@@ -349,30 +349,27 @@ impl Drop for Shared {
 
 /// Maps client errors; none of them carries parameter values.
 fn pg(e: tokio_postgres::Error) -> StoreError {
-    match e.as_db_error() {
-        Some(db) => StoreError::Unavailable(format!(
-            "PostgreSQL: {} ({})",
-            db.message(),
-            db.code().code()
-        )),
-        None => StoreError::Unavailable(format!("PostgreSQL: {e}")),
-    }
+    let reason = match e.as_db_error() {
+        Some(db) => format!("PostgreSQL answered with an error ({})", db.code().code()),
+        None => "PostgreSQL failed".to_owned(),
+    };
+    StoreError::unavailable(reason).caused_by(e)
 }
 
 fn pool_error(e: PoolError) -> StoreError {
-    StoreError::Unavailable(format!("PostgreSQL connection pool: {e}"))
+    StoreError::unavailable("no connection from the PostgreSQL pool").caused_by(e)
 }
 
 fn corrupt(id: &str, what: &str) -> StoreError {
-    StoreError::Corrupt(format!("key `{id}`: {what}"))
+    StoreError::corrupt(format!("key `{id}`: {what}"))
 }
 
 fn to_i64(value: u64) -> Result<i64, StoreError> {
-    i64::try_from(value).map_err(|_| StoreError::Conflict("epoch out of range".to_owned()))
+    i64::try_from(value).map_err(|_| StoreError::corrupt(format!("epoch {value} is out of range")))
 }
 
 fn to_json<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
-    serde_json::to_string(value).map_err(|e| StoreError::Corrupt(e.to_string()))
+    serde_json::to_string(value).map_err(|e| StoreError::corrupt("a value as JSON").caused_by(e))
 }
 
 type Params<'a> = &'a [&'a (dyn ToSql + Sync)];
@@ -385,7 +382,7 @@ impl Shared {
     ) -> Result<T, StoreError> {
         match tokio::time::timeout(self.timeout, work).await {
             Ok(result) => result,
-            Err(_) => Err(StoreError::Unavailable(format!(
+            Err(_) => Err(StoreError::unavailable(format!(
                 "PostgreSQL did not answer within {} ms",
                 self.timeout.as_millis()
             ))),
@@ -495,11 +492,12 @@ impl Shared {
         let version: i32 = row.map_or(Ok(0), |r| r.try_get(0)).map_err(pg)?;
         let known = MIGRATIONS.len();
         let version = usize::try_from(version)
-            .map_err(|_| StoreError::Corrupt(format!("negative schema version {version}")))?;
+            .map_err(|_| StoreError::corrupt(format!("negative schema version {version}")))?;
         if version > known {
-            return Err(StoreError::Corrupt(format!(
-                "schema version {version} is newer than this keygate supports ({known})"
-            )));
+            return Err(StoreError::NewerSchema {
+                found: version,
+                supported: known,
+            });
         }
         for (index, sql) in MIGRATIONS.iter().enumerate().skip(version) {
             self.count();
@@ -579,7 +577,7 @@ fn spawn_flusher(shared: &Arc<Shared>, every: Duration) {
             }
             let Some(shared) = weak.upgrade() else { return };
             if let Err(e) = shared.flush().await {
-                tracing::warn!(error = %e, "could not write key uses; will retry");
+                tracing::warn!(error = %Chain(&e), "could not write key uses; will retry");
             }
         }
     });
@@ -699,7 +697,7 @@ impl PostgresStore {
             let rows = s.query(&tx, &sql, &[&id]).await?;
             let row = rows
                 .first()
-                .ok_or_else(|| StoreError::Unavailable("owner upsert returned nothing".into()))?;
+                .ok_or_else(|| StoreError::unavailable("owner upsert returned nothing"))?;
             let owner = read_owner(id, row)?;
             s.notify(&tx, vec![format!("owner:{id}")]).await?;
             s.commit(tx).await?;
@@ -722,7 +720,7 @@ impl KeyStore for PostgresStore {
                     Some(owner) => {
                         let rows = s.query(&tx, TOUCH_OWNER, &[owner]).await?;
                         let row = rows.first().ok_or_else(|| {
-                            StoreError::Unavailable("owner upsert returned nothing".into())
+                            StoreError::unavailable("owner upsert returned nothing")
                         })?;
                         payloads.push(format!("owner:{owner}"));
                         read_owner(owner, row)?.epoch
@@ -858,5 +856,29 @@ impl KeyStore for PostgresStore {
         let latest = pending.entry(id.to_owned()).or_insert(at);
         *latest = (*latest).max(at);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bad_url_or_schema_is_a_configuration_error() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        for options in [
+            PostgresStore::builder("postgres://keygate:secret@[::1"),
+            PostgresStore::builder("postgres://localhost/keys").schema("Not-A-Schema"),
+        ] {
+            match runtime.block_on(options.connect()) {
+                Err(e @ StoreError::Config { .. }) => {
+                    assert!(!format!("{}", Chain(&e)).contains("secret"), "{e}");
+                }
+                other => panic!("expected Config, got {other:?}"),
+            }
+        }
     }
 }

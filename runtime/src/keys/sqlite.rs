@@ -77,39 +77,37 @@ impl fmt::Debug for SqliteStore {
 /// unavailability. Lock timeouts and foreign files get plain words, since operators see
 /// these messages.
 fn db(e: rusqlite::Error) -> StoreError {
-    match e.sqlite_error_code() {
+    let error = match e.sqlite_error_code() {
         Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => {
-            return StoreError::Unavailable(format!(
+            StoreError::unavailable(format!(
                 "the database is locked by another process (still busy after {}s)",
                 BUSY_TIMEOUT.as_secs()
-            ));
+            ))
         }
-        Some(ErrorCode::NotADatabase) => {
-            return StoreError::Corrupt("the file is not an SQLite database".to_owned());
-        }
-        Some(ErrorCode::DatabaseCorrupt) => {
-            return StoreError::Corrupt(format!("the database file is damaged: {e}"));
-        }
-        _ => {}
-    }
-    match e {
-        rusqlite::Error::FromSqlConversionFailure(..)
-        | rusqlite::Error::InvalidColumnType(..)
-        | rusqlite::Error::IntegralValueOutOfRange(..) => StoreError::Corrupt(e.to_string()),
-        _ => StoreError::Unavailable(e.to_string()),
-    }
+        Some(ErrorCode::NotADatabase) => StoreError::corrupt("the file is not an SQLite database"),
+        Some(ErrorCode::DatabaseCorrupt) => StoreError::corrupt("the database file is damaged"),
+        _ => match e {
+            rusqlite::Error::FromSqlConversionFailure(..)
+            | rusqlite::Error::InvalidColumnType(..)
+            | rusqlite::Error::IntegralValueOutOfRange(..) => {
+                StoreError::corrupt("a stored value cannot be read")
+            }
+            _ => StoreError::unavailable("SQLite failed"),
+        },
+    };
+    error.caused_by(e)
 }
 
 fn corrupt(id: &str, what: &str) -> StoreError {
-    StoreError::Corrupt(format!("key `{id}`: {what}"))
+    StoreError::corrupt(format!("key `{id}`: {what}"))
 }
 
 fn to_i64(value: u64) -> Result<i64, StoreError> {
-    i64::try_from(value).map_err(|_| StoreError::Conflict("epoch out of range".to_owned()))
+    i64::try_from(value).map_err(|_| StoreError::corrupt(format!("epoch {value} is out of range")))
 }
 
 fn to_json<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
-    serde_json::to_string(value).map_err(|e| StoreError::Corrupt(e.to_string()))
+    serde_json::to_string(value).map_err(|e| StoreError::corrupt("a value as JSON").caused_by(e))
 }
 
 impl SqliteStore {
@@ -120,7 +118,7 @@ impl SqliteStore {
     }
 
     /// Like [`SqliteStore::open`], but a missing file is an error
-    /// ([`StoreError::Unavailable`]) instead of a new, empty database: for tools that
+    /// ([`StoreError::Config`]) instead of a new, empty database: for tools that
     /// only look at or change keys that exist.
     pub fn open_existing(path: impl AsRef<Path>) -> Result<SqliteStore, StoreError> {
         let flags = OpenFlags::default().difference(OpenFlags::SQLITE_OPEN_CREATE);
@@ -131,9 +129,9 @@ impl SqliteStore {
         let path = path.to_path_buf();
         let mut conn = Connection::open_with_flags(&path, flags).map_err(|e| {
             if e.sqlite_error_code() == Some(ErrorCode::CannotOpen) && !path.exists() {
-                StoreError::Unavailable(format!("no database at `{}`", path.display()))
+                StoreError::config(format!("no database at `{}`", path.display()))
             } else {
-                StoreError::Unavailable(format!("cannot open `{}`: {e}", path.display()))
+                StoreError::unavailable(format!("cannot open `{}`", path.display())).caused_by(e)
             }
         })?;
         // First, so that the pragmas and the migration below wait for a lock too.
@@ -179,14 +177,14 @@ impl SqliteStore {
         let job = move || {
             let mut guard = conn
                 .lock()
-                .map_err(|_| StoreError::Unavailable("sqlite connection lock poisoned".into()))?;
+                .map_err(|_| StoreError::unavailable("sqlite connection lock poisoned"))?;
             job(&mut guard)
         };
         match tokio::runtime::Handle::try_current() {
             Ok(handle) => handle
                 .spawn_blocking(job)
                 .await
-                .map_err(|e| StoreError::Unavailable(format!("sqlite task failed: {e}")))?,
+                .map_err(|e| StoreError::unavailable("the SQLite task failed").caused_by(e))?,
             // No runtime: SQLite on local disk is quick enough to run in place.
             Err(_) => job(),
         }
@@ -249,13 +247,13 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .map_err(db)?;
         let version = usize::try_from(version)
-            .map_err(|_| StoreError::Corrupt(format!("negative schema version {version}")))?;
+            .map_err(|_| StoreError::corrupt(format!("negative schema version {version}")))?;
         let Some(sql) = MIGRATIONS.get(version) else {
             if version > MIGRATIONS.len() {
-                return Err(StoreError::Corrupt(format!(
-                    "schema version {version} is newer than this keygate supports ({})",
-                    MIGRATIONS.len()
-                )));
+                return Err(StoreError::NewerSchema {
+                    found: version,
+                    supported: MIGRATIONS.len(),
+                });
             }
             return Ok(());
         };
@@ -401,7 +399,7 @@ fn read_owner(conn: &Connection, id: &str) -> Result<Option<Owner>, StoreError> 
             id: id.to_owned(),
             enabled,
             epoch: u64::try_from(epoch)
-                .map_err(|_| StoreError::Corrupt(format!("owner `{id}`: negative epoch")))?,
+                .map_err(|_| StoreError::corrupt(format!("owner `{id}`: negative epoch")))?,
         })
     })
     .transpose()
@@ -588,11 +586,11 @@ mod tests {
         let dir = Scratch::new("missing");
         let path = dir.0.join("keys.db");
         match SqliteStore::open_existing(&path) {
-            Err(StoreError::Unavailable(why)) => {
-                assert!(why.contains("no database at"), "{why}");
-                assert!(why.contains("keys.db"), "{why}");
+            Err(StoreError::Config { reason, .. }) => {
+                assert!(reason.contains("no database at"), "{reason}");
+                assert!(reason.contains("keys.db"), "{reason}");
             }
-            other => panic!("expected Unavailable, got {other:?}"),
+            other => panic!("expected Config, got {other:?}"),
         }
         assert!(!path.exists(), "open_existing created the file");
         drop(SqliteStore::open(&path).expect("open creates"));
@@ -607,8 +605,8 @@ mod tests {
             .expect("write");
         for result in [SqliteStore::open(&path), SqliteStore::open_existing(&path)] {
             match result {
-                Err(StoreError::Corrupt(why)) => {
-                    assert!(why.contains("not an SQLite database"), "{why}");
+                Err(StoreError::Corrupt { reason, .. }) => {
+                    assert!(reason.contains("not an SQLite database"), "{reason}");
                 }
                 other => panic!("expected Corrupt, got {other:?}"),
             }

@@ -80,8 +80,8 @@ fn sqlite_refuses_a_newer_schema() {
             .expect("set version");
     }
     match SqliteStore::open(&path) {
-        Err(StoreError::Corrupt(why)) => assert!(why.contains("newer"), "{why}"),
-        other => panic!("expected Corrupt, got {other:?}"),
+        Err(StoreError::NewerSchema { found: 99, .. }) => {}
+        other => panic!("expected NewerSchema, got {other:?}"),
     }
 }
 

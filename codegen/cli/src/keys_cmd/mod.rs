@@ -192,7 +192,14 @@ pub(crate) fn run(args: KeysArgs) -> ExitCode {
     match runtime.block_on(dispatch(&args.db, args.command)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure::Store(e)) => {
-            eprintln!("keygate: {db}: {e}");
+            // The store's message, then what caused it.
+            let mut message = e.to_string();
+            let mut cause = std::error::Error::source(&e);
+            while let Some(next) = cause {
+                message = format!("{message}: {next}");
+                cause = next.source();
+            }
+            eprintln!("keygate: {db}: {message}");
             ExitCode::FAILURE
         }
         Err(Failure::NoDatabase) => {

@@ -6,8 +6,8 @@ use super::*;
 pub(super) fn read_record(row: &Row) -> Result<KeyRecord, StoreError> {
     let id: String = row
         .try_get(0)
-        .map_err(|e| StoreError::Corrupt(format!("a key id: {e}")))?;
-    let bad = |e: tokio_postgres::Error| corrupt(&id, &e.to_string());
+        .map_err(|e| StoreError::corrupt("a key id").caused_by(e))?;
+    let bad = |e: tokio_postgres::Error| StoreError::corrupt(format!("key `{id}`")).caused_by(e);
     let json_err = |what: &str| corrupt(&id, &format!("{what} is not valid JSON"));
     let hash = |bytes: Vec<u8>| -> Result<[u8; 32], StoreError> {
         bytes
@@ -101,13 +101,13 @@ impl KeyRow {
 }
 
 pub(super) fn read_owner(id: &str, row: &Row) -> Result<Owner, StoreError> {
-    let bad = |e: tokio_postgres::Error| StoreError::Corrupt(format!("owner `{id}`: {e}"));
+    let bad = |e: tokio_postgres::Error| StoreError::corrupt(format!("owner `{id}`")).caused_by(e);
     let enabled: bool = row.try_get(0).map_err(bad)?;
     let epoch: i64 = row.try_get(1).map_err(bad)?;
     Ok(Owner {
         id: id.to_owned(),
         enabled,
         epoch: u64::try_from(epoch)
-            .map_err(|_| StoreError::Corrupt(format!("owner `{id}`: negative epoch")))?,
+            .map_err(|_| StoreError::corrupt(format!("owner `{id}`: negative epoch")))?,
     })
 }
