@@ -7,7 +7,6 @@ use http::header::AUTHORIZATION;
 use http::request::Parts;
 
 use crate::credential::{Presented, Reader};
-use crate::extract::{Authenticated, Principals};
 use crate::memo::{Outcome, Slots};
 use crate::refusal::{self, Detail, Refusals, Rejection};
 use crate::spec::{Scheme, SchemeKind, Spec};
@@ -50,17 +49,16 @@ impl Decider {
     /// Applies `applied` to a request. Among the alternatives that pass, the one with
     /// the most schemes wins (ties: the first), so the handler sees every principal it
     /// can.
-    pub(crate) async fn decide(
-        &self,
-        parts: &Parts,
-        applied: Applied,
-    ) -> Result<Authenticated, Rejection> {
+    pub(crate) async fn decide(&self, parts: &Parts, applied: Applied) -> Result<Grant, Rejection> {
         let Applied {
             operation: index,
             requirement,
         } = applied;
-        let grant =
-            |alternative, principals| Authenticated::new(self.spec, index, alternative, principals);
+        let grant = |alternative, principals| Grant {
+            operation: index,
+            alternative,
+            principals,
+        };
         if requirement.is_public() {
             return Ok(grant(None, Principals::NONE));
         }
@@ -133,6 +131,41 @@ impl Decider {
             return Err(self.refusals.forbidden(index));
         }
         Err(self.refusals.unauthorized(index, state.detail))
+    }
+}
+
+/// A granted request: its operation (`None`: undocumented), the winning alternative
+/// (`None`: public or anonymous) and that alternative's principals.
+#[derive(Debug, Clone)]
+pub(crate) struct Grant {
+    pub(crate) operation: Option<usize>,
+    pub(crate) alternative: Option<usize>,
+    pub(crate) principals: Principals,
+}
+
+/// The principals of a winning alternative. Most alternatives name one scheme; its
+/// principal is kept inline, so a grant does not allocate a `Vec`.
+#[derive(Debug, Clone)]
+pub(crate) enum Principals {
+    One(Principal),
+    Many(Vec<Principal>),
+}
+
+impl Principals {
+    pub(crate) const NONE: Principals = Principals::Many(Vec::new());
+
+    pub(crate) fn as_slice(&self) -> &[Principal] {
+        match self {
+            Principals::One(principal) => std::slice::from_ref(principal),
+            Principals::Many(principals) => principals,
+        }
+    }
+
+    pub(crate) fn into_vec(self) -> Vec<Principal> {
+        match self {
+            Principals::One(principal) => vec![principal],
+            Principals::Many(principals) => principals,
+        }
     }
 }
 

@@ -1,17 +1,17 @@
 //! The guard: a spec's tables plus the app's verifier, hooks and options. It finds
-//! what a request must meet (`target.rs`, §2) and decides it (`decision.rs`, §3–§5).
+//! what a request must meet (`target.rs`, §2) and decides it (`decision.rs`, §3–§5);
+//! a granted request gets its [`Authenticated`].
 
 use std::fmt;
 use std::sync::Arc;
 
 use http::request::Parts;
 
-use crate::decision::Decider;
-use crate::extract::Authenticated;
+use crate::decision::{Decider, Grant};
 use crate::refusal::{Refusals, Rejection};
-use crate::spec::Spec;
+use crate::spec::{Operation, Spec};
 use crate::target::{Applied, Routing, Undocumented};
-use crate::verifier::{Hook, Verifier};
+use crate::verifier::{Hook, Principal, Verifier};
 
 /// Enforces one spec. Cheap to clone; build it once at start-up.
 #[derive(Clone)]
@@ -124,7 +124,8 @@ impl Guard {
         for &also in &target.also {
             self.inner.decider.decide(parts, self.applied(also)).await?;
         }
-        self.inner.decider.decide(parts, target.applied).await
+        let grant = self.inner.decider.decide(parts, target.applied).await?;
+        Ok(Authenticated::new(self.spec(), grant))
     }
 
     /// Applies the requirement of the operation at `index` to a request.
@@ -136,7 +137,12 @@ impl Guard {
         if index >= self.spec().operations.len() {
             return Err(Rejection::internal());
         }
-        self.inner.decider.decide(parts, self.applied(index)).await
+        let grant = self
+            .inner
+            .decider
+            .decide(parts, self.applied(index))
+            .await?;
+        Ok(Authenticated::new(self.spec(), grant))
     }
 
     /// The requirement of the operation at `index`.
@@ -145,5 +151,101 @@ impl Guard {
             operation: Some(index),
             requirement: self.spec().operations[index].requirement,
         }
+    }
+}
+
+/// The outcome of a granted request: which operation, which alternative won, and the
+/// principal of each of its schemes. The layer puts it in the request extensions, with
+/// the [`Guard`] that decided it inside (one extension, not two: each costs the request
+/// an allocation).
+#[derive(Debug, Clone)]
+pub struct Authenticated {
+    spec: &'static Spec,
+    grant: Grant,
+    /// The layer's guard, for extractors of another operation than the one decided.
+    guard: Option<Guard>,
+}
+
+impl Authenticated {
+    fn new(spec: &'static Spec, grant: Grant) -> Authenticated {
+        Authenticated {
+            spec,
+            grant,
+            guard: None,
+        }
+    }
+
+    /// The same, carrying the guard that decided it.
+    pub(crate) fn with_guard(mut self, guard: Guard) -> Authenticated {
+        self.guard = Some(guard);
+        self
+    }
+
+    /// The documented operation, or `None` for an undocumented route.
+    pub fn operation(&self) -> Option<&'static Operation> {
+        self.grant
+            .operation
+            .and_then(|index| self.spec.operations.get(index))
+    }
+
+    /// The `operationId` of the operation, when it has one.
+    pub fn operation_id(&self) -> Option<&'static str> {
+        self.operation().and_then(|op| op.operation_id)
+    }
+
+    /// Index of the winning alternative in the requirement; `None` when the request went
+    /// through anonymously (`{}`) or the operation is public.
+    pub fn alternative(&self) -> Option<usize> {
+        self.grant.alternative
+    }
+
+    /// Whether no credential was needed or used.
+    pub fn is_anonymous(&self) -> bool {
+        self.grant.alternative.is_none()
+    }
+
+    /// The principal of the first scheme of the winning alternative.
+    pub fn principal(&self) -> Option<&Principal> {
+        self.grant.principals.as_slice().first()
+    }
+
+    /// Each scheme of the winning alternative with its principal, in document order.
+    pub fn principals(&self) -> impl Iterator<Item = (&'static str, &Principal)> + '_ {
+        let schemes = self.winning_schemes();
+        schemes.zip(self.grant.principals.as_slice().iter())
+    }
+
+    /// The principal verified for the scheme with this name.
+    pub fn principal_for(&self, scheme: &str) -> Option<&Principal> {
+        self.principals()
+            .find(|(name, _)| *name == scheme)
+            .map(|(_, principal)| principal)
+    }
+
+    fn winning_schemes(&self) -> impl Iterator<Item = &'static str> + '_ {
+        let spec = self.spec;
+        let alternative = self
+            .operation()
+            .map_or(spec.root, |op| op.requirement)
+            .alternatives
+            .get(self.grant.alternative.unwrap_or(usize::MAX));
+        alternative
+            .into_iter()
+            .flat_map(|alt| alt.schemes.iter())
+            .filter_map(move |used| spec.schemes.get(used.scheme).map(|s| s.name))
+    }
+
+    /// The winning alternative and its principals, for generated extractors.
+    pub fn into_parts(self) -> (Option<usize>, Vec<Principal>) {
+        (self.grant.alternative, self.grant.principals.into_vec())
+    }
+
+    pub(crate) fn is_for(&self, spec: &'static Spec, operation: usize) -> bool {
+        std::ptr::eq(self.spec, spec) && self.grant.operation == Some(operation)
+    }
+
+    /// The layer's guard, when the layer decided it.
+    pub(crate) fn guard(&self) -> Option<&Guard> {
+        self.guard.as_ref()
     }
 }

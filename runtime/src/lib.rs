@@ -19,9 +19,9 @@ mod target;
 pub mod template;
 mod verifier;
 
-pub use extract::{authorize_operation, principals, Authenticated};
+pub use extract::{authorize_operation, principals};
 pub use for_scheme::ForScheme;
-pub use guard::Guard;
+pub use guard::{Authenticated, Guard};
 #[cfg(feature = "sqlite")]
 pub use keys::SqliteStore;
 pub use keys::{KeyStore, Keyring, MemoryStore};
