@@ -4,405 +4,169 @@
 #[allow(dead_code, unreachable_pub)]
 pub const SOURCE_DOCUMENT: &str = "specs/edge-names.yaml";
 
-/// The security tables of Edge names: 6 schemes, 5 operations.
-#[allow(dead_code, unreachable_pub)]
-pub static SPEC: ::keygate::Spec = ::keygate::Spec {
-    title: "Edge names",
-    base_path: "/api",
-    schemes: &[
-        ::keygate::spec::Scheme {
-            name: "userApiKey (query parameter)",
-            kind: ::keygate::spec::SchemeKind::ApiKey {
-                location: ::keygate::spec::Location::Query,
-                name: "auth-token",
-            },
-        },
-        ::keygate::spec::Scheme {
-            name: "userApiKey (request header)",
-            kind: ::keygate::spec::SchemeKind::ApiKey {
-                location: ::keygate::spec::Location::Header,
-                name: "auth-token",
-            },
-        },
-        ::keygate::spec::Scheme {
-            name: "BearerAuth",
-            kind: ::keygate::spec::SchemeKind::ApiKey {
-                location: ::keygate::spec::Location::Header,
-                name: "Authorization",
-            },
-        },
-        ::keygate::spec::Scheme {
-            name: "bearerAuth",
-            kind: ::keygate::spec::SchemeKind::ApiKey {
-                location: ::keygate::spec::Location::Header,
-                name: "Authorization",
-            },
-        },
-        ::keygate::spec::Scheme {
-            name: "type",
-            kind: ::keygate::spec::SchemeKind::ApiKey {
-                location: ::keygate::spec::Location::Header,
-                name: "Authorization",
-            },
-        },
-        ::keygate::spec::Scheme {
-            name: "2fa",
-            kind: ::keygate::spec::SchemeKind::HttpBasic,
-        },
-    ],
-    root: REQUIREMENT_0,
-    operations: &[
-        ::keygate::spec::Operation {
-            method: "GET",
-            path: "/self",
-            operation_id: ::core::option::Option::Some("self"),
-            requirement: REQUIREMENT_0,
-        },
-        ::keygate::spec::Operation {
-            method: "GET",
-            path: "/list-pets",
-            operation_id: ::core::option::Option::Some("list_pets"),
-            requirement: REQUIREMENT_1,
-        },
-        ::keygate::spec::Operation {
-            method: "POST",
-            path: "/list-pets",
-            operation_id: ::core::option::Option::Some("listPets"),
-            requirement: REQUIREMENT_2,
-        },
-        ::keygate::spec::Operation {
-            method: "GET",
-            path: "/files/{name}.{ext}",
-            operation_id: ::core::option::Option::None,
-            requirement: REQUIREMENT_0,
-        },
-        ::keygate::spec::Operation {
-            method: "GET",
-            path: "/ping",
-            operation_id: ::core::option::Option::Some("KeygateState"),
-            requirement: REQUIREMENT_3,
-        },
-    ],
-};
+/// The generated items, together for their lint allowances and the `kg` import.
+#[allow(
+    dead_code,
+    unreachable_pub,
+    clippy::large_enum_variant,
+    clippy::enum_variant_names
+)]
+mod __keygate {
+    use ::keygate::__private as kg;
 
-const REQUIREMENT_0: ::keygate::spec::Requirement = ::keygate::spec::Requirement {
-    alternatives: &[
-        ::keygate::spec::Alternative {
-            schemes: &[::keygate::spec::SchemeUse {
-                scheme: 0,
-                roles: &[],
-            }],
-        },
-        ::keygate::spec::Alternative {
-            schemes: &[::keygate::spec::SchemeUse {
-                scheme: 1,
-                roles: &[],
-            }],
-        },
-    ],
-};
-
-const REQUIREMENT_1: ::keygate::spec::Requirement = ::keygate::spec::Requirement {
-    alternatives: &[
-        ::keygate::spec::Alternative {
-            schemes: &[::keygate::spec::SchemeUse {
-                scheme: 2,
-                roles: &[],
-            }],
-        },
-        ::keygate::spec::Alternative {
-            schemes: &[::keygate::spec::SchemeUse {
-                scheme: 3,
-                roles: &[],
-            }],
-        },
-        ::keygate::spec::Alternative {
-            schemes: &[::keygate::spec::SchemeUse {
-                scheme: 4,
-                roles: &[],
-            }],
-        },
-    ],
-};
-
-const REQUIREMENT_2: ::keygate::spec::Requirement = ::keygate::spec::Requirement {
-    alternatives: &[::keygate::spec::Alternative {
+    /// The security tables of Edge names: 6 schemes, 5 operations.
+    pub static SPEC: kg::Spec = kg::Spec {
+        title: "Edge names",
+        base_path: "/api",
         schemes: &[
-            ::keygate::spec::SchemeUse {
-                scheme: 5,
-                roles: &[],
-            },
-            ::keygate::spec::SchemeUse {
-                scheme: 4,
-                roles: &[],
-            },
+            kg::api_key("userApiKey (query parameter)", kg::Query, "auth-token"),
+            kg::api_key("userApiKey (request header)", kg::Header, "auth-token"),
+            kg::api_key("BearerAuth", kg::Header, "Authorization"),
+            kg::api_key("bearerAuth", kg::Header, "Authorization"),
+            kg::api_key("type", kg::Header, "Authorization"),
+            kg::basic("2fa"),
         ],
-    }],
-};
+        root: R0,
+        operations: &[
+            kg::op("GET", "/self", Some("self"), R0),
+            kg::op("GET", "/list-pets", Some("list_pets"), R1),
+            kg::op("POST", "/list-pets", Some("listPets"), R2),
+            kg::op("GET", "/files/{name}.{ext}", None, R0),
+            kg::op("GET", "/ping", Some("KeygateState"), R3),
+        ],
+    };
 
-const REQUIREMENT_3: ::keygate::spec::Requirement =
-    ::keygate::spec::Requirement { alternatives: &[] };
+    /// userApiKey (query parameter) OR userApiKey (request header).
+    const R0: kg::Requirement = kg::requirement![[0], [1]];
 
-/// The layer that enforces every documented operation over a whole `Router`.
-/// Routes the document does not describe are refused with 404 by default;
-/// `.undocumented(..)` chooses otherwise. Configure it further with
-/// `.base_path(..)`, `.realm(..)` and `.hook(scheme::NAME, hook)`.
-#[allow(dead_code, unreachable_pub)]
-pub fn layer(verifier: impl ::keygate::Verifier) -> ::keygate::AuthLayer {
-    ::keygate::AuthLayer::new(&SPEC, verifier)
-}
+    /// BearerAuth OR bearerAuth OR type.
+    const R1: kg::Requirement = kg::requirement![[2], [3], [4]];
 
-/// A guard for the per-operation extractors, for apps that add it as
-/// `Extension(guard)` instead of using [`layer`].
-#[allow(dead_code, unreachable_pub)]
-pub fn guard(verifier: impl ::keygate::Verifier) -> ::keygate::Guard {
-    ::keygate::Guard::new(&SPEC, verifier)
-}
+    /// 2fa AND type.
+    const R2: kg::Requirement = kg::requirement![[5, 4]];
 
-/// Scheme names, for `.hook(..)` and `Authenticated::principal_for(..)`.
-#[allow(dead_code, unreachable_pub)]
-pub mod scheme {
-    /// The scheme `userApiKey (query parameter)`: apiKey (query auth-token).
-    pub const USER_API_KEY_QUERY_PARAMETER: &str = "userApiKey (query parameter)";
-    /// The scheme `userApiKey (request header)`: apiKey (header auth-token).
-    pub const USER_API_KEY_REQUEST_HEADER: &str = "userApiKey (request header)";
-    /// The scheme `BearerAuth`: apiKey (header Authorization).
-    pub const BEARER_AUTH: &str = "BearerAuth";
-    /// The scheme `bearerAuth`: apiKey (header Authorization).
-    pub const BEARER_AUTH_2: &str = "bearerAuth";
-    /// The scheme `type`: apiKey (header Authorization).
-    pub const TYPE: &str = "type";
-    /// The scheme `2fa`: http basic.
-    pub const SCHEME_2FA: &str = "2fa";
-}
+    /// public.
+    const R3: kg::Requirement = kg::requirement![];
 
-/// Extractor for `self` (`GET /self`). Requires: userApiKey (query parameter) OR userApiKey (request header).
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[allow(
-    dead_code,
-    unreachable_pub,
-    clippy::large_enum_variant,
-    clippy::enum_variant_names
-)]
-pub enum SelfOp {
-    /// Granted through userApiKey (query parameter).
-    UserApiKeyQueryParameter {
-        /// The principal verified by scheme `userApiKey (query parameter)`.
-        user_api_key_query_parameter: ::keygate::Principal,
-    },
-    /// Granted through userApiKey (request header).
-    UserApiKeyRequestHeader {
-        /// The principal verified by scheme `userApiKey (request header)`.
-        user_api_key_request_header: ::keygate::Principal,
-    },
-}
-
-impl<KeygateState> ::keygate::axum::extract::FromRequestParts<KeygateState> for SelfOp
-where
-    KeygateState: ::core::marker::Send + ::core::marker::Sync,
-{
-    type Rejection = ::keygate::Rejection;
-    async fn from_request_parts(
-        parts: &mut ::keygate::axum::http::request::Parts,
-        _state: &KeygateState,
-    ) -> ::core::result::Result<Self, Self::Rejection> {
-        let (alternative, principals) = ::keygate::authorize_operation(parts, &SPEC, 0)
-            .await?
-            .into_parts();
-        ::core::result::Result::Ok(match alternative {
-            ::core::option::Option::Some(0) => {
-                let [user_api_key_query_parameter] = ::keygate::principals(principals)?;
-                Self::UserApiKeyQueryParameter {
-                    user_api_key_query_parameter,
-                }
-            }
-            ::core::option::Option::Some(1) => {
-                let [user_api_key_request_header] = ::keygate::principals(principals)?;
-                Self::UserApiKeyRequestHeader {
-                    user_api_key_request_header,
-                }
-            }
-            _ => return ::core::result::Result::Err(::keygate::Rejection::internal()),
-        })
+    /// The layer that enforces every documented operation over a whole `Router`.
+    /// Routes the document does not describe are refused with 404 by default;
+    /// `.undocumented(..)` chooses otherwise. Configure it further with
+    /// `.base_path(..)`, `.realm(..)` and `.hook(scheme::NAME, hook)`.
+    pub fn layer(verifier: impl kg::Verifier) -> kg::AuthLayer {
+        kg::AuthLayer::new(&SPEC, verifier)
     }
-}
 
-/// Extractor for `list_pets` (`GET /list-pets`). Requires: BearerAuth OR bearerAuth OR type.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[allow(
-    dead_code,
-    unreachable_pub,
-    clippy::large_enum_variant,
-    clippy::enum_variant_names
-)]
-pub enum ListPets {
-    /// Granted through BearerAuth.
-    BearerAuth {
-        /// The principal verified by scheme `BearerAuth`.
-        bearer_auth: ::keygate::Principal,
-    },
-    /// Granted through bearerAuth.
-    BearerAuth2 {
-        /// The principal verified by scheme `bearerAuth`.
-        bearer_auth_2: ::keygate::Principal,
-    },
-    /// Granted through type.
-    Type {
-        /// The principal verified by scheme `type`.
-        type_: ::keygate::Principal,
-    },
-}
-
-impl<KeygateState> ::keygate::axum::extract::FromRequestParts<KeygateState> for ListPets
-where
-    KeygateState: ::core::marker::Send + ::core::marker::Sync,
-{
-    type Rejection = ::keygate::Rejection;
-    async fn from_request_parts(
-        parts: &mut ::keygate::axum::http::request::Parts,
-        _state: &KeygateState,
-    ) -> ::core::result::Result<Self, Self::Rejection> {
-        let (alternative, principals) = ::keygate::authorize_operation(parts, &SPEC, 1)
-            .await?
-            .into_parts();
-        ::core::result::Result::Ok(match alternative {
-            ::core::option::Option::Some(0) => {
-                let [bearer_auth] = ::keygate::principals(principals)?;
-                Self::BearerAuth { bearer_auth }
-            }
-            ::core::option::Option::Some(1) => {
-                let [bearer_auth_2] = ::keygate::principals(principals)?;
-                Self::BearerAuth2 { bearer_auth_2 }
-            }
-            ::core::option::Option::Some(2) => {
-                let [type_] = ::keygate::principals(principals)?;
-                Self::Type { type_ }
-            }
-            _ => return ::core::result::Result::Err(::keygate::Rejection::internal()),
-        })
+    /// A guard for the per-operation extractors, for apps that add it as
+    /// `Extension(guard)` instead of using [`layer`].
+    pub fn guard(verifier: impl kg::Verifier) -> kg::Guard {
+        kg::Guard::new(&SPEC, verifier)
     }
-}
 
-/// Extractor for `listPets` (`POST /list-pets`). Requires: 2fa AND type.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[allow(
-    dead_code,
-    unreachable_pub,
-    clippy::large_enum_variant,
-    clippy::enum_variant_names
-)]
-pub enum ListPets2 {
-    /// Granted through 2fa AND type.
-    Scheme2faAndType {
-        /// The principal verified by scheme `2fa`.
-        scheme_2fa: ::keygate::Principal,
-        /// The principal verified by scheme `type`.
-        type_: ::keygate::Principal,
-    },
-}
-
-impl<KeygateState> ::keygate::axum::extract::FromRequestParts<KeygateState> for ListPets2
-where
-    KeygateState: ::core::marker::Send + ::core::marker::Sync,
-{
-    type Rejection = ::keygate::Rejection;
-    async fn from_request_parts(
-        parts: &mut ::keygate::axum::http::request::Parts,
-        _state: &KeygateState,
-    ) -> ::core::result::Result<Self, Self::Rejection> {
-        let (alternative, principals) = ::keygate::authorize_operation(parts, &SPEC, 2)
-            .await?
-            .into_parts();
-        ::core::result::Result::Ok(match alternative {
-            ::core::option::Option::Some(0) => {
-                let [scheme_2fa, type_] = ::keygate::principals(principals)?;
-                Self::Scheme2faAndType { scheme_2fa, type_ }
-            }
-            _ => return ::core::result::Result::Err(::keygate::Rejection::internal()),
-        })
+    /// Scheme names, for `.hook(..)` and `Authenticated::principal_for(..)`.
+    pub mod scheme {
+        /// The scheme `userApiKey (query parameter)`: apiKey (query auth-token).
+        pub const USER_API_KEY_QUERY_PARAMETER: &str = "userApiKey (query parameter)";
+        /// The scheme `userApiKey (request header)`: apiKey (header auth-token).
+        pub const USER_API_KEY_REQUEST_HEADER: &str = "userApiKey (request header)";
+        /// The scheme `BearerAuth`: apiKey (header Authorization).
+        pub const BEARER_AUTH: &str = "BearerAuth";
+        /// The scheme `bearerAuth`: apiKey (header Authorization).
+        pub const BEARER_AUTH_2: &str = "bearerAuth";
+        /// The scheme `type`: apiKey (header Authorization).
+        pub const TYPE: &str = "type";
+        /// The scheme `2fa`: http basic.
+        pub const SCHEME_2FA: &str = "2fa";
     }
-}
 
-/// Extractor for `GET /files/{name}.{ext}` (`GET /files/{name}.{ext}`). Requires: userApiKey (query parameter) OR userApiKey (request header).
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[allow(
-    dead_code,
-    unreachable_pub,
-    clippy::large_enum_variant,
-    clippy::enum_variant_names
-)]
-pub enum GetFilesNameExt {
-    /// Granted through userApiKey (query parameter).
-    UserApiKeyQueryParameter {
-        /// The principal verified by scheme `userApiKey (query parameter)`.
-        user_api_key_query_parameter: ::keygate::Principal,
-    },
-    /// Granted through userApiKey (request header).
-    UserApiKeyRequestHeader {
-        /// The principal verified by scheme `userApiKey (request header)`.
-        user_api_key_request_header: ::keygate::Principal,
-    },
-}
-
-impl<KeygateState> ::keygate::axum::extract::FromRequestParts<KeygateState> for GetFilesNameExt
-where
-    KeygateState: ::core::marker::Send + ::core::marker::Sync,
-{
-    type Rejection = ::keygate::Rejection;
-    async fn from_request_parts(
-        parts: &mut ::keygate::axum::http::request::Parts,
-        _state: &KeygateState,
-    ) -> ::core::result::Result<Self, Self::Rejection> {
-        let (alternative, principals) = ::keygate::authorize_operation(parts, &SPEC, 3)
-            .await?
-            .into_parts();
-        ::core::result::Result::Ok(match alternative {
-            ::core::option::Option::Some(0) => {
-                let [user_api_key_query_parameter] = ::keygate::principals(principals)?;
-                Self::UserApiKeyQueryParameter {
-                    user_api_key_query_parameter,
-                }
-            }
-            ::core::option::Option::Some(1) => {
-                let [user_api_key_request_header] = ::keygate::principals(principals)?;
-                Self::UserApiKeyRequestHeader {
-                    user_api_key_request_header,
-                }
-            }
-            _ => return ::core::result::Result::Err(::keygate::Rejection::internal()),
-        })
+    /// Extractor for `self` (`GET /self`). Requires: userApiKey (query parameter) OR userApiKey (request header).
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub enum SelfOp {
+        /// Granted through userApiKey (query parameter).
+        UserApiKeyQueryParameter {
+            /// The principal verified by scheme `userApiKey (query parameter)`.
+            user_api_key_query_parameter: kg::Principal,
+        },
+        /// Granted through userApiKey (request header).
+        UserApiKeyRequestHeader {
+            /// The principal verified by scheme `userApiKey (request header)`.
+            user_api_key_request_header: kg::Principal,
+        },
     }
-}
 
-/// Extractor for `KeygateState` (`GET /ping`). Requires: public.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[allow(
-    dead_code,
-    unreachable_pub,
-    clippy::large_enum_variant,
-    clippy::enum_variant_names
-)]
-pub enum KeygateState2 {
-    /// The operation is public (`security: []` or no requirement at all).
-    Public,
-}
+    kg::extractor!(
+        SPEC, 0, SelfOp { Some(0) => UserApiKeyQueryParameter { user_api_key_query_parameter
+        }, Some(1) => UserApiKeyRequestHeader { user_api_key_request_header } }
+    );
 
-impl<KeygateState> ::keygate::axum::extract::FromRequestParts<KeygateState> for KeygateState2
-where
-    KeygateState: ::core::marker::Send + ::core::marker::Sync,
-{
-    type Rejection = ::keygate::Rejection;
-    async fn from_request_parts(
-        parts: &mut ::keygate::axum::http::request::Parts,
-        _state: &KeygateState,
-    ) -> ::core::result::Result<Self, Self::Rejection> {
-        let (alternative, principals) = ::keygate::authorize_operation(parts, &SPEC, 4)
-            .await?
-            .into_parts();
-        let _ = principals;
-        ::core::result::Result::Ok(match alternative {
-            ::core::option::Option::None => Self::Public,
-            _ => return ::core::result::Result::Err(::keygate::Rejection::internal()),
-        })
+    /// Extractor for `list_pets` (`GET /list-pets`). Requires: BearerAuth OR bearerAuth OR type.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub enum ListPets {
+        /// Granted through BearerAuth.
+        BearerAuth {
+            /// The principal verified by scheme `BearerAuth`.
+            bearer_auth: kg::Principal,
+        },
+        /// Granted through bearerAuth.
+        BearerAuth2 {
+            /// The principal verified by scheme `bearerAuth`.
+            bearer_auth_2: kg::Principal,
+        },
+        /// Granted through type.
+        Type {
+            /// The principal verified by scheme `type`.
+            type_: kg::Principal,
+        },
     }
+
+    kg::extractor!(
+        SPEC, 1, ListPets { Some(0) => BearerAuth { bearer_auth }, Some(1) => BearerAuth2 {
+        bearer_auth_2 }, Some(2) => Type { type_ } }
+    );
+
+    /// Extractor for `listPets` (`POST /list-pets`). Requires: 2fa AND type.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub enum ListPets2 {
+        /// Granted through 2fa AND type.
+        Scheme2faAndType {
+            /// The principal verified by scheme `2fa`.
+            scheme_2fa: kg::Principal,
+            /// The principal verified by scheme `type`.
+            type_: kg::Principal,
+        },
+    }
+
+    kg::extractor!(SPEC, 2, ListPets2 { Some(0) => Scheme2faAndType { scheme_2fa, type_ } });
+
+    /// Extractor for `GET /files/{name}.{ext}` (`GET /files/{name}.{ext}`). Requires: userApiKey (query parameter) OR userApiKey (request header).
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub enum GetFilesNameExt {
+        /// Granted through userApiKey (query parameter).
+        UserApiKeyQueryParameter {
+            /// The principal verified by scheme `userApiKey (query parameter)`.
+            user_api_key_query_parameter: kg::Principal,
+        },
+        /// Granted through userApiKey (request header).
+        UserApiKeyRequestHeader {
+            /// The principal verified by scheme `userApiKey (request header)`.
+            user_api_key_request_header: kg::Principal,
+        },
+    }
+
+    kg::extractor!(
+        SPEC, 3, GetFilesNameExt { Some(0) => UserApiKeyQueryParameter {
+        user_api_key_query_parameter }, Some(1) => UserApiKeyRequestHeader {
+        user_api_key_request_header } }
+    );
+
+    /// Extractor for `KeygateState` (`GET /ping`). Requires: public.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub enum KeygateState2 {
+        /// The operation is public (`security: []` or no requirement at all).
+        Public,
+    }
+
+    kg::extractor!(SPEC, 4, KeygateState2 { None => Public });
 }
+
+#[allow(unused_imports, unreachable_pub)]
+pub use __keygate::*;

@@ -4,420 +4,164 @@
 #[allow(dead_code, unreachable_pub)]
 pub const SOURCE_DOCUMENT: &str = "specs/keys.yaml";
 
-/// The security tables of Keygate Keys: 4 schemes, 7 operations.
-#[allow(dead_code, unreachable_pub)]
-pub static SPEC: ::keygate::Spec = ::keygate::Spec {
-    title: "Keygate Keys",
-    base_path: "",
-    schemes: &[
-        ::keygate::spec::Scheme {
-            name: "api_key",
-            kind: ::keygate::spec::SchemeKind::ApiKey {
-                location: ::keygate::spec::Location::Header,
-                name: "X-API-Key",
-            },
-        },
-        ::keygate::spec::Scheme {
-            name: "app_id",
-            kind: ::keygate::spec::SchemeKind::ApiKey {
-                location: ::keygate::spec::Location::Header,
-                name: "X-App-Id",
-            },
-        },
-        ::keygate::spec::Scheme {
-            name: "app_secret",
-            kind: ::keygate::spec::SchemeKind::ApiKey {
-                location: ::keygate::spec::Location::Header,
-                name: "X-App-Secret",
-            },
-        },
-        ::keygate::spec::Scheme {
-            name: "basic",
-            kind: ::keygate::spec::SchemeKind::HttpBasic,
-        },
-    ],
-    root: REQUIREMENT_0,
-    operations: &[
-        ::keygate::spec::Operation {
-            method: "GET",
-            path: "/things",
-            operation_id: ::core::option::Option::Some("listThings"),
-            requirement: REQUIREMENT_0,
-        },
-        ::keygate::spec::Operation {
-            method: "POST",
-            path: "/things",
-            operation_id: ::core::option::Option::Some("createThing"),
-            requirement: REQUIREMENT_0,
-        },
-        ::keygate::spec::Operation {
-            method: "GET",
-            path: "/things/{id}",
-            operation_id: ::core::option::Option::Some("getThing"),
-            requirement: REQUIREMENT_0,
-        },
-        ::keygate::spec::Operation {
-            method: "DELETE",
-            path: "/things/{id}",
-            operation_id: ::core::option::Option::Some("deleteThing"),
-            requirement: REQUIREMENT_0,
-        },
-        ::keygate::spec::Operation {
-            method: "GET",
-            path: "/reports",
-            operation_id: ::core::option::Option::Some("getReport"),
-            requirement: REQUIREMENT_1,
-        },
-        ::keygate::spec::Operation {
-            method: "GET",
-            path: "/apps/things",
-            operation_id: ::core::option::Option::Some("listAppThings"),
-            requirement: REQUIREMENT_2,
-        },
-        ::keygate::spec::Operation {
-            method: "GET",
-            path: "/basic/things",
-            operation_id: ::core::option::Option::Some("listBasicThings"),
-            requirement: REQUIREMENT_3,
-        },
-    ],
-};
+/// The generated items, together for their lint allowances and the `kg` import.
+#[allow(
+    dead_code,
+    unreachable_pub,
+    clippy::large_enum_variant,
+    clippy::enum_variant_names
+)]
+mod __keygate {
+    use ::keygate::__private as kg;
 
-const REQUIREMENT_0: ::keygate::spec::Requirement = ::keygate::spec::Requirement {
-    alternatives: &[::keygate::spec::Alternative {
-        schemes: &[::keygate::spec::SchemeUse {
-            scheme: 0,
-            roles: &[],
-        }],
-    }],
-};
-
-const REQUIREMENT_1: ::keygate::spec::Requirement = ::keygate::spec::Requirement {
-    alternatives: &[::keygate::spec::Alternative {
-        schemes: &[::keygate::spec::SchemeUse {
-            scheme: 0,
-            roles: &["auditor"],
-        }],
-    }],
-};
-
-const REQUIREMENT_2: ::keygate::spec::Requirement = ::keygate::spec::Requirement {
-    alternatives: &[::keygate::spec::Alternative {
+    /// The security tables of Keygate Keys: 4 schemes, 7 operations.
+    pub static SPEC: kg::Spec = kg::Spec {
+        title: "Keygate Keys",
+        base_path: "",
         schemes: &[
-            ::keygate::spec::SchemeUse {
-                scheme: 1,
-                roles: &[],
-            },
-            ::keygate::spec::SchemeUse {
-                scheme: 2,
-                roles: &[],
-            },
+            kg::api_key("api_key", kg::Header, "X-API-Key"),
+            kg::api_key("app_id", kg::Header, "X-App-Id"),
+            kg::api_key("app_secret", kg::Header, "X-App-Secret"),
+            kg::basic("basic"),
         ],
-    }],
-};
+        root: R0,
+        operations: &[
+            kg::op("GET", "/things", Some("listThings"), R0),
+            kg::op("POST", "/things", Some("createThing"), R0),
+            kg::op("GET", "/things/{id}", Some("getThing"), R0),
+            kg::op("DELETE", "/things/{id}", Some("deleteThing"), R0),
+            kg::op("GET", "/reports", Some("getReport"), R1),
+            kg::op("GET", "/apps/things", Some("listAppThings"), R2),
+            kg::op("GET", "/basic/things", Some("listBasicThings"), R3),
+        ],
+    };
 
-const REQUIREMENT_3: ::keygate::spec::Requirement = ::keygate::spec::Requirement {
-    alternatives: &[::keygate::spec::Alternative {
-        schemes: &[::keygate::spec::SchemeUse {
-            scheme: 3,
-            roles: &[],
-        }],
-    }],
-};
+    /// api_key.
+    const R0: kg::Requirement = kg::requirement![[0]];
 
-/// The layer that enforces every documented operation over a whole `Router`.
-/// Routes the document does not describe are refused with 404 by default;
-/// `.undocumented(..)` chooses otherwise. Configure it further with
-/// `.base_path(..)`, `.realm(..)` and `.hook(scheme::NAME, hook)`.
-#[allow(dead_code, unreachable_pub)]
-pub fn layer(verifier: impl ::keygate::Verifier) -> ::keygate::AuthLayer {
-    ::keygate::AuthLayer::new(&SPEC, verifier)
-}
+    /// api_key(auditor).
+    const R1: kg::Requirement = kg::requirement![[0("auditor")]];
 
-/// A guard for the per-operation extractors, for apps that add it as
-/// `Extension(guard)` instead of using [`layer`].
-#[allow(dead_code, unreachable_pub)]
-pub fn guard(verifier: impl ::keygate::Verifier) -> ::keygate::Guard {
-    ::keygate::Guard::new(&SPEC, verifier)
-}
+    /// app_id AND app_secret.
+    const R2: kg::Requirement = kg::requirement![[1, 2]];
 
-/// Scheme names, for `.hook(..)` and `Authenticated::principal_for(..)`.
-#[allow(dead_code, unreachable_pub)]
-pub mod scheme {
-    /// The scheme `api_key`: apiKey (header X-API-Key).
-    pub const API_KEY: &str = "api_key";
-    /// The scheme `app_id`: apiKey (header X-App-Id).
-    pub const APP_ID: &str = "app_id";
-    /// The scheme `app_secret`: apiKey (header X-App-Secret).
-    pub const APP_SECRET: &str = "app_secret";
-    /// The scheme `basic`: http basic.
-    pub const BASIC: &str = "basic";
-}
+    /// basic.
+    const R3: kg::Requirement = kg::requirement![[3]];
 
-/// Extractor for `listThings` (`GET /things`). Requires: api_key.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[allow(
-    dead_code,
-    unreachable_pub,
-    clippy::large_enum_variant,
-    clippy::enum_variant_names
-)]
-pub enum ListThings {
-    /// Granted through api_key.
-    ApiKey {
-        /// The principal verified by scheme `api_key`.
-        api_key: ::keygate::Principal,
-    },
-}
-
-impl<KeygateState> ::keygate::axum::extract::FromRequestParts<KeygateState> for ListThings
-where
-    KeygateState: ::core::marker::Send + ::core::marker::Sync,
-{
-    type Rejection = ::keygate::Rejection;
-    async fn from_request_parts(
-        parts: &mut ::keygate::axum::http::request::Parts,
-        _state: &KeygateState,
-    ) -> ::core::result::Result<Self, Self::Rejection> {
-        let (alternative, principals) = ::keygate::authorize_operation(parts, &SPEC, 0)
-            .await?
-            .into_parts();
-        ::core::result::Result::Ok(match alternative {
-            ::core::option::Option::Some(0) => {
-                let [api_key] = ::keygate::principals(principals)?;
-                Self::ApiKey { api_key }
-            }
-            _ => return ::core::result::Result::Err(::keygate::Rejection::internal()),
-        })
+    /// The layer that enforces every documented operation over a whole `Router`.
+    /// Routes the document does not describe are refused with 404 by default;
+    /// `.undocumented(..)` chooses otherwise. Configure it further with
+    /// `.base_path(..)`, `.realm(..)` and `.hook(scheme::NAME, hook)`.
+    pub fn layer(verifier: impl kg::Verifier) -> kg::AuthLayer {
+        kg::AuthLayer::new(&SPEC, verifier)
     }
-}
 
-/// Extractor for `createThing` (`POST /things`). Requires: api_key.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[allow(
-    dead_code,
-    unreachable_pub,
-    clippy::large_enum_variant,
-    clippy::enum_variant_names
-)]
-pub enum CreateThing {
-    /// Granted through api_key.
-    ApiKey {
-        /// The principal verified by scheme `api_key`.
-        api_key: ::keygate::Principal,
-    },
-}
-
-impl<KeygateState> ::keygate::axum::extract::FromRequestParts<KeygateState> for CreateThing
-where
-    KeygateState: ::core::marker::Send + ::core::marker::Sync,
-{
-    type Rejection = ::keygate::Rejection;
-    async fn from_request_parts(
-        parts: &mut ::keygate::axum::http::request::Parts,
-        _state: &KeygateState,
-    ) -> ::core::result::Result<Self, Self::Rejection> {
-        let (alternative, principals) = ::keygate::authorize_operation(parts, &SPEC, 1)
-            .await?
-            .into_parts();
-        ::core::result::Result::Ok(match alternative {
-            ::core::option::Option::Some(0) => {
-                let [api_key] = ::keygate::principals(principals)?;
-                Self::ApiKey { api_key }
-            }
-            _ => return ::core::result::Result::Err(::keygate::Rejection::internal()),
-        })
+    /// A guard for the per-operation extractors, for apps that add it as
+    /// `Extension(guard)` instead of using [`layer`].
+    pub fn guard(verifier: impl kg::Verifier) -> kg::Guard {
+        kg::Guard::new(&SPEC, verifier)
     }
-}
 
-/// Extractor for `getThing` (`GET /things/{id}`). Requires: api_key.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[allow(
-    dead_code,
-    unreachable_pub,
-    clippy::large_enum_variant,
-    clippy::enum_variant_names
-)]
-pub enum GetThing {
-    /// Granted through api_key.
-    ApiKey {
-        /// The principal verified by scheme `api_key`.
-        api_key: ::keygate::Principal,
-    },
-}
-
-impl<KeygateState> ::keygate::axum::extract::FromRequestParts<KeygateState> for GetThing
-where
-    KeygateState: ::core::marker::Send + ::core::marker::Sync,
-{
-    type Rejection = ::keygate::Rejection;
-    async fn from_request_parts(
-        parts: &mut ::keygate::axum::http::request::Parts,
-        _state: &KeygateState,
-    ) -> ::core::result::Result<Self, Self::Rejection> {
-        let (alternative, principals) = ::keygate::authorize_operation(parts, &SPEC, 2)
-            .await?
-            .into_parts();
-        ::core::result::Result::Ok(match alternative {
-            ::core::option::Option::Some(0) => {
-                let [api_key] = ::keygate::principals(principals)?;
-                Self::ApiKey { api_key }
-            }
-            _ => return ::core::result::Result::Err(::keygate::Rejection::internal()),
-        })
+    /// Scheme names, for `.hook(..)` and `Authenticated::principal_for(..)`.
+    pub mod scheme {
+        /// The scheme `api_key`: apiKey (header X-API-Key).
+        pub const API_KEY: &str = "api_key";
+        /// The scheme `app_id`: apiKey (header X-App-Id).
+        pub const APP_ID: &str = "app_id";
+        /// The scheme `app_secret`: apiKey (header X-App-Secret).
+        pub const APP_SECRET: &str = "app_secret";
+        /// The scheme `basic`: http basic.
+        pub const BASIC: &str = "basic";
     }
-}
 
-/// Extractor for `deleteThing` (`DELETE /things/{id}`). Requires: api_key.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[allow(
-    dead_code,
-    unreachable_pub,
-    clippy::large_enum_variant,
-    clippy::enum_variant_names
-)]
-pub enum DeleteThing {
-    /// Granted through api_key.
-    ApiKey {
-        /// The principal verified by scheme `api_key`.
-        api_key: ::keygate::Principal,
-    },
-}
-
-impl<KeygateState> ::keygate::axum::extract::FromRequestParts<KeygateState> for DeleteThing
-where
-    KeygateState: ::core::marker::Send + ::core::marker::Sync,
-{
-    type Rejection = ::keygate::Rejection;
-    async fn from_request_parts(
-        parts: &mut ::keygate::axum::http::request::Parts,
-        _state: &KeygateState,
-    ) -> ::core::result::Result<Self, Self::Rejection> {
-        let (alternative, principals) = ::keygate::authorize_operation(parts, &SPEC, 3)
-            .await?
-            .into_parts();
-        ::core::result::Result::Ok(match alternative {
-            ::core::option::Option::Some(0) => {
-                let [api_key] = ::keygate::principals(principals)?;
-                Self::ApiKey { api_key }
-            }
-            _ => return ::core::result::Result::Err(::keygate::Rejection::internal()),
-        })
+    /// Extractor for `listThings` (`GET /things`). Requires: api_key.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub enum ListThings {
+        /// Granted through api_key.
+        ApiKey {
+            /// The principal verified by scheme `api_key`.
+            api_key: kg::Principal,
+        },
     }
-}
 
-/// Extractor for `getReport` (`GET /reports`). Requires: api_key(auditor).
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[allow(
-    dead_code,
-    unreachable_pub,
-    clippy::large_enum_variant,
-    clippy::enum_variant_names
-)]
-pub enum GetReport {
-    /// Granted through api_key(auditor).
-    ApiKey {
-        /// The principal verified by scheme `api_key`.
-        api_key: ::keygate::Principal,
-    },
-}
+    kg::extractor!(SPEC, 0, ListThings { Some(0) => ApiKey { api_key } });
 
-impl<KeygateState> ::keygate::axum::extract::FromRequestParts<KeygateState> for GetReport
-where
-    KeygateState: ::core::marker::Send + ::core::marker::Sync,
-{
-    type Rejection = ::keygate::Rejection;
-    async fn from_request_parts(
-        parts: &mut ::keygate::axum::http::request::Parts,
-        _state: &KeygateState,
-    ) -> ::core::result::Result<Self, Self::Rejection> {
-        let (alternative, principals) = ::keygate::authorize_operation(parts, &SPEC, 4)
-            .await?
-            .into_parts();
-        ::core::result::Result::Ok(match alternative {
-            ::core::option::Option::Some(0) => {
-                let [api_key] = ::keygate::principals(principals)?;
-                Self::ApiKey { api_key }
-            }
-            _ => return ::core::result::Result::Err(::keygate::Rejection::internal()),
-        })
+    /// Extractor for `createThing` (`POST /things`). Requires: api_key.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub enum CreateThing {
+        /// Granted through api_key.
+        ApiKey {
+            /// The principal verified by scheme `api_key`.
+            api_key: kg::Principal,
+        },
     }
-}
 
-/// Extractor for `listAppThings` (`GET /apps/things`). Requires: app_id AND app_secret.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[allow(
-    dead_code,
-    unreachable_pub,
-    clippy::large_enum_variant,
-    clippy::enum_variant_names
-)]
-pub enum ListAppThings {
-    /// Granted through app_id AND app_secret.
-    AppIdAndAppSecret {
-        /// The principal verified by scheme `app_id`.
-        app_id: ::keygate::Principal,
-        /// The principal verified by scheme `app_secret`.
-        app_secret: ::keygate::Principal,
-    },
-}
+    kg::extractor!(SPEC, 1, CreateThing { Some(0) => ApiKey { api_key } });
 
-impl<KeygateState> ::keygate::axum::extract::FromRequestParts<KeygateState> for ListAppThings
-where
-    KeygateState: ::core::marker::Send + ::core::marker::Sync,
-{
-    type Rejection = ::keygate::Rejection;
-    async fn from_request_parts(
-        parts: &mut ::keygate::axum::http::request::Parts,
-        _state: &KeygateState,
-    ) -> ::core::result::Result<Self, Self::Rejection> {
-        let (alternative, principals) = ::keygate::authorize_operation(parts, &SPEC, 5)
-            .await?
-            .into_parts();
-        ::core::result::Result::Ok(match alternative {
-            ::core::option::Option::Some(0) => {
-                let [app_id, app_secret] = ::keygate::principals(principals)?;
-                Self::AppIdAndAppSecret { app_id, app_secret }
-            }
-            _ => return ::core::result::Result::Err(::keygate::Rejection::internal()),
-        })
+    /// Extractor for `getThing` (`GET /things/{id}`). Requires: api_key.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub enum GetThing {
+        /// Granted through api_key.
+        ApiKey {
+            /// The principal verified by scheme `api_key`.
+            api_key: kg::Principal,
+        },
     }
-}
 
-/// Extractor for `listBasicThings` (`GET /basic/things`). Requires: basic.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[allow(
-    dead_code,
-    unreachable_pub,
-    clippy::large_enum_variant,
-    clippy::enum_variant_names
-)]
-pub enum ListBasicThings {
-    /// Granted through basic.
-    Basic {
-        /// The principal verified by scheme `basic`.
-        basic: ::keygate::Principal,
-    },
-}
+    kg::extractor!(SPEC, 2, GetThing { Some(0) => ApiKey { api_key } });
 
-impl<KeygateState> ::keygate::axum::extract::FromRequestParts<KeygateState> for ListBasicThings
-where
-    KeygateState: ::core::marker::Send + ::core::marker::Sync,
-{
-    type Rejection = ::keygate::Rejection;
-    async fn from_request_parts(
-        parts: &mut ::keygate::axum::http::request::Parts,
-        _state: &KeygateState,
-    ) -> ::core::result::Result<Self, Self::Rejection> {
-        let (alternative, principals) = ::keygate::authorize_operation(parts, &SPEC, 6)
-            .await?
-            .into_parts();
-        ::core::result::Result::Ok(match alternative {
-            ::core::option::Option::Some(0) => {
-                let [basic] = ::keygate::principals(principals)?;
-                Self::Basic { basic }
-            }
-            _ => return ::core::result::Result::Err(::keygate::Rejection::internal()),
-        })
+    /// Extractor for `deleteThing` (`DELETE /things/{id}`). Requires: api_key.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub enum DeleteThing {
+        /// Granted through api_key.
+        ApiKey {
+            /// The principal verified by scheme `api_key`.
+            api_key: kg::Principal,
+        },
     }
+
+    kg::extractor!(SPEC, 3, DeleteThing { Some(0) => ApiKey { api_key } });
+
+    /// Extractor for `getReport` (`GET /reports`). Requires: api_key(auditor).
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub enum GetReport {
+        /// Granted through api_key(auditor).
+        ApiKey {
+            /// The principal verified by scheme `api_key`.
+            api_key: kg::Principal,
+        },
+    }
+
+    kg::extractor!(SPEC, 4, GetReport { Some(0) => ApiKey { api_key } });
+
+    /// Extractor for `listAppThings` (`GET /apps/things`). Requires: app_id AND app_secret.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub enum ListAppThings {
+        /// Granted through app_id AND app_secret.
+        AppIdAndAppSecret {
+            /// The principal verified by scheme `app_id`.
+            app_id: kg::Principal,
+            /// The principal verified by scheme `app_secret`.
+            app_secret: kg::Principal,
+        },
+    }
+
+    kg::extractor!(
+        SPEC, 5, ListAppThings { Some(0) => AppIdAndAppSecret { app_id, app_secret } }
+    );
+
+    /// Extractor for `listBasicThings` (`GET /basic/things`). Requires: basic.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub enum ListBasicThings {
+        /// Granted through basic.
+        Basic {
+            /// The principal verified by scheme `basic`.
+            basic: kg::Principal,
+        },
+    }
+
+    kg::extractor!(SPEC, 6, ListBasicThings { Some(0) => Basic { basic } });
 }
+
+#[allow(unused_imports, unreachable_pub)]
+pub use __keygate::*;

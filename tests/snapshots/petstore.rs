@@ -4,636 +4,238 @@
 #[allow(dead_code, unreachable_pub)]
 pub const SOURCE_DOCUMENT: &str = "specs/petstore.yaml";
 
-/// The security tables of Keygate Petstore: 7 schemes, 9 operations.
-#[allow(dead_code, unreachable_pub)]
-pub static SPEC: ::keygate::Spec = ::keygate::Spec {
-    title: "Keygate Petstore",
-    base_path: "/v1",
-    schemes: &[
-        ::keygate::spec::Scheme {
-            name: "api_key",
-            kind: ::keygate::spec::SchemeKind::ApiKey {
-                location: ::keygate::spec::Location::Header,
-                name: "X-API-Key",
-            },
-        },
-        ::keygate::spec::Scheme {
-            name: "app_id",
-            kind: ::keygate::spec::SchemeKind::ApiKey {
-                location: ::keygate::spec::Location::Header,
-                name: "X-App-Id",
-            },
-        },
-        ::keygate::spec::Scheme {
-            name: "query_key",
-            kind: ::keygate::spec::SchemeKind::ApiKey {
-                location: ::keygate::spec::Location::Query,
-                name: "api_key",
-            },
-        },
-        ::keygate::spec::Scheme {
-            name: "session",
-            kind: ::keygate::spec::SchemeKind::ApiKey {
-                location: ::keygate::spec::Location::Cookie,
-                name: "session",
-            },
-        },
-        ::keygate::spec::Scheme {
-            name: "bearer",
-            kind: ::keygate::spec::SchemeKind::HttpBearer,
-        },
-        ::keygate::spec::Scheme {
-            name: "basic",
-            kind: ::keygate::spec::SchemeKind::HttpBasic,
-        },
-        ::keygate::spec::Scheme {
-            name: "partner_oauth",
-            kind: ::keygate::spec::SchemeKind::Hooked { kind: "oauth2" },
-        },
-    ],
-    root: REQUIREMENT_0,
-    operations: &[
-        ::keygate::spec::Operation {
-            method: "GET",
-            path: "/pets",
-            operation_id: ::core::option::Option::Some("listPets"),
-            requirement: REQUIREMENT_1,
-        },
-        ::keygate::spec::Operation {
-            method: "POST",
-            path: "/pets",
-            operation_id: ::core::option::Option::Some("createPet"),
-            requirement: REQUIREMENT_2,
-        },
-        ::keygate::spec::Operation {
-            method: "GET",
-            path: "/pets/{petId}",
-            operation_id: ::core::option::Option::Some("showPetById"),
-            requirement: REQUIREMENT_3,
-        },
-        ::keygate::spec::Operation {
-            method: "DELETE",
-            path: "/pets/{petId}",
-            operation_id: ::core::option::Option::Some("deletePet"),
-            requirement: REQUIREMENT_4,
-        },
-        ::keygate::spec::Operation {
-            method: "PUT",
-            path: "/pets/{petId}/photo",
-            operation_id: ::core::option::Option::Some("uploadPetPhoto"),
-            requirement: REQUIREMENT_5,
-        },
-        ::keygate::spec::Operation {
-            method: "GET",
-            path: "/stats",
-            operation_id: ::core::option::Option::Some("getStats"),
-            requirement: REQUIREMENT_0,
-        },
-        ::keygate::spec::Operation {
-            method: "GET",
-            path: "/health",
-            operation_id: ::core::option::Option::Some("health"),
-            requirement: REQUIREMENT_6,
-        },
-        ::keygate::spec::Operation {
-            method: "GET",
-            path: "/me",
-            operation_id: ::core::option::Option::Some("whoAmI"),
-            requirement: REQUIREMENT_7,
-        },
-        ::keygate::spec::Operation {
-            method: "POST",
-            path: "/export",
-            operation_id: ::core::option::Option::Some("exportPets"),
-            requirement: REQUIREMENT_8,
-        },
-    ],
-};
+/// The generated items, together for their lint allowances and the `kg` import.
+#[allow(
+    dead_code,
+    unreachable_pub,
+    clippy::large_enum_variant,
+    clippy::enum_variant_names
+)]
+mod __keygate {
+    use ::keygate::__private as kg;
 
-const REQUIREMENT_0: ::keygate::spec::Requirement = ::keygate::spec::Requirement {
-    alternatives: &[::keygate::spec::Alternative {
-        schemes: &[::keygate::spec::SchemeUse {
-            scheme: 0,
-            roles: &[],
-        }],
-    }],
-};
-
-const REQUIREMENT_1: ::keygate::spec::Requirement = ::keygate::spec::Requirement {
-    alternatives: &[
-        ::keygate::spec::Alternative {
-            schemes: &[::keygate::spec::SchemeUse {
-                scheme: 0,
-                roles: &[],
-            }],
-        },
-        ::keygate::spec::Alternative { schemes: &[] },
-    ],
-};
-
-const REQUIREMENT_2: ::keygate::spec::Requirement = ::keygate::spec::Requirement {
-    alternatives: &[::keygate::spec::Alternative {
-        schemes: &[::keygate::spec::SchemeUse {
-            scheme: 0,
-            roles: &["writer"],
-        }],
-    }],
-};
-
-const REQUIREMENT_3: ::keygate::spec::Requirement = ::keygate::spec::Requirement {
-    alternatives: &[
-        ::keygate::spec::Alternative {
-            schemes: &[::keygate::spec::SchemeUse {
-                scheme: 2,
-                roles: &[],
-            }],
-        },
-        ::keygate::spec::Alternative {
-            schemes: &[::keygate::spec::SchemeUse {
-                scheme: 3,
-                roles: &[],
-            }],
-        },
-    ],
-};
-
-const REQUIREMENT_4: ::keygate::spec::Requirement = ::keygate::spec::Requirement {
-    alternatives: &[::keygate::spec::Alternative {
+    /// The security tables of Keygate Petstore: 7 schemes, 9 operations.
+    pub static SPEC: kg::Spec = kg::Spec {
+        title: "Keygate Petstore",
+        base_path: "/v1",
         schemes: &[
-            ::keygate::spec::SchemeUse {
-                scheme: 0,
-                roles: &[],
-            },
-            ::keygate::spec::SchemeUse {
-                scheme: 1,
-                roles: &[],
-            },
+            kg::api_key("api_key", kg::Header, "X-API-Key"),
+            kg::api_key("app_id", kg::Header, "X-App-Id"),
+            kg::api_key("query_key", kg::Query, "api_key"),
+            kg::api_key("session", kg::Cookie, "session"),
+            kg::bearer("bearer"),
+            kg::basic("basic"),
+            kg::hooked("partner_oauth", "oauth2"),
         ],
-    }],
-};
+        root: R0,
+        operations: &[
+            kg::op("GET", "/pets", Some("listPets"), R1),
+            kg::op("POST", "/pets", Some("createPet"), R2),
+            kg::op("GET", "/pets/{petId}", Some("showPetById"), R3),
+            kg::op("DELETE", "/pets/{petId}", Some("deletePet"), R4),
+            kg::op("PUT", "/pets/{petId}/photo", Some("uploadPetPhoto"), R5),
+            kg::op("GET", "/stats", Some("getStats"), R0),
+            kg::op("GET", "/health", Some("health"), R6),
+            kg::op("GET", "/me", Some("whoAmI"), R7),
+            kg::op("POST", "/export", Some("exportPets"), R8),
+        ],
+    };
 
-const REQUIREMENT_5: ::keygate::spec::Requirement = ::keygate::spec::Requirement {
-    alternatives: &[
-        ::keygate::spec::Alternative {
-            schemes: &[
-                ::keygate::spec::SchemeUse {
-                    scheme: 0,
-                    roles: &[],
-                },
-                ::keygate::spec::SchemeUse {
-                    scheme: 1,
-                    roles: &[],
-                },
-            ],
+    /// api_key.
+    const R0: kg::Requirement = kg::requirement![[0]];
+
+    /// optional: api_key.
+    const R1: kg::Requirement = kg::requirement![[0], []];
+
+    /// api_key(writer).
+    const R2: kg::Requirement = kg::requirement![[0("writer")]];
+
+    /// query_key OR session.
+    const R3: kg::Requirement = kg::requirement![[2], [3]];
+
+    /// api_key AND app_id.
+    const R4: kg::Requirement = kg::requirement![[0, 1]];
+
+    /// (api_key AND app_id) OR (api_key AND session).
+    const R5: kg::Requirement = kg::requirement![[0, 1], [0, 3]];
+
+    /// public.
+    const R6: kg::Requirement = kg::requirement![];
+
+    /// bearer OR basic.
+    const R7: kg::Requirement = kg::requirement![[4], [5]];
+
+    /// partner_oauth(pets:export).
+    const R8: kg::Requirement = kg::requirement![[6("pets:export")]];
+
+    /// The layer that enforces every documented operation over a whole `Router`.
+    /// Routes the document does not describe are refused with 404 by default;
+    /// `.undocumented(..)` chooses otherwise. Configure it further with
+    /// `.base_path(..)`, `.realm(..)` and `.hook(scheme::NAME, hook)`.
+    pub fn layer(verifier: impl kg::Verifier) -> kg::AuthLayer {
+        kg::AuthLayer::new(&SPEC, verifier)
+    }
+
+    /// A guard for the per-operation extractors, for apps that add it as
+    /// `Extension(guard)` instead of using [`layer`].
+    pub fn guard(verifier: impl kg::Verifier) -> kg::Guard {
+        kg::Guard::new(&SPEC, verifier)
+    }
+
+    /// Scheme names, for `.hook(..)` and `Authenticated::principal_for(..)`.
+    pub mod scheme {
+        /// The scheme `api_key`: apiKey (header X-API-Key).
+        pub const API_KEY: &str = "api_key";
+        /// The scheme `app_id`: apiKey (header X-App-Id).
+        pub const APP_ID: &str = "app_id";
+        /// The scheme `query_key`: apiKey (query api_key).
+        pub const QUERY_KEY: &str = "query_key";
+        /// The scheme `session`: apiKey (cookie session).
+        pub const SESSION: &str = "session";
+        /// The scheme `bearer`: http bearer.
+        pub const BEARER: &str = "bearer";
+        /// The scheme `basic`: http basic.
+        pub const BASIC: &str = "basic";
+        /// The scheme `partner_oauth`: oauth2 (hook).
+        pub const PARTNER_OAUTH: &str = "partner_oauth";
+    }
+
+    /// Extractor for `listPets` (`GET /pets`). Requires: optional: api_key.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub enum ListPets {
+        /// Granted through api_key.
+        ApiKey {
+            /// The principal verified by scheme `api_key`.
+            api_key: kg::Principal,
         },
-        ::keygate::spec::Alternative {
-            schemes: &[
-                ::keygate::spec::SchemeUse {
-                    scheme: 0,
-                    roles: &[],
-                },
-                ::keygate::spec::SchemeUse {
-                    scheme: 3,
-                    roles: &[],
-                },
-            ],
+        /// No credential was presented; the requirement allows anonymous calls.
+        Anonymous,
+    }
+
+    kg::extractor!(SPEC, 0, ListPets { Some(0) => ApiKey { api_key }, None => Anonymous });
+
+    /// Extractor for `createPet` (`POST /pets`). Requires: api_key(writer).
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub enum CreatePet {
+        /// Granted through api_key(writer).
+        ApiKey {
+            /// The principal verified by scheme `api_key`.
+            api_key: kg::Principal,
         },
-    ],
-};
+    }
 
-const REQUIREMENT_6: ::keygate::spec::Requirement =
-    ::keygate::spec::Requirement { alternatives: &[] };
+    kg::extractor!(SPEC, 1, CreatePet { Some(0) => ApiKey { api_key } });
 
-const REQUIREMENT_7: ::keygate::spec::Requirement = ::keygate::spec::Requirement {
-    alternatives: &[
-        ::keygate::spec::Alternative {
-            schemes: &[::keygate::spec::SchemeUse {
-                scheme: 4,
-                roles: &[],
-            }],
+    /// Extractor for `showPetById` (`GET /pets/{petId}`). Requires: query_key OR session.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub enum ShowPetById {
+        /// Granted through query_key.
+        QueryKey {
+            /// The principal verified by scheme `query_key`.
+            query_key: kg::Principal,
         },
-        ::keygate::spec::Alternative {
-            schemes: &[::keygate::spec::SchemeUse {
-                scheme: 5,
-                roles: &[],
-            }],
+        /// Granted through session.
+        Session {
+            /// The principal verified by scheme `session`.
+            session: kg::Principal,
         },
-    ],
-};
-
-const REQUIREMENT_8: ::keygate::spec::Requirement = ::keygate::spec::Requirement {
-    alternatives: &[::keygate::spec::Alternative {
-        schemes: &[::keygate::spec::SchemeUse {
-            scheme: 6,
-            roles: &["pets:export"],
-        }],
-    }],
-};
-
-/// The layer that enforces every documented operation over a whole `Router`.
-/// Routes the document does not describe are refused with 404 by default;
-/// `.undocumented(..)` chooses otherwise. Configure it further with
-/// `.base_path(..)`, `.realm(..)` and `.hook(scheme::NAME, hook)`.
-#[allow(dead_code, unreachable_pub)]
-pub fn layer(verifier: impl ::keygate::Verifier) -> ::keygate::AuthLayer {
-    ::keygate::AuthLayer::new(&SPEC, verifier)
-}
-
-/// A guard for the per-operation extractors, for apps that add it as
-/// `Extension(guard)` instead of using [`layer`].
-#[allow(dead_code, unreachable_pub)]
-pub fn guard(verifier: impl ::keygate::Verifier) -> ::keygate::Guard {
-    ::keygate::Guard::new(&SPEC, verifier)
-}
-
-/// Scheme names, for `.hook(..)` and `Authenticated::principal_for(..)`.
-#[allow(dead_code, unreachable_pub)]
-pub mod scheme {
-    /// The scheme `api_key`: apiKey (header X-API-Key).
-    pub const API_KEY: &str = "api_key";
-    /// The scheme `app_id`: apiKey (header X-App-Id).
-    pub const APP_ID: &str = "app_id";
-    /// The scheme `query_key`: apiKey (query api_key).
-    pub const QUERY_KEY: &str = "query_key";
-    /// The scheme `session`: apiKey (cookie session).
-    pub const SESSION: &str = "session";
-    /// The scheme `bearer`: http bearer.
-    pub const BEARER: &str = "bearer";
-    /// The scheme `basic`: http basic.
-    pub const BASIC: &str = "basic";
-    /// The scheme `partner_oauth`: oauth2 (hook).
-    pub const PARTNER_OAUTH: &str = "partner_oauth";
-}
-
-/// Extractor for `listPets` (`GET /pets`). Requires: optional: api_key.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[allow(
-    dead_code,
-    unreachable_pub,
-    clippy::large_enum_variant,
-    clippy::enum_variant_names
-)]
-pub enum ListPets {
-    /// Granted through api_key.
-    ApiKey {
-        /// The principal verified by scheme `api_key`.
-        api_key: ::keygate::Principal,
-    },
-    /// No credential was presented; the requirement allows anonymous calls.
-    Anonymous,
-}
-
-impl<KeygateState> ::keygate::axum::extract::FromRequestParts<KeygateState> for ListPets
-where
-    KeygateState: ::core::marker::Send + ::core::marker::Sync,
-{
-    type Rejection = ::keygate::Rejection;
-    async fn from_request_parts(
-        parts: &mut ::keygate::axum::http::request::Parts,
-        _state: &KeygateState,
-    ) -> ::core::result::Result<Self, Self::Rejection> {
-        let (alternative, principals) = ::keygate::authorize_operation(parts, &SPEC, 0)
-            .await?
-            .into_parts();
-        ::core::result::Result::Ok(match alternative {
-            ::core::option::Option::Some(0) => {
-                let [api_key] = ::keygate::principals(principals)?;
-                Self::ApiKey { api_key }
-            }
-            ::core::option::Option::None => Self::Anonymous,
-            _ => return ::core::result::Result::Err(::keygate::Rejection::internal()),
-        })
     }
-}
 
-/// Extractor for `createPet` (`POST /pets`). Requires: api_key(writer).
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[allow(
-    dead_code,
-    unreachable_pub,
-    clippy::large_enum_variant,
-    clippy::enum_variant_names
-)]
-pub enum CreatePet {
-    /// Granted through api_key(writer).
-    ApiKey {
-        /// The principal verified by scheme `api_key`.
-        api_key: ::keygate::Principal,
-    },
-}
+    kg::extractor!(
+        SPEC, 2, ShowPetById { Some(0) => QueryKey { query_key }, Some(1) => Session {
+        session } }
+    );
 
-impl<KeygateState> ::keygate::axum::extract::FromRequestParts<KeygateState> for CreatePet
-where
-    KeygateState: ::core::marker::Send + ::core::marker::Sync,
-{
-    type Rejection = ::keygate::Rejection;
-    async fn from_request_parts(
-        parts: &mut ::keygate::axum::http::request::Parts,
-        _state: &KeygateState,
-    ) -> ::core::result::Result<Self, Self::Rejection> {
-        let (alternative, principals) = ::keygate::authorize_operation(parts, &SPEC, 1)
-            .await?
-            .into_parts();
-        ::core::result::Result::Ok(match alternative {
-            ::core::option::Option::Some(0) => {
-                let [api_key] = ::keygate::principals(principals)?;
-                Self::ApiKey { api_key }
-            }
-            _ => return ::core::result::Result::Err(::keygate::Rejection::internal()),
-        })
+    /// Extractor for `deletePet` (`DELETE /pets/{petId}`). Requires: api_key AND app_id.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub enum DeletePet {
+        /// Granted through api_key AND app_id.
+        ApiKeyAndAppId {
+            /// The principal verified by scheme `api_key`.
+            api_key: kg::Principal,
+            /// The principal verified by scheme `app_id`.
+            app_id: kg::Principal,
+        },
     }
-}
 
-/// Extractor for `showPetById` (`GET /pets/{petId}`). Requires: query_key OR session.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[allow(
-    dead_code,
-    unreachable_pub,
-    clippy::large_enum_variant,
-    clippy::enum_variant_names
-)]
-pub enum ShowPetById {
-    /// Granted through query_key.
-    QueryKey {
-        /// The principal verified by scheme `query_key`.
-        query_key: ::keygate::Principal,
-    },
-    /// Granted through session.
-    Session {
-        /// The principal verified by scheme `session`.
-        session: ::keygate::Principal,
-    },
-}
+    kg::extractor!(SPEC, 3, DeletePet { Some(0) => ApiKeyAndAppId { api_key, app_id } });
 
-impl<KeygateState> ::keygate::axum::extract::FromRequestParts<KeygateState> for ShowPetById
-where
-    KeygateState: ::core::marker::Send + ::core::marker::Sync,
-{
-    type Rejection = ::keygate::Rejection;
-    async fn from_request_parts(
-        parts: &mut ::keygate::axum::http::request::Parts,
-        _state: &KeygateState,
-    ) -> ::core::result::Result<Self, Self::Rejection> {
-        let (alternative, principals) = ::keygate::authorize_operation(parts, &SPEC, 2)
-            .await?
-            .into_parts();
-        ::core::result::Result::Ok(match alternative {
-            ::core::option::Option::Some(0) => {
-                let [query_key] = ::keygate::principals(principals)?;
-                Self::QueryKey { query_key }
-            }
-            ::core::option::Option::Some(1) => {
-                let [session] = ::keygate::principals(principals)?;
-                Self::Session { session }
-            }
-            _ => return ::core::result::Result::Err(::keygate::Rejection::internal()),
-        })
+    /// Extractor for `uploadPetPhoto` (`PUT /pets/{petId}/photo`). Requires: (api_key AND app_id) OR (api_key AND session).
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub enum UploadPetPhoto {
+        /// Granted through api_key AND app_id.
+        ApiKeyAndAppId {
+            /// The principal verified by scheme `api_key`.
+            api_key: kg::Principal,
+            /// The principal verified by scheme `app_id`.
+            app_id: kg::Principal,
+        },
+        /// Granted through api_key AND session.
+        ApiKeyAndSession {
+            /// The principal verified by scheme `api_key`.
+            api_key: kg::Principal,
+            /// The principal verified by scheme `session`.
+            session: kg::Principal,
+        },
     }
-}
 
-/// Extractor for `deletePet` (`DELETE /pets/{petId}`). Requires: api_key AND app_id.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[allow(
-    dead_code,
-    unreachable_pub,
-    clippy::large_enum_variant,
-    clippy::enum_variant_names
-)]
-pub enum DeletePet {
-    /// Granted through api_key AND app_id.
-    ApiKeyAndAppId {
-        /// The principal verified by scheme `api_key`.
-        api_key: ::keygate::Principal,
-        /// The principal verified by scheme `app_id`.
-        app_id: ::keygate::Principal,
-    },
-}
+    kg::extractor!(
+        SPEC, 4, UploadPetPhoto { Some(0) => ApiKeyAndAppId { api_key, app_id }, Some(1) =>
+        ApiKeyAndSession { api_key, session } }
+    );
 
-impl<KeygateState> ::keygate::axum::extract::FromRequestParts<KeygateState> for DeletePet
-where
-    KeygateState: ::core::marker::Send + ::core::marker::Sync,
-{
-    type Rejection = ::keygate::Rejection;
-    async fn from_request_parts(
-        parts: &mut ::keygate::axum::http::request::Parts,
-        _state: &KeygateState,
-    ) -> ::core::result::Result<Self, Self::Rejection> {
-        let (alternative, principals) = ::keygate::authorize_operation(parts, &SPEC, 3)
-            .await?
-            .into_parts();
-        ::core::result::Result::Ok(match alternative {
-            ::core::option::Option::Some(0) => {
-                let [api_key, app_id] = ::keygate::principals(principals)?;
-                Self::ApiKeyAndAppId { api_key, app_id }
-            }
-            _ => return ::core::result::Result::Err(::keygate::Rejection::internal()),
-        })
+    /// Extractor for `getStats` (`GET /stats`). Requires: api_key.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub enum GetStats {
+        /// Granted through api_key.
+        ApiKey {
+            /// The principal verified by scheme `api_key`.
+            api_key: kg::Principal,
+        },
     }
-}
 
-/// Extractor for `uploadPetPhoto` (`PUT /pets/{petId}/photo`). Requires: (api_key AND app_id) OR (api_key AND session).
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[allow(
-    dead_code,
-    unreachable_pub,
-    clippy::large_enum_variant,
-    clippy::enum_variant_names
-)]
-pub enum UploadPetPhoto {
-    /// Granted through api_key AND app_id.
-    ApiKeyAndAppId {
-        /// The principal verified by scheme `api_key`.
-        api_key: ::keygate::Principal,
-        /// The principal verified by scheme `app_id`.
-        app_id: ::keygate::Principal,
-    },
-    /// Granted through api_key AND session.
-    ApiKeyAndSession {
-        /// The principal verified by scheme `api_key`.
-        api_key: ::keygate::Principal,
-        /// The principal verified by scheme `session`.
-        session: ::keygate::Principal,
-    },
-}
+    kg::extractor!(SPEC, 5, GetStats { Some(0) => ApiKey { api_key } });
 
-impl<KeygateState> ::keygate::axum::extract::FromRequestParts<KeygateState> for UploadPetPhoto
-where
-    KeygateState: ::core::marker::Send + ::core::marker::Sync,
-{
-    type Rejection = ::keygate::Rejection;
-    async fn from_request_parts(
-        parts: &mut ::keygate::axum::http::request::Parts,
-        _state: &KeygateState,
-    ) -> ::core::result::Result<Self, Self::Rejection> {
-        let (alternative, principals) = ::keygate::authorize_operation(parts, &SPEC, 4)
-            .await?
-            .into_parts();
-        ::core::result::Result::Ok(match alternative {
-            ::core::option::Option::Some(0) => {
-                let [api_key, app_id] = ::keygate::principals(principals)?;
-                Self::ApiKeyAndAppId { api_key, app_id }
-            }
-            ::core::option::Option::Some(1) => {
-                let [api_key, session] = ::keygate::principals(principals)?;
-                Self::ApiKeyAndSession { api_key, session }
-            }
-            _ => return ::core::result::Result::Err(::keygate::Rejection::internal()),
-        })
+    /// Extractor for `health` (`GET /health`). Requires: public.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub enum Health {
+        /// The operation is public (`security: []` or no requirement at all).
+        Public,
     }
-}
 
-/// Extractor for `getStats` (`GET /stats`). Requires: api_key.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[allow(
-    dead_code,
-    unreachable_pub,
-    clippy::large_enum_variant,
-    clippy::enum_variant_names
-)]
-pub enum GetStats {
-    /// Granted through api_key.
-    ApiKey {
-        /// The principal verified by scheme `api_key`.
-        api_key: ::keygate::Principal,
-    },
-}
+    kg::extractor!(SPEC, 6, Health { None => Public });
 
-impl<KeygateState> ::keygate::axum::extract::FromRequestParts<KeygateState> for GetStats
-where
-    KeygateState: ::core::marker::Send + ::core::marker::Sync,
-{
-    type Rejection = ::keygate::Rejection;
-    async fn from_request_parts(
-        parts: &mut ::keygate::axum::http::request::Parts,
-        _state: &KeygateState,
-    ) -> ::core::result::Result<Self, Self::Rejection> {
-        let (alternative, principals) = ::keygate::authorize_operation(parts, &SPEC, 5)
-            .await?
-            .into_parts();
-        ::core::result::Result::Ok(match alternative {
-            ::core::option::Option::Some(0) => {
-                let [api_key] = ::keygate::principals(principals)?;
-                Self::ApiKey { api_key }
-            }
-            _ => return ::core::result::Result::Err(::keygate::Rejection::internal()),
-        })
+    /// Extractor for `whoAmI` (`GET /me`). Requires: bearer OR basic.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub enum WhoAmI {
+        /// Granted through bearer.
+        Bearer {
+            /// The principal verified by scheme `bearer`.
+            bearer: kg::Principal,
+        },
+        /// Granted through basic.
+        Basic {
+            /// The principal verified by scheme `basic`.
+            basic: kg::Principal,
+        },
     }
-}
 
-/// Extractor for `health` (`GET /health`). Requires: public.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[allow(
-    dead_code,
-    unreachable_pub,
-    clippy::large_enum_variant,
-    clippy::enum_variant_names
-)]
-pub enum Health {
-    /// The operation is public (`security: []` or no requirement at all).
-    Public,
-}
+    kg::extractor!(
+        SPEC, 7, WhoAmI { Some(0) => Bearer { bearer }, Some(1) => Basic { basic } }
+    );
 
-impl<KeygateState> ::keygate::axum::extract::FromRequestParts<KeygateState> for Health
-where
-    KeygateState: ::core::marker::Send + ::core::marker::Sync,
-{
-    type Rejection = ::keygate::Rejection;
-    async fn from_request_parts(
-        parts: &mut ::keygate::axum::http::request::Parts,
-        _state: &KeygateState,
-    ) -> ::core::result::Result<Self, Self::Rejection> {
-        let (alternative, principals) = ::keygate::authorize_operation(parts, &SPEC, 6)
-            .await?
-            .into_parts();
-        let _ = principals;
-        ::core::result::Result::Ok(match alternative {
-            ::core::option::Option::None => Self::Public,
-            _ => return ::core::result::Result::Err(::keygate::Rejection::internal()),
-        })
+    /// Extractor for `exportPets` (`POST /export`). Requires: partner_oauth(pets:export).
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub enum ExportPets {
+        /// Granted through partner_oauth(pets:export).
+        PartnerOauth {
+            /// The principal verified by scheme `partner_oauth`.
+            partner_oauth: kg::Principal,
+        },
     }
+
+    kg::extractor!(SPEC, 8, ExportPets { Some(0) => PartnerOauth { partner_oauth } });
 }
 
-/// Extractor for `whoAmI` (`GET /me`). Requires: bearer OR basic.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[allow(
-    dead_code,
-    unreachable_pub,
-    clippy::large_enum_variant,
-    clippy::enum_variant_names
-)]
-pub enum WhoAmI {
-    /// Granted through bearer.
-    Bearer {
-        /// The principal verified by scheme `bearer`.
-        bearer: ::keygate::Principal,
-    },
-    /// Granted through basic.
-    Basic {
-        /// The principal verified by scheme `basic`.
-        basic: ::keygate::Principal,
-    },
-}
-
-impl<KeygateState> ::keygate::axum::extract::FromRequestParts<KeygateState> for WhoAmI
-where
-    KeygateState: ::core::marker::Send + ::core::marker::Sync,
-{
-    type Rejection = ::keygate::Rejection;
-    async fn from_request_parts(
-        parts: &mut ::keygate::axum::http::request::Parts,
-        _state: &KeygateState,
-    ) -> ::core::result::Result<Self, Self::Rejection> {
-        let (alternative, principals) = ::keygate::authorize_operation(parts, &SPEC, 7)
-            .await?
-            .into_parts();
-        ::core::result::Result::Ok(match alternative {
-            ::core::option::Option::Some(0) => {
-                let [bearer] = ::keygate::principals(principals)?;
-                Self::Bearer { bearer }
-            }
-            ::core::option::Option::Some(1) => {
-                let [basic] = ::keygate::principals(principals)?;
-                Self::Basic { basic }
-            }
-            _ => return ::core::result::Result::Err(::keygate::Rejection::internal()),
-        })
-    }
-}
-
-/// Extractor for `exportPets` (`POST /export`). Requires: partner_oauth(pets:export).
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[allow(
-    dead_code,
-    unreachable_pub,
-    clippy::large_enum_variant,
-    clippy::enum_variant_names
-)]
-pub enum ExportPets {
-    /// Granted through partner_oauth(pets:export).
-    PartnerOauth {
-        /// The principal verified by scheme `partner_oauth`.
-        partner_oauth: ::keygate::Principal,
-    },
-}
-
-impl<KeygateState> ::keygate::axum::extract::FromRequestParts<KeygateState> for ExportPets
-where
-    KeygateState: ::core::marker::Send + ::core::marker::Sync,
-{
-    type Rejection = ::keygate::Rejection;
-    async fn from_request_parts(
-        parts: &mut ::keygate::axum::http::request::Parts,
-        _state: &KeygateState,
-    ) -> ::core::result::Result<Self, Self::Rejection> {
-        let (alternative, principals) = ::keygate::authorize_operation(parts, &SPEC, 8)
-            .await?
-            .into_parts();
-        ::core::result::Result::Ok(match alternative {
-            ::core::option::Option::Some(0) => {
-                let [partner_oauth] = ::keygate::principals(principals)?;
-                Self::PartnerOauth { partner_oauth }
-            }
-            _ => return ::core::result::Result::Err(::keygate::Rejection::internal()),
-        })
-    }
-}
+#[allow(unused_imports, unreachable_pub)]
+pub use __keygate::*;

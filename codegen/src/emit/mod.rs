@@ -3,6 +3,8 @@
 mod names;
 mod rust;
 
+use proc_macro2::{Literal, TokenStream};
+use quote::quote;
 use serde::Serialize;
 
 use crate::error::Error;
@@ -25,19 +27,18 @@ struct ModuleContext<'a> {
 }
 
 /// Generates the Rust module for `api`: the `module.rs.j2` template, checked by syn and
-/// formatted by prettyplease, with the items from the IR (already formatted text) put
-/// where the template places `items`, headed with an `@generated` line. The same IR
-/// always gives the same bytes.
+/// formatted by prettyplease, with the items from the IR put where the template places
+/// `items`, headed with an `@generated` line. The same IR always gives the same bytes.
 ///
 /// The template is rendered and parsed with a one-line placeholder for the items, so a
-/// broken template is a located error, while the items, often megabytes, never go
-/// through a template engine, a parser or a formatter.
+/// broken template is a located error; the items, often megabytes, never go through the
+/// template engine.
 pub fn generate_module(api: &Api, templates: &Templates) -> Result<String, Error> {
     let context = ModuleContext {
         title: rust::doc_text(&api.title),
-        title_literal: rust::literal(&api.title),
+        title_literal: Literal::string(&api.title).to_string(),
         source: &api.source,
-        source_literal: rust::literal(&api.source),
+        source_literal: Literal::string(&api.source).to_string(),
         version: match api.version {
             SpecVersion::Swagger2 => "Swagger 2.0",
             SpecVersion::OpenApi30 => "OpenAPI 3.0",
@@ -76,7 +77,7 @@ pub fn generate_module(api: &Api, templates: &Templates) -> Result<String, Error
         placed += 1;
         let indent = line.len() - text.len();
         if items.as_ref().is_none_or(|(at, _)| *at != indent) {
-            items = Some((indent, rust::items(api, indent)));
+            items = Some((indent, items_text(api, indent)?));
         }
         // A blank line apart from neighbouring items, none next to a brace.
         if !(out.ends_with("\n\n") || out.ends_with("{\n")) {
@@ -99,6 +100,73 @@ pub fn generate_module(api: &Api, templates: &Templates) -> Result<String, Error
         ));
     }
     Ok(out)
+}
+
+/// The generated items for a place indented by `indent` spaces: a private module holding
+/// them (one place for their lint allowances and the `kg` import), and its re-export.
+/// Each item is parsed by syn, so an emitter bug is an error here, and formatted by
+/// prettyplease on its own, a blank line apart.
+fn items_text(api: &Api, indent: usize) -> Result<String, Error> {
+    let shell = quote! {
+        /// The generated items, together for their lint allowances and the `kg` import.
+        #[allow(dead_code, unreachable_pub, clippy::large_enum_variant, clippy::enum_variant_names)]
+        mod __keygate {}
+        #[allow(unused_imports, unreachable_pub)]
+        pub use __keygate::*;
+    };
+    let shell = prettyplease::unparse(&parse_item(&api.source, shell)?);
+    let (head, tail) = shell.split_once("{}\n").unwrap_or((&shell, ""));
+    let mut out = String::with_capacity(1024 + api.operations.len() * 1024);
+    push_indented(&mut out, head, indent);
+    out.pop();
+    out.push_str("{\n");
+    let mut error = None;
+    rust::items(api, &mut |tokens| {
+        if error.is_some() {
+            return;
+        }
+        match parse_item(&api.source, tokens) {
+            Ok(item) => {
+                if !out.ends_with("{\n") {
+                    out.push('\n');
+                }
+                push_indented(&mut out, &prettyplease::unparse(&item), indent + 4);
+            }
+            Err(e) => error = Some(e),
+        }
+    });
+    if let Some(error) = error {
+        return Err(error);
+    }
+    push_indented(&mut out, "}\n\n", indent);
+    push_indented(&mut out, tail.trim_start_matches('\n'), indent);
+    Ok(out)
+}
+
+/// Tokens the emitter built, as a file syn has parsed.
+fn parse_item(source: &str, tokens: TokenStream) -> Result<syn::File, Error> {
+    syn::parse2(tokens.clone()).map_err(|e| {
+        let text = tokens.to_string();
+        Error::file(
+            source,
+            format!(
+                "keygate-codegen built Rust that does not parse ({e}), in `{}`; please report this bug",
+                crate::error::elide(&text)
+            ),
+        )
+    })
+}
+
+/// `text`, each non-empty line indented by `indent` spaces (the emitter's items hold no
+/// line break inside a literal).
+fn push_indented(out: &mut String, text: &str, indent: usize) {
+    for line in text.lines() {
+        if !line.is_empty() {
+            out.extend(std::iter::repeat_n(' ', indent));
+            out.push_str(line);
+        }
+        out.push('\n');
+    }
 }
 
 fn template_error(message: String) -> Error {
