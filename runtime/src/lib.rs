@@ -10,6 +10,7 @@ mod digest;
 mod extract;
 mod for_scheme;
 mod guard;
+#[cfg(feature = "keys")]
 pub mod keys;
 mod layer;
 mod memo;
@@ -27,6 +28,7 @@ pub use for_scheme::ForScheme;
 pub use guard::{Authenticated, Guard};
 #[cfg(feature = "sqlite")]
 pub use keys::SqliteStore;
+#[cfg(feature = "keys")]
 pub use keys::{KeyStore, Keyring, MemoryStore};
 pub use layer::{AuthLayer, AuthService};
 pub use refusal::{Rejection, RejectionReason};

@@ -12,6 +12,7 @@ use http::request::Parts;
 use crate::credential::{Presented, Reader};
 // Defined with their reading; verifiers meet them here.
 pub use crate::credential::{Credential, CredentialKind, CredentialRef};
+#[cfg(feature = "keys")]
 use crate::keys::KeyRecord;
 use crate::spec::{Scheme, Spec};
 
@@ -31,6 +32,7 @@ pub struct Principal {
 #[derive(Clone)]
 enum Repr {
     Parts(Arc<PrincipalParts>),
+    #[cfg(feature = "keys")]
     Key(Arc<KeyRecord>),
 }
 
@@ -55,6 +57,7 @@ impl Principal {
 
     /// The principal of a verified key: its id, name, owner and roles, shared with the
     /// record.
+    #[cfg(feature = "keys")]
     pub(crate) fn of_key(record: Arc<KeyRecord>) -> Principal {
         Principal {
             repr: Repr::Key(record),
@@ -63,6 +66,7 @@ impl Principal {
 
     /// The parts, copied out of a key's record first when they are shared with one.
     fn parts_mut(&mut self) -> &mut PrincipalParts {
+        #[cfg(feature = "keys")]
         if let Repr::Key(record) = &self.repr {
             let parts = PrincipalParts {
                 id: record.id.clone(),
@@ -75,6 +79,7 @@ impl Principal {
         match &mut self.repr {
             Repr::Parts(parts) => Arc::make_mut(parts),
             // Replaced just above.
+            #[cfg(feature = "keys")]
             Repr::Key(_) => unreachable!("principal parts were just copied"),
         }
     }
@@ -108,6 +113,7 @@ impl Principal {
     pub fn id(&self) -> &str {
         match &self.repr {
             Repr::Parts(parts) => &parts.id,
+            #[cfg(feature = "keys")]
             Repr::Key(record) => &record.id,
         }
     }
@@ -116,6 +122,7 @@ impl Principal {
     pub fn name(&self) -> Option<&str> {
         match &self.repr {
             Repr::Parts(parts) => parts.name.as_deref(),
+            #[cfg(feature = "keys")]
             Repr::Key(record) => Some(&record.name),
         }
     }
@@ -124,6 +131,7 @@ impl Principal {
     pub fn owner(&self) -> Option<&str> {
         match &self.repr {
             Repr::Parts(parts) => parts.owner.as_deref(),
+            #[cfg(feature = "keys")]
             Repr::Key(record) => record.owner.as_deref(),
         }
     }
@@ -132,6 +140,7 @@ impl Principal {
     pub fn roles(&self) -> &BTreeSet<String> {
         match &self.repr {
             Repr::Parts(parts) => &parts.roles,
+            #[cfg(feature = "keys")]
             Repr::Key(record) => &record.roles,
         }
     }

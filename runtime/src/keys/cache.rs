@@ -11,7 +11,7 @@ use secrecy::SecretString;
 
 use super::known::{Check, KnownIds, Stripes};
 use super::model::{
-    Chain, IssuedKey, KeyFilter, KeyRecord, KeyUpdate, NewKey, Owner, StoreError, UnixSeconds,
+    IssuedKey, KeyFilter, KeyRecord, KeyUpdate, NewKey, Owner, StoreError, UnixSeconds,
 };
 use super::store::{KeyStore, Sealed};
 
@@ -428,7 +428,7 @@ impl CachedStore<super::SqliteStore> {
                     }
                     // Unknown: assume a change, so nothing stale outlives the outage.
                     Err(e) => {
-                        tracing::warn!(error = %Chain(&e), "cannot check the key database for changes");
+                        tracing::warn!(error = %super::model::Chain(&e), "cannot check the key database for changes");
                         entries.clear();
                     }
                 }

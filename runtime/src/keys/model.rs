@@ -502,6 +502,8 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    // Only the SQLite and PostgreSQL stores read configuration and stored values.
+    #[cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code))]
     pub(crate) fn config(reason: impl Into<String>) -> StoreError {
         StoreError::Config {
             reason: reason.into(),
@@ -516,6 +518,8 @@ impl StoreError {
         }
     }
 
+    // Only the SQLite and PostgreSQL stores read configuration and stored values.
+    #[cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code))]
     pub(crate) fn corrupt(reason: impl Into<String>) -> StoreError {
         StoreError::Corrupt {
             reason: reason.into(),
