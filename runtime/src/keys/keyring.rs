@@ -8,9 +8,7 @@ use std::sync::{Arc, Mutex};
 use secrecy::ExposeSecret;
 
 use super::format::{FormatError, KeyFormat, ParsedKey};
-use super::model::{
-    Chain, Clock, KeyRecord, KeyState, Owner, StoreError, SystemClock, UnixSeconds,
-};
+use super::model::{Chain, Clock, KeyRecord, KeyState, StoreError, SystemClock, UnixSeconds};
 use super::store::{KeyStore, Sealed};
 use crate::digest::sha256;
 use crate::verifier::{OperationRef, Principal, Verdict, Verifier, VerifyError, VerifyRequest};
@@ -233,17 +231,6 @@ fn lapsed(record: &KeyRecord, now: UnixSeconds, scheme: &str, key_id: &str) -> O
     }
 }
 
-/// Whether the key's owner lets it verify; an owner the store does not know is treated
-/// as disabled (fail closed).
-fn owner_allows(record: &KeyRecord, owner: Option<Owner>, scheme: &str, key_id: &str) -> bool {
-    let ok = owner.is_some_and(|o| o.enabled && o.epoch == record.owner_epoch);
-    if !ok {
-        let owner = record.owner.as_deref().unwrap_or_default();
-        tracing::debug!(scheme, key_id, owner, "owner disabled or epoch bumped");
-    }
-    ok
-}
-
 /// Whether the key may be used with this scheme.
 fn scheme_allows(record: &KeyRecord, scheme: &str, key_id: &str) -> bool {
     let ok = record.allows_scheme(scheme);
@@ -300,7 +287,8 @@ impl<S: KeyStore> Verifier for Keyring<S> {
         }
         if let Some(owner_id) = &record.owner {
             let owner = self.store.get_owner(owner_id).await.map_err(store_error)?;
-            if !owner_allows(&record, owner, scheme, key_id) {
+            if let Some(reason) = record.owner_stops(owner.as_ref()) {
+                tracing::debug!(scheme, key_id, owner = owner_id.as_str(), reason);
                 return Ok(Verdict::Revoked);
             }
         }

@@ -270,6 +270,19 @@ impl KeyRecord {
         }
     }
 
+    /// Why the key's owner stops it, if it does: `owner unknown` (an owner the store does
+    /// not know stops its keys: fail closed), `owner disabled` or `owner epoch bumped`.
+    /// `None` for a key without an owner and for one its owner lets through.
+    pub fn owner_stops(&self, owner: Option<&Owner>) -> Option<&'static str> {
+        self.owner.as_ref()?;
+        match owner {
+            None => Some("owner unknown"),
+            Some(owner) if !owner.enabled => Some("owner disabled"),
+            Some(owner) if owner.epoch != self.owner_epoch => Some("owner epoch bumped"),
+            Some(_) => None,
+        }
+    }
+
     /// Whether the key may be used with the scheme named `scheme`.
     pub fn allows_scheme(&self, scheme: &str) -> bool {
         self.schemes.as_ref().is_none_or(|s| s.contains(scheme))

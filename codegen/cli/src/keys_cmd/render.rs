@@ -20,18 +20,13 @@ pub(crate) struct Status {
 
 pub(crate) fn status(record: &KeyRecord, owner: Option<&Owner>, now: UnixSeconds) -> Status {
     let state = record.state(now);
-    let reason = match (state, &record.owner, owner) {
-        (KeyState::Active, Some(_), None) => Some("owner unknown"),
-        (KeyState::Active, Some(_), Some(o)) if !o.enabled => Some("owner disabled"),
-        (KeyState::Active, Some(_), Some(o)) if o.epoch != record.owner_epoch => {
-            Some("owner epoch bumped")
-        }
-        _ => None,
-    };
-    match reason {
-        Some(_) => Status {
+    match record
+        .owner_stops(owner)
+        .filter(|_| state == KeyState::Active)
+    {
+        Some(reason) => Status {
             state: KeyState::Revoked,
-            reason,
+            reason: Some(reason),
         },
         None => Status {
             state,
