@@ -6,21 +6,14 @@ use http::request::Parts;
 use crate::guard::{Authenticated, Guard};
 use crate::refusal::Rejection;
 use crate::spec::Spec;
-use crate::verifier::Principal;
-
-/// The principals of a winning alternative as an array of its size, for generated
-/// extractors; a length mismatch (impossible with generated tables) is a 500, not a pass.
-pub fn principals<const N: usize>(principals: Vec<Principal>) -> Result<[Principal; N], Rejection> {
-    principals.try_into().map_err(|_| Rejection::internal())
-}
 
 const NO_GUARD: &str = "This route uses a keygate extractor, but the request carries no keygate \
      Guard: add the generated `layer(..)` to the Router, or `Extension(guard)`.";
 
-/// Applies the requirement of `spec.operations[operation]` to a request. Generated
-/// extractors call this. It reuses the layer's decision when the layer already decided
+/// Applies the requirement of `spec.operations[operation]` to a request, for generated
+/// extractors (through `__private::extract`). It reuses the layer's decision when the layer already decided
 /// this operation, and otherwise decides with the [`Guard`] found in the extensions.
-pub async fn authorize_operation(
+pub(crate) async fn authorize_operation(
     parts: &Parts,
     spec: &'static Spec,
     operation: usize,

@@ -236,7 +236,7 @@ impl Authenticated {
     }
 
     /// The winning alternative and its principals, for generated extractors.
-    pub fn into_parts(self) -> (Option<usize>, Vec<Principal>) {
+    pub(crate) fn into_parts(self) -> (Option<usize>, Vec<Principal>) {
         (self.grant.alternative, self.grant.principals.into_vec())
     }
 

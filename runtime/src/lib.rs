@@ -23,7 +23,6 @@ mod target;
 pub mod template;
 mod verifier;
 
-pub use extract::{authorize_operation, principals};
 pub use for_scheme::ForScheme;
 pub use guard::{Authenticated, Guard};
 #[cfg(feature = "sqlite")]
