@@ -9,8 +9,8 @@ pub(crate) fn sha256(text: &str) -> [u8; 32] {
     Sha256::digest(text.as_bytes()).into()
 }
 
-/// Whether two digests are equal, in constant time. Compared as four words: `subtle`
-/// fences every element, which for 32 bytes costs more than the rest of a verification.
+/// Whether two digests are equal, in constant time; as four words, because `subtle`
+/// fences every element it compares.
 pub(crate) fn digests_equal(a: &[u8; 32], b: &[u8; 32]) -> Choice {
     words(a)[..].ct_eq(&words(b)[..])
 }
