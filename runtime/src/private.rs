@@ -74,18 +74,20 @@ macro_rules! __requirement {
 }
 pub use crate::__requirement as requirement;
 
-/// `extractor!(SPEC, 3, GetSelf { Some(0) => ApiToken { api_token }, None => Anonymous })`:
-/// `FromRequestParts` for the extractor enum of `SPEC.operations[3]`, mapping each
-/// winning alternative (`None`: anonymous or public) to its variant, the principals to
-/// the fields in table order.
+/// `extractor!(SPEC, ApiTokenOrBasicAuth { Some(0) => ApiToken { api_token }, .. })`:
+/// `FromRequestParts` for `ApiTokenOrBasicAuth<OPERATION>`, the extractor of
+/// `SPEC.operations[OPERATION]`, mapping each winning alternative (`None`: anonymous or
+/// public) to its variant and the alternative's principals to its fields, in order.
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __extractor {
-    ($spec:ident, $operation:literal, $name:ident {
+    ($spec:ident, $name:ident {
         $($alternative:pat => $variant:ident $({ $($field:ident),+ })?),+ $(,)?
     }) => {
-        impl<KeygateState: ::core::marker::Send + ::core::marker::Sync>
-            $crate::axum::extract::FromRequestParts<KeygateState> for $name
+        impl<KeygateState, const OPERATION: usize>
+            $crate::axum::extract::FromRequestParts<KeygateState> for $name<OPERATION>
+        where
+            KeygateState: ::core::marker::Send + ::core::marker::Sync,
         {
             type Rejection = $crate::Rejection;
 
@@ -95,11 +97,11 @@ macro_rules! __extractor {
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<Self, $crate::Rejection>,
             > + ::core::marker::Send {
-                $crate::__private::extract(parts, &$spec, $operation, |alternative, principals| {
+                $crate::__private::extract(parts, &$spec, OPERATION, |alternative, principals| {
                     match alternative {
                         $($alternative => {
                             let [$($($field),+)?] = $crate::__private::take(principals)?;
-                            ::core::option::Option::Some($name::$variant $({ $($field),+ })?)
+                            ::core::option::Option::Some(Self::$variant $({ $($field),+ })?)
                         })+
                         _ => ::core::option::Option::None,
                     }

@@ -78,9 +78,9 @@ mod __keygate {
         pub const SCHEME_2FA: &str = "2fa";
     }
 
-    /// Extractor for `self` (`GET /self`). Requires: userApiKey (query parameter) OR userApiKey (request header).
+    /// Extractor of the operations whose requirement is userApiKey (query parameter) OR userApiKey (request header) (roles aside): each one's alias, such as `SelfOp`, gives it the operation's index.
     #[derive(Debug, Clone, PartialEq, Eq)]
-    pub enum SelfOp {
+    pub enum UserApiKeyQueryParameterOrUserApiKeyRequestHeader<const OPERATION: usize> {
         /// Granted through userApiKey (query parameter).
         UserApiKeyQueryParameter {
             /// The principal verified by scheme `userApiKey (query parameter)`.
@@ -94,13 +94,17 @@ mod __keygate {
     }
 
     kg::extractor!(
-        SPEC, 0, SelfOp { Some(0) => UserApiKeyQueryParameter { user_api_key_query_parameter
-        }, Some(1) => UserApiKeyRequestHeader { user_api_key_request_header } }
+        SPEC, UserApiKeyQueryParameterOrUserApiKeyRequestHeader { Some(0) =>
+        UserApiKeyQueryParameter { user_api_key_query_parameter }, Some(1) =>
+        UserApiKeyRequestHeader { user_api_key_request_header } }
     );
 
-    /// Extractor for `list_pets` (`GET /list-pets`). Requires: BearerAuth OR bearerAuth OR type.
+    /// Extractor for `self` (`GET /self`). Requires: userApiKey (query parameter) OR userApiKey (request header).
+    pub type SelfOp = UserApiKeyQueryParameterOrUserApiKeyRequestHeader<0>;
+
+    /// Extractor of the operations whose requirement is BearerAuth OR bearerAuth OR type (roles aside): each one's alias, such as `ListPets`, gives it the operation's index.
     #[derive(Debug, Clone, PartialEq, Eq)]
-    pub enum ListPets {
+    pub enum BearerAuthOrBearerAuth2OrType<const OPERATION: usize> {
         /// Granted through BearerAuth.
         BearerAuth {
             /// The principal verified by scheme `BearerAuth`.
@@ -119,13 +123,16 @@ mod __keygate {
     }
 
     kg::extractor!(
-        SPEC, 1, ListPets { Some(0) => BearerAuth { bearer_auth }, Some(1) => BearerAuth2 {
-        bearer_auth_2 }, Some(2) => Type { type_ } }
+        SPEC, BearerAuthOrBearerAuth2OrType { Some(0) => BearerAuth { bearer_auth }, Some(1)
+        => BearerAuth2 { bearer_auth_2 }, Some(2) => Type { type_ } }
     );
 
-    /// Extractor for `listPets` (`POST /list-pets`). Requires: 2fa AND type.
+    /// Extractor for `list_pets` (`GET /list-pets`). Requires: BearerAuth OR bearerAuth OR type.
+    pub type ListPets = BearerAuthOrBearerAuth2OrType<1>;
+
+    /// Extractor of the operations whose requirement is 2fa AND type (roles aside): each one's alias, such as `ListPets2`, gives it the operation's index.
     #[derive(Debug, Clone, PartialEq, Eq)]
-    pub enum ListPets2 {
+    pub enum Scheme2faAndType<const OPERATION: usize> {
         /// Granted through 2fa AND type.
         Scheme2faAndType {
             /// The principal verified by scheme `2fa`.
@@ -135,37 +142,27 @@ mod __keygate {
         },
     }
 
-    kg::extractor!(SPEC, 2, ListPets2 { Some(0) => Scheme2faAndType { scheme_2fa, type_ } });
-
-    /// Extractor for `GET /files/{name}.{ext}` (`GET /files/{name}.{ext}`). Requires: userApiKey (query parameter) OR userApiKey (request header).
-    #[derive(Debug, Clone, PartialEq, Eq)]
-    pub enum GetFilesNameExt {
-        /// Granted through userApiKey (query parameter).
-        UserApiKeyQueryParameter {
-            /// The principal verified by scheme `userApiKey (query parameter)`.
-            user_api_key_query_parameter: kg::Principal,
-        },
-        /// Granted through userApiKey (request header).
-        UserApiKeyRequestHeader {
-            /// The principal verified by scheme `userApiKey (request header)`.
-            user_api_key_request_header: kg::Principal,
-        },
-    }
-
     kg::extractor!(
-        SPEC, 3, GetFilesNameExt { Some(0) => UserApiKeyQueryParameter {
-        user_api_key_query_parameter }, Some(1) => UserApiKeyRequestHeader {
-        user_api_key_request_header } }
+        SPEC, Scheme2faAndType { Some(0) => Scheme2faAndType { scheme_2fa, type_ } }
     );
 
-    /// Extractor for `KeygateState` (`GET /ping`). Requires: public.
+    /// Extractor for `listPets` (`POST /list-pets`). Requires: 2fa AND type.
+    pub type ListPets2 = Scheme2faAndType<2>;
+
+    /// Extractor for `GET /files/{name}.{ext}` (`GET /files/{name}.{ext}`). Requires: userApiKey (query parameter) OR userApiKey (request header).
+    pub type GetFilesNameExt = UserApiKeyQueryParameterOrUserApiKeyRequestHeader<3>;
+
+    /// Extractor of the operations whose requirement is public (roles aside): each one's alias, such as `KeygateState2`, gives it the operation's index.
     #[derive(Debug, Clone, PartialEq, Eq)]
-    pub enum KeygateState2 {
+    pub enum Public<const OPERATION: usize> {
         /// The operation is public (`security: []` or no requirement at all).
         Public,
     }
 
-    kg::extractor!(SPEC, 4, KeygateState2 { None => Public });
+    kg::extractor!(SPEC, Public { None => Public });
+
+    /// Extractor for `KeygateState` (`GET /ping`). Requires: public.
+    pub type KeygateState2 = Public<4>;
 }
 
 #[allow(unused_imports, unreachable_pub)]

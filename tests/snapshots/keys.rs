@@ -74,9 +74,9 @@ mod __keygate {
         pub const BASIC: &str = "basic";
     }
 
-    /// Extractor for `listThings` (`GET /things`). Requires: api_key.
+    /// Extractor of the operations whose requirement is api_key (roles aside): each one's alias, such as `ListThings`, gives it the operation's index.
     #[derive(Debug, Clone, PartialEq, Eq)]
-    pub enum ListThings {
+    pub enum ApiKey<const OPERATION: usize> {
         /// Granted through api_key.
         ApiKey {
             /// The principal verified by scheme `api_key`.
@@ -84,59 +84,26 @@ mod __keygate {
         },
     }
 
-    kg::extractor!(SPEC, 0, ListThings { Some(0) => ApiKey { api_key } });
+    kg::extractor!(SPEC, ApiKey { Some(0) => ApiKey { api_key } });
+
+    /// Extractor for `listThings` (`GET /things`). Requires: api_key.
+    pub type ListThings = ApiKey<0>;
 
     /// Extractor for `createThing` (`POST /things`). Requires: api_key.
-    #[derive(Debug, Clone, PartialEq, Eq)]
-    pub enum CreateThing {
-        /// Granted through api_key.
-        ApiKey {
-            /// The principal verified by scheme `api_key`.
-            api_key: kg::Principal,
-        },
-    }
-
-    kg::extractor!(SPEC, 1, CreateThing { Some(0) => ApiKey { api_key } });
+    pub type CreateThing = ApiKey<1>;
 
     /// Extractor for `getThing` (`GET /things/{id}`). Requires: api_key.
-    #[derive(Debug, Clone, PartialEq, Eq)]
-    pub enum GetThing {
-        /// Granted through api_key.
-        ApiKey {
-            /// The principal verified by scheme `api_key`.
-            api_key: kg::Principal,
-        },
-    }
-
-    kg::extractor!(SPEC, 2, GetThing { Some(0) => ApiKey { api_key } });
+    pub type GetThing = ApiKey<2>;
 
     /// Extractor for `deleteThing` (`DELETE /things/{id}`). Requires: api_key.
-    #[derive(Debug, Clone, PartialEq, Eq)]
-    pub enum DeleteThing {
-        /// Granted through api_key.
-        ApiKey {
-            /// The principal verified by scheme `api_key`.
-            api_key: kg::Principal,
-        },
-    }
-
-    kg::extractor!(SPEC, 3, DeleteThing { Some(0) => ApiKey { api_key } });
+    pub type DeleteThing = ApiKey<3>;
 
     /// Extractor for `getReport` (`GET /reports`). Requires: api_key(auditor).
-    #[derive(Debug, Clone, PartialEq, Eq)]
-    pub enum GetReport {
-        /// Granted through api_key(auditor).
-        ApiKey {
-            /// The principal verified by scheme `api_key`.
-            api_key: kg::Principal,
-        },
-    }
+    pub type GetReport = ApiKey<4>;
 
-    kg::extractor!(SPEC, 4, GetReport { Some(0) => ApiKey { api_key } });
-
-    /// Extractor for `listAppThings` (`GET /apps/things`). Requires: app_id AND app_secret.
+    /// Extractor of the operations whose requirement is app_id AND app_secret (roles aside): each one's alias, such as `ListAppThings`, gives it the operation's index.
     #[derive(Debug, Clone, PartialEq, Eq)]
-    pub enum ListAppThings {
+    pub enum AppIdAndAppSecret<const OPERATION: usize> {
         /// Granted through app_id AND app_secret.
         AppIdAndAppSecret {
             /// The principal verified by scheme `app_id`.
@@ -147,12 +114,15 @@ mod __keygate {
     }
 
     kg::extractor!(
-        SPEC, 5, ListAppThings { Some(0) => AppIdAndAppSecret { app_id, app_secret } }
+        SPEC, AppIdAndAppSecret { Some(0) => AppIdAndAppSecret { app_id, app_secret } }
     );
 
-    /// Extractor for `listBasicThings` (`GET /basic/things`). Requires: basic.
+    /// Extractor for `listAppThings` (`GET /apps/things`). Requires: app_id AND app_secret.
+    pub type ListAppThings = AppIdAndAppSecret<5>;
+
+    /// Extractor of the operations whose requirement is basic (roles aside): each one's alias, such as `ListBasicThings`, gives it the operation's index.
     #[derive(Debug, Clone, PartialEq, Eq)]
-    pub enum ListBasicThings {
+    pub enum Basic<const OPERATION: usize> {
         /// Granted through basic.
         Basic {
             /// The principal verified by scheme `basic`.
@@ -160,7 +130,10 @@ mod __keygate {
         },
     }
 
-    kg::extractor!(SPEC, 6, ListBasicThings { Some(0) => Basic { basic } });
+    kg::extractor!(SPEC, Basic { Some(0) => Basic { basic } });
+
+    /// Extractor for `listBasicThings` (`GET /basic/things`). Requires: basic.
+    pub type ListBasicThings = Basic<6>;
 }
 
 #[allow(unused_imports, unreachable_pub)]

@@ -100,9 +100,9 @@ mod __keygate {
         pub const PARTNER_OAUTH: &str = "partner_oauth";
     }
 
-    /// Extractor for `listPets` (`GET /pets`). Requires: optional: api_key.
+    /// Extractor of the operations whose requirement is optional: api_key (roles aside): each one's alias, such as `ListPets`, gives it the operation's index.
     #[derive(Debug, Clone, PartialEq, Eq)]
-    pub enum ListPets {
+    pub enum ApiKeyOrAnonymous<const OPERATION: usize> {
         /// Granted through api_key.
         ApiKey {
             /// The principal verified by scheme `api_key`.
@@ -112,23 +112,31 @@ mod __keygate {
         Anonymous,
     }
 
-    kg::extractor!(SPEC, 0, ListPets { Some(0) => ApiKey { api_key }, None => Anonymous });
+    kg::extractor!(
+        SPEC, ApiKeyOrAnonymous { Some(0) => ApiKey { api_key }, None => Anonymous }
+    );
 
-    /// Extractor for `createPet` (`POST /pets`). Requires: api_key(writer).
+    /// Extractor for `listPets` (`GET /pets`). Requires: optional: api_key.
+    pub type ListPets = ApiKeyOrAnonymous<0>;
+
+    /// Extractor of the operations whose requirement is api_key (roles aside): each one's alias, such as `CreatePet`, gives it the operation's index.
     #[derive(Debug, Clone, PartialEq, Eq)]
-    pub enum CreatePet {
-        /// Granted through api_key(writer).
+    pub enum ApiKey<const OPERATION: usize> {
+        /// Granted through api_key.
         ApiKey {
             /// The principal verified by scheme `api_key`.
             api_key: kg::Principal,
         },
     }
 
-    kg::extractor!(SPEC, 1, CreatePet { Some(0) => ApiKey { api_key } });
+    kg::extractor!(SPEC, ApiKey { Some(0) => ApiKey { api_key } });
 
-    /// Extractor for `showPetById` (`GET /pets/{petId}`). Requires: query_key OR session.
+    /// Extractor for `createPet` (`POST /pets`). Requires: api_key(writer).
+    pub type CreatePet = ApiKey<1>;
+
+    /// Extractor of the operations whose requirement is query_key OR session (roles aside): each one's alias, such as `ShowPetById`, gives it the operation's index.
     #[derive(Debug, Clone, PartialEq, Eq)]
-    pub enum ShowPetById {
+    pub enum QueryKeyOrSession<const OPERATION: usize> {
         /// Granted through query_key.
         QueryKey {
             /// The principal verified by scheme `query_key`.
@@ -142,13 +150,16 @@ mod __keygate {
     }
 
     kg::extractor!(
-        SPEC, 2, ShowPetById { Some(0) => QueryKey { query_key }, Some(1) => Session {
+        SPEC, QueryKeyOrSession { Some(0) => QueryKey { query_key }, Some(1) => Session {
         session } }
     );
 
-    /// Extractor for `deletePet` (`DELETE /pets/{petId}`). Requires: api_key AND app_id.
+    /// Extractor for `showPetById` (`GET /pets/{petId}`). Requires: query_key OR session.
+    pub type ShowPetById = QueryKeyOrSession<2>;
+
+    /// Extractor of the operations whose requirement is api_key AND app_id (roles aside): each one's alias, such as `DeletePet`, gives it the operation's index.
     #[derive(Debug, Clone, PartialEq, Eq)]
-    pub enum DeletePet {
+    pub enum ApiKeyAndAppId<const OPERATION: usize> {
         /// Granted through api_key AND app_id.
         ApiKeyAndAppId {
             /// The principal verified by scheme `api_key`.
@@ -158,11 +169,14 @@ mod __keygate {
         },
     }
 
-    kg::extractor!(SPEC, 3, DeletePet { Some(0) => ApiKeyAndAppId { api_key, app_id } });
+    kg::extractor!(SPEC, ApiKeyAndAppId { Some(0) => ApiKeyAndAppId { api_key, app_id } });
 
-    /// Extractor for `uploadPetPhoto` (`PUT /pets/{petId}/photo`). Requires: (api_key AND app_id) OR (api_key AND session).
+    /// Extractor for `deletePet` (`DELETE /pets/{petId}`). Requires: api_key AND app_id.
+    pub type DeletePet = ApiKeyAndAppId<3>;
+
+    /// Extractor of the operations whose requirement is (api_key AND app_id) OR (api_key AND session) (roles aside): each one's alias, such as `UploadPetPhoto`, gives it the operation's index.
     #[derive(Debug, Clone, PartialEq, Eq)]
-    pub enum UploadPetPhoto {
+    pub enum ApiKeyAndAppIdOrApiKeyAndSession<const OPERATION: usize> {
         /// Granted through api_key AND app_id.
         ApiKeyAndAppId {
             /// The principal verified by scheme `api_key`.
@@ -180,34 +194,31 @@ mod __keygate {
     }
 
     kg::extractor!(
-        SPEC, 4, UploadPetPhoto { Some(0) => ApiKeyAndAppId { api_key, app_id }, Some(1) =>
-        ApiKeyAndSession { api_key, session } }
+        SPEC, ApiKeyAndAppIdOrApiKeyAndSession { Some(0) => ApiKeyAndAppId { api_key, app_id
+        }, Some(1) => ApiKeyAndSession { api_key, session } }
     );
 
+    /// Extractor for `uploadPetPhoto` (`PUT /pets/{petId}/photo`). Requires: (api_key AND app_id) OR (api_key AND session).
+    pub type UploadPetPhoto = ApiKeyAndAppIdOrApiKeyAndSession<4>;
+
     /// Extractor for `getStats` (`GET /stats`). Requires: api_key.
-    #[derive(Debug, Clone, PartialEq, Eq)]
-    pub enum GetStats {
-        /// Granted through api_key.
-        ApiKey {
-            /// The principal verified by scheme `api_key`.
-            api_key: kg::Principal,
-        },
-    }
+    pub type GetStats = ApiKey<5>;
 
-    kg::extractor!(SPEC, 5, GetStats { Some(0) => ApiKey { api_key } });
-
-    /// Extractor for `health` (`GET /health`). Requires: public.
+    /// Extractor of the operations whose requirement is public (roles aside): each one's alias, such as `Health`, gives it the operation's index.
     #[derive(Debug, Clone, PartialEq, Eq)]
-    pub enum Health {
+    pub enum Public<const OPERATION: usize> {
         /// The operation is public (`security: []` or no requirement at all).
         Public,
     }
 
-    kg::extractor!(SPEC, 6, Health { None => Public });
+    kg::extractor!(SPEC, Public { None => Public });
 
-    /// Extractor for `whoAmI` (`GET /me`). Requires: bearer OR basic.
+    /// Extractor for `health` (`GET /health`). Requires: public.
+    pub type Health = Public<6>;
+
+    /// Extractor of the operations whose requirement is bearer OR basic (roles aside): each one's alias, such as `WhoAmI`, gives it the operation's index.
     #[derive(Debug, Clone, PartialEq, Eq)]
-    pub enum WhoAmI {
+    pub enum BearerOrBasic<const OPERATION: usize> {
         /// Granted through bearer.
         Bearer {
             /// The principal verified by scheme `bearer`.
@@ -221,20 +232,26 @@ mod __keygate {
     }
 
     kg::extractor!(
-        SPEC, 7, WhoAmI { Some(0) => Bearer { bearer }, Some(1) => Basic { basic } }
+        SPEC, BearerOrBasic { Some(0) => Bearer { bearer }, Some(1) => Basic { basic } }
     );
 
-    /// Extractor for `exportPets` (`POST /export`). Requires: partner_oauth(pets:export).
+    /// Extractor for `whoAmI` (`GET /me`). Requires: bearer OR basic.
+    pub type WhoAmI = BearerOrBasic<7>;
+
+    /// Extractor of the operations whose requirement is partner_oauth (roles aside): each one's alias, such as `ExportPets`, gives it the operation's index.
     #[derive(Debug, Clone, PartialEq, Eq)]
-    pub enum ExportPets {
-        /// Granted through partner_oauth(pets:export).
+    pub enum PartnerOauth<const OPERATION: usize> {
+        /// Granted through partner_oauth.
         PartnerOauth {
             /// The principal verified by scheme `partner_oauth`.
             partner_oauth: kg::Principal,
         },
     }
 
-    kg::extractor!(SPEC, 8, ExportPets { Some(0) => PartnerOauth { partner_oauth } });
+    kg::extractor!(SPEC, PartnerOauth { Some(0) => PartnerOauth { partner_oauth } });
+
+    /// Extractor for `exportPets` (`POST /export`). Requires: partner_oauth(pets:export).
+    pub type ExportPets = PartnerOauth<8>;
 }
 
 #[allow(unused_imports, unreachable_pub)]

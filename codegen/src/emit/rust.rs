@@ -219,30 +219,59 @@ struct Variant {
     position: Option<usize>,
 }
 
+/// Per operation a type alias, named after it, for the extractor enum of its
+/// requirement with the operation's index. Requirements that differ only in roles share
+/// one enum (and one set of impls), however many operations use it.
 fn extractors(
     emit: &mut impl FnMut(TokenStream),
     api: &Api,
     names: &[SchemeNames],
     tables: &[usize],
 ) {
-    // `KeygateState` is the generic parameter of `kg::extractor!`'s impl.
-    let mut types = NameSpace::new(Case::UpperCamel, "Op", &["KeygateState"]);
-    // Operations that share a requirement table share its words and variants.
-    let mut shared: Vec<Option<(String, Vec<Variant>)>> = Vec::new();
-    shared.resize_with(tables.iter().max().map_or(0, |&max| max + 1), || None);
-    for ((index, op), &table) in api.operations.iter().enumerate().zip(tables) {
-        let raw = match &op.operation_id {
-            Some(id) => id.clone(),
-            None => format!("{} {}", op.method.key(), op.path),
-        };
-        let name = ident(&types.claim(&raw));
-        let Some(slot) = shared.get_mut(table) else {
+    // `KeygateState` and `OPERATION` are the generic parameters of the enums and impls.
+    let mut types = NameSpace::new(Case::UpperCamel, "Op", &["KeygateState", "OPERATION"]);
+    // Operation names first, so they do not depend on the enums' names.
+    let aliases: Vec<Ident> = (api.operations.iter())
+        .map(|op| match &op.operation_id {
+            Some(id) => ident(&types.claim(id)),
+            None => ident(&types.claim(&format!("{} {}", op.method.key(), op.path))),
+        })
+        .collect();
+    // Per table: its words and its enum's index in `enums`; per enum: (roles removed
+    // from its requirement, name).
+    let mut by_table: Vec<Option<(String, usize)>> = Vec::new();
+    by_table.resize_with(tables.iter().max().map_or(0, |&max| max + 1), || None);
+    let mut enums: Vec<(Requirement, Ident)> = Vec::new();
+    for (index, ((op, &table), alias)) in
+        api.operations.iter().zip(tables).zip(&aliases).enumerate()
+    {
+        let Some(slot) = by_table.get_mut(table) else {
             continue;
         };
-        let (requires, variants) = slot.get_or_insert_with(|| {
+        let (requires, shape) = slot.get_or_insert_with(|| {
+            let mut bare = op.requirement.clone();
+            (bare.alternatives.iter_mut().flat_map(|a| &mut a.schemes))
+                .for_each(|u| u.roles.clear());
             let requires = doc_text(&requirement_text(api, &op.requirement));
-            (requires, variants(api, names, &op.requirement))
+            let same = |(known, _): &(Requirement, Ident)| known.alternatives == bare.alternatives;
+            let shape = enums.iter().position(same).unwrap_or_else(|| {
+                let variants = variants(api, names, &bare);
+                let joined: Vec<String> = variants.iter().map(|v| v.name.to_string()).collect();
+                let name = ident(&types.claim(&joined.join("Or")));
+                let doc = format!(
+                    " Extractor of the operations whose requirement is {} (roles aside): \
+                     each one's alias, such as `{alias}`, gives it the operation's index.",
+                    doc_text(&requirement_text(api, &bare)),
+                );
+                extractor(emit, &name, &doc, &variants);
+                enums.push((bare, name));
+                enums.len() - 1
+            });
+            (requires, shape)
         });
+        let Some((_, name)) = enums.get(*shape) else {
+            continue;
+        };
         let doc = format!(
             " Extractor for `{}` (`{} {}`). Requires: {}.",
             doc_text(&op.display_name()),
@@ -250,40 +279,42 @@ fn extractors(
             doc_text(&op.path),
             requires
         );
-        let declarations = variants.iter().map(|variant| {
-            let (name, doc) = (&variant.name, &variant.doc);
-            let fields = variant
-                .fields
-                .iter()
-                .map(|(field, doc)| quote!(#[doc = #doc] #field: kg::Principal,));
-            match variant.fields.is_empty() {
-                true => quote!(#[doc = #doc] #name,),
-                false => quote!(#[doc = #doc] #name { #(#fields)* },),
-            }
-        });
-        emit(quote! {
-            #[doc = #doc]
-            #[derive(Debug, Clone, PartialEq, Eq)]
-            pub enum #name { #(#declarations)* }
-        });
-        let arms = variants.iter().map(|variant| {
-            let alternative = match variant.position {
-                Some(position) => {
-                    let position = Literal::usize_unsuffixed(position);
-                    quote!(Some(#position))
-                }
-                None => quote!(None),
-            };
-            let variant_name = &variant.name;
-            let fields = variant.fields.iter().map(|(field, _)| field);
-            match variant.fields.is_empty() {
-                true => quote!(#alternative => #variant_name),
-                false => quote!(#alternative => #variant_name { #(#fields),* }),
-            }
-        });
         let index = Literal::usize_unsuffixed(index);
-        emit(quote!(kg::extractor!(SPEC, #index, #name { #(#arms),* });));
+        emit(quote!(#[doc = #doc] pub type #alias = #name<#index>;));
     }
+}
+
+/// An extractor enum and its `kg::extractor!` line.
+fn extractor(emit: &mut impl FnMut(TokenStream), name: &Ident, doc: &str, variants: &[Variant]) {
+    let declarations = variants.iter().map(|variant| {
+        let (name, doc) = (&variant.name, &variant.doc);
+        let fields = (variant.fields.iter())
+            .map(|(field, doc)| quote!(#[doc = #doc] #field: kg::Principal,));
+        match variant.fields.is_empty() {
+            true => quote!(#[doc = #doc] #name,),
+            false => quote!(#[doc = #doc] #name { #(#fields)* },),
+        }
+    });
+    emit(quote! {
+        #[doc = #doc]
+        #[derive(Debug, Clone, PartialEq, Eq)]
+        pub enum #name<const OPERATION: usize> { #(#declarations)* }
+    });
+    let arms = variants.iter().map(|variant| {
+        let alternative = match variant.position {
+            Some(position) => {
+                let position = Literal::usize_unsuffixed(position);
+                quote!(Some(#position))
+            }
+            None => quote!(None),
+        };
+        let (name, fields) = (&variant.name, variant.fields.iter().map(|(field, _)| field));
+        match variant.fields.is_empty() {
+            true => quote!(#alternative => #name),
+            false => quote!(#alternative => #name { #(#fields),* }),
+        }
+    });
+    emit(quote!(kg::extractor!(SPEC, #name { #(#arms),* });));
 }
 
 /// The variants of an extractor enum for `requirement`, in alternative order.

@@ -98,8 +98,8 @@ paths:
     for expected in [
         r#"title: "Hard \"quoted\" \\ 漢字 e\u{301} \u{202e} bidi \u{2028} sep \0 nul `tick` [link]","#,
         "kg::hooked(\"h\", \"digest\")",
-        "pub enum Result {",
-        "pub enum KeygateState2 {",
+        "pub type Result = FOrAnonymous<1>;",
+        "pub type KeygateState2 = ",
         "SelfOp {",
         "self_: kg::Principal,",
         "None => Anonymous",

@@ -63,7 +63,10 @@ fn items_nested_in_a_module_are_indented_for_it() {
         module.contains("pub mod outer {\n    //! Inner.\n\n    /// The generated items"),
         "{module}"
     );
-    assert!(module.contains("\n        pub enum GetA {\n"), "{module}");
+    assert!(
+        module.contains("\n        pub type GetA = K<0>;\n"),
+        "{module}"
+    );
     assert!(
         module.contains("\n            schemes: &[kg::api_key(\"k\", kg::Header, \"X-Key\")],\n"),
         "{module}"
