@@ -288,7 +288,14 @@ impl<S: KeyStore> Verifier for Keyring<S> {
         if let Some(owner_id) = &record.owner {
             let owner = self.store.get_owner(owner_id).await.map_err(store_error)?;
             if let Some(reason) = record.owner_stops(owner.as_ref()) {
-                tracing::debug!(scheme, key_id, owner = owner_id.as_str(), reason);
+                let owner = owner_id.as_str();
+                tracing::debug!(
+                    scheme,
+                    key_id,
+                    owner,
+                    reason,
+                    "owner disabled or epoch bumped"
+                );
                 return Ok(Verdict::Revoked);
             }
         }
