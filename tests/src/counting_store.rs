@@ -52,7 +52,7 @@ impl<S: KeyStore> KeyStore for CountingStore<S> {
         self.inner.create(spec).await
     }
 
-    async fn get(&self, id: &str) -> Result<Option<KeyRecord>, StoreError> {
+    async fn get(&self, id: &str) -> Result<Option<Arc<KeyRecord>>, StoreError> {
         self.gets.fetch_add(1, Ordering::SeqCst);
         self.inner.get(id).await
     }

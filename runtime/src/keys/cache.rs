@@ -13,7 +13,7 @@ use super::known::{Check, KnownIds, Stripes};
 use super::model::{
     IssuedKey, KeyFilter, KeyRecord, KeyUpdate, NewKey, Owner, StoreError, UnixSeconds,
 };
-use super::store::{KeyStore, Sealed};
+use super::store::KeyStore;
 
 /// How long a cached answer is trusted when nobody says it changed: the worst-case delay
 /// before a change made elsewhere (another process, another instance) takes effect.
@@ -304,14 +304,9 @@ impl<S: KeyStore> KeyStore for CachedStore<S> {
         Ok(issued)
     }
 
-    async fn get(&self, id: &str) -> Result<Option<KeyRecord>, StoreError> {
-        let record = self.lend(id, Sealed::TOKEN).await?;
-        Ok(record.map(|r| KeyRecord::clone(&r)))
-    }
-
     /// Answered by the set of known ids when it holds the id's record or can tell the
     /// id does not exist; otherwise by the entry map or the store.
-    async fn lend(&self, id: &str, _: Sealed) -> Result<Option<Arc<KeyRecord>>, StoreError> {
+    async fn get(&self, id: &str) -> Result<Option<Arc<KeyRecord>>, StoreError> {
         let known = &self.entries.known;
         match known.check(id) {
             Check::Held(record) => return Ok(Some(record)),
@@ -322,7 +317,7 @@ impl<S: KeyStore> KeyStore for CachedStore<S> {
         let stripe = self.entries.stripes.key(id);
         let read = async {
             let (generation, read_at) = (stripe.load(Ordering::SeqCst), Instant::now());
-            let record = self.inner.lend(id, Sealed::TOKEN).await?;
+            let record = self.inner.get(id).await?;
             // Later verifications of this id find it in the set of known ids.
             if let Some(record) = &record {
                 known.hold(record, generation, read_at);

@@ -9,7 +9,7 @@ use secrecy::ExposeSecret;
 
 use super::format::{FormatError, KeyFormat, ParsedKey};
 use super::model::{Chain, Clock, KeyRecord, KeyState, StoreError, SystemClock, UnixSeconds};
-use super::store::{KeyStore, Sealed};
+use super::store::KeyStore;
 use crate::digest::sha256;
 use crate::verifier::{OperationRef, Principal, Verdict, Verifier, VerifyError, VerifyRequest};
 
@@ -270,11 +270,7 @@ impl<S: KeyStore> Verifier for Keyring<S> {
             }
         };
         let key_id = parsed.key_id();
-        let record = self
-            .store
-            .lend(key_id, Sealed::TOKEN)
-            .await
-            .map_err(store_error)?;
+        let record = self.store.get(key_id).await.map_err(store_error)?;
         let Some(record) = record else {
             return Ok(refused(scheme, key_id, "unknown key id"));
         };

@@ -12,7 +12,7 @@ use super::model::{
     apply_rotation, apply_update, new_record, Clock, IssuedKey, KeyFilter, KeyRecord, KeyStatus,
     KeyUpdate, NewKey, Owner, StoreError, SystemClock, UnixSeconds,
 };
-use super::store::{KeyStore, Sealed};
+use super::store::KeyStore;
 use crate::digest::sha256;
 
 /// A [`KeyStore`] in a `Mutex<HashMap>`. Everything is lost when the process ends.
@@ -126,11 +126,7 @@ impl KeyStore for MemoryStore {
         })
     }
 
-    async fn get(&self, id: &str) -> Result<Option<KeyRecord>, StoreError> {
-        Ok(self.lock()?.keys.get(id).map(|r| KeyRecord::clone(r)))
-    }
-
-    async fn lend(&self, id: &str, _: Sealed) -> Result<Option<Arc<KeyRecord>>, StoreError> {
+    async fn get(&self, id: &str) -> Result<Option<Arc<KeyRecord>>, StoreError> {
         Ok(self.lock()?.keys.get(id).cloned())
     }
 

@@ -748,7 +748,7 @@ impl KeyStore for PostgresStore {
         Ok(issued)
     }
 
-    async fn get(&self, id: &str) -> Result<Option<KeyRecord>, StoreError> {
+    async fn get(&self, id: &str) -> Result<Option<Arc<KeyRecord>>, StoreError> {
         let s = &*self.shared;
         let row = s
             .bounded(async {
@@ -756,7 +756,7 @@ impl KeyStore for PostgresStore {
                 s.query_opt(&client, SELECT_KEY, &[&id]).await
             })
             .await?;
-        row.map(|row| read_record(&row).map(|r| s.with_pending(r)))
+        row.map(|row| read_record(&row).map(|r| Arc::new(s.with_pending(r))))
             .transpose()
     }
 

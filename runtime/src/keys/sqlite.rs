@@ -449,9 +449,10 @@ impl KeyStore for SqliteStore {
         .await
     }
 
-    async fn get(&self, id: &str) -> Result<Option<KeyRecord>, StoreError> {
+    async fn get(&self, id: &str) -> Result<Option<Arc<KeyRecord>>, StoreError> {
         let id = id.to_owned();
-        self.run(move |conn| read_key(conn, &id)).await
+        let record = self.run(move |conn| read_key(conn, &id)).await?;
+        Ok(record.map(Arc::new))
     }
 
     async fn list(&self, filter: KeyFilter) -> Result<Vec<KeyRecord>, StoreError> {

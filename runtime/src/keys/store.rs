@@ -21,20 +21,12 @@ pub trait KeyStore: Send + Sync + 'static {
     /// again.
     fn create(&self, spec: NewKey) -> impl Future<Output = Result<IssuedKey, StoreError>> + Send;
 
-    /// The key with this id, if any.
-    fn get(&self, id: &str) -> impl Future<Output = Result<Option<KeyRecord>, StoreError>> + Send;
-
-    /// The key with this id, shared rather than copied: what the keyring reads on every
-    /// request. Only keygate's own stores answer it without copying; it cannot be
-    /// implemented outside keygate, where it is [`KeyStore::get`].
-    #[doc(hidden)]
-    fn lend(
+    /// The key with this id, if any: what the keyring reads on every request, shared so
+    /// that a store which keeps records (the memory store, the cache) need not copy one.
+    fn get(
         &self,
         id: &str,
-        _: Sealed,
-    ) -> impl Future<Output = Result<Option<Arc<KeyRecord>>, StoreError>> + Send {
-        async move { Ok(self.get(id).await?.map(Arc::new)) }
-    }
+    ) -> impl Future<Output = Result<Option<Arc<KeyRecord>>, StoreError>> + Send;
 
     /// The keys matching `filter`, ordered by creation time, then id.
     fn list(
@@ -79,14 +71,4 @@ pub trait KeyStore: Send + Sync + 'static {
         id: &str,
         at: UnixSeconds,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
-}
-
-/// Keeps [`KeyStore::lend`] keygate's own: no other crate can name this type.
-#[doc(hidden)]
-#[allow(unreachable_pub)]
-#[derive(Debug, Clone, Copy)]
-pub struct Sealed(pub(crate) ());
-
-impl Sealed {
-    pub(crate) const TOKEN: Sealed = Sealed(());
 }

@@ -57,7 +57,7 @@ async fn changes_behind_the_cache_show_after_the_ttl_or_an_invalidation() {
     let issued = inner.create(NewKey::new("k")).await.expect("create");
     let other = inner.create(NewKey::new("k2")).await.expect("create");
     let id = issued.record.id.as_str();
-    let status = |r: Option<keygate::keys::KeyRecord>| r.expect("exists").status;
+    let status = |r: Option<std::sync::Arc<keygate::keys::KeyRecord>>| r.expect("exists").status;
     assert_eq!(status(cache.get(id).await.expect("get")), KeyStatus::Active);
     // Revoked behind the cache's back: still cached...
     inner.revoke(id).await.expect("revoke");
@@ -99,7 +99,7 @@ impl KeyStore for SlowReads {
     async fn get(
         &self,
         id: &str,
-    ) -> Result<Option<keygate::keys::KeyRecord>, keygate::keys::StoreError> {
+    ) -> Result<Option<std::sync::Arc<keygate::keys::KeyRecord>>, keygate::keys::StoreError> {
         // Read first (the stale value), then wait: the write lands in between.
         let value = self.inner.get(id).await;
         self.read_started.notify_one();
@@ -241,7 +241,7 @@ async fn sqlite_cache_sees_commits_of_other_connections_through_the_watcher() {
     let other = SqliteStore::open(&path).expect("open");
     let issued = other.create(NewKey::new("k")).await.expect("create");
     let id = issued.record.id.as_str();
-    let status = |r: Option<KeyRecord>| r.expect("exists").status;
+    let status = |r: Option<std::sync::Arc<KeyRecord>>| r.expect("exists").status;
     assert_eq!(
         status(watched.get(id).await.expect("get")),
         KeyStatus::Active
@@ -279,7 +279,7 @@ async fn an_invalidator_taken_before_reconfiguring_still_invalidates() {
         .with_capacity(1_000);
     let issued = inner.create(NewKey::new("k")).await.expect("create");
     let id = issued.record.id.as_str();
-    let status = |r: Option<KeyRecord>| r.expect("exists").status;
+    let status = |r: Option<std::sync::Arc<KeyRecord>>| r.expect("exists").status;
     assert_eq!(status(cache.get(id).await.expect("get")), KeyStatus::Active);
     inner.revoke(id).await.expect("revoke");
     invalidator.invalidate_key(id);

@@ -66,7 +66,7 @@ fn sqlite_store_works_without_a_runtime() {
     // A trivial executor: the store runs SQLite inline when no tokio runtime exists.
     let issued = block_on(store.create(NewKey::new("plain"))).expect("create");
     let got = block_on(store.get(&issued.record.id)).expect("get");
-    assert_eq!(got, Some(issued.record));
+    assert_eq!(got.as_deref(), Some(&issued.record));
 }
 
 #[test]

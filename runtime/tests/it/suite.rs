@@ -48,7 +48,7 @@ pub(crate) async fn suite<S: KeyStore>(store: &S, clock: &ManualClock) {
 
     // get
     let got = store.get(&rec.id).await.expect("get").expect("exists");
-    assert_eq!(&got, rec);
+    assert_eq!(&*got, rec);
     assert_eq!(store.get("nosuchkeyid2").await.expect("get"), None);
 
     // owners are created with their first key
@@ -169,7 +169,7 @@ pub(crate) async fn suite<S: KeyStore>(store: &S, clock: &ManualClock) {
     assert_eq!(updated.expires_at, None);
     assert_eq!(
         store.get(&short.id).await.expect("get"),
-        Some(updated.clone())
+        Some(std::sync::Arc::new(updated.clone()))
     );
     let only_expiry = KeyUpdate {
         expires_at: Some(Some(t0)),

@@ -435,6 +435,7 @@ async fn get(store: &SqliteStore, id: &str) -> Result<KeyRecord, Failure> {
         .get(id)
         .await?
         .ok_or_else(|| Failure::Store(StoreError::NotFound(id.to_owned())))
+        .map(std::sync::Arc::unwrap_or_clone)
 }
 
 async fn list(
