@@ -153,9 +153,7 @@ pub fn read_credentials(data: &[u8]) {
 }
 
 /// Any text in: parsing never panics, what parses rebuilds to the same key, and a key of
-/// the right shape parses exactly when its checksum is the one keys are issued with (the
-/// parser checks it over the key's tail as a number; `assemble` computes it over the
-/// whole key as text).
+/// the right shape parses exactly when its checksum is the one keys are issued with.
 pub fn parse_key(data: &[u8]) {
     use secrecy::ExposeSecret;
     let Ok(text) = std::str::from_utf8(data) else {
