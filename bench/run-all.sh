@@ -19,6 +19,9 @@
 #   build      build_cost.sh: clean builds (KEYGATE_BENCH_SKIP_BUILD=1 skips just those;
 #              BUILD_ROUNDS=2), rebuilds, build-dependency graph
 #              KEYGATE_BENCH_SKIP_BUILD_COST=1 skips the whole step
+#   rebuild    rebuild_cost.sh: what the mist.com module adds to an app's incremental
+#              debug and release rebuilds, beside the same app without it, and bytes of
+#              generated code per operation; KEYGATE_BENCH_SKIP_REBUILD=1; REBUILD_ROUNDS=5
 #   oag        openapi_generator.sh: OpenAPI Generator rust-axum against keygate
 #              (downloads openapi-generator-cli from PyPI once; needs java)
 #              KEYGATE_BENCH_SKIP_OAG=1; OAG_ROUNDS=3
@@ -107,6 +110,7 @@ skip KEYGATE_BENCH_SKIP_GEN || run gen "$release/gen_report" --corpus "$corpus" 
 # shellcheck disable=SC2086
 skip KEYGATE_BENCH_SKIP_HTTP || run http "$release/http_report" ${HTTP_ARGS:-}
 skip KEYGATE_BENCH_SKIP_BUILD_COST || run build bench/build_cost.sh
+skip KEYGATE_BENCH_SKIP_REBUILD || run rebuild bench/rebuild_cost.sh
 skip KEYGATE_BENCH_SKIP_OAG || run oag bench/openapi_generator.sh
 
 if ! skip KEYGATE_BENCH_SKIP_PLOTS; then
@@ -118,7 +122,7 @@ if ! skip KEYGATE_BENCH_SKIP_PLOTS; then
 fi
 
 step "summary"
-for name in overhead matcher gen http build oag; do collect "$name"; done
+for name in overhead matcher gen http build rebuild oag; do collect "$name"; done
 printf '%s\n' "${summary[@]}" | tee "$results/summary.txt"
 echo "(logs, CSVs and this summary: $results)"
 if [ ${#failed[@]} -gt 0 ]; then

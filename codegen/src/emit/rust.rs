@@ -1,6 +1,7 @@
 //! The Rust module's items, as tokens: the tables, `layer()`, `guard()`, the scheme
-//! names, and per operation an enum and one `kg::extractor!` line (its body lives in
-//! `keygate::__private`, so a module costs its app little to compile).
+//! names, per requirement an extractor enum generic over the operation (its impl one
+//! `kg::extractor!` line into `keygate::__private`), and per operation a type alias: an
+//! app compiles impls per requirement, not per operation.
 
 use proc_macro2::{Ident, Literal, Span, TokenStream};
 use quote::{format_ident, quote, ToTokens as _};
