@@ -1,6 +1,6 @@
 //! What generated modules call (`use ::keygate::__private as kg;`): short names for
-//! their tables, and the body of every extractor, so a module is tables plus one line
-//! per extractor. Not an API: it changes with the generator.
+//! their tables, and the body of every extractor, so a module is tables, names and one
+//! macro line per extractor enum. Not an API: it changes with the generator.
 
 use std::future::Future;
 
