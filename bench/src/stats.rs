@@ -1,6 +1,5 @@
-//! Round figures and verdicts shared by the end-to-end reports (`gen_report`,
-//! `http_report`), included with `#[path]` so the library stays the request-overhead
-//! setups only.
+//! Round figures and verdicts of the end-to-end reports (`gen_report`, `overhead_report`),
+//! included with `#[path]` so the library stays the request-overhead setups only.
 
 use std::path::PathBuf;
 
