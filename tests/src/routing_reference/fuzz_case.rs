@@ -86,7 +86,7 @@ fn mapped(bytes: &[u8], alphabet: &[u8]) -> String {
 
 impl RoutingCase {
     /// Decodes a case. The input is lines: the first two bytes of the first line pick the
-    /// shape (`0`–`7`, see [`CASE_SHAPES`]) and the base path (`0`: none, `1`: `/a`); each
+    /// shape (`0`–`7`, see `CASE_SHAPES`) and the base path (`0`: none, `1`: `/a`); each
     /// middle line is a template (its first byte the method, `G`, `H`, `P`, `D`, the rest
     /// the path after `/`); the last line is the request the same way (`G`, `H`, `P`,
     /// `U` PUT, `A` PATCH, `D`, `O`). `None` when fewer than two templates are usable or
