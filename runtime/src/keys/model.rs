@@ -426,6 +426,12 @@ pub struct IssuedKey {
 }
 
 impl IssuedKey {
+    /// The full key as text, to show the user this once: `println!("{}",
+    /// issued.expose_key())`. Never log it.
+    pub fn expose_key(&self) -> &str {
+        self.key.expose_secret()
+    }
+
     /// The secret part alone, `<secret><checksum>`: what goes with the key id when the
     /// two travel apart (HTTP Basic `id:secret`, or an id header plus a secret header).
     pub fn secret(&self) -> SecretString {

@@ -28,6 +28,32 @@ async fn issue<S: KeyStore>(ring: &Keyring<S>, spec: NewKey) -> (String, SecretS
     (issued.record.id, issued.key)
 }
 
+/// Showing a new key needs nothing beyond keygate: `expose_key()`, and the re-exported
+/// `secrecy` for a rotated one.
+#[tokio::test]
+async fn an_issued_or_rotated_key_can_be_shown_without_another_crate() {
+    use keygate::secrecy::ExposeSecret as _;
+    let (ring, _) = keyring();
+    let issued = ring
+        .store()
+        .create(NewKey::new("shown"))
+        .await
+        .expect("create");
+    let shown = issued.expose_key().to_owned();
+    let parsed = KeyFormat::default()
+        .parse(&shown)
+        .expect("the shown key parses");
+    assert_eq!(parsed.key_id, issued.record.id);
+    assert!(matches!(get(&ring, &issued.key).await, Verdict::Granted(_)));
+    let rotated = ring
+        .store()
+        .rotate(&issued.record.id, Duration::ZERO)
+        .await
+        .expect("rotate");
+    assert_ne!(rotated.expose_secret(), shown);
+    assert!(rotated.expose_secret().starts_with("kg_"));
+}
+
 #[tokio::test]
 async fn read_only_key_may_get_but_not_post() {
     let (ring, _) = keyring();
