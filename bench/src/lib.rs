@@ -309,7 +309,7 @@ impl Cases {
         // Grants and refusals each get a store of their own, so the refusals' flood of
         // cache entries does not land in the grant's figure.
         let sqlite_keyring = |file: &str| {
-            let sqlite = SqliteStore::open(dir.file(file)).expect("open sqlite");
+            let sqlite = SqliteStore::open_or_create(dir.file(file)).expect("open sqlite");
             let counted = CountingStore::new(sqlite).reads_into(&reads);
             Keyring::new(CachedStore::new(counted))
         };
@@ -471,7 +471,7 @@ pub fn driver_case(runtime: &tokio::runtime::Runtime, name: &str, dir: &Path) ->
             )
         }
         "unknown_sqlite_cached" => {
-            let store = SqliteStore::open(dir.join("driver.db")).expect("open sqlite");
+            let store = SqliteStore::open_or_create(dir.join("driver.db")).expect("open sqlite");
             let (router, _) = keyring_on(runtime, CachedStore::new(store));
             let keys = unknown_keys(DRIVER_POOL);
             Case::new(

@@ -121,7 +121,7 @@ fn app(keys: Keys) -> Router {
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let db = PathBuf::from(std::env::var_os("KEYGATE_DB").unwrap_or_else(|| "keygate.db".into()));
-    let store = SqliteStore::open(&db)
+    let store = SqliteStore::open_or_create(&db)
         .map_err(|e| format!("cannot open the key database {}: {e}", db.display()))?;
     let key_count = store.list(KeyFilter::default()).await?.len();
     // Revocations made by the CLI (another process) reach the cache within 100 ms.
@@ -181,7 +181,7 @@ mod tests {
     #[tokio::test]
     async fn each_scheme_goes_to_its_verifier() {
         let dir = TempDir::new("example");
-        let store = SqliteStore::open(dir.file("keys.db")).expect("open");
+        let store = SqliteStore::open_or_create(dir.file("keys.db")).expect("open");
         let issued = store.create(NewKey::new("reader")).await.expect("create");
         let keys = keys(CachedStore::new(store));
         let key = issued.key.expose_secret();
@@ -237,7 +237,7 @@ mod tests {
     #[tokio::test]
     async fn handlers_get_the_principals_of_their_operation() {
         let dir = TempDir::new("example-handlers");
-        let store = SqliteStore::open(dir.file("keys.db")).expect("open");
+        let store = SqliteStore::open_or_create(dir.file("keys.db")).expect("open");
         let issued = store
             .create(NewKey::new("writer").permissions(Permissions::full()))
             .await
@@ -293,7 +293,7 @@ mod tests {
     #[tokio::test]
     async fn an_empty_pet_id_is_still_the_upload_operation() {
         let dir = TempDir::new("example-empty-id");
-        let store = SqliteStore::open(dir.file("keys.db")).expect("open");
+        let store = SqliteStore::open_or_create(dir.file("keys.db")).expect("open");
         let full = store
             .create(NewKey::new("full").permissions(Permissions::full()))
             .await

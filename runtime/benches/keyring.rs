@@ -53,14 +53,14 @@ fn benches(c: &mut Criterion) {
     let dir = std::env::temp_dir().join(format!("keygate-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     let cached = Keyring::new(CachedStore::new(
-        SqliteStore::open(dir.join("cached.db")).expect("open"),
+        SqliteStore::open_or_create(dir.join("cached.db")).expect("open"),
     ));
     let cached_key = issue(&cached);
     c.bench_function("keys/verify/sqlite_cached", |b| {
         b.iter(|| verify(&cached, black_box(&cached_key)))
     });
 
-    let bare = Keyring::new(SqliteStore::open(dir.join("bare.db")).expect("open"));
+    let bare = Keyring::new(SqliteStore::open_or_create(dir.join("bare.db")).expect("open"));
     let bare_key = issue(&bare);
     c.bench_function("keys/verify/sqlite_uncached", |b| {
         b.iter(|| verify(&bare, black_box(&bare_key)))

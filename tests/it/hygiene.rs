@@ -179,7 +179,7 @@ impl Lab {
     async fn start() -> Lab {
         let dir = TempDir::new("hygiene");
         let clock = ManualClock::new(START);
-        let sqlite = SqliteStore::open(dir.file("keys.db"))
+        let sqlite = SqliteStore::open_or_create(dir.file("keys.db"))
             .expect("open the SQLite key store")
             .with_clock(clock.clone());
         let store = Arc::new(CachedStore::new(sqlite).with_ttl(Duration::from_secs(3600)));

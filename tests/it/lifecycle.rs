@@ -151,7 +151,7 @@ impl Lab<SqliteStore> {
     async fn sqlite() -> Lab<SqliteStore> {
         let dir = TempDir::new("lifecycle");
         let clock = ManualClock::new(START);
-        let store = SqliteStore::open(dir.file("keys.db"))
+        let store = SqliteStore::open_or_create(dir.file("keys.db"))
             .expect("open the SQLite key store")
             .with_clock(clock.clone());
         Lab::start(store, clock, Some(dir)).await
@@ -164,7 +164,7 @@ impl Lab<CachedStore<SqliteStore>> {
     async fn sqlite_cached() -> Lab<CachedStore<SqliteStore>> {
         let dir = TempDir::new("lifecycle-cached");
         let clock = ManualClock::new(START);
-        let store = SqliteStore::open(dir.file("keys.db"))
+        let store = SqliteStore::open_or_create(dir.file("keys.db"))
             .expect("open the SQLite key store")
             .with_clock(clock.clone());
         let cached = CachedStore::new(store).with_ttl(Duration::from_secs(3600));

@@ -111,25 +111,30 @@ fn to_json<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
 }
 
 impl SqliteStore {
-    /// Opens (creating if needed) the database at `path` and brings its schema up to
-    /// date. Fails on a schema newer than this version knows.
+    /// Opens the existing database at `path` and brings its schema up to date. A missing
+    /// file is an error ([`StoreError::Config`]), as in the `keygate keys` CLI: an app
+    /// started in another directory must not verify against a new, empty database.
+    /// Fails on a schema newer than this version knows.
     pub fn open(path: impl AsRef<Path>) -> Result<SqliteStore, StoreError> {
-        SqliteStore::open_with(path.as_ref(), OpenFlags::default())
-    }
-
-    /// Like [`SqliteStore::open`], but a missing file is an error
-    /// ([`StoreError::Config`]) instead of a new, empty database: for tools that
-    /// only look at or change keys that exist.
-    pub fn open_existing(path: impl AsRef<Path>) -> Result<SqliteStore, StoreError> {
         let flags = OpenFlags::default().difference(OpenFlags::SQLITE_OPEN_CREATE);
         SqliteStore::open_with(path.as_ref(), flags)
+    }
+
+    /// Like [`SqliteStore::open`], creating the database (and its schema) when the file
+    /// does not exist.
+    pub fn open_or_create(path: impl AsRef<Path>) -> Result<SqliteStore, StoreError> {
+        SqliteStore::open_with(path.as_ref(), OpenFlags::default())
     }
 
     fn open_with(path: &Path, flags: OpenFlags) -> Result<SqliteStore, StoreError> {
         let path = path.to_path_buf();
         let mut conn = Connection::open_with_flags(&path, flags).map_err(|e| {
             if e.sqlite_error_code() == Some(ErrorCode::CannotOpen) && !path.exists() {
-                StoreError::config(format!("no database at `{}`", path.display()))
+                StoreError::config(format!(
+                    "no database at `{}` (create keys with `keygate keys create --db`, or \
+                     open it with `SqliteStore::open_or_create`)",
+                    path.display()
+                ))
             } else {
                 StoreError::unavailable(format!("cannot open `{}`", path.display())).caused_by(e)
             }
@@ -583,19 +588,19 @@ mod tests {
     }
 
     #[test]
-    fn open_existing_refuses_a_missing_file_and_creates_nothing() {
+    fn open_refuses_a_missing_file_and_creates_nothing() {
         let dir = Scratch::new("missing");
         let path = dir.0.join("keys.db");
-        match SqliteStore::open_existing(&path) {
+        match SqliteStore::open(&path) {
             Err(StoreError::Config { reason, .. }) => {
                 assert!(reason.contains("no database at"), "{reason}");
                 assert!(reason.contains("keys.db"), "{reason}");
             }
             other => panic!("expected Config, got {other:?}"),
         }
-        assert!(!path.exists(), "open_existing created the file");
-        drop(SqliteStore::open(&path).expect("open creates"));
-        assert!(SqliteStore::open_existing(&path).is_ok());
+        assert!(!path.exists(), "open created the file");
+        drop(SqliteStore::open_or_create(&path).expect("open creates"));
+        assert!(SqliteStore::open(&path).is_ok());
     }
 
     #[test]
@@ -604,7 +609,7 @@ mod tests {
         let path = dir.0.join("keys.db");
         std::fs::write(&path, b"this is not a database, just some text ".repeat(40))
             .expect("write");
-        for result in [SqliteStore::open(&path), SqliteStore::open_existing(&path)] {
+        for result in [SqliteStore::open_or_create(&path), SqliteStore::open(&path)] {
             match result {
                 Err(StoreError::Corrupt { reason, .. }) => {
                     assert!(reason.contains("not an SQLite database"), "{reason}");
@@ -618,11 +623,11 @@ mod tests {
     fn opening_and_reading_do_not_wait_for_a_writer() {
         let dir = Scratch::new("writer");
         let path = dir.0.join("keys.db");
-        drop(SqliteStore::open(&path).expect("open"));
+        drop(SqliteStore::open_or_create(&path).expect("open"));
         let holder = Connection::open(&path).expect("raw open");
         holder.execute_batch("BEGIN EXCLUSIVE").expect("lock");
         let started = Instant::now();
-        let store = SqliteStore::open_existing(&path).expect("open beside a writer");
+        let store = SqliteStore::open(&path).expect("open beside a writer");
         let conn = store.conn.lock().expect("connection");
         let found = read_key(&conn, "nosuchkeyid2").expect("read beside a writer");
         assert_eq!(found, None);

@@ -233,12 +233,13 @@ async fn sqlite_cache_sees_commits_of_other_connections_through_the_watcher() {
     let dir = TempDir::new("watch");
     let path = dir.file("keys.db");
     let hour = Duration::from_secs(3600);
-    let watched = CachedStore::new(SqliteStore::open(&path).expect("open"))
+    let watched = CachedStore::new(SqliteStore::open_or_create(&path).expect("open"))
         .with_ttl(hour)
         .watch_other_writers(Duration::from_millis(20));
-    let unwatched = CachedStore::new(SqliteStore::open(&path).expect("open")).with_ttl(hour);
+    let unwatched =
+        CachedStore::new(SqliteStore::open_or_create(&path).expect("open")).with_ttl(hour);
     // Another connection to the same file, as the `keygate keys` CLI would be.
-    let other = SqliteStore::open(&path).expect("open");
+    let other = SqliteStore::open_or_create(&path).expect("open");
     let issued = other.create(NewKey::new("k")).await.expect("create");
     let id = issued.record.id.as_str();
     let status = |r: Option<std::sync::Arc<KeyRecord>>| r.expect("exists").status;
@@ -345,12 +346,13 @@ async fn a_key_created_by_another_connection_verifies_once_the_watcher_sees_it()
     let path = dir.file("keys.db");
     let hour = Duration::from_secs(3600);
     let watched = Keyring::new(
-        CachedStore::new(SqliteStore::open(&path).expect("open"))
+        CachedStore::new(SqliteStore::open_or_create(&path).expect("open"))
             .with_ttl(hour)
             .watch_other_writers(Duration::from_millis(20)),
     );
-    let unwatched =
-        Keyring::new(CachedStore::new(SqliteStore::open(&path).expect("open")).with_ttl(hour));
+    let unwatched = Keyring::new(
+        CachedStore::new(SqliteStore::open_or_create(&path).expect("open")).with_ttl(hour),
+    );
     let format = KeyFormat::default();
     // Both caches list the ids (none yet), and the watcher takes its first reading.
     for ring in [&watched, &unwatched] {
@@ -359,7 +361,7 @@ async fn a_key_created_by_another_connection_verifies_once_the_watcher_sees_it()
     }
     settle().await;
     // Another connection to the same file, as the `keygate keys` CLI would be.
-    let other = SqliteStore::open(&path).expect("open");
+    let other = SqliteStore::open_or_create(&path).expect("open");
     let issued = other.create(NewKey::new("k")).await.expect("create");
     let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
     while !matches!(get(&watched, &issued.key).await, Verdict::Granted(_)) {

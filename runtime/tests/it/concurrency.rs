@@ -149,7 +149,7 @@ async fn cached_memory_store_never_verifies_a_key_after_its_revocation_returned(
 async fn cached_sqlite_store_never_verifies_a_key_after_its_revocation_returned() {
     let dir = TempDir::new("concurrency");
     hammer(CachedStore::new(
-        SqliteStore::open(dir.file("keys.db")).expect("open"),
+        SqliteStore::open_or_create(dir.file("keys.db")).expect("open"),
     ))
     .await;
 }

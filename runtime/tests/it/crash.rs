@@ -33,7 +33,7 @@ fn crash_child() {
     let Some(path) = std::env::var_os(CHILD_ENV) else {
         return; // Not a child: the parent test below runs this binary with the variable.
     };
-    let store = SqliteStore::open(path).expect("child: open");
+    let store = SqliteStore::open_or_create(path).expect("child: open");
     let mut out = std::io::stdout().lock();
     let mut live: Vec<String> = Vec::new();
     for n in 0u64.. {
@@ -163,7 +163,7 @@ fn sqlite_survives_sigkill_at_random_points() {
 
         acked.end_round();
 
-        let store = SqliteStore::open(&path)
+        let store = SqliteStore::open_or_create(&path)
             .unwrap_or_else(|e| panic!("round {round}: the database does not reopen: {e}"));
         let ring = Keyring::new(store);
         let stored: BTreeMap<String, KeyRecord> = block_on(ring.store().list(KeyFilter::default()))

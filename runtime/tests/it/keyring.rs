@@ -327,7 +327,7 @@ async fn last_use_is_recorded_at_most_once_a_minute() {
 async fn sqlite_backed_keyring_end_to_end() {
     let dir = TempDir::new("keyring");
     let clock = ManualClock::new(T0);
-    let store = SqliteStore::open(dir.file("keys.db"))
+    let store = SqliteStore::open_or_create(dir.file("keys.db"))
         .expect("open")
         .with_clock(clock.clone());
     let ring = Keyring::new(store).with_clock(clock.clone());

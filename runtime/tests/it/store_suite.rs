@@ -24,7 +24,7 @@ async fn cached_memory_and_sqlite_stores_pass_the_suite() {
 
     let dir = TempDir::new("cached-suite");
     let clock = ManualClock::new(T0);
-    let sqlite = SqliteStore::open(dir.file("keys.db"))
+    let sqlite = SqliteStore::open_or_create(dir.file("keys.db"))
         .expect("open")
         .with_clock(clock.clone());
     suite(&CachedStore::new(sqlite), &clock).await;
@@ -35,7 +35,7 @@ async fn sqlite_store_passes_the_suite_and_persists() {
     let dir = TempDir::new("suite");
     let path = dir.file("keys.db");
     let clock = ManualClock::new(T0);
-    let store = SqliteStore::open(&path)
+    let store = SqliteStore::open_or_create(&path)
         .expect("open")
         .with_clock(clock.clone());
     suite(&store, &clock).await;
@@ -46,7 +46,7 @@ async fn sqlite_store_passes_the_suite_and_persists() {
     ];
     drop(store);
 
-    let reopened = SqliteStore::open(&path)
+    let reopened = SqliteStore::open_or_create(&path)
         .expect("reopen")
         .with_clock(clock.clone());
     let after = reopened.list(KeyFilter::default()).await.expect("list");
@@ -62,7 +62,7 @@ async fn sqlite_store_passes_the_suite_and_persists() {
 #[test]
 fn sqlite_store_works_without_a_runtime() {
     let dir = TempDir::new("noruntime");
-    let store = SqliteStore::open(dir.file("keys.db")).expect("open");
+    let store = SqliteStore::open_or_create(dir.file("keys.db")).expect("open");
     // A trivial executor: the store runs SQLite inline when no tokio runtime exists.
     let issued = block_on(store.create(NewKey::new("plain"))).expect("create");
     let got = block_on(store.get(&issued.record.id)).expect("get");
@@ -73,13 +73,13 @@ fn sqlite_store_works_without_a_runtime() {
 fn sqlite_refuses_a_newer_schema() {
     let dir = TempDir::new("newer");
     let path = dir.file("keys.db");
-    drop(SqliteStore::open(&path).expect("open"));
+    drop(SqliteStore::open_or_create(&path).expect("open"));
     {
         let conn = rusqlite::Connection::open(&path).expect("raw open");
         conn.pragma_update(None, "user_version", 99)
             .expect("set version");
     }
-    match SqliteStore::open(&path) {
+    match SqliteStore::open_or_create(&path) {
         Err(StoreError::NewerSchema { found: 99, .. }) => {}
         other => panic!("expected NewerSchema, got {other:?}"),
     }
@@ -89,7 +89,7 @@ fn sqlite_refuses_a_newer_schema() {
 fn sqlite_uses_wal() {
     let dir = TempDir::new("wal");
     let path = dir.file("keys.db");
-    drop(SqliteStore::open(&path).expect("open"));
+    drop(SqliteStore::open_or_create(&path).expect("open"));
     let conn = rusqlite::Connection::open(&path).expect("raw open");
     let mode: String = conn
         .query_row("PRAGMA journal_mode", [], |r| r.get(0))

@@ -223,12 +223,12 @@ pub(crate) fn run(args: KeysArgs) -> ExitCode {
 /// Opens the database; only `create` may make a new file.
 fn open(db: &Path, create: bool) -> Result<SqliteStore, Failure> {
     if create {
-        return Ok(SqliteStore::open(db)?);
+        return Ok(SqliteStore::open_or_create(db)?);
     }
     if !db.exists() {
         return Err(Failure::NoDatabase);
     }
-    Ok(SqliteStore::open_existing(db)?)
+    Ok(SqliteStore::open(db)?)
 }
 
 async fn dispatch(db: &Path, command: KeysCommand) -> Result<(), Failure> {

@@ -99,7 +99,7 @@ const BASIC: Scheme = Scheme {
 
 /// What a `Keyring` over the database says about a credential for `method operation`.
 fn verify(db: &Path, scheme: &Scheme, credential: &Credential, method: &str, op: &str) -> Verdict {
-    let ring = Keyring::new(SqliteStore::open_existing(db).expect("open"));
+    let ring = Keyring::new(SqliteStore::open(db).expect("open"));
     let request = VerifyRequest {
         scheme,
         credential: credential.lend(),
@@ -299,7 +299,7 @@ fn create_options_land_in_the_record() {
     assert_eq!(r["permissions"]["preset"], "read-only");
 
     // Relative expiry is counted from creation.
-    let store = SqliteStore::open_existing(&db).expect("open");
+    let store = SqliteStore::open(&db).expect("open");
     let span = |id: String| {
         let record = block_on(store.get(&id)).expect("get").expect("record");
         record.expires_at.map(|at| at - record.created_at)
