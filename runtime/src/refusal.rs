@@ -82,21 +82,18 @@ impl Rejection {
         &self.challenges
     }
 
-    /// 500 for generated code that finds the app wired wrong; the detail names the fix.
-    pub fn misconfigured(detail: &str) -> Rejection {
-        plain(
-            RejectionReason::Misconfigured,
-            StatusCode::INTERNAL_SERVER_ERROR,
-            detail,
-        )
+    /// 500 for generated code that finds the app wired wrong. `fix` goes to the log at
+    /// error level; the client gets a plain 500.
+    pub fn misconfigured(fix: &str) -> Rejection {
+        tracing::error!(fix, "keygate: the app is wired wrong");
+        server_error()
     }
 
-    /// 500 for an impossible state in generated code (never a pass).
+    /// 500 for an impossible state in generated code (never a pass), logged at error
+    /// level.
     pub fn internal() -> Rejection {
-        static INTERNAL: LazyLock<Rejection> = LazyLock::new(|| {
-            Rejection::misconfigured("keygate reached a state its tables rule out")
-        });
-        INTERNAL.clone()
+        tracing::error!("keygate reached a state its tables rule out");
+        server_error()
     }
 }
 
@@ -167,6 +164,18 @@ fn render(status: StatusCode, detail: &str, accepted: Option<Vec<Vec<Accepted<'_
         accepted,
     };
     serde_json::to_string(&problem).unwrap_or_default()
+}
+
+/// The one 500 body: what went wrong is for the log, not for the client.
+fn server_error() -> Rejection {
+    static SERVER_ERROR: LazyLock<Rejection> = LazyLock::new(|| {
+        plain(
+            RejectionReason::Misconfigured,
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "The server could not decide this request.",
+        )
+    });
+    SERVER_ERROR.clone()
 }
 
 fn plain(reason: RejectionReason, status: StatusCode, detail: &str) -> Rejection {

@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use axum::body::Body;
 use axum::Router;
 use base64::Engine as _;
 use keygate::keys::{
@@ -598,5 +599,43 @@ fn no_secret_leaves_through_logs_debug_or_answers() {
         forms(&secrets[0], &ids).len(),
         log.lines().count(),
         texts.len()
+    );
+}
+
+/// An extractor with no guard in reach: the client gets a plain 500, and the fix (add the
+/// layer or the guard) goes to the log at error level.
+#[test]
+fn a_missing_guard_is_told_to_the_log_not_the_client() {
+    use tower::ServiceExt as _;
+    async fn handler(_: api::ListThings) -> &'static str {
+        "ran"
+    }
+    let capture = Capture::default();
+    let dispatch = Dispatch::new(capture.clone());
+    let (status, body) = tracing::dispatcher::with_default(&dispatch, || {
+        tracing::callsite::rebuild_interest_cache();
+        let app = Router::new().route("/things", axum::routing::get(handler));
+        keygate_tests::block_on(async {
+            let request = http::Request::get("/things")
+                .body(Body::empty())
+                .expect("request");
+            let response = app.oneshot(request).await.expect("infallible");
+            let status = response.status();
+            let body = axum::body::to_bytes(response.into_body(), 1 << 16)
+                .await
+                .expect("body");
+            (status, String::from_utf8_lossy(&body).into_owned())
+        })
+    });
+    assert_eq!(status, 500);
+    assert!(!body.contains("Guard") && !body.contains("layer"), "{body}");
+    assert!(
+        body.contains("The server could not decide this request."),
+        "{body}"
+    );
+    let log = capture.text();
+    assert!(
+        log.contains("ERROR keygate") && log.contains("Guard") && log.contains("layer("),
+        "{log}"
     );
 }

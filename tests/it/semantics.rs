@@ -83,6 +83,8 @@ const DETAIL_INVALID: &str = "A valid credential is required for this operation.
 const DETAIL_FORBIDDEN: &str = "The credential is valid but does not grant this operation.";
 const DETAIL_UNAVAILABLE: &str = "The credential could not be checked right now. Try again later.";
 const DETAIL_UNDOCUMENTED: &str = "This route is not in the API document.";
+/// The one 500 body: the fix for an app wired wrong goes to the log (hygiene.rs).
+const DETAIL_SERVER_ERROR: &str = "The server could not decide this request.";
 const DETAIL_METHOD_UNDOCUMENTED: &str = "This method is not in the API document for this path.";
 
 const X_API_KEY: &str = "X-API-Key";
@@ -1031,7 +1033,7 @@ async fn extractors_with_a_guard_extension_decide_like_the_layer() {
 #[tokio::test]
 async fn extractor_without_layer_or_guard_is_a_500_never_a_pass() {
     let app = spawn(petstore_routes("/v1")).await;
-    let misconfigured = || problem(500, Detail::Contains("Guard"));
+    let misconfigured = || problem(500, Detail::Exact(DETAIL_SERVER_ERROR));
     check(&app, "DELETE", "/v1/pets/1", &[(X_API_KEY, KEY), (X_APP_ID, APP)], misconfigured()).await;
     check(&app, "GET", "/v1/pets", &[], misconfigured()).await;
     check(&app, "GET", "/v1/health", &[], misconfigured()).await;
