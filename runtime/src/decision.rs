@@ -366,6 +366,11 @@ impl<'d, 'p> Evaluation<'d, 'p> {
                 self.detail = Detail::Revoked;
                 Outcome::Failed
             }
+            Ok(Verdict::Disabled) => {
+                tracing::debug!(scheme = definition.name, "credential disabled");
+                self.detail = Detail::Disabled;
+                Outcome::Failed
+            }
             Err(error) => {
                 tracing::warn!(scheme = definition.name, %error, "verifier failed; answering 503");
                 Outcome::Unavailable

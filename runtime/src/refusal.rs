@@ -333,15 +333,18 @@ pub(crate) enum Detail {
     Expired,
     /// The key was genuine but revoked.
     Revoked,
+    /// The presented key is genuine but disabled.
+    Disabled,
     /// A credential was sent more than once.
     Ambiguous,
 }
 
 impl Detail {
-    const ALL: [Detail; 4] = [
+    const ALL: [Detail; 5] = [
         Detail::Invalid,
         Detail::Expired,
         Detail::Revoked,
+        Detail::Disabled,
         Detail::Ambiguous,
     ];
 
@@ -350,6 +353,7 @@ impl Detail {
             Detail::Invalid => "A valid credential is required for this operation.",
             Detail::Expired => "The presented key has expired.",
             Detail::Revoked => "The presented key has been revoked.",
+            Detail::Disabled => "The presented key is disabled.",
             Detail::Ambiguous => {
                 "A credential was sent more than once; send each credential exactly once."
             }
@@ -370,7 +374,7 @@ pub(crate) struct Refusals {
 
 struct Built {
     /// In the order of `Detail::ALL`.
-    unauthorized: [Rejection; 4],
+    unauthorized: [Rejection; Detail::ALL.len()],
     forbidden: Rejection,
 }
 

@@ -274,6 +274,9 @@ pub enum Verdict {
     Expired,
     /// Genuine but revoked (401; `detail` may say so).
     Revoked,
+    /// Genuine but disabled until it is enabled again, e.g. by its owner (401; `detail`
+    /// may say so).
+    Disabled,
     /// No credential for this scheme in the request (only hooks answer this).
     Absent,
 }

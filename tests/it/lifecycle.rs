@@ -567,7 +567,7 @@ async fn disabling_an_owner_kills_all_its_keys_until_enabled<S: KeyStore>(lab: L
         let refused = lab.get("/things", &key.header()).await;
         refused
             .unauthorized(&[API_KEY_CHALLENGE])
-            .detail_contains("revoked");
+            .detail_contains("disabled");
         lab.basic("/basic/things", &key.id, &key.secret)
             .await
             .unauthorized(&[BASIC_CHALLENGE]);

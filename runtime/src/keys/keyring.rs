@@ -284,15 +284,19 @@ impl<S: KeyStore> Verifier for Keyring<S> {
         if let Some(owner_id) = &record.owner {
             let owner = self.store.get_owner(owner_id).await.map_err(store_error)?;
             if let Some(reason) = record.owner_stops(owner.as_ref()) {
-                let owner = owner_id.as_str();
+                let owner_id = owner_id.as_str();
                 tracing::debug!(
                     scheme,
                     key_id,
-                    owner,
+                    owner = owner_id,
                     reason,
                     "owner disabled or epoch bumped"
                 );
-                return Ok(Verdict::Revoked);
+                // Disabling is undone by enabling; an epoch bump is for good.
+                return Ok(match owner {
+                    Some(owner) if !owner.enabled => Verdict::Disabled,
+                    _ => Verdict::Revoked,
+                });
             }
         }
         if !scheme_allows(&record, scheme, key_id) {
@@ -474,7 +478,7 @@ mod tests {
         );
         assert!(matches!(awaited(&ring, &good), Verdict::Granted(_)));
         now(ring.store().disable_owner("team")).expect("disable");
-        assert_eq!(awaited(&ring, &good), Verdict::Revoked);
+        assert_eq!(awaited(&ring, &good), Verdict::Disabled);
     }
 
     /// Behind a cache, a key verifies, a wrong or unknown one does not, and a change

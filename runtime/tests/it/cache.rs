@@ -47,7 +47,7 @@ async fn writes_through_the_cache_take_effect_on_the_next_read() {
         .expect("create");
     assert!(matches!(get(&ring, &owned.key).await, Verdict::Granted(_)));
     ring.store().disable_owner("team").await.expect("disable");
-    assert_eq!(get(&ring, &owned.key).await, Verdict::Revoked);
+    assert_eq!(get(&ring, &owned.key).await, Verdict::Disabled);
 }
 
 #[tokio::test]

@@ -179,7 +179,7 @@ async fn rotation_with_zero_grace_drops_the_old_secret_at_once() {
 }
 
 #[tokio::test]
-async fn disabling_the_owner_or_bumping_its_epoch_revokes_its_keys() {
+async fn disabling_the_owner_disables_its_keys_and_bumping_its_epoch_revokes_them() {
     let (ring, _) = keyring();
     let (_, a1) = issue(&ring, NewKey::new("a1").owner("alice")).await;
     let (_, a2) = issue(&ring, NewKey::new("a2").owner("alice")).await;
@@ -187,8 +187,8 @@ async fn disabling_the_owner_or_bumping_its_epoch_revokes_its_keys() {
     let (_, none) = issue(&ring, NewKey::new("ownerless")).await;
 
     ring.store().disable_owner("alice").await.expect("disable");
-    assert_eq!(get(&ring, &a1).await, Verdict::Revoked);
-    assert_eq!(get(&ring, &a2).await, Verdict::Revoked);
+    assert_eq!(get(&ring, &a1).await, Verdict::Disabled);
+    assert_eq!(get(&ring, &a2).await, Verdict::Disabled);
     assert!(matches!(get(&ring, &b1).await, Verdict::Granted(_)));
     assert!(matches!(get(&ring, &none).await, Verdict::Granted(_)));
 

@@ -481,7 +481,7 @@ fn owner_commands_stop_and_restore_an_owners_keys() {
     assert_eq!(alice(&db)[0]["status_reason"], "owner disabled");
     assert_eq!(
         verify(&db, &API_KEY, &key, "GET", "listPets"),
-        Verdict::Revoked
+        Verdict::Disabled
     );
     let bob = list(&db, &["--owner", "bob"]);
     assert_eq!(ids(&bob), [text(&other, "id")]);
