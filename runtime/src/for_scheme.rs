@@ -51,4 +51,11 @@ impl<V: Verifier, R: Verifier> Verifier for ForScheme<V, R> {
             self.rest.verify(request).await
         }
     }
+
+    fn scheme_names(&self) -> Vec<&str> {
+        let mut names = vec![self.scheme.as_str()];
+        names.extend(self.verifier.scheme_names());
+        names.extend(self.rest.scheme_names());
+        names
+    }
 }

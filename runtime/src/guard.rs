@@ -10,6 +10,7 @@ use http::request::Parts;
 use crate::decision::{Decider, Grant};
 use crate::refusal::{Refusals, Rejection};
 use crate::spec::{Operation, Spec};
+use crate::suggest::{looks_mistaken, unknown_scheme};
 use crate::target::{Applied, Routing, Undocumented};
 use crate::verifier::{Hook, Principal, Verifier};
 
@@ -41,9 +42,25 @@ impl Guard {
     /// A guard for `spec` that verifies key, bearer and basic credentials with `verifier`.
     ///
     /// # Panics
-    /// When the spec's path templates cannot be routed. Generated specs always can;
-    /// the generator rejects such templates with an error.
+    /// When the verifier names a scheme the spec lacks ([`Verifier::scheme_names`]) that
+    /// looks like a mistake for one of its schemes (a typo, a header name), with what it
+    /// most likely meant; other unknown names (a verifier shared with another document's
+    /// guard) are logged at warn level. When the spec's path templates cannot be routed;
+    /// generated specs always can, the generator rejects such templates with an error.
     pub fn new(spec: &'static Spec, verifier: impl Verifier) -> Guard {
+        for name in verifier.scheme_names() {
+            if spec.scheme_index(name).is_some() {
+                continue;
+            }
+            let why = unknown_scheme(spec, name);
+            if looks_mistaken(spec, name) {
+                panic!("keygate: the verifier names an unknown scheme: {why}");
+            }
+            tracing::warn!(
+                document = spec.title,
+                "keygate: the verifier names {why}; its keys are never asked for here"
+            );
+        }
         let routing = Routing::new(spec)
             .unwrap_or_else(|message| panic!("keygate: invalid spec tables: {message}"));
         Guard {
@@ -97,8 +114,10 @@ impl Guard {
     pub fn hook(mut self, scheme: &str, hook: impl Hook) -> Guard {
         let spec = self.inner.decider.spec;
         let Some(index) = spec.scheme_index(scheme) else {
-            let known: Vec<&str> = spec.schemes.iter().map(|s| s.name).collect();
-            panic!("keygate: hook for unknown scheme `{scheme}`; the spec defines {known:?}");
+            panic!(
+                "keygate: hook for an unknown scheme: {}",
+                unknown_scheme(spec, scheme)
+            );
         };
         self.inner_mut().decider.set_hook(index, Arc::new(hook));
         self

@@ -18,6 +18,7 @@ mod refusal;
 mod router;
 pub mod spec;
 mod static_keys;
+mod suggest;
 mod target;
 #[doc(hidden)]
 pub mod template;

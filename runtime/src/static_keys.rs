@@ -132,4 +132,10 @@ impl Verifier for StaticKeys {
     async fn verify(&self, request: VerifyRequest<'_>) -> Result<Verdict, VerifyError> {
         Ok(self.decide(request))
     }
+
+    fn scheme_names(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = self.entries.iter().map(|e| e.scheme.as_str()).collect();
+        names.dedup();
+        names
+    }
 }

@@ -316,6 +316,13 @@ pub trait Verifier: Send + Sync + 'static {
         &self,
         request: VerifyRequest<'_>,
     ) -> impl Future<Output = Result<Verdict, VerifyError>> + Send;
+
+    /// The scheme names this verifier was set up with, checked against the document
+    /// when the guard is built: a name the document lacks (a typo, a header name) would
+    /// refuse every request. Empty (the default): nothing to check.
+    fn scheme_names(&self) -> Vec<&str> {
+        Vec::new()
+    }
 }
 
 impl<V: Verifier> Verifier for Arc<V> {
@@ -324,6 +331,10 @@ impl<V: Verifier> Verifier for Arc<V> {
         request: VerifyRequest<'_>,
     ) -> impl Future<Output = Result<Verdict, VerifyError>> + Send {
         V::verify(self, request)
+    }
+
+    fn scheme_names(&self) -> Vec<&str> {
+        V::scheme_names(self)
     }
 }
 

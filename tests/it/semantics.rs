@@ -1040,6 +1040,29 @@ async fn extractor_without_layer_or_guard_is_a_500_never_a_pass() {
     check(&app, "GET", "/v1/nowhere", &[(X_API_KEY, KEY)], misconfigured()).await;
 }
 
+/// A verifier or hook naming a scheme the document lacks would refuse every request: the
+/// layer is not built, and the message says what was most likely meant.
+#[test]
+fn a_scheme_name_the_document_lacks_stops_the_layer_at_startup() {
+    let message = |build: fn()| {
+        let panic = std::panic::catch_unwind(build).expect_err("the layer was built");
+        panic.downcast_ref::<String>().cloned().unwrap_or_default()
+    };
+    let header = message(|| drop(petstore::layer(keygate::StaticKeys::new().key("X-API-Key", "k"))));
+    assert!(header.contains("`X-API-Key` is where scheme `api_key` reads its key"), "{header}");
+    let typo = message(|| drop(petstore::layer(keygate::StaticKeys::new().key("apikey", "k"))));
+    assert!(typo.contains("did you mean `api_key`?"), "{typo}");
+    let routed = message(|| {
+        let keys = keygate::ForScheme::new("app-id", keygate::StaticKeys::new(), keygate::StaticKeys::new());
+        drop(petstore::layer(keys));
+    });
+    assert!(routed.contains("did you mean `app_id`?"), "{routed}");
+    let hook = message(|| drop(petstore::layer(keygate::StaticKeys::new()).hook("partner-oauth", hook_fn(|_, _| Ok(Verdict::Absent)))));
+    assert!(hook.contains("did you mean `partner_oauth`?"), "{hook}");
+    // Names the document has pass.
+    drop(petstore::layer(keygate::StaticKeys::new().key(petstore::scheme::API_KEY, "k")));
+}
+
 #[tokio::test]
 async fn extractor_with_a_guard_for_another_spec_is_a_500() {
     let app = spawn(petstore_routes("/v1").layer(Extension(edge_names::guard(edge_keys())))).await;

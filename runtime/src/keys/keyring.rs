@@ -306,6 +306,13 @@ impl<S: KeyStore> Verifier for Keyring<S> {
         self.record_use(&record, now).await;
         Ok(permitted(record, scheme, key_id, request.operation))
     }
+
+    fn scheme_names(&self) -> Vec<&str> {
+        self.pairs
+            .iter()
+            .flat_map(|pair| [pair.id_scheme.as_str(), pair.secret_scheme.as_str()])
+            .collect()
+    }
 }
 
 /// A key id and `<secret><checksum>`: lent by the credential when it holds them as they

@@ -1,0 +1,108 @@
+//! "Did you mean": the scheme names of a document closest to a name it does not define.
+
+use crate::spec::{SchemeKind, Spec};
+
+/// Why `name` is not a scheme of `spec`, with what it most likely meant: a scheme whose
+/// header, query or cookie name it is, or the nearest scheme names.
+pub(crate) fn unknown_scheme(spec: &Spec, name: &str) -> String {
+    describe(spec, name).0
+}
+
+/// Whether `name`, not a scheme of `spec`, looks like a mistake for one of its schemes
+/// rather than a scheme of another document.
+pub(crate) fn looks_mistaken(spec: &Spec, name: &str) -> bool {
+    describe(spec, name).1
+}
+
+fn describe(spec: &Spec, name: &str) -> (String, bool) {
+    let known: Vec<&str> = spec.schemes.iter().map(|s| s.name).collect();
+    let reads_it = spec.schemes.iter().find(|scheme| match scheme.kind {
+        SchemeKind::ApiKey { name: key, .. } => key.eq_ignore_ascii_case(name),
+        _ => false,
+    });
+    let hint = match reads_it {
+        Some(scheme) => format!(
+            "; `{name}` is where scheme `{}` reads its key: name the scheme",
+            scheme.name
+        ),
+        None => match close_names(name, &known).as_slice() {
+            [] => String::new(),
+            close => format!("; did you mean `{}`?", close.join("` or `")),
+        },
+    };
+    let text = format!("the document defines no scheme `{name}`{hint} (its schemes: {known:?})");
+    (text, !hint.is_empty())
+}
+
+/// The names within a few edits of `unknown`, closest first, ignoring case.
+fn close_names<'a>(unknown: &str, known: &[&'a str]) -> Vec<&'a str> {
+    let unknown = unknown.to_lowercase();
+    let limit = (unknown.chars().count() / 3).max(2);
+    let mut scored: Vec<(usize, &str)> = known
+        .iter()
+        .map(|&name| (edit_distance(&unknown, &name.to_lowercase()), name))
+        .filter(|&(distance, _)| distance <= limit)
+        .collect();
+    scored.sort();
+    scored.into_iter().map(|(_, name)| name).take(3).collect()
+}
+
+/// Levenshtein distance over chars.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, &cb) in b.iter().enumerate() {
+            let above = row[j + 1];
+            row[j + 1] = (diagonal + usize::from(ca != cb))
+                .min(above + 1)
+                .min(row[j] + 1);
+            diagonal = above;
+        }
+    }
+    row[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::{Location, Requirement, Scheme};
+
+    static SPEC: Spec = Spec {
+        title: "t",
+        base_path: "",
+        schemes: &[
+            Scheme {
+                name: "api_key",
+                kind: SchemeKind::ApiKey {
+                    location: Location::Header,
+                    name: "X-API-Key",
+                },
+            },
+            Scheme {
+                name: "bearer",
+                kind: SchemeKind::HttpBearer,
+            },
+        ],
+        root: Requirement { alternatives: &[] },
+        operations: &[],
+    };
+
+    #[test]
+    fn a_header_name_points_at_its_scheme_and_typos_at_the_nearest() {
+        let header = unknown_scheme(&SPEC, "X-Api-Key");
+        assert!(
+            header.contains("scheme `api_key` reads its key"),
+            "{header}"
+        );
+        let typo = unknown_scheme(&SPEC, "apikey");
+        assert!(typo.contains("did you mean `api_key`?"), "{typo}");
+        let far = unknown_scheme(&SPEC, "session");
+        assert!(!far.contains("did you mean"), "{far}");
+        assert!(far.contains("\"api_key\", \"bearer\""), "{far}");
+        assert!(looks_mistaken(&SPEC, "X-Api-Key") && looks_mistaken(&SPEC, "apikey"));
+        assert!(!looks_mistaken(&SPEC, "session"));
+    }
+}
