@@ -58,7 +58,8 @@ impl Guard {
             }
             tracing::warn!(
                 document = spec.title,
-                "keygate: the verifier names {why}; its keys are never asked for here"
+                "keygate: a scheme the verifier names is not in this document: {why}; its keys \
+                 are never asked for here"
             );
         }
         let routing = Routing::new(spec)
