@@ -34,6 +34,7 @@ pub use layer::{AuthLayer, AuthService};
 pub use refusal::{Rejection, RejectionReason};
 pub use spec::Spec;
 pub use static_keys::StaticKeys;
+pub use suggest::close_names;
 pub use target::Undocumented;
 pub use verifier::{
     hook_fn, BoxFuture, Credential, CredentialKind, CredentialRef, Hook, OperationRef, Principal,

@@ -34,8 +34,10 @@ fn describe(spec: &Spec, name: &str) -> (String, bool) {
     (text, !hint.is_empty())
 }
 
-/// The names within a few edits of `unknown`, closest first, ignoring case.
-fn close_names<'a>(unknown: &str, known: &[&'a str]) -> Vec<&'a str> {
+/// The names of `known` within a few edits of `unknown` (ignoring case), closest first, at
+/// most three: for "did you mean" hints (unknown schemes here, unknown operation ids in
+/// the `keygate keys` CLI).
+pub fn close_names<'a>(unknown: &str, known: &[&'a str]) -> Vec<&'a str> {
     let unknown = unknown.to_lowercase();
     let limit = (unknown.chars().count() / 3).max(2);
     let mut scored: Vec<(usize, &str)> = known
@@ -104,5 +106,16 @@ mod tests {
         assert!(far.contains("\"api_key\", \"bearer\""), "{far}");
         assert!(looks_mistaken(&SPEC, "X-Api-Key") && looks_mistaken(&SPEC, "apikey"));
         assert!(!looks_mistaken(&SPEC, "session"));
+    }
+
+    #[test]
+    fn close_names_suggest_typos_only() {
+        let known = ["listPets", "createPet", "deletePet", "health"];
+        assert_eq!(close_names("creatPet", &known), ["createPet"]);
+        assert_eq!(close_names("CREATEPET", &known), ["createPet"]);
+        assert_eq!(close_names("deletePets", &known), ["deletePet"]);
+        assert!(close_names("somethingElse", &known).is_empty());
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+        assert_eq!(edit_distance("", "abc"), 3);
     }
 }

@@ -351,7 +351,7 @@ fn check_against_spec(
 fn unknown_name(api: &Api, flag: &str, what: &str, name: &str, known: &[&str]) -> String {
     const SHOWN: usize = 20;
     let mut message = format!("{flag} `{name}`: {} has no {what} `{name}`", api.source);
-    let close = parse::close_names(name, known);
+    let close = keygate::close_names(name, known);
     if !close.is_empty() {
         let close: Vec<String> = close.iter().map(|n| format!("`{n}`")).collect();
         message.push_str(&format!("; did you mean {}?", close.join(" or ")));
