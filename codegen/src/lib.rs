@@ -21,7 +21,7 @@ mod templates;
 
 pub use builder::{write_if_changed, Builder};
 pub use check::{check, Diagnostic, Severity};
-pub use emit::generate_module;
+pub use emit::{generate_module, operation_type_names};
 pub use error::Error;
 pub use ir::Api;
 pub use load::{load_file, load_str};

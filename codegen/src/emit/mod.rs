@@ -11,6 +11,13 @@ use crate::error::Error;
 use crate::ir::{Api, SpecVersion};
 use crate::templates::Templates;
 
+/// The name of each operation's extractor type in the generated module (`ListPets`,
+/// `GetSpotsetsId` for `GET /spotsets/{id}` without an `operationId`), in the order of
+/// `api.operations`.
+pub fn operation_type_names(api: &Api) -> Vec<String> {
+    rust::operation_names(api).0
+}
+
 /// What the template is given as `items`: an item syn parses, on a line of its own
 /// once formatted, where the generated items are put.
 const ITEMS_PLACEHOLDER: &str = "const __KEYGATE_ITEMS__: () = ();";

@@ -220,6 +220,21 @@ struct Variant {
     position: Option<usize>,
 }
 
+/// The type name of each operation, in order: its `operationId`, or its method and path
+/// where it has none, made a distinct UpperCamelCase name; and the name space holding
+/// them, for the enum names claimed after.
+pub(crate) fn operation_names(api: &Api) -> (Vec<String>, NameSpace) {
+    // `KeygateState` and `OPERATION` are the generic parameters of the enums and impls.
+    let mut types = NameSpace::new(Case::UpperCamel, "Op", &["KeygateState", "OPERATION"]);
+    let names = (api.operations.iter())
+        .map(|op| match &op.operation_id {
+            Some(id) => types.claim(id),
+            None => types.claim(&format!("{} {}", op.method.key(), op.path)),
+        })
+        .collect();
+    (names, types)
+}
+
 /// Per operation a type alias, named after it, for the extractor enum of its
 /// requirement with the operation's index. Requirements that differ only in roles share
 /// one enum (and one set of impls), however many operations use it.
@@ -229,15 +244,9 @@ fn extractors(
     names: &[SchemeNames],
     tables: &[usize],
 ) {
-    // `KeygateState` and `OPERATION` are the generic parameters of the enums and impls.
-    let mut types = NameSpace::new(Case::UpperCamel, "Op", &["KeygateState", "OPERATION"]);
     // Operation names first, so they do not depend on the enums' names.
-    let aliases: Vec<Ident> = (api.operations.iter())
-        .map(|op| match &op.operation_id {
-            Some(id) => ident(&types.claim(id)),
-            None => ident(&types.claim(&format!("{} {}", op.method.key(), op.path))),
-        })
-        .collect();
+    let (aliases, mut types) = operation_names(api);
+    let aliases: Vec<Ident> = aliases.iter().map(|alias| ident(alias)).collect();
     // Per table: its words and its enum's index in `enums`; per enum: (roles removed
     // from its requirement, name).
     let mut by_table: Vec<Option<(String, usize)>> = Vec::new();
