@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Runs `keygate check` and `keygate generate` over every corpus document, then compiles
-# every generated module in one scratch crate under #![deny(warnings)] and clippy, and
-# builds a Guard from each (so every routing table is proven constructible).
+# Runs `keygate check` and `keygate generate` over every corpus document (real/, quirks/
+# and big/), then compiles every generated module in one scratch crate under
+# #![deny(warnings)] and clippy, and builds a Guard from each (so every routing table is
+# proven constructible).
 # Usage: .ci/corpus.sh [CORPUS_DIR]   (default: ../shared/corpus next to the repository)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -39,7 +40,7 @@ guards="$scratch/src/guards.rs"
 echo '#[test] fn every_guard_builds() {' > "$guards"
 
 documents=0 check_ok=0 check_failed=0 generated=0 warnings=0
-for spec in "$corpus"/real/*.yaml "$corpus"/big/*.yaml; do
+for spec in "$corpus"/real/*.yaml "$corpus"/quirks/*.yaml "$corpus"/big/*.yaml; do
   documents=$((documents + 1))
   module="m_$(basename "$spec" .yaml | tr -c 'A-Za-z0-9\n' '_' | tr 'A-Z' 'a-z' | tr -s '_')"
   if "$bin" check "$spec" > /dev/null 2> "$scratch/check.err"; then

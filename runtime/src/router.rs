@@ -19,15 +19,15 @@ struct PathEntry {
     patterned: Vec<(usize, Segment)>,
     /// Literal bytes of the template: more is more specific.
     literal_len: usize,
-    /// (method, operation index) pairs for this exact template.
+    /// (method, operation index) pairs for this exact template. A method may appear more
+    /// than once: operations told apart only after `#` share the route.
     methods: Vec<(&'static str, usize)>,
 }
 
 impl PathEntry {
-    fn operation(&self, method: &str) -> Option<usize> {
-        self.methods
-            .iter()
-            .find(|(m, _)| *m == method)
+    fn operations<'a>(&'a self, method: &'a str) -> impl Iterator<Item = usize> + 'a {
+        (self.methods.iter())
+            .filter(move |(m, _)| *m == method)
             .map(|(_, index)| *index)
     }
 
@@ -214,8 +214,8 @@ impl OperationRouter {
         };
         for &wanted in methods {
             // Most literal first (the bucket's order); equally literal ones tie, and so
-            // do all of them when the path matches none.
-            let mut having = candidates().filter_map(|e| Some((e.operation(wanted)?, e)));
+            // do all of them when the path matches none, and operations on one route.
+            let mut having = candidates().flat_map(|e| e.operations(wanted).map(move |i| (i, e)));
             if let Some((best, entry)) = having.next() {
                 let tied: Vec<usize> = having
                     .take_while(|(_, e)| !any_matches || e.literal_len == entry.literal_len)
@@ -356,6 +356,31 @@ mod tests {
             router.find("GET", "/f/data.json", None),
             Lookup::Tied(vec![0, 1])
         );
+    }
+
+    /// Operations on one method and route (told apart after `#`, or by parameter names
+    /// only) tie: no request can say which it is.
+    #[test]
+    fn operations_sharing_a_route_tie() {
+        let ops = [
+            op("POST", "/#X-Amz-Target=Service.Get"),
+            op("POST", "/#X-Amz-Target=Service.Put"),
+            op("GET", "/{Bucket}/{Key}"),
+            op("GET", "/{Bucket}/{Key}#uploadId"),
+            op("PATCH", "/v1/{name}"),
+            op("PATCH", "/v1/{resourceName}"),
+            op("GET", "/v1/{name}"),
+        ];
+        let router = OperationRouter::new(&ops).unwrap();
+        let found = |method, path| router.find(method, path, None);
+        assert_eq!(found("POST", "/"), Lookup::Tied(vec![0, 1]));
+        assert_eq!(found("GET", "/b/k"), Lookup::Tied(vec![2, 3]));
+        assert_eq!(found("HEAD", "/b/k"), Lookup::Tied(vec![2, 3]));
+        assert_eq!(found("PATCH", "/v1/x"), Lookup::Tied(vec![4, 5]));
+        assert_eq!(found("GET", "/v1/x"), Lookup::Found(6));
+        assert_eq!(found("GET", "/"), Lookup::OtherMethods(vec![0, 1]));
+        let routed = router.find("PATCH", "/v1/x", Some("/v1/{id}"));
+        assert_eq!(routed, Lookup::Tied(vec![4, 5]));
     }
 
     #[test]

@@ -103,8 +103,11 @@ pub struct PathTemplate {
 
 impl PathTemplate {
     /// Parses a template. The error says what is wrong, for a message that adds where.
+    /// The route is the part before any `#`: AWS-style documents write
+    /// `/#X-Amz-Target=Service.Operation` to tell apart operations on one route.
     pub fn parse(template: &str) -> Result<PathTemplate, String> {
-        let Some(rest) = template.strip_prefix('/') else {
+        let route = route_of(template);
+        let Some(rest) = route.strip_prefix('/') else {
             return Err(format!(
                 "path template `{template}` does not start with `/`"
             ));
@@ -159,6 +162,13 @@ impl PathTemplate {
     pub fn literal_len(&self) -> usize {
         self.segments.iter().map(Segment::literal_len).sum()
     }
+}
+
+/// The part of a path key that a request path can match: everything before `#`.
+pub fn route_of(template: &str) -> &str {
+    template
+        .split_once('#')
+        .map_or(template, |(route, _)| route)
 }
 
 fn parse_segment(raw: &str, template: &str) -> Result<Segment, String> {
@@ -312,6 +322,19 @@ mod tests {
         let t = PathTemplate::parse("/repos/{owner}/pulls/{index}.diff").unwrap();
         assert_eq!(t.route_key(), "/repos/{p1}/pulls/{p3}");
         assert_eq!(t.shape(), "/repos/{}/pulls/{}.diff");
+    }
+
+    #[test]
+    fn the_route_ends_before_a_fragment() {
+        let plain = PathTemplate::parse("/{Bucket}/{Key}").unwrap();
+        assert_eq!(
+            PathTemplate::parse("/{Bucket}/{Key}#uploadId").unwrap(),
+            plain
+        );
+        let root = PathTemplate::parse("/#X-Amz-Target=Service.Operation").unwrap();
+        assert_eq!(root, PathTemplate::parse("/").unwrap());
+        assert_eq!(route_of("/layers#find=LayerVersion&Arn"), "/layers");
+        assert!(PathTemplate::parse("#x").is_err());
     }
 
     #[test]

@@ -460,6 +460,69 @@ async fn the_matched_route_decides_inside_the_router() {
     assert_eq!(handler(&reply), Some("mine"));
 }
 
+/// AWS-style documents tell operations on one route apart after `#`
+/// (`/#X-Amz-Target=...`), and others document one route twice with renamed parameters:
+/// the app routes `/` or `/files/{id}` once, and its handler may serve any of them, so a
+/// request must meet each one's requirement.
+#[tokio::test]
+async fn operations_sharing_a_route_each_apply() {
+    const APP_ONLY: Requirement = Requirement {
+        alternatives: &[Alternative {
+            schemes: &[SchemeUse {
+                scheme: 1,
+                roles: &[],
+            }],
+        }],
+    };
+    static SHARED: Spec = Spec {
+        title: "shared",
+        base_path: "",
+        schemes: SCHEMES,
+        root: PUBLIC,
+        operations: &[
+            op("POST", "/#X-Amz-Target=Service.Read", KEYED),
+            op("POST", "/#X-Amz-Target=Service.Write", APP_ONLY),
+            op("GET", "/{Bucket}/{Key}", PUBLIC),
+            op("GET", "/{Bucket}/{Key}#uploadId", KEYED),
+            op("DELETE", "/files/{folderId}", PUBLIC),
+            op("DELETE", "/files/{folderPath}", APP_ONLY),
+        ],
+    };
+    let routes = Router::new()
+        .route("/", axum::routing::post(ran("target")))
+        .route("/{bucket}/{key}", get(ran("object")))
+        .route("/files/{id}", axum::routing::delete(ran("file")));
+    let app = spawn(routes.layer(AuthLayer::new(&SHARED, keys()))).await;
+    let both = [("X-API-Key", KEY), ("X-App-Id", APP)];
+    let app_only = [("X-App-Id", APP)];
+    for (method, target, enough, not_enough) in [
+        (
+            "POST",
+            "/",
+            &both[..],
+            &[WITH_KEY, &app_only[..], NOTHING][..],
+        ),
+        ("GET", "/b/k", WITH_KEY, &[NOTHING][..]),
+        (
+            "DELETE",
+            "/files/7",
+            &app_only[..],
+            &[NOTHING, WITH_KEY][..],
+        ),
+    ] {
+        for headers in not_enough {
+            let reply = send(&app, method, target, headers).await;
+            assert_eq!(
+                (reply.status, handler(&reply)),
+                (401, None),
+                "{method} {target} {headers:?}"
+            );
+        }
+        let reply = send(&app, method, target, enough).await;
+        assert_eq!(reply.status, 200, "{method} {target}: {reply:?}");
+    }
+}
+
 // ---------------------------------------------------------------------------------
 // 5. Matcher cost
 

@@ -197,9 +197,11 @@ pub struct Template {
 
 impl Template {
     /// `None` for what the generator refuses anyway (no leading `/`, unbalanced braces,
-    /// an empty name).
+    /// an empty name). A request path never holds a fragment: what follows `#` only
+    /// names the operation.
     pub fn parse(path: &str) -> Option<Template> {
-        let rest = path.strip_prefix('/')?;
+        let route = path.split('#').next()?;
+        let rest = route.strip_prefix('/')?;
         let segments = rest
             .split('/')
             .map(parse_segment)

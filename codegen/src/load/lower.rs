@@ -15,7 +15,7 @@ use crate::ir::{
     Alternative, Api, HookedKind, KeyLocation, Method, Operation, Requirement, RequirementSource,
     Scheme, SchemeKind, SchemeUse, SpecVersion,
 };
-use crate::template::PathTemplate;
+use crate::template::{route_of, PathTemplate};
 
 mod base_path;
 
@@ -471,8 +471,6 @@ impl<'a> Document<'a> {
             }
         };
         let mut operations = Vec::new();
-        // (shape, method) -> the template that documents it first.
-        let mut routes: HashMap<(String, Method), String> = HashMap::new();
         for (key, item) in paths {
             let template = key_text(key).ok_or_else(|| {
                 self.error(
@@ -502,14 +500,11 @@ impl<'a> Document<'a> {
                     ),
                 ));
             }
-            let shape = PathTemplate::parse(&template)
-                .map_err(|message| {
-                    self.error(&item_at, message.replace(&template, &elide(&template)))
-                })?
-                .shape();
+            PathTemplate::parse(&template).map_err(|message| {
+                self.error(&item_at, message.replace(&template, &elide(&template)))
+            })?;
             for (method, node, node_at) in self.path_item(item, &item_at)? {
                 let pointer = format!("{item_at}/{}", method.key());
-                self.check_route(&mut routes, &shape, method, &template, &pointer)?;
                 let requirement = self.effective(node, &node_at, index, root)?;
                 operations.push(build_operation(
                     method,
@@ -521,35 +516,6 @@ impl<'a> Document<'a> {
             }
         }
         Ok(operations)
-    }
-
-    /// Refuses a second template of the same shape documenting the same method: a
-    /// request could not tell which operation it is.
-    fn check_route(
-        &self,
-        routes: &mut HashMap<(String, Method), String>,
-        shape: &str,
-        method: Method,
-        template: &str,
-        pointer: &str,
-    ) -> Result<(), Error> {
-        match routes.get(&(shape.to_owned(), method)) {
-            Some(first) if first != template => Err(self.error(
-                pointer,
-                format!(
-                    "`{}` is the same route as `{}`, which already documents {} \
-                     (the templates differ only in parameter names)",
-                    elide(template),
-                    elide(first),
-                    method.as_str()
-                ),
-            )),
-            Some(_) => Ok(()),
-            None => {
-                routes.insert((shape.to_owned(), method), template.to_owned());
-                Ok(())
-            }
-        }
     }
 
     /// The operations of a path item found at `at`, in document order, each with the
@@ -676,14 +642,15 @@ fn method_of(key: &str) -> Option<Method> {
     Method::ALL.into_iter().find(|method| method.key() == key)
 }
 
-/// What in a path template keeps every request path from matching it: `?` and `#` end
-/// the path of a URI, and a space or an ASCII control character never reaches a server raw.
+/// What in a path template's route (the part before `#`) keeps every request path from
+/// matching it: `?` ends the path of a URI, and a space or an ASCII control character
+/// never reaches a server raw.
 fn unmatchable(template: &str) -> Option<String> {
-    let c = template
+    let c = route_of(template)
         .chars()
-        .find(|&c| matches!(c, '?' | '#' | ' ') || c.is_ascii_control())?;
+        .find(|&c| matches!(c, '?' | ' ') || c.is_ascii_control())?;
     Some(match c {
-        '?' | '#' => format!("`{c}`"),
+        '?' => "`?`".to_owned(),
         ' ' => "a space".to_owned(),
         _ => format!("the character {}", c.escape_unicode()),
     })

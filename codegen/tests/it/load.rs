@@ -545,14 +545,6 @@ fn refuses_what_it_cannot_read() {
             Fails(&["at /security/0/k/1:", "is a map, not a string"]),
         ),
         (
-            "same route, same method",
-            "openapi: 3.0.0\npaths:\n  /documents/{document_id}: {get: {}}\n  /documents/{inbox_id}: {post: {}, get: {}}\n",
-            Fails(&[
-                "at /paths/~1documents~1{inbox_id}/get:",
-                "`/documents/{inbox_id}` is the same route as `/documents/{document_id}`, which already documents GET",
-            ]),
-        ),
-        (
             "bad template",
             "openapi: 3.0.0\npaths:\n  /a/{x}{y}: {get: {}}\n",
             Fails(&["at /paths/~1a~1{x}{y}:", "two parameters with nothing between them"]),
