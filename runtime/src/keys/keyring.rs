@@ -242,7 +242,7 @@ fn scheme_allows(record: &KeyRecord, scheme: &str, key_id: &str) -> bool {
 
 /// Granted or forbidden by the key's permissions for the operation.
 fn permitted(record: Arc<KeyRecord>, scheme: &str, key_id: &str, op: OperationRef<'_>) -> Verdict {
-    let allowed = record.permissions.allows(op.method, op.operation_id);
+    let allowed = record.permissions.allows_operation(op);
     // The principal shares the record: its id, name, owner and roles are not copied.
     let principal = Principal::of_key(record);
     if allowed {
@@ -253,6 +253,7 @@ fn permitted(record: Arc<KeyRecord>, scheme: &str, key_id: &str, op: OperationRe
             key_id,
             method = op.method,
             operation = op.operation_id,
+            path = op.path,
             "method not permitted for this key"
         );
         Verdict::Forbidden(principal)

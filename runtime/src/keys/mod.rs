@@ -35,9 +35,9 @@ pub use format::{
 pub use keyring::Keyring;
 pub use memory::MemoryStore;
 pub use model::{
-    secret_part, Clock, ErrorSource, Expiry, IssuedKey, KeyFilter, KeyRecord, KeyState, KeyStatus,
-    KeyUpdate, ManualClock, NewKey, Owner, Permissions, Preset, SecretHashes, StoreError,
-    SystemClock, UnixSeconds, ANY_METHOD, SAFE_METHODS,
+    operation_key, secret_part, Clock, ErrorSource, Expiry, IssuedKey, KeyFilter, KeyRecord,
+    KeyState, KeyStatus, KeyUpdate, ManualClock, NewKey, Owner, Permissions, Preset, SecretHashes,
+    StoreError, SystemClock, UnixSeconds, ANY_METHOD, SAFE_METHODS,
 };
 #[cfg(feature = "postgres")]
 pub use postgres::{ListenerState, PostgresOptions, PostgresStore};

@@ -1,5 +1,6 @@
 //! What a key store keeps: records, permissions, owners, and the clock.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -10,6 +11,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
 use crate::digest::digests_equal;
+use crate::verifier::OperationRef;
 
 /// Unix time in whole seconds.
 pub type UnixSeconds = i64;
@@ -111,6 +113,11 @@ pub const SAFE_METHODS: [&str; 3] = ["GET", "HEAD", "OPTIONS"];
 /// In a method set, stands for every method.
 pub const ANY_METHOD: &str = "*";
 
+/// Whether `set` holds `method` (in any case) or `*`.
+fn method_allowed(set: &BTreeSet<String>, method: &str) -> bool {
+    set.contains(ANY_METHOD) || set.iter().any(|m| m.eq_ignore_ascii_case(method))
+}
+
 /// Which preset a permission set matches, for display.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Preset {
@@ -123,13 +130,34 @@ pub enum Preset {
 }
 
 /// What a key may call: a default set of HTTP methods, and per-operation overrides that
-/// replace the default for that `operationId`. Methods are upper case; `*` is any.
+/// replace the default for one operation, named by its [`operation_key`]: the
+/// `operationId`, or `METHOD /path` for an operation without one. Methods are upper
+/// case; `*` is any.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Permissions {
     /// Methods allowed on operations without an override.
     pub default_methods: BTreeSet<String>,
-    /// `operationId` → the methods allowed on it, replacing the default.
+    /// Operation key ([`operation_key`]) → the methods allowed on it, replacing the
+    /// default.
     pub per_operation: BTreeMap<String, BTreeSet<String>>,
+}
+
+/// The name per-operation permissions give an operation: its `operationId`, or, when it
+/// has none, `METHOD /path`: the method in upper case, one space, and the path template
+/// as documented, without the base path (`GET /spotsets/{id}`), as the generated
+/// `Spec` table holds it.
+pub fn operation_key<'a>(method: &str, path: &str, operation_id: Option<&'a str>) -> Cow<'a, str> {
+    match operation_id {
+        Some(id) => Cow::Borrowed(id),
+        None => {
+            let mut key = String::with_capacity(method.len() + 1 + path.len());
+            key.push_str(method);
+            key.make_ascii_uppercase();
+            key.push(' ');
+            key.push_str(path);
+            Cow::Owned(key)
+        }
+    }
 }
 
 fn method_set<I, M>(methods: I) -> BTreeSet<String>
@@ -166,24 +194,46 @@ impl Permissions {
         }
     }
 
-    /// Allows exactly these methods on `operation_id`, replacing the default there. An
-    /// empty set denies the operation.
-    pub fn with_operation<I, M>(mut self, operation_id: &str, methods: I) -> Permissions
+    /// Allows exactly these methods on one operation, replacing the default there. An
+    /// empty set denies the operation. `operation` is its [`operation_key`]: the
+    /// `operationId`, or `METHOD /path` for an operation without one.
+    pub fn with_operation<I, M>(mut self, operation: &str, methods: I) -> Permissions
     where
         I: IntoIterator<Item = M>,
         M: AsRef<str>,
     {
         self.per_operation
-            .insert(operation_id.to_owned(), method_set(methods));
+            .insert(operation.to_owned(), method_set(methods));
         self
     }
 
-    /// Whether `method` may be used on the operation.
+    /// Whether `method` may be used on the operation with this `operationId`; an
+    /// operation without one gets the default methods here, so verifiers use
+    /// [`Permissions::allows_operation`], which also reads its `METHOD /path` entry.
     pub fn allows(&self, method: &str, operation_id: Option<&str>) -> bool {
         let set = operation_id
             .and_then(|op| self.per_operation.get(op))
             .unwrap_or(&self.default_methods);
-        set.contains(ANY_METHOD) || set.iter().any(|m| m.eq_ignore_ascii_case(method))
+        method_allowed(set, method)
+    }
+
+    /// Whether the operation may be called: its entry in `per_operation` under its
+    /// [`operation_key`] if there is one, else the default methods. For an undocumented
+    /// route (`operation_id` is `None`, `path` the request's path) that is the entry
+    /// named by the request's own method and path, if an entry names it.
+    pub fn allows_operation(&self, operation: OperationRef<'_>) -> bool {
+        let set = self.entry_for(operation).unwrap_or(&self.default_methods);
+        method_allowed(set, operation.method)
+    }
+
+    /// The per-operation entry that applies to `operation`, if any. The `METHOD /path`
+    /// key is built only when there are entries to look it up in.
+    fn entry_for(&self, operation: OperationRef<'_>) -> Option<&BTreeSet<String>> {
+        if self.per_operation.is_empty() {
+            return None;
+        }
+        let key = operation_key(operation.method, operation.path, operation.operation_id);
+        self.per_operation.get(key.as_ref())
     }
 
     /// Which preset this matches.
@@ -674,6 +724,26 @@ pub(crate) fn apply_update(record: &mut KeyRecord, change: KeyUpdate) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_operation_without_an_id_is_looked_up_by_method_and_path() {
+        let op = |method, path, operation_id| OperationRef {
+            method,
+            path,
+            operation_id,
+        };
+        let p = Permissions::read_only()
+            .with_operation("DELETE /spotsets/{id}", ["DELETE"])
+            .with_operation("GET /spots", [] as [&str; 0]);
+        assert!(p.allows_operation(op("DELETE", "/spotsets/{id}", None)));
+        assert!(!p.allows_operation(op("DELETE", "/spotsets/{other}", None)));
+        assert!(p.allows_operation(op("GET", "/spotsets/{id}", None)));
+        // An operation with an id goes by its id, whatever its method and path.
+        assert!(p.allows_operation(op("GET", "/spots", Some("listSpots"))));
+        assert!(!p.allows_operation(op("GET", "/spots", None)));
+        assert_eq!(operation_key("get", "/a/{b}", None), "GET /a/{b}");
+        assert_eq!(operation_key("GET", "/a", Some("listA")), "listA");
+    }
 
     #[test]
     fn hashes_match_the_current_secret_and_the_previous_one_before_its_end() {

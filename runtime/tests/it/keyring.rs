@@ -1,15 +1,17 @@
 //! `Keyring`: the verifier over a key store.
 
 use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::time::Duration;
 
 use keygate::keys::{
-    Expiry, KeyFormat, KeyStore, KeyUpdate, Keyring, ManualClock, MemoryStore, NewKey, Permissions,
-    SqliteStore,
+    Expiry, KeyFormat, KeyStore, KeyUpdate, Keyring, ManualClock, MemoryStore, NewKey,
+    Permissions, SqliteStore,
 };
-use keygate::spec::{Location, Requirement, Scheme, SchemeKind};
+use keygate::spec::{Alternative, Location, Operation, Requirement, Scheme, SchemeKind, SchemeUse};
 use keygate::{
-    Credential, OperationRef, Principal, RequestContext, Spec, Verdict, Verifier, VerifyRequest,
+    Credential, Guard, OperationRef, Principal, RequestContext, Spec, Verdict, Verifier,
+    VerifyRequest,
 };
 use keygate_tests::{CountingStore, TempDir};
 use secrecy::{ExposeSecret, SecretString};
@@ -461,5 +463,98 @@ async fn key_pair_verifies_only_with_both_halves() {
     assert_eq!(
         verify(&ring, &PAIR_SPEC.schemes[0], &lone, "GET", None).await,
         Verdict::Invalid
+    );
+}
+
+/// Operations with and without an `operationId` (issue 26, item 8).
+static SPOTS_SPEC: Spec = Spec {
+    title: "spots",
+    base_path: "/v1",
+    schemes: &[API_KEY],
+    root: Requirement { alternatives: &[] },
+    operations: &[
+        Operation {
+            method: "GET",
+            path: "/spots",
+            operation_id: Some("listSpots"),
+            requirement: SPOTS_KEY,
+        },
+        Operation {
+            method: "GET",
+            path: "/spotsets/{id}",
+            operation_id: None,
+            requirement: SPOTS_KEY,
+        },
+        Operation {
+            method: "DELETE",
+            path: "/spotsets/{id}",
+            operation_id: None,
+            requirement: SPOTS_KEY,
+        },
+    ],
+};
+
+const SPOTS_KEY: Requirement = Requirement {
+    alternatives: &[Alternative {
+        schemes: &[SchemeUse {
+            scheme: 0,
+            roles: &[],
+        }],
+    }],
+};
+
+/// The status a guard over `SPOTS_SPEC` answers `method path` with, presenting `full`.
+async fn spots_status<S: KeyStore>(
+    ring: &Arc<Keyring<S>>,
+    method: &str,
+    path: &str,
+    full: &SecretString,
+) -> u16 {
+    let request = http::Request::builder()
+        .method(method)
+        .uri(path)
+        .header("X-API-Key", full.expose_secret())
+        .body(())
+        .expect("request");
+    let (parts, ()) = request.into_parts();
+    match Guard::new(&SPOTS_SPEC, Arc::clone(ring))
+        .authorize_request(&parts)
+        .await
+    {
+        Ok(_) => 200,
+        Err(rejection) => rejection.status().as_u16(),
+    }
+}
+
+/// An operation without an `operationId` gets per-operation permissions under
+/// `METHOD /path`, the template as the document writes it: here a read-only key that may
+/// not read one spotset but may delete it.
+#[tokio::test]
+async fn an_operation_without_an_id_is_permitted_by_method_and_path() {
+    let (ring, _) = keyring();
+    let ring = Arc::new(ring);
+    let permissions = Permissions::read_only()
+        .with_operation("GET /spotsets/{id}", [] as [&str; 0])
+        .with_operation("DELETE /spotsets/{id}", ["DELETE"]);
+    let (_, full) = issue(&ring, NewKey::new("spots").permissions(permissions)).await;
+    assert_eq!(
+        spots_status(&ring, "GET", "/v1/spotsets/7", &full).await,
+        403
+    );
+    assert_eq!(
+        spots_status(&ring, "DELETE", "/v1/spotsets/7", &full).await,
+        200
+    );
+    assert_eq!(spots_status(&ring, "GET", "/v1/spots", &full).await, 200);
+
+    // Without entries for them, the default applies to both.
+    let (_, plain) = issue(&ring, NewKey::new("plain")).await;
+    assert_eq!(
+        spots_status(&ring, "GET", "/v1/spotsets/7", &plain).await,
+        200
+    );
+    assert_eq!(
+        spots_status(&ring, "DELETE", "/v1/spotsets/7", &plain).await,
+        403
     );
 }
