@@ -16,22 +16,33 @@ pub(crate) fn looks_mistaken(spec: &Spec, name: &str) -> bool {
 
 fn describe(spec: &Spec, name: &str) -> (String, bool) {
     let known: Vec<&str> = spec.schemes.iter().map(|s| s.name).collect();
+    let hint = scheme_hint(spec, name);
+    let clause = hint
+        .as_deref()
+        .map(|h| format!("; {h}"))
+        .unwrap_or_default();
+    let text = format!("the document defines no scheme `{name}`{clause} (its schemes: {known:?})");
+    (text, hint.is_some())
+}
+
+/// What `name`, not a scheme of `spec`, most likely meant, as a clause: the scheme whose
+/// header, query or cookie name it is, or the nearest scheme names.
+pub(crate) fn scheme_hint(spec: &Spec, name: &str) -> Option<String> {
+    let known: Vec<&str> = spec.schemes.iter().map(|s| s.name).collect();
     let reads_it = spec.schemes.iter().find(|scheme| match scheme.kind {
         SchemeKind::ApiKey { name: key, .. } => key.eq_ignore_ascii_case(name),
         _ => false,
     });
-    let hint = match reads_it {
-        Some(scheme) => format!(
-            "; `{name}` is where scheme `{}` reads its key: name the scheme",
+    match reads_it {
+        Some(scheme) => Some(format!(
+            "`{name}` is where scheme `{}` reads its key: name the scheme",
             scheme.name
-        ),
+        )),
         None => match close_names(name, &known).as_slice() {
-            [] => String::new(),
-            close => format!("; did you mean `{}`?", close.join("` or `")),
+            [] => None,
+            close => Some(format!("did you mean `{}`?", close.join("` or `"))),
         },
-    };
-    let text = format!("the document defines no scheme `{name}`{hint} (its schemes: {known:?})");
-    (text, !hint.is_empty())
+    }
 }
 
 /// The names of `known` within a few edits of `unknown` (ignoring case), closest first, at

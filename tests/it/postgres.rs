@@ -322,6 +322,7 @@ async fn store_passes_the_suite_and_persists_across_reconnects() {
         reopened.get_owner("carol").await.expect("owner"),
     ];
     assert_eq!(owners, owners_after);
+    suite::names_suite(&reopened).await;
     drop(reopened);
     db.drop_schema().await;
 }
@@ -343,6 +344,7 @@ async fn cached_store_with_listener_passes_the_suite() {
     let mut listener = cached.inner().listener();
     listener_until(&mut listener, "listener connects", |s| s.connected).await;
     suite::suite(&cached, &clock).await;
+    suite::names_suite(&cached).await;
     // Heartbeats go out on the listener's connection and keep it.
     let before = cached.inner().query_count();
     within("heartbeats", async {

@@ -13,6 +13,7 @@ use super::known::{Check, KnownIds, Stripes};
 use super::model::{
     IssuedKey, KeyFilter, KeyRecord, KeyUpdate, NewKey, Owner, StoreError, UnixSeconds,
 };
+use super::names::NameInUse;
 use super::store::KeyStore;
 
 /// How long a cached answer is trusted when nobody says it changed: the worst-case delay
@@ -329,6 +330,10 @@ impl<S: KeyStore> KeyStore for CachedStore<S> {
 
     async fn list(&self, filter: KeyFilter) -> Result<Vec<KeyRecord>, StoreError> {
         self.inner.list(filter).await
+    }
+
+    async fn names_in_use(&self) -> Result<Vec<NameInUse>, StoreError> {
+        self.inner.names_in_use().await
     }
 
     async fn revoke(&self, id: &str) -> Result<(), StoreError> {

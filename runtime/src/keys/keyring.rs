@@ -9,8 +9,10 @@ use secrecy::ExposeSecret;
 
 use super::format::{FormatError, KeyFormat, ParsedKey};
 use super::model::{Chain, Clock, KeyRecord, KeyState, StoreError, SystemClock, UnixSeconds};
+use super::names::{compare, NameReport};
 use super::store::KeyStore;
 use crate::digest::sha256;
+use crate::spec::Spec;
 use crate::verifier::{OperationRef, Principal, Verdict, Verifier, VerifyError, VerifyRequest};
 
 /// `last_used_at` is written at most this often per key (seconds).
@@ -96,6 +98,36 @@ impl<S: KeyStore> Keyring<S> {
     /// The store.
     pub fn store(&self) -> &Arc<S> {
         &self.store
+    }
+
+    /// Compares the names the store's keys use with the document the app serves: the
+    /// operations of per-operation permissions (an `operationId`, or `METHOD /path` for
+    /// an operation without one) and the schemes keys are restricted to. A name the
+    /// document lacks (a typo, a name from another document, a generated type name
+    /// stored as written) never matches anything, so the key does less than its
+    /// creator meant. Call it once at startup and log or refuse what it reports:
+    ///
+    /// ```
+    /// # use keygate::keys::{Keyring, MemoryStore, StoreError};
+    /// # mod api {
+    /// #     use keygate::spec::{Requirement, Spec};
+    /// #     pub static SPEC: Spec = Spec { title: "pets", base_path: "", schemes: &[],
+    /// #         root: Requirement::PUBLIC, operations: &[] };
+    /// # }
+    /// # async fn start(keyring: Keyring<MemoryStore>) -> Result<(), StoreError> {
+    /// let report = keyring.check_names(&api::SPEC).await?;
+    /// if !report.is_clean() {
+    ///     tracing::warn!("{report}"); // one line per unknown name, with its keys' count
+    /// }
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// Revoked keys are left out. Reads no secrets; the stores of this crate count the
+    /// names in one query (SQLite, PostgreSQL) or one pass (memory) without loading the
+    /// records ([`KeyStore::names_in_use`]).
+    pub async fn check_names(&self, spec: &Spec) -> Result<NameReport, StoreError> {
+        let names = self.store.names_in_use().await?;
+        Ok(compare(spec, names))
     }
 
     /// Finds the key id and secret for the scheme being verified.

@@ -12,6 +12,7 @@ use super::model::{
     apply_rotation, apply_update, new_record, Clock, IssuedKey, KeyFilter, KeyRecord, KeyStatus,
     KeyUpdate, NewKey, Owner, StoreError, SystemClock, UnixSeconds,
 };
+use super::names::{NameInUse, Tally};
 use super::store::KeyStore;
 use crate::digest::sha256;
 
@@ -186,5 +187,14 @@ impl KeyStore for MemoryStore {
             r.last_used_at = Some(r.last_used_at.map_or(at, |old| old.max(at)));
             Ok(())
         })
+    }
+
+    async fn names_in_use(&self) -> Result<Vec<NameInUse>, StoreError> {
+        // Counted in place: no record is copied.
+        let mut tally = Tally::default();
+        for record in self.lock()?.keys.values() {
+            tally.add(record);
+        }
+        Ok(tally.into_names())
     }
 }

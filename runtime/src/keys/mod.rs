@@ -22,6 +22,7 @@ mod keyring;
 mod known;
 mod memory;
 mod model;
+mod names;
 #[cfg(feature = "postgres")]
 mod postgres;
 #[cfg(feature = "sqlite")]
@@ -39,6 +40,7 @@ pub use model::{
     KeyState, KeyStatus, KeyUpdate, ManualClock, NewKey, Owner, Permissions, Preset, SecretHashes,
     StoreError, SystemClock, UnixSeconds, ANY_METHOD, SAFE_METHODS,
 };
+pub use names::{NameInUse, NameKind, NameReport, UnknownName};
 #[cfg(feature = "postgres")]
 pub use postgres::{ListenerState, PostgresOptions, PostgresStore};
 #[cfg(feature = "sqlite")]

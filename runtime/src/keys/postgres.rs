@@ -23,13 +23,14 @@ use super::model::{
     apply_rotation, apply_update, new_record, Chain, Clock, IssuedKey, KeyFilter, KeyRecord,
     KeyStatus, KeyUpdate, NewKey, Owner, SecretHashes, StoreError, SystemClock, UnixSeconds,
 };
+use super::names::{sort_names, NameInUse, NameKind};
 use super::store::KeyStore;
 use crate::digest::sha256;
 
 mod listener;
 mod rows;
 
-use rows::{read_owner, read_record, KeyRow};
+use rows::{read_name_in_use, read_owner, read_record, KeyRow};
 
 /// Schema migrations; migration `i` takes the schema from version `i` to `i + 1`. `{s}`
 /// stands for the quoted schema name. Append only: never edit one that has shipped.
@@ -101,6 +102,22 @@ const NOTIFY: &str = "SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p";
 const FLUSH_USES: &str = "UPDATE {s}.keys AS k \
     SET last_used_at = GREATEST(k.last_used_at, u.at) \
     FROM unnest($1::text[], $2::int8[]) AS u(id, at) WHERE k.id = u.id";
+
+/// The names keys not revoked use, counted by the server over the table without sending
+/// records or hashes: 0 for operations, 1 for schemes.
+const NAMES_IN_USE: &str = "\
+    SELECT 0, o.name, count(*), min(k.id) \
+    FROM {s}.keys AS k, jsonb_object_keys(k.permissions -> 'per_operation') AS o(name) \
+    WHERE k.status <> 'revoked' AND jsonb_typeof(k.permissions -> 'per_operation') = 'object' \
+    GROUP BY o.name \
+    UNION ALL \
+    SELECT 1, s.name, count(*), min(k.id) \
+    FROM {s}.keys AS k, jsonb_array_elements_text(k.schemes) AS s(name) \
+    WHERE k.status <> 'revoked' AND jsonb_typeof(k.schemes) = 'array' GROUP BY s.name";
+
+/// The least time the names query gets: it reads every key, once, at startup, so the
+/// per-request timeout would be too short for a large table.
+const SCAN_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Hashed with the schema name into the advisory lock that its migrations take.
 const MIGRATION_LOCK: &str = "keygate migrations";
@@ -380,13 +397,7 @@ impl Shared {
         &self,
         work: impl Future<Output = Result<T, StoreError>>,
     ) -> Result<T, StoreError> {
-        match tokio::time::timeout(self.timeout, work).await {
-            Ok(result) => result,
-            Err(_) => Err(StoreError::unavailable(format!(
-                "PostgreSQL did not answer within {} ms",
-                self.timeout.as_millis()
-            ))),
-        }
+        within(self.timeout, work).await
     }
 
     async fn client(&self) -> Result<Object, StoreError> {
@@ -551,6 +562,20 @@ impl Shared {
             }
         }
         Ok(())
+    }
+}
+
+/// Runs `work` within `limit`.
+async fn within<T>(
+    limit: Duration,
+    work: impl Future<Output = Result<T, StoreError>>,
+) -> Result<T, StoreError> {
+    match tokio::time::timeout(limit, work).await {
+        Ok(result) => result,
+        Err(_) => Err(StoreError::unavailable(format!(
+            "PostgreSQL did not answer within {} ms",
+            limit.as_millis()
+        ))),
     }
 }
 
@@ -856,6 +881,29 @@ impl KeyStore for PostgresStore {
         let latest = pending.entry(id.to_owned()).or_insert(at);
         *latest = (*latest).max(at);
         Ok(())
+    }
+
+    async fn names_in_use(&self) -> Result<Vec<NameInUse>, StoreError> {
+        let s = &*self.shared;
+        let limit = s.timeout.max(SCAN_TIMEOUT);
+        let rows = within(limit, async {
+            let mut client = s.client().await?;
+            let tx = s.begin(&mut client).await?;
+            // The connection's statement_timeout is the per-request one; this scan may
+            // take longer. A whole number of milliseconds: nothing from outside.
+            let set = format!("SET LOCAL statement_timeout = {}", limit.as_millis());
+            s.execute(&tx, &set, &[]).await?;
+            let rows = s.query(&tx, NAMES_IN_USE, &[]).await?;
+            s.commit(tx).await?;
+            Ok(rows)
+        })
+        .await?;
+        let mut names = rows
+            .iter()
+            .map(read_name_in_use)
+            .collect::<Result<Vec<_>, _>>()?;
+        sort_names(&mut names);
+        Ok(names)
     }
 }
 

@@ -16,6 +16,7 @@ use super::model::{
     apply_rotation, apply_update, new_record, Clock, IssuedKey, KeyFilter, KeyRecord, KeyStatus,
     KeyUpdate, NewKey, Owner, SecretHashes, StoreError, SystemClock, UnixSeconds,
 };
+use super::names::{sort_names, NameInUse, NameKind};
 use super::store::KeyStore;
 use crate::digest::sha256;
 
@@ -54,6 +55,17 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 const KEY_COLUMNS: &str = "id, name, description, owner, owner_epoch, roles, created_at, \
     expires_at, last_used_at, status, schemes, permissions, secret_sha256, previous_sha256, \
     previous_until";
+
+/// The names keys not revoked use, counted in one pass over the table without building
+/// records or reading hashes: 0 for operations, 1 for schemes.
+const NAMES_IN_USE: &str = "\
+    SELECT 0, o.key, count(*), min(k.id) \
+    FROM keys AS k, json_each(k.permissions, '$.per_operation') AS o \
+    WHERE k.status <> 'revoked' GROUP BY o.key \
+    UNION ALL \
+    SELECT 1, s.value, count(*), min(k.id) \
+    FROM keys AS k, json_each(k.schemes) AS s \
+    WHERE k.status <> 'revoked' AND k.schemes IS NOT NULL GROUP BY s.value";
 
 /// A [`KeyStore`] in an SQLite file. Operations run on tokio's blocking pool when a
 /// runtime is present, inline otherwise.
@@ -544,6 +556,31 @@ impl KeyStore for SqliteStore {
         })
         .await
     }
+
+    async fn names_in_use(&self) -> Result<Vec<NameInUse>, StoreError> {
+        self.run(|conn| {
+            let mut stmt = conn.prepare(NAMES_IN_USE).map_err(db)?;
+            let rows = stmt.query_map([], name_in_use).map_err(db)?;
+            let mut names = rows.collect::<rusqlite::Result<Vec<_>>>().map_err(db)?;
+            sort_names(&mut names);
+            Ok(names)
+        })
+        .await
+    }
+}
+
+fn name_in_use(row: &Row<'_>) -> rusqlite::Result<NameInUse> {
+    let kind = match row.get::<_, i64>(0)? {
+        0 => NameKind::Operation,
+        _ => NameKind::Scheme,
+    };
+    let keys: i64 = row.get(2)?;
+    Ok(NameInUse {
+        kind,
+        name: row.get(1)?,
+        keys: u64::try_from(keys).unwrap_or(0),
+        example: row.get(3)?,
+    })
 }
 
 impl SqliteStore {

@@ -9,6 +9,7 @@ use secrecy::SecretString;
 use super::model::{
     IssuedKey, KeyFilter, KeyRecord, KeyUpdate, NewKey, Owner, StoreError, UnixSeconds,
 };
+use super::names::{NameInUse, Tally};
 
 /// Where keys and owners live. [`MemoryStore`](super::MemoryStore), `SqliteStore`
 /// (feature `sqlite`) and `PostgresStore` (feature `postgres`) implement it and pass one
@@ -71,4 +72,22 @@ pub trait KeyStore: Send + Sync + 'static {
         id: &str,
         at: UnixSeconds,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Every operation name of per-operation permissions and every scheme name of scheme
+    /// restrictions that keys not revoked use, with how many keys use each: what
+    /// [`Keyring::check_names`](super::Keyring::check_names) compares with a document.
+    /// Operations first, each kind in byte order of the names. Reads no secrets.
+    ///
+    /// The provided method lists every key; the stores of this crate override it to
+    /// count without building records (one query over the names in SQLite and
+    /// PostgreSQL, one pass under the lock in memory).
+    fn names_in_use(&self) -> impl Future<Output = Result<Vec<NameInUse>, StoreError>> + Send {
+        async move {
+            let mut tally = Tally::default();
+            for record in self.list(KeyFilter::default()).await? {
+                tally.add(&record);
+            }
+            Ok(tally.into_names())
+        }
+    }
 }

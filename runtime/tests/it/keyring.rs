@@ -5,8 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use keygate::keys::{
-    Expiry, KeyFormat, KeyStore, KeyUpdate, Keyring, ManualClock, MemoryStore, NewKey,
-    Permissions, SqliteStore,
+    CachedStore, Expiry, KeyFormat, KeyStore, KeyUpdate, Keyring, ManualClock, MemoryStore,
+    NameKind, NewKey, Permissions, SqliteStore,
 };
 use keygate::spec::{Alternative, Location, Operation, Requirement, Scheme, SchemeKind, SchemeUse};
 use keygate::{
@@ -557,4 +557,116 @@ async fn an_operation_without_an_id_is_permitted_by_method_and_path() {
         spots_status(&ring, "DELETE", "/v1/spotsets/7", &plain).await,
         403
     );
+}
+
+/// A keyring over a memory store, an SQLite file and a cached SQLite file reports the
+/// names keys use that the document lacks, each with what it most likely meant, and
+/// leaves out revoked keys and known names (issue 26, item 7).
+#[tokio::test]
+async fn check_names_reports_names_the_document_lacks_on_every_store() {
+    let dir = TempDir::new("check-names");
+    let sqlite = |file| SqliteStore::open_or_create(dir.file(file)).expect("open");
+    check_names_on(Keyring::new(MemoryStore::new())).await;
+    check_names_on(Keyring::new(sqlite("bare.db"))).await;
+    check_names_on(Keyring::new(CachedStore::new(sqlite("cached.db")))).await;
+}
+
+async fn check_names_on<S: KeyStore>(ring: Keyring<S>) {
+    // A store whose keys name only what the document has is clean.
+    let fine = Permissions::read_only()
+        .with_operation("listSpots", ["GET"])
+        .with_operation("GET /spotsets/{id}", ["GET"]);
+    let fine = ring
+        .store()
+        .create(NewKey::new("fine").permissions(fine).schemes(["api_key"]))
+        .await
+        .expect("create");
+    let report = ring.check_names(&SPOTS_SPEC).await.expect("check");
+    assert!(report.is_clean(), "{report}");
+
+    let typo = Permissions::read_only().with_operation("listSpot", ["GET"]);
+    let mut made = Vec::new();
+    for _ in 0..2 {
+        let issued = ring
+            .store()
+            .create(NewKey::new("typo").permissions(typo.clone()))
+            .await
+            .expect("create");
+        made.push(issued.record.id);
+    }
+    let type_name = Permissions::full().with_operation("GetSpotsetsId", [] as [&str; 0]);
+    let header = ring
+        .store()
+        .create(
+            NewKey::new("header")
+                .permissions(type_name)
+                .schemes(["X-API-Key"]),
+        )
+        .await
+        .expect("create");
+    let gone = ring
+        .store()
+        .create(
+            NewKey::new("gone")
+                .permissions(Permissions::full().with_operation("nowhere", ["GET"]))
+                .schemes(["elsewhere"]),
+        )
+        .await
+        .expect("create");
+    ring.store().revoke(&gone.record.id).await.expect("revoke");
+
+    let report = ring.check_names(&SPOTS_SPEC).await.expect("check");
+    let found: Vec<(NameKind, &str, u64, Option<&str>)> = report
+        .unknown
+        .iter()
+        .map(|u| {
+            (
+                u.used.kind,
+                u.used.name.as_str(),
+                u.used.keys,
+                u.hint.as_deref(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        found,
+        [
+            (
+                NameKind::Operation,
+                "GetSpotsetsId",
+                1,
+                Some("did you mean `GET /spotsets/{id}`?")
+            ),
+            (
+                NameKind::Operation,
+                "listSpot",
+                2,
+                Some("did you mean `listSpots`?")
+            ),
+            (
+                NameKind::Scheme,
+                "X-API-Key",
+                1,
+                Some("`X-API-Key` is where scheme `api_key` reads its key: name the scheme")
+            ),
+        ],
+        "{report}"
+    );
+    made.sort();
+    assert_eq!(report.unknown[1].used.example, made[0]);
+    assert_eq!(report.unknown[2].used.example, header.record.id);
+    let text = report.to_string();
+    assert!(
+        text.contains(&format!(
+            "operation `listSpot` is not in \"spots\": 2 keys (`{}` among them) name it in \
+             per-operation permissions, where it never applies; did you mean `listSpots`?",
+            made[0]
+        )),
+        "{text}"
+    );
+    // Names keys by id, never by secret.
+    for secret in [&fine.key, &header.key] {
+        assert!(!text.contains(secret.expose_secret()), "{text}");
+        assert!(!format!("{report:?}").contains(secret.expose_secret()));
+    }
 }

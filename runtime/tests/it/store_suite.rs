@@ -7,7 +7,7 @@ use keygate::keys::{
 use keygate_tests::TempDir;
 
 use crate::common::{block_on, T0};
-use crate::suite::suite;
+use crate::suite::{names_suite, suite};
 
 #[tokio::test]
 async fn memory_store_passes_the_suite() {
@@ -28,6 +28,27 @@ async fn cached_memory_and_sqlite_stores_pass_the_suite() {
         .expect("open")
         .with_clock(clock.clone());
     suite(&CachedStore::new(sqlite), &clock).await;
+}
+
+/// What keys name is counted alike by every store, bare and cached, after the suite has
+/// left keys of all kinds behind.
+#[tokio::test]
+async fn every_store_counts_the_names_its_keys_use() {
+    let clock = ManualClock::new(T0);
+    let memory = MemoryStore::new().with_clock(clock.clone());
+    suite(&memory, &clock).await;
+    names_suite(&memory).await;
+    names_suite(&CachedStore::new(MemoryStore::new())).await;
+
+    let dir = TempDir::new("names");
+    let clock = ManualClock::new(T0);
+    let sqlite = SqliteStore::open_or_create(dir.file("keys.db"))
+        .expect("open")
+        .with_clock(clock.clone());
+    suite(&sqlite, &clock).await;
+    names_suite(&sqlite).await;
+    let cached = SqliteStore::open_or_create(dir.file("cached.db")).expect("open");
+    names_suite(&CachedStore::new(cached)).await;
 }
 
 #[tokio::test]
@@ -99,4 +120,75 @@ fn sqlite_uses_wal() {
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .expect("user version");
     assert_eq!(version, 1);
+}
+
+/// How long `names_in_use` takes over many keys in SQLite, and the process's peak memory
+/// after it and after a `list` of the same keys: a measurement, not a pass/fail figure.
+/// `KEYGATE_MANY_KEYS=1000000 cargo test --release -p keygate --test it -- --ignored
+/// names_in_use_over_many_keys --nocapture`. Rows are written in SQL: one in ten has
+/// per-operation entries, one in five a scheme list, one in a hundred is revoked, and a
+/// few name a misspelt operation or scheme.
+#[test]
+#[ignore = "a measurement; run it by name"]
+fn names_in_use_over_many_keys() {
+    let keys: i64 = std::env::var("KEYGATE_MANY_KEYS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(100_000);
+    let dir = TempDir::new("many-keys");
+    let path = dir.file("keys.db");
+    drop(SqliteStore::open_or_create(&path).expect("create"));
+    let conn = rusqlite::Connection::open(&path).expect("raw open");
+    let started = std::time::Instant::now();
+    conn.execute(
+        r#"INSERT INTO keys (id, name, owner_epoch, roles, created_at, status, schemes,
+               permissions, secret_sha256)
+           WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?1)
+           SELECT printf('k%011d', i), 'bulk', 0, '[]', i,
+               CASE WHEN i % 100 = 0 THEN 'revoked' ELSE 'active' END,
+               CASE WHEN i % 1000 = 1 THEN '["apikey"]'
+                    WHEN i % 5 = 0 THEN '["api_key","bearer"]' END,
+               CASE WHEN i % 1000 = 3
+                    THEN '{"default_methods":["GET"],"per_operation":{"creatThing":["POST"]}}'
+                    WHEN i % 10 = 0
+                    THEN '{"default_methods":["GET"],"per_operation":{"createThing":["POST"],"GET /things/{id}":[]}}'
+                    ELSE '{"default_methods":["GET","HEAD","OPTIONS"],"per_operation":{}}' END,
+               zeroblob(32)
+           FROM n"#,
+        [keys],
+    )
+    .expect("insert");
+    drop(conn);
+    let filled = started.elapsed();
+    let store = SqliteStore::open(&path).expect("open");
+    let started = std::time::Instant::now();
+    let names = block_on(store.names_in_use()).expect("names");
+    let counted = started.elapsed();
+    let peak_after_names = peak_rss_kib();
+    let started = std::time::Instant::now();
+    let listed = block_on(store.list(KeyFilter::default()))
+        .expect("list")
+        .len();
+    let listing = started.elapsed();
+    println!(
+        "{keys} keys (written in {filled:.1?}): names_in_use {counted:.1?} ({} names), peak \
+         RSS {} MiB after it; list {listing:.1?} ({listed} records), peak RSS {} MiB after it",
+        names.len(),
+        peak_after_names / 1024,
+        peak_rss_kib() / 1024,
+    );
+    for name in &names {
+        println!("  {:?} {:?}: {} keys", name.kind, name.name, name.keys);
+    }
+    assert_eq!(i64::try_from(listed).ok(), Some(keys));
+}
+
+/// The process's peak resident set (`VmHWM`), in KiB; 0 where /proc does not say.
+fn peak_rss_kib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use keygate::keys::{
     Clock, Expiry, KeyFilter, KeyFormat, KeyState, KeyStatus, KeyStore, KeyUpdate, ManualClock,
-    NewKey, Permissions, StoreError,
+    NameKind, NewKey, Permissions, StoreError,
 };
 use secrecy::ExposeSecret;
 
@@ -211,4 +211,78 @@ pub(crate) async fn suite<S: KeyStore>(store: &S, clock: &ManualClock) {
         store.record_use("nosuchkeyid2", t0).await,
         Err(StoreError::NotFound(_))
     ));
+}
+
+/// `names_in_use` counts, per operation and scheme name, the keys not revoked that use
+/// it, as the records themselves say. The store may hold keys already; this adds four.
+pub(crate) async fn names_suite<S: KeyStore>(store: &S) {
+    let named = |ops: &[&str], schemes: &[&str]| {
+        let mut permissions = Permissions::read_only();
+        for op in ops {
+            permissions = permissions.with_operation(op, ["GET"]);
+        }
+        NewKey::new("named")
+            .permissions(permissions)
+            .schemes(schemes.iter().copied())
+    };
+    let a = store
+        .create(named(
+            &["creatThing", "GET /things/{id}"],
+            &["apikey", "api_key"],
+        ))
+        .await
+        .expect("create");
+    let b = store
+        .create(named(&["creatThing"], &[]))
+        .await
+        .expect("create");
+    let gone = store
+        .create(named(&["onlyRevoked"], &["revokedScheme"]))
+        .await
+        .expect("create");
+    store.revoke(&gone.record.id).await.expect("revoke");
+
+    let names = store.names_in_use().await.expect("names");
+    // What the records say, counted here.
+    let mut expected: Vec<(NameKind, String, u64, String)> = Vec::new();
+    let mut count = |kind: NameKind, name: &str, id: &str| match expected
+        .iter_mut()
+        .find(|e| e.0 == kind && e.1 == name)
+    {
+        Some(entry) => {
+            entry.2 += 1;
+            if id < entry.3.as_str() {
+                entry.3 = id.to_owned();
+            }
+        }
+        None => expected.push((kind, name.to_owned(), 1, id.to_owned())),
+    };
+    for record in store.list(KeyFilter::default()).await.expect("list") {
+        if record.status == KeyStatus::Revoked {
+            continue;
+        }
+        for op in record.permissions.per_operation.keys() {
+            count(NameKind::Operation, op, &record.id);
+        }
+        for scheme in record.schemes.iter().flatten() {
+            count(NameKind::Scheme, scheme, &record.id);
+        }
+    }
+    expected.sort_by(|x, y| (x.0, x.1.as_bytes()).cmp(&(y.0, y.1.as_bytes())));
+    let got: Vec<(NameKind, String, u64, String)> = names
+        .iter()
+        .map(|n| (n.kind, n.name.clone(), n.keys, n.example.clone()))
+        .collect();
+    assert_eq!(got, expected);
+    let find = |kind: NameKind, name: &str| names.iter().find(|n| n.kind == kind && n.name == name);
+    let typo = find(NameKind::Operation, "creatThing").expect("counted");
+    assert_eq!(typo.keys, 2);
+    assert_eq!(typo.example, a.record.id.clone().min(b.record.id.clone()));
+    assert_eq!(
+        find(NameKind::Operation, "GET /things/{id}").map(|n| n.keys),
+        Some(1)
+    );
+    assert_eq!(find(NameKind::Scheme, "apikey").map(|n| n.keys), Some(1));
+    assert_eq!(find(NameKind::Operation, "onlyRevoked"), None);
+    assert_eq!(find(NameKind::Scheme, "revokedScheme"), None);
 }

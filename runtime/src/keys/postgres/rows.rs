@@ -49,6 +49,25 @@ pub(super) fn read_record(row: &Row) -> Result<KeyRecord, StoreError> {
     })
 }
 
+/// A row of `NAMES_IN_USE`: kind (0 operation, 1 scheme), name, keys, smallest id.
+pub(super) fn read_name_in_use(row: &Row) -> Result<NameInUse, StoreError> {
+    let bad = |e: tokio_postgres::Error| {
+        StoreError::corrupt("the operation and scheme names of the keys").caused_by(e)
+    };
+    let kind: i32 = row.try_get(0).map_err(bad)?;
+    let keys: i64 = row.try_get(2).map_err(bad)?;
+    Ok(NameInUse {
+        kind: if kind == 0 {
+            NameKind::Operation
+        } else {
+            NameKind::Scheme
+        },
+        name: row.try_get(1).map_err(bad)?,
+        keys: u64::try_from(keys).unwrap_or(0),
+        example: row.try_get(3).map_err(bad)?,
+    })
+}
+
 /// The 15 values of a key row, in `KEY_COLUMNS` order.
 pub(super) struct KeyRow {
     owner_epoch: i64,
