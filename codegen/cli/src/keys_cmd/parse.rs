@@ -74,32 +74,47 @@ pub(crate) fn parse_methods(text: &str) -> Result<BTreeSet<String>, String> {
     Ok(out)
 }
 
-/// One `--op OPERATION_ID=METHODS`: these methods replace the key's default on that
-/// operation; no methods deny it.
+/// One `--op OPERATION=METHODS`: these methods replace the key's default on that
+/// operation; no methods deny it. The operation is named as written (an operationId, a
+/// generated type name, or `METHOD /path`) until `--spec` resolves it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct OpOverride {
-    pub(crate) operation_id: String,
+    pub(crate) name: String,
     pub(crate) methods: BTreeSet<String>,
 }
 
-/// Parses `createPet=POST,GET` or `deletePet=` (denied).
+/// Parses `createPet=POST,GET`, `deletePet=` (denied) or `GET /spotsets/{id}=GET`. The
+/// last `=` splits, since methods never hold one; `METHOD /path` gets its method in
+/// upper case and one space, as keys store it.
 pub(crate) fn parse_op(text: &str) -> Result<OpOverride, String> {
-    let Some((id, methods)) = text.split_once('=') else {
-        return Err("expected OPERATION_ID=METHODS, like createPet=POST,GET".to_owned());
+    let Some((name, methods)) = text.rsplit_once('=') else {
+        return Err(
+            "expected OPERATION=METHODS, like createPet=POST,GET or 'GET /pets/{id}=GET'"
+                .to_owned(),
+        );
     };
-    let id = id.trim();
-    if id.is_empty() {
-        return Err("the operation id before `=` is empty".to_owned());
+    let name = name.trim();
+    if name.is_empty() {
+        return Err("the operation before `=` is empty".to_owned());
     }
     let methods = if methods.trim().is_empty() {
         BTreeSet::new()
     } else {
         parse_methods(methods)?
     };
-    Ok(OpOverride {
-        operation_id: id.to_owned(),
-        methods,
-    })
+    let name = match method_and_path(name) {
+        Some((method, path)) => format!("{method} {path}"),
+        None => name.to_owned(),
+    };
+    Ok(OpOverride { name, methods })
+}
+
+/// `get  /pets/{id}` as (`GET`, `/pets/{id}`), when the text is a method and a path.
+pub(crate) fn method_and_path(text: &str) -> Option<(String, &str)> {
+    let (method, path) = text.trim().split_once(char::is_whitespace)?;
+    let method = method.to_ascii_uppercase();
+    let path = path.trim_start();
+    (METHODS.contains(&method.as_str()) && path.starts_with('/')).then_some((method, path))
 }
 
 /// The base of a key's permissions, before overrides.
@@ -119,13 +134,13 @@ pub(crate) fn permissions(base: Base, ops: &[OpOverride]) -> Result<Permissions,
         Base::Methods(methods) => Permissions::custom(methods),
     };
     for op in ops {
-        if out.per_operation.contains_key(&op.operation_id) {
+        if out.per_operation.contains_key(&op.name) {
             return Err(format!(
                 "--op `{}` is given more than once; give each operation once",
-                op.operation_id
+                op.name
             ));
         }
-        out = out.with_operation(&op.operation_id, &op.methods);
+        out = out.with_operation(&op.name, &op.methods);
     }
     Ok(out)
 }
@@ -215,16 +230,28 @@ mod tests {
         assert_eq!(
             parse_op("createPet=POST,get"),
             Ok(OpOverride {
-                operation_id: "createPet".into(),
+                name: "createPet".into(),
                 methods: set(&["GET", "POST"]),
             })
         );
         assert_eq!(
             parse_op("deletePet="),
             Ok(OpOverride {
-                operation_id: "deletePet".into(),
+                name: "deletePet".into(),
                 methods: BTreeSet::new(),
             })
+        );
+        assert_eq!(
+            parse_op(" get   /spotsets/{id} =GET"),
+            Ok(OpOverride {
+                name: "GET /spotsets/{id}".into(),
+                methods: set(&["GET"]),
+            })
+        );
+        // Not a method: kept as written, for --spec or the startup check to judge.
+        assert_eq!(
+            parse_op("FETCH /x=GET").map(|o| o.name),
+            Ok("FETCH /x".into())
         );
         assert!(parse_op("createPet").is_err());
         assert!(parse_op("=GET").is_err());

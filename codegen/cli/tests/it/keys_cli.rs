@@ -728,3 +728,204 @@ fn the_database_path_can_come_from_keygate_db() {
     assert_eq!(ids(&list(&db, &[])), [id]);
     assert!(!dir.file("keygate.db").exists());
 }
+
+/// A document with operations without an `operationId` (issue 26, item 8).
+const SPOTS: &str = r#"
+openapi: 3.0.3
+info: { title: spots, version: "1" }
+components:
+  securitySchemes:
+    api_key: { type: apiKey, in: header, name: X-API-Key }
+security: [{ api_key: [] }]
+paths:
+  /spots:
+    get: { operationId: listSpots, responses: { "200": { description: ok } } }
+  /spotsets/{id}:
+    get: { responses: { "200": { description: ok } } }
+    delete: { responses: { "200": { description: ok } } }
+"#;
+
+/// What a `Keyring` over the database says about `method path` of an operation without
+/// an `operationId`.
+fn verify_unnamed(db: &Path, credential: &Credential, method: &str, path: &str) -> Verdict {
+    let ring = Keyring::new(SqliteStore::open(db).expect("open"));
+    let request = VerifyRequest {
+        scheme: &API_KEY,
+        credential: credential.lend(),
+        operation: OperationRef {
+            method,
+            path,
+            operation_id: None,
+        },
+        request: None,
+    };
+    block_on(ring.verify(request)).expect("verify")
+}
+
+#[test]
+fn operations_without_an_id_are_named_by_type_name_or_method_and_path() {
+    let dir = TempDir::new("unnamed");
+    let db = dir.file("keys.db");
+    let spec = dir.file("spots.yaml");
+    std::fs::write(&spec, SPOTS).expect("write spec");
+    let spec = spec.to_str().expect("utf-8 path");
+    let run = keys(
+        &db,
+        &[
+            "create",
+            "--json",
+            "--name",
+            "spots",
+            "--spec",
+            spec,
+            "--op",
+            "GetSpotsetsId=",
+            "--op",
+            "delete /spotsets/{id}=DELETE",
+            "--op",
+            "GET /spots=GET,HEAD",
+        ],
+    )
+    .ok();
+    let made = run.json();
+    // Stored under the names the runtime looks up: `METHOD /path`, or the operationId.
+    assert_eq!(
+        made["permissions"]["per_operation"],
+        serde_json::json!({
+            "DELETE /spotsets/{id}": ["DELETE"],
+            "GET /spotsets/{id}": [],
+            "listSpots": ["GET", "HEAD"],
+        })
+    );
+    assert!(
+        run.stderr
+            .contains("--op `GetSpotsetsId` is stored as `GET /spotsets/{id}`"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("--op `GET /spots` is stored as `listSpots`"),
+        "{}",
+        run.stderr
+    );
+    let key = api_key(&text(&made, "key"));
+    assert!(matches!(
+        verify_unnamed(&db, &key, "GET", "/spotsets/{id}"),
+        Verdict::Forbidden(_)
+    ));
+    assert!(granted(&verify_unnamed(
+        &db,
+        &key,
+        "DELETE",
+        "/spotsets/{id}"
+    )));
+
+    // A near miss is refused with what it meant, and creates nothing.
+    let run = keys(
+        &db,
+        &[
+            "create",
+            "--name",
+            "x",
+            "--spec",
+            spec,
+            "--op",
+            "GetSpotsetId=GET",
+        ],
+    );
+    assert_eq!(run.code, Some(1), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("no operation `GetSpotsetId`; did you mean `GetSpotsetsId`?"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(list(&db, &[]).len(), 1);
+}
+
+#[test]
+fn names_given_without_a_spec_are_stored_with_a_warning() {
+    let dir = TempDir::new("unchecked");
+    let db = dir.file("keys.db");
+    let run = keys(
+        &db,
+        &[
+            "create",
+            "--json",
+            "--name",
+            "typo",
+            "--op",
+            "creatPet=POST",
+            "--op",
+            "get /pets/{id}=GET",
+            "--scheme",
+            "apikey",
+        ],
+    )
+    .ok();
+    assert!(
+        run.stderr.contains(
+            "warning: without --spec these names are stored unchecked: --op `creatPet`, \
+             --op `GET /pets/{id}`, --scheme `apikey`"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("Keyring::check_names"),
+        "{}",
+        run.stderr
+    );
+    // `METHOD /path` is stored as the runtime looks it up, even unchecked.
+    assert_eq!(
+        run.json()["permissions"]["per_operation"],
+        serde_json::json!({ "GET /pets/{id}": ["GET"], "creatPet": ["POST"] })
+    );
+    // Nothing to check, nothing to warn about.
+    let plain = keys(&db, &["create", "--name", "plain"]).ok();
+    assert!(!plain.stderr.contains("unchecked"), "{}", plain.stderr);
+}
+
+#[test]
+fn create_says_when_the_key_is_usable_in_the_query_string() {
+    let dir = TempDir::new("query");
+    let db = dir.file("keys.db");
+    let spec = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../specs/petstore.yaml");
+    let spec = spec.to_str().expect("utf-8 path");
+    let every_scheme = keys(&db, &["create", "--name", "all", "--spec", spec]).ok();
+    assert!(
+        every_scheme.stderr.contains(
+            "warning: this key is usable in the query string: scheme `query_key` reads it \
+             from the query parameter `api_key`"
+        ),
+        "{}",
+        every_scheme.stderr
+    );
+    let named = keys(
+        &db,
+        &[
+            "create",
+            "--name",
+            "q",
+            "--spec",
+            spec,
+            "--scheme",
+            "query_key",
+        ],
+    )
+    .ok();
+    assert!(
+        named.stderr.contains("usable in the query string"),
+        "{}",
+        named.stderr
+    );
+    let header = keys(
+        &db,
+        &[
+            "create", "--name", "h", "--spec", spec, "--scheme", "api_key",
+        ],
+    )
+    .ok();
+    assert!(!header.stderr.contains("query"), "{}", header.stderr);
+}
