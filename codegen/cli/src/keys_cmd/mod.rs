@@ -16,14 +16,15 @@ use std::time::Duration;
 use clap::builder::NonEmptyStringValueParser;
 use clap::{ArgGroup, Args, Subcommand, ValueEnum};
 use keygate::keys::{
-    operation_key, secret_part, Clock, Expiry, KeyFilter, KeyRecord, KeyState, KeyStore, NewKey,
-    Owner, SqliteStore, StoreError, SystemClock, UnixSeconds,
+    operation_key, secret_part, Clock, Expiry, KeyFilter, KeyRecord, KeyStore, NewKey, Owner,
+    SqliteStore, StoreError, SystemClock, UnixSeconds,
 };
 use keygate_codegen::ir::{KeyLocation, Operation, SchemeKind};
 use keygate_codegen::Api;
 use secrecy::ExposeSecret;
 
 use parse::{Base, OpOverride};
+use render::Shown;
 
 /// Create, list, revoke and rotate the API keys that `keygate::keys::Keyring` verifies.
 #[derive(Debug, Args)]
@@ -148,14 +149,17 @@ enum StatusArg {
     Active,
     Revoked,
     Expired,
+    /// Its owner is disabled (`enable-owner` restores it).
+    Disabled,
 }
 
 impl StatusArg {
-    fn state(self) -> KeyState {
+    fn shown(self) -> Shown {
         match self {
-            StatusArg::Active => KeyState::Active,
-            StatusArg::Revoked => KeyState::Revoked,
-            StatusArg::Expired => KeyState::Expired,
+            StatusArg::Active => Shown::Active,
+            StatusArg::Revoked => Shown::Revoked,
+            StatusArg::Expired => Shown::Expired,
+            StatusArg::Disabled => Shown::Disabled,
         }
     }
 }
@@ -589,7 +593,7 @@ async fn list(
     let rows: Vec<(&KeyRecord, Option<&Owner>)> = records
         .iter()
         .map(|r| (r, owner_of(r)))
-        .filter(|(r, o)| status.is_none_or(|s| render::status(r, *o, now).state == s.state()))
+        .filter(|(r, o)| status.is_none_or(|s| render::status(r, *o, now).shown == s.shown()))
         .collect();
     let text = if json {
         let values: Vec<_> = rows

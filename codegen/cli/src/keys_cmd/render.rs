@@ -9,45 +9,68 @@ use serde::Serialize;
 use super::civil::rfc3339;
 
 /// The status a verifier would give the key now: the record's own state, then its
-/// owner's (disabled, or an epoch bump since issue, revoke it; an owner the store does
-/// not know fails closed), as `Keyring` decides.
+/// owner's (a disabled owner disables it until enabled again; an epoch bump since issue
+/// revokes it; an owner the store does not know fails closed), as `Keyring` decides.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Status {
-    pub(crate) state: KeyState,
-    /// Why an owner check revoked it, when one did.
+    pub(crate) shown: Shown,
+    /// Why an owner check stops it, when one does.
     pub(crate) reason: Option<&'static str>,
+}
+
+/// A key's status as `list` and `show` give it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Shown {
+    Active,
+    Revoked,
+    Expired,
+    /// Its owner is disabled: refused as disabled (401) until `enable-owner`.
+    Disabled,
+}
+
+impl Shown {
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Shown::Active => "active",
+            Shown::Revoked => "revoked",
+            Shown::Expired => "expired",
+            Shown::Disabled => "disabled",
+        }
+    }
 }
 
 pub(crate) fn status(record: &KeyRecord, owner: Option<&Owner>, now: UnixSeconds) -> Status {
     let state = record.state(now);
-    match record
+    let stops = record
         .owner_stops(owner)
-        .filter(|_| state == KeyState::Active)
-    {
+        .filter(|_| state == KeyState::Active);
+    match stops {
+        // The keyring answers `Verdict::Disabled` whenever the owner is disabled.
+        Some(reason) if owner.is_some_and(|o| !o.enabled) => Status {
+            shown: Shown::Disabled,
+            reason: Some(reason),
+        },
         Some(reason) => Status {
-            state: KeyState::Revoked,
+            shown: Shown::Revoked,
             reason: Some(reason),
         },
         None => Status {
-            state,
+            shown: match state {
+                KeyState::Active => Shown::Active,
+                KeyState::Revoked => Shown::Revoked,
+                KeyState::Expired => Shown::Expired,
+            },
             reason: None,
         },
     }
 }
 
-pub(crate) fn state_name(state: KeyState) -> &'static str {
-    match state {
-        KeyState::Active => "active",
-        KeyState::Revoked => "revoked",
-        KeyState::Expired => "expired",
-    }
-}
-
 impl Status {
     fn text(self) -> String {
-        match self.reason {
-            Some(reason) => format!("{} ({reason})", state_name(self.state)),
-            None => state_name(self.state).to_owned(),
+        match (self.shown, self.reason) {
+            (Shown::Disabled, _) => "disabled (owner)".to_owned(),
+            (shown, Some(reason)) => format!("{} ({reason})", shown.name()),
+            (shown, None) => shown.name().to_owned(),
         }
     }
 }
@@ -137,7 +160,7 @@ pub(crate) fn record_json<'a>(
         owner: record.owner.as_deref(),
         owner_epoch: record.owner_epoch,
         roles: &record.roles,
-        status: state_name(status.state),
+        status: status.shown.name(),
         status_reason: status.reason,
         created_at: rfc3339(record.created_at),
         expires_at: record.expires_at.map(rfc3339),
@@ -277,6 +300,14 @@ pub(crate) fn issued_text(
     aligned(&rows)
 }
 
+/// A set of names, comma-separated, or `empty` when there are none.
+fn names(set: &BTreeSet<String>, empty: &str) -> String {
+    if set.is_empty() {
+        return empty.to_owned();
+    }
+    printable(&set.iter().map(String::as_str).collect::<Vec<_>>().join(","))
+}
+
 /// `list`: an aligned table.
 pub(crate) fn table(rows: &[(&KeyRecord, Option<&Owner>)], now: UnixSeconds) -> String {
     let header = [
@@ -286,6 +317,8 @@ pub(crate) fn table(rows: &[(&KeyRecord, Option<&Owner>)], now: UnixSeconds) -> 
         "STATUS",
         "EXPIRES",
         "LAST USED",
+        "ROLES",
+        "SCHEMES",
         "PERMISSIONS",
     ];
     let mut cells: Vec<Vec<String>> = vec![header.iter().map(|h| (*h).to_owned()).collect()];
@@ -300,6 +333,11 @@ pub(crate) fn table(rows: &[(&KeyRecord, Option<&Owner>)], now: UnixSeconds) -> 
             status(record, *owner, now).text(),
             time_or(record.expires_at, "never"),
             time_or(record.last_used_at, "never"),
+            names(&record.roles, "-"),
+            record
+                .schemes
+                .as_ref()
+                .map_or_else(|| "all".into(), |s| names(s, "none")),
             printable(&permissions_summary(&record.permissions)),
         ]);
     }
@@ -380,19 +418,18 @@ mod tests {
     fn owner_state_revokes_like_the_keyring() {
         let r = record(Permissions::read_only());
         let active = status(&r, Some(&owner(true, 1)), NOW);
-        assert_eq!((active.state, active.reason), (KeyState::Active, None));
+        assert_eq!((active.shown, active.reason), (Shown::Active, None));
         let disabled = status(&r, Some(&owner(false, 1)), NOW);
-        assert_eq!(disabled.state, KeyState::Revoked);
-        assert_eq!(disabled.text(), "revoked (owner disabled)");
-        assert_eq!(
-            status(&r, Some(&owner(true, 2)), NOW).reason,
-            Some("owner epoch bumped")
-        );
-        assert_eq!(status(&r, None, NOW).state, KeyState::Revoked);
+        assert_eq!(disabled.shown, Shown::Disabled);
+        assert_eq!(disabled.text(), "disabled (owner)");
+        let bumped = status(&r, Some(&owner(true, 2)), NOW);
+        assert_eq!(bumped.shown, Shown::Revoked);
+        assert_eq!(bumped.text(), "revoked (owner epoch bumped)");
+        assert_eq!(status(&r, None, NOW).shown, Shown::Revoked);
         // Expiry is reported as such even when the owner is disabled.
         assert_eq!(
-            status(&r, Some(&owner(false, 1)), NOW + 86_400).state,
-            KeyState::Expired
+            status(&r, Some(&owner(false, 1)), NOW + 86_400).shown,
+            Shown::Expired
         );
     }
 
@@ -423,6 +460,8 @@ mod tests {
         b.id = "mnopqrstuvwx".into();
         b.name = "a much longer name\u{1b}[31m".into();
         b.owner = None;
+        b.roles = ["ops".to_owned(), "admin".to_owned()].into();
+        b.schemes = Some(["api_key".to_owned()].into());
         let o = owner(true, 1);
         let text = table(&[(&a, Some(&o)), (&b, None)], NOW);
         let lines: Vec<&str> = text.lines().collect();
@@ -441,6 +480,22 @@ mod tests {
             lines[1].ends_with("read-only GET,HEAD,OPTIONS"),
             "{}",
             lines[1]
+        );
+        // Roles and schemes have columns of their own, before the permissions.
+        let cells = |line: &str| {
+            let cells = line.split("  ").map(str::trim).filter(|c| !c.is_empty());
+            cells.map(str::to_owned).collect::<Vec<_>>()
+        };
+        assert!(
+            cells(lines[0]).ends_with(&["ROLES".into(), "SCHEMES".into(), "PERMISSIONS".into()]),
+            "{}",
+            lines[0]
+        );
+        let (a_cells, b_cells) = (cells(lines[1]), cells(lines[2]));
+        assert_eq!(a_cells[a_cells.len() - 3..a_cells.len() - 1], ["-", "all"]);
+        assert_eq!(
+            b_cells[b_cells.len() - 3..b_cells.len() - 1],
+            ["admin,ops", "api_key"]
         );
     }
 }

@@ -477,12 +477,23 @@ fn owner_commands_stop_and_restore_an_owners_keys() {
         "{}",
         run.stdout
     );
-    assert_eq!(alice(&db)[0]["status"], "revoked");
-    assert_eq!(alice(&db)[0]["status_reason"], "owner disabled");
+    // Disabled, as the keyring answers (401 "disabled"), not revoked: enabling undoes it.
     assert_eq!(
         verify(&db, &API_KEY, &key, "GET", "listPets"),
         Verdict::Disabled
     );
+    assert_eq!(alice(&db)[0]["status"], "disabled");
+    assert_eq!(alice(&db)[0]["status_reason"], "owner disabled");
+    let shown = keys(&db, &["show", &text(&made, "id")]).ok();
+    assert_eq!(shown.field("status"), "disabled (owner)");
+    let table = keys(&db, &["list", "--owner", "alice"]).ok().stdout;
+    assert!(table.contains("  disabled (owner)  "), "{table}");
+    assert!(!table.contains("revoked"), "{table}");
+    assert_eq!(
+        ids(&list(&db, &["--status", "disabled"])),
+        [text(&made, "id")]
+    );
+    assert!(list(&db, &["--status", "revoked"]).is_empty());
     let bob = list(&db, &["--owner", "bob"]);
     assert_eq!(ids(&bob), [text(&other, "id")]);
     assert_eq!(bob[0]["status"], "active");
@@ -928,4 +939,49 @@ fn create_says_when_the_key_is_usable_in_the_query_string() {
     )
     .ok();
     assert!(!header.stderr.contains("query"), "{}", header.stderr);
+}
+
+#[test]
+fn list_shows_roles_and_schemes() {
+    let dir = TempDir::new("columns");
+    let db = dir.file("keys.db");
+    let limited = create(
+        &db,
+        &[
+            "--name",
+            "limited",
+            "--roles",
+            "writer,admin",
+            "--scheme",
+            "api_key",
+            "--scheme",
+            "bearer",
+        ],
+    );
+    let open = create(&db, &["--name", "open"]);
+    let table = keys(&db, &["list"]).ok().stdout;
+    let cells = |line: &str| -> Vec<String> {
+        let cells = line.split("  ").map(str::trim).filter(|c| !c.is_empty());
+        cells.map(str::to_owned).collect()
+    };
+    let lines: Vec<&str> = table.lines().collect();
+    let header = cells(lines[0]);
+    let column = |name: &str| {
+        header
+            .iter()
+            .position(|h| h == name)
+            .unwrap_or_else(|| panic!("no {name} column:\n{table}"))
+    };
+    let (roles, schemes) = (column("ROLES"), column("SCHEMES"));
+    let row = |id: &str| {
+        let line = lines.iter().find(|l| l.starts_with(id)).expect("a row");
+        cells(line)
+    };
+    let limited = row(&text(&limited, "id"));
+    assert_eq!(
+        (&*limited[roles], &*limited[schemes]),
+        ("admin,writer", "api_key,bearer")
+    );
+    let open = row(&text(&open, "id"));
+    assert_eq!((&*open[roles], &*open[schemes]), ("-", "all"));
 }
