@@ -6,6 +6,9 @@
 
 mod builder;
 mod check;
+// The runtime's did-you-mean, the same file through a symlink (std only).
+#[allow(unreachable_pub)]
+mod close_names;
 mod describe;
 mod emit;
 mod error;

@@ -4,6 +4,7 @@
 #[doc(hidden)]
 #[path = "private.rs"]
 pub mod __private;
+mod close_names;
 mod credential;
 mod decision;
 mod digest;
@@ -24,6 +25,7 @@ mod target;
 pub mod template;
 mod verifier;
 
+pub use close_names::close_names;
 pub use for_scheme::ForScheme;
 pub use guard::{Authenticated, Guard};
 #[cfg(feature = "sqlite")]
@@ -34,7 +36,6 @@ pub use layer::{AuthLayer, AuthService};
 pub use refusal::{Rejection, RejectionReason};
 pub use spec::Spec;
 pub use static_keys::StaticKeys;
-pub use suggest::close_names;
 pub use target::Undocumented;
 pub use verifier::{
     hook_fn, BoxFuture, Credential, CredentialKind, CredentialRef, Hook, OperationRef, Principal,

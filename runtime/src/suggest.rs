@@ -1,5 +1,7 @@
 //! "Did you mean": the scheme names of a document closest to a name it does not define.
 
+// Re-exported: the keys module finds the did-you-mean here, with `scheme_hint`.
+pub(crate) use crate::close_names::close_names;
 use crate::spec::{SchemeKind, Spec};
 
 /// Why `name` is not a scheme of `spec`, with what it most likely meant: a scheme whose
@@ -45,39 +47,6 @@ pub(crate) fn scheme_hint(spec: &Spec, name: &str) -> Option<String> {
     }
 }
 
-/// The names of `known` within a few edits of `unknown` (ignoring case), closest first, at
-/// most three: for "did you mean" hints (unknown schemes here, unknown operation ids in
-/// the `keygate keys` CLI).
-pub fn close_names<'a>(unknown: &str, known: &[&'a str]) -> Vec<&'a str> {
-    let unknown = unknown.to_lowercase();
-    let limit = (unknown.chars().count() / 3).max(2);
-    let mut scored: Vec<(usize, &str)> = known
-        .iter()
-        .map(|&name| (edit_distance(&unknown, &name.to_lowercase()), name))
-        .filter(|&(distance, _)| distance <= limit)
-        .collect();
-    scored.sort();
-    scored.into_iter().map(|(_, name)| name).take(3).collect()
-}
-
-/// Levenshtein distance over chars.
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut diagonal = row[0];
-        row[0] = i + 1;
-        for (j, &cb) in b.iter().enumerate() {
-            let above = row[j + 1];
-            row[j + 1] = (diagonal + usize::from(ca != cb))
-                .min(above + 1)
-                .min(row[j] + 1);
-            diagonal = above;
-        }
-    }
-    row[b.len()]
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -117,16 +86,5 @@ mod tests {
         assert!(far.contains("\"api_key\", \"bearer\""), "{far}");
         assert!(looks_mistaken(&SPEC, "X-Api-Key") && looks_mistaken(&SPEC, "apikey"));
         assert!(!looks_mistaken(&SPEC, "session"));
-    }
-
-    #[test]
-    fn close_names_suggest_typos_only() {
-        let known = ["listPets", "createPet", "deletePet", "health"];
-        assert_eq!(close_names("creatPet", &known), ["createPet"]);
-        assert_eq!(close_names("CREATEPET", &known), ["createPet"]);
-        assert_eq!(close_names("deletePets", &known), ["deletePet"]);
-        assert!(close_names("somethingElse", &known).is_empty());
-        assert_eq!(edit_distance("kitten", "sitting"), 3);
-        assert_eq!(edit_distance("", "abc"), 3);
     }
 }

@@ -10,6 +10,7 @@ use yaml_serde::{Mapping, Value};
 
 use super::refs::Refs;
 use super::tree::{as_map, as_str, key_text, kind, scalar_text, shown, untag};
+use crate::close_names::close_names;
 use crate::error::{elide, pointer_token, Error};
 use crate::ir::{
     Alternative, Api, HookedKind, KeyLocation, Method, Operation, Requirement, RequirementSource,
@@ -388,25 +389,22 @@ impl<'a> Document<'a> {
     fn undefined_scheme(&self, name: &str, index: &HashMap<&str, usize>) -> String {
         /// Names listed before the rest are only counted.
         const LISTED: usize = 20;
-        let name = elide(name);
-        let mut defined: Vec<(&str, usize)> = index.iter().map(|(n, i)| (*n, *i)).collect();
-        defined.sort_by_key(|&(_, i)| i);
-        let mut listed: Vec<Cow<'_, str>> = defined
-            .iter()
-            .take(LISTED)
-            .map(|&(n, _)| elide(n))
-            .collect();
+        let defined = defined_names(index);
+        let mut listed: Vec<Cow<'_, str>> =
+            defined.iter().take(LISTED).map(|&n| elide(n)).collect();
         if defined.len() > LISTED {
             listed.push(format!("and {} more", defined.len() - LISTED).into());
         }
-        let defined = if listed.is_empty() {
+        let listed = if listed.is_empty() {
             "none".to_owned()
         } else {
             listed.join(", ")
         };
         let mut message = format!(
-            "security requirement names scheme `{name}`, which the document does not define \
-             (defined: {defined})"
+            "security requirement names scheme `{}`, which the document does not define{} \
+             (defined: {listed})",
+            elide(name),
+            self.meant_scheme(name, &defined)
         );
         // A common slip in converted documents: 2.0 definitions under an `openapi: 3` header.
         if self.version != SpecVersion::Swagger2 && self.map.contains_key("securityDefinitions") {
@@ -416,6 +414,32 @@ impl<'a> Document<'a> {
             );
         }
         message
+    }
+
+    /// What an undefined scheme `name` was likely meant to be: `; did you mean `api_key`?`,
+    /// or the scheme whose header, query or cookie name it is; empty when nothing is close.
+    fn meant_scheme(&self, name: &str, defined: &[&str]) -> String {
+        // The schemes loaded before any requirement was read; this is the error path only.
+        let schemes = self.schemes().unwrap_or_default();
+        let reads_it = schemes.iter().find(|scheme| match &scheme.kind {
+            SchemeKind::ApiKey { name: key, .. } => key.eq_ignore_ascii_case(name),
+            _ => false,
+        });
+        if let Some(scheme) = reads_it {
+            return format!(
+                "; `{}` is where scheme `{}` reads its key ({}): name the scheme",
+                elide(name),
+                elide(&scheme.name),
+                elide(&scheme.kind.label())
+            );
+        }
+        match close_names(name, defined).as_slice() {
+            [] => String::new(),
+            close => {
+                let close: Vec<String> = close.iter().map(|n| format!("`{}`", elide(n))).collect();
+                format!("; did you mean {}?", close.join(" or "))
+            }
+        }
     }
 
     /// Reads a role list; null counts as empty.
@@ -610,6 +634,13 @@ impl<'a> Document<'a> {
             ),
         })
     }
+}
+
+/// The defined scheme names, in definition order.
+fn defined_names<'i>(index: &HashMap<&'i str, usize>) -> Vec<&'i str> {
+    let mut defined: Vec<(&str, usize)> = index.iter().map(|(n, i)| (*n, *i)).collect();
+    defined.sort_by_key(|&(_, i)| i);
+    defined.into_iter().map(|(n, _)| n).collect()
 }
 
 /// Builds an operation; `node` was checked by [`Document::effective`].

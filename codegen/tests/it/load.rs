@@ -406,6 +406,21 @@ fn refuses_what_it_cannot_read() {
             ]),
         ),
         (
+            "undefined scheme, a typo of a defined one",
+            "openapi: 3.0.0\ncomponents: {securitySchemes: {api_key: {type: apiKey, in: header, name: X-API-Key}, bearer: {type: http, scheme: bearer}}}\nsecurity: [{apikey: []}]\npaths: {}\n",
+            Fails(&["at /security/0/apikey:", "does not define; did you mean `api_key`? (defined: api_key, bearer)"]),
+        ),
+        (
+            "undefined scheme, the header a scheme reads",
+            "openapi: 3.0.0\ncomponents: {securitySchemes: {api_key: {type: apiKey, in: header, name: X-API-Key}}}\npaths: {/a: {get: {security: [{x-api-key: []}]}}}\n",
+            Fails(&["at /paths/~1a/get/security/0/x-api-key:", "does not define; `x-api-key` is where scheme `api_key` reads its key (apiKey (header X-API-Key)): name the scheme"]),
+        ),
+        (
+            "undefined scheme, nothing close",
+            "openapi: 3.0.0\ncomponents: {securitySchemes: {api_key: {type: apiKey, in: header, name: X-API-Key}}}\nsecurity: [{session: []}]\npaths: {}\n",
+            Fails(&["which the document does not define (defined: api_key)"]),
+        ),
+        (
             "undefined scheme at the root, none defined",
             "openapi: 3.0.0\nsecurity: [{k: []}]\npaths: {}\n",
             Fails(&["at /security/0/k:", "(defined: none)"]),

@@ -1,0 +1,1 @@
+../../runtime/src/close_names.rs
