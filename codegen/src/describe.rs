@@ -2,6 +2,7 @@
 //! `check` table, the diagnostics, the reports and the generated doc comments show them.
 
 use crate::ir::{Alternative, Api, Requirement};
+use crate::text::printable;
 
 /// A requirement in one line: `public`, `api_key`, `api_key AND app_id`,
 /// `api_key OR (session AND csrf[admin])`; with `{}` among the alternatives,
@@ -47,11 +48,11 @@ pub(crate) fn alternative_text(api: &Api, alternative: &Alternative) -> String {
         .schemes
         .iter()
         .map(|scheme_use| {
-            let name = one_line(&scheme_name(api, scheme_use.scheme));
+            let name = printable(&scheme_name(api, scheme_use.scheme)).into_owned();
             if scheme_use.roles.is_empty() {
                 name
             } else {
-                format!("{name}[{}]", one_line(&scheme_use.roles.join(", ")))
+                format!("{name}[{}]", printable(&scheme_use.roles.join(", ")))
             }
         })
         .collect::<Vec<_>>()
@@ -64,21 +65,4 @@ pub(crate) fn scheme_name(api: &Api, index: usize) -> String {
     api.schemes
         .get(index)
         .map_or_else(|| format!("#{index}"), |scheme| scheme.name.clone())
-}
-
-/// Control characters (a newline in a name) would break a table row; show them escaped.
-pub(crate) fn one_line(text: &str) -> String {
-    if text.chars().any(char::is_control) {
-        text.chars()
-            .map(|c| {
-                if c.is_control() {
-                    c.escape_default().to_string()
-                } else {
-                    c.to_string()
-                }
-            })
-            .collect()
-    } else {
-        text.to_owned()
-    }
 }

@@ -5,6 +5,8 @@ use std::fmt;
 use std::io;
 use std::sync::Arc;
 
+use crate::text::printable;
+
 /// A generation-time error. `Display` reads `file: at /json/pointer: message` or
 /// `file:line:column: message`, followed by the I/O error's text for a file that could
 /// not be read or written (also its [`source`](std::error::Error::source)).
@@ -72,7 +74,8 @@ impl fmt::Display for Error {
             let pointer = if pointer.is_empty() { "/" } else { pointer };
             write!(f, ": at {}", elide(pointer))?;
         }
-        write!(f, ": {}", self.message)?;
+        // Messages quote document text through `elide`; this catches any that did not.
+        write!(f, ": {}", printable(&self.message))?;
         // Shown as well as returned by `source()`, so that `{error}` alone says why.
         match &self.io {
             Some(io) => write!(f, ": {io}"),
@@ -89,10 +92,15 @@ impl std::error::Error for Error {
     }
 }
 
-/// Text as a message shows it: text longer than a line (a 1 MB scheme name) is cut, so an
-/// error stays readable. Fields such as [`Error::pointer`] keep the text whole.
+/// Document text as a message shows it: [`printable`] (controls escaped), and text longer
+/// than a line (a 1 MB scheme name) cut, so a message stays one readable line. Fields
+/// such as [`Error::pointer`] keep the text whole.
 pub(crate) fn elide(text: &str) -> Cow<'_, str> {
     const KEEP: usize = 60;
+    let text = match printable(text) {
+        Cow::Borrowed(text) => text,
+        Cow::Owned(escaped) => return Cow::Owned(elide(&escaped).into_owned()),
+    };
     if text.chars().nth(2 * KEEP).is_none() {
         return Cow::Borrowed(text);
     }

@@ -21,6 +21,7 @@ pub mod report;
 #[path = "../../runtime/src/template.rs"]
 mod template;
 mod templates;
+mod text;
 
 pub use builder::{write_if_changed, Builder};
 pub use check::{check, Diagnostic, Severity};

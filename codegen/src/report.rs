@@ -9,10 +9,11 @@ use serde_json::Value;
 
 use crate::check::Diagnostic;
 pub use crate::describe::requirement_text;
-use crate::describe::{one_line, scheme_name};
+use crate::describe::scheme_name;
 use crate::error::Error;
 use crate::ir::{Api, HookedKind, Operation, RequirementSource, Scheme, SchemeKind, SpecVersion};
 use crate::templates::Templates;
+use crate::text::printable;
 
 /// One document's report.
 #[derive(Debug, Serialize)]
@@ -228,7 +229,7 @@ pub fn base_path_line(api: &Api) -> String {
     };
     format!(
         "base path: {} (from {from}; the layer strips it, override with .base_path(..))",
-        one_line(&api.base_path)
+        printable(&api.base_path)
     )
 }
 
@@ -261,10 +262,10 @@ pub fn render_table(api: &Api) -> String {
         .map(|op| {
             [
                 op.method.as_str().to_owned(),
-                one_line(&op.path),
+                printable(&op.path).into_owned(),
                 op.operation_id
                     .as_deref()
-                    .map_or_else(|| "-".to_owned(), one_line),
+                    .map_or_else(|| "-".to_owned(), |id| printable(id).into_owned()),
                 requirement_text(api, &op.requirement),
             ]
         })

@@ -19,8 +19,10 @@ use crate::ir::{
 use crate::template::{route_of, PathTemplate};
 
 mod base_path;
+mod key_name;
 
 use base_path::base_path;
+use key_name::{cookie_name_problem, header_name_problem};
 
 /// The IR of a parsed document.
 pub(super) fn lower(source: &str, root: &Value) -> Result<Api, Error> {
@@ -277,6 +279,26 @@ impl<'a> Document<'a> {
         let key_name = self.string_field(map, "name", at)?.unwrap_or("");
         if key_name.is_empty() {
             return Err(self.error(at, format!("apiKey scheme `{name}` has no `name`")));
+        }
+        let problem = match location {
+            KeyLocation::Header => {
+                header_name_problem(key_name).map(|p| ("header", "an HTTP field name", p))
+            }
+            KeyLocation::Cookie => {
+                cookie_name_problem(key_name).map(|p| ("cookie", "a cookie name", p))
+            }
+            KeyLocation::Query => None,
+        };
+        if let Some((place, what, problem)) = problem {
+            return Err(self.error(
+                format!("{at}/name"),
+                format!(
+                    "apiKey scheme `{name}` reads the {place} `{}`, which no request can carry \
+                     as {what} ({problem}), so the operations needing `{name}` could never \
+                     pass; fix the `name`",
+                    elide(key_name)
+                ),
+            ));
         }
         Ok(SchemeKind::ApiKey {
             location,

@@ -421,6 +421,21 @@ fn refuses_what_it_cannot_read() {
             Fails(&["which the document does not define (defined: api_key)"]),
         ),
         (
+            "a header name no request can carry",
+            "openapi: 3.0.0\ncomponents: {securitySchemes: {k: {type: apiKey, in: header, name: 'RapidAPI.com API Key'}}}\nsecurity: [{k: []}]\npaths: {}\n",
+            Fails(&["doc.yaml: at /components/securitySchemes/k/name:", "apiKey scheme `k` reads the header `RapidAPI.com API Key`, which no request can carry as an HTTP field name (it contains ' '", "could never pass; fix the `name`"]),
+        ),
+        (
+            "a header name with a line break, through a $ref, shown escaped",
+            "openapi: 3.0.0\ncomponents:\n  securitySchemes: {k: {$ref: '#/x-schemes/k'}}\nx-schemes: {k: {type: apiKey, in: header, name: \"X-Key\\r\\nX-Admin: 1\"}}\npaths: {}\n",
+            Fails(&["at /x-schemes/k/name:", "reads the header `X-Key\\r\\nX-Admin: 1`", "(it contains '\\r'"]),
+        ),
+        (
+            "a cookie name no request can carry",
+            "swagger: '2.0'\nsecurityDefinitions: {c: {type: apiKey, in: cookie, name: 'sid; path=/'}}\npaths: {}\n",
+            Fails(&["at /securityDefinitions/c/name:", "reads the cookie `sid; path=/`, which no request can carry as a cookie name (it contains `;`, which separates cookies)"]),
+        ),
+        (
             "undefined scheme at the root, none defined",
             "openapi: 3.0.0\nsecurity: [{k: []}]\npaths: {}\n",
             Fails(&["at /security/0/k:", "(defined: none)"]),

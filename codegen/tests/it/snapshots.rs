@@ -60,7 +60,7 @@ fn hard_texts_give_valid_rust() {
 info: {title: "Hard \"quoted\" \\ 漢字 e\u0301 \u202e bidi \u2028 sep \u0000 nul `tick` [link]", version: "1"}
 components:
   securitySchemes:
-    a: {type: apiKey, in: header, name: "X-\"A\""}
+    a: {type: apiKey, in: query, name: "X-\"A\""}
     b_scheme_with_a_rather_long_name: {type: apiKey, in: query, name: b}
     "c\nnewline": {type: apiKey, in: cookie, name: c}
     d: {type: http, scheme: bearer}

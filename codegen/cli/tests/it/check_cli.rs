@@ -195,3 +195,38 @@ fn several_documents_each_get_their_base_path_and_note() {
     );
     assert!(!two.contains("note:"), "{out}");
 }
+
+#[test]
+fn document_text_never_reaches_the_terminal_raw() {
+    let dir = TempDir::new("check-escape");
+    // A scheme name with a line break and a terminal escape, a path with a bidi override.
+    let doc = "openapi: 3.0.3\ninfo: {title: t, version: '1'}\ncomponents:\n  securitySchemes:\n    \
+               \"evil\\n\\e[2Jname\": {type: apiKey, in: query, name: \"k\\r\\nX: 1\"}\n    \
+               \"unused\\nscheme\": {type: http, scheme: bearer}\n\
+               security: [{\"evil\\n\\e[2Jname\": []}]\npaths:\n  \"/a\\u202e\":\n    get: {operationId: \"op\\tid\"}\n";
+    let (code, stdout, stderr) = check(&dir, "escape.yaml", doc, &[]);
+    assert_eq!(code, Some(0), "{stderr}");
+    for (name, out) in [("stdout", &stdout), ("stderr", &stderr)] {
+        let raw: Vec<char> = out
+            .chars()
+            .filter(|&c| (c.is_control() && c != '\n') || c == '\u{202e}')
+            .collect();
+        assert!(raw.is_empty(), "{name} holds {raw:?}:\n{out}");
+    }
+    assert!(stdout.contains("evil\\n\\u{1b}[2Jname"), "{stdout}");
+    assert!(stdout.contains("/a\\u{202e}"), "{stdout}");
+    assert!(stderr.contains("scheme `unused\\nscheme`"), "{stderr}");
+    assert!(stderr.contains("query parameter `k\\r\\nX: 1`"), "{stderr}");
+}
+
+#[test]
+fn a_header_name_no_request_can_carry_is_an_error() {
+    let dir = TempDir::new("check-header");
+    let doc =
+        "openapi: 3.0.3\ninfo: {title: t, version: '1'}\ncomponents:\n  securitySchemes:\n    \
+               k: {type: apiKey, in: header, name: 'X API Key'}\nsecurity: [{k: []}]\npaths: {}\n";
+    let (code, _, stderr) = check(&dir, "header.yaml", doc, &[]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("at /components/securitySchemes/k/name: apiKey scheme `k` reads the header `X API Key`, which no request can carry"), "{stderr}");
+    assert!(!stderr.contains("warning["), "{stderr}");
+}
