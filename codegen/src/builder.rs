@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use crate::check::{check, Severity};
+use crate::check::{check, locate, Severity};
 use crate::error::Error;
 use crate::templates::Templates;
 
@@ -119,14 +119,29 @@ impl Builder {
             self.cargo_line(out, &format!("rerun-if-changed={}", spec.display()));
             let api = crate::load::load_file(spec)?;
             let shown = spec.display().to_string();
-            for diagnostic in check(&api) {
+            let mut diagnostics = check(&api);
+            // Only a document with diagnostics is read again, for their lines.
+            if !diagnostics.is_empty() {
+                if let Ok(text) = std::fs::read_to_string(spec) {
+                    locate(&mut diagnostics, &text);
+                }
+            }
+            for diagnostic in diagnostics {
+                let place = match diagnostic.line {
+                    Some(line) => format!("{shown}:{line}"),
+                    None => shown.clone(),
+                };
                 if self.deny_warnings || diagnostic.severity == Severity::Error {
                     let message = format!("{} (Builder::deny_warnings)", diagnostic.message);
-                    return Err(Error::at(&shown, diagnostic.pointer, message));
+                    return Err(Error {
+                        line: diagnostic.line,
+                        column: diagnostic.column,
+                        ..Error::at(&shown, diagnostic.pointer, message)
+                    });
                 }
                 // One line each: cargo shows a `cargo:warning` line by line.
                 let line = diagnostic.to_string().replace(['\r', '\n'], " ");
-                self.cargo_line(out, &format!("warning=keygate: {shown}: {line}"));
+                self.cargo_line(out, &format!("warning=keygate: {place}: {line}"));
             }
             let module = crate::generate_module(&api, &templates)?;
             let target = out_dir.join(format!("{}.rs", module_file_stem(spec)));
@@ -217,7 +232,11 @@ mod tests {
             .find(|l| l.starts_with("cargo:warning=keygate: "))
             .unwrap_or_else(|| panic!("no warning line: {out}"));
         assert!(warning.contains("[query-key]"), "{warning}");
-        assert!(warning.contains("n-auth.com__main__2.2.yaml"), "{warning}");
+        // The scheme `q` is defined on line 5.
+        assert!(
+            warning.contains("n-auth.com__main__2.2.yaml:5: "),
+            "{warning}"
+        );
 
         let denied = builder
             .clone()
@@ -226,6 +245,10 @@ mod tests {
         let denied = denied.err().map(|e| e.to_string()).unwrap_or_default();
         assert!(
             denied.contains("deny_warnings") && denied.contains("query"),
+            "{denied}"
+        );
+        assert!(
+            denied.contains("n-auth.com__main__2.2.yaml:5:5: at "),
             "{denied}"
         );
 

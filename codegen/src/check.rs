@@ -7,10 +7,10 @@ use std::fmt;
 
 use serde::Serialize;
 
-use crate::describe::{alternative_text, scheme_name};
+use crate::describe::alternative_text;
 use crate::error::{elide, pointer_token};
 use crate::ir::{
-    Api, HookedKind, KeyLocation, Method, Operation, Requirement, SchemeKind, SpecVersion,
+    Api, HookedKind, KeyLocation, Method, Operation, Requirement, Scheme, SchemeKind, SpecVersion,
 };
 use crate::template::{route_of, PathTemplate};
 use crate::text::printable;
@@ -46,6 +46,10 @@ pub struct Diagnostic {
     pub code: &'static str,
     /// What is wrong and what to do about it.
     pub message: String,
+    /// 1-based line of the node at [`Diagnostic::pointer`], once [`locate`] found it.
+    pub line: Option<usize>,
+    /// 1-based column of that node, with the line.
+    pub column: Option<usize>,
 }
 
 impl Diagnostic {
@@ -55,7 +59,24 @@ impl Diagnostic {
             pointer: pointer.into(),
             code,
             message,
+            line: None,
+            column: None,
         }
+    }
+}
+
+/// Fills in the line and column of each diagnostic from `text`, the document `check`
+/// was given. This reads the text again (the IR keeps pointers, not places), so it is
+/// for output that shows diagnostics; a document without diagnostics costs nothing.
+pub fn locate(diagnostics: &mut [Diagnostic], text: &str) {
+    if diagnostics.is_empty() {
+        return;
+    }
+    let pointers: Vec<&str> = diagnostics.iter().map(|d| d.pointer.as_str()).collect();
+    let places = crate::locate::locate(text, &pointers);
+    for (diagnostic, place) in diagnostics.iter_mut().zip(places) {
+        diagnostic.line = place.map(|(line, _)| line);
+        diagnostic.column = place.map(|(_, column)| column);
     }
 }
 
@@ -96,6 +117,7 @@ pub fn check(api: &Api) -> Vec<Diagnostic> {
         }
     }
 
+    let hook_uses = hook_uses(api);
     let mut out = Vec::new();
     for (index, scheme) in api.schemes.iter().enumerate() {
         let is_used = used.get(index).copied().unwrap_or(false);
@@ -128,12 +150,14 @@ pub fn check(api: &Api) -> Vec<Diagnostic> {
                 ),
             ));
         }
+        if let Some(usage) = hook_uses.get(index) {
+            out.extend(hook_only(scheme, usage));
+        }
     }
 
     for requirement in &requirements {
         roles_must_be_empty(api, requirement, &mut out);
         duplicate_alternatives(api, requirement, &mut out);
-        hook_only(api, requirement, &mut out);
     }
     shared_routes(api, &mut out);
     out
@@ -309,76 +333,173 @@ fn duplicate_alternatives(api: &Api, requirement: &Requirement, out: &mut Vec<Di
     ));
 }
 
-/// (e) Alternatives that need an app-registered hook to ever pass.
-fn hook_only(api: &Api, requirement: &Requirement, out: &mut Vec<Diagnostic>) {
-    let mut hooked: Vec<usize> = Vec::new();
-    let mut needing = 0usize;
+/// What the operations naming one hooked scheme do without its hook (for `hook-only`).
+#[derive(Debug, Default, Clone)]
+struct HookUse {
+    /// Whether the root `security` names the scheme.
+    root: bool,
+    /// The operations that name it, and the first of them (`GET /pets`).
+    operations: usize,
+    first: Option<String>,
+    /// Of those: refused outright, open to anonymous requests only, left with other
+    /// alternatives.
+    refused: usize,
+    anonymous_only: usize,
+    others_left: usize,
+}
+
+/// What happens to a requirement without the hook of a scheme it names.
+#[derive(Debug, Clone, Copy)]
+enum WithoutHook {
+    Refused,
+    AnonymousOnly,
+    OthersLeft,
+}
+
+/// Per scheme, how the root and the operations use it if it needs a hook. Each distinct
+/// requirement is looked at once, however many operations share it.
+fn hook_uses(api: &Api) -> Vec<HookUse> {
+    let mut uses = vec![HookUse::default(); api.schemes.len()];
+    let mut seen: HashMap<&str, Vec<(usize, WithoutHook)>> = HashMap::new();
+    if let Some(root) = &api.root {
+        for (scheme, _) in without_hooks(api, root) {
+            uses[scheme].root = true;
+        }
+    }
+    for op in &api.operations {
+        let requirement = &op.requirement;
+        if requirement.is_public() {
+            continue;
+        }
+        let found = seen
+            .entry(requirement.pointer.as_str())
+            .or_insert_with(|| without_hooks(api, requirement));
+        for &(scheme, outcome) in found.iter() {
+            let usage = &mut uses[scheme];
+            usage.operations += 1;
+            usage
+                .first
+                .get_or_insert_with(|| format!("{} {}", op.method.as_str(), elide(&op.path)));
+            match outcome {
+                WithoutHook::Refused => usage.refused += 1,
+                WithoutHook::AnonymousOnly => usage.anonymous_only += 1,
+                WithoutHook::OthersLeft => usage.others_left += 1,
+            }
+        }
+    }
+    uses
+}
+
+/// The hooked schemes `requirement` names, each with what the requirement does when
+/// that scheme's hook is missing.
+fn without_hooks(api: &Api, requirement: &Requirement) -> Vec<(usize, WithoutHook)> {
     let mut credentialed = 0usize;
+    // Per hooked scheme: the alternatives naming it.
+    let mut naming: Vec<(usize, usize)> = Vec::new();
     for alternative in &requirement.alternatives {
         if alternative.is_anonymous() {
             continue;
         }
         credentialed += 1;
-        let mut needs = false;
+        let mut named: Vec<usize> = Vec::new();
         for scheme_use in &alternative.schemes {
-            let Some(scheme) = api.schemes.get(scheme_use.scheme) else {
-                continue;
-            };
-            if scheme.kind.needs_hook() {
-                needs = true;
-                if !hooked.contains(&scheme_use.scheme) {
-                    hooked.push(scheme_use.scheme);
-                }
+            let hooked = api
+                .schemes
+                .get(scheme_use.scheme)
+                .is_some_and(|scheme| scheme.kind.needs_hook());
+            if hooked && !named.contains(&scheme_use.scheme) {
+                named.push(scheme_use.scheme);
             }
         }
-        if needs {
-            needing += 1;
+        for scheme in named {
+            match naming.iter_mut().find(|(s, _)| *s == scheme) {
+                Some((_, count)) => *count += 1,
+                None => naming.push((scheme, 1)),
+            }
         }
     }
-    if hooked.is_empty() {
-        return;
-    }
-    let names: Vec<String> = hooked
-        .iter()
-        .map(|&index| {
-            // The label's "(hook)" would repeat what the message says.
-            let kind = api
-                .schemes
-                .get(index)
-                .map(|scheme| scheme.kind.label())
-                .unwrap_or_default();
-            let kind = kind.trim_end_matches(" (hook)");
-            format!("`{}` ({kind})", scheme_name(api, index))
+    naming
+        .into_iter()
+        .map(|(scheme, count)| {
+            let outcome = if count < credentialed {
+                WithoutHook::OthersLeft
+            } else if requirement.allows_anonymous() {
+                WithoutHook::AnonymousOnly
+            } else {
+                WithoutHook::Refused
+            };
+            (scheme, outcome)
         })
-        .collect();
-    let calls: Vec<String> = hooked
-        .iter()
-        .map(|&index| format!("`.hook({:?}, ..)`", scheme_name(api, index)))
-        .collect();
-    let who = match (needing, credentialed) {
-        (1, 1) => "the only alternative needs".to_owned(),
-        (n, m) if n == m => format!("all {n} alternatives need"),
-        (1, m) => format!("1 of {m} alternatives needs"),
-        (n, m) => format!("{n} of {m} alternatives need"),
-    };
-    let consequence = if needing == credentialed && !requirement.allows_anonymous() {
-        "without it every request under this requirement is refused"
-    } else if needing == credentialed {
-        "without it only anonymous requests get through"
+        .collect()
+}
+
+/// (e) A scheme only an app-registered hook can verify: one warning per scheme, saying
+/// what the operations naming it do without the hook.
+fn hook_only(scheme: &Scheme, usage: &HookUse) -> Option<Diagnostic> {
+    if usage.operations == 0 && !usage.root {
+        return None;
+    }
+    let name = elide(&scheme.name);
+    let kind = scheme.kind.label();
+    // The label's "(hook)" would repeat what the message says.
+    let kind = kind.trim_end_matches(" (hook)");
+    // (count, what one operation does, what several do)
+    let effects = [
+        (
+            usage.refused,
+            "refuses every request",
+            "refuse every request",
+        ),
+        (
+            usage.anonymous_only,
+            "lets only anonymous requests through",
+            "let only anonymous requests through",
+        ),
+        (
+            usage.others_left,
+            "accepts only its other alternatives",
+            "accept only their other alternatives",
+        ),
+    ];
+    let effects: Vec<_> = effects.iter().filter(|(n, _, _)| *n > 0).collect();
+    let root = if usage.root {
+        " (and the root `security`)"
     } else {
-        "without it only the other alternatives can pass"
+        ""
     };
-    out.push(Diagnostic::warning(
-        &requirement.pointer,
+    let first = usage.first.as_deref().unwrap_or_default();
+    let who = match (usage.operations, effects.as_slice()) {
+        (0, _) => "The root `security` names it (no operation inherits it).".to_owned(),
+        (1, [(_, one, _)]) => {
+            format!("1 operation names it{root}, {first}; without the hook it {one}.")
+        }
+        (n, [(_, _, many)]) => format!(
+            "{n} operations name it{root}, the first {first}; without the hook all of them \
+             {many}."
+        ),
+        (n, mixed) => {
+            let parts: Vec<String> = mixed
+                .iter()
+                .map(|(count, one, many)| {
+                    format!("{count} {}", if *count == 1 { one } else { many })
+                })
+                .collect();
+            format!(
+                "{n} operations name it{root}, the first {first}; without the hook {}.",
+                parts.join(", ")
+            )
+        }
+    };
+    Some(Diagnostic::warning(
+        &scheme.pointer,
         "hook-only",
         format!(
-            "{who} {}, which keygate cannot verify itself: such an alternative passes only \
-             when the app registers a hook for the scheme on the generated layer or guard \
-             ({}); {consequence}",
-            names.join(" and "),
-            calls.join(", ")
+            "scheme `{name}` ({kind}) passes only when the app registers a hook for it on the \
+             generated layer or guard (`.hook({:?}, ..)`): keygate cannot verify it itself. \
+             {who}",
+            scheme.name
         ),
-    ));
+    ))
 }
 
 #[cfg(test)]
@@ -612,7 +733,10 @@ paths:
       security: [{oidc: [], api_key: []}]
 ",
                 "hook-only",
-                &["/security", "/paths/~1c/get/security"],
+                &[
+                    "/components/securitySchemes/oauth",
+                    "/components/securitySchemes/oidc",
+                ],
             ),
             (
                 "no hooked scheme",
@@ -674,6 +798,7 @@ paths:
   /a:
     get:
       security: [{query_key: [admin]}]
+  /b: {get: {}}
 ",
         );
         // 2.0 has no components; rebuild with securityDefinitions.
@@ -699,9 +824,10 @@ paths:
             "the principal must hold every listed role",
             "warning[duplicate-alternative]: at /security: alternative 1 repeats alternative 0 \
              (`oauth`)",
-            "warning[hook-only]: at /security: all 2 alternatives need `oauth` (oauth2), which",
-            "`.hook(\"oauth\", ..)`",
-            "every request under this requirement is refused",
+            "warning[hook-only]: at /securityDefinitions/oauth: scheme `oauth` (oauth2) passes \
+             only when the app registers a hook for it on the generated layer or guard \
+             (`.hook(\"oauth\", ..)`): keygate cannot verify it itself. 1 operation names it \
+             (and the root `security`), GET /b; without the hook it refuses every request.",
         ] {
             assert!(all.contains(expected), "missing {expected:?} in:\n{all}");
         }
@@ -713,8 +839,8 @@ paths:
                 "unused-scheme",
                 "query-key",
                 "unused-scheme",
-                "duplicate-alternative",
                 "hook-only",
+                "duplicate-alternative",
                 "roles-must-be-empty",
             ]
         );
@@ -744,6 +870,51 @@ paths:
               holds neither what follows `#` nor parameter names, so keygate cannot tell them \
               apart; their requirements differ, so each request must meet every one of them"
             ]
+        );
+    }
+
+    #[test]
+    fn hook_only_is_one_warning_per_scheme_with_what_operations_do() {
+        // 300 operations name `oauth`: one warning for it, not one per requirement.
+        let mut body = String::from("security: [{oauth: []}]\npaths:\n");
+        for i in 0..300 {
+            let own = match i % 3 {
+                0 => "",
+                1 => "security: [{oauth: []}, {}]",
+                _ => "security: [{oauth: [], api_key: []}, {session: []}]",
+            };
+            body.push_str(&format!("  /r{i}: {{get: {{{own}}}}}\n"));
+        }
+        body.push_str("  /s: {get: {security: [{oidc: []}]}}\n");
+        let api =
+            load_str("doc.yaml", &doc("openapi: 3.0.3", &body)).unwrap_or_else(|e| panic!("{e}"));
+        let hooks: Vec<Diagnostic> = check(&api)
+            .into_iter()
+            .filter(|d| d.code == "hook-only")
+            .collect();
+        let pointers: Vec<&str> = hooks.iter().map(|d| d.pointer.as_str()).collect();
+        assert_eq!(
+            pointers,
+            [
+                "/components/securitySchemes/oauth",
+                "/components/securitySchemes/oidc"
+            ]
+        );
+        let oauth = &hooks[0].message;
+        for expected in [
+            "scheme `oauth` (oauth2) passes only when the app registers a hook",
+            "300 operations name it (and the root `security`), the first GET /r0; without the \
+             hook 100 refuse every request, 100 let only anonymous requests through, 100 \
+             accept only their other alternatives.",
+        ] {
+            assert!(oauth.contains(expected), "missing {expected:?} in {oauth}");
+        }
+        assert!(
+            hooks[1].message.contains(
+                "1 operation names it, GET /s; without the hook it refuses every request."
+            ),
+            "{}",
+            hooks[1].message
         );
     }
 

@@ -14,6 +14,7 @@ mod emit;
 mod error;
 pub mod ir;
 mod load;
+mod locate;
 pub mod report;
 // The runtime's path-template rules, shared so that generation and matching agree; the
 // runtime uses parts the generator does not.
@@ -24,7 +25,7 @@ mod templates;
 mod text;
 
 pub use builder::{write_if_changed, Builder};
-pub use check::{check, Diagnostic, Severity};
+pub use check::{check, locate, Diagnostic, Severity};
 pub use emit::{generate_module, operation_type_names};
 pub use error::Error;
 pub use ir::Api;

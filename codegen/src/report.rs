@@ -10,6 +10,7 @@ use serde_json::Value;
 use crate::check::Diagnostic;
 pub use crate::describe::requirement_text;
 use crate::describe::scheme_name;
+use crate::emit::operation_type_names;
 use crate::error::Error;
 use crate::ir::{Api, HookedKind, Operation, RequirementSource, Scheme, SchemeKind, SpecVersion};
 use crate::templates::Templates;
@@ -84,6 +85,9 @@ struct DiagnosticEntry<'a> {
     severity: &'static str,
     code: &'a str,
     pointer: &'a str,
+    /// 1-based, when `keygate_codegen::locate` found the pointer in the text.
+    line: Option<usize>,
+    column: Option<usize>,
     message: &'a str,
 }
 
@@ -123,6 +127,8 @@ pub fn report_json(api: &Api, diagnostics: &[Diagnostic]) -> Value {
                 severity: d.severity.as_str(),
                 code: d.code,
                 pointer: &d.pointer,
+                line: d.line,
+                column: d.column,
                 message: &d.message,
             })
             .collect(),
@@ -204,9 +210,12 @@ pub fn render_markdown(
 }
 
 /// The `keygate check` text for one document: the [`base_path_line`], the
-/// [`render_table`], then the [`undocumented_note`] when there is one.
+/// [`render_schemes`] table, a blank line, the [`render_table`], then the
+/// [`undocumented_note`] when there is one.
 pub fn render_text(api: &Api) -> String {
     let mut out = base_path_line(api);
+    out.push('\n');
+    out.push_str(&render_schemes(api));
     out.push('\n');
     out.push_str(&render_table(api));
     if let Some(note) = undocumented_note(api) {
@@ -252,32 +261,73 @@ pub fn undocumented_note(api: &Api) -> Option<String> {
     )
 }
 
-/// The `keygate check` table: one row per operation with columns METHOD, PATH, OPERATION
-/// and REQUIREMENT (see [`requirement_text`]), aligned, without trailing spaces.
+/// The schemes of the `keygate check` text: one row per scheme with columns SCHEME, TYPE
+/// and READS (where the guard reads its credential: `header X-API-Key`, `query key`,
+/// `cookie session`, `header Authorization`), aligned; `schemes: none` without any.
+pub fn render_schemes(api: &Api) -> String {
+    if api.schemes.is_empty() {
+        return "schemes: none\n".to_owned();
+    }
+    let rows = api.schemes.iter().map(|scheme| {
+        let kind = match &scheme.kind {
+            SchemeKind::ApiKey { .. } => "apiKey".to_owned(),
+            SchemeKind::HttpBearer => "http bearer".to_owned(),
+            SchemeKind::HttpBasic => "http basic".to_owned(),
+            SchemeKind::Hooked(HookedKind::Http(word)) => format!("http {word}"),
+            SchemeKind::Hooked(_) => type_name(&scheme.kind).to_owned(),
+        };
+        let reads = match placement(&scheme.kind) {
+            ("tls", _) => "the client's TLS certificate".to_owned(),
+            (location, Some(name)) => format!("{location} {name}"),
+            (location, None) => location.to_owned(),
+        };
+        let reads = if scheme.kind.needs_hook() {
+            format!("{reads} (through the app's hook)")
+        } else {
+            reads
+        };
+        [
+            printable(&scheme.name).into_owned(),
+            kind,
+            printable(&reads).into_owned(),
+        ]
+    });
+    aligned(["SCHEME", "TYPE", "READS"], rows)
+}
+
+/// The operations of the `keygate check` text: one row per operation with columns
+/// METHOD, PATH, OPERATION and REQUIREMENT (see [`requirement_text`]), aligned. An
+/// operation without an `operationId` shows the name keygate generates for it
+/// (`GetPetsId (generated)`), the name of its extractor type.
 pub fn render_table(api: &Api) -> String {
-    const HEADER: [&str; 4] = ["METHOD", "PATH", "OPERATION", "REQUIREMENT"];
-    let rows: Vec<[String; 4]> = api
-        .operations
-        .iter()
-        .map(|op| {
-            [
-                op.method.as_str().to_owned(),
-                printable(&op.path).into_owned(),
-                op.operation_id
-                    .as_deref()
-                    .map_or_else(|| "-".to_owned(), |id| printable(id).into_owned()),
-                requirement_text(api, &op.requirement),
-            ]
-        })
-        .collect();
-    let mut widths = HEADER.map(|h| h.chars().count());
+    let generated = operation_type_names(api);
+    let rows = api.operations.iter().enumerate().map(|(i, op)| {
+        let name = match (&op.operation_id, generated.get(i)) {
+            (Some(id), _) => printable(id).into_owned(),
+            (None, Some(name)) => format!("{name} (generated)"),
+            (None, None) => "-".to_owned(),
+        };
+        [
+            op.method.as_str().to_owned(),
+            printable(&op.path).into_owned(),
+            name,
+            requirement_text(api, &op.requirement),
+        ]
+    });
+    aligned(["METHOD", "PATH", "OPERATION", "REQUIREMENT"], rows)
+}
+
+/// `header` and `rows` as columns two spaces apart, one line each, no trailing spaces.
+fn aligned<const N: usize>(header: [&str; N], rows: impl Iterator<Item = [String; N]>) -> String {
+    let rows: Vec<[String; N]> = rows.collect();
+    let mut widths = header.map(|h| h.chars().count());
     for row in &rows {
         for (width, cell) in widths.iter_mut().zip(row) {
             *width = (*width).max(cell.chars().count());
         }
     }
     let mut out = String::new();
-    let header = HEADER.map(str::to_owned);
+    let header = header.map(str::to_owned);
     for row in std::iter::once(&header).chain(&rows) {
         for (i, cell) in row.iter().enumerate() {
             out.push_str(cell);
@@ -393,15 +443,15 @@ paths:
     fn table_prints_every_requirement_shape() {
         let table = render_table(&api());
         expect_test::expect![[r#"
-            METHOD  PATH       OPERATION  REQUIREMENT
-            GET     /inherit   inherit    api_key
-            GET     /public    public     public
-            GET     /optional  optional   optional: api_key
-            GET     /anon      -          anonymous
-            POST    /and       both       api_key AND app_id
-            PUT     /or        either     api_key OR (session AND csrf[admin])
-            DELETE  /roles     roles      api_key[read, write]
-            PATCH   /others    others     bearer OR basic OR oauth[pets:export] OR tls OR q
+            METHOD  PATH       OPERATION            REQUIREMENT
+            GET     /inherit   inherit              api_key
+            GET     /public    public               public
+            GET     /optional  optional             optional: api_key
+            GET     /anon      GetAnon (generated)  anonymous
+            POST    /and       both                 api_key AND app_id
+            PUT     /or        either               api_key OR (session AND csrf[admin])
+            DELETE  /roles     roles                api_key[read, write]
+            PATCH   /others    others               bearer OR basic OR oauth[pets:export] OR tls OR q
         "#]]
         .assert_eq(&table);
         assert!(table.lines().all(|line| !line.ends_with(' ')));
@@ -418,7 +468,25 @@ paths:
                  .base_path(..))"
             )
         );
-        assert_eq!(lines.next(), render_table(&api()).lines().next());
+        // Then the schemes, where each reads its credential, a blank line, the operations.
+        let schemes = render_schemes(&api());
+        expect_test::expect![[r#"
+            SCHEME   TYPE         READS
+            api_key  apiKey       header X-API-Key
+            app_id   apiKey       header X-App-Id
+            session  apiKey       cookie session
+            csrf     apiKey       header X-CSRF
+            q        apiKey       query key
+            bearer   http bearer  header Authorization
+            basic    http basic   header Authorization
+            oauth    oauth2       header Authorization (through the app's hook)
+            tls      mutualTLS    the client's TLS certificate (through the app's hook)
+        "#]]
+        .assert_eq(&schemes);
+        assert!(
+            text.contains(&format!("{schemes}\n{}", render_table(&api()))),
+            "{text}"
+        );
         // Root `security` is there: no note about undocumented routes.
         assert!(text.ends_with(&render_table(&api())), "{text}");
     }
@@ -526,7 +594,8 @@ paths:
             .as_array()
             .map(|all| all.iter().filter_map(|d| d["code"].as_str()).collect())
             .unwrap_or_default();
-        assert_eq!(codes, ["query-key", "hook-only"]);
+        // One hook-only warning per hooked scheme: `oauth`, `tls`.
+        assert_eq!(codes, ["query-key", "hook-only", "hook-only"]);
         assert_eq!(report["diagnostics"][0]["severity"], "warning");
     }
 
@@ -553,7 +622,7 @@ paths:
             "| PUT | `/v1/or` | `either` | `api_key` or (`session` and `csrf` with role admin) |",
             "| DELETE | `/v1/roles` | `roles` | `api_key` with roles read, write |",
             "- **query-key** at `/components/securitySchemes/q`: scheme `q` takes",
-            "- **hook-only** at `/paths/~1others/patch/security`:",
+            "- **hook-only** at `/components/securitySchemes/oauth`:",
         ] {
             assert!(
                 markdown.contains(expected),

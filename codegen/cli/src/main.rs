@@ -11,8 +11,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use keygate_codegen::{
-    check, generate_module, load_file, report, write_if_changed, Diagnostic, Error, Severity,
-    Templates,
+    check, generate_module, load_file, locate, report, write_if_changed, Diagnostic, Error,
+    Severity, Templates,
 };
 
 /// Generate API-key enforcement for axum apps from OpenAPI documents.
@@ -133,7 +133,13 @@ fn check_all(specs: &[PathBuf], format: Format, dir: Option<&Path>, deny: bool) 
                 continue;
             }
         };
-        let diagnostics = check(&api);
+        let mut diagnostics = check(&api);
+        // Lines and columns come from the text; without it the pointers still place them.
+        if !diagnostics.is_empty() {
+            if let Ok(text) = std::fs::read_to_string(spec) {
+                locate(&mut diagnostics, &text);
+            }
+        }
         let rendered = match format {
             Format::Table if specs.len() > 1 => {
                 Ok(format!("{}:\n{}", api.source, report::render_text(&api)))
@@ -179,8 +185,9 @@ fn check_all(specs: &[PathBuf], format: Format, dir: Option<&Path>, deny: bool) 
         }
     }
     eprintln!(
-        "checked {} documents: {ok} ok, {failed} failed, {warnings} warnings",
-        specs.len()
+        "checked {}: {ok} ok, {failed} failed, {}",
+        counted(specs.len(), "document", "documents"),
+        counted(warnings, "warning", "warnings")
     );
     if failed > 0 || (deny && warnings > 0) {
         ExitCode::FAILURE
@@ -189,10 +196,21 @@ fn check_all(specs: &[PathBuf], format: Format, dir: Option<&Path>, deny: bool) 
     }
 }
 
-/// `warning[code]: at /pointer: message`, then the file it is in.
+/// `1 document`, `2 documents`.
+fn counted(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// `warning[code]: at /pointer: message`, then the file and, where found, the line and
+/// column it is at (`--> spec.yaml:12:5`).
 fn print_diagnostics(source: &str, diagnostics: &[Diagnostic]) {
     for diagnostic in diagnostics {
-        eprintln!("{diagnostic}\n  --> {source}");
+        let place = match (diagnostic.line, diagnostic.column) {
+            (Some(line), Some(column)) => format!(":{line}:{column}"),
+            (Some(line), None) => format!(":{line}"),
+            _ => String::new(),
+        };
+        eprintln!("{diagnostic}\n  --> {source}{place}");
     }
 }
 

@@ -72,7 +72,7 @@ fn base_path_from_the_first_server_is_shown_above_the_table() {
         "{out}"
     );
     assert!(
-        lines.next().is_some_and(|l| l.starts_with("METHOD")),
+        lines.next().is_some_and(|l| l.starts_with("SCHEME")),
         "{out}"
     );
     assert_eq!(json_base_path(&dir, "servers.yaml", &doc), "/v1");
@@ -174,9 +174,11 @@ fn several_documents_each_get_their_base_path_and_note() {
         .expect("run keygate");
     let out = String::from_utf8_lossy(&output.stdout);
     assert_eq!(output.status.code(), Some(0), "{out}");
+    // Each document opens with its file name, after a blank line.
     let (one, two) = out
-        .split_once("\n\n")
+        .split_once(&format!("\n\n{}:\n", second.display()))
         .unwrap_or_else(|| panic!("no blank line between documents:\n{out}"));
+    let two = format!("{}:\n{two}", second.display());
     assert!(
         one.lines()
             .nth(1)
@@ -194,6 +196,112 @@ fn several_documents_each_get_their_base_path_and_note() {
         "{out}"
     );
     assert!(!two.contains("note:"), "{out}");
+}
+
+#[test]
+fn the_table_shows_where_each_scheme_reads_and_generated_names() {
+    let dir = TempDir::new("check-schemes");
+    let doc = "openapi: 3.0.3\ninfo: {title: t, version: '1'}\ncomponents:\n  securitySchemes:\n    \
+               api_key: {type: apiKey, in: header, name: X-Api-Key}\n    \
+               session: {type: apiKey, in: cookie, name: sid}\n    \
+               bearer: {type: http, scheme: bearer}\n    \
+               oauth: {type: oauth2, flows: {}}\nsecurity: [{api_key: []}]\npaths:\n  \
+               /spotsets/{id}:\n    get: {}\n    put: {operationId: putSpotset, security: [{session: []}, {bearer: []}, {oauth: []}]}\n";
+    let out = text(&dir, "schemes.yaml", doc);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        lines[1..6],
+        [
+            "SCHEME   TYPE         READS",
+            "api_key  apiKey       header X-Api-Key",
+            "session  apiKey       cookie sid",
+            "bearer   http bearer  header Authorization",
+            "oauth    oauth2       header Authorization (through the app's hook)",
+        ],
+        "{out}"
+    );
+    assert_eq!(lines[6], "", "{out}");
+    assert!(lines[7].starts_with("METHOD"), "{out}");
+    // No operationId: the name of the generated extractor, marked as such.
+    assert!(
+        lines[8].starts_with("GET     /spotsets/{id}  GetSpotsetsId (generated)  api_key"),
+        "{out}"
+    );
+    assert!(lines[9].contains("putSpotset"), "{out}");
+}
+
+#[test]
+fn warnings_give_file_line_and_column_and_the_summary_counts_in_words() {
+    let dir = TempDir::new("check-lines");
+    let doc =
+        "openapi: 3.0.3\ninfo: {title: t, version: '1'}\ncomponents:\n  securitySchemes:\n    \
+               api_key: {type: apiKey, in: header, name: X-Api-Key}\n    \
+               q: {type: apiKey, in: query, name: key}\nsecurity: [{q: []}]\npaths: {}\n";
+    let (code, _, stderr) = check(&dir, "lines.yaml", doc, &[]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let file = dir.file("lines.yaml");
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert!(
+        lines[0].starts_with("warning[unused-scheme]: at /components/securitySchemes/api_key:"),
+        "{stderr}"
+    );
+    assert_eq!(
+        lines[1],
+        format!("  --> {}:5:5", file.display()),
+        "{stderr}"
+    );
+    assert!(lines[2].starts_with("warning[query-key]"), "{stderr}");
+    assert_eq!(
+        lines[3],
+        format!("  --> {}:6:5", file.display()),
+        "{stderr}"
+    );
+    assert_eq!(
+        lines[4], "checked 1 document: 1 ok, 0 failed, 2 warnings",
+        "{stderr}"
+    );
+
+    let (_, _, stderr) = check(
+        &dir,
+        "one.yaml",
+        &doc.replace("security: [{q: []}]", "security: [{q: []}, {api_key: []}]"),
+        &[],
+    );
+    assert_eq!(
+        stderr.lines().last(),
+        Some("checked 1 document: 1 ok, 0 failed, 1 warning"),
+        "{stderr}"
+    );
+
+    // The JSON report carries the same places.
+    let (_, stdout, _) = check(&dir, "lines.yaml", doc, &["--json"]);
+    let report: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"));
+    assert_eq!(report[0]["diagnostics"][1]["line"], 6, "{stdout}");
+    assert_eq!(report[0]["diagnostics"][1]["column"], 5, "{stdout}");
+}
+
+#[test]
+fn a_hooked_scheme_is_one_warning_however_many_operations_name_it() {
+    let dir = TempDir::new("check-hooks");
+    let mut doc = String::from(
+        "openapi: 3.0.3\ninfo: {title: t, version: '1'}\ncomponents:\n  securitySchemes:\n    \
+         oauth: {type: oauth2, flows: {}}\n    key: {type: apiKey, in: header, name: K}\npaths:\n",
+    );
+    // Each operation its own requirement: today's check warned once per requirement.
+    for i in 0..50 {
+        doc.push_str(&format!(
+            "  /r{i}:\n    get: {{security: [{{oauth: [s{i}]}}]}}\n"
+        ));
+    }
+    doc.push_str("  /k:\n    get: {security: [{key: []}]}\n");
+    let (code, _, stderr) = check(&dir, "hooks.yaml", &doc, &[]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let hook_lines: Vec<&str> = stderr.lines().filter(|l| l.contains("hook-only")).collect();
+    assert_eq!(hook_lines.len(), 1, "{stderr}");
+    assert!(
+        hook_lines[0].contains("50 operations name it, the first GET /r0; without the hook all of them refuse every request."),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -217,6 +325,22 @@ fn document_text_never_reaches_the_terminal_raw() {
     assert!(stdout.contains("/a\\u{202e}"), "{stdout}");
     assert!(stderr.contains("scheme `unused\\nscheme`"), "{stderr}");
     assert!(stderr.contains("query parameter `k\\r\\nX: 1`"), "{stderr}");
+}
+
+#[test]
+fn an_undefined_scheme_says_what_was_meant() {
+    let dir = TempDir::new("check-meant");
+    let doc =
+        "openapi: 3.0.3\ninfo: {title: t, version: '1'}\ncomponents:\n  securitySchemes:\n    \
+               api_key: {type: apiKey, in: header, name: X-API-Key}\n\
+               security: [{apiKey: []}]\npaths: {}\n";
+    let (code, _, stderr) = check(&dir, "meant.yaml", doc, &[]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("at /security/0/apiKey: security requirement names scheme `apiKey`, which the document does not define; did you mean `api_key`?"), "{stderr}");
+    assert!(
+        stderr.ends_with("checked 1 document: 0 ok, 1 failed, 0 warnings\n"),
+        "{stderr}"
+    );
 }
 
 #[test]
