@@ -973,6 +973,7 @@ paths: {}
             version: SpecVersion::Swagger2,
             title: String::new(),
             base_path: String::new(),
+            server_url: String::new(),
             schemes: Vec::new(),
             root: Some(requirement.clone()),
             operations: vec![Operation {

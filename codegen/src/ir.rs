@@ -18,6 +18,10 @@ pub struct Api {
     /// Path prefix every operation path sits under: the path of `servers[0].url` (3.x)
     /// or `basePath` (2.0), without a trailing slash; empty for none.
     pub base_path: String,
+    /// Where the API is served, for people: the first server's URL with its variables'
+    /// defaults (3.x), or `scheme://host` and `basePath` (2.0, the first of `schemes`,
+    /// `https` when none is listed); empty when the document names no server or host.
+    pub server_url: String,
     /// Every security scheme the document defines, in document order.
     pub schemes: Vec<Scheme>,
     /// The root `security`, when the key is present.
@@ -51,6 +55,8 @@ pub struct Scheme {
     pub name: String,
     /// How a credential for it is presented.
     pub kind: SchemeKind,
+    /// Its `description`, as written (CommonMark in the document's own terms).
+    pub description: Option<String>,
     /// JSON pointer of the definition, e.g. `/components/securitySchemes/api_key`.
     pub pointer: String,
 }

@@ -24,6 +24,8 @@ struct Report<'a> {
     version: &'static str,
     title: &'a str,
     base_path: &'a str,
+    /// The first server's URL (3.x) or `scheme://host` + `basePath` (2.0); may be empty.
+    server_url: &'a str,
     schemes: Vec<SchemeEntry<'a>>,
     operations: Vec<OperationEntry<'a>>,
     diagnostics: Vec<DiagnosticEntry<'a>>,
@@ -38,6 +40,8 @@ struct SchemeEntry<'a> {
     /// bearer, basic, digest, ... for http schemes.
     http_scheme: Option<&'a str>,
     label: String,
+    /// The scheme's `description`, as written.
+    description: Option<&'a str>,
     /// header, query, cookie or tls.
     #[serde(rename = "in")]
     location: &'static str,
@@ -55,6 +59,9 @@ struct OperationEntry<'a> {
     method: &'static str,
     path: &'a str,
     operation_id: Option<&'a str>,
+    /// The name keygate generates for the operation: its extractor type (`GetPetsId`),
+    /// from the `operationId`, or from method and path when there is none.
+    type_name: String,
     summary: Option<&'a str>,
     tags: &'a [String],
     pointer: &'a str,
@@ -110,6 +117,7 @@ pub fn report_json(api: &Api, diagnostics: &[Diagnostic]) -> Value {
         version: version_label(api.version),
         title: &api.title,
         base_path: &api.base_path,
+        server_url: &api.server_url,
         schemes: api
             .schemes
             .iter()
@@ -119,7 +127,8 @@ pub fn report_json(api: &Api, diagnostics: &[Diagnostic]) -> Value {
         operations: api
             .operations
             .iter()
-            .map(|op| operation_entry(api, op))
+            .zip(operation_type_names(api))
+            .map(|(op, type_name)| operation_entry(api, op, type_name))
             .collect(),
         diagnostics: diagnostics
             .iter()
@@ -143,6 +152,7 @@ fn scheme_entry(scheme: &Scheme, used: bool) -> SchemeEntry<'_> {
         type_name: type_name(&scheme.kind),
         http_scheme: http_scheme(&scheme.kind),
         label: scheme.kind.label(),
+        description: scheme.description.as_deref(),
         location,
         parameter,
         hook: scheme.kind.needs_hook(),
@@ -151,7 +161,7 @@ fn scheme_entry(scheme: &Scheme, used: bool) -> SchemeEntry<'_> {
     }
 }
 
-fn operation_entry<'a>(api: &'a Api, op: &'a Operation) -> OperationEntry<'a> {
+fn operation_entry<'a>(api: &'a Api, op: &'a Operation, type_name: String) -> OperationEntry<'a> {
     let requirement = &op.requirement;
     let alternatives = requirement
         .alternatives
@@ -179,6 +189,7 @@ fn operation_entry<'a>(api: &'a Api, op: &'a Operation) -> OperationEntry<'a> {
         method: op.method.as_str(),
         path: &op.path,
         operation_id: op.operation_id.as_deref(),
+        type_name,
         summary: op.summary.as_deref(),
         tags: &op.tags,
         pointer: &op.pointer,
@@ -562,10 +573,13 @@ paths:
         assert_eq!(report["source"], "pets.yaml");
         assert_eq!(report["version"], "OpenAPI 3.1");
         assert_eq!(report["base_path"], "/v1");
+        assert_eq!(report["server_url"], "https://api.example.com/v1");
+        assert_eq!(report["operations"][3]["type_name"], "GetAnon");
+        assert_eq!(report["operations"][0]["type_name"], "Inherit");
         assert_eq!(
             report["schemes"][0],
             json!({
-                "name": "api_key", "type": "apiKey", "http_scheme": null,
+                "name": "api_key", "type": "apiKey", "http_scheme": null, "description": null,
                 "label": "apiKey (header X-API-Key)", "in": "header", "parameter": "X-API-Key",
                 "hook": false, "used": true, "pointer": "/components/securitySchemes/api_key",
             })
@@ -617,22 +631,24 @@ paths:
             "| GET | `/v1/inherit` | `inherit` | `api_key` |",
             "| GET | `/v1/public` | `public` | none (public) |",
             "| GET | `/v1/optional` | `optional` | optional: `api_key` |",
-            "| GET | `/v1/anon` |  | none (anonymous) |",
+            "| GET | `/v1/anon` | `GetAnon` (generated) | none (anonymous) |",
             "| POST | `/v1/and` | `both` | `api_key` and `app_id` |",
             "| PUT | `/v1/or` | `either` | `api_key` or (`session` and `csrf` with role admin) |",
             "| DELETE | `/v1/roles` | `roles` | `api_key` with roles read, write |",
-            "- **query-key** at `/components/securitySchemes/q`: scheme `q` takes",
-            "- **hook-only** at `/components/securitySchemes/oauth`:",
+            "Server: `https://api.example.com/v1`.",
         ] {
             assert!(
                 markdown.contains(expected),
                 "missing {expected:?} in:\n{markdown}"
             );
         }
+        // Warnings are for the author, on stderr; the report is for API consumers.
+        assert!(!markdown.contains("query-key"), "{markdown}");
+        assert!(!markdown.contains("Warnings"), "{markdown}");
     }
 
     #[test]
-    fn markdown_without_warnings_says_so() {
+    fn markdown_of_a_bare_document() {
         let api = load_str(
             "a.yaml",
             "swagger: '2.0'\ninfo: {title: '', version: '1'}\npaths: {/x: {get: {}}}\n",
@@ -641,11 +657,87 @@ paths:
         let markdown = render_markdown(&api, &check(&api), &Templates::builtin())
             .unwrap_or_else(|e| panic!("{e}"));
         assert!(markdown.starts_with("# a.yaml: API keys\n"), "{markdown}");
-        assert!(markdown.contains("No warnings."), "{markdown}");
+        assert!(!markdown.contains("Server:"), "{markdown}");
         assert!(
-            markdown.contains("| GET | `/x` |  | none (public) |"),
+            markdown.contains("| GET | `/x` | `GetX` (generated) | none (public) |"),
             "{markdown}"
         );
+        let swagger = load_str(
+            "s.yaml",
+            "swagger: '2.0'\nhost: api.example.com\nbasePath: /v2/\nschemes: [http]\npaths: {}\n",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let markdown =
+            render_markdown(&swagger, &[], &Templates::builtin()).unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            markdown.contains("Server: `http://api.example.com/v2`."),
+            "{markdown}"
+        );
+    }
+
+    #[test]
+    fn markdown_keeps_its_structure_whatever_the_document_says() {
+        let text = r#"
+openapi: 3.0.3
+info: {title: "Evil | API\n# Owned <script>", version: "1"}
+servers: [{url: "https://{region}.example.com/v1", variables: {region: {default: eu}}}]
+components:
+  securitySchemes:
+    "a`b|c":
+      type: apiKey
+      in: header
+      name: "X-``Key"
+      description: |
+        Send the key from your dashboard.
+
+        | col | col |
+        ## Heading
+        - [click](javascript:alert(1)) <img src=x>
+    plain: {type: http, scheme: bearer, description: "Tokens *from* the `login` call"}
+security: [{"a`b|c": []}]
+paths:
+  "/a|b":
+    get:
+      operationId: "get\nItem|x"
+  /c:
+    get: {}
+"#;
+        let api = load_str("evil.yaml", text).unwrap_or_else(|e| panic!("{e}"));
+        let markdown = render_markdown(&api, &check(&api), &Templates::builtin())
+            .unwrap_or_else(|e| panic!("{e}"));
+        // Headings: only the report's own.
+        let headings: Vec<&str> = markdown.lines().filter(|l| l.starts_with('#')).collect();
+        assert_eq!(
+            headings,
+            [
+                "# Evil \\| API \\# Owned \\<script\\>: API keys",
+                "## How to send a key",
+                "## Operations"
+            ],
+            "{markdown}"
+        );
+        // Every table row has exactly its columns: count the pipes nothing escapes.
+        for line in markdown.lines().filter(|l| l.starts_with('|')) {
+            let cells = line.replace("\\|", "").matches('|').count() - 1;
+            let expected = if line.contains("Keys accepted")
+                || line.starts_with("|---|---|---|---|")
+                || line.starts_with("| GET")
+            {
+                4
+            } else {
+                3
+            };
+            assert_eq!(cells, expected, "{line}\n{markdown}");
+        }
+        for expected in [
+            "Server: `https://eu.example.com/v1`.",
+            "| ``a`b\\|c`` | header ```X-``Key``` | Send the key from your dashboard. \\| col \\| col \\| \\#\\# Heading - \\[click\\](javascript:alert(1)) \\<img src=x\\> |",
+            "| `plain` | header `Authorization: Bearer <token>` | Tokens \\*from\\* the \\`login\\` call |",
+            "| GET | `/v1/a\\|b` | `get Item\\|x` |",
+            "| GET | `/v1/c` | `GetC` (generated) |",
+        ] {
+            assert!(markdown.contains(expected), "missing {expected:?} in:\n{markdown}");
+        }
     }
 
     /// A fresh directory under the system temp dir, removed on drop.

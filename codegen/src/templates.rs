@@ -8,6 +8,7 @@ use minijinja::Environment;
 use serde::Serialize;
 
 use crate::error::Error;
+use crate::text::{markdown_code, markdown_text};
 
 /// Built-in templates: (name, text).
 const BUILTIN: &[(&str, &str)] = &[
@@ -28,6 +29,10 @@ impl Templates {
     pub fn builtin() -> Templates {
         let mut env = Environment::new();
         env.set_keep_trailing_newline(true);
+        // Document text in markdown: plain text (`md`) or a code span (`code`), each safe
+        // in a table cell; the report's only way to show it.
+        env.add_filter("md", |text: &str| markdown_text(text));
+        env.add_filter("code", |text: &str| markdown_code(text));
         for (name, text) in BUILTIN {
             // Built-ins are tested; a syntax error here is caught by the unit tests.
             let _ = env.add_template(name, text);

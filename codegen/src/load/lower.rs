@@ -21,7 +21,7 @@ use crate::template::{route_of, PathTemplate};
 mod base_path;
 mod key_name;
 
-use base_path::base_path;
+use base_path::{base_path, server_url};
 use key_name::{cookie_name_problem, header_name_problem};
 
 /// The IR of a parsed document.
@@ -124,6 +124,7 @@ impl<'a> Document<'a> {
             version: self.version,
             title: self.title(),
             base_path: base_path(self.version, self.map),
+            server_url: server_url(self.version, self.map),
             schemes,
             root,
             operations,
@@ -204,9 +205,13 @@ impl<'a> Document<'a> {
             }
             let (node, at) = self.refs.follow(value, pointer.clone())?;
             let kind = self.scheme_kind(&name, node, &at)?;
+            let description = as_map(node)
+                .and_then(|map| map.get("description"))
+                .and_then(scalar_text);
             schemes.push(Scheme {
                 name,
                 kind,
+                description,
                 pointer,
             });
         }

@@ -354,3 +354,27 @@ fn a_header_name_no_request_can_carry_is_an_error() {
     assert!(stderr.contains("at /components/securitySchemes/k/name: apiKey scheme `k` reads the header `X API Key`, which no request can carry"), "{stderr}");
     assert!(!stderr.contains("warning["), "{stderr}");
 }
+
+#[test]
+fn the_markdown_report_is_for_consumers() {
+    let dir = TempDir::new("check-markdown");
+    let doc = "openapi: 3.0.3\ninfo: {title: t, version: '1'}\nservers: [{url: 'https://api.example.com/v1'}]\n\
+               components:\n  securitySchemes:\n    \
+               q: {type: apiKey, in: query, name: key, description: 'From the | dashboard'}\n\
+               security: [{q: []}]\npaths:\n  /pets/{id}:\n    get: {}\n";
+    let (code, stdout, stderr) = check(&dir, "md.yaml", doc, &["--format", "markdown"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    for expected in [
+        "Server: `https://api.example.com/v1`.",
+        "| `q` | query parameter `key` | From the \\| dashboard |",
+        "| GET | `/v1/pets/{id}` | `GetPetsId` (generated) | `q` |",
+    ] {
+        assert!(
+            stdout.contains(expected),
+            "missing {expected:?} in:\n{stdout}"
+        );
+    }
+    // The author's warning goes to stderr, not into the consumers' report.
+    assert!(!stdout.contains("query-key"), "{stdout}");
+    assert!(stderr.contains("warning[query-key]"), "{stderr}");
+}

@@ -19,6 +19,37 @@ pub(super) fn base_path(version: SpecVersion, map: &Mapping) -> String {
     first.map(server_base_path).unwrap_or_default()
 }
 
+/// The URL of the first server (3.x, variables substituted), or `scheme://host` followed
+/// by `basePath` (2.0); empty when there is none.
+pub(super) fn server_url(version: SpecVersion, map: &Mapping) -> String {
+    if version == SpecVersion::Swagger2 {
+        let Some(host) = map
+            .get("host")
+            .and_then(as_str)
+            .filter(|h| !h.trim().is_empty())
+        else {
+            return String::new();
+        };
+        let scheme = match map.get("schemes").map(untag) {
+            Some(Value::Sequence(schemes)) => schemes.first().and_then(as_str),
+            _ => None,
+        };
+        let base = normalize_base(map.get("basePath").and_then(as_str).unwrap_or(""));
+        return format!("{}://{}{base}", scheme.unwrap_or("https"), host.trim());
+    }
+    let first = match map.get("servers").map(untag) {
+        Some(Value::Sequence(servers)) => servers.first(),
+        _ => None,
+    };
+    let Some(server) = first.and_then(as_map) else {
+        return String::new();
+    };
+    let Some(url) = server.get("url").and_then(as_str) else {
+        return String::new();
+    };
+    substitute_variables(url, server.get("variables").and_then(as_map))
+}
+
 /// The path part of a 3.x server object's URL, variables substituted, normalized.
 fn server_base_path(server: &Value) -> String {
     let Some(server) = as_map(server) else {
