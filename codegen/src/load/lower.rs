@@ -295,12 +295,25 @@ impl<'a> Document<'a> {
             KeyLocation::Query => None,
         };
         if let Some((place, what, problem)) = problem {
+            // Authors write a label in `name` and the real header as the scheme's key.
+            let own_name_fits = match location {
+                KeyLocation::Header => header_name_problem(name).is_none(),
+                _ => cookie_name_problem(name).is_none(),
+            };
+            let fix = if own_name_fits {
+                format!(
+                    "fix the `name` (`name: {}` if that is the {place})",
+                    elide(name)
+                )
+            } else {
+                "fix the `name`".to_owned()
+            };
             return Err(self.error(
                 format!("{at}/name"),
                 format!(
                     "apiKey scheme `{name}` reads the {place} `{}`, which no request can carry \
                      as {what} ({problem}), so the operations needing `{name}` could never \
-                     pass; fix the `name`",
+                     pass; {fix}",
                     elide(key_name)
                 ),
             ));

@@ -423,7 +423,7 @@ fn refuses_what_it_cannot_read() {
         (
             "a header name no request can carry",
             "openapi: 3.0.0\ncomponents: {securitySchemes: {k: {type: apiKey, in: header, name: 'RapidAPI.com API Key'}}}\nsecurity: [{k: []}]\npaths: {}\n",
-            Fails(&["doc.yaml: at /components/securitySchemes/k/name:", "apiKey scheme `k` reads the header `RapidAPI.com API Key`, which no request can carry as an HTTP field name (it contains ' '", "could never pass; fix the `name`"]),
+            Fails(&["doc.yaml: at /components/securitySchemes/k/name:", "apiKey scheme `k` reads the header `RapidAPI.com API Key`, which no request can carry as an HTTP field name (it contains ' '", "could never pass; fix the `name` (`name: k` if that is the header)"]),
         ),
         (
             "a header name with a line break, through a $ref, shown escaped",
