@@ -188,7 +188,7 @@ fn shared_routes(api: &Api, out: &mut Vec<Diagnostic>) {
         };
         const SHOWN: usize = 4;
         let mut names: Vec<String> = (sharing.iter().take(SHOWN))
-            .map(|op| format!("`{}`", op.display_name()))
+            .map(|op| format!("`{}`", elide(&op.display_name())))
             .collect();
         if sharing.len() > SHOWN {
             names.push(format!("{} more", sharing.len() - SHOWN));
@@ -210,7 +210,7 @@ fn shared_routes(api: &Api, out: &mut Vec<Diagnostic>) {
                  {effect}",
                 sharing.len(),
                 first.method.as_str(),
-                route_of(&first.path),
+                elide(route_of(&first.path)),
                 names.join(", "),
             ),
         ));
