@@ -274,7 +274,7 @@ fn scheme_allows(record: &KeyRecord, scheme: &str, key_id: &str) -> bool {
 
 /// Granted or forbidden by the key's permissions for the operation.
 fn permitted(record: Arc<KeyRecord>, scheme: &str, key_id: &str, op: OperationRef<'_>) -> Verdict {
-    let allowed = record.permissions.allows_operation(op);
+    let allowed = (record.permissions).allows(op.method, op.path, op.operation_id);
     // The principal shares the record: its id, name, owner and roles are not copied.
     let principal = Principal::of_key(record);
     if allowed {

@@ -11,7 +11,6 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
 use crate::digest::digests_equal;
-use crate::verifier::OperationRef;
 
 /// Unix time in whole seconds.
 pub type UnixSeconds = i64;
@@ -207,32 +206,29 @@ impl Permissions {
         self
     }
 
-    /// Whether `method` may be used on the operation with this `operationId`; an
-    /// operation without one gets the default methods here, so verifiers use
-    /// [`Permissions::allows_operation`], which also reads its `METHOD /path` entry.
-    pub fn allows(&self, method: &str, operation_id: Option<&str>) -> bool {
-        let set = operation_id
-            .and_then(|op| self.per_operation.get(op))
+    /// Whether `method` may be used on the operation at `path` (its documented template,
+    /// or the request's path on an undocumented route) with this `operationId`: the
+    /// operation's entry in `per_operation` under its [`operation_key`] if there is one,
+    /// else the default methods.
+    pub fn allows(&self, method: &str, path: &str, operation_id: Option<&str>) -> bool {
+        let set = self
+            .entry_for(method, path, operation_id)
             .unwrap_or(&self.default_methods);
         method_allowed(set, method)
     }
 
-    /// Whether the operation may be called: its entry in `per_operation` under its
-    /// [`operation_key`] if there is one, else the default methods. For an undocumented
-    /// route (`operation_id` is `None`, `path` the request's path) that is the entry
-    /// named by the request's own method and path, if an entry names it.
-    pub fn allows_operation(&self, operation: OperationRef<'_>) -> bool {
-        let set = self.entry_for(operation).unwrap_or(&self.default_methods);
-        method_allowed(set, operation.method)
-    }
-
-    /// The per-operation entry that applies to `operation`, if any. The `METHOD /path`
-    /// key is built only when there are entries to look it up in.
-    fn entry_for(&self, operation: OperationRef<'_>) -> Option<&BTreeSet<String>> {
+    /// The per-operation entry that applies, if any. The `METHOD /path` key is built only
+    /// when there are entries to look it up in.
+    fn entry_for(
+        &self,
+        method: &str,
+        path: &str,
+        operation_id: Option<&str>,
+    ) -> Option<&BTreeSet<String>> {
         if self.per_operation.is_empty() {
             return None;
         }
-        let key = operation_key(operation.method, operation.path, operation.operation_id);
+        let key = operation_key(method, path, operation_id);
         self.per_operation.get(key.as_ref())
     }
 
@@ -727,20 +723,15 @@ mod tests {
 
     #[test]
     fn an_operation_without_an_id_is_looked_up_by_method_and_path() {
-        let op = |method, path, operation_id| OperationRef {
-            method,
-            path,
-            operation_id,
-        };
         let p = Permissions::read_only()
             .with_operation("DELETE /spotsets/{id}", ["DELETE"])
             .with_operation("GET /spots", [] as [&str; 0]);
-        assert!(p.allows_operation(op("DELETE", "/spotsets/{id}", None)));
-        assert!(!p.allows_operation(op("DELETE", "/spotsets/{other}", None)));
-        assert!(p.allows_operation(op("GET", "/spotsets/{id}", None)));
+        assert!(p.allows("DELETE", "/spotsets/{id}", None));
+        assert!(!p.allows("DELETE", "/spotsets/{other}", None));
+        assert!(p.allows("GET", "/spotsets/{id}", None));
         // An operation with an id goes by its id, whatever its method and path.
-        assert!(p.allows_operation(op("GET", "/spots", Some("listSpots"))));
-        assert!(!p.allows_operation(op("GET", "/spots", None)));
+        assert!(p.allows("GET", "/spots", Some("listSpots")));
+        assert!(!p.allows("GET", "/spots", None));
         assert_eq!(operation_key("get", "/a/{b}", None), "GET /a/{b}");
         assert_eq!(operation_key("GET", "/a", Some("listA")), "listA");
     }

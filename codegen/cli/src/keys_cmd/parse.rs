@@ -270,11 +270,11 @@ mod tests {
             parse_op("deletePet=").unwrap(),
         ];
         let p = permissions(Base::Methods(set(&["GET"])), &ops).unwrap();
-        assert!(p.allows("GET", Some("listPets")));
-        assert!(!p.allows("POST", Some("listPets")));
-        assert!(p.allows("POST", Some("createPet")));
-        assert!(!p.allows("GET", Some("createPet")));
-        assert!(!p.allows("DELETE", Some("deletePet")));
+        assert!(p.allows("GET", "/", Some("listPets")));
+        assert!(!p.allows("POST", "/", Some("listPets")));
+        assert!(p.allows("POST", "/", Some("createPet")));
+        assert!(!p.allows("GET", "/", Some("createPet")));
+        assert!(!p.allows("DELETE", "/", Some("deletePet")));
         let twice = [parse_op("a=GET").unwrap(), parse_op("a=POST").unwrap()];
         assert!(permissions(Base::Full, &twice).unwrap_err().contains("`a`"));
     }
