@@ -16,10 +16,10 @@ pub mod ir;
 mod load;
 mod locate;
 pub mod report;
-// The runtime's path-template rules, shared so that generation and matching agree; the
+// The runtime's path-template rules, shared so that generation and matching agree: a
+// symlink to runtime/src/template.rs, so `cargo package` copies it into this crate; the
 // runtime uses parts the generator does not.
 #[allow(dead_code, unreachable_pub)]
-#[path = "../../runtime/src/template.rs"]
 mod template;
 mod templates;
 mod text;

@@ -1,5 +1,6 @@
 //! The minijinja templates users may reshape: the Rust module wrapper and the reports.
-//! The built-in ones are compiled in from the repository's `templates/` folder; a
+//! The built-in ones are compiled in from the repository's `templates/` folder (through
+//! the symlink `codegen/templates`, so the packaged crate carries them); a
 //! directory given with `--templates` (or [`Templates::from_dir`]) overrides them by name.
 
 use std::path::{Path, PathBuf};
@@ -12,8 +13,8 @@ use crate::text::{markdown_code, markdown_text};
 
 /// Built-in templates: (name, text).
 const BUILTIN: &[(&str, &str)] = &[
-    ("module.rs.j2", include_str!("../../templates/module.rs.j2")),
-    ("report.md.j2", include_str!("../../templates/report.md.j2")),
+    ("module.rs.j2", include_str!("../templates/module.rs.j2")),
+    ("report.md.j2", include_str!("../templates/report.md.j2")),
 ];
 
 /// A set of templates: the built-in ones, each possibly overridden from a directory.

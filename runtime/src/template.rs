@@ -1,7 +1,8 @@
 //! Path templates (`/pets/{petId}`, `/pulls/{index}.diff`, `/v2/{name}:cancel`).
 //!
-//! This file is shared verbatim with `keygate-codegen` (through `#[path]`), so the
-//! generator rejects at generation time exactly the templates the runtime cannot route.
+//! This file is shared verbatim with `keygate-codegen` (`codegen/src/template.rs` is a
+//! symlink to it, which `cargo package` copies as a file), so the generator rejects at
+//! generation time exactly the templates the runtime cannot route.
 //! It depends on `std` only.
 
 /// One piece of a path segment.
