@@ -24,13 +24,23 @@ use keygate::keys::{
 };
 use keygate::spec::{Alternative, Location, Operation, Requirement, Scheme, SchemeKind, SchemeUse};
 use keygate::{AuthLayer, AuthService, Spec, StaticKeys};
-use keygate_tests::keys as api;
-use keygate_tests::CountingStore;
 use secrecy::ExposeSecret;
 use tower::ServiceExt;
 
+// The helpers and the `specs/keys.yaml` module keygate-tests compiles, through symlinks to
+// its files (one copy of each): a dependency on that unpublished crate would keep this one
+// from packaging (`cargo package --workspace`).
+#[allow(unreachable_pub)] // public in keygate-tests, which exports it
+mod counting_store;
+mod temp_dir;
+/// The module generated from `specs/keys.yaml` (its snapshot, `tests/snapshots/keys.rs`).
+mod api {
+    include!("keys_snapshot.rs");
+}
+
+use counting_store::CountingStore;
 /// The SQLite files' directory, for `request_driver` too.
-pub use keygate_tests::TempDir;
+pub use temp_dir::TempDir;
 
 /// The key `StaticKeys` and the hand-written middleware accept.
 pub const STATIC_KEY: &str = "bench-static-key-0123456789abcdef";

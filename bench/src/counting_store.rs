@@ -1,0 +1,1 @@
+../../tests/src/counting_store.rs

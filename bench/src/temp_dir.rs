@@ -1,0 +1,1 @@
+../../tests/src/temp_dir.rs
