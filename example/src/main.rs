@@ -22,12 +22,12 @@ const APP_ID: &str = "demo-app";
 /// store for every other scheme.
 type Keys = ForScheme<StaticKeys, Keyring<CachedStore<SqliteStore>>>;
 
-/// Keys from `store`, and the one registered app id ([`APP_ID`]).
-fn keys(store: CachedStore<SqliteStore>) -> Keys {
+/// Keys from `keyring`, and the one registered app id ([`APP_ID`]).
+fn keys(keyring: Keyring<CachedStore<SqliteStore>>) -> Keys {
     ForScheme::new(
         api::scheme::APP_ID,
         StaticKeys::new().key(api::scheme::APP_ID, APP_ID),
-        Keyring::new(store),
+        keyring,
     )
 }
 
@@ -126,7 +126,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let key_count = store.list(KeyFilter::default()).await?.len();
     // Revocations made by the CLI (another process) reach the cache within 100 ms.
     let store = CachedStore::new(store).watch_other_writers(Duration::from_millis(100));
-    let keys = keys(store);
+    let keyring = Keyring::new(store);
+    // Keys naming operations or schemes the document lacks (a typo in `--op`, or a
+    // document that changed) would be refused there: say so before serving.
+    let names = keyring.check_names(&api::SPEC).await?;
+    if !names.is_clean() {
+        eprintln!("{names}");
+    }
+    let keys = keys(keyring);
     let port = std::env::var("PORT").unwrap_or_else(|_| "3000".to_owned());
     let listener = tokio::net::TcpListener::bind(format!("127.0.0.1:{port}")).await?;
     let base = format!("http://{}", listener.local_addr()?);
@@ -183,7 +190,7 @@ mod tests {
         let dir = TempDir::new("example");
         let store = SqliteStore::open_or_create(dir.file("keys.db")).expect("open");
         let issued = store.create(NewKey::new("reader")).await.expect("create");
-        let keys = keys(CachedStore::new(store));
+        let keys = keys(Keyring::new(CachedStore::new(store)));
         let key = issued.key.expose_secret();
         let ask =
             |name, secret| VerifyRequest::new(scheme(name), CredentialRef::key(secret), LIST_PETS);
@@ -225,7 +232,7 @@ mod tests {
             .await
             .expect("bind");
         let addr = listener.local_addr().expect("address");
-        let app = app(keys(CachedStore::new(store)));
+        let app = app(keys(Keyring::new(CachedStore::new(store))));
         let server = tokio::spawn(async move {
             axum::serve(listener, app).await.expect("serve");
         });
