@@ -42,24 +42,6 @@ const PATIENCE: Duration = Duration::from_secs(30);
 // ---------------------------------------------------------------------------------
 // The database
 
-/// The server's URL; `None` (with a note) when there is none and none is required.
-fn database_url() -> Option<String> {
-    match std::env::var("KEYGATE_TEST_DATABASE_URL") {
-        Ok(url) if !url.trim().is_empty() => Some(url.trim().to_owned()),
-        _ if std::env::var("KEYGATE_REQUIRE_POSTGRES").as_deref() == Ok("1") => panic!(
-            "KEYGATE_REQUIRE_POSTGRES=1 but KEYGATE_TEST_DATABASE_URL is not set; start a \
-             server and export its URL: export KEYGATE_TEST_DATABASE_URL=$(.ci/postgres.sh)"
-        ),
-        _ => {
-            eprintln!(
-                "PostgreSQL test skipped: KEYGATE_TEST_DATABASE_URL is not set; run: \
-                 export KEYGATE_TEST_DATABASE_URL=$(.ci/postgres.sh)"
-            );
-            None
-        }
-    }
-}
-
 /// A fresh schema for one test, and a plain connection for what the store cannot do.
 struct Db {
     url: String,
@@ -70,7 +52,7 @@ struct Db {
 impl Db {
     /// `None` when the tests are skipped.
     async fn new(test: &str) -> Option<Db> {
-        let url = database_url()?;
+        let url = keygate_tests::postgres_url()?;
         let schema = format!("kgt_{test}_{}", std::process::id());
         let (admin, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
             .await

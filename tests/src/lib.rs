@@ -21,6 +21,7 @@ pub mod keys {
 mod corpus;
 mod counting_store;
 pub mod fuzzing;
+mod postgres_url;
 pub mod routing_reference;
 mod temp_dir;
 
@@ -29,6 +30,7 @@ pub use counting_store::CountingStore;
 /// Polls a future to completion on this thread, without a tokio runtime: for futures
 /// that never wait on I/O (static keys, the in-memory and SQLite stores run inline).
 pub use pollster::block_on;
+pub use postgres_url::postgres_url;
 pub use temp_dir::TempDir;
 
 /// Each scheme alone, `[[SchemeUse { scheme: i, roles: &[] }]; N]`: for tables that give

@@ -1,4 +1,5 @@
-//! `keygate keys ...`: the runtime's keys (`keygate::keys`) in an SQLite file.
+//! `keygate keys ...`: the runtime's keys (`keygate::keys`) in an SQLite file or a
+//! PostgreSQL database, the same commands on both.
 //!
 //! Exit codes: 0 ok, 1 the database or the key refused (the message starts with
 //! `keygate: ` and names the database), 2 usage errors.
@@ -6,10 +7,11 @@
 mod civil;
 mod parse;
 mod render;
+mod target;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -17,7 +19,7 @@ use clap::builder::NonEmptyStringValueParser;
 use clap::{ArgGroup, Args, Subcommand, ValueEnum};
 use keygate::keys::{
     operation_key, secret_part, Clock, Expiry, KeyFilter, KeyRecord, KeyStore, NewKey, Owner,
-    SqliteStore, StoreError, SystemClock, UnixSeconds,
+    StoreError, SystemClock, UnixSeconds,
 };
 use keygate_codegen::ir::{KeyLocation, Operation, SchemeKind};
 use keygate_codegen::Api;
@@ -25,19 +27,31 @@ use secrecy::ExposeSecret;
 
 use parse::{Base, OpOverride};
 use render::Shown;
+use target::{Db, OpenError, Target};
 
 /// Create, list, revoke and rotate the API keys that `keygate::keys::Keyring` verifies.
 #[derive(Debug, Args)]
 pub(crate) struct KeysArgs {
-    /// The SQLite key database (only `create` makes a new one).
+    /// The key database: an SQLite file (only `create` makes a new one) or a PostgreSQL
+    /// URL (`postgres://user:password@host/database`).
     #[arg(
         long,
         global = true,
         env = "KEYGATE_DB",
         default_value = "keygate.db",
-        value_name = "PATH"
+        value_name = "PATH|URL"
     )]
-    db: PathBuf,
+    db: String,
+    /// The PostgreSQL schema of keygate's tables (what the app gives
+    /// `PostgresStore::builder(..).schema(..)`).
+    #[arg(
+        long,
+        global = true,
+        env = "KEYGATE_PG_SCHEMA",
+        default_value = "keygate",
+        value_name = "NAME"
+    )]
+    schema: String,
     #[command(subcommand)]
     command: KeysCommand,
 }
@@ -186,17 +200,30 @@ impl From<StoreError> for Failure {
     }
 }
 
+impl From<OpenError> for Failure {
+    fn from(e: OpenError) -> Failure {
+        match e {
+            OpenError::NoDatabase => Failure::NoDatabase,
+            OpenError::Store(e) => Failure::Store(e),
+        }
+    }
+}
+
 /// Runs one `keygate keys` command.
 pub(crate) fn run(args: KeysArgs) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_current_thread().build() {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("keygate: cannot start the async runtime: {e}");
             return ExitCode::FAILURE;
         }
     };
-    let db = args.db.display().to_string();
-    match runtime.block_on(dispatch(&args.db, args.command)) {
+    let target = Target::new(&args.db, &args.schema);
+    let db = target.shown();
+    match runtime.block_on(dispatch(&target, args.command)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure::Store(e)) => {
             // The store's message, then what caused it.
@@ -227,39 +254,47 @@ pub(crate) fn run(args: KeysArgs) -> ExitCode {
     }
 }
 
-/// Opens the database; only `create` may make a new file.
-fn open(db: &Path, create: bool) -> Result<SqliteStore, Failure> {
-    if create {
-        return Ok(SqliteStore::open_or_create(db)?);
+async fn dispatch(target: &Target, command: KeysCommand) -> Result<(), Failure> {
+    let now = SystemClock.now();
+    if let KeysCommand::Create(args) = command {
+        // Checked before the database is opened, so a typo creates nothing.
+        let key = new_key(args)?;
+        return match target.open(true).await? {
+            Db::Sqlite(store) => create(&store, key, now).await,
+            Db::Postgres(store) => create(&store, key, now).await,
+        };
     }
-    if !db.exists() {
-        return Err(Failure::NoDatabase);
+    match target.open(false).await? {
+        Db::Sqlite(store) => run_on(&store, command, now).await,
+        Db::Postgres(store) => run_on(&store, command, now).await,
     }
-    Ok(SqliteStore::open(db)?)
 }
 
-async fn dispatch(db: &Path, command: KeysCommand) -> Result<(), Failure> {
-    let now = SystemClock.now();
+/// A command on an open store.
+async fn run_on(
+    store: &impl KeyStore,
+    command: KeysCommand,
+    now: UnixSeconds,
+) -> Result<(), Failure> {
     match command {
-        KeysCommand::Create(args) => create(db, args, now).await,
+        // `dispatch` creates before it opens a store; this arm is that, on an open one.
+        KeysCommand::Create(args) => create(store, new_key(args)?, now).await,
         KeysCommand::List {
             owner,
             status,
             json,
-        } => list(&open(db, false)?, owner, status, json, now).await,
-        KeysCommand::Show { id, json } => show(&open(db, false)?, &id, json, now).await,
-        KeysCommand::Revoke { id } => revoke(&open(db, false)?, &id).await,
-        KeysCommand::Rotate { id, grace, json } => {
-            rotate(&open(db, false)?, &id, grace, json, now).await
-        }
+        } => list(store, owner, status, json, now).await,
+        KeysCommand::Show { id, json } => show(store, &id, json, now).await,
+        KeysCommand::Revoke { id } => revoke(store, &id).await,
+        KeysCommand::Rotate { id, grace, json } => rotate(store, &id, grace, json, now).await,
         KeysCommand::DisableOwner { owner } => {
-            owner_command(&open(db, false)?, &owner, OwnerChange::Disable).await
+            owner_command(store, &owner, OwnerChange::Disable).await
         }
         KeysCommand::EnableOwner { owner } => {
-            owner_command(&open(db, false)?, &owner, OwnerChange::Enable).await
+            owner_command(store, &owner, OwnerChange::Enable).await
         }
         KeysCommand::BumpEpoch { owner } => {
-            owner_command(&open(db, false)?, &owner, OwnerChange::BumpEpoch).await
+            owner_command(store, &owner, OwnerChange::BumpEpoch).await
         }
     }
 }
@@ -491,14 +526,20 @@ fn unknown_name(
     message
 }
 
-async fn create(db: &Path, args: CreateArgs, now: UnixSeconds) -> Result<(), Failure> {
+/// A key to create, with the text and format to show it in.
+struct KeyToCreate {
+    spec: NewKey,
+    json: bool,
+}
+
+/// The key `create` makes, its names checked against `--spec` when given.
+fn new_key(args: CreateArgs) -> Result<KeyToCreate, Failure> {
     let base = match (args.full, args.methods) {
         (true, _) => Base::Full,
         (false, Some(methods)) => Base::Methods(methods),
         // `--read-only`, or nothing: the safe default.
         (false, None) => Base::ReadOnly,
     };
-    // Checked before the database is opened, so a typo creates nothing.
     let ops = match &args.spec {
         Some(spec) => {
             let api =
@@ -536,13 +577,19 @@ async fn create(db: &Path, args: CreateArgs, now: UnixSeconds) -> Result<(), Fai
     if !args.schemes.is_empty() {
         spec = spec.schemes(args.schemes);
     }
-    let store = open(db, true)?;
-    let issued = store.create(spec).await?;
-    let owner = owner_of(&store, &issued.record).await?;
+    Ok(KeyToCreate {
+        spec,
+        json: args.json,
+    })
+}
+
+async fn create(store: &impl KeyStore, key: KeyToCreate, now: UnixSeconds) -> Result<(), Failure> {
+    let issued = store.create(key.spec).await?;
+    let owner = owner_of(store, &issued.record).await?;
     let full = issued.key.expose_secret();
     let secret = issued.secret();
     let secret = secret.expose_secret();
-    let text = if args.json {
+    let text = if key.json {
         json_text(&render::issued_json(
             full,
             secret,
@@ -556,14 +603,14 @@ async fn create(db: &Path, args: CreateArgs, now: UnixSeconds) -> Result<(), Fai
     emit_key(&text, &issued.record.id)
 }
 
-async fn owner_of(store: &SqliteStore, record: &KeyRecord) -> Result<Option<Owner>, Failure> {
+async fn owner_of(store: &impl KeyStore, record: &KeyRecord) -> Result<Option<Owner>, Failure> {
     match &record.owner {
         Some(id) => Ok(store.get_owner(id).await?),
         None => Ok(None),
     }
 }
 
-async fn get(store: &SqliteStore, id: &str) -> Result<KeyRecord, Failure> {
+async fn get(store: &impl KeyStore, id: &str) -> Result<KeyRecord, Failure> {
     store
         .get(id)
         .await?
@@ -572,7 +619,7 @@ async fn get(store: &SqliteStore, id: &str) -> Result<KeyRecord, Failure> {
 }
 
 async fn list(
-    store: &SqliteStore,
+    store: &impl KeyStore,
     owner: Option<String>,
     status: Option<StatusArg>,
     json: bool,
@@ -611,7 +658,12 @@ async fn list(
     Ok(())
 }
 
-async fn show(store: &SqliteStore, id: &str, json: bool, now: UnixSeconds) -> Result<(), Failure> {
+async fn show(
+    store: &impl KeyStore,
+    id: &str,
+    json: bool,
+    now: UnixSeconds,
+) -> Result<(), Failure> {
     let record = get(store, id).await?;
     let owner = owner_of(store, &record).await?;
     let text = if json {
@@ -623,7 +675,7 @@ async fn show(store: &SqliteStore, id: &str, json: bool, now: UnixSeconds) -> Re
     Ok(())
 }
 
-async fn revoke(store: &SqliteStore, id: &str) -> Result<(), Failure> {
+async fn revoke(store: &impl KeyStore, id: &str) -> Result<(), Failure> {
     let record = get(store, id).await?;
     if record.status == keygate::keys::KeyStatus::Revoked {
         let _ = emit(&format!("key `{id}` was already revoked\n"));
@@ -638,7 +690,7 @@ async fn revoke(store: &SqliteStore, id: &str) -> Result<(), Failure> {
 }
 
 async fn rotate(
-    store: &SqliteStore,
+    store: &impl KeyStore,
     id: &str,
     grace: Duration,
     json: bool,
@@ -679,7 +731,11 @@ enum OwnerChange {
     BumpEpoch,
 }
 
-async fn owner_command(store: &SqliteStore, id: &str, change: OwnerChange) -> Result<(), Failure> {
+async fn owner_command(
+    store: &impl KeyStore,
+    id: &str,
+    change: OwnerChange,
+) -> Result<(), Failure> {
     let held = store
         .list(KeyFilter {
             owner: Some(id.to_owned()),
@@ -771,11 +827,11 @@ paths:
     #[test]
     fn db_is_global_and_defaults() {
         let args = parse(&["list", "--db", "x.db"]).expect("parse");
-        assert_eq!(args.db, PathBuf::from("x.db"));
+        assert_eq!(args.db, "x.db");
         let args = parse(&["--db", "y.db", "show", "abc"]).expect("parse");
-        assert_eq!(args.db, PathBuf::from("y.db"));
+        assert_eq!(args.db, "y.db");
         // Without --db the default or KEYGATE_DB applies; either way a path is set.
-        assert!(!parse(&["list"]).expect("parse").db.as_os_str().is_empty());
+        assert!(!parse(&["list"]).expect("parse").db.is_empty());
     }
 
     #[test]

@@ -2,3 +2,4 @@
 
 mod check_cli;
 mod keys_cli;
+mod keys_postgres;
