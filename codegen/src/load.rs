@@ -73,6 +73,18 @@ fn not_utf8(source: &str, bytes: &[u8], error: std::str::Utf8Error) -> Error {
 /// load, in time linear in the input. Nesting is, at 128 levels, and so is what YAML
 /// aliases may expand to; past either the text is refused as YAML or JSON.
 pub fn load_str(source: &str, text: &str) -> Result<Api, Error> {
-    let root = parse::parse(source, text)?;
-    lower::lower(source, &root)
+    let root = parse::parse(source, text).map_err(|error| placed(error, text))?;
+    lower::lower(source, &root).map_err(|error| placed(error, text))
+}
+
+/// An error at a JSON pointer, with the line and column the text has that node at: the
+/// tree keeps no positions, so the text is read again, on this error path only.
+fn placed(mut error: Error, text: &str) -> Error {
+    if let (Some(pointer), None) = (&error.pointer, error.line) {
+        if let Some(&Some((line, column))) = crate::locate::locate(text, &[pointer]).first() {
+            error.line = Some(line);
+            error.column = Some(column);
+        }
+    }
+    error
 }

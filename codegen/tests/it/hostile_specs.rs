@@ -24,7 +24,7 @@ const STACK: usize = 2 << 20;
 enum At {
     /// The whole file (empty): no pointer, no line.
     File,
-    /// A JSON pointer, exactly; no line.
+    /// A JSON pointer, exactly, and the line and column of its node.
     Pointer(&'static str),
     /// A line and column from the parser; no pointer.
     Line(usize, usize),
@@ -325,7 +325,12 @@ fn judge(case: &Case, file: &str, outcome: Outcome) -> Option<String> {
             let got = (error.pointer.as_deref(), error.line, error.column);
             let want = match *at {
                 At::File => (None, None, None),
-                At::Pointer(pointer) => (Some(pointer), None, None),
+                // The line and column of the pointer's node, wherever the text has it.
+                At::Pointer(pointer) => (
+                    Some(pointer),
+                    error.line.or(Some(0)),
+                    error.column.or(Some(0)),
+                ),
                 At::Line(line, column) => (None, Some(line), Some(column)),
                 At::LineOnly(line) => (None, Some(line), None),
             };

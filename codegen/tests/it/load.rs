@@ -401,7 +401,7 @@ fn refuses_what_it_cannot_read() {
             "undefined scheme",
             "openapi: 3.0.0\ncomponents: {securitySchemes: {a: {type: http, scheme: bearer}, b: {type: http, scheme: basic}}}\npaths:\n  /pets:\n    get:\n      security: [{a: []}, {api_key: []}]\n",
             Fails(&[
-                "doc.yaml: at /paths/~1pets/get/security/1/api_key:",
+                "doc.yaml:6:28: at /paths/~1pets/get/security/1/api_key:",
                 "security requirement names scheme `api_key`, which the document does not define (defined: a, b)",
             ]),
         ),
@@ -423,7 +423,7 @@ fn refuses_what_it_cannot_read() {
         (
             "a header name no request can carry",
             "openapi: 3.0.0\ncomponents: {securitySchemes: {k: {type: apiKey, in: header, name: 'RapidAPI.com API Key'}}}\nsecurity: [{k: []}]\npaths: {}\n",
-            Fails(&["doc.yaml: at /components/securitySchemes/k/name:", "apiKey scheme `k` reads the header `RapidAPI.com API Key`, which no request can carry as an HTTP field name (it contains ' '", "could never pass; fix the `name` (`name: k` if that is the header)"]),
+            Fails(&["doc.yaml:2:62: at /components/securitySchemes/k/name:", "apiKey scheme `k` reads the header `RapidAPI.com API Key`, which no request can carry as an HTTP field name (it contains ' '", "could never pass; fix the `name` (`name: k` if that is the header)"]),
         ),
         (
             "a header name with a line break, through a $ref, shown escaped",
@@ -617,7 +617,7 @@ fn refuses_what_it_cannot_read() {
         (
             "no version",
             "info: {title: x}\npaths: {}\n",
-            Fails(&["doc.yaml: at /:", "neither `openapi` nor `swagger`"]),
+            Fails(&["doc.yaml:1:1: at /:", "neither `openapi` nor `swagger`"]),
         ),
         (
             "empty",
