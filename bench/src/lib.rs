@@ -622,3 +622,9 @@ pub fn runtime() -> tokio::runtime::Runtime {
         .build()
         .expect("tokio runtime")
 }
+
+/// The tables generated from `specs/keys.yaml`: what `scale_report` checks key names
+/// against (`Keyring::check_names`).
+pub fn keys_spec() -> &'static Spec {
+    &api::SPEC
+}
