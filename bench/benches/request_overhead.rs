@@ -59,7 +59,6 @@ fn benches(c: &mut Criterion) {
         "a key with a bad checksum reached the store"
     );
 
-    cases.settle(&rt);
     for case in [
         &cases.refuse_unknown_ids,
         &cases.refuse_unknown_ids_repeated,

@@ -10,7 +10,6 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -158,7 +157,7 @@ impl Case {
     /// Sends request `i` (modulo the pool) and returns the status.
     pub async fn send(&self, i: usize) -> StatusCode {
         // A server yields to its runtime between connections; a loop of requests that
-        // never wait would starve background tasks (the cache's list of key ids). Every
+        // never wait would starve background tasks (the keyring's last-use writes). Every
         // case pays the same.
         if i % YIELD_EVERY == YIELD_EVERY - 1 {
             tokio::task::yield_now().await;
@@ -259,8 +258,8 @@ pub struct Cases {
     /// Keys with a bad checksum against a second SQLite keyring, set up like the first:
     /// 401.
     pub refuse_bad_checksum: Case,
-    /// Well-formed keys with unknown ids against the SQLite keyring: 401, answered from
-    /// the cache's set of known ids without a store read.
+    /// Well-formed keys with unknown ids against the SQLite keyring: 401, one store read
+    /// per id, then its absence cached.
     pub refuse_unknown_ids: Case,
     /// The same from a pool of [`SMALL_POOL`] ids: their absence stays cached.
     pub refuse_unknown_ids_repeated: Case,
@@ -387,18 +386,6 @@ impl Cases {
             sqlite_reads: reads,
             _dir: dir,
         }
-    }
-
-    /// Lets the refusal store's cache list its key ids (it does so in the background on
-    /// first use): from then on no unknown id reaches the store.
-    pub fn settle(&self, runtime: &tokio::runtime::Runtime) {
-        runtime.block_on(async {
-            assert_eq!(
-                self.refuse_unknown_ids.send(0).await,
-                StatusCode::UNAUTHORIZED
-            );
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        });
     }
 
     /// The cases in report order.

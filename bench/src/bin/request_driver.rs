@@ -27,7 +27,7 @@ fn main() {
         std::process::exit(2);
     };
     rt.block_on(async {
-        // As a server would between requests: background work (the list of key ids) runs.
+        // As a server would between requests: background work (the last-use writes) runs.
         case.run(0, 1).await;
         tokio::time::sleep(Duration::from_millis(50)).await;
         case.run(1, count).await;

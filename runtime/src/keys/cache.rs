@@ -1,15 +1,16 @@
 //! [`CachedStore`]: a verification cache in front of any [`KeyStore`].
 
+use std::collections::hash_map::RandomState;
 use std::fmt;
 use std::future::Future;
+use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use moka::sync::Cache;
 use secrecy::SecretString;
 
-use super::known::{Check, KnownIds, Stripes};
 use super::model::{
     IssuedKey, KeyFilter, KeyRecord, KeyUpdate, NewKey, Owner, StoreError, UnixSeconds,
 };
@@ -24,33 +25,23 @@ pub const DEFAULT_TTL: Duration = Duration::from_secs(5);
 pub const DEFAULT_CAPACITY: u64 = 100_000;
 
 /// Caches the reads that verification makes (`get`, `get_owner`), including "no such
-/// key", and keeps the set of key ids that exist, so a flood of random key ids does not
-/// reach the store.
+/// key", within a bounded number of entries: its memory and work depend on its capacity
+/// and traffic, never on how many keys the store holds.
 ///
 /// Writes made through this wrapper invalidate at once: a key revoked here is refused on
 /// the very next request. Changes made elsewhere are seen after at most the TTL, or at
 /// once when whoever learns of them calls [`CachedStore::invalidate_key`],
-/// [`CachedStore::invalidate_owner`] or [`CachedStore::clear`].
+/// [`CachedStore::invalidate_owner`] or [`CachedStore::clear`] (the SQLite watcher and
+/// the PostgreSQL listener do).
 ///
 /// A read that raced with a change is never served: every entry remembers the
 /// invalidation stripe's generation from before its read, and is used only while that
 /// generation is unchanged.
 ///
-/// An id missing from the set of known ids is answered "no such key" without a read.
-/// The set comes from one `list` of every key, made in the background on first use and
-/// again every half TTL while in use; ids created or invalidated through this cache (or
-/// its [`Invalidator`]) join it at once. It is trusted for the TTL after each `list`,
-/// and not at all after [`CachedStore::clear`] until the next `list`; meanwhile ids are
-/// read from the store as before. So a key created where nobody reports it becomes
-/// usable here at the latest one TTL after its creation, and within the watch interval
-/// (plus one `list`) with [`CachedStore::watch_other_writers`]. Behind a PostgreSQL
-/// listener the set is not trusted: instances verify a key created on another one before
-/// its `NOTIFY` arrives, so unknown ids are read there (once per id per TTL).
-///
-/// Verification is answered from the set as well: it keeps the record last read for
-/// each key in use (until the TTL from before that read, or the key's next change), and
-/// the `list` refreshes what it keeps. These records are held for every key verified,
-/// beyond the capacity bound of the entry maps.
+/// A well-formed key id that does not exist costs one indexed store read, then its
+/// absence is cached like any answer (a made-up key with a bad checksum never gets
+/// this far). So a key created where nobody reports it verifies at once, unless its id
+/// was asked for within the TTL before.
 pub struct CachedStore<S> {
     inner: Arc<S>,
     entries: Entries,
@@ -63,7 +54,6 @@ struct Entries {
     keys: Cache<String, Cached<KeyRecord>>,
     owners: Cache<String, Cached<Owner>>,
     stripes: Arc<Stripes>,
-    known: Arc<KnownIds>,
 }
 
 impl Entries {
@@ -71,8 +61,6 @@ impl Entries {
         // Bump first: a read in flight then cannot be served, even if it lands later.
         self.stripes.key(id).fetch_add(1, Ordering::SeqCst);
         self.keys.invalidate(id);
-        // Whatever changed, the id may exist now, and its record is stale.
-        self.known.forget(id);
     }
 
     fn invalidate_owner(&self, id: &str) {
@@ -84,7 +72,44 @@ impl Entries {
         self.stripes.bump_all();
         self.keys.invalidate_all();
         self.owners.invalidate_all();
-        self.known.distrust();
+    }
+}
+
+/// Invalidation stripes: a change bumps the stripe of the id it touches first, so a read
+/// that began before the change is never served.
+struct Stripes {
+    generations: [AtomicU64; STRIPES],
+    hasher: RandomState,
+}
+
+const STRIPES: usize = 64;
+
+impl Stripes {
+    fn new() -> Stripes {
+        Stripes {
+            generations: std::array::from_fn(|_| AtomicU64::new(0)),
+            hasher: RandomState::new(),
+        }
+    }
+
+    /// Owners share the stripes with keys but hash under another namespace.
+    fn index(&self, namespace: u8, id: &str) -> usize {
+        // The modulo keeps the index below STRIPES, so the cast cannot truncate.
+        (self.hasher.hash_one((namespace, id)) % STRIPES as u64) as usize
+    }
+
+    fn key(&self, id: &str) -> &AtomicU64 {
+        &self.generations[self.index(0, id)]
+    }
+
+    fn owner(&self, id: &str) -> &AtomicU64 {
+        &self.generations[self.index(1, id)]
+    }
+
+    fn bump_all(&self) {
+        for generation in &self.generations {
+            generation.fetch_add(1, Ordering::SeqCst);
+        }
     }
 }
 
@@ -140,13 +165,6 @@ impl Invalidator {
     pub fn clear(&self) {
         self.entries.clear();
     }
-
-    /// Whether the source of change reports is down (a listener that lost its
-    /// connection): while it is, the set of known ids is not trusted.
-    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
-    pub(crate) fn reports_down(&self, down: bool) {
-        self.entries.known.block(down);
-    }
 }
 
 impl<S: KeyStore> CachedStore<S> {
@@ -161,9 +179,7 @@ impl<S: KeyStore> CachedStore<S> {
     }
 
     fn build(inner: Arc<S>, ttl: Duration, capacity: u64) -> CachedStore<S> {
-        let stripes = Arc::new(Stripes::new());
-        let known = Arc::new(KnownIds::new(ttl, Arc::clone(&stripes)));
-        CachedStore::with_stripes(inner, ttl, capacity, stripes, known)
+        CachedStore::with_stripes(inner, ttl, capacity, Arc::new(Stripes::new()))
     }
 
     fn with_stripes(
@@ -171,9 +187,7 @@ impl<S: KeyStore> CachedStore<S> {
         ttl: Duration,
         capacity: u64,
         stripes: Arc<Stripes>,
-        known: Arc<KnownIds>,
     ) -> CachedStore<S> {
-        known.set_ttl(ttl);
         CachedStore {
             inner,
             entries: Entries {
@@ -186,7 +200,6 @@ impl<S: KeyStore> CachedStore<S> {
                     .time_to_live(ttl)
                     .build(),
                 stripes,
-                known,
             },
             ttl,
         }
@@ -197,8 +210,7 @@ impl<S: KeyStore> CachedStore<S> {
     /// entry read before them unusable.
     fn rebuilt(self, ttl: Duration, capacity: u64) -> CachedStore<S> {
         let stripes = Arc::clone(&self.entries.stripes);
-        let known = Arc::clone(&self.entries.known);
-        CachedStore::with_stripes(self.inner, ttl, capacity, stripes, known)
+        CachedStore::with_stripes(self.inner, ttl, capacity, stripes)
     }
 
     /// Trusts cached answers for `ttl` at most (the worst-case delay for changes made
@@ -305,27 +317,9 @@ impl<S: KeyStore> KeyStore for CachedStore<S> {
         Ok(issued)
     }
 
-    /// Answered by the set of known ids when it holds the id's record or can tell the
-    /// id does not exist; otherwise by the entry map or the store.
     async fn get(&self, id: &str) -> Result<Option<Arc<KeyRecord>>, StoreError> {
-        let known = &self.entries.known;
-        match known.check(id) {
-            Check::Held(record) => return Ok(Some(record)),
-            Check::Unknown => return Ok(None),
-            Check::Known => {}
-            Check::Untrusted => known.ensure_loaded(&self.inner).await,
-        }
         let stripe = self.entries.stripes.key(id);
-        let read = async {
-            let (generation, read_at) = (stripe.load(Ordering::SeqCst), Instant::now());
-            let record = self.inner.get(id).await?;
-            // Later verifications of this id find it in the set of known ids.
-            if let Some(record) = &record {
-                known.hold(record, generation, read_at);
-            }
-            Ok(record)
-        };
-        read_through(&self.entries.keys, stripe, id, read).await
+        read_through(&self.entries.keys, stripe, id, self.inner.get(id)).await
     }
 
     async fn list(&self, filter: KeyFilter) -> Result<Vec<KeyRecord>, StoreError> {
@@ -392,10 +386,11 @@ impl<S: KeyStore> KeyStore for CachedStore<S> {
 #[cfg(feature = "sqlite")]
 impl CachedStore<super::SqliteStore> {
     /// Clears the cache whenever another connection (the `keygate keys` CLI, another
-    /// process) commits to the database, checking every `every`, and lists the key ids
-    /// again. Without this, such changes take up to the TTL; with it, a key created by
-    /// another process is usable within `every` plus that list. Needs a tokio runtime; without one it logs a warning
-    /// and the TTL alone bounds the delay.
+    /// process) commits to the database, checking every `every`: such changes then take
+    /// effect within `every` instead of the TTL. Each check is one `PRAGMA data_version`,
+    /// and a clear empties the bounded cache, so the watcher's work does not grow with
+    /// the number of keys. Needs a tokio runtime; without one it logs a warning and the
+    /// TTL alone bounds the delay.
     pub fn watch_other_writers(self, every: Duration) -> CachedStore<super::SqliteStore> {
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             tracing::warn!("no tokio runtime: changes by other processes wait for the TTL");
@@ -403,27 +398,17 @@ impl CachedStore<super::SqliteStore> {
         };
         let store = Arc::downgrade(&self.inner);
         let entries = self.invalidator();
-        let known = Arc::clone(&self.entries.known);
-        // Ids listed before the first version read could miss a commit the watcher then
-        // takes as its starting point: no list counts until it has one.
-        known.block(true);
         runtime.spawn(async move {
             let mut seen = None;
             loop {
                 // Stop once the cache's owner has dropped the store.
                 let Some(store) = store.upgrade() else { return };
                 match store.data_version().await {
-                    Ok(version) if seen.is_some_and(|s| s != version) => {
-                        entries.clear();
-                        seen = Some(version);
-                        // The set of known ids, complete again before the next request
-                        // if the list is quick.
-                        known.load(&*store).await;
-                    }
+                    Ok(version) if seen == Some(version) => {}
+                    // A commit by another connection; or the first reading, and what was
+                    // cached before it may have missed a commit that reading includes.
                     Ok(version) => {
-                        if seen.is_none() {
-                            known.block(false);
-                        }
+                        entries.clear();
                         seen = Some(version);
                     }
                     // Unknown: assume a change, so nothing stale outlives the outage.

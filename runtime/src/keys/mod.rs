@@ -19,7 +19,6 @@
 mod cache;
 mod format;
 mod keyring;
-mod known;
 mod memory;
 mod model;
 mod names;

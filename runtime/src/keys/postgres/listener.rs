@@ -29,11 +29,6 @@ impl CachedStore<PostgresStore> {
             stop: shared.stop.subscribe(),
             cache: self.invalidator(),
         };
-        // The set of known ids is not trusted behind a listener: instances are expected
-        // to verify a key created on another instance at once, before its NOTIFY can
-        // arrive, so unknown ids are read from the store (and their absence cached).
-        // The listener still adds the ids it hears of, and blocks the set while down.
-        listener.cache.reports_down(true);
         runtime.spawn(listener.run());
         self
     }
@@ -86,7 +81,6 @@ impl Listener {
                 Ended::Stopped => return,
                 Ended::Lost(why, was_listening) => {
                     // Notifications may have been missed: forget everything.
-                    self.cache.reports_down(true);
                     self.cache.clear();
                     self.state.send_modify(|s| {
                         s.connected = false;
