@@ -1,7 +1,7 @@
 //! [`CountingStore`]: a `KeyStore` that counts the calls reaching it, so a test or a
 //! bench can tell how many reads a cache or a keyring left to the store behind it.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -10,7 +10,8 @@ use keygate::keys::{
 };
 use secrecy::SecretString;
 
-/// Delegates every call to `inner`, counting `get`, `get_owner` and `record_use` calls.
+/// Delegates every call to `inner`, counting `get`, `get_owner`, `list` and `record_use`
+/// calls.
 /// The counters are shared (`Arc`), so they stay readable once the store is moved into a
 /// cache or a keyring, and several stores can count into one.
 #[derive(Debug)]
@@ -22,8 +23,8 @@ pub struct CountingStore<S> {
     pub get_owners: Arc<AtomicU64>,
     /// `record_use` calls.
     pub record_uses: Arc<AtomicU64>,
-    /// When set, `list` fails, as a store that cannot list would.
-    pub lists_fail: Arc<AtomicBool>,
+    /// `list` calls.
+    pub lists: Arc<AtomicU64>,
 }
 
 impl<S> CountingStore<S> {
@@ -34,7 +35,7 @@ impl<S> CountingStore<S> {
             gets: Arc::default(),
             get_owners: Arc::default(),
             record_uses: Arc::default(),
-            lists_fail: Arc::default(),
+            lists: Arc::default(),
         }
     }
 
@@ -58,12 +59,7 @@ impl<S: KeyStore> KeyStore for CountingStore<S> {
     }
 
     async fn list(&self, filter: KeyFilter) -> Result<Vec<KeyRecord>, StoreError> {
-        if self.lists_fail.load(Ordering::SeqCst) {
-            return Err(StoreError::Unavailable {
-                reason: "listing is off in this test".into(),
-                source: None,
-            });
-        }
+        self.lists.fetch_add(1, Ordering::SeqCst);
         self.inner.list(filter).await
     }
 

@@ -293,11 +293,11 @@ async fn an_invalidator_taken_before_reconfiguring_still_invalidates() {
 
 /// A made-up key with a bad checksum never reaches the store; a well-formed one with a
 /// made-up id costs one read, and its absence is then cached for the TTL (within the
-/// cache's capacity), until a change of unknown scope clears it.
+/// cache's capacity), until a change of unknown scope clears it. Nothing lists the keys.
 #[tokio::test]
 async fn made_up_ids_cost_one_read_each_then_their_absence_is_cached() {
     let counting = CountingStore::new(MemoryStore::new());
-    let gets = Arc::clone(&counting.gets);
+    let (gets, lists) = (Arc::clone(&counting.gets), Arc::clone(&counting.lists));
     let ring = Keyring::new(CachedStore::new(counting).with_ttl(Duration::from_secs(3600)));
     let issued = ring.store().create(NewKey::new("k")).await.expect("create");
     assert!(matches!(get(&ring, &issued.key).await, Verdict::Granted(_)));
@@ -344,6 +344,8 @@ async fn made_up_ids_cost_one_read_each_then_their_absence_is_cached() {
         1,
         "a cleared absence was served"
     );
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(lists.load(Ordering::SeqCst), 0, "the cache listed the keys");
 }
 
 /// No set of ids to complete: a key created by another connection verifies on its first
