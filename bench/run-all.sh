@@ -10,6 +10,9 @@
 #   MATCHER   matcher_report: the matcher stays linear on hostile segments
 #   GEN       gen_report: generation against a parse, peak RSS, scaling (GEN_ARGS)
 #   REBUILD   rebuild_cost.sh: what the mist.com module adds to an app's rebuild
+#   SCALE     scale_report: key stores of 1k, 100k and 1M keys side by side (SCALE_ARGS;
+#             PostgreSQL too when KEYGATE_TEST_DATABASE_URL is set; a few hundred MB of
+#             disk while it runs)
 #   OAG       openapi_generator.sh: OpenAPI Generator against keygate on mist.com (needs
 #             java; downloads openapi-generator-cli from PyPI once)
 #
@@ -48,11 +51,13 @@ skip KEYGATE_BENCH_SKIP_OVERHEAD || run overhead "$release/overhead_report" ${OV
 skip KEYGATE_BENCH_SKIP_MATCHER || run matcher "$release/matcher_report"
 # shellcheck disable=SC2086
 skip KEYGATE_BENCH_SKIP_GEN || run gen "$release/gen_report" --corpus "$KEYGATE_BENCH_CORPUS" --keygate "$release/keygate" ${GEN_ARGS:-}
+# shellcheck disable=SC2086
+skip KEYGATE_BENCH_SKIP_SCALE || run scale "$release/scale_report" ${SCALE_ARGS:-}
 skip KEYGATE_BENCH_SKIP_REBUILD || run rebuild bench/rebuild_cost.sh
 skip KEYGATE_BENCH_SKIP_OAG || run oag bench/openapi_generator.sh
 
 printf '\n==> summary\n'
-for name in overhead matcher gen rebuild oag; do
+for name in overhead matcher gen scale rebuild oag; do
   [ -f "$results/$name.log" ] && grep -E 'PASS|MISS' "$results/$name.log" | sed "s/^ */[$name] /"
 done | tee "$results/summary.txt"
 if [ ${#failed[@]} -gt 0 ]; then
