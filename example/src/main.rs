@@ -123,7 +123,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let db = PathBuf::from(std::env::var_os("KEYGATE_DB").unwrap_or_else(|| "keygate.db".into()));
     let store = SqliteStore::open_or_create(&db)
         .map_err(|e| format!("cannot open the key database {}: {e}", db.display()))?;
-    let key_count = store.list(KeyFilter::default()).await?.len();
+    let key_count = store.list_all(KeyFilter::default()).await?.len();
     // Revocations made by the CLI (another process) reach the cache within 100 ms.
     let store = CachedStore::new(store).watch_other_writers(Duration::from_millis(100));
     let keyring = Keyring::new(store);

@@ -42,6 +42,7 @@ struct PrincipalParts {
     name: Option<String>,
     owner: Option<String>,
     roles: BTreeSet<String>,
+    metadata: serde_json::Map<String, serde_json::Value>,
 }
 
 impl Principal {
@@ -73,6 +74,7 @@ impl Principal {
                 name: Some(record.name.clone()),
                 owner: record.owner.clone(),
                 roles: record.roles.clone(),
+                metadata: record.metadata.clone(),
             };
             self.repr = Repr::Parts(Arc::new(parts));
         }
@@ -134,6 +136,22 @@ impl Principal {
             #[cfg(feature = "keys")]
             Repr::Key(record) => record.owner.as_deref(),
         }
+    }
+
+    /// The app's own data about the principal: a key's metadata (empty when it has
+    /// none), or what [`Principal::with_metadata`] set.
+    pub fn metadata(&self) -> &serde_json::Map<String, serde_json::Value> {
+        match &self.repr {
+            Repr::Parts(parts) => &parts.metadata,
+            #[cfg(feature = "keys")]
+            Repr::Key(record) => &record.metadata,
+        }
+    }
+
+    /// Sets the metadata.
+    pub fn with_metadata(mut self, metadata: serde_json::Map<String, serde_json::Value>) -> Principal {
+        self.parts_mut().metadata = metadata;
+        self
     }
 
     /// The roles held.

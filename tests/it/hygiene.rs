@@ -544,7 +544,7 @@ fn no_secret_leaves_through_logs_debug_or_answers() {
             lifecycle(&mut lab).await;
             let ids: Vec<String> = lab
                 .store
-                .list(Default::default())
+                .list_all(Default::default())
                 .await
                 .expect("list")
                 .into_iter()

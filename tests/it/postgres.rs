@@ -278,7 +278,7 @@ async fn store_passes_the_suite_and_persists_across_reconnects() {
         .with_clock(clock.clone());
     suite::suite(&store, &clock).await;
     store.flush().await.expect("flush");
-    let before = store.list(KeyFilter::default()).await.expect("list");
+    let before = store.list_all(KeyFilter::default()).await.expect("list");
     let owners = [
         store.get_owner("alice").await.expect("owner"),
         store.get_owner("carol").await.expect("owner"),
@@ -292,7 +292,7 @@ async fn store_passes_the_suite_and_persists_across_reconnects() {
         .await
         .expect("reconnect")
         .with_clock(clock.clone());
-    let after = reopened.list(KeyFilter::default()).await.expect("list");
+    let after = reopened.list_all(KeyFilter::default()).await.expect("list");
     assert_eq!(before, after, "every field survives a reconnect");
     assert_eq!(after.len(), 4);
     assert!(

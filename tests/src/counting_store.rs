@@ -3,12 +3,12 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
 
 use keygate::keys::{
-    IssuedKey, KeyFilter, KeyRecord, KeyStore, KeyUpdate, NewKey, Owner, StoreError, UnixSeconds,
+    Actor, AuditPage, AuditQuery, IssuedKey, KeyChange, KeyChanged, KeyPage, KeyQuery, KeyRecord,
+    KeyStore, NewKey, Owner, OwnerChange, OwnerChanged, OwnerPage, OwnerQuery, OwnerSummary,
+    StoreError, UnixSeconds,
 };
-use secrecy::SecretString;
 
 /// Delegates every call to `inner`, counting `get`, `get_owner`, `list` and `record_use`
 /// calls.
@@ -49,8 +49,38 @@ impl<S> CountingStore<S> {
 }
 
 impl<S: KeyStore> KeyStore for CountingStore<S> {
-    async fn create(&self, spec: NewKey) -> Result<IssuedKey, StoreError> {
-        self.inner.create(spec).await
+    async fn create_by(&self, by: &Actor, spec: NewKey) -> Result<IssuedKey, StoreError> {
+        self.inner.create_by(by, spec).await
+    }
+
+    async fn change_key(
+        &self,
+        by: &Actor,
+        id: &str,
+        change: KeyChange,
+    ) -> Result<KeyChanged, StoreError> {
+        self.inner.change_key(by, id, change).await
+    }
+
+    async fn change_owner(
+        &self,
+        by: &Actor,
+        id: &str,
+        change: OwnerChange,
+    ) -> Result<OwnerChanged, StoreError> {
+        self.inner.change_owner(by, id, change).await
+    }
+
+    async fn owner_summary(&self, id: &str) -> Result<Option<OwnerSummary>, StoreError> {
+        self.inner.owner_summary(id).await
+    }
+
+    async fn list_owners(&self, query: OwnerQuery) -> Result<OwnerPage, StoreError> {
+        self.inner.list_owners(query).await
+    }
+
+    async fn audit(&self, query: AuditQuery) -> Result<AuditPage, StoreError> {
+        self.inner.audit(query).await
     }
 
     async fn get(&self, id: &str) -> Result<Option<Arc<KeyRecord>>, StoreError> {
@@ -58,38 +88,14 @@ impl<S: KeyStore> KeyStore for CountingStore<S> {
         self.inner.get(id).await
     }
 
-    async fn list(&self, filter: KeyFilter) -> Result<Vec<KeyRecord>, StoreError> {
+    async fn list(&self, query: KeyQuery) -> Result<KeyPage, StoreError> {
         self.lists.fetch_add(1, Ordering::SeqCst);
-        self.inner.list(filter).await
-    }
-
-    async fn revoke(&self, id: &str) -> Result<(), StoreError> {
-        self.inner.revoke(id).await
-    }
-
-    async fn rotate(&self, id: &str, grace: Duration) -> Result<SecretString, StoreError> {
-        self.inner.rotate(id, grace).await
-    }
-
-    async fn update(&self, id: &str, change: KeyUpdate) -> Result<KeyRecord, StoreError> {
-        self.inner.update(id, change).await
+        self.inner.list(query).await
     }
 
     async fn get_owner(&self, id: &str) -> Result<Option<Owner>, StoreError> {
         self.get_owners.fetch_add(1, Ordering::SeqCst);
         self.inner.get_owner(id).await
-    }
-
-    async fn disable_owner(&self, id: &str) -> Result<Owner, StoreError> {
-        self.inner.disable_owner(id).await
-    }
-
-    async fn enable_owner(&self, id: &str) -> Result<Owner, StoreError> {
-        self.inner.enable_owner(id).await
-    }
-
-    async fn bump_epoch(&self, id: &str) -> Result<Owner, StoreError> {
-        self.inner.bump_epoch(id).await
     }
 
     async fn record_use(&self, id: &str, at: UnixSeconds) -> Result<(), StoreError> {

@@ -9,12 +9,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use moka::sync::Cache;
-use secrecy::SecretString;
 
-use super::model::{
-    IssuedKey, KeyFilter, KeyRecord, KeyUpdate, NewKey, Owner, StoreError, UnixSeconds,
-};
+use super::audit::{Actor, AuditPage, AuditQuery};
+use super::change::{KeyChange, KeyChanged, OwnerChange, OwnerChanged};
+use super::model::{IssuedKey, KeyRecord, NewKey, Owner, StoreError, UnixSeconds};
 use super::names::NameInUse;
+use super::page::{KeyPage, KeyQuery, OwnerPage, OwnerQuery, OwnerSummary};
 use super::store::KeyStore;
 
 /// How long a cached answer is trusted when nobody says it changed: the worst-case delay
@@ -307,8 +307,8 @@ where
 }
 
 impl<S: KeyStore> KeyStore for CachedStore<S> {
-    async fn create(&self, spec: NewKey) -> Result<IssuedKey, StoreError> {
-        let issued = self.inner.create(spec).await?;
+    async fn create_by(&self, by: &Actor, spec: NewKey) -> Result<IssuedKey, StoreError> {
+        let issued = self.inner.create_by(by, spec).await?;
         // Drop a cached "no such key" for the new id, and the owner it may have created.
         self.invalidate_key(&issued.record.id);
         if let Some(owner) = &issued.record.owner {
@@ -322,30 +322,52 @@ impl<S: KeyStore> KeyStore for CachedStore<S> {
         read_through(&self.entries.keys, stripe, id, self.inner.get(id)).await
     }
 
-    async fn list(&self, filter: KeyFilter) -> Result<Vec<KeyRecord>, StoreError> {
-        self.inner.list(filter).await
+    async fn list(&self, query: KeyQuery) -> Result<KeyPage, StoreError> {
+        self.inner.list(query).await
+    }
+
+    async fn owner_summary(&self, id: &str) -> Result<Option<OwnerSummary>, StoreError> {
+        self.inner.owner_summary(id).await
+    }
+
+    async fn list_owners(&self, query: OwnerQuery) -> Result<OwnerPage, StoreError> {
+        self.inner.list_owners(query).await
+    }
+
+    async fn audit(&self, query: AuditQuery) -> Result<AuditPage, StoreError> {
+        self.inner.audit(query).await
     }
 
     async fn names_in_use(&self) -> Result<Vec<NameInUse>, StoreError> {
         self.inner.names_in_use().await
     }
 
-    async fn revoke(&self, id: &str) -> Result<(), StoreError> {
-        let result = self.inner.revoke(id).await;
+    async fn change_key(
+        &self,
+        by: &Actor,
+        id: &str,
+        change: KeyChange,
+    ) -> Result<KeyChanged, StoreError> {
+        let result = self.inner.change_key(by, id, change).await;
         // Invalidate even on error: the write may have landed before the error.
         self.invalidate_key(id);
         result
     }
 
-    async fn rotate(&self, id: &str, grace: Duration) -> Result<SecretString, StoreError> {
-        let result = self.inner.rotate(id, grace).await;
-        self.invalidate_key(id);
-        result
-    }
-
-    async fn update(&self, id: &str, change: KeyUpdate) -> Result<KeyRecord, StoreError> {
-        let result = self.inner.update(id, change).await;
-        self.invalidate_key(id);
+    async fn change_owner(
+        &self,
+        by: &Actor,
+        id: &str,
+        change: OwnerChange,
+    ) -> Result<OwnerChanged, StoreError> {
+        let result = self.inner.change_owner(by, id, change).await;
+        self.invalidate_owner(id);
+        match &result {
+            Ok(changed) => changed.deleted_keys.iter().for_each(|k| self.invalidate_key(k)),
+            // Which keys a failed delete removed is unknown: forget them all.
+            Err(_) if change == OwnerChange::Delete => self.clear(),
+            Err(_) => {}
+        }
         result
     }
 
@@ -354,24 +376,6 @@ impl<S: KeyStore> KeyStore for CachedStore<S> {
         let read = async { Ok(self.inner.get_owner(id).await?.map(Arc::new)) };
         let owner = read_through(&self.entries.owners, stripe, id, read).await?;
         Ok(owner.map(|o| Owner::clone(&o)))
-    }
-
-    async fn disable_owner(&self, id: &str) -> Result<Owner, StoreError> {
-        let result = self.inner.disable_owner(id).await;
-        self.invalidate_owner(id);
-        result
-    }
-
-    async fn enable_owner(&self, id: &str) -> Result<Owner, StoreError> {
-        let result = self.inner.enable_owner(id).await;
-        self.invalidate_owner(id);
-        result
-    }
-
-    async fn bump_epoch(&self, id: &str) -> Result<Owner, StoreError> {
-        let result = self.inner.bump_epoch(id).await;
-        self.invalidate_owner(id);
-        result
     }
 
     async fn record_use(&self, id: &str, at: UnixSeconds) -> Result<(), StoreError> {

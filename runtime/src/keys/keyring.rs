@@ -248,7 +248,7 @@ fn refused(scheme: &str, key_id: &str, reason: &str) -> Verdict {
     Verdict::Invalid
 }
 
-/// The verdict for a revoked or expired key, `None` for an active one.
+/// The verdict for a revoked, disabled or expired key, `None` for an active one.
 fn lapsed(record: &KeyRecord, now: UnixSeconds, scheme: &str, key_id: &str) -> Option<Verdict> {
     match record.state(now) {
         KeyState::Active => None,
@@ -259,6 +259,11 @@ fn lapsed(record: &KeyRecord, now: UnixSeconds, scheme: &str, key_id: &str) -> O
         KeyState::Expired => {
             tracing::debug!(scheme, key_id, "key expired");
             Some(Verdict::Expired)
+        }
+        // Undone by enabling the key: refused like a disabled owner's key.
+        KeyState::Disabled => {
+            tracing::debug!(scheme, key_id, "key disabled");
+            Some(Verdict::Disabled)
         }
     }
 }

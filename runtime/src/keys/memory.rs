@@ -1,33 +1,62 @@
 //! [`MemoryStore`]: keys in process memory, for tests and single-process demos.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use secrecy::{ExposeSecret, SecretString};
-
+use super::audit::{
+    prune_before, Actor, AuditAction, AuditEntry, FieldChange, AuditPage, AuditQuery, AuditTarget, Draft,
+    DEFAULT_AUDIT_RETENTION,
+};
+use super::change::{
+    apply_owner, check_new, created, deleted, owner_action, owner_fields, secret_hash, KeyChange,
+    KeyChanged, OwnerChange, OwnerChanged, Prepared,
+};
 use super::format::KeyFormat;
 use super::model::{
-    apply_rotation, apply_update, new_record, Clock, IssuedKey, KeyFilter, KeyRecord, KeyStatus,
-    KeyUpdate, NewKey, Owner, StoreError, SystemClock, UnixSeconds,
+    new_record, Clock, IssuedKey, KeyRecord, NewKey, Owner, StoreError, SystemClock, UnixSeconds,
 };
 use super::names::{NameInUse, Tally};
+use super::page::{KeyPage, KeyQuery, OwnerPage, OwnerQuery, OwnerSummary};
 use super::store::KeyStore;
-use crate::digest::sha256;
 
 /// A [`KeyStore`] in a `Mutex<HashMap>`. Everything is lost when the process ends.
 pub struct MemoryStore {
     inner: Mutex<Inner>,
     format: KeyFormat,
     clock: Arc<dyn Clock>,
+    retention: Option<Duration>,
 }
 
 #[derive(Default)]
 struct Inner {
     /// Shared with the keyring's reads, copied on write.
     keys: HashMap<String, Arc<KeyRecord>>,
-    owners: HashMap<String, Owner>,
+    owners: BTreeMap<String, Owner>,
+    /// Ids of deleted keys, never issued again.
+    deleted: HashSet<String>,
+    /// Oldest first.
+    audit: VecDeque<AuditEntry>,
+    next_seq: u64,
+}
+
+impl Inner {
+    fn append(&mut self, draft: Draft, retention: Option<Duration>) {
+        if let Some(before) = prune_before(retention, draft.at) {
+            while self.audit.front().is_some_and(|e| e.at < before) {
+                self.audit.pop_front();
+            }
+        }
+        self.next_seq += 1;
+        self.audit.push_back(draft.numbered(self.next_seq));
+    }
+
+    fn keys_of(&self, owner: &str) -> u64 {
+        let held = self.keys.values();
+        let count = held.filter(|r| r.owner.as_deref() == Some(owner)).count();
+        u64::try_from(count).unwrap_or(u64::MAX)
+    }
 }
 
 impl Default for MemoryStore {
@@ -51,7 +80,15 @@ impl MemoryStore {
             inner: Mutex::new(Inner::default()),
             format: KeyFormat::default(),
             clock: Arc::new(SystemClock),
+            retention: Some(DEFAULT_AUDIT_RETENTION),
         }
+    }
+
+    /// Keeps audit entries this long (`None`: for ever); older ones are removed as new
+    /// ones are added. Default [`DEFAULT_AUDIT_RETENTION`].
+    pub fn with_audit_retention(mut self, keep: Option<Duration>) -> MemoryStore {
+        self.retention = keep;
+        self
     }
 
     /// Issues keys in this format.
@@ -73,37 +110,18 @@ impl MemoryStore {
             .map_err(|_| StoreError::unavailable("memory store lock poisoned"))
     }
 
-    fn owner_op(&self, id: &str, change: impl FnOnce(&mut Owner)) -> Result<Owner, StoreError> {
-        let mut inner = self.lock()?;
-        let owner = inner
-            .owners
-            .entry(id.to_owned())
-            .or_insert_with(|| Owner::new(id));
-        change(owner);
-        Ok(owner.clone())
-    }
-
-    fn key_op<T>(
-        &self,
-        id: &str,
-        change: impl FnOnce(&mut KeyRecord) -> Result<T, StoreError>,
-    ) -> Result<T, StoreError> {
-        let mut inner = self.lock()?;
-        let record = inner
-            .keys
-            .get_mut(id)
-            .ok_or_else(|| StoreError::NotFound(id.to_owned()))?;
-        change(Arc::make_mut(record))
-    }
 }
 
 impl KeyStore for MemoryStore {
-    async fn create(&self, spec: NewKey) -> Result<IssuedKey, StoreError> {
+    async fn create_by(&self, by: &Actor, spec: NewKey) -> Result<IssuedKey, StoreError> {
+        check_new(&spec, by)?;
         let now = self.clock.now();
         let mut inner = self.lock()?;
-        // Ids carry 60 random bits; a collision is astronomically rare, but cheap to avoid.
+        // Ids carry 60 random bits; a collision is astronomically rare, but cheap to
+        // avoid, and a deleted id is never issued again.
         let mut generated = self.format.generate()?;
-        while inner.keys.contains_key(&generated.key_id) {
+        while inner.keys.contains_key(&generated.key_id) || inner.deleted.contains(&generated.key_id)
+        {
             generated = self.format.generate()?;
         }
         let epoch = match &spec.owner {
@@ -116,8 +134,11 @@ impl KeyStore for MemoryStore {
             }
             None => 0,
         };
-        let hash = sha256(generated.secret.expose_secret());
+        let hash = secret_hash(&generated);
         let record = new_record(spec, generated.key_id, hash, epoch, now);
+        let target = AuditTarget::Key(record.id.clone());
+        let draft = Draft::new(by, now, AuditAction::Create, target, created(&record));
+        inner.append(draft, self.retention);
         inner
             .keys
             .insert(record.id.clone(), Arc::new(record.clone()));
@@ -127,66 +148,167 @@ impl KeyStore for MemoryStore {
         })
     }
 
+    async fn change_key(
+        &self,
+        by: &Actor,
+        id: &str,
+        change: KeyChange,
+    ) -> Result<KeyChanged, StoreError> {
+        let prepared = Prepared::new(change, id, &self.format, by)?;
+        let now = self.clock.now();
+        let mut inner = self.lock()?;
+        let stored = inner
+            .keys
+            .get(id)
+            .ok_or_else(|| StoreError::NotFound(id.to_owned()))?;
+        let mut record = KeyRecord::clone(stored);
+        let applied = prepared.apply(&mut record, now)?;
+        if applied.recorded() {
+            let target = AuditTarget::Key(id.to_owned());
+            let draft = Draft::new(by, now, applied.action, target, applied.changes);
+            inner.append(draft, self.retention);
+        }
+        let record = if applied.delete {
+            inner.keys.remove(id);
+            inner.deleted.insert(id.to_owned());
+            None
+        } else {
+            inner.keys.insert(id.to_owned(), Arc::new(record.clone()));
+            Some(record)
+        };
+        drop(inner);
+        Ok(KeyChanged {
+            record,
+            key: prepared.into_key(),
+        })
+    }
+
+    async fn change_owner(
+        &self,
+        by: &Actor,
+        id: &str,
+        change: OwnerChange,
+    ) -> Result<OwnerChanged, StoreError> {
+        by.check()?;
+        let now = self.clock.now();
+        let mut inner = self.lock()?;
+        let inner = &mut *inner;
+        let before = inner.owners.get(id).cloned();
+        let target = || AuditTarget::Owner(id.to_owned());
+        if change == OwnerChange::Delete {
+            let Some(before) = before else {
+                return Err(StoreError::OwnerNotFound(id.to_owned()));
+            };
+            let mut gone: Vec<Arc<KeyRecord>> = inner
+                .keys
+                .values()
+                .filter(|r| r.owner.as_deref() == Some(id))
+                .cloned()
+                .collect();
+            gone.sort_by(|a, b| a.id.cmp(&b.id));
+            for record in &gone {
+                let key = AuditTarget::Key(record.id.clone());
+                let changes = deleted(record);
+                inner.append(Draft::new(by, now, AuditAction::Delete, key, changes), self.retention);
+                inner.keys.remove(&record.id);
+                inner.deleted.insert(record.id.clone());
+            }
+            let mut changes = owner_fields(Some(&before), None);
+            changes.push(FieldChange::count("keys", gone.len(), 0));
+            let draft = Draft::new(by, now, AuditAction::DeleteOwner, target(), changes);
+            inner.append(draft, self.retention);
+            inner.owners.remove(id);
+            return Ok(OwnerChanged {
+                owner: None,
+                deleted_keys: gone.iter().map(|r| r.id.clone()).collect(),
+            });
+        }
+        let mut owner = before.clone().unwrap_or_else(|| Owner::new(id));
+        apply_owner(&mut owner, change);
+        let changes = owner_fields(before.as_ref(), Some(&owner));
+        if !changes.is_empty() {
+            let draft = Draft::new(by, now, owner_action(change), target(), changes);
+            inner.append(draft, self.retention);
+        }
+        inner.owners.insert(id.to_owned(), owner.clone());
+        Ok(OwnerChanged {
+            owner: Some(owner),
+            deleted_keys: Vec::new(),
+        })
+    }
+
     async fn get(&self, id: &str) -> Result<Option<Arc<KeyRecord>>, StoreError> {
         Ok(self.lock()?.keys.get(id).cloned())
     }
 
-    async fn list(&self, filter: KeyFilter) -> Result<Vec<KeyRecord>, StoreError> {
+    async fn list(&self, query: KeyQuery) -> Result<KeyPage, StoreError> {
         let now = self.clock.now();
+        let size = query.page_size();
         let mut out: Vec<KeyRecord> = self
             .lock()?
             .keys
             .values()
-            .filter(|r| filter.matches(r, now))
+            .filter(|r| query.filter.matches(r, now))
+            .filter(|r| query.after.as_ref().is_none_or(|c| c.precedes(r)))
             .map(|r| KeyRecord::clone(r))
             .collect();
         out.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
-        Ok(out)
-    }
-
-    async fn revoke(&self, id: &str) -> Result<(), StoreError> {
-        self.key_op(id, |r| {
-            r.status = KeyStatus::Revoked;
-            Ok(())
-        })
-    }
-
-    async fn rotate(&self, id: &str, grace: Duration) -> Result<SecretString, StoreError> {
-        let now = self.clock.now();
-        let generated = self.format.generate_secret(id)?;
-        let hash = sha256(generated.secret.expose_secret());
-        self.key_op(id, |r| apply_rotation(r, hash, grace, now))?;
-        Ok(generated.full)
-    }
-
-    async fn update(&self, id: &str, change: KeyUpdate) -> Result<KeyRecord, StoreError> {
-        self.key_op(id, |r| {
-            apply_update(r, change);
-            Ok(r.clone())
-        })
+        out.truncate(size + 1);
+        Ok(KeyPage::from_rows(out, size))
     }
 
     async fn get_owner(&self, id: &str) -> Result<Option<Owner>, StoreError> {
         Ok(self.lock()?.owners.get(id).cloned())
     }
 
-    async fn disable_owner(&self, id: &str) -> Result<Owner, StoreError> {
-        self.owner_op(id, |o| o.enabled = false)
+    async fn owner_summary(&self, id: &str) -> Result<Option<OwnerSummary>, StoreError> {
+        let inner = self.lock()?;
+        Ok(inner.owners.get(id).map(|owner| OwnerSummary {
+            owner: owner.clone(),
+            keys: inner.keys_of(id),
+        }))
     }
 
-    async fn enable_owner(&self, id: &str) -> Result<Owner, StoreError> {
-        self.owner_op(id, |o| o.enabled = true)
+    async fn list_owners(&self, query: OwnerQuery) -> Result<OwnerPage, StoreError> {
+        let size = query.page_size();
+        let inner = self.lock()?;
+        let after = query.after.as_deref();
+        let owners = inner
+            .owners
+            .values()
+            .filter(|o| after.is_none_or(|a| o.id.as_str() > a))
+            .take(size + 1)
+            .map(|owner| OwnerSummary {
+                owner: owner.clone(),
+                keys: inner.keys_of(&owner.id),
+            })
+            .collect();
+        Ok(OwnerPage::from_rows(owners, size))
     }
 
-    async fn bump_epoch(&self, id: &str) -> Result<Owner, StoreError> {
-        self.owner_op(id, |o| o.epoch = o.epoch.saturating_add(1))
+    async fn audit(&self, query: AuditQuery) -> Result<AuditPage, StoreError> {
+        let size = query.page_size();
+        let inner = self.lock()?;
+        let entries = inner
+            .audit
+            .iter()
+            .rev()
+            .filter(|e| query.matches(e))
+            .take(size + 1)
+            .cloned()
+            .collect();
+        Ok(AuditPage::from_rows(entries, size))
     }
 
     async fn record_use(&self, id: &str, at: UnixSeconds) -> Result<(), StoreError> {
-        self.key_op(id, |r| {
-            r.last_used_at = Some(r.last_used_at.map_or(at, |old| old.max(at)));
-            Ok(())
-        })
+        let mut inner = self.lock()?;
+        let record = inner
+            .keys
+            .get_mut(id)
+            .ok_or_else(|| StoreError::NotFound(id.to_owned()))?;
+        let record = Arc::make_mut(record);
+        record.last_used_at = Some(record.last_used_at.map_or(at, |old| old.max(at)));
+        Ok(())
     }
 
     async fn names_in_use(&self) -> Result<Vec<NameInUse>, StoreError> {

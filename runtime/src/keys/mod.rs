@@ -16,19 +16,29 @@
 //! # Ok(()) }
 //! ```
 
+mod audit;
 mod cache;
+mod change;
 mod format;
 mod keyring;
 mod memory;
 mod model;
 mod names;
+mod page;
 #[cfg(feature = "postgres")]
 mod postgres;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod sql;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 mod store;
 
+pub use audit::{
+    Actor, ActorKind, AuditAction, AuditEntry, AuditPage, AuditQuery, AuditTarget, FieldChange,
+    DEFAULT_AUDIT_PAGE, DEFAULT_AUDIT_RETENTION, MAX_AUDIT_PAGE,
+};
 pub use cache::{CachedStore, Invalidator, DEFAULT_CAPACITY, DEFAULT_TTL};
+pub use change::{KeyChange, KeyChanged, OwnerChange, OwnerChanged};
 pub use format::{
     FormatError, GeneratedKey, KeyFormat, ParsedKey, RngError, CHECKSUM_LEN, KEY_ID_LEN, SECRET_LEN,
 };
@@ -36,10 +46,15 @@ pub use keyring::Keyring;
 pub use memory::MemoryStore;
 pub use model::{
     operation_key, secret_part, Clock, ErrorSource, Expiry, IssuedKey, KeyFilter, KeyRecord,
-    KeyState, KeyStatus, KeyUpdate, ManualClock, NewKey, Owner, Permissions, Preset, SecretHashes,
-    StoreError, SystemClock, UnixSeconds, ANY_METHOD, SAFE_METHODS,
+    KeyState, KeyStatus, KeyUpdate, ManualClock, Metadata, NewKey, Owner, Permissions, Preset,
+    SecretHashes, StoreError, SystemClock, UnixSeconds, ANY_METHOD, METADATA_MAX_BYTES,
+    SAFE_METHODS,
 };
 pub use names::{NameInUse, NameKind, NameReport, UnknownName};
+pub use page::{
+    KeyCursor, KeyPage, KeyQuery, OwnerPage, OwnerQuery, OwnerSummary, DEFAULT_PAGE_SIZE,
+    MAX_PAGE_SIZE,
+};
 #[cfg(feature = "postgres")]
 pub use postgres::{ListenerState, PostgresOptions, PostgresStore};
 #[cfg(feature = "sqlite")]

@@ -15,6 +15,24 @@ use crate::digest::digests_equal;
 /// Unix time in whole seconds.
 pub type UnixSeconds = i64;
 
+/// A key's metadata: a small JSON object the app reads back from the principal.
+pub type Metadata = serde_json::Map<String, serde_json::Value>;
+
+/// The largest metadata object, in bytes of compact JSON.
+pub const METADATA_MAX_BYTES: usize = 4096;
+
+/// Refuses metadata larger than [`METADATA_MAX_BYTES`], naming the field.
+pub(crate) fn check_metadata(metadata: &Metadata) -> Result<(), StoreError> {
+    let size = serde_json::to_string(metadata).map_or(usize::MAX, |text| text.len());
+    if size > METADATA_MAX_BYTES {
+        return Err(StoreError::invalid(
+            "metadata",
+            format!("{size} bytes as JSON, more than the {METADATA_MAX_BYTES} allowed"),
+        ));
+    }
+    Ok(())
+}
+
 /// Where stores and the keyring read the time from. Tests use [`ManualClock`].
 pub trait Clock: Send + Sync + 'static {
     /// The current unix time in seconds.
@@ -74,14 +92,17 @@ pub enum KeyStatus {
     Active,
     /// Revoked for good.
     Revoked,
+    /// Disabled until enabled again (refused like a revoked key meanwhile).
+    Disabled,
 }
 
 impl KeyStatus {
-    /// The stored name: `active` or `revoked`.
+    /// The stored name: `active`, `revoked` or `disabled`.
     pub fn as_str(self) -> &'static str {
         match self {
             KeyStatus::Active => "active",
             KeyStatus::Revoked => "revoked",
+            KeyStatus::Disabled => "disabled",
         }
     }
 
@@ -90,6 +111,7 @@ impl KeyStatus {
         match text {
             "active" => Some(KeyStatus::Active),
             "revoked" => Some(KeyStatus::Revoked),
+            "disabled" => Some(KeyStatus::Disabled),
             _ => None,
         }
     }
@@ -102,8 +124,10 @@ pub enum KeyState {
     Active,
     /// Revoked.
     Revoked,
-    /// Past `expires_at` (and not revoked).
+    /// Past `expires_at` (and neither revoked nor disabled).
     Expired,
+    /// Disabled (the key itself; a disabled owner shows in [`KeyRecord::owner_stops`]).
+    Disabled,
 }
 
 /// The methods that [`Permissions::read_only`] allows.
@@ -302,6 +326,10 @@ pub struct KeyRecord {
     pub schemes: Option<BTreeSet<String>>,
     /// What the key may call.
     pub permissions: Permissions,
+    /// The app's own data about the key (a JSON object of at most
+    /// [`METADATA_MAX_BYTES`]; never a secret), readable from the
+    /// [`Principal`](crate::Principal). Empty when none was set.
+    pub metadata: Metadata,
     /// Secret digests.
     pub hashes: SecretHashes,
 }
@@ -311,6 +339,7 @@ impl KeyRecord {
     pub fn state(&self, now: UnixSeconds) -> KeyState {
         match self.status {
             KeyStatus::Revoked => KeyState::Revoked,
+            KeyStatus::Disabled => KeyState::Disabled,
             KeyStatus::Active if self.expires_at.is_some_and(|at| now >= at) => KeyState::Expired,
             KeyStatus::Active => KeyState::Active,
         }
@@ -401,6 +430,8 @@ pub struct NewKey {
     pub schemes: Option<BTreeSet<String>>,
     /// Permissions (default: read-only, the safe choice).
     pub permissions: Permissions,
+    /// The app's own data (see [`KeyRecord::metadata`]).
+    pub metadata: Metadata,
 }
 
 impl NewKey {
@@ -414,7 +445,15 @@ impl NewKey {
             expiry: Expiry::Never,
             schemes: None,
             permissions: Permissions::read_only(),
+            metadata: Metadata::new(),
         }
+    }
+
+    /// Sets the metadata: a JSON object of at most [`METADATA_MAX_BYTES`] (checked when
+    /// the key is created).
+    pub fn metadata(mut self, metadata: Metadata) -> NewKey {
+        self.metadata = metadata;
+        self
     }
 
     /// Sets the description.
@@ -495,29 +534,157 @@ pub fn secret_part(full_key: &str) -> SecretString {
 /// Changes to a key; `None` fields stay as they are.
 #[derive(Debug, Clone, Default)]
 pub struct KeyUpdate {
-    /// New permissions.
+    /// A new name.
+    pub name: Option<String>,
+    /// A new description: `Some(None)` removes it.
+    pub description: Option<Option<String>>,
+    /// New permissions (replacing the old; applied before `default_methods` and
+    /// `operations`).
     pub permissions: Option<Permissions>,
+    /// New default methods (the per-operation overrides stay).
+    pub default_methods: Option<BTreeSet<String>>,
+    /// Per-operation overrides to set (`Some(methods)`) or remove (`None`), the others
+    /// staying.
+    pub operations: BTreeMap<String, Option<BTreeSet<String>>>,
     /// New roles (replacing the old).
     pub roles: Option<BTreeSet<String>>,
     /// New expiry: `Some(None)` removes it.
     pub expires_at: Option<Option<UnixSeconds>>,
+    /// New scheme restriction: `Some(None)` allows every scheme.
+    pub schemes: Option<Option<BTreeSet<String>>>,
+    /// New metadata (replacing the old; at most [`METADATA_MAX_BYTES`]).
+    pub metadata: Option<Metadata>,
 }
 
-/// Which keys [`KeyStore::list`](super::KeyStore::list) returns.
-#[derive(Debug, Clone, Default)]
+impl KeyUpdate {
+    /// Changes nothing yet.
+    pub fn new() -> KeyUpdate {
+        KeyUpdate::default()
+    }
+
+    /// Renames the key.
+    pub fn name(mut self, name: impl Into<String>) -> KeyUpdate {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// Sets (`Some`) or removes (`None`) the description.
+    pub fn description(mut self, text: Option<String>) -> KeyUpdate {
+        self.description = Some(text);
+        self
+    }
+
+    /// Replaces the permissions.
+    pub fn permissions(mut self, permissions: Permissions) -> KeyUpdate {
+        self.permissions = Some(permissions);
+        self
+    }
+
+    /// Replaces the default methods (`*` for any), keeping the per-operation overrides.
+    pub fn default_methods<I, M>(mut self, methods: I) -> KeyUpdate
+    where
+        I: IntoIterator<Item = M>,
+        M: AsRef<str>,
+    {
+        self.default_methods = Some(method_set(methods));
+        self
+    }
+
+    /// Sets the methods allowed on one operation (an empty set denies it).
+    pub fn operation<I, M>(mut self, operation: &str, methods: I) -> KeyUpdate
+    where
+        I: IntoIterator<Item = M>,
+        M: AsRef<str>,
+    {
+        let methods = method_set(methods);
+        self.operations.insert(operation.to_owned(), Some(methods));
+        self
+    }
+
+    /// Removes the override of one operation: the default methods apply to it again.
+    pub fn remove_operation(mut self, operation: &str) -> KeyUpdate {
+        self.operations.insert(operation.to_owned(), None);
+        self
+    }
+
+    /// Replaces the roles.
+    pub fn roles<I, R>(mut self, roles: I) -> KeyUpdate
+    where
+        I: IntoIterator<Item = R>,
+        R: Into<String>,
+    {
+        self.roles = Some(roles.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Sets the expiry (`Some`: extend or shorten) or removes it (`None`).
+    pub fn expires_at(mut self, at: Option<UnixSeconds>) -> KeyUpdate {
+        self.expires_at = Some(at);
+        self
+    }
+
+    /// Restricts the key to these schemes (`None`: every scheme).
+    pub fn schemes(mut self, schemes: Option<BTreeSet<String>>) -> KeyUpdate {
+        self.schemes = Some(schemes);
+        self
+    }
+
+    /// Replaces the metadata.
+    pub fn metadata(mut self, metadata: Metadata) -> KeyUpdate {
+        self.metadata = Some(metadata);
+        self
+    }
+}
+
+/// Which keys [`KeyStore::list`](super::KeyStore::list) returns; every field set must
+/// hold.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct KeyFilter {
     /// Only this owner's keys.
     pub owner: Option<String>,
     /// Only keys in this state (expiry judged by the store's clock).
     pub state: Option<KeyState>,
+    /// Only keys with exactly this name.
+    pub name: Option<String>,
+    /// Only keys with an expiry before this time (exclusive), expired ones included.
+    pub expiring_before: Option<UnixSeconds>,
 }
 
 impl KeyFilter {
-    pub(crate) fn matches(&self, record: &KeyRecord, now: UnixSeconds) -> bool {
+    /// Only this owner's keys.
+    pub fn owner(mut self, owner: impl Into<String>) -> KeyFilter {
+        self.owner = Some(owner.into());
+        self
+    }
+
+    /// Only keys in this state.
+    pub fn state(mut self, state: KeyState) -> KeyFilter {
+        self.state = Some(state);
+        self
+    }
+
+    /// Only keys named exactly `name`.
+    pub fn name(mut self, name: impl Into<String>) -> KeyFilter {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// Only keys expiring before `at`.
+    pub fn expiring_before(mut self, at: UnixSeconds) -> KeyFilter {
+        self.expiring_before = Some(at);
+        self
+    }
+
+    /// Whether `record` passes the filter at `now`.
+    pub fn matches(&self, record: &KeyRecord, now: UnixSeconds) -> bool {
         self.owner
             .as_deref()
             .is_none_or(|o| record.owner.as_deref() == Some(o))
             && self.state.is_none_or(|s| record.state(now) == s)
+            && self.name.as_deref().is_none_or(|n| record.name == n)
+            && self
+                .expiring_before
+                .is_none_or(|t| record.expires_at.is_some_and(|at| at < t))
     }
 }
 
@@ -532,8 +699,18 @@ pub type ErrorSource = Arc<dyn std::error::Error + Send + Sync>;
 pub enum StoreError {
     /// No key with this id.
     NotFound(String),
-    /// The key with this id is revoked, so it cannot be rotated.
+    /// The key with this id is revoked for good, so it cannot be rotated, disabled or
+    /// enabled.
     Revoked(String),
+    /// No owner with this id.
+    OwnerNotFound(String),
+    /// A value given to the store is not acceptable; `field` names it.
+    Invalid {
+        /// The field (`metadata`, `cursor`, `actor`, ...).
+        field: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// The store is configured wrongly (a malformed URL or schema name, no database
     /// where one must exist): retrying does not help.
     Config {
@@ -576,6 +753,13 @@ impl StoreError {
         }
     }
 
+    pub(crate) fn invalid(field: &'static str, reason: impl Into<String>) -> StoreError {
+        StoreError::Invalid {
+            field,
+            reason: reason.into(),
+        }
+    }
+
     pub(crate) fn unavailable(reason: impl Into<String>) -> StoreError {
         StoreError::Unavailable {
             reason: reason.into(),
@@ -611,7 +795,12 @@ impl fmt::Display for StoreError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             StoreError::NotFound(id) => write!(f, "no key with id `{id}`"),
-            StoreError::Revoked(id) => write!(f, "key `{id}` is revoked and cannot be rotated"),
+            StoreError::Revoked(id) => write!(
+                f,
+                "key `{id}` is revoked for good: it cannot be rotated, disabled or enabled"
+            ),
+            StoreError::OwnerNotFound(id) => write!(f, "no owner with id `{id}`"),
+            StoreError::Invalid { field, reason } => write!(f, "invalid `{field}`: {reason}"),
             StoreError::Config { reason, .. } => write!(f, "key store misconfigured: {reason}"),
             StoreError::Unavailable { reason, .. } => write!(f, "key store unavailable: {reason}"),
             StoreError::Corrupt { reason, .. } => write!(f, "key store data is corrupt: {reason}"),
@@ -677,43 +866,11 @@ pub(crate) fn new_record(
         status: KeyStatus::Active,
         schemes: spec.schemes,
         permissions: spec.permissions,
+        metadata: spec.metadata,
         hashes: SecretHashes {
             current: secret_hash,
             previous: None,
         },
-    }
-}
-
-/// Applies a rotation to `record`: the new hash becomes current, the old one is kept
-/// until `now + grace` (not at all for a zero grace).
-pub(crate) fn apply_rotation(
-    record: &mut KeyRecord,
-    new_hash: [u8; 32],
-    grace: Duration,
-    now: UnixSeconds,
-) -> Result<(), StoreError> {
-    if record.status == KeyStatus::Revoked {
-        return Err(StoreError::Revoked(record.id.clone()));
-    }
-    let until = now.saturating_add(secs(grace));
-    let old = record.hashes.current;
-    record.hashes = SecretHashes {
-        current: new_hash,
-        previous: (until > now).then_some((old, until)),
-    };
-    Ok(())
-}
-
-/// Applies an update to `record`.
-pub(crate) fn apply_update(record: &mut KeyRecord, change: KeyUpdate) {
-    if let Some(p) = change.permissions {
-        record.permissions = p;
-    }
-    if let Some(r) = change.roles {
-        record.roles = r;
-    }
-    if let Some(e) = change.expires_at {
-        record.expires_at = e;
     }
 }
 

@@ -279,6 +279,7 @@ mod tests {
             status: KeyStatus::Active,
             schemes: schemes.map(|s| s.iter().map(|s| (*s).to_owned()).collect()),
             permissions,
+            metadata: Default::default(),
             hashes: SecretHashes {
                 current: [0; 32],
                 previous: None,

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 
@@ -12,29 +12,40 @@ use deadpool_postgres::{
     GenericClient, Manager, ManagerConfig, Object, Pool, PoolError, RecyclingMethod, Runtime,
 };
 use moka::sync::Cache;
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::ExposeSecret;
 use tokio::sync::watch;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{AsyncMessage, NoTls, Row};
 
+use super::audit::{
+    prune_before, Actor, AuditAction, AuditPage, AuditQuery, AuditTarget, Draft, FieldChange,
+    RawEntry, DEFAULT_AUDIT_RETENTION,
+};
 use super::cache::{CachedStore, Invalidator};
+use super::change::{
+    check_new, created, deleted, owner_action, owner_fields, KeyChange, KeyChanged,
+    OwnerChange, OwnerChanged, Prepared,
+};
 use super::format::KeyFormat;
 use super::model::{
-    apply_rotation, apply_update, new_record, Chain, Clock, IssuedKey, KeyFilter, KeyRecord,
-    KeyStatus, KeyUpdate, NewKey, Owner, SecretHashes, StoreError, SystemClock, UnixSeconds,
+    new_record, Chain, Clock, IssuedKey, KeyRecord, KeyStatus, Metadata, NewKey, Owner,
+    SecretHashes, StoreError, SystemClock, UnixSeconds,
 };
 use super::names::{sort_names, NameInUse, NameKind};
+use super::page::{KeyPage, KeyQuery, OwnerPage, OwnerQuery, OwnerSummary};
+use super::sql::{self, Param};
 use super::store::KeyStore;
 use crate::digest::sha256;
 
 mod listener;
 mod rows;
 
-use rows::{read_name_in_use, read_owner, read_record, KeyRow};
+use rows::{read_entry, read_name_in_use, read_owner, read_owner_summary, read_record, KeyRow};
 
 /// Schema migrations; migration `i` takes the schema from version `i` to `i + 1`. `{s}`
 /// stands for the quoted schema name. Append only: never edit one that has shipped.
-const MIGRATIONS: &[&str] = &["
+const MIGRATIONS: &[&str] = &[
+    "
     CREATE TABLE {s}.owners (
         id      text COLLATE \"C\" PRIMARY KEY,
         enabled boolean NOT NULL,
@@ -59,36 +70,101 @@ const MIGRATIONS: &[&str] = &["
         CHECK ((previous_sha256 IS NULL) = (previous_until IS NULL))
     );
     CREATE INDEX keys_owner ON {s}.keys (owner);
-"];
+",
+    // The lifecycle: disabled keys, metadata, deleted ids never reused, list pages served
+    // by indexes, and the audit log (append-only: keygate only prunes by age).
+    "
+    ALTER TABLE {s}.keys ADD COLUMN metadata jsonb;
+    ALTER TABLE {s}.keys DROP CONSTRAINT keys_status_check;
+    ALTER TABLE {s}.keys ADD CONSTRAINT keys_status_check
+        CHECK (status IN ('active', 'revoked', 'disabled'));
+    CREATE TABLE {s}.deleted_keys (
+        id         text COLLATE \"C\" PRIMARY KEY,
+        deleted_at bigint NOT NULL
+    );
+    CREATE FUNCTION {s}.keys_never_reuse() RETURNS trigger LANGUAGE plpgsql AS $f$
+    BEGIN
+        IF EXISTS (SELECT 1 FROM {s}.deleted_keys WHERE id = NEW.id) THEN
+            RAISE EXCEPTION 'this key id was deleted and is never issued again'
+                USING ERRCODE = 'unique_violation';
+        END IF;
+        RETURN NEW;
+    END $f$;
+    CREATE TRIGGER keys_never_reuse BEFORE INSERT ON {s}.keys
+        FOR EACH ROW EXECUTE FUNCTION {s}.keys_never_reuse();
+    DROP INDEX {s}.keys_owner;
+    CREATE INDEX keys_by_created ON {s}.keys (created_at, id);
+    CREATE INDEX keys_by_owner ON {s}.keys (owner, created_at, id);
+    CREATE INDEX keys_by_status ON {s}.keys (status, created_at, id);
+    CREATE INDEX keys_by_name ON {s}.keys (name, created_at, id);
+    CREATE INDEX keys_by_expiry ON {s}.keys (expires_at, created_at, id)
+        WHERE expires_at IS NOT NULL;
+    CREATE TABLE {s}.audit (
+        seq         bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        at          bigint NOT NULL,
+        actor_kind  text NOT NULL,
+        actor       text COLLATE \"C\" NOT NULL,
+        action      text NOT NULL,
+        target_kind text NOT NULL,
+        target      text COLLATE \"C\" NOT NULL,
+        changes     jsonb NOT NULL,
+        request_id  text
+    );
+    CREATE INDEX audit_by_target ON {s}.audit (target, seq);
+    CREATE INDEX audit_by_actor ON {s}.audit (actor, seq);
+    CREATE INDEX audit_by_time ON {s}.audit (at);
+    CREATE FUNCTION {s}.audit_append_only() RETURNS trigger LANGUAGE plpgsql AS $f$
+    BEGIN
+        RAISE EXCEPTION 'audit entries are never changed';
+    END $f$;
+    CREATE TRIGGER audit_append_only BEFORE UPDATE ON {s}.audit
+        FOR EACH ROW EXECUTE FUNCTION {s}.audit_append_only();
+",
+];
 
 /// Key columns as read back (JSON as text, so no JSON feature of the client is needed).
 macro_rules! key_columns {
     () => {
         "id, name, description, owner, owner_epoch, roles::text, created_at, expires_at, \
          last_used_at, status, schemes::text, permissions::text, secret_sha256, \
-         previous_sha256, previous_until"
+         previous_sha256, previous_until, metadata::text"
     };
 }
 
 const SELECT_KEY: &str = concat!("SELECT ", key_columns!(), " FROM {s}.keys WHERE id = $1");
 
-const LIST_KEYS: &str = concat!(
-    "SELECT ",
-    key_columns!(),
-    " FROM {s}.keys WHERE $1::text IS NULL OR owner = $1 ORDER BY created_at, id"
-);
-
+/// Inserts a key unless its id is taken, by a key or by a deleted one (never issued
+/// again): no row then, and the caller draws another id.
 const INSERT_KEY: &str = "INSERT INTO {s}.keys (id, name, description, owner, owner_epoch, \
     roles, created_at, expires_at, last_used_at, status, schemes, permissions, \
-    secret_sha256, previous_sha256, previous_until) \
-    VALUES ($1, $2, $3, $4, $5, $6::text::jsonb, $7, $8, $9, $10, $11::text::jsonb, \
-    $12::text::jsonb, $13, $14, $15) ON CONFLICT (id) DO NOTHING";
+    secret_sha256, previous_sha256, previous_until, metadata) \
+    SELECT $1::text, $2::text, $3::text, $4::text, $5::int8, $6::text::jsonb, $7::int8, \
+    $8::int8, $9::int8, $10::text, $11::text::jsonb, $12::text::jsonb, $13::bytea, $14::bytea, \
+    $15::int8, $16::text::jsonb \
+    WHERE NOT EXISTS (SELECT 1 FROM {s}.deleted_keys WHERE id = $1::text) \
+    ON CONFLICT (id) DO NOTHING";
 
 const UPDATE_KEY: &str = "UPDATE {s}.keys SET name = $2, description = $3, owner = $4, \
     owner_epoch = $5, roles = $6::text::jsonb, created_at = $7, expires_at = $8, \
     last_used_at = $9, status = $10, schemes = $11::text::jsonb, \
     permissions = $12::text::jsonb, secret_sha256 = $13, previous_sha256 = $14, \
-    previous_until = $15 WHERE id = $1";
+    previous_until = $15, metadata = $16::text::jsonb WHERE id = $1";
+
+/// Appends audit entries, one per element of the arrays.
+const INSERT_AUDIT: &str = "INSERT INTO {s}.audit (at, actor_kind, actor, action, target_kind, \
+    target, changes, request_id) \
+    SELECT a.at, a.actor_kind, a.actor, a.action, a.target_kind, a.target, a.changes::jsonb, \
+    a.request_id \
+    FROM unnest($1::int8[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], \
+    $7::text[], $8::text[]) \
+    AS a(at, actor_kind, actor, action, target_kind, target, changes, request_id)";
+
+/// The audit columns, as `rows::read_entry` reads them.
+const AUDIT_COLUMNS: &str =
+    "seq, at, actor_kind, actor, action, target_kind, target, changes::text, request_id";
+
+/// Seconds between two prunes of the audit log by one store.
+const PRUNE_EVERY: i64 = 60;
 
 /// Creates the owner `$1` if needed and reads it. The no-op update on conflict still
 /// locks the row, so a concurrent epoch bump waits until the new key is committed.
@@ -127,7 +203,8 @@ const DEFAULT_POOL_SIZE: usize = 16;
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(2);
 const DEFAULT_FLUSH_EVERY: Duration = Duration::from_secs(5);
 const DEFAULT_HEARTBEAT: Duration = Duration::from_secs(5);
-/// Ids known to exist, so that recording a use needs no lookup (keys are never deleted).
+/// Ids known to exist, so that recording a use needs no lookup (a use of a key deleted
+/// meanwhile updates no row).
 const KNOWN_IDS: u64 = 100_000;
 /// Listener reconnection backoff: the first wait, and the longest.
 const BACKOFF_MIN: Duration = Duration::from_millis(100);
@@ -143,6 +220,7 @@ pub struct PostgresOptions {
     flush_every: Duration,
     heartbeat: Duration,
     application_name: Option<String>,
+    audit_retention: Option<Duration>,
 }
 
 impl fmt::Debug for PostgresOptions {
@@ -190,6 +268,13 @@ impl PostgresOptions {
     /// long a silently dead connection goes unnoticed.
     pub fn heartbeat(mut self, every: Duration) -> PostgresOptions {
         self.heartbeat = every;
+        self
+    }
+
+    /// Keeps audit entries this long (`None`: for ever); older ones are removed by the
+    /// writes that follow. Default [`DEFAULT_AUDIT_RETENTION`].
+    pub fn audit_retention(mut self, keep: Option<Duration>) -> PostgresOptions {
+        self.audit_retention = keep;
         self
     }
 
@@ -260,6 +345,8 @@ impl PostgresOptions {
             heartbeat: self.heartbeat,
             pending: Mutex::new(HashMap::new()),
             known: Cache::new(KNOWN_IDS),
+            audit_keep: self.audit_retention,
+            pruned_at: AtomicI64::new(i64::MIN),
             queries: Arc::new(AtomicU64::new(0)),
             listener: Arc::new(watch::channel(ListenerState::default()).0),
             stop,
@@ -336,6 +423,9 @@ struct Shared {
     /// Uses not yet written: key id → the latest time.
     pending: Mutex<HashMap<String, UnixSeconds>>,
     known: Cache<String, ()>,
+    /// The audit log's retention, and when this store last pruned it.
+    audit_keep: Option<Duration>,
+    pruned_at: AtomicI64,
     queries: Arc<AtomicU64>,
     listener: Arc<watch::Sender<ListenerState>>,
     /// Dropped with the store: tells the background tasks to stop.
@@ -475,6 +565,55 @@ impl Shared {
         self.execute(client, NOTIFY, &[&self.channel, &payloads])
             .await
             .map(drop)
+    }
+
+    /// Appends audit entries in the transaction of their change, first removing entries
+    /// past the retention when it is time to (at most once a minute per store).
+    async fn append_audit(
+        &self,
+        client: &impl GenericClient,
+        entries: &[Draft],
+    ) -> Result<(), StoreError> {
+        let Some(now) = entries.first().map(|e| e.at) else {
+            return Ok(());
+        };
+        if let Some(before) = prune_before(self.audit_keep, now) {
+            let last = self.pruned_at.load(Ordering::Relaxed);
+            if now.saturating_sub(last) >= PRUNE_EVERY {
+                self.pruned_at.store(now, Ordering::Relaxed);
+                self.execute(client, "DELETE FROM {s}.audit WHERE at < $1", &[&before])
+                    .await?;
+            }
+        }
+        let mut at = Vec::new();
+        let mut kinds = Vec::new();
+        let mut actors = Vec::new();
+        let mut actions = Vec::new();
+        let mut target_kinds = Vec::new();
+        let mut targets = Vec::new();
+        let mut changes = Vec::new();
+        let mut request_ids = Vec::new();
+        for e in entries {
+            at.push(e.at);
+            kinds.push(e.actor_kind.as_str());
+            actors.push(e.actor.as_str());
+            actions.push(e.action.as_str());
+            target_kinds.push(e.target.kind());
+            targets.push(e.target.id());
+            changes.push(e.changes_json()?);
+            request_ids.push(e.request_id.as_deref());
+        }
+        let params: [&(dyn ToSql + Sync); 8] = [
+            &at,
+            &kinds,
+            &actors,
+            &actions,
+            &target_kinds,
+            &targets,
+            &changes,
+            &request_ids,
+        ];
+        self.execute(client, INSERT_AUDIT, &params).await.map(drop)
     }
 
     async fn migrate(&self) -> Result<(), StoreError> {
@@ -626,6 +765,7 @@ impl PostgresStore {
             flush_every: DEFAULT_FLUSH_EVERY,
             heartbeat: DEFAULT_HEARTBEAT,
             application_name: None,
+            audit_retention: Some(DEFAULT_AUDIT_RETENTION),
         }
     }
 
@@ -673,67 +813,83 @@ impl PostgresStore {
     pub async fn flush(&self) -> Result<(), StoreError> {
         self.shared.flush().await
     }
+}
 
-    /// Reads, changes and writes back one key, notifying in the same transaction.
-    async fn modify<T>(
+/// A built statement's parameters, as the client takes them.
+fn pg_params(params: &[Param]) -> Vec<Box<dyn ToSql + Sync + Send>> {
+    params
+        .iter()
+        .map(|p| -> Box<dyn ToSql + Sync + Send> {
+            match p {
+                Param::Text(text) => Box::new(text.clone()),
+                Param::Int(n) => Box::new(*n),
+            }
+        })
+        .collect()
+}
+
+fn param_refs(params: &[Box<dyn ToSql + Sync + Send>]) -> Vec<&(dyn ToSql + Sync)> {
+    params
+        .iter()
+        .map(|p| -> &(dyn ToSql + Sync) { &**p })
+        .collect()
+}
+
+impl PostgresStore {
+    /// Deletes an owner and its keys in `tx`, with an audit entry for each.
+    async fn delete_owner_in(
         &self,
+        tx: &deadpool_postgres::Transaction<'_>,
+        by: &Actor,
         id: &str,
-        change: impl FnOnce(&mut KeyRecord) -> Result<T, StoreError>,
-    ) -> Result<T, StoreError> {
+        now: UnixSeconds,
+    ) -> Result<Option<(Vec<String>, Vec<String>)>, StoreError> {
         let s = &*self.shared;
-        s.bounded(async {
-            let mut client = s.client().await?;
-            let tx = s.begin(&mut client).await?;
-            let sql = format!("{SELECT_KEY} FOR UPDATE");
-            let row = s.query_opt(&tx, &sql, &[&id]).await?;
-            let Some(row) = row else {
-                s.count();
-                tx.rollback().await.map_err(pg)?;
-                return Err(StoreError::NotFound(id.to_owned()));
-            };
-            let mut record = read_record(&row)?;
-            let out = match change(&mut record) {
-                Ok(out) => out,
-                Err(e) => {
-                    s.count();
-                    tx.rollback().await.map_err(pg)?;
-                    return Err(e);
-                }
-            };
-            let values = KeyRow::new(&record)?;
-            s.execute(&tx, UPDATE_KEY, &values.params(&record)).await?;
-            s.notify(&tx, vec![format!("key:{id}")]).await?;
-            s.commit(tx).await?;
-            Ok(out)
-        })
-        .await
-    }
-
-    /// Creates the owner if needed, changes it with `set` (SQL on `owners`), notifies.
-    async fn owner_op(&self, id: &str, insert: &str, set: &str) -> Result<Owner, StoreError> {
-        let s = &*self.shared;
-        let sql = format!(
-            "INSERT INTO {{s}}.owners AS o (id, enabled, epoch) VALUES ($1, {insert}) \
-             ON CONFLICT (id) DO UPDATE SET {set} RETURNING enabled, epoch"
+        let sql = "SELECT enabled, epoch FROM {s}.owners WHERE id = $1 FOR UPDATE";
+        let Some(row) = s.query_opt(tx, sql, &[&id]).await? else {
+            return Ok(None);
+        };
+        let owner = read_owner(id, &row)?;
+        let sql = concat!(
+            "SELECT ",
+            key_columns!(),
+            " FROM {s}.keys WHERE owner = $1 ORDER BY id FOR UPDATE"
         );
-        s.bounded(async {
-            let mut client = s.client().await?;
-            let tx = s.begin(&mut client).await?;
-            let rows = s.query(&tx, &sql, &[&id]).await?;
-            let row = rows
-                .first()
-                .ok_or_else(|| StoreError::unavailable("owner upsert returned nothing"))?;
-            let owner = read_owner(id, row)?;
-            s.notify(&tx, vec![format!("owner:{id}")]).await?;
-            s.commit(tx).await?;
-            Ok(owner)
-        })
-        .await
+        let rows = s.query(tx, sql, &[&id]).await?;
+        let records = rows.iter().map(read_record).collect::<Result<Vec<_>, _>>()?;
+        let mut entries: Vec<Draft> = records
+            .iter()
+            .map(|r| {
+                let target = AuditTarget::Key(r.id.clone());
+                Draft::new(by, now, AuditAction::Delete, target, deleted(r))
+            })
+            .collect();
+        let mut changes = owner_fields(Some(&owner), None);
+        changes.push(FieldChange::count("keys", records.len(), 0));
+        let target = AuditTarget::Owner(id.to_owned());
+        entries.push(Draft::new(by, now, AuditAction::DeleteOwner, target, changes));
+        s.append_audit(tx, &entries).await?;
+        let ids: Vec<String> = records.into_iter().map(|r| r.id).collect();
+        s.execute(tx, "DELETE FROM {s}.keys WHERE owner = $1", &[&id])
+            .await?;
+        s.execute(
+            tx,
+            "INSERT INTO {s}.deleted_keys (id, deleted_at) SELECT unnest($1::text[]), $2 \
+             ON CONFLICT (id) DO NOTHING",
+            &[&ids, &now],
+        )
+        .await?;
+        s.execute(tx, "DELETE FROM {s}.owners WHERE id = $1", &[&id])
+            .await?;
+        let mut payloads: Vec<String> = ids.iter().map(|k| format!("key:{k}")).collect();
+        payloads.push(format!("owner:{id}"));
+        Ok(Some((ids, payloads)))
     }
 }
 
 impl KeyStore for PostgresStore {
-    async fn create(&self, spec: NewKey) -> Result<IssuedKey, StoreError> {
+    async fn create_by(&self, by: &Actor, spec: NewKey) -> Result<IssuedKey, StoreError> {
+        check_new(&spec, by)?;
         let now = self.clock.now();
         let s = &*self.shared;
         let issued = s
@@ -753,7 +909,7 @@ impl KeyStore for PostgresStore {
                     None => 0,
                 };
                 // Ids carry 60 random bits; a collision is astronomically rare, but
-                // cheap to survive.
+                // cheap to survive, and a deleted id is never issued again.
                 let (record, key) = loop {
                     let generated = self.format.generate()?;
                     let hash = sha256(generated.secret.expose_secret());
@@ -763,6 +919,9 @@ impl KeyStore for PostgresStore {
                         break (record, generated.full);
                     }
                 };
+                let target = AuditTarget::Key(record.id.clone());
+                let entry = Draft::new(by, now, AuditAction::Create, target, created(&record));
+                s.append_audit(&tx, &[entry]).await?;
                 payloads.push(format!("key:{}", record.id));
                 s.notify(&tx, payloads).await?;
                 s.commit(tx).await?;
@@ -771,6 +930,138 @@ impl KeyStore for PostgresStore {
             .await?;
         s.known.insert(issued.record.id.clone(), ());
         Ok(issued)
+    }
+
+    async fn change_key(
+        &self,
+        by: &Actor,
+        id: &str,
+        change: KeyChange,
+    ) -> Result<KeyChanged, StoreError> {
+        let prepared = Prepared::new(change, id, &self.format, by)?;
+        let now = self.clock.now();
+        let s = &*self.shared;
+        let record = s
+            .bounded(async {
+                let mut client = s.client().await?;
+                let tx = s.begin(&mut client).await?;
+                let sql = format!("{SELECT_KEY} FOR UPDATE");
+                let Some(row) = s.query_opt(&tx, &sql, &[&id]).await? else {
+                    s.count();
+                    tx.rollback().await.map_err(pg)?;
+                    return Err(StoreError::NotFound(id.to_owned()));
+                };
+                let mut record = read_record(&row)?;
+                let applied = match prepared.apply(&mut record, now) {
+                    Ok(applied) => applied,
+                    Err(e) => {
+                        s.count();
+                        tx.rollback().await.map_err(pg)?;
+                        return Err(e);
+                    }
+                };
+                if applied.recorded() {
+                    let target = AuditTarget::Key(id.to_owned());
+                    let entry = Draft::new(by, now, applied.action, target, applied.changes);
+                    s.append_audit(&tx, &[entry]).await?;
+                }
+                let out = if applied.delete {
+                    s.execute(&tx, "DELETE FROM {s}.keys WHERE id = $1", &[&id])
+                        .await?;
+                    s.execute(
+                        &tx,
+                        "INSERT INTO {s}.deleted_keys (id, deleted_at) VALUES ($1, $2) \
+                         ON CONFLICT (id) DO NOTHING",
+                        &[&id, &now],
+                    )
+                    .await?;
+                    None
+                } else {
+                    let values = KeyRow::new(&record)?;
+                    s.execute(&tx, UPDATE_KEY, &values.params(&record)).await?;
+                    Some(record)
+                };
+                s.notify(&tx, vec![format!("key:{id}")]).await?;
+                s.commit(tx).await?;
+                Ok(out)
+            })
+            .await?;
+        if record.is_none() {
+            s.known.invalidate(id);
+            s.pending().remove(id);
+        }
+        Ok(KeyChanged {
+            record: record.map(|r| s.with_pending(r)),
+            key: prepared.into_key(),
+        })
+    }
+
+    async fn change_owner(
+        &self,
+        by: &Actor,
+        id: &str,
+        change: OwnerChange,
+    ) -> Result<OwnerChanged, StoreError> {
+        by.check()?;
+        let now = self.clock.now();
+        let s = &*self.shared;
+        let (insert, set) = match change {
+            OwnerChange::Disable => ("false, 0", "enabled = false"),
+            OwnerChange::Enable => ("true, 0", "enabled = true"),
+            OwnerChange::BumpEpoch => ("true, 1", "epoch = o.epoch + 1"),
+            OwnerChange::Delete => ("", ""),
+        };
+        let upsert = format!(
+            "INSERT INTO {{s}}.owners AS o (id, enabled, epoch) VALUES ($1, {insert}) \
+             ON CONFLICT (id) DO UPDATE SET {set} RETURNING enabled, epoch"
+        );
+        let changed = s
+            .bounded(async {
+                let mut client = s.client().await?;
+                let tx = s.begin(&mut client).await?;
+                if change == OwnerChange::Delete {
+                    let Some((ids, payloads)) = self.delete_owner_in(&tx, by, id, now).await?
+                    else {
+                        s.count();
+                        tx.rollback().await.map_err(pg)?;
+                        return Err(StoreError::OwnerNotFound(id.to_owned()));
+                    };
+                    s.notify(&tx, payloads).await?;
+                    s.commit(tx).await?;
+                    return Ok(OwnerChanged {
+                        owner: None,
+                        deleted_keys: ids,
+                    });
+                }
+                let sql = "SELECT enabled, epoch FROM {s}.owners WHERE id = $1 FOR UPDATE";
+                let before = match s.query_opt(&tx, sql, &[&id]).await? {
+                    Some(row) => Some(read_owner(id, &row)?),
+                    None => None,
+                };
+                let rows = s.query(&tx, &upsert, &[&id]).await?;
+                let row = rows
+                    .first()
+                    .ok_or_else(|| StoreError::unavailable("owner upsert returned nothing"))?;
+                let owner = read_owner(id, row)?;
+                let changes = owner_fields(before.as_ref(), Some(&owner));
+                if !changes.is_empty() {
+                    let target = AuditTarget::Owner(id.to_owned());
+                    let entry = Draft::new(by, now, owner_action(change), target, changes);
+                    s.append_audit(&tx, &[entry]).await?;
+                }
+                s.notify(&tx, vec![format!("owner:{id}")]).await?;
+                s.commit(tx).await?;
+                Ok(OwnerChanged {
+                    owner: Some(owner),
+                    deleted_keys: Vec::new(),
+                })
+            })
+            .await?;
+        for key in &changed.deleted_keys {
+            s.known.invalidate(key);
+            s.pending().remove(key);
+        }
+        Ok(changed)
     }
 
     async fn get(&self, id: &str) -> Result<Option<Arc<KeyRecord>>, StoreError> {
@@ -785,51 +1076,22 @@ impl KeyStore for PostgresStore {
             .transpose()
     }
 
-    async fn list(&self, filter: KeyFilter) -> Result<Vec<KeyRecord>, StoreError> {
+    async fn list(&self, query: KeyQuery) -> Result<KeyPage, StoreError> {
         let now = self.clock.now();
         let s = &*self.shared;
+        let built = sql::key_page(&query, now, '$', key_columns!(), "{s}.keys");
+        let params = pg_params(&built.params);
         let rows = s
             .bounded(async {
                 let client = s.client().await?;
-                s.query(&client, LIST_KEYS, &[&filter.owner]).await
+                s.query(&client, &built.sql, &param_refs(&params)).await
             })
             .await?;
-        let mut out = Vec::new();
-        for row in &rows {
-            let record = s.with_pending(read_record(row)?);
-            if filter.matches(&record, now) {
-                out.push(record);
-            }
-        }
-        Ok(out)
-    }
-
-    async fn revoke(&self, id: &str) -> Result<(), StoreError> {
-        self.modify(id, |r| {
-            r.status = KeyStatus::Revoked;
-            Ok(())
-        })
-        .await
-    }
-
-    async fn rotate(&self, id: &str, grace: Duration) -> Result<SecretString, StoreError> {
-        let now = self.clock.now();
-        let generated = self.format.generate_secret(id)?;
-        let hash = sha256(generated.secret.expose_secret());
-        self.modify(id, move |r| apply_rotation(r, hash, grace, now))
-            .await?;
-        Ok(generated.full)
-    }
-
-    async fn update(&self, id: &str, change: KeyUpdate) -> Result<KeyRecord, StoreError> {
-        let s = &*self.shared;
-        let record = self
-            .modify(id, |r| {
-                apply_update(r, change);
-                Ok(r.clone())
-            })
-            .await?;
-        Ok(s.with_pending(record))
+        let records = rows
+            .iter()
+            .map(|row| read_record(row).map(|r| s.with_pending(r)))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(KeyPage::from_rows(records, query.page_size()))
     }
 
     async fn get_owner(&self, id: &str) -> Result<Option<Owner>, StoreError> {
@@ -848,23 +1110,71 @@ impl KeyStore for PostgresStore {
         row.map(|row| read_owner(id, &row)).transpose()
     }
 
-    async fn disable_owner(&self, id: &str) -> Result<Owner, StoreError> {
-        self.owner_op(id, "false, 0", "enabled = false").await
+    async fn owner_summary(&self, id: &str) -> Result<Option<OwnerSummary>, StoreError> {
+        let s = &*self.shared;
+        let row = s
+            .bounded(async {
+                let client = s.client().await?;
+                s.query_opt(
+                    &client,
+                    "SELECT o.enabled, o.epoch, \
+                     (SELECT count(*) FROM {s}.keys AS k WHERE k.owner = o.id) \
+                     FROM {s}.owners AS o WHERE o.id = $1",
+                    &[&id],
+                )
+                .await
+            })
+            .await?;
+        let Some(row) = row else { return Ok(None) };
+        let owner = read_owner(id, &row)?;
+        let keys: i64 = row
+            .try_get(2)
+            .map_err(|e| StoreError::corrupt(format!("owner `{id}`")).caused_by(e))?;
+        Ok(Some(OwnerSummary {
+            owner,
+            keys: u64::try_from(keys).unwrap_or(0),
+        }))
     }
 
-    async fn enable_owner(&self, id: &str) -> Result<Owner, StoreError> {
-        self.owner_op(id, "true, 0", "enabled = true").await
+    async fn list_owners(&self, query: OwnerQuery) -> Result<OwnerPage, StoreError> {
+        let s = &*self.shared;
+        let built = sql::owner_page(&query, '$', "{s}.owners", "{s}.keys");
+        let params = pg_params(&built.params);
+        let rows = s
+            .bounded(async {
+                let client = s.client().await?;
+                s.query(&client, &built.sql, &param_refs(&params)).await
+            })
+            .await?;
+        let owners = rows
+            .iter()
+            .map(read_owner_summary)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(OwnerPage::from_rows(owners, query.page_size()))
     }
 
-    async fn bump_epoch(&self, id: &str) -> Result<Owner, StoreError> {
-        self.owner_op(id, "true, 1", "epoch = o.epoch + 1").await
+    async fn audit(&self, query: AuditQuery) -> Result<AuditPage, StoreError> {
+        let s = &*self.shared;
+        let built = sql::audit_page(&query, '$', AUDIT_COLUMNS, "{s}.audit");
+        let params = pg_params(&built.params);
+        let rows = s
+            .bounded(async {
+                let client = s.client().await?;
+                s.query(&client, &built.sql, &param_refs(&params)).await
+            })
+            .await?;
+        let entries = rows
+            .iter()
+            .map(|row| read_entry(row).and_then(RawEntry::check))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(AuditPage::from_rows(entries, query.page_size()))
     }
 
     async fn record_use(&self, id: &str, at: UnixSeconds) -> Result<(), StoreError> {
         let s = &*self.shared;
         let buffered = s.pending().contains_key(id) || s.known.contains_key(id);
         if !buffered {
-            // Only for a key this instance has never read: keys are never deleted.
+            // Only for a key this instance has never read.
             let row = s
                 .bounded(async {
                     let client = s.client().await?;

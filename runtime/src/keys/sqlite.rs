@@ -2,51 +2,37 @@
 
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use rusqlite::{
-    params, Connection, ErrorCode, OpenFlags, OptionalExtension, Row, Transaction,
-    TransactionBehavior,
-};
-use secrecy::{ExposeSecret, SecretString};
+use rusqlite::{params, params_from_iter, Connection, ErrorCode, OpenFlags, Transaction, TransactionBehavior};
 
+use super::audit::{
+    prune_before, Actor, AuditAction, AuditPage, AuditQuery, AuditTarget, Draft, FieldChange,
+    DEFAULT_AUDIT_RETENTION,
+};
+use super::change::{
+    apply_owner, check_new, created, deleted, owner_action, owner_fields, secret_hash,
+    KeyChange, KeyChanged, OwnerChange, OwnerChanged, Prepared,
+};
 use super::format::KeyFormat;
 use super::model::{
-    apply_rotation, apply_update, new_record, Clock, IssuedKey, KeyFilter, KeyRecord, KeyStatus,
-    KeyUpdate, NewKey, Owner, SecretHashes, StoreError, SystemClock, UnixSeconds,
+    new_record, Clock, IssuedKey, KeyRecord, NewKey, Owner, StoreError, SystemClock, UnixSeconds,
 };
-use super::names::{sort_names, NameInUse, NameKind};
+use super::names::{sort_names, NameInUse};
+use super::page::{KeyPage, KeyQuery, OwnerPage, OwnerQuery, OwnerSummary};
+use super::sql::{self, Param};
 use super::store::KeyStore;
-use crate::digest::sha256;
 
-/// Schema migrations; migration `i` moves `PRAGMA user_version` from `i` to `i + 1`.
-/// Append only: never edit a migration that has shipped.
-const MIGRATIONS: &[&str] = &["
-    CREATE TABLE owners (
-        id      TEXT PRIMARY KEY NOT NULL,
-        enabled INTEGER NOT NULL,
-        epoch   INTEGER NOT NULL
-    );
-    CREATE TABLE keys (
-        id              TEXT PRIMARY KEY NOT NULL,
-        name            TEXT NOT NULL,
-        description     TEXT,
-        owner           TEXT,
-        owner_epoch     INTEGER NOT NULL,
-        roles           TEXT NOT NULL,
-        created_at      INTEGER NOT NULL,
-        expires_at      INTEGER,
-        last_used_at    INTEGER,
-        status          TEXT NOT NULL,
-        schemes         TEXT,
-        permissions     TEXT NOT NULL,
-        secret_sha256   BLOB NOT NULL,
-        previous_sha256 BLOB,
-        previous_until  INTEGER
-    );
-    CREATE INDEX keys_owner ON keys (owner);
-"];
+mod rows;
+mod schema;
+
+use rows::{
+    name_in_use, raw_entry, raw_key, read_key, read_owner, write_audit, write_key, write_owner,
+    AUDIT_COLUMNS,
+};
+use schema::migrate;
 
 /// How long an operation waits for another connection's lock before giving up: long
 /// enough to ride out a concurrent write, short enough that a stuck holder is reported.
@@ -54,7 +40,7 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 const KEY_COLUMNS: &str = "id, name, description, owner, owner_epoch, roles, created_at, \
     expires_at, last_used_at, status, schemes, permissions, secret_sha256, previous_sha256, \
-    previous_until";
+    previous_until, metadata";
 
 /// The names keys not revoked use, counted in one pass over the table without building
 /// records or reading hashes: 0 for operations, 1 for schemes.
@@ -74,6 +60,40 @@ pub struct SqliteStore {
     path: PathBuf,
     format: KeyFormat,
     clock: Arc<dyn Clock>,
+    audit: AuditLog,
+}
+
+/// The audit log's retention, and when this handle last pruned it.
+#[derive(Clone)]
+struct AuditLog {
+    keep: Option<Duration>,
+    /// Pruning runs in a write's transaction at most once a minute per handle.
+    pruned_at: Arc<AtomicI64>,
+}
+
+/// Seconds between two prunes of the audit log by one handle.
+const PRUNE_EVERY: i64 = 60;
+
+impl AuditLog {
+    fn new() -> AuditLog {
+        AuditLog {
+            keep: Some(DEFAULT_AUDIT_RETENTION),
+            pruned_at: Arc::new(AtomicI64::new(i64::MIN)),
+        }
+    }
+
+    /// Appends `entry`, first removing entries past the retention when it is time to.
+    fn append(&self, tx: &Transaction<'_>, entry: &Draft) -> Result<(), StoreError> {
+        let last = self.pruned_at.load(Ordering::Relaxed);
+        if let Some(before) = prune_before(self.keep, entry.at) {
+            if entry.at.saturating_sub(last) >= PRUNE_EVERY {
+                tx.execute("DELETE FROM audit WHERE at < ?1", [before])
+                    .map_err(db)?;
+                self.pruned_at.store(entry.at, Ordering::Relaxed);
+            }
+        }
+        write_audit(tx, entry)
+    }
 }
 
 impl fmt::Debug for SqliteStore {
@@ -108,10 +128,6 @@ fn db(e: rusqlite::Error) -> StoreError {
         },
     };
     error.caused_by(e)
-}
-
-fn corrupt(id: &str, what: &str) -> StoreError {
-    StoreError::corrupt(format!("key `{id}`: {what}"))
 }
 
 fn to_i64(value: u64) -> Result<i64, StoreError> {
@@ -164,7 +180,15 @@ impl SqliteStore {
             path,
             format: KeyFormat::default(),
             clock: Arc::new(SystemClock),
+            audit: AuditLog::new(),
         })
+    }
+
+    /// Keeps audit entries this long (`None`: for ever); older ones are removed by the
+    /// writes that follow. Default [`DEFAULT_AUDIT_RETENTION`].
+    pub fn with_audit_retention(mut self, keep: Option<Duration>) -> SqliteStore {
+        self.audit.keep = keep;
+        self
     }
 
     /// Issues keys in this format.
@@ -207,260 +231,196 @@ impl SqliteStore {
         }
     }
 
-    /// Reads, changes and writes back one key in a write transaction.
-    async fn modify<T, F>(&self, id: &str, change: F) -> Result<T, StoreError>
+    /// Runs `job` in a write transaction, committed when it succeeds.
+    async fn write<T, F>(&self, job: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
-        F: FnOnce(&mut KeyRecord) -> Result<T, StoreError> + Send + 'static,
+        F: FnOnce(&Transaction<'_>, &AuditLog) -> Result<T, StoreError> + Send + 'static,
     {
-        let id = id.to_owned();
+        let audit = self.audit.clone();
         self.run(move |conn| {
             let tx = conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(db)?;
-            let mut record = read_key(&tx, &id)?.ok_or_else(|| StoreError::NotFound(id.clone()))?;
-            let out = change(&mut record)?;
-            write_key(&tx, &record)?;
+            let out = job(&tx, &audit)?;
             tx.commit().map_err(db)?;
             Ok(out)
         })
         .await
     }
+}
 
-    async fn owner_op(
-        &self,
-        id: &str,
-        change: impl FnOnce(&mut Owner) + Send + 'static,
-    ) -> Result<Owner, StoreError> {
-        let id = id.to_owned();
-        self.run(move |conn| {
-            let tx = conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(db)?;
-            let mut owner = read_owner(&tx, &id)?.unwrap_or_else(|| Owner::new(&id));
-            change(&mut owner);
-            write_owner(&tx, &owner)?;
-            tx.commit().map_err(db)?;
-            Ok(owner)
-        })
-        .await
+/// Rusqlite's value of a built statement's parameter.
+fn sql_value(param: Param) -> rusqlite::types::Value {
+    match param {
+        Param::Text(text) => rusqlite::types::Value::Text(text),
+        Param::Int(n) => rusqlite::types::Value::Integer(n),
     }
 }
 
-fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
-    // An up-to-date schema needs no write lock: opening must not wait for a writer.
-    let version: i64 = conn
-        .query_row("PRAGMA user_version", [], |r| r.get(0))
-        .map_err(db)?;
-    if usize::try_from(version).is_ok_and(|v| v == MIGRATIONS.len()) {
-        return Ok(());
-    }
-    loop {
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(db)?;
-        // Read inside the write lock, so two processes opening at once migrate once.
-        let version: i64 = tx
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .map_err(db)?;
-        let version = usize::try_from(version)
-            .map_err(|_| StoreError::corrupt(format!("negative schema version {version}")))?;
-        let Some(sql) = MIGRATIONS.get(version) else {
-            if version > MIGRATIONS.len() {
-                return Err(StoreError::NewerSchema {
-                    found: version,
-                    supported: MIGRATIONS.len(),
-                });
-            }
-            return Ok(());
-        };
-        tx.execute_batch(sql).map_err(db)?;
-        let next = i64::try_from(version + 1).unwrap_or(i64::MAX);
-        tx.pragma_update(None, "user_version", next).map_err(db)?;
-        tx.commit().map_err(db)?;
-    }
-}
-
-/// A key row as stored, before checking.
-struct RawKey {
-    id: String,
-    name: String,
-    description: Option<String>,
-    owner: Option<String>,
-    owner_epoch: i64,
-    roles: String,
-    created_at: i64,
-    expires_at: Option<i64>,
-    last_used_at: Option<i64>,
-    status: String,
-    schemes: Option<String>,
-    permissions: String,
-    secret_sha256: Vec<u8>,
-    previous_sha256: Option<Vec<u8>>,
-    previous_until: Option<i64>,
-}
-
-fn raw_key(row: &Row<'_>) -> rusqlite::Result<RawKey> {
-    Ok(RawKey {
-        id: row.get(0)?,
-        name: row.get(1)?,
-        description: row.get(2)?,
-        owner: row.get(3)?,
-        owner_epoch: row.get(4)?,
-        roles: row.get(5)?,
-        created_at: row.get(6)?,
-        expires_at: row.get(7)?,
-        last_used_at: row.get(8)?,
-        status: row.get(9)?,
-        schemes: row.get(10)?,
-        permissions: row.get(11)?,
-        secret_sha256: row.get(12)?,
-        previous_sha256: row.get(13)?,
-        previous_until: row.get(14)?,
-    })
-}
-
-impl RawKey {
-    fn check(self) -> Result<KeyRecord, StoreError> {
-        let id = self.id;
-        let hash = |bytes: Vec<u8>| -> Result<[u8; 32], StoreError> {
-            bytes
-                .try_into()
-                .map_err(|_| corrupt(&id, "a secret hash is not 32 bytes"))
-        };
-        let current = hash(self.secret_sha256)?;
-        let previous = match (self.previous_sha256, self.previous_until) {
-            (Some(h), Some(until)) => Some((hash(h)?, until)),
-            (None, None) => None,
-            _ => return Err(corrupt(&id, "half of a previous secret is missing")),
-        };
-        let json_err = |what: &str| corrupt(&id, &format!("{what} is not valid JSON"));
-        Ok(KeyRecord {
-            name: self.name,
-            description: self.description,
-            owner: self.owner,
-            owner_epoch: u64::try_from(self.owner_epoch)
-                .map_err(|_| corrupt(&id, "negative owner epoch"))?,
-            roles: serde_json::from_str(&self.roles).map_err(|_| json_err("roles"))?,
-            created_at: self.created_at,
-            expires_at: self.expires_at,
-            last_used_at: self.last_used_at,
-            status: KeyStatus::parse(&self.status)
-                .ok_or_else(|| corrupt(&id, &format!("unknown status `{}`", self.status)))?,
-            schemes: match self.schemes {
-                Some(s) => Some(serde_json::from_str(&s).map_err(|_| json_err("schemes"))?),
-                None => None,
-            },
-            permissions: serde_json::from_str(&self.permissions)
-                .map_err(|_| json_err("permissions"))?,
-            hashes: SecretHashes { current, previous },
-            id,
-        })
-    }
-}
-
-fn read_key(conn: &Connection, id: &str) -> Result<Option<KeyRecord>, StoreError> {
-    let sql = format!("SELECT {KEY_COLUMNS} FROM keys WHERE id = ?1");
-    conn.query_row(&sql, [id], raw_key)
-        .optional()
-        .map_err(db)?
-        .map(RawKey::check)
-        .transpose()
-}
-
-fn write_key(tx: &Transaction<'_>, r: &KeyRecord) -> Result<(), StoreError> {
-    let sql = format!(
-        "INSERT OR REPLACE INTO keys ({KEY_COLUMNS}) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"
-    );
-    let schemes = r.schemes.as_ref().map(to_json).transpose()?;
-    let (prev_hash, prev_until) = match r.hashes.previous {
-        Some((h, until)) => (Some(h.to_vec()), Some(until)),
-        None => (None, None),
-    };
-    tx.execute(
-        &sql,
-        params![
-            r.id,
-            r.name,
-            r.description,
-            r.owner,
-            to_i64(r.owner_epoch)?,
-            to_json(&r.roles)?,
-            r.created_at,
-            r.expires_at,
-            r.last_used_at,
-            r.status.as_str(),
-            schemes,
-            to_json(&r.permissions)?,
-            r.hashes.current.to_vec(),
-            prev_hash,
-            prev_until,
-        ],
-    )
-    .map_err(db)?;
-    Ok(())
-}
-
-fn read_owner(conn: &Connection, id: &str) -> Result<Option<Owner>, StoreError> {
-    let row = conn
-        .query_row(
-            "SELECT enabled, epoch FROM owners WHERE id = ?1",
-            [id],
-            |r| Ok((r.get::<_, bool>(0)?, r.get::<_, i64>(1)?)),
+/// Whether the id is taken: by a key, or by a deleted one (never issued again).
+fn id_taken(tx: &Transaction<'_>, id: &str) -> Result<bool, StoreError> {
+    let mut stmt = tx
+        .prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM keys WHERE id = ?1) \
+             OR EXISTS (SELECT 1 FROM deleted_keys WHERE id = ?1)",
         )
-        .optional()
         .map_err(db)?;
-    row.map(|(enabled, epoch)| {
-        Ok(Owner {
-            id: id.to_owned(),
-            enabled,
-            epoch: u64::try_from(epoch)
-                .map_err(|_| StoreError::corrupt(format!("owner `{id}`: negative epoch")))?,
-        })
-    })
-    .transpose()
+    stmt.query_row([id], |row| row.get(0)).map_err(db)
 }
 
-fn write_owner(tx: &Transaction<'_>, owner: &Owner) -> Result<(), StoreError> {
+/// Removes a key for good, leaving its id behind as deleted.
+fn delete_key(tx: &Transaction<'_>, id: &str, now: UnixSeconds) -> Result<(), StoreError> {
+    tx.execute("DELETE FROM keys WHERE id = ?1", [id])
+        .map_err(db)?;
     tx.execute(
-        "INSERT OR REPLACE INTO owners (id, enabled, epoch) VALUES (?1, ?2, ?3)",
-        params![owner.id, owner.enabled, to_i64(owner.epoch)?],
+        "INSERT OR IGNORE INTO deleted_keys (id, deleted_at) VALUES (?1, ?2)",
+        params![id, now],
     )
     .map_err(db)?;
     Ok(())
+}
+
+fn count_keys(conn: &Connection, owner: &str) -> Result<u64, StoreError> {
+    let n: i64 = conn
+        .query_row("SELECT count(*) FROM keys WHERE owner = ?1", [owner], |r| {
+            r.get(0)
+        })
+        .map_err(db)?;
+    Ok(u64::try_from(n).unwrap_or(0))
+}
+
+/// Deletes an owner and its keys, with an audit entry for each.
+fn delete_owner(
+    tx: &Transaction<'_>,
+    audit: &AuditLog,
+    by: &Actor,
+    id: &str,
+    now: UnixSeconds,
+) -> Result<OwnerChanged, StoreError> {
+    let owner = read_owner(tx, id)?.ok_or_else(|| StoreError::OwnerNotFound(id.to_owned()))?;
+    let sql = format!("SELECT {KEY_COLUMNS} FROM keys WHERE owner = ?1 ORDER BY id");
+    let records = {
+        let mut stmt = tx.prepare(&sql).map_err(db)?;
+        let rows = stmt.query_map([id], raw_key).map_err(db)?;
+        let mut records = Vec::new();
+        for row in rows {
+            records.push(row.map_err(db)?.check()?);
+        }
+        records
+    };
+    for record in &records {
+        let target = AuditTarget::Key(record.id.clone());
+        let draft = Draft::new(by, now, AuditAction::Delete, target, deleted(record));
+        audit.append(tx, &draft)?;
+        delete_key(tx, &record.id, now)?;
+    }
+    let mut changes = owner_fields(Some(&owner), None);
+    changes.push(FieldChange::count("keys", records.len(), 0));
+    let target = AuditTarget::Owner(id.to_owned());
+    audit.append(tx, &Draft::new(by, now, AuditAction::DeleteOwner, target, changes))?;
+    tx.execute("DELETE FROM owners WHERE id = ?1", [id])
+        .map_err(db)?;
+    Ok(OwnerChanged {
+        owner: None,
+        deleted_keys: records.into_iter().map(|r| r.id).collect(),
+    })
 }
 
 impl KeyStore for SqliteStore {
-    async fn create(&self, spec: NewKey) -> Result<IssuedKey, StoreError> {
+    async fn create_by(&self, by: &Actor, spec: NewKey) -> Result<IssuedKey, StoreError> {
+        check_new(&spec, by)?;
         let now = self.clock.now();
         let format = self.format.clone();
-        self.run(move |conn| {
-            let tx = conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(db)?;
-            // Ids carry 60 random bits; a collision is astronomically rare, but cheap to avoid.
+        let by = by.clone();
+        self.write(move |tx, audit| {
+            // Ids carry 60 random bits; a collision is astronomically rare, but cheap to
+            // avoid, and a deleted id is never issued again.
             let mut generated = format.generate()?;
-            while read_key(&tx, &generated.key_id)?.is_some() {
+            while id_taken(tx, &generated.key_id)? {
                 generated = format.generate()?;
             }
             let epoch = match &spec.owner {
-                Some(id) => match read_owner(&tx, id)? {
+                Some(id) => match read_owner(tx, id)? {
                     Some(owner) => owner.epoch,
                     None => {
-                        write_owner(&tx, &Owner::new(id))?;
+                        write_owner(tx, &Owner::new(id))?;
                         0
                     }
                 },
                 None => 0,
             };
-            let hash = sha256(generated.secret.expose_secret());
+            let hash = secret_hash(&generated);
             let record = new_record(spec, generated.key_id, hash, epoch, now);
-            write_key(&tx, &record)?;
-            tx.commit().map_err(db)?;
+            write_key(tx, &record, false)?;
+            let target = AuditTarget::Key(record.id.clone());
+            let draft = Draft::new(&by, now, AuditAction::Create, target, created(&record));
+            audit.append(tx, &draft)?;
             Ok(IssuedKey {
                 record,
                 key: generated.full,
+            })
+        })
+        .await
+    }
+
+    async fn change_key(
+        &self,
+        by: &Actor,
+        id: &str,
+        change: KeyChange,
+    ) -> Result<KeyChanged, StoreError> {
+        let prepared = Prepared::new(change, id, &self.format, by)?;
+        let now = self.clock.now();
+        let (id, by) = (id.to_owned(), by.clone());
+        self.write(move |tx, audit| {
+            let mut record = read_key(tx, &id)?.ok_or_else(|| StoreError::NotFound(id.clone()))?;
+            let applied = prepared.apply(&mut record, now)?;
+            if applied.recorded() {
+                let target = AuditTarget::Key(id.clone());
+                let draft = Draft::new(&by, now, applied.action, target, applied.changes);
+                audit.append(tx, &draft)?;
+            }
+            let record = if applied.delete {
+                delete_key(tx, &id, now)?;
+                None
+            } else {
+                write_key(tx, &record, true)?;
+                Some(record)
+            };
+            Ok(KeyChanged {
+                record,
+                key: prepared.into_key(),
+            })
+        })
+        .await
+    }
+
+    async fn change_owner(
+        &self,
+        by: &Actor,
+        id: &str,
+        change: OwnerChange,
+    ) -> Result<OwnerChanged, StoreError> {
+        by.check()?;
+        let now = self.clock.now();
+        let (id, by) = (id.to_owned(), by.clone());
+        self.write(move |tx, audit| {
+            if change == OwnerChange::Delete {
+                return delete_owner(tx, audit, &by, &id, now);
+            }
+            let before = read_owner(tx, &id)?;
+            let mut owner = before.clone().unwrap_or_else(|| Owner::new(&id));
+            apply_owner(&mut owner, change);
+            let changes = owner_fields(before.as_ref(), Some(&owner));
+            if !changes.is_empty() {
+                let target = AuditTarget::Owner(id.clone());
+                audit.append(tx, &Draft::new(&by, now, owner_action(change), target, changes))?;
+            }
+            write_owner(tx, &owner)?;
+            Ok(OwnerChanged {
+                owner: Some(owner),
+                deleted_keys: Vec::new(),
             })
         })
         .await
@@ -472,50 +432,18 @@ impl KeyStore for SqliteStore {
         Ok(record.map(Arc::new))
     }
 
-    async fn list(&self, filter: KeyFilter) -> Result<Vec<KeyRecord>, StoreError> {
+    async fn list(&self, query: KeyQuery) -> Result<KeyPage, StoreError> {
         let now = self.clock.now();
         self.run(move |conn| {
-            let sql = format!(
-                "SELECT {KEY_COLUMNS} FROM keys WHERE ?1 IS NULL OR owner = ?1 \
-                 ORDER BY created_at, id"
-            );
-            let mut stmt = conn.prepare(&sql).map_err(db)?;
-            let rows = stmt
-                .query_map([filter.owner.as_deref()], raw_key)
-                .map_err(db)?;
+            let built = sql::key_page(&query, now, '?', KEY_COLUMNS, "keys");
+            let mut stmt = conn.prepare_cached(&built.sql).map_err(db)?;
+            let params = params_from_iter(built.params.into_iter().map(sql_value));
+            let rows = stmt.query_map(params, raw_key).map_err(db)?;
             let mut out = Vec::new();
             for row in rows {
-                let record = row.map_err(db)?.check()?;
-                if filter.matches(&record, now) {
-                    out.push(record);
-                }
+                out.push(row.map_err(db)?.check()?);
             }
-            Ok(out)
-        })
-        .await
-    }
-
-    async fn revoke(&self, id: &str) -> Result<(), StoreError> {
-        self.modify(id, |r| {
-            r.status = KeyStatus::Revoked;
-            Ok(())
-        })
-        .await
-    }
-
-    async fn rotate(&self, id: &str, grace: Duration) -> Result<SecretString, StoreError> {
-        let now = self.clock.now();
-        let generated = self.format.generate_secret(id)?;
-        let hash = sha256(generated.secret.expose_secret());
-        self.modify(id, move |r| apply_rotation(r, hash, grace, now))
-            .await?;
-        Ok(generated.full)
-    }
-
-    async fn update(&self, id: &str, change: KeyUpdate) -> Result<KeyRecord, StoreError> {
-        self.modify(id, |r| {
-            apply_update(r, change);
-            Ok(r.clone())
+            Ok(KeyPage::from_rows(out, query.page_size()))
         })
         .await
     }
@@ -525,17 +453,61 @@ impl KeyStore for SqliteStore {
         self.run(move |conn| read_owner(conn, &id)).await
     }
 
-    async fn disable_owner(&self, id: &str) -> Result<Owner, StoreError> {
-        self.owner_op(id, |o| o.enabled = false).await
+    async fn owner_summary(&self, id: &str) -> Result<Option<OwnerSummary>, StoreError> {
+        let id = id.to_owned();
+        self.run(move |conn| {
+            let Some(owner) = read_owner(conn, &id)? else {
+                return Ok(None);
+            };
+            let keys = count_keys(conn, &id)?;
+            Ok(Some(OwnerSummary { owner, keys }))
+        })
+        .await
     }
 
-    async fn enable_owner(&self, id: &str) -> Result<Owner, StoreError> {
-        self.owner_op(id, |o| o.enabled = true).await
+    async fn list_owners(&self, query: OwnerQuery) -> Result<OwnerPage, StoreError> {
+        self.run(move |conn| {
+            let built = sql::owner_page(&query, '?', "owners", "keys");
+            let mut stmt = conn.prepare_cached(&built.sql).map_err(db)?;
+            let params = params_from_iter(built.params.into_iter().map(sql_value));
+            let rows = stmt
+                .query_map(params, |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, bool>(1)?,
+                        r.get::<_, i64>(2)?,
+                        r.get::<_, i64>(3)?,
+                    ))
+                })
+                .map_err(db)?;
+            let mut owners = Vec::new();
+            for row in rows {
+                let (id, enabled, epoch, keys) = row.map_err(db)?;
+                let epoch = u64::try_from(epoch)
+                    .map_err(|_| StoreError::corrupt(format!("owner `{id}`: negative epoch")))?;
+                owners.push(OwnerSummary {
+                    owner: Owner { id, enabled, epoch },
+                    keys: u64::try_from(keys).unwrap_or(0),
+                });
+            }
+            Ok(OwnerPage::from_rows(owners, query.page_size()))
+        })
+        .await
     }
 
-    async fn bump_epoch(&self, id: &str) -> Result<Owner, StoreError> {
-        self.owner_op(id, |o| o.epoch = o.epoch.saturating_add(1))
-            .await
+    async fn audit(&self, query: AuditQuery) -> Result<AuditPage, StoreError> {
+        self.run(move |conn| {
+            let built = sql::audit_page(&query, '?', AUDIT_COLUMNS, "audit");
+            let mut stmt = conn.prepare_cached(&built.sql).map_err(db)?;
+            let params = params_from_iter(built.params.into_iter().map(sql_value));
+            let rows = stmt.query_map(params, raw_entry).map_err(db)?;
+            let mut entries = Vec::new();
+            for row in rows {
+                entries.push(row.map_err(db)?.check()?);
+            }
+            Ok(AuditPage::from_rows(entries, query.page_size()))
+        })
+        .await
     }
 
     async fn record_use(&self, id: &str, at: UnixSeconds) -> Result<(), StoreError> {
@@ -567,20 +539,6 @@ impl KeyStore for SqliteStore {
         })
         .await
     }
-}
-
-fn name_in_use(row: &Row<'_>) -> rusqlite::Result<NameInUse> {
-    let kind = match row.get::<_, i64>(0)? {
-        0 => NameKind::Operation,
-        _ => NameKind::Scheme,
-    };
-    let keys: i64 = row.get(2)?;
-    Ok(NameInUse {
-        kind,
-        name: row.get(1)?,
-        keys: u64::try_from(keys).unwrap_or(0),
-        example: row.get(3)?,
-    })
 }
 
 impl SqliteStore {

@@ -8,8 +8,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use keygate::keys::{
-    CachedStore, KeyFormat, KeyRecord, KeyStatus, KeyStore, Keyring, MemoryStore, NewKey,
-    SqliteStore,
+    Actor, AuditPage, AuditQuery, CachedStore, IssuedKey, KeyChange, KeyChanged, KeyFormat,
+    KeyPage, KeyQuery, KeyRecord, KeyStatus, KeyStore, Keyring, MemoryStore, NewKey, Owner,
+    OwnerChange, OwnerChanged, OwnerPage, OwnerQuery, OwnerSummary, SqliteStore, StoreError,
 };
 use keygate::{Verdict, Verifier};
 use keygate_tests::{CountingStore, TempDir};
@@ -91,70 +92,48 @@ struct SlowReads {
 }
 
 impl KeyStore for SlowReads {
-    async fn create(
-        &self,
-        spec: NewKey,
-    ) -> Result<keygate::keys::IssuedKey, keygate::keys::StoreError> {
-        self.inner.create(spec).await
+    async fn create_by(&self, by: &Actor, spec: NewKey) -> Result<IssuedKey, StoreError> {
+        self.inner.create_by(by, spec).await
     }
-    async fn get(
+    async fn change_key(
         &self,
+        by: &Actor,
         id: &str,
-    ) -> Result<Option<std::sync::Arc<keygate::keys::KeyRecord>>, keygate::keys::StoreError> {
+        change: KeyChange,
+    ) -> Result<KeyChanged, StoreError> {
+        self.inner.change_key(by, id, change).await
+    }
+    async fn change_owner(
+        &self,
+        by: &Actor,
+        id: &str,
+        change: OwnerChange,
+    ) -> Result<OwnerChanged, StoreError> {
+        self.inner.change_owner(by, id, change).await
+    }
+    async fn get(&self, id: &str) -> Result<Option<Arc<KeyRecord>>, StoreError> {
         // Read first (the stale value), then wait: the write lands in between.
         let value = self.inner.get(id).await;
         self.read_started.notify_one();
         self.release.notified().await;
         value
     }
-    async fn list(
-        &self,
-        f: keygate::keys::KeyFilter,
-    ) -> Result<Vec<keygate::keys::KeyRecord>, keygate::keys::StoreError> {
-        self.inner.list(f).await
+    async fn list(&self, query: KeyQuery) -> Result<KeyPage, StoreError> {
+        self.inner.list(query).await
     }
-    async fn revoke(&self, id: &str) -> Result<(), keygate::keys::StoreError> {
-        self.inner.revoke(id).await
-    }
-    async fn rotate(
-        &self,
-        id: &str,
-        grace: Duration,
-    ) -> Result<secrecy::SecretString, keygate::keys::StoreError> {
-        self.inner.rotate(id, grace).await
-    }
-    async fn update(
-        &self,
-        id: &str,
-        change: keygate::keys::KeyUpdate,
-    ) -> Result<keygate::keys::KeyRecord, keygate::keys::StoreError> {
-        self.inner.update(id, change).await
-    }
-    async fn get_owner(
-        &self,
-        id: &str,
-    ) -> Result<Option<keygate::keys::Owner>, keygate::keys::StoreError> {
+    async fn get_owner(&self, id: &str) -> Result<Option<Owner>, StoreError> {
         self.inner.get_owner(id).await
     }
-    async fn disable_owner(
-        &self,
-        id: &str,
-    ) -> Result<keygate::keys::Owner, keygate::keys::StoreError> {
-        self.inner.disable_owner(id).await
+    async fn owner_summary(&self, id: &str) -> Result<Option<OwnerSummary>, StoreError> {
+        self.inner.owner_summary(id).await
     }
-    async fn enable_owner(
-        &self,
-        id: &str,
-    ) -> Result<keygate::keys::Owner, keygate::keys::StoreError> {
-        self.inner.enable_owner(id).await
+    async fn list_owners(&self, query: OwnerQuery) -> Result<OwnerPage, StoreError> {
+        self.inner.list_owners(query).await
     }
-    async fn bump_epoch(
-        &self,
-        id: &str,
-    ) -> Result<keygate::keys::Owner, keygate::keys::StoreError> {
-        self.inner.bump_epoch(id).await
+    async fn audit(&self, query: AuditQuery) -> Result<AuditPage, StoreError> {
+        self.inner.audit(query).await
     }
-    async fn record_use(&self, id: &str, at: i64) -> Result<(), keygate::keys::StoreError> {
+    async fn record_use(&self, id: &str, at: i64) -> Result<(), StoreError> {
         self.inner.record_use(id, at).await
     }
 }

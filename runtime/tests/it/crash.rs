@@ -166,7 +166,7 @@ fn sqlite_survives_sigkill_at_random_points() {
         let store = SqliteStore::open_or_create(&path)
             .unwrap_or_else(|e| panic!("round {round}: the database does not reopen: {e}"));
         let ring = Keyring::new(store);
-        let stored: BTreeMap<String, KeyRecord> = block_on(ring.store().list(KeyFilter::default()))
+        let stored: BTreeMap<String, KeyRecord> = block_on(ring.store().list_all(KeyFilter::default()))
             .expect("list")
             .into_iter()
             .map(|record| (record.id.clone(), record))

@@ -60,7 +60,7 @@ async fn sqlite_store_passes_the_suite_and_persists() {
         .expect("open")
         .with_clock(clock.clone());
     suite(&store, &clock).await;
-    let before = store.list(KeyFilter::default()).await.expect("list");
+    let before = store.list_all(KeyFilter::default()).await.expect("list");
     let owners = [
         store.get_owner("alice").await.expect("owner"),
         store.get_owner("carol").await.expect("owner"),
@@ -70,7 +70,7 @@ async fn sqlite_store_passes_the_suite_and_persists() {
     let reopened = SqliteStore::open_or_create(&path)
         .expect("reopen")
         .with_clock(clock.clone());
-    let after = reopened.list(KeyFilter::default()).await.expect("list");
+    let after = reopened.list_all(KeyFilter::default()).await.expect("list");
     assert_eq!(before, after, "every field survives a reopen");
     assert_eq!(before.len(), 4);
     let owners_after = [
@@ -119,7 +119,7 @@ fn sqlite_uses_wal() {
     let version: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .expect("user version");
-    assert_eq!(version, 1);
+    assert_eq!(version, 2);
 }
 
 /// How long `names_in_use` takes over many keys in SQLite, and the process's peak memory
@@ -166,7 +166,7 @@ fn names_in_use_over_many_keys() {
     let counted = started.elapsed();
     let peak_after_names = peak_rss_kib();
     let started = std::time::Instant::now();
-    let listed = block_on(store.list(KeyFilter::default()))
+    let listed = block_on(store.list_all(KeyFilter::default()))
         .expect("list")
         .len();
     let listing = started.elapsed();

@@ -79,14 +79,14 @@ pub(crate) async fn suite<S: KeyStore>(store: &S, clock: &ManualClock) {
     let ids = |records: Vec<keygate::keys::KeyRecord>| -> Vec<String> {
         records.into_iter().map(|r| r.id).collect()
     };
-    let all = ids(store.list(KeyFilter::default()).await.expect("list"));
+    let all = ids(store.list_all(KeyFilter::default()).await.expect("list"));
     assert_eq!(all, vec![rec.id.clone(), bob.id.clone(), short.id.clone()]);
     let by_bob = KeyFilter {
         owner: Some("bob".into()),
         ..KeyFilter::default()
     };
     assert_eq!(
-        ids(store.list(by_bob).await.expect("list")),
+        ids(store.list_all(by_bob).await.expect("list")),
         vec![bob.id.clone()]
     );
 
@@ -97,7 +97,7 @@ pub(crate) async fn suite<S: KeyStore>(store: &S, clock: &ManualClock) {
         ..KeyFilter::default()
     };
     assert_eq!(
-        ids(store.list(expired.clone()).await.expect("list")),
+        ids(store.list_all(expired.clone()).await.expect("list")),
         vec![short.id.clone()]
     );
 
@@ -111,7 +111,7 @@ pub(crate) async fn suite<S: KeyStore>(store: &S, clock: &ManualClock) {
         ..KeyFilter::default()
     };
     assert_eq!(
-        ids(store.list(revoked).await.expect("list")),
+        ids(store.list_all(revoked).await.expect("list")),
         vec![bob.id.clone()]
     );
     let active = KeyFilter {
@@ -119,7 +119,7 @@ pub(crate) async fn suite<S: KeyStore>(store: &S, clock: &ManualClock) {
         ..KeyFilter::default()
     };
     assert_eq!(
-        ids(store.list(active).await.expect("list")),
+        ids(store.list_all(active).await.expect("list")),
         vec![rec.id.clone()]
     );
     assert!(matches!(
@@ -162,6 +162,7 @@ pub(crate) async fn suite<S: KeyStore>(store: &S, clock: &ManualClock) {
         permissions: Some(Permissions::read_only()),
         roles: Some(set(&["audit"])),
         expires_at: Some(None),
+        ..KeyUpdate::default()
     };
     let updated = store.update(&short.id, change).await.expect("update");
     assert_eq!(updated.permissions, Permissions::read_only());
@@ -257,7 +258,7 @@ pub(crate) async fn names_suite<S: KeyStore>(store: &S) {
         }
         None => expected.push((kind, name.to_owned(), 1, id.to_owned())),
     };
-    for record in store.list(KeyFilter::default()).await.expect("list") {
+    for record in store.list_all(KeyFilter::default()).await.expect("list") {
         if record.status == KeyStatus::Revoked {
             continue;
         }

@@ -18,8 +18,8 @@ use std::time::Duration;
 use clap::builder::NonEmptyStringValueParser;
 use clap::{ArgGroup, Args, Subcommand, ValueEnum};
 use keygate::keys::{
-    operation_key, secret_part, Clock, Expiry, KeyFilter, KeyRecord, KeyStore, NewKey, Owner,
-    StoreError, SystemClock, UnixSeconds,
+    operation_key, secret_part, Actor, Clock, Expiry, KeyChange, KeyFilter, KeyRecord, KeyStore,
+    NewKey, Owner, OwnerChange as StoreOwnerChange, StoreError, SystemClock, UnixSeconds,
 };
 use keygate_codegen::ir::{KeyLocation, Operation, SchemeKind};
 use keygate_codegen::Api;
@@ -584,7 +584,7 @@ fn new_key(args: CreateArgs) -> Result<KeyToCreate, Failure> {
 }
 
 async fn create(store: &impl KeyStore, key: KeyToCreate, now: UnixSeconds) -> Result<(), Failure> {
-    let issued = store.create(key.spec).await?;
+    let issued = store.create_by(&actor(), key.spec).await?;
     let owner = owner_of(store, &issued.record).await?;
     let full = issued.key.expose_secret();
     let secret = issued.secret();
@@ -627,7 +627,11 @@ async fn list(
 ) -> Result<(), Failure> {
     // The status filter is applied here, with owners taken into account, so it agrees
     // with the STATUS column.
-    let records = store.list(KeyFilter { owner, state: None }).await?;
+    let filter = KeyFilter {
+        owner,
+        ..KeyFilter::default()
+    };
+    let records = store.list_all(filter).await?;
     let mut owners: BTreeMap<String, Option<Owner>> = BTreeMap::new();
     for record in &records {
         if let Some(id) = &record.owner {
@@ -681,7 +685,7 @@ async fn revoke(store: &impl KeyStore, id: &str) -> Result<(), Failure> {
         let _ = emit(&format!("key `{id}` was already revoked\n"));
         return Ok(());
     }
-    store.revoke(id).await?;
+    store.change_key(&actor(), id, KeyChange::Revoke).await?;
     let _ = emit(&format!(
         "revoked key `{id}` ({}): it stops working on the next request\n",
         record.name.escape_debug()
@@ -696,7 +700,12 @@ async fn rotate(
     json: bool,
     now: UnixSeconds,
 ) -> Result<(), Failure> {
-    let full = store.rotate(id, grace).await?;
+    let changed = store
+        .change_key(&actor(), id, KeyChange::Rotate { grace })
+        .await?;
+    let full = changed
+        .key
+        .ok_or_else(|| Failure::Store(StoreError::NotFound(id.to_owned())))?;
     let record = get(store, id).await?;
     let owner = owner_of(store, &record).await?;
     let full = full.expose_secret();
@@ -731,21 +740,31 @@ enum OwnerChange {
     BumpEpoch,
 }
 
-async fn owner_command(
+/// Who the audit log names for this command's changes: the OS user running it.
+fn actor() -> Actor {
+    let user = ["USER", "LOGNAME", "USERNAME"]
+        .iter()
+        .find_map(|var| std::env::var(var).ok().filter(|v| !v.is_empty()));
+    Actor::cli(user.unwrap_or_else(|| "unknown".to_owned()))
+}
+
+async fn change_owner(
     store: &impl KeyStore,
     id: &str,
-    change: OwnerChange,
-) -> Result<(), Failure> {
-    let held = store
-        .list(KeyFilter {
-            owner: Some(id.to_owned()),
-            state: None,
-        })
-        .await?;
+    change: StoreOwnerChange,
+) -> Result<Owner, Failure> {
+    let changed = store.change_owner(&actor(), id, change).await?;
+    changed
+        .owner
+        .ok_or_else(|| Failure::Store(StoreError::OwnerNotFound(id.to_owned())))
+}
+
+async fn owner_command(store: &impl KeyStore, id: &str, change: OwnerChange) -> Result<(), Failure> {
+    let held = store.list_all(KeyFilter::default().owner(id)).await?;
     let owner = match change {
-        OwnerChange::Disable => store.disable_owner(id).await?,
-        OwnerChange::Enable => store.enable_owner(id).await?,
-        OwnerChange::BumpEpoch => store.bump_epoch(id).await?,
+        OwnerChange::Disable => change_owner(store, id, StoreOwnerChange::Disable).await?,
+        OwnerChange::Enable => change_owner(store, id, StoreOwnerChange::Enable).await?,
+        OwnerChange::BumpEpoch => change_owner(store, id, StoreOwnerChange::BumpEpoch).await?,
     };
     let at_epoch = held.iter().filter(|r| r.owner_epoch == owner.epoch).count();
     let name = id.escape_debug();

@@ -59,6 +59,7 @@ pub(crate) fn status(record: &KeyRecord, owner: Option<&Owner>, now: UnixSeconds
                 KeyState::Active => Shown::Active,
                 KeyState::Revoked => Shown::Revoked,
                 KeyState::Expired => Shown::Expired,
+                KeyState::Disabled => Shown::Disabled,
             },
             reason: None,
         },
@@ -68,7 +69,7 @@ pub(crate) fn status(record: &KeyRecord, owner: Option<&Owner>, now: UnixSeconds
 impl Status {
     fn text(self) -> String {
         match (self.shown, self.reason) {
-            (Shown::Disabled, _) => "disabled (owner)".to_owned(),
+            (Shown::Disabled, Some(_)) => "disabled (owner)".to_owned(),
             (shown, Some(reason)) => format!("{} ({reason})", shown.name()),
             (shown, None) => shown.name().to_owned(),
         }
@@ -383,6 +384,7 @@ mod tests {
             status: KeyStatus::Active,
             schemes: None,
             permissions,
+            metadata: Default::default(),
             hashes: SecretHashes {
                 current: [7; 32],
                 previous: Some(([8; 32], NOW + 30)),

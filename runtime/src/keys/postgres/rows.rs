@@ -22,6 +22,7 @@ pub(super) fn read_record(row: &Row) -> Result<KeyRecord, StoreError> {
     let current = hash(row.try_get(12).map_err(bad)?)?;
     let previous_hash: Option<Vec<u8>> = row.try_get(13).map_err(bad)?;
     let previous_until: Option<i64> = row.try_get(14).map_err(bad)?;
+    let metadata: Option<String> = row.try_get(15).map_err(bad)?;
     let previous = match (previous_hash, previous_until) {
         (Some(h), Some(until)) => Some((hash(h)?, until)),
         (None, None) => None,
@@ -44,6 +45,10 @@ pub(super) fn read_record(row: &Row) -> Result<KeyRecord, StoreError> {
             None => None,
         },
         permissions: serde_json::from_str(&permissions).map_err(|_| json_err("permissions"))?,
+        metadata: match metadata {
+            Some(m) => serde_json::from_str(&m).map_err(|_| json_err("metadata"))?,
+            None => Metadata::new(),
+        },
         hashes: SecretHashes { current, previous },
         id,
     })
@@ -68,7 +73,7 @@ pub(super) fn read_name_in_use(row: &Row) -> Result<NameInUse, StoreError> {
     })
 }
 
-/// The 15 values of a key row, in `KEY_COLUMNS` order.
+/// The 16 values of a key row, in `key_columns!` order.
 pub(super) struct KeyRow {
     owner_epoch: i64,
     roles: String,
@@ -78,6 +83,7 @@ pub(super) struct KeyRow {
     current: Vec<u8>,
     previous_sha256: Option<Vec<u8>>,
     previous_until: Option<i64>,
+    metadata: Option<String>,
 }
 
 impl KeyRow {
@@ -95,10 +101,13 @@ impl KeyRow {
             current: r.hashes.current.to_vec(),
             previous_sha256,
             previous_until,
+            metadata: (!r.metadata.is_empty())
+                .then(|| to_json(&r.metadata))
+                .transpose()?,
         })
     }
 
-    pub(super) fn params<'a>(&'a self, r: &'a KeyRecord) -> [&'a (dyn ToSql + Sync); 15] {
+    pub(super) fn params<'a>(&'a self, r: &'a KeyRecord) -> [&'a (dyn ToSql + Sync); 16] {
         [
             &r.id,
             &r.name,
@@ -115,6 +124,7 @@ impl KeyRow {
             &self.current,
             &self.previous_sha256,
             &self.previous_until,
+            &self.metadata,
         ]
     }
 }
@@ -128,5 +138,38 @@ pub(super) fn read_owner(id: &str, row: &Row) -> Result<Owner, StoreError> {
         enabled,
         epoch: u64::try_from(epoch)
             .map_err(|_| StoreError::corrupt(format!("owner `{id}`: negative epoch")))?,
+    })
+}
+
+/// A row of an owner page: id, enabled, epoch, key count.
+pub(super) fn read_owner_summary(row: &Row) -> Result<OwnerSummary, StoreError> {
+    let id: String = row
+        .try_get(0)
+        .map_err(|e| StoreError::corrupt("an owner id").caused_by(e))?;
+    let bad = |e: tokio_postgres::Error| StoreError::corrupt(format!("owner `{id}`")).caused_by(e);
+    let enabled: bool = row.try_get(1).map_err(bad)?;
+    let epoch: i64 = row.try_get(2).map_err(bad)?;
+    let keys: i64 = row.try_get(3).map_err(bad)?;
+    let epoch = u64::try_from(epoch)
+        .map_err(|_| StoreError::corrupt(format!("owner `{id}`: negative epoch")))?;
+    Ok(OwnerSummary {
+        owner: Owner { id, enabled, epoch },
+        keys: u64::try_from(keys).unwrap_or(0),
+    })
+}
+
+/// A row of `AUDIT_COLUMNS`.
+pub(super) fn read_entry(row: &Row) -> Result<RawEntry, StoreError> {
+    let bad = |e: tokio_postgres::Error| StoreError::corrupt("an audit entry").caused_by(e);
+    Ok(RawEntry {
+        seq: row.try_get(0).map_err(bad)?,
+        at: row.try_get(1).map_err(bad)?,
+        actor_kind: row.try_get(2).map_err(bad)?,
+        actor: row.try_get(3).map_err(bad)?,
+        action: row.try_get(4).map_err(bad)?,
+        target_kind: row.try_get(5).map_err(bad)?,
+        target: row.try_get(6).map_err(bad)?,
+        changes: row.try_get(7).map_err(bad)?,
+        request_id: row.try_get(8).map_err(bad)?,
     })
 }

@@ -1,0 +1,331 @@
+//! Changes to keys and owners, applied alike by every store, and what each one records in
+//! the audit log (the fields it changed, before and after; never a secret or a hash).
+
+use std::time::Duration;
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::Serialize;
+
+use super::audit::{Actor, AuditAction, FieldChange};
+use super::format::{GeneratedKey, KeyFormat};
+use super::model::{
+    check_metadata, secs, KeyRecord, KeyStatus, KeyUpdate, NewKey, Owner, SecretHashes,
+    StoreError, UnixSeconds,
+};
+use crate::digest::sha256;
+
+/// A change to one key, for [`KeyStore::change_key`](super::KeyStore::change_key).
+#[derive(Debug, Clone)]
+pub enum KeyChange {
+    /// Edits fields.
+    Update(KeyUpdate),
+    /// Stops the key until it is enabled again (401, like a revoked key).
+    Disable,
+    /// Lets a disabled key work again.
+    Enable,
+    /// Stops the key for good (idempotent).
+    Revoke,
+    /// A new secret; the old one stays valid for `grace` (zero: not at all).
+    Rotate {
+        /// How long the previous secret keeps working.
+        grace: Duration,
+    },
+    /// Removes the key for good; its id is never issued again.
+    Delete,
+}
+
+/// A change to one owner, for [`KeyStore::change_owner`](super::KeyStore::change_owner).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OwnerChange {
+    /// None of its keys work until it is enabled again (created if unknown).
+    Disable,
+    /// Its keys of the current epoch work again (created if unknown).
+    Enable,
+    /// Every key it holds now stops for good (created if unknown).
+    BumpEpoch,
+    /// The owner and all its keys are removed: they stop at once.
+    Delete,
+}
+
+/// What [`KeyStore::change_key`](super::KeyStore::change_key) answers.
+#[derive(Debug)]
+pub struct KeyChanged {
+    /// The record after the change; `None` after a delete.
+    pub record: Option<KeyRecord>,
+    /// After a rotation, the new full key (shown once; `Debug` is redacted).
+    pub key: Option<SecretString>,
+}
+
+/// What [`KeyStore::change_owner`](super::KeyStore::change_owner) answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OwnerChanged {
+    /// The owner after the change; `None` after a delete.
+    pub owner: Option<Owner>,
+    /// The ids of the keys a delete removed (empty otherwise).
+    pub deleted_keys: Vec<String>,
+}
+
+/// The JSON of a field for the audit log.
+fn value<T: Serialize + ?Sized>(v: &T) -> serde_json::Value {
+    serde_json::to_value(v).unwrap_or(serde_json::Value::Null)
+}
+
+fn field(name: &str, before: serde_json::Value, after: serde_json::Value) -> FieldChange {
+    FieldChange {
+        field: name.to_owned(),
+        before,
+        after,
+    }
+}
+
+/// The fields of a key the audit log shows, by name: everything but the hashes and the
+/// last use.
+fn fields(r: &KeyRecord) -> [(&'static str, serde_json::Value); 9] {
+    [
+        ("name", value(&r.name)),
+        ("description", value(&r.description)),
+        ("owner", value(&r.owner)),
+        ("status", value(r.status.as_str())),
+        ("roles", value(&r.roles)),
+        ("expires_at", value(&r.expires_at)),
+        ("schemes", value(&r.schemes)),
+        ("permissions", value(&r.permissions)),
+        ("metadata", value(&r.metadata)),
+    ]
+}
+
+/// The fields that differ between two versions of a key.
+pub(crate) fn diff(before: &KeyRecord, after: &KeyRecord) -> Vec<FieldChange> {
+    fields(before)
+        .into_iter()
+        .zip(fields(after))
+        .filter(|((_, b), (_, a))| b != a)
+        .map(|((name, b), (_, a))| field(name, b, a))
+        .collect()
+}
+
+/// A created key's fields, each from nothing.
+pub(crate) fn created(record: &KeyRecord) -> Vec<FieldChange> {
+    fields(record)
+        .into_iter()
+        .filter(|(_, v)| !v.is_null())
+        .map(|(name, v)| field(name, serde_json::Value::Null, v))
+        .collect()
+}
+
+/// A deleted key's fields, each to nothing.
+pub(crate) fn deleted(record: &KeyRecord) -> Vec<FieldChange> {
+    fields(record)
+        .into_iter()
+        .filter(|(_, v)| !v.is_null())
+        .map(|(name, v)| field(name, v, serde_json::Value::Null))
+        .collect()
+}
+
+/// Checks what a new key carries and who creates it.
+pub(crate) fn check_new(spec: &NewKey, by: &Actor) -> Result<(), StoreError> {
+    by.check()?;
+    check_metadata(&spec.metadata)
+}
+
+/// A key change checked, with the secret a rotation needs made before any transaction.
+pub(crate) struct Prepared {
+    change: KeyChange,
+    rotation: Option<GeneratedKey>,
+}
+
+/// What applying a change did to a record.
+pub(crate) struct Applied {
+    pub(crate) action: AuditAction,
+    pub(crate) changes: Vec<FieldChange>,
+    /// The record is to be removed.
+    pub(crate) delete: bool,
+}
+
+impl Applied {
+    /// Whether the change is worth an audit entry: it changed something, or it is one of
+    /// the actions that always count.
+    pub(crate) fn recorded(&self) -> bool {
+        !self.changes.is_empty()
+            || matches!(self.action, AuditAction::Rotate | AuditAction::Delete)
+    }
+}
+
+impl Prepared {
+    pub(crate) fn new(
+        change: KeyChange,
+        id: &str,
+        format: &KeyFormat,
+        by: &Actor,
+    ) -> Result<Prepared, StoreError> {
+        by.check()?;
+        if let KeyChange::Update(update) = &change {
+            if let Some(metadata) = &update.metadata {
+                check_metadata(metadata)?;
+            }
+        }
+        let rotation = match change {
+            KeyChange::Rotate { .. } => Some(format.generate_secret(id)?),
+            _ => None,
+        };
+        Ok(Prepared { change, rotation })
+    }
+
+    /// Applies the change to `record` at `now`.
+    pub(crate) fn apply(&self, record: &mut KeyRecord, now: UnixSeconds) -> Result<Applied, StoreError> {
+        let before = record.clone();
+        let (action, delete) = match &self.change {
+            KeyChange::Update(update) => {
+                apply_update(record, update);
+                (AuditAction::Update, false)
+            }
+            KeyChange::Disable => {
+                refuse_revoked(record)?;
+                record.status = KeyStatus::Disabled;
+                (AuditAction::Disable, false)
+            }
+            KeyChange::Enable => {
+                refuse_revoked(record)?;
+                record.status = KeyStatus::Active;
+                (AuditAction::Enable, false)
+            }
+            KeyChange::Revoke => {
+                record.status = KeyStatus::Revoked;
+                (AuditAction::Revoke, false)
+            }
+            KeyChange::Rotate { grace } => {
+                let secret = self.rotation.as_ref().map(|g| g.secret.expose_secret());
+                let hash = sha256(secret.unwrap_or_default());
+                apply_rotation(record, hash, *grace, now)?;
+                let until = |r: &KeyRecord| value(&r.hashes.previous.map(|(_, until)| until));
+                let changes = vec![field("previous_secret_until", until(&before), until(record))];
+                return Ok(Applied {
+                    action: AuditAction::Rotate,
+                    changes,
+                    delete: false,
+                });
+            }
+            KeyChange::Delete => {
+                return Ok(Applied {
+                    action: AuditAction::Delete,
+                    changes: deleted(record),
+                    delete: true,
+                })
+            }
+        };
+        Ok(Applied {
+            action,
+            changes: diff(&before, record),
+            delete,
+        })
+    }
+
+    /// The new full key of a rotation.
+    pub(crate) fn into_key(self) -> Option<SecretString> {
+        self.rotation.map(|g| g.full)
+    }
+}
+
+fn refuse_revoked(record: &KeyRecord) -> Result<(), StoreError> {
+    if record.status == KeyStatus::Revoked {
+        return Err(StoreError::Revoked(record.id.clone()));
+    }
+    Ok(())
+}
+
+/// Applies a rotation to `record`: the new hash becomes current, the old one is kept
+/// until `now + grace` (not at all for a zero grace).
+fn apply_rotation(
+    record: &mut KeyRecord,
+    new_hash: [u8; 32],
+    grace: Duration,
+    now: UnixSeconds,
+) -> Result<(), StoreError> {
+    refuse_revoked(record)?;
+    let until = now.saturating_add(secs(grace));
+    let old = record.hashes.current;
+    record.hashes = SecretHashes {
+        current: new_hash,
+        previous: (until > now).then_some((old, until)),
+    };
+    Ok(())
+}
+
+/// Applies an update to `record`: whole permissions first, then the default methods and
+/// the per-operation overrides.
+fn apply_update(record: &mut KeyRecord, change: &KeyUpdate) {
+    if let Some(name) = &change.name {
+        record.name.clone_from(name);
+    }
+    if let Some(description) = &change.description {
+        record.description.clone_from(description);
+    }
+    if let Some(p) = &change.permissions {
+        record.permissions = p.clone();
+    }
+    if let Some(methods) = &change.default_methods {
+        record.permissions.default_methods = methods.clone();
+    }
+    for (operation, methods) in &change.operations {
+        match methods {
+            Some(methods) => {
+                let per_operation = &mut record.permissions.per_operation;
+                per_operation.insert(operation.clone(), methods.clone());
+            }
+            None => {
+                record.permissions.per_operation.remove(operation);
+            }
+        }
+    }
+    if let Some(r) = &change.roles {
+        record.roles = r.clone();
+    }
+    if let Some(e) = change.expires_at {
+        record.expires_at = e;
+    }
+    if let Some(s) = &change.schemes {
+        record.schemes = s.clone();
+    }
+    if let Some(m) = &change.metadata {
+        record.metadata = m.clone();
+    }
+}
+
+/// What an owner change records: `enabled` and `epoch`, before and after (`null` for an
+/// owner that did not exist, or after a delete).
+pub(crate) fn owner_fields(before: Option<&Owner>, after: Option<&Owner>) -> Vec<FieldChange> {
+    let enabled = |o: Option<&Owner>| value(&o.map(|o| o.enabled));
+    let epoch = |o: Option<&Owner>| value(&o.map(|o| o.epoch));
+    [
+        field("enabled", enabled(before), enabled(after)),
+        field("epoch", epoch(before), epoch(after)),
+    ]
+    .into_iter()
+    .filter(|c| c.before != c.after)
+    .collect()
+}
+
+/// The audit action of an owner change.
+pub(crate) fn owner_action(change: OwnerChange) -> AuditAction {
+    match change {
+        OwnerChange::Disable => AuditAction::DisableOwner,
+        OwnerChange::Enable => AuditAction::EnableOwner,
+        OwnerChange::BumpEpoch => AuditAction::BumpEpoch,
+        OwnerChange::Delete => AuditAction::DeleteOwner,
+    }
+}
+
+/// Applies a change other than `Delete` to an owner (the unknown one created first).
+pub(crate) fn apply_owner(owner: &mut Owner, change: OwnerChange) {
+    match change {
+        OwnerChange::Disable => owner.enabled = false,
+        OwnerChange::Enable => owner.enabled = true,
+        OwnerChange::BumpEpoch => owner.epoch = owner.epoch.saturating_add(1),
+        OwnerChange::Delete => {}
+    }
+}
+
+/// A key's id and its SHA-256, for stores that create keys.
+pub(crate) fn secret_hash(generated: &GeneratedKey) -> [u8; 32] {
+    sha256(generated.secret.expose_secret())
+}

@@ -1,0 +1,202 @@
+//! The SQL of list and audit pages, shared by the SQLite and PostgreSQL stores: only the
+//! conditions a query sets are written, so each filter meets its index (a generic
+//! `$1 IS NULL OR owner = $1` would keep the planners from using one).
+
+use super::audit::AuditQuery;
+use super::model::{KeyState, UnixSeconds};
+use super::page::{KeyQuery, OwnerQuery};
+
+/// A parameter of a built statement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Param {
+    Text(String),
+    Int(i64),
+}
+
+/// A statement with numbered parameters: `?1` (SQLite) or `$1` (PostgreSQL).
+pub(crate) struct Built {
+    pub(crate) sql: String,
+    pub(crate) params: Vec<Param>,
+}
+
+struct Builder {
+    mark: char,
+    conditions: Vec<String>,
+    params: Vec<Param>,
+}
+
+impl Builder {
+    fn new(mark: char) -> Builder {
+        Builder {
+            mark,
+            conditions: Vec::new(),
+            params: Vec::new(),
+        }
+    }
+
+    /// Adds a parameter; its placeholder.
+    fn param(&mut self, value: Param) -> String {
+        self.params.push(value);
+        format!("{}{}", self.mark, self.params.len())
+    }
+
+    fn text(&mut self, value: &str) -> String {
+        self.param(Param::Text(value.to_owned()))
+    }
+
+    fn int(&mut self, value: i64) -> String {
+        self.param(Param::Int(value))
+    }
+
+    fn when(&mut self, condition: String) {
+        self.conditions.push(condition);
+    }
+
+    fn finish(self, head: &str, tail: &str) -> Built {
+        let mut sql = head.to_owned();
+        if !self.conditions.is_empty() {
+            sql.push_str(" WHERE ");
+            sql.push_str(&self.conditions.join(" AND "));
+        }
+        sql.push(' ');
+        sql.push_str(tail);
+        Built {
+            sql,
+            params: self.params,
+        }
+    }
+}
+
+fn limit(size: usize) -> i64 {
+    // One more than the page: it only says whether there is a next page.
+    i64::try_from(size).unwrap_or(i64::MAX).saturating_add(1)
+}
+
+/// `SELECT <columns> FROM <table>` with the query's filter and cursor, in list order,
+/// `page_size + 1` rows at most. Expiry is judged at `now`.
+pub(crate) fn key_page(
+    query: &KeyQuery,
+    now: UnixSeconds,
+    mark: char,
+    columns: &str,
+    table: &str,
+) -> Built {
+    let mut b = Builder::new(mark);
+    let filter = &query.filter;
+    if let Some(owner) = &filter.owner {
+        let p = b.text(owner);
+        b.when(format!("owner = {p}"));
+    }
+    if let Some(name) = &filter.name {
+        let p = b.text(name);
+        b.when(format!("name = {p}"));
+    }
+    if let Some(before) = filter.expiring_before {
+        let p = b.int(before);
+        b.when(format!("expires_at < {p}"));
+    }
+    if let Some(state) = filter.state {
+        let status = match state {
+            KeyState::Active | KeyState::Expired => "active",
+            KeyState::Revoked => "revoked",
+            KeyState::Disabled => "disabled",
+        };
+        let p = b.text(status);
+        b.when(format!("status = {p}"));
+        match state {
+            KeyState::Active => {
+                let p = b.int(now);
+                b.when(format!("(expires_at IS NULL OR expires_at > {p})"));
+            }
+            KeyState::Expired => {
+                let p = b.int(now);
+                b.when(format!("expires_at <= {p}"));
+            }
+            KeyState::Revoked | KeyState::Disabled => {}
+        }
+    }
+    if let Some(cursor) = &query.after {
+        let at = b.int(cursor.created_at);
+        let id = b.text(&cursor.id);
+        b.when(format!("(created_at, id) > ({at}, {id})"));
+    }
+    let n = b.int(limit(query.page_size()));
+    b.finish(
+        &format!("SELECT {columns} FROM {table}"),
+        &format!("ORDER BY created_at, id LIMIT {n}"),
+    )
+}
+
+/// Owners in id order after the cursor, each with its key count (`count_sql` counts the
+/// keys of the owner `o.id`), `page_size + 1` rows at most.
+pub(crate) fn owner_page(query: &OwnerQuery, mark: char, owners: &str, keys: &str) -> Built {
+    let mut b = Builder::new(mark);
+    if let Some(after) = &query.after {
+        let p = b.text(after);
+        b.when(format!("o.id > {p}"));
+    }
+    let n = b.int(limit(query.page_size()));
+    b.finish(
+        &format!(
+            "SELECT o.id, o.enabled, o.epoch, \
+             (SELECT count(*) FROM {keys} AS k WHERE k.owner = o.id) FROM {owners} AS o"
+        ),
+        &format!("ORDER BY o.id LIMIT {n}"),
+    )
+}
+
+/// Audit entries matching the query, newest first, `page_size + 1` rows at most.
+pub(crate) fn audit_page(query: &AuditQuery, mark: char, columns: &str, table: &str) -> Built {
+    let mut b = Builder::new(mark);
+    if let Some(target) = &query.target {
+        let p = b.text(target);
+        b.when(format!("target = {p}"));
+    }
+    if let Some(actor) = &query.actor {
+        let p = b.text(actor);
+        b.when(format!("actor = {p}"));
+    }
+    if let Some(since) = query.since {
+        let p = b.int(since);
+        b.when(format!("at >= {p}"));
+    }
+    if let Some(until) = query.until {
+        let p = b.int(until);
+        b.when(format!("at < {p}"));
+    }
+    if let Some(seq) = query.before_seq {
+        let p = b.int(i64::try_from(seq).unwrap_or(i64::MAX));
+        b.when(format!("seq < {p}"));
+    }
+    let n = b.int(limit(query.page_size()));
+    b.finish(
+        &format!("SELECT {columns} FROM {table}"),
+        &format!("ORDER BY seq DESC LIMIT {n}"),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keys::{KeyCursor, KeyFilter};
+
+    #[test]
+    fn only_the_conditions_a_query_sets_are_written() {
+        let plain = key_page(&KeyQuery::default(), 0, '?', "id", "keys");
+        assert_eq!(plain.sql, "SELECT id FROM keys ORDER BY created_at, id LIMIT ?1");
+        assert_eq!(plain.params, vec![Param::Int(51)]);
+        let query = KeyQuery::new(KeyFilter::default().owner("o").state(KeyState::Active))
+            .after(KeyCursor {
+                created_at: 7,
+                id: "abc".into(),
+            })
+            .limit(5);
+        let built = key_page(&query, 100, '$', "id", "k");
+        assert_eq!(
+            built.sql,
+            "SELECT id FROM k WHERE owner = $1 AND status = $2 AND (expires_at IS NULL OR \
+             expires_at > $3) AND (created_at, id) > ($4, $5) ORDER BY created_at, id LIMIT $6"
+        );
+        assert_eq!(built.params.len(), 6);
+    }
+}
