@@ -19,8 +19,9 @@ use std::time::{Duration, Instant};
 use axum::routing::get;
 use axum::Router;
 use keygate::keys::{
-    CachedStore, KeyFilter, KeyFormat, KeyStore, KeyUpdate, Keyring, ListenerState, ManualClock,
-    NewKey, Permissions, PostgresOptions, PostgresStore, StoreError, UnixSeconds,
+    Actor, AuditAction, AuditQuery, CachedStore, KeyFilter, KeyFormat, KeyStore, KeyUpdate,
+    Keyring, ListenerState, ManualClock, NewKey, OwnerChange, Permissions, PostgresOptions,
+    PostgresStore, StoreError, UnixSeconds,
 };
 use keygate_tests::keys as api;
 use secrecy::{ExposeSecret, SecretString};
@@ -345,6 +346,134 @@ async fn cached_store_with_listener_passes_the_suite() {
 }
 
 #[tokio::test]
+async fn store_and_cached_store_pass_the_lifecycle_suite() {
+    let Some(db) = Db::new("lifecycle").await else {
+        return;
+    };
+    let clock = ManualClock::new(T0);
+    let store = db
+        .options()
+        .connect()
+        .await
+        .expect("connect")
+        .with_clock(clock.clone());
+    suite::lifecycle_suite(&store, &clock).await;
+    drop(store);
+    db.drop_schema().await;
+
+    let Some(db) = Db::new("cached_lifecycle").await else {
+        return;
+    };
+    let clock = ManualClock::new(T0);
+    let store = db
+        .options()
+        .connect()
+        .await
+        .expect("connect")
+        .with_clock(clock.clone());
+    let cached = CachedStore::new(store).listen_for_changes();
+    let mut listener = cached.inner().listener();
+    listener_until(&mut listener, "listener connects", |s| s.connected).await;
+    suite::lifecycle_suite(&cached, &clock).await;
+    drop(cached);
+    db.drop_schema().await;
+
+    let Some(db) = Db::new("retention").await else {
+        return;
+    };
+    let clock = ManualClock::new(T0);
+    let store = db
+        .options()
+        .audit_retention(Some(Duration::from_secs(86_400)))
+        .connect()
+        .await
+        .expect("connect")
+        .with_clock(clock.clone());
+    suite::retention_suite(&store, &clock).await;
+    drop(store);
+    db.drop_schema().await;
+}
+
+/// A schema of the previous version opens and migrates; a deleted id can never come
+/// back, even through SQL; audit entries are never edited.
+#[tokio::test]
+async fn a_previous_schema_migrates_and_deleted_ids_never_return() {
+    let Some(db) = Db::new("old_schema").await else {
+        return;
+    };
+    let old = POSTGRES_SCHEMA_1.replace("{s}", &format!("\"{}\"", db.schema));
+    db.admin.batch_execute(&old).await.expect("the old schema");
+    let store = db.options().connect().await.expect("connect migrates");
+    let kept = store.get("oldkey123456").await.expect("get").expect("kept");
+    assert_eq!(kept.name, "old");
+    assert!(kept.metadata.is_empty());
+    let disabled = store.disable("oldkey123456").await.expect("disable");
+    assert_eq!(disabled.status, keygate::keys::KeyStatus::Disabled);
+    store.delete("oldkey123456").await.expect("delete");
+    let again = db
+        .admin
+        .execute(
+            &format!(
+                "INSERT INTO \"{}\".keys (id, name, owner_epoch, roles, created_at, status, \
+                 permissions, secret_sha256) VALUES ('oldkey123456', 'again', 0, '[]', 0, \
+                 'active', '{{}}', '\\x00')",
+                db.schema
+            ),
+            &[],
+        )
+        .await;
+    let error = again.expect_err("a deleted id is refused");
+    assert!(format!("{error:?}").contains("never issued again"), "{error:?}");
+    let edit = db
+        .admin
+        .execute(&format!("UPDATE \"{}\".audit SET actor = 'x'", db.schema), &[])
+        .await;
+    assert!(edit.is_err(), "audit entries are never changed");
+    let log = store.audit(AuditQuery::new()).await.expect("audit");
+    let actions: Vec<AuditAction> = log.entries.iter().map(|e| e.action).collect();
+    assert_eq!(actions, [AuditAction::Delete, AuditAction::Disable]);
+    drop(store);
+    db.drop_schema().await;
+}
+
+/// Schema version 1, as the previous keygate wrote it, with one key.
+const POSTGRES_SCHEMA_1: &str = r#"
+    CREATE SCHEMA {s};
+    CREATE TABLE {s}.keygate_migrations (
+        version integer PRIMARY KEY,
+        applied_at timestamptz NOT NULL DEFAULT now());
+    INSERT INTO {s}.keygate_migrations (version) VALUES (1);
+    CREATE TABLE {s}.owners (
+        id      text COLLATE "C" PRIMARY KEY,
+        enabled boolean NOT NULL,
+        epoch   bigint NOT NULL CHECK (epoch >= 0)
+    );
+    CREATE TABLE {s}.keys (
+        id              text COLLATE "C" PRIMARY KEY,
+        name            text NOT NULL,
+        description     text,
+        owner           text COLLATE "C",
+        owner_epoch     bigint NOT NULL CHECK (owner_epoch >= 0),
+        roles           jsonb NOT NULL,
+        created_at      bigint NOT NULL,
+        expires_at      bigint,
+        last_used_at    bigint,
+        status          text NOT NULL CHECK (status IN ('active', 'revoked')),
+        schemes         jsonb,
+        permissions     jsonb NOT NULL,
+        secret_sha256   bytea NOT NULL,
+        previous_sha256 bytea,
+        previous_until  bigint,
+        CHECK ((previous_sha256 IS NULL) = (previous_until IS NULL))
+    );
+    CREATE INDEX keys_owner ON {s}.keys (owner);
+    INSERT INTO {s}.keys (id, name, owner_epoch, roles, created_at, status, permissions,
+        secret_sha256)
+    VALUES ('oldkey123456', 'old', 0, '["r"]', 5, 'active',
+        '{"default_methods":["GET"],"per_operation":{}}', decode(repeat('00', 32), 'hex'));
+"#;
+
+#[tokio::test]
 async fn migrations_run_once_when_instances_start_together_and_newer_schemas_are_refused() {
     let Some(db) = Db::new("migrations").await else {
         return;
@@ -369,7 +498,7 @@ async fn migrations_run_once_when_instances_start_together_and_newer_schemas_are
         .iter()
         .map(|row| row.get(0))
         .collect();
-    assert_eq!(versions, [1], "one migration, applied once");
+    assert_eq!(versions, [1, 2], "each migration applied once");
     let issued = stores[0].create(NewKey::new("k")).await.expect("create");
     for store in &stores[1..] {
         assert_eq!(
@@ -664,6 +793,91 @@ async fn a_revocation_through_one_instance_is_refused_by_the_other_within_a_seco
         .expect("rotate");
     b.until(&key, 200, 401, now, "rotation without grace").await;
     assert_eq!(b.get(&full(&rotated)).await, 200);
+    drop((a, b));
+    db.drop_schema().await;
+}
+
+/// Disabling, enabling, editing and deleting a key, and deleting its owner, through
+/// instance A reach instance B through NOTIFY, like a revocation: within the bound.
+#[tokio::test]
+async fn disable_update_and_delete_through_one_instance_reach_the_other_within_a_second() {
+    let Some(db) = Db::new("two_lifecycle").await else {
+        return;
+    };
+    let ttl = Duration::from_secs(60);
+    let a = Instance::start(db.options().pool_size(4), ttl).await;
+    let b = Instance::start(db.options().pool_size(4), ttl).await;
+
+    const ROUNDS: usize = 30;
+    let mut delays = Vec::with_capacity(4 * ROUNDS);
+    for round in 0..ROUNDS {
+        let issued = a
+            .store
+            .create(NewKey::new(format!("round {round}")).permissions(Permissions::full()))
+            .await
+            .expect("create through A");
+        let (id, key) = (issued.record.id.clone(), full(&issued.key));
+        assert_eq!(b.get(&key).await, 200, "round {round}: B grants a fresh key");
+        let what = |step: &str| format!("round {round}: {step}");
+
+        let started = Instant::now();
+        a.store.disable(&id).await.expect("disable");
+        delays.push(b.until(&key, 200, 401, started, &what("disable")).await);
+        assert_eq!(a.get(&key).await, 401, "A refuses a disabled key at once");
+
+        let started = Instant::now();
+        a.store.enable(&id).await.expect("enable");
+        delays.push(b.until(&key, 401, 200, started, &what("enable")).await);
+
+        let started = Instant::now();
+        let shorter = KeyUpdate::new().expires_at(Some(0));
+        a.store.update(&id, shorter).await.expect("update");
+        delays.push(b.until(&key, 200, 401, started, &what("expiry shortened")).await);
+        let longer = KeyUpdate::new().expires_at(None);
+        a.store.update(&id, longer).await.expect("update");
+        let started = Instant::now();
+        b.until(&key, 401, 200, started, &what("expiry removed")).await;
+
+        let started = Instant::now();
+        a.store.delete(&id).await.expect("delete");
+        delays.push(b.until(&key, 200, 401, started, &what("delete")).await);
+        assert_eq!(b.store.get(&id).await.expect("get"), None, "gone on B too");
+    }
+    delays.sort();
+    report(&format!(
+        "postgres: disable, enable, update and delete through instance A seen by instance B: \
+         {} changes, p50 {:?}, p99 {:?}, max {:?} (bound {REVOCATION_BOUND:?}, cache TTL {ttl:?})",
+        delays.len(),
+        percentile(&delays, 0.50),
+        percentile(&delays, 0.99),
+        delays[delays.len() - 1]
+    ));
+
+    // An owner's delete stops its keys on B at once, and the audit log, read on B,
+    // names who did it.
+    let owned = a
+        .store
+        .create(NewKey::new("owned").owner("acct"))
+        .await
+        .expect("create");
+    let key = full(&owned.key);
+    assert_eq!(b.get(&key).await, 200);
+    let started = Instant::now();
+    let by = Actor::admin_key("adminkey0001").with_request_id("req-7");
+    a.store
+        .change_owner(&by, "acct", OwnerChange::Delete)
+        .await
+        .expect("delete owner");
+    b.until(&key, 200, 401, started, "owner deleted").await;
+    let log = b
+        .store
+        .audit(AuditQuery::new().target("acct"))
+        .await
+        .expect("audit");
+    let entry = log.entries.first().expect("an entry");
+    assert_eq!(entry.action, AuditAction::DeleteOwner);
+    assert_eq!(entry.actor, "adminkey0001");
+    assert_eq!(entry.request_id.as_deref(), Some("req-7"));
     drop((a, b));
     db.drop_schema().await;
 }

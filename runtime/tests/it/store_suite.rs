@@ -1,13 +1,15 @@
 //! The shared suite (`suite.rs`) against `MemoryStore` and `SqliteStore`, and what only
 //! SQLite has: persistence, running without a runtime, schema versions, WAL.
 
+use std::time::Duration;
+
 use keygate::keys::{
     CachedStore, KeyFilter, KeyStore, ManualClock, MemoryStore, NewKey, SqliteStore, StoreError,
 };
 use keygate_tests::TempDir;
 
 use crate::common::{block_on, T0};
-use crate::suite::{names_suite, suite};
+use crate::suite::{lifecycle_suite, names_suite, retention_suite, suite};
 
 #[tokio::test]
 async fn memory_store_passes_the_suite() {
@@ -29,6 +31,143 @@ async fn cached_memory_and_sqlite_stores_pass_the_suite() {
         .with_clock(clock.clone());
     suite(&CachedStore::new(sqlite), &clock).await;
 }
+
+/// The lifecycle (disable, edit, delete, owners, pages, audit) on every store, bare and
+/// cached.
+#[tokio::test]
+async fn every_store_passes_the_lifecycle_suite() {
+    let clock = ManualClock::new(T0);
+    lifecycle_suite(&MemoryStore::new().with_clock(clock.clone()), &clock).await;
+    let clock = ManualClock::new(T0);
+    let cached = CachedStore::new(MemoryStore::new().with_clock(clock.clone()));
+    lifecycle_suite(&cached, &clock).await;
+
+    let dir = TempDir::new("lifecycle");
+    let clock = ManualClock::new(T0);
+    let sqlite = SqliteStore::open_or_create(dir.file("keys.db"))
+        .expect("open")
+        .with_clock(clock.clone());
+    lifecycle_suite(&sqlite, &clock).await;
+    let clock = ManualClock::new(T0);
+    let sqlite = SqliteStore::open_or_create(dir.file("cached.db"))
+        .expect("open")
+        .with_clock(clock.clone());
+    lifecycle_suite(&CachedStore::new(sqlite), &clock).await;
+}
+
+#[tokio::test]
+async fn audit_entries_past_the_retention_are_pruned() {
+    let day = Some(Duration::from_secs(86_400));
+    let clock = ManualClock::new(T0);
+    let memory = MemoryStore::new()
+        .with_clock(clock.clone())
+        .with_audit_retention(day);
+    retention_suite(&memory, &clock).await;
+    let dir = TempDir::new("retention");
+    let clock = ManualClock::new(T0);
+    let sqlite = SqliteStore::open_or_create(dir.file("keys.db"))
+        .expect("open")
+        .with_clock(clock.clone())
+        .with_audit_retention(day);
+    retention_suite(&sqlite, &clock).await;
+}
+
+/// A deleted key's id can never come back: the database itself refuses a row with it,
+/// and the audit log refuses edits.
+#[tokio::test]
+async fn sqlite_never_reissues_a_deleted_id_and_keeps_the_audit_log_append_only() {
+    let dir = TempDir::new("tombstone");
+    let path = dir.file("keys.db");
+    let store = SqliteStore::open_or_create(&path).expect("open");
+    let issued = store.create(NewKey::new("k")).await.expect("create");
+    let id = issued.record.id.clone();
+    store.delete(&id).await.expect("delete");
+    let conn = rusqlite::Connection::open(&path).expect("raw open");
+    let insert = conn.execute(
+        "INSERT INTO keys (id, name, owner_epoch, roles, created_at, status, permissions, \
+         secret_sha256) VALUES (?1, 'again', 0, '[]', 0, 'active', '{}', zeroblob(32))",
+        [&id],
+    );
+    let error = insert.expect_err("a deleted id is refused").to_string();
+    assert!(error.contains("never issued again"), "{error}");
+    let other = conn.execute(
+        "INSERT INTO keys (id, name, owner_epoch, roles, created_at, status, permissions, \
+         secret_sha256) VALUES ('neverdeleted', 'x', 0, '[]', 0, 'active', '{}', zeroblob(32))",
+        [],
+    );
+    assert_eq!(other.expect("another id is fine"), 1, "the guard is not a blanket refusal");
+    let edit = conn.execute("UPDATE audit SET actor = 'someone else'", []);
+    assert!(edit.is_err(), "audit entries are never changed");
+}
+
+/// A database of the previous version (schema 1) opens, migrates, and keeps its keys.
+#[tokio::test]
+async fn sqlite_migrates_a_database_of_the_previous_version() {
+    let dir = TempDir::new("migrate");
+    let path = dir.file("keys.db");
+    {
+        let conn = rusqlite::Connection::open(&path).expect("raw open");
+        conn.execute_batch(SCHEMA_1).expect("the old schema");
+        conn.execute_batch(
+            "INSERT INTO owners VALUES ('alice', 1, 0);
+             INSERT INTO keys (id, name, owner, owner_epoch, roles, created_at, status, \
+                 permissions, secret_sha256)
+             VALUES ('oldkey123456', 'old', 'alice', 0, '[\"r\"]', 5, 'active', \
+                 '{\"default_methods\":[\"GET\"],\"per_operation\":{}}', zeroblob(32));
+             PRAGMA user_version = 1;",
+        )
+        .expect("an old key");
+    }
+    let store = SqliteStore::open(&path).expect("open migrates");
+    let old = store.get("oldkey123456").await.expect("get").expect("kept");
+    assert_eq!(old.name, "old");
+    assert!(old.metadata.is_empty());
+    let disabled = store.disable("oldkey123456").await.expect("disable");
+    assert_eq!(disabled.status, keygate::keys::KeyStatus::Disabled);
+    let page = store
+        .list(keygate::keys::KeyQuery::new(KeyFilter::default().owner("alice")))
+        .await
+        .expect("list");
+    assert_eq!(page.keys.len(), 1);
+    let log = store
+        .audit(keygate::keys::AuditQuery::new())
+        .await
+        .expect("audit");
+    assert_eq!(log.entries.len(), 1);
+    drop(store);
+    let conn = rusqlite::Connection::open(&path).expect("raw open");
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .expect("user version");
+    assert_eq!(version, 2);
+}
+
+/// Schema version 1, as the previous keygate wrote it.
+const SCHEMA_1: &str = "
+    CREATE TABLE owners (
+        id      TEXT PRIMARY KEY NOT NULL,
+        enabled INTEGER NOT NULL,
+        epoch   INTEGER NOT NULL
+    );
+    CREATE TABLE keys (
+        id              TEXT PRIMARY KEY NOT NULL,
+        name            TEXT NOT NULL,
+        description     TEXT,
+        owner           TEXT,
+        owner_epoch     INTEGER NOT NULL,
+        roles           TEXT NOT NULL,
+        created_at      INTEGER NOT NULL,
+        expires_at      INTEGER,
+        last_used_at    INTEGER,
+        status          TEXT NOT NULL,
+        schemes         TEXT,
+        permissions     TEXT NOT NULL,
+        secret_sha256   BLOB NOT NULL,
+        previous_sha256 BLOB,
+        previous_until  INTEGER
+    );
+    CREATE INDEX keys_owner ON keys (owner);
+";
 
 /// What keys name is counted alike by every store, bare and cached, after the suite has
 /// left keys of all kinds behind.

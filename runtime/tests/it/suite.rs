@@ -6,8 +6,10 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use keygate::keys::{
-    Clock, Expiry, KeyFilter, KeyFormat, KeyState, KeyStatus, KeyStore, KeyUpdate, ManualClock,
-    NameKind, NewKey, Permissions, StoreError,
+    Actor, ActorKind, AuditAction, AuditEntry, AuditQuery, AuditTarget, Clock, Expiry,
+    FieldChange, KeyChange, KeyCursor, KeyFilter, KeyFormat, KeyQuery, KeyRecord, KeyState,
+    KeyStatus, KeyStore, KeyUpdate, ManualClock, Metadata, NameKind, NewKey, OwnerQuery,
+    Permissions, StoreError, METADATA_MAX_BYTES,
 };
 use secrecy::ExposeSecret;
 
@@ -286,4 +288,393 @@ pub(crate) async fn names_suite<S: KeyStore>(store: &S) {
     assert_eq!(find(NameKind::Scheme, "apikey").map(|n| n.keys), Some(1));
     assert_eq!(find(NameKind::Operation, "onlyRevoked"), None);
     assert_eq!(find(NameKind::Scheme, "revokedScheme"), None);
+}
+
+/// Metadata from key-value pairs.
+fn metadata(pairs: &[(&str, serde_json::Value)]) -> Metadata {
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), v.clone()))
+        .collect()
+}
+
+/// The audit entries of `target`, newest first (every page).
+async fn audit_of<S: KeyStore>(store: &S, target: &str) -> Vec<AuditEntry> {
+    let mut query = AuditQuery::new().target(target).limit(2);
+    let mut out = Vec::new();
+    loop {
+        let page = store.audit(query.clone()).await.expect("audit");
+        out.extend(page.entries);
+        match page.next {
+            Some(next) => query = query.after(next),
+            None => return out,
+        }
+    }
+}
+
+/// The fields an audit entry may name: never a secret or a hash.
+const AUDITED_FIELDS: [&str; 13] = [
+    "name",
+    "description",
+    "owner",
+    "status",
+    "roles",
+    "expires_at",
+    "schemes",
+    "permissions",
+    "metadata",
+    "previous_secret_until",
+    "enabled",
+    "epoch",
+    "keys",
+];
+
+/// The lifecycle beyond `suite`: disable and enable, edits of every field, metadata,
+/// delete (ids never reissued), owners (summary, pages, delete), list filters and pages,
+/// and the audit log of all of it. The store must be empty; its clock is `clock`.
+pub(crate) async fn lifecycle_suite<S: KeyStore>(store: &S, clock: &ManualClock) {
+    let t0 = clock.now();
+    let admin = Actor::cli("ops").with_request_id("req-42");
+
+    // disable / enable: undoable, status `disabled`; a revoked key refuses both
+    let issued = store
+        .create_by(&admin, NewKey::new("svc").owner("team").expiry(Expiry::days(7)))
+        .await
+        .expect("create");
+    let id = issued.record.id.clone();
+    let disabled = store.disable(&id).await.expect("disable");
+    assert_eq!(disabled.status, KeyStatus::Disabled);
+    assert_eq!(disabled.state(clock.now()), KeyState::Disabled);
+    let got = store.get(&id).await.expect("get").expect("exists");
+    assert_eq!(got.status, KeyStatus::Disabled);
+    let disabled_page = store
+        .list(KeyQuery::new(KeyFilter::default().state(KeyState::Disabled)))
+        .await
+        .expect("list");
+    assert_eq!(ids_of(&disabled_page.keys), vec![id.clone()]);
+    assert_eq!(store.enable(&id).await.expect("enable").status, KeyStatus::Active);
+    let other = store.create(NewKey::new("gone")).await.expect("create").record;
+    store.revoke(&other.id).await.expect("revoke");
+    assert!(matches!(store.disable(&other.id).await, Err(StoreError::Revoked(_))));
+    assert!(matches!(store.enable(&other.id).await, Err(StoreError::Revoked(_))));
+    assert!(matches!(store.disable("nosuchkeyid2").await, Err(StoreError::NotFound(_))));
+
+    // edit every field; untouched ones stay
+    clock.advance(Duration::from_secs(1));
+    let data = metadata(&[("tenant", "acme".into()), ("tier", 3.into())]);
+    let change = KeyUpdate::new()
+        .name("svc-renamed")
+        .description(Some("the service".into()))
+        .default_methods(["GET", "POST"])
+        .operation("deleteThing", ["DELETE"])
+        .roles(["writer"])
+        .expires_at(Some(t0 + 30 * 86_400))
+        .schemes(Some(set(&["api_key"])))
+        .metadata(data.clone());
+    let edited = store
+        .change_key(&admin, &id, KeyChange::Update(change))
+        .await
+        .expect("update")
+        .record
+        .expect("a record");
+    assert_eq!(edited.name, "svc-renamed");
+    assert_eq!(edited.description.as_deref(), Some("the service"));
+    assert_eq!(edited.permissions.default_methods, set(&["GET", "POST"]));
+    assert_eq!(
+        edited.permissions.per_operation.get("deleteThing"),
+        Some(&set(&["DELETE"]))
+    );
+    assert_eq!(edited.roles, set(&["writer"]));
+    assert_eq!(edited.expires_at, Some(t0 + 30 * 86_400), "extended");
+    assert_eq!(edited.schemes, Some(set(&["api_key"])));
+    assert_eq!(edited.metadata, data);
+    assert_eq!(edited.owner.as_deref(), Some("team"));
+    assert_eq!(&*store.get(&id).await.expect("get").expect("exists"), &edited);
+    let shortened = store
+        .update(&id, KeyUpdate::new().expires_at(Some(t0 + 3600)))
+        .await
+        .expect("shorten");
+    assert_eq!(shortened.expires_at, Some(t0 + 3600));
+    let cleared = store
+        .update(
+            &id,
+            KeyUpdate::new()
+                .expires_at(None)
+                .description(None)
+                .remove_operation("deleteThing")
+                .schemes(None),
+        )
+        .await
+        .expect("remove");
+    assert_eq!(cleared.expires_at, None);
+    assert_eq!(cleared.description, None);
+    assert!(cleared.permissions.per_operation.is_empty());
+    assert_eq!(cleared.schemes, None);
+    assert_eq!(cleared.metadata, data, "untouched fields stay");
+
+    // metadata is bounded, and the error names the field
+    let big = metadata(&[("blob", "x".repeat(METADATA_MAX_BYTES).into())]);
+    match store.update(&id, KeyUpdate::new().metadata(big.clone())).await {
+        Err(StoreError::Invalid { field, .. }) => assert_eq!(field, "metadata"),
+        other => panic!("expected Invalid metadata, got {other:?}"),
+    }
+    match store.create(NewKey::new("big").metadata(big)).await {
+        Err(e @ StoreError::Invalid { .. }) => assert!(e.to_string().contains("`metadata`"), "{e}"),
+        other => panic!("expected Invalid metadata, got {other:?}"),
+    }
+    assert_eq!(store.get(&id).await.expect("get").expect("exists").metadata, data);
+    match store.create_by(&Actor::app(""), NewKey::new("nobody")).await {
+        Err(StoreError::Invalid { field, .. }) => assert_eq!(field, "actor"),
+        other => panic!("expected Invalid actor, got {other:?}"),
+    }
+
+    // delete: gone for good, and gone from lists; a second delete finds nothing
+    let doomed = store.create(NewKey::new("doomed")).await.expect("create");
+    let doomed_id = doomed.record.id.clone();
+    store.delete(&doomed_id).await.expect("delete");
+    assert_eq!(store.get(&doomed_id).await.expect("get"), None);
+    assert!(matches!(store.delete(&doomed_id).await, Err(StoreError::NotFound(_))));
+    assert!(matches!(store.revoke(&doomed_id).await, Err(StoreError::NotFound(_))));
+    let all = store.list_all(KeyFilter::default()).await.expect("list");
+    assert!(all.iter().all(|r| r.id != doomed_id));
+
+    // owners: summary, pages, delete (its keys go with it, at once)
+    store.create(NewKey::new("svc2").owner("team")).await.expect("create");
+    store.create(NewKey::new("b1").owner("bea")).await.expect("create");
+    store.disable_owner("carl").await.expect("an owner without keys");
+    let team = store.owner_summary("team").await.expect("summary").expect("known");
+    assert_eq!((team.keys, team.owner.enabled, team.owner.epoch), (2, true, 0));
+    assert_eq!(store.owner_summary("nobody").await.expect("summary"), None);
+    let mut owners = Vec::new();
+    let mut query = OwnerQuery::new().limit(2);
+    loop {
+        let page = store.list_owners(query.clone()).await.expect("owners");
+        assert!(page.owners.len() <= 2);
+        owners.extend(page.owners.into_iter().map(|o| (o.owner.id, o.keys)));
+        match page.next {
+            Some(next) => query = query.after(next),
+            None => break,
+        }
+    }
+    assert_eq!(
+        owners,
+        vec![("bea".into(), 1), ("carl".into(), 0), ("team".into(), 2)]
+    );
+    let team_keys = store
+        .list_all(KeyFilter::default().owner("team"))
+        .await
+        .expect("list");
+    let deleted = store.delete_owner("team").await.expect("delete owner");
+    let mut expected: Vec<String> = team_keys.iter().map(|r| r.id.clone()).collect();
+    expected.sort();
+    assert_eq!(deleted, expected);
+    for key in &deleted {
+        assert_eq!(store.get(key).await.expect("get"), None, "deleted with its owner");
+    }
+    assert_eq!(store.get_owner("team").await.expect("owner"), None);
+    assert!(matches!(store.delete_owner("team").await, Err(StoreError::OwnerNotFound(_))));
+    // a new owner of the same name starts with no keys
+    store.create(NewKey::new("fresh").owner("team")).await.expect("create");
+    let team = store.owner_summary("team").await.expect("summary").expect("known");
+    assert_eq!(team.keys, 1);
+
+    // list: filters and pages of a cursor that new keys do not disturb
+    for i in 0..5 {
+        clock.advance(Duration::from_secs(1));
+        let spec = NewKey::new(if i % 2 == 0 { "even" } else { "odd" })
+            .owner("lister")
+            .expiry(Expiry::In(Duration::from_secs(100 * (i + 1))));
+        store.create(spec).await.expect("create");
+    }
+    let every = store.list_all(KeyFilter::default()).await.expect("list");
+    let mut sorted = every.clone();
+    sorted.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+    assert_eq!(every, sorted, "list order: creation time, then id");
+    let mut seen = Vec::new();
+    let mut query = KeyQuery::new(KeyFilter::default()).limit(3);
+    let mut first = true;
+    loop {
+        let page = store.list(query.clone()).await.expect("list");
+        assert!(page.keys.len() <= 3);
+        seen.extend(ids_of(&page.keys));
+        if first {
+            // Created between two pages: shown once, on a later page.
+            clock.advance(Duration::from_secs(1));
+            store.create(NewKey::new("late")).await.expect("create");
+            first = false;
+        }
+        match page.next {
+            Some(cursor) => {
+                let text = cursor.to_string();
+                query = query.after(text.parse().expect("a cursor reads back"));
+            }
+            None => break,
+        }
+    }
+    let now_all = ids_of(&store.list_all(KeyFilter::default()).await.expect("list"));
+    assert_eq!(seen, now_all, "every key once, in order, the late one last");
+    assert!(matches!(
+        "nonsense".parse::<KeyCursor>(),
+        Err(StoreError::Invalid { field: "cursor", .. })
+    ));
+    let names = |records: &[KeyRecord]| -> Vec<String> {
+        records.iter().map(|r| r.name.clone()).collect()
+    };
+    let even = store
+        .list_all(KeyFilter::default().name("even"))
+        .await
+        .expect("list");
+    assert_eq!(names(&even), vec!["even"; 3]);
+    let soon = KeyFilter::default()
+        .owner("lister")
+        .expiring_before(clock.now() + 150);
+    let soon = store.list_all(soon).await.expect("list");
+    let expected: Vec<KeyRecord> = every
+        .iter()
+        .filter(|r| r.owner.as_deref() == Some("lister"))
+        .filter(|r| r.expires_at.is_some_and(|at| at < clock.now() + 150))
+        .cloned()
+        .collect();
+    assert_eq!(soon, expected);
+    assert!(!soon.is_empty());
+    clock.advance(Duration::from_secs(200));
+    let expired = store
+        .list_all(KeyFilter::default().owner("lister").state(KeyState::Expired))
+        .await
+        .expect("list");
+    let active = store
+        .list_all(KeyFilter::default().owner("lister").state(KeyState::Active))
+        .await
+        .expect("list");
+    assert_eq!(expired.len() + active.len(), 5);
+    assert!(expired.iter().all(|r| r.state(clock.now()) == KeyState::Expired));
+    assert!(active.iter().all(|r| r.state(clock.now()) == KeyState::Active));
+    let one = store
+        .list(KeyQuery::new(KeyFilter::default()).limit(0))
+        .await
+        .expect("list");
+    assert_eq!(one.keys.len(), 1, "a page holds at least one key");
+
+    // the audit log: who, what, which fields, the request id; newest first
+    let log = audit_of(store, &id).await;
+    let actions: Vec<AuditAction> = log.iter().rev().map(|e| e.action).collect();
+    assert_eq!(
+        actions,
+        vec![
+            AuditAction::Create,
+            AuditAction::Disable,
+            AuditAction::Enable,
+            AuditAction::Update,
+            AuditAction::Update,
+            AuditAction::Update,
+            AuditAction::Delete,
+        ],
+        "failed changes record nothing; the owner's delete took the key"
+    );
+    let created = log.last().expect("the create entry");
+    assert_eq!(created.actor_kind, ActorKind::Cli);
+    assert_eq!(created.actor, "ops");
+    assert_eq!(created.request_id.as_deref(), Some("req-42"));
+    assert_eq!(created.target, AuditTarget::Key(id.clone()));
+    assert_eq!(created.at, t0);
+    let disable = &log[log.len() - 2];
+    assert_eq!((disable.actor_kind, disable.actor.as_str()), (ActorKind::App, "app"));
+    assert_eq!(disable.request_id, None);
+    assert_eq!(
+        disable.changes,
+        vec![FieldChange {
+            field: "status".into(),
+            before: "active".into(),
+            after: "disabled".into(),
+        }]
+    );
+    let edit = &log[log.len() - 4];
+    assert_eq!(edit.actor, "ops");
+    let fields: BTreeSet<&str> = edit.changes.iter().map(|c| c.field.as_str()).collect();
+    assert_eq!(
+        fields,
+        [
+            "name",
+            "description",
+            "permissions",
+            "roles",
+            "expires_at",
+            "schemes",
+            "metadata"
+        ]
+        .into_iter()
+        .collect()
+    );
+    let name = edit.changes.iter().find(|c| c.field == "name").expect("name");
+    assert_eq!((&name.before, &name.after), (&"svc".into(), &"svc-renamed".into()));
+    let gone = audit_of(store, &doomed_id).await;
+    assert_eq!(gone.first().map(|e| e.action), Some(AuditAction::Delete));
+    let owner_log = audit_of(store, "team").await;
+    assert_eq!(owner_log.first().map(|e| e.action), Some(AuditAction::DeleteOwner));
+    for key in &deleted {
+        let entries = audit_of(store, key).await;
+        assert_eq!(entries.first().map(|e| e.action), Some(AuditAction::Delete));
+    }
+    let carl = audit_of(store, "carl").await;
+    assert_eq!(carl.len(), 1);
+    assert_eq!(carl[0].action, AuditAction::DisableOwner);
+
+    // filters: actor, time; pages without overlap
+    let by_ops = store
+        .audit(AuditQuery::new().actor("ops").limit(1000))
+        .await
+        .expect("audit");
+    assert_eq!(by_ops.entries.len(), 2);
+    assert!(by_ops.entries.iter().all(|e| e.actor == "ops"));
+    let first_second = store
+        .audit(AuditQuery::new().between(Some(t0), Some(t0 + 1)).limit(1000))
+        .await
+        .expect("audit");
+    assert!(first_second.entries.iter().all(|e| e.at == t0));
+    assert!(first_second.entries.len() >= 4);
+    let mut all_entries = Vec::new();
+    let mut query = AuditQuery::new().limit(3);
+    loop {
+        let page = store.audit(query.clone()).await.expect("audit");
+        all_entries.extend(page.entries);
+        match page.next {
+            Some(next) => query = query.after(next),
+            None => break,
+        }
+    }
+    let seqs: Vec<u64> = all_entries.iter().map(|e| e.seq).collect();
+    let mut descending = seqs.clone();
+    descending.sort_unstable_by(|a, b| b.cmp(a));
+    descending.dedup();
+    assert_eq!(seqs, descending, "newest first, each once");
+
+    // never a secret or a hash
+    let secret = issued.secret();
+    let text = format!("{all_entries:?}");
+    assert!(!text.contains(secret.expose_secret()));
+    assert!(!text.contains(issued.expose_key()));
+    for entry in &all_entries {
+        for change in &entry.changes {
+            assert!(
+                AUDITED_FIELDS.contains(&change.field.as_str()),
+                "unexpected audited field {}",
+                change.field
+            );
+        }
+    }
+}
+
+/// Ids of records, in order.
+fn ids_of(records: &[KeyRecord]) -> Vec<String> {
+    records.iter().map(|r| r.id.clone()).collect()
+}
+
+/// Audit entries older than the retention go as new ones arrive: for a store built
+/// with a retention of one day. The store may hold entries already.
+pub(crate) async fn retention_suite<S: KeyStore>(store: &S, clock: &ManualClock) {
+    let old = store.create(NewKey::new("old")).await.expect("create").record;
+    clock.advance(Duration::from_secs(2 * 86_400));
+    let new = store.create(NewKey::new("new")).await.expect("create").record;
+    assert!(audit_of(store, &old.id).await.is_empty(), "pruned");
+    assert_eq!(audit_of(store, &new.id).await.len(), 1);
 }
