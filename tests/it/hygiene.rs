@@ -14,8 +14,8 @@ use axum::body::Body;
 use axum::Router;
 use base64::Engine as _;
 use keygate::keys::{
-    secret_part, CachedStore, Expiry, KeyFormat, KeyStore, Keyring, ManualClock, MemoryStore,
-    NewKey, Owner, Permissions, SqliteStore, UnixSeconds,
+    secret_part, AuditQuery, CachedStore, Expiry, KeyFormat, KeyStore, KeyUpdate, Keyring,
+    ManualClock, MemoryStore, NewKey, Owner, Permissions, SqliteStore, UnixSeconds,
 };
 use keygate::spec::Scheme;
 use keygate::{Authenticated, Credential, OperationRef, Verifier, VerifyRequest};
@@ -332,6 +332,8 @@ fn forms(secret: &str, ids: &[String]) -> Vec<String> {
         hex.to_ascii_uppercase(),
         hex,
         format!("{bytes:?}"),
+        // As JSON would write the bytes (an audit entry's changes, were a hash in them).
+        serde_json::to_string(&bytes).unwrap_or_default(),
     ];
     let engine = base64::engine::general_purpose::STANDARD;
     for id in ids {
@@ -496,12 +498,52 @@ async fn lifecycle(lab: &mut Lab) {
     lab.store.bump_epoch("team-a").await.expect("bump");
     assert_eq!(lab.basic(&a2.id, &a2.secret).await.status, 401);
 
+    // ---- disable, edit, rotate and delete a key; the audit log of it all
+    let d = lab.issue(NewKey::new("doomed").owner("team-d")).await;
+    let disabled = lab.store.disable(&d.id).await.expect("disable");
+    debug!(lab, disabled);
+    assert_eq!(lab.get("/things", &d.header()).await.status, 401);
+    lab.store.enable(&d.id).await.expect("enable");
+    let data: keygate::keys::Metadata =
+        serde_json::from_str(r#"{"tenant":"acme"}"#).expect("metadata");
+    let edit = KeyUpdate::new().name("renamed").metadata(data);
+    let edited = lab.store.update(&d.id, edit).await.expect("update");
+    debug!(lab, edited);
+    let rotated = lab
+        .store
+        .rotate(&d.id, Duration::from_secs(60))
+        .await
+        .expect("rotate");
+    let rotated = Key::new(&d.id, &rotated);
+    lab.remember(&rotated);
+    assert_eq!(lab.get("/things", &rotated.header()).await.status, 200);
+    lab.store.delete(&d.id).await.expect("delete");
+    assert_eq!(lab.get("/things", &rotated.header()).await.status, 401);
+    let e = lab.issue(NewKey::new("owned").owner("team-e")).await;
+    let deleted = lab.store.delete_owner("team-e").await.expect("delete owner");
+    debug!(lab, deleted);
+    assert_eq!(lab.get("/things", &e.header()).await.status, 401);
+    let mut query = AuditQuery::new().limit(5);
+    loop {
+        let page = lab.store.audit(query.clone()).await.expect("audit");
+        debug!(lab, page);
+        for entry in &page.entries {
+            lab.keep(serde_json::to_string(&entry.changes).expect("changes as JSON"));
+        }
+        match page.next {
+            Some(next) => query = query.after(next),
+            None => break,
+        }
+    }
+
     // ---- the records and the stores themselves
     for key in [&a, &b, &c] {
         let record = lab.store.get(&key.id).await.expect("get");
         debug!(lab, record);
     }
     let all = lab.store.list(Default::default()).await.expect("list");
+    let owners = lab.store.list_owners(Default::default()).await.expect("owners");
+    debug!(lab, owners);
     debug!(lab, all, lab.store, lab.store.inner(), lab.keyring);
     debug!(
         lab,

@@ -52,6 +52,11 @@ impl Inner {
         self.audit.push_back(draft.numbered(self.next_seq));
     }
 
+    /// Whether the id is taken: by a key, or by a deleted one (never issued again).
+    fn id_taken(&self, id: &str) -> bool {
+        self.keys.contains_key(id) || self.deleted.contains(id)
+    }
+
     fn keys_of(&self, owner: &str) -> u64 {
         let held = self.keys.values();
         let count = held.filter(|r| r.owner.as_deref() == Some(owner)).count();
@@ -120,8 +125,7 @@ impl KeyStore for MemoryStore {
         // Ids carry 60 random bits; a collision is astronomically rare, but cheap to
         // avoid, and a deleted id is never issued again.
         let mut generated = self.format.generate()?;
-        while inner.keys.contains_key(&generated.key_id) || inner.deleted.contains(&generated.key_id)
-        {
+        while inner.id_taken(&generated.key_id) {
             generated = self.format.generate()?;
         }
         let epoch = match &spec.owner {
@@ -318,5 +322,28 @@ impl KeyStore for MemoryStore {
             tally.add(record);
         }
         Ok(tally.into_names())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_deleted_id_stays_taken() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime");
+        let store = MemoryStore::new();
+        let id = runtime
+            .block_on(store.create(NewKey::new("k")))
+            .expect("create")
+            .record
+            .id;
+        runtime.block_on(store.delete(&id)).expect("delete");
+        let inner = store.lock().expect("lock");
+        assert!(!inner.keys.contains_key(&id));
+        assert!(inner.id_taken(&id), "a deleted id is never issued again");
+        assert!(!inner.id_taken("nosuchkeyid2"));
     }
 }

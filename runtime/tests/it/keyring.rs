@@ -148,6 +148,46 @@ async fn revoked_key_is_revoked_on_the_next_request() {
     assert_eq!(get(&ring, &full).await, Verdict::Revoked);
 }
 
+/// A disabled key is refused like a disabled owner's (401), until it is enabled; a
+/// deleted one like an unknown one.
+#[tokio::test]
+async fn a_disabled_key_is_refused_until_enabled_and_a_deleted_one_is_unknown() {
+    let (ring, _) = keyring();
+    let (id, key) = issue(&ring, NewKey::new("k")).await;
+    ring.store().disable(&id).await.expect("disable");
+    assert_eq!(get(&ring, &key).await, Verdict::Disabled);
+    ring.store().enable(&id).await.expect("enable");
+    assert!(matches!(get(&ring, &key).await, Verdict::Granted(_)));
+    ring.store().delete(&id).await.expect("delete");
+    assert_eq!(get(&ring, &key).await, Verdict::Invalid);
+}
+
+/// A key's metadata reaches the handler through its principal, and follows edits.
+#[tokio::test]
+async fn the_principal_carries_the_key_metadata() {
+    let (ring, _) = keyring();
+    let data: keygate::keys::Metadata =
+        serde_json::from_str(r#"{"tenant":"acme","plan":{"seats":5}}"#).expect("json");
+    let (id, key) = issue(&ring, NewKey::new("k").metadata(data.clone())).await;
+    let Verdict::Granted(principal) = get(&ring, &key).await else {
+        panic!("granted");
+    };
+    assert_eq!(principal.metadata(), &data);
+    assert_eq!(principal.metadata()["plan"]["seats"], 5);
+    // Kept when the app adds roles to the principal.
+    assert_eq!(principal.clone().with_roles(["x"]).metadata(), &data);
+    let other: keygate::keys::Metadata = serde_json::from_str(r#"{"tenant":"beta"}"#).expect("json");
+    ring.store()
+        .update(&id, KeyUpdate::new().metadata(other.clone()))
+        .await
+        .expect("update");
+    let Verdict::Granted(principal) = get(&ring, &key).await else {
+        panic!("granted");
+    };
+    assert_eq!(principal.metadata(), &other);
+    assert!(Principal::new("plain").metadata().is_empty());
+}
+
 #[tokio::test]
 async fn rotation_with_grace_accepts_both_until_the_deadline() {
     let (ring, clock) = keyring();
