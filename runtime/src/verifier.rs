@@ -149,7 +149,10 @@ impl Principal {
     }
 
     /// Sets the metadata.
-    pub fn with_metadata(mut self, metadata: serde_json::Map<String, serde_json::Value>) -> Principal {
+    pub fn with_metadata(
+        mut self,
+        metadata: serde_json::Map<String, serde_json::Value>,
+    ) -> Principal {
         self.parts_mut().metadata = metadata;
         self
     }

@@ -520,7 +520,11 @@ async fn lifecycle(lab: &mut Lab) {
     lab.store.delete(&d.id).await.expect("delete");
     assert_eq!(lab.get("/things", &rotated.header()).await.status, 401);
     let e = lab.issue(NewKey::new("owned").owner("team-e")).await;
-    let deleted = lab.store.delete_owner("team-e").await.expect("delete owner");
+    let deleted = lab
+        .store
+        .delete_owner("team-e")
+        .await
+        .expect("delete owner");
     debug!(lab, deleted);
     assert_eq!(lab.get("/things", &e.header()).await.status, 401);
     let mut query = AuditQuery::new().limit(5);
@@ -542,7 +546,11 @@ async fn lifecycle(lab: &mut Lab) {
         debug!(lab, record);
     }
     let all = lab.store.list(Default::default()).await.expect("list");
-    let owners = lab.store.list_owners(Default::default()).await.expect("owners");
+    let owners = lab
+        .store
+        .list_owners(Default::default())
+        .await
+        .expect("owners");
     debug!(lab, owners);
     debug!(lab, all, lab.store, lab.store.inner(), lab.keyring);
     debug!(

@@ -10,6 +10,9 @@
 #[path = "../../runtime/tests/it/suite.rs"]
 mod suite;
 
+#[path = "../../runtime/tests/it/scale.rs"]
+mod scale;
+
 use std::io::Write as _;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -423,10 +426,16 @@ async fn a_previous_schema_migrates_and_deleted_ids_never_return() {
         )
         .await;
     let error = again.expect_err("a deleted id is refused");
-    assert!(format!("{error:?}").contains("never issued again"), "{error:?}");
+    assert!(
+        format!("{error:?}").contains("never issued again"),
+        "{error:?}"
+    );
     let edit = db
         .admin
-        .execute(&format!("UPDATE \"{}\".audit SET actor = 'x'", db.schema), &[])
+        .execute(
+            &format!("UPDATE \"{}\".audit SET actor = 'x'", db.schema),
+            &[],
+        )
         .await;
     assert!(edit.is_err(), "audit entries are never changed");
     let log = store.audit(AuditQuery::new()).await.expect("audit");
@@ -817,7 +826,11 @@ async fn disable_update_and_delete_through_one_instance_reach_the_other_within_a
             .await
             .expect("create through A");
         let (id, key) = (issued.record.id.clone(), full(&issued.key));
-        assert_eq!(b.get(&key).await, 200, "round {round}: B grants a fresh key");
+        assert_eq!(
+            b.get(&key).await,
+            200,
+            "round {round}: B grants a fresh key"
+        );
         let what = |step: &str| format!("round {round}: {step}");
 
         let started = Instant::now();
@@ -832,11 +845,15 @@ async fn disable_update_and_delete_through_one_instance_reach_the_other_within_a
         let started = Instant::now();
         let shorter = KeyUpdate::new().expires_at(Some(0));
         a.store.update(&id, shorter).await.expect("update");
-        delays.push(b.until(&key, 200, 401, started, &what("expiry shortened")).await);
+        delays.push(
+            b.until(&key, 200, 401, started, &what("expiry shortened"))
+                .await,
+        );
         let longer = KeyUpdate::new().expires_at(None);
         a.store.update(&id, longer).await.expect("update");
         let started = Instant::now();
-        b.until(&key, 401, 200, started, &what("expiry removed")).await;
+        b.until(&key, 401, 200, started, &what("expiry removed"))
+            .await;
 
         let started = Instant::now();
         a.store.delete(&id).await.expect("delete");
@@ -879,6 +896,71 @@ async fn disable_update_and_delete_through_one_instance_reach_the_other_within_a
     assert_eq!(entry.actor, "adminkey0001");
     assert_eq!(entry.request_id.as_deref(), Some("req-7"));
     drop((a, b));
+    db.drop_schema().await;
+}
+
+/// Creates `KEYGATE_MANY_KEYS` keys (default 100,000) through the store API, 16 at a
+/// time, then times list pages of 50 at the start and the middle of the list, with each
+/// filter: a measurement, not a pass/fail figure. `KEYGATE_MANY_KEYS=1000000 cargo test
+/// --release -p keygate-tests --test it -- --ignored postgres_lifecycle_at_scale
+/// --nocapture`. Keys as in the SQLite measurement.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement; run it by name"]
+async fn postgres_lifecycle_at_scale() {
+    let Some(db) = Db::new("scale").await else {
+        return;
+    };
+    let keys: usize = std::env::var("KEYGATE_MANY_KEYS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(100_000);
+    let store = Arc::new(
+        db.options()
+            .timeout(Duration::from_secs(30))
+            .connect()
+            .await
+            .expect("connect"),
+    );
+    const WRITERS: usize = 16;
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for writer in 0..WRITERS {
+        let store = Arc::clone(&store);
+        tasks.push(tokio::spawn(async move {
+            let mut middle = None;
+            for i in (writer..keys).step_by(WRITERS) {
+                let mut spec =
+                    NewKey::new(format!("name-{}", i % 100)).owner(format!("owner-{}", i % 1000));
+                if i % 10 == 0 {
+                    spec = spec.expiry(keygate::keys::Expiry::days(1 + (i as u64 % 90)));
+                }
+                let issued = store.create(spec).await.expect("create");
+                if i == keys / 2 {
+                    middle = Some(keygate::keys::KeyCursor::after(&issued.record));
+                }
+                if i % 10_000 == 5 && i / 10_000 < 100 {
+                    store.disable(&issued.record.id).await.expect("disable");
+                }
+            }
+            middle
+        }));
+    }
+    let mut middle = None;
+    for task in tasks {
+        middle = middle.or(task.await.expect("a writer"));
+    }
+    let created = started.elapsed();
+    report(&format!(
+        "postgres: {keys} keys created through the store API ({WRITERS} at a time) in \
+         {created:.1?} ({:.0} keys/s)",
+        keys as f64 / created.as_secs_f64()
+    ));
+    db.admin
+        .batch_execute(&format!("ANALYZE \"{}\".keys", db.schema))
+        .await
+        .expect("analyze");
+    scale::report_pages(&*store, middle.expect("a middle key"), "postgres").await;
+    drop(store);
     db.drop_schema().await;
 }
 

@@ -354,7 +354,9 @@ impl AuditQuery {
 
     /// Whether `entry` passes the filters and the cursor.
     pub fn matches(&self, entry: &AuditEntry) -> bool {
-        self.target.as_deref().is_none_or(|t| entry.target.id() == t)
+        self.target
+            .as_deref()
+            .is_none_or(|t| entry.target.id() == t)
             && self.actor.as_deref().is_none_or(|a| entry.actor == a)
             && self.since.is_none_or(|t| entry.at >= t)
             && self.until.is_none_or(|t| entry.at < t)

@@ -363,7 +363,10 @@ impl<S: KeyStore> KeyStore for CachedStore<S> {
         let result = self.inner.change_owner(by, id, change).await;
         self.invalidate_owner(id);
         match &result {
-            Ok(changed) => changed.deleted_keys.iter().for_each(|k| self.invalidate_key(k)),
+            Ok(changed) => changed
+                .deleted_keys
+                .iter()
+                .for_each(|k| self.invalidate_key(k)),
             // Which keys a failed delete removed is unknown: forget them all.
             Err(_) if change == OwnerChange::Delete => self.clear(),
             Err(_) => {}

@@ -9,8 +9,8 @@ use serde::Serialize;
 use super::audit::{Actor, AuditAction, FieldChange};
 use super::format::{GeneratedKey, KeyFormat};
 use super::model::{
-    check_metadata, secs, KeyRecord, KeyStatus, KeyUpdate, NewKey, Owner, SecretHashes,
-    StoreError, UnixSeconds,
+    check_metadata, secs, KeyRecord, KeyStatus, KeyUpdate, NewKey, Owner, SecretHashes, StoreError,
+    UnixSeconds,
 };
 use crate::digest::sha256;
 
@@ -146,8 +146,7 @@ impl Applied {
     /// Whether the change is worth an audit entry: it changed something, or it is one of
     /// the actions that always count.
     pub(crate) fn recorded(&self) -> bool {
-        !self.changes.is_empty()
-            || matches!(self.action, AuditAction::Rotate | AuditAction::Delete)
+        !self.changes.is_empty() || matches!(self.action, AuditAction::Rotate | AuditAction::Delete)
     }
 }
 
@@ -172,7 +171,11 @@ impl Prepared {
     }
 
     /// Applies the change to `record` at `now`.
-    pub(crate) fn apply(&self, record: &mut KeyRecord, now: UnixSeconds) -> Result<Applied, StoreError> {
+    pub(crate) fn apply(
+        &self,
+        record: &mut KeyRecord,
+        now: UnixSeconds,
+    ) -> Result<Applied, StoreError> {
         let before = record.clone();
         let (action, delete) = match &self.change {
             KeyChange::Update(update) => {
@@ -198,7 +201,11 @@ impl Prepared {
                 let hash = sha256(secret.unwrap_or_default());
                 apply_rotation(record, hash, *grace, now)?;
                 let until = |r: &KeyRecord| value(&r.hashes.previous.map(|(_, until)| until));
-                let changes = vec![field("previous_secret_until", until(&before), until(record))];
+                let changes = vec![field(
+                    "previous_secret_until",
+                    until(&before),
+                    until(record),
+                )];
                 return Ok(Applied {
                     action: AuditAction::Rotate,
                     changes,

@@ -6,8 +6,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use super::audit::{
-    prune_before, Actor, AuditAction, AuditEntry, FieldChange, AuditPage, AuditQuery, AuditTarget, Draft,
-    DEFAULT_AUDIT_RETENTION,
+    prune_before, Actor, AuditAction, AuditEntry, AuditPage, AuditQuery, AuditTarget, Draft,
+    FieldChange, DEFAULT_AUDIT_RETENTION,
 };
 use super::change::{
     apply_owner, check_new, created, deleted, owner_action, owner_fields, secret_hash, KeyChange,
@@ -114,7 +114,6 @@ impl MemoryStore {
             .lock()
             .map_err(|_| StoreError::unavailable("memory store lock poisoned"))
     }
-
 }
 
 impl KeyStore for MemoryStore {
@@ -213,7 +212,10 @@ impl KeyStore for MemoryStore {
             for record in &gone {
                 let key = AuditTarget::Key(record.id.clone());
                 let changes = deleted(record);
-                inner.append(Draft::new(by, now, AuditAction::Delete, key, changes), self.retention);
+                inner.append(
+                    Draft::new(by, now, AuditAction::Delete, key, changes),
+                    self.retention,
+                );
                 inner.keys.remove(&record.id);
                 inner.deleted.insert(record.id.clone());
             }

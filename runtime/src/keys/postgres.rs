@@ -23,8 +23,8 @@ use super::audit::{
 };
 use super::cache::{CachedStore, Invalidator};
 use super::change::{
-    check_new, created, deleted, owner_action, owner_fields, KeyChange, KeyChanged,
-    OwnerChange, OwnerChanged, Prepared,
+    check_new, created, deleted, owner_action, owner_fields, KeyChange, KeyChanged, OwnerChange,
+    OwnerChanged, Prepared,
 };
 use super::format::KeyFormat;
 use super::model::{
@@ -856,7 +856,10 @@ impl PostgresStore {
             " FROM {s}.keys WHERE owner = $1 ORDER BY id FOR UPDATE"
         );
         let rows = s.query(tx, sql, &[&id]).await?;
-        let records = rows.iter().map(read_record).collect::<Result<Vec<_>, _>>()?;
+        let records = rows
+            .iter()
+            .map(read_record)
+            .collect::<Result<Vec<_>, _>>()?;
         let mut entries: Vec<Draft> = records
             .iter()
             .map(|r| {
@@ -867,7 +870,13 @@ impl PostgresStore {
         let mut changes = owner_fields(Some(&owner), None);
         changes.push(FieldChange::count("keys", records.len(), 0));
         let target = AuditTarget::Owner(id.to_owned());
-        entries.push(Draft::new(by, now, AuditAction::DeleteOwner, target, changes));
+        entries.push(Draft::new(
+            by,
+            now,
+            AuditAction::DeleteOwner,
+            target,
+            changes,
+        ));
         s.append_audit(tx, &entries).await?;
         let ids: Vec<String> = records.into_iter().map(|r| r.id).collect();
         s.execute(tx, "DELETE FROM {s}.keys WHERE owner = $1", &[&id])

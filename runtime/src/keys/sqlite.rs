@@ -6,15 +6,17 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use rusqlite::{params, params_from_iter, Connection, ErrorCode, OpenFlags, Transaction, TransactionBehavior};
+use rusqlite::{
+    params, params_from_iter, Connection, ErrorCode, OpenFlags, Transaction, TransactionBehavior,
+};
 
 use super::audit::{
     prune_before, Actor, AuditAction, AuditPage, AuditQuery, AuditTarget, Draft, FieldChange,
     DEFAULT_AUDIT_RETENTION,
 };
 use super::change::{
-    apply_owner, check_new, created, deleted, owner_action, owner_fields, secret_hash,
-    KeyChange, KeyChanged, OwnerChange, OwnerChanged, Prepared,
+    apply_owner, check_new, created, deleted, owner_action, owner_fields, secret_hash, KeyChange,
+    KeyChanged, OwnerChange, OwnerChanged, Prepared,
 };
 use super::format::KeyFormat;
 use super::model::{
@@ -318,7 +320,10 @@ fn delete_owner(
     let mut changes = owner_fields(Some(&owner), None);
     changes.push(FieldChange::count("keys", records.len(), 0));
     let target = AuditTarget::Owner(id.to_owned());
-    audit.append(tx, &Draft::new(by, now, AuditAction::DeleteOwner, target, changes))?;
+    audit.append(
+        tx,
+        &Draft::new(by, now, AuditAction::DeleteOwner, target, changes),
+    )?;
     tx.execute("DELETE FROM owners WHERE id = ?1", [id])
         .map_err(db)?;
     Ok(OwnerChanged {
@@ -415,7 +420,10 @@ impl KeyStore for SqliteStore {
             let changes = owner_fields(before.as_ref(), Some(&owner));
             if !changes.is_empty() {
                 let target = AuditTarget::Owner(id.clone());
-                audit.append(tx, &Draft::new(&by, now, owner_action(change), target, changes))?;
+                audit.append(
+                    tx,
+                    &Draft::new(&by, now, owner_action(change), target, changes),
+                )?;
             }
             write_owner(tx, &owner)?;
             Ok(OwnerChanged {

@@ -62,8 +62,7 @@ pub trait KeyStore: Send + Sync + 'static {
 
     /// One page of the keys matching the query's filter, ordered by creation time, then
     /// id, starting after its cursor.
-    fn list(&self, query: KeyQuery)
-        -> impl Future<Output = Result<KeyPage, StoreError>> + Send;
+    fn list(&self, query: KeyQuery) -> impl Future<Output = Result<KeyPage, StoreError>> + Send;
 
     /// The owner with this id, if known.
     fn get_owner(&self, id: &str)
@@ -82,8 +81,10 @@ pub trait KeyStore: Send + Sync + 'static {
     ) -> impl Future<Output = Result<OwnerPage, StoreError>> + Send;
 
     /// One page of the audit log, newest first.
-    fn audit(&self, query: AuditQuery)
-        -> impl Future<Output = Result<AuditPage, StoreError>> + Send;
+    fn audit(
+        &self,
+        query: AuditQuery,
+    ) -> impl Future<Output = Result<AuditPage, StoreError>> + Send;
 
     /// Records that the key was used at `at` (never moves the time backwards). Not
     /// audited.

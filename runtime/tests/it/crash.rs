@@ -166,11 +166,12 @@ fn sqlite_survives_sigkill_at_random_points() {
         let store = SqliteStore::open_or_create(&path)
             .unwrap_or_else(|e| panic!("round {round}: the database does not reopen: {e}"));
         let ring = Keyring::new(store);
-        let stored: BTreeMap<String, KeyRecord> = block_on(ring.store().list_all(KeyFilter::default()))
-            .expect("list")
-            .into_iter()
-            .map(|record| (record.id.clone(), record))
-            .collect();
+        let stored: BTreeMap<String, KeyRecord> =
+            block_on(ring.store().list_all(KeyFilter::default()))
+                .expect("list")
+                .into_iter()
+                .map(|record| (record.id.clone(), record))
+                .collect();
         for id in acked.keys.keys() {
             let record = stored
                 .get(id)

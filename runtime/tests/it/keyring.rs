@@ -176,7 +176,8 @@ async fn the_principal_carries_the_key_metadata() {
     assert_eq!(principal.metadata()["plan"]["seats"], 5);
     // Kept when the app adds roles to the principal.
     assert_eq!(principal.clone().with_roles(["x"]).metadata(), &data);
-    let other: keygate::keys::Metadata = serde_json::from_str(r#"{"tenant":"beta"}"#).expect("json");
+    let other: keygate::keys::Metadata =
+        serde_json::from_str(r#"{"tenant":"beta"}"#).expect("json");
     ring.store()
         .update(&id, KeyUpdate::new().metadata(other.clone()))
         .await

@@ -6,5 +6,6 @@ mod concurrency;
 mod crash;
 mod format;
 mod keyring;
+mod scale;
 mod store_suite;
 mod suite;

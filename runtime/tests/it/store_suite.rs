@@ -95,7 +95,11 @@ async fn sqlite_never_reissues_a_deleted_id_and_keeps_the_audit_log_append_only(
          secret_sha256) VALUES ('neverdeleted', 'x', 0, '[]', 0, 'active', '{}', zeroblob(32))",
         [],
     );
-    assert_eq!(other.expect("another id is fine"), 1, "the guard is not a blanket refusal");
+    assert_eq!(
+        other.expect("another id is fine"),
+        1,
+        "the guard is not a blanket refusal"
+    );
     let edit = conn.execute("UPDATE audit SET actor = 'someone else'", []);
     assert!(edit.is_err(), "audit entries are never changed");
 }
@@ -125,7 +129,9 @@ async fn sqlite_migrates_a_database_of_the_previous_version() {
     let disabled = store.disable("oldkey123456").await.expect("disable");
     assert_eq!(disabled.status, keygate::keys::KeyStatus::Disabled);
     let page = store
-        .list(keygate::keys::KeyQuery::new(KeyFilter::default().owner("alice")))
+        .list(keygate::keys::KeyQuery::new(
+            KeyFilter::default().owner("alice"),
+        ))
         .await
         .expect("list");
     assert_eq!(page.keys.len(), 1);
@@ -330,4 +336,42 @@ fn peak_rss_kib() -> u64 {
         .find_map(|line| line.strip_prefix("VmHWM:"))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
         .unwrap_or(0)
+}
+
+/// Creates `KEYGATE_MANY_KEYS` keys (default 100,000) through the store API, then times
+/// list pages of 50 at the start and the middle of the list, with each filter: a
+/// measurement, not a pass/fail figure. `KEYGATE_MANY_KEYS=1000000 cargo test --release
+/// -p keygate --test it -- --ignored sqlite_lifecycle_at_scale --nocapture`. Keys have
+/// 1,000 owners and 100 names; one in ten expires; 100 are disabled.
+#[tokio::test]
+#[ignore = "a measurement; run it by name"]
+async fn sqlite_lifecycle_at_scale() {
+    let keys: usize = std::env::var("KEYGATE_MANY_KEYS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(100_000);
+    let dir = TempDir::new("scale");
+    let store = SqliteStore::open_or_create(dir.file("keys.db")).expect("create");
+    let started = std::time::Instant::now();
+    let mut middle = None;
+    for i in 0..keys {
+        let mut spec =
+            NewKey::new(format!("name-{}", i % 100)).owner(format!("owner-{}", i % 1000));
+        if i % 10 == 0 {
+            spec = spec.expiry(keygate::keys::Expiry::days(1 + (i as u64 % 90)));
+        }
+        let issued = store.create(spec).await.expect("create");
+        if i == keys / 2 {
+            middle = Some(keygate::keys::KeyCursor::after(&issued.record));
+        }
+        if i % 10_000 == 5 && i / 10_000 < 100 {
+            store.disable(&issued.record.id).await.expect("disable");
+        }
+    }
+    let created = started.elapsed();
+    println!(
+        "sqlite: {keys} keys created through the store API in {created:.1?} ({:.0} keys/s)",
+        keys as f64 / created.as_secs_f64()
+    );
+    crate::scale::report_pages(&store, middle.expect("a middle key"), "sqlite").await;
 }

@@ -6,10 +6,10 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use keygate::keys::{
-    Actor, ActorKind, AuditAction, AuditEntry, AuditQuery, AuditTarget, Clock, Expiry,
-    FieldChange, KeyChange, KeyCursor, KeyFilter, KeyFormat, KeyQuery, KeyRecord, KeyState,
-    KeyStatus, KeyStore, KeyUpdate, ManualClock, Metadata, NameKind, NewKey, OwnerQuery,
-    Permissions, StoreError, METADATA_MAX_BYTES,
+    Actor, ActorKind, AuditAction, AuditEntry, AuditQuery, AuditTarget, Clock, Expiry, FieldChange,
+    KeyChange, KeyCursor, KeyFilter, KeyFormat, KeyQuery, KeyRecord, KeyState, KeyStatus, KeyStore,
+    KeyUpdate, ManualClock, Metadata, NameKind, NewKey, OwnerQuery, Permissions, StoreError,
+    METADATA_MAX_BYTES,
 };
 use secrecy::ExposeSecret;
 
@@ -338,7 +338,10 @@ pub(crate) async fn lifecycle_suite<S: KeyStore>(store: &S, clock: &ManualClock)
 
     // disable / enable: undoable, status `disabled`; a revoked key refuses both
     let issued = store
-        .create_by(&admin, NewKey::new("svc").owner("team").expiry(Expiry::days(7)))
+        .create_by(
+            &admin,
+            NewKey::new("svc").owner("team").expiry(Expiry::days(7)),
+        )
         .await
         .expect("create");
     let id = issued.record.id.clone();
@@ -348,16 +351,34 @@ pub(crate) async fn lifecycle_suite<S: KeyStore>(store: &S, clock: &ManualClock)
     let got = store.get(&id).await.expect("get").expect("exists");
     assert_eq!(got.status, KeyStatus::Disabled);
     let disabled_page = store
-        .list(KeyQuery::new(KeyFilter::default().state(KeyState::Disabled)))
+        .list(KeyQuery::new(
+            KeyFilter::default().state(KeyState::Disabled),
+        ))
         .await
         .expect("list");
     assert_eq!(ids_of(&disabled_page.keys), vec![id.clone()]);
-    assert_eq!(store.enable(&id).await.expect("enable").status, KeyStatus::Active);
-    let other = store.create(NewKey::new("gone")).await.expect("create").record;
+    assert_eq!(
+        store.enable(&id).await.expect("enable").status,
+        KeyStatus::Active
+    );
+    let other = store
+        .create(NewKey::new("gone"))
+        .await
+        .expect("create")
+        .record;
     store.revoke(&other.id).await.expect("revoke");
-    assert!(matches!(store.disable(&other.id).await, Err(StoreError::Revoked(_))));
-    assert!(matches!(store.enable(&other.id).await, Err(StoreError::Revoked(_))));
-    assert!(matches!(store.disable("nosuchkeyid2").await, Err(StoreError::NotFound(_))));
+    assert!(matches!(
+        store.disable(&other.id).await,
+        Err(StoreError::Revoked(_))
+    ));
+    assert!(matches!(
+        store.enable(&other.id).await,
+        Err(StoreError::Revoked(_))
+    ));
+    assert!(matches!(
+        store.disable("nosuchkeyid2").await,
+        Err(StoreError::NotFound(_))
+    ));
 
     // edit every field; untouched ones stay
     clock.advance(Duration::from_secs(1));
@@ -389,7 +410,10 @@ pub(crate) async fn lifecycle_suite<S: KeyStore>(store: &S, clock: &ManualClock)
     assert_eq!(edited.schemes, Some(set(&["api_key"])));
     assert_eq!(edited.metadata, data);
     assert_eq!(edited.owner.as_deref(), Some("team"));
-    assert_eq!(&*store.get(&id).await.expect("get").expect("exists"), &edited);
+    assert_eq!(
+        &*store.get(&id).await.expect("get").expect("exists"),
+        &edited
+    );
     let shortened = store
         .update(&id, KeyUpdate::new().expires_at(Some(t0 + 3600)))
         .await
@@ -414,7 +438,10 @@ pub(crate) async fn lifecycle_suite<S: KeyStore>(store: &S, clock: &ManualClock)
 
     // metadata is bounded, and the error names the field
     let big = metadata(&[("blob", "x".repeat(METADATA_MAX_BYTES).into())]);
-    match store.update(&id, KeyUpdate::new().metadata(big.clone())).await {
+    match store
+        .update(&id, KeyUpdate::new().metadata(big.clone()))
+        .await
+    {
         Err(StoreError::Invalid { field, .. }) => assert_eq!(field, "metadata"),
         other => panic!("expected Invalid metadata, got {other:?}"),
     }
@@ -422,8 +449,14 @@ pub(crate) async fn lifecycle_suite<S: KeyStore>(store: &S, clock: &ManualClock)
         Err(e @ StoreError::Invalid { .. }) => assert!(e.to_string().contains("`metadata`"), "{e}"),
         other => panic!("expected Invalid metadata, got {other:?}"),
     }
-    assert_eq!(store.get(&id).await.expect("get").expect("exists").metadata, data);
-    match store.create_by(&Actor::app(""), NewKey::new("nobody")).await {
+    assert_eq!(
+        store.get(&id).await.expect("get").expect("exists").metadata,
+        data
+    );
+    match store
+        .create_by(&Actor::app(""), NewKey::new("nobody"))
+        .await
+    {
         Err(StoreError::Invalid { field, .. }) => assert_eq!(field, "actor"),
         other => panic!("expected Invalid actor, got {other:?}"),
     }
@@ -433,17 +466,39 @@ pub(crate) async fn lifecycle_suite<S: KeyStore>(store: &S, clock: &ManualClock)
     let doomed_id = doomed.record.id.clone();
     store.delete(&doomed_id).await.expect("delete");
     assert_eq!(store.get(&doomed_id).await.expect("get"), None);
-    assert!(matches!(store.delete(&doomed_id).await, Err(StoreError::NotFound(_))));
-    assert!(matches!(store.revoke(&doomed_id).await, Err(StoreError::NotFound(_))));
+    assert!(matches!(
+        store.delete(&doomed_id).await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert!(matches!(
+        store.revoke(&doomed_id).await,
+        Err(StoreError::NotFound(_))
+    ));
     let all = store.list_all(KeyFilter::default()).await.expect("list");
     assert!(all.iter().all(|r| r.id != doomed_id));
 
     // owners: summary, pages, delete (its keys go with it, at once)
-    store.create(NewKey::new("svc2").owner("team")).await.expect("create");
-    store.create(NewKey::new("b1").owner("bea")).await.expect("create");
-    store.disable_owner("carl").await.expect("an owner without keys");
-    let team = store.owner_summary("team").await.expect("summary").expect("known");
-    assert_eq!((team.keys, team.owner.enabled, team.owner.epoch), (2, true, 0));
+    store
+        .create(NewKey::new("svc2").owner("team"))
+        .await
+        .expect("create");
+    store
+        .create(NewKey::new("b1").owner("bea"))
+        .await
+        .expect("create");
+    store
+        .disable_owner("carl")
+        .await
+        .expect("an owner without keys");
+    let team = store
+        .owner_summary("team")
+        .await
+        .expect("summary")
+        .expect("known");
+    assert_eq!(
+        (team.keys, team.owner.enabled, team.owner.epoch),
+        (2, true, 0)
+    );
     assert_eq!(store.owner_summary("nobody").await.expect("summary"), None);
     let mut owners = Vec::new();
     let mut query = OwnerQuery::new().limit(2);
@@ -469,13 +524,27 @@ pub(crate) async fn lifecycle_suite<S: KeyStore>(store: &S, clock: &ManualClock)
     expected.sort();
     assert_eq!(deleted, expected);
     for key in &deleted {
-        assert_eq!(store.get(key).await.expect("get"), None, "deleted with its owner");
+        assert_eq!(
+            store.get(key).await.expect("get"),
+            None,
+            "deleted with its owner"
+        );
     }
     assert_eq!(store.get_owner("team").await.expect("owner"), None);
-    assert!(matches!(store.delete_owner("team").await, Err(StoreError::OwnerNotFound(_))));
+    assert!(matches!(
+        store.delete_owner("team").await,
+        Err(StoreError::OwnerNotFound(_))
+    ));
     // a new owner of the same name starts with no keys
-    store.create(NewKey::new("fresh").owner("team")).await.expect("create");
-    let team = store.owner_summary("team").await.expect("summary").expect("known");
+    store
+        .create(NewKey::new("fresh").owner("team"))
+        .await
+        .expect("create");
+    let team = store
+        .owner_summary("team")
+        .await
+        .expect("summary")
+        .expect("known");
     assert_eq!(team.keys, 1);
 
     // list: filters and pages of a cursor that new keys do not disturb
@@ -515,11 +584,13 @@ pub(crate) async fn lifecycle_suite<S: KeyStore>(store: &S, clock: &ManualClock)
     assert_eq!(seen, now_all, "every key once, in order, the late one last");
     assert!(matches!(
         "nonsense".parse::<KeyCursor>(),
-        Err(StoreError::Invalid { field: "cursor", .. })
+        Err(StoreError::Invalid {
+            field: "cursor",
+            ..
+        })
     ));
-    let names = |records: &[KeyRecord]| -> Vec<String> {
-        records.iter().map(|r| r.name.clone()).collect()
-    };
+    let names =
+        |records: &[KeyRecord]| -> Vec<String> { records.iter().map(|r| r.name.clone()).collect() };
     let even = store
         .list_all(KeyFilter::default().name("even"))
         .await
@@ -539,7 +610,11 @@ pub(crate) async fn lifecycle_suite<S: KeyStore>(store: &S, clock: &ManualClock)
     assert!(!soon.is_empty());
     clock.advance(Duration::from_secs(200));
     let expired = store
-        .list_all(KeyFilter::default().owner("lister").state(KeyState::Expired))
+        .list_all(
+            KeyFilter::default()
+                .owner("lister")
+                .state(KeyState::Expired),
+        )
         .await
         .expect("list");
     let active = store
@@ -547,8 +622,12 @@ pub(crate) async fn lifecycle_suite<S: KeyStore>(store: &S, clock: &ManualClock)
         .await
         .expect("list");
     assert_eq!(expired.len() + active.len(), 5);
-    assert!(expired.iter().all(|r| r.state(clock.now()) == KeyState::Expired));
-    assert!(active.iter().all(|r| r.state(clock.now()) == KeyState::Active));
+    assert!(expired
+        .iter()
+        .all(|r| r.state(clock.now()) == KeyState::Expired));
+    assert!(active
+        .iter()
+        .all(|r| r.state(clock.now()) == KeyState::Active));
     let one = store
         .list(KeyQuery::new(KeyFilter::default()).limit(0))
         .await
@@ -578,7 +657,10 @@ pub(crate) async fn lifecycle_suite<S: KeyStore>(store: &S, clock: &ManualClock)
     assert_eq!(created.target, AuditTarget::Key(id.clone()));
     assert_eq!(created.at, t0);
     let disable = &log[log.len() - 2];
-    assert_eq!((disable.actor_kind, disable.actor.as_str()), (ActorKind::App, "app"));
+    assert_eq!(
+        (disable.actor_kind, disable.actor.as_str()),
+        (ActorKind::App, "app")
+    );
     assert_eq!(disable.request_id, None);
     assert_eq!(
         disable.changes,
@@ -605,12 +687,22 @@ pub(crate) async fn lifecycle_suite<S: KeyStore>(store: &S, clock: &ManualClock)
         .into_iter()
         .collect()
     );
-    let name = edit.changes.iter().find(|c| c.field == "name").expect("name");
-    assert_eq!((&name.before, &name.after), (&"svc".into(), &"svc-renamed".into()));
+    let name = edit
+        .changes
+        .iter()
+        .find(|c| c.field == "name")
+        .expect("name");
+    assert_eq!(
+        (&name.before, &name.after),
+        (&"svc".into(), &"svc-renamed".into())
+    );
     let gone = audit_of(store, &doomed_id).await;
     assert_eq!(gone.first().map(|e| e.action), Some(AuditAction::Delete));
     let owner_log = audit_of(store, "team").await;
-    assert_eq!(owner_log.first().map(|e| e.action), Some(AuditAction::DeleteOwner));
+    assert_eq!(
+        owner_log.first().map(|e| e.action),
+        Some(AuditAction::DeleteOwner)
+    );
     for key in &deleted {
         let entries = audit_of(store, key).await;
         assert_eq!(entries.first().map(|e| e.action), Some(AuditAction::Delete));
@@ -627,7 +719,11 @@ pub(crate) async fn lifecycle_suite<S: KeyStore>(store: &S, clock: &ManualClock)
     assert_eq!(by_ops.entries.len(), 2);
     assert!(by_ops.entries.iter().all(|e| e.actor == "ops"));
     let first_second = store
-        .audit(AuditQuery::new().between(Some(t0), Some(t0 + 1)).limit(1000))
+        .audit(
+            AuditQuery::new()
+                .between(Some(t0), Some(t0 + 1))
+                .limit(1000),
+        )
         .await
         .expect("audit");
     assert!(first_second.entries.iter().all(|e| e.at == t0));
@@ -672,9 +768,17 @@ fn ids_of(records: &[KeyRecord]) -> Vec<String> {
 /// Audit entries older than the retention go as new ones arrive: for a store built
 /// with a retention of one day. The store may hold entries already.
 pub(crate) async fn retention_suite<S: KeyStore>(store: &S, clock: &ManualClock) {
-    let old = store.create(NewKey::new("old")).await.expect("create").record;
+    let old = store
+        .create(NewKey::new("old"))
+        .await
+        .expect("create")
+        .record;
     clock.advance(Duration::from_secs(2 * 86_400));
-    let new = store.create(NewKey::new("new")).await.expect("create").record;
+    let new = store
+        .create(NewKey::new("new"))
+        .await
+        .expect("create")
+        .record;
     assert!(audit_of(store, &old.id).await.is_empty(), "pruned");
     assert_eq!(audit_of(store, &new.id).await.len(), 1);
 }

@@ -106,7 +106,11 @@ pub(super) fn read_key(conn: &Connection, id: &str) -> Result<Option<KeyRecord>,
 }
 
 /// Inserts a new key (`update`: false) or rewrites an existing one's row.
-pub(super) fn write_key(tx: &Transaction<'_>, r: &KeyRecord, update: bool) -> Result<(), StoreError> {
+pub(super) fn write_key(
+    tx: &Transaction<'_>,
+    r: &KeyRecord,
+    update: bool,
+) -> Result<(), StoreError> {
     let sql = if update {
         "UPDATE keys SET name = ?2, description = ?3, owner = ?4, owner_epoch = ?5, \
          roles = ?6, created_at = ?7, expires_at = ?8, last_used_at = ?9, status = ?10, \
@@ -179,7 +183,6 @@ pub(super) fn write_owner(tx: &Transaction<'_>, owner: &Owner) -> Result<(), Sto
     Ok(())
 }
 
-
 /// Appends an audit entry.
 pub(super) fn write_audit(tx: &Transaction<'_>, entry: &Draft) -> Result<(), StoreError> {
     let mut stmt = tx
@@ -233,4 +236,3 @@ pub(super) fn name_in_use(row: &Row<'_>) -> rusqlite::Result<NameInUse> {
         example: row.get(3)?,
     })
 }
-

@@ -106,4 +106,3 @@ pub(super) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
         tx.commit().map_err(db)?;
     }
 }
-
