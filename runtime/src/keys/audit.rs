@@ -419,6 +419,7 @@ impl Draft {
     }
 
     /// The changes as stored: a JSON array.
+    #[cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code))]
     pub(crate) fn changes_json(&self) -> Result<String, StoreError> {
         serde_json::to_string(&self.changes)
             .map_err(|e| StoreError::corrupt("audit changes as JSON").caused_by(e))

@@ -15,6 +15,8 @@ use super::model::{
 use crate::digest::sha256;
 
 /// A change to one key, for [`KeyStore::change_key`](super::KeyStore::change_key).
+// One value per admin change, moved once: boxing the update would only cost its callers.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum KeyChange {
     /// Edits fields.
