@@ -317,6 +317,22 @@ impl<S: KeyStore> KeyStore for CachedStore<S> {
         Ok(issued)
     }
 
+    async fn create_many_by(
+        &self,
+        by: &Actor,
+        specs: Vec<NewKey>,
+    ) -> Result<Vec<IssuedKey>, StoreError> {
+        let issued = self.inner.create_many_by(by, specs).await?;
+        for key in &issued {
+            self.invalidate_key(&key.record.id);
+            if let Some(owner) = &key.record.owner {
+                self.invalidate_owner(owner);
+            }
+        }
+        Ok(issued)
+    }
+
+
     async fn get(&self, id: &str) -> Result<Option<Arc<KeyRecord>>, StoreError> {
         let stripe = self.entries.stripes.key(id);
         read_through(&self.entries.keys, stripe, id, self.inner.get(id)).await

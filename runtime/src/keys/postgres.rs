@@ -896,49 +896,87 @@ impl PostgresStore {
     }
 }
 
-impl KeyStore for PostgresStore {
-    async fn create_by(&self, by: &Actor, spec: NewKey) -> Result<IssuedKey, StoreError> {
-        check_new(&spec, by)?;
+impl PostgresStore {
+    /// Creates keys in one transaction, with their audit entries in one statement and
+    /// their notifications in another.
+    async fn create_in_one(
+        &self,
+        by: &Actor,
+        specs: Vec<NewKey>,
+    ) -> Result<Vec<IssuedKey>, StoreError> {
+        for spec in &specs {
+            check_new(spec, by)?;
+        }
         let now = self.clock.now();
         let s = &*self.shared;
-        let issued = s
-            .bounded(async {
-                let mut client = s.client().await?;
-                let tx = s.begin(&mut client).await?;
-                let mut payloads = Vec::new();
-                let epoch = match &spec.owner {
-                    Some(owner) => {
-                        let rows = s.query(&tx, TOUCH_OWNER, &[owner]).await?;
-                        let row = rows.first().ok_or_else(|| {
-                            StoreError::unavailable("owner upsert returned nothing")
-                        })?;
-                        payloads.push(format!("owner:{owner}"));
-                        read_owner(owner, row)?.epoch
-                    }
-                    None => 0,
-                };
-                // Ids carry 60 random bits; a collision is astronomically rare, but
-                // cheap to survive, and a deleted id is never issued again.
-                let (record, key) = loop {
-                    let generated = self.format.generate()?;
-                    let hash = sha256(generated.secret.expose_secret());
-                    let record = new_record(spec.clone(), generated.key_id, hash, epoch, now);
-                    let values = KeyRow::new(&record)?;
-                    if s.execute(&tx, INSERT_KEY, &values.params(&record)).await? == 1 {
-                        break (record, generated.full);
-                    }
-                };
-                let target = AuditTarget::Key(record.id.clone());
-                let entry = Draft::new(by, now, AuditAction::Create, target, created(&record));
-                s.append_audit(&tx, &[entry]).await?;
-                payloads.push(format!("key:{}", record.id));
-                s.notify(&tx, payloads).await?;
-                s.commit(tx).await?;
-                Ok(IssuedKey { record, key })
-            })
-            .await?;
-        s.known.insert(issued.record.id.clone(), ());
+        let mut client = s.client().await?;
+        let tx = s.begin(&mut client).await?;
+        let mut payloads = Vec::new();
+        let mut entries = Vec::new();
+        let mut issued = Vec::with_capacity(specs.len());
+        for spec in specs {
+            let epoch = match &spec.owner {
+                Some(owner) => {
+                    let rows = s.query(&tx, TOUCH_OWNER, &[owner]).await?;
+                    let row = rows
+                        .first()
+                        .ok_or_else(|| StoreError::unavailable("owner upsert returned nothing"))?;
+                    payloads.push(format!("owner:{owner}"));
+                    read_owner(owner, row)?.epoch
+                }
+                None => 0,
+            };
+            // Ids carry 60 random bits; a collision is astronomically rare, but cheap to
+            // survive, and a deleted id is never issued again.
+            let (record, key) = loop {
+                let generated = self.format.generate()?;
+                let hash = sha256(generated.secret.expose_secret());
+                let record = new_record(spec.clone(), generated.key_id, hash, epoch, now);
+                let values = KeyRow::new(&record)?;
+                if s.execute(&tx, INSERT_KEY, &values.params(&record)).await? == 1 {
+                    break (record, generated.full);
+                }
+            };
+            let target = AuditTarget::Key(record.id.clone());
+            entries.push(Draft::new(
+                by,
+                now,
+                AuditAction::Create,
+                target,
+                created(&record),
+            ));
+            payloads.push(format!("key:{}", record.id));
+            issued.push(IssuedKey { record, key });
+        }
+        s.append_audit(&tx, &entries).await?;
+        payloads.sort_unstable();
+        payloads.dedup();
+        s.notify(&tx, payloads).await?;
+        s.commit(tx).await?;
+        for key in &issued {
+            s.known.insert(key.record.id.clone(), ());
+        }
         Ok(issued)
+    }
+}
+
+impl KeyStore for PostgresStore {
+    async fn create_by(&self, by: &Actor, spec: NewKey) -> Result<IssuedKey, StoreError> {
+        let s = &*self.shared;
+        let mut issued = s.bounded(self.create_in_one(by, vec![spec])).await?;
+        issued
+            .pop()
+            .ok_or_else(|| StoreError::unavailable("the insert returned no key"))
+    }
+
+    async fn create_many_by(
+        &self,
+        by: &Actor,
+        specs: Vec<NewKey>,
+    ) -> Result<Vec<IssuedKey>, StoreError> {
+        // A bulk import gets as long as the names scan: its statements are each quick.
+        let s = &*self.shared;
+        within(s.timeout.max(SCAN_TIMEOUT), self.create_in_one(by, specs)).await
     }
 
     async fn change_key(

@@ -332,39 +332,69 @@ fn delete_owner(
     })
 }
 
+/// Inserts a new key in `tx`, with its owner if new and its audit entry.
+fn insert_new(
+    tx: &Transaction<'_>,
+    audit: &AuditLog,
+    format: &KeyFormat,
+    by: &Actor,
+    spec: NewKey,
+    now: UnixSeconds,
+) -> Result<IssuedKey, StoreError> {
+    // Ids carry 60 random bits; a collision is astronomically rare, but cheap to avoid,
+    // and a deleted id is never issued again.
+    let mut generated = format.generate()?;
+    while id_taken(tx, &generated.key_id)? {
+        generated = format.generate()?;
+    }
+    let epoch = match &spec.owner {
+        Some(id) => match read_owner(tx, id)? {
+            Some(owner) => owner.epoch,
+            None => {
+                write_owner(tx, &Owner::new(id))?;
+                0
+            }
+        },
+        None => 0,
+    };
+    let hash = secret_hash(&generated);
+    let record = new_record(spec, generated.key_id, hash, epoch, now);
+    write_key(tx, &record, false)?;
+    let target = AuditTarget::Key(record.id.clone());
+    let draft = Draft::new(by, now, AuditAction::Create, target, created(&record));
+    audit.append(tx, &draft)?;
+    Ok(IssuedKey {
+        record,
+        key: generated.full,
+    })
+}
+
 impl KeyStore for SqliteStore {
     async fn create_by(&self, by: &Actor, spec: NewKey) -> Result<IssuedKey, StoreError> {
         check_new(&spec, by)?;
         let now = self.clock.now();
         let format = self.format.clone();
         let by = by.clone();
+        self.write(move |tx, audit| insert_new(tx, audit, &format, &by, spec, now))
+            .await
+    }
+
+    async fn create_many_by(
+        &self,
+        by: &Actor,
+        specs: Vec<NewKey>,
+    ) -> Result<Vec<IssuedKey>, StoreError> {
+        for spec in &specs {
+            check_new(spec, by)?;
+        }
+        let now = self.clock.now();
+        let format = self.format.clone();
+        let by = by.clone();
         self.write(move |tx, audit| {
-            // Ids carry 60 random bits; a collision is astronomically rare, but cheap to
-            // avoid, and a deleted id is never issued again.
-            let mut generated = format.generate()?;
-            while id_taken(tx, &generated.key_id)? {
-                generated = format.generate()?;
-            }
-            let epoch = match &spec.owner {
-                Some(id) => match read_owner(tx, id)? {
-                    Some(owner) => owner.epoch,
-                    None => {
-                        write_owner(tx, &Owner::new(id))?;
-                        0
-                    }
-                },
-                None => 0,
-            };
-            let hash = secret_hash(&generated);
-            let record = new_record(spec, generated.key_id, hash, epoch, now);
-            write_key(tx, &record, false)?;
-            let target = AuditTarget::Key(record.id.clone());
-            let draft = Draft::new(&by, now, AuditAction::Create, target, created(&record));
-            audit.append(tx, &draft)?;
-            Ok(IssuedKey {
-                record,
-                key: generated.full,
-            })
+            specs
+                .into_iter()
+                .map(|spec| insert_new(tx, audit, &format, &by, spec, now))
+                .collect()
         })
         .await
     }

@@ -7,7 +7,7 @@ use std::time::Duration;
 use secrecy::SecretString;
 
 use super::audit::{Actor, AuditPage, AuditQuery};
-use super::change::{KeyChange, KeyChanged, OwnerChange, OwnerChanged};
+use super::change::{check_new, KeyChange, KeyChanged, OwnerChange, OwnerChanged};
 use super::model::{
     IssuedKey, KeyFilter, KeyRecord, KeyUpdate, NewKey, Owner, StoreError, UnixSeconds,
 };
@@ -34,6 +34,27 @@ pub trait KeyStore: Send + Sync + 'static {
         by: &Actor,
         spec: NewKey,
     ) -> impl Future<Output = Result<IssuedKey, StoreError>> + Send;
+
+    /// Creates several keys, as `by`: in one transaction in SQLite and PostgreSQL (all
+    /// or none), which makes bulk imports many times faster than one `create_by` each.
+    /// The keys come back in the order of `specs`. The provided method checks every spec
+    /// first, then creates them one at a time (a failure midway keeps those before it).
+    fn create_many_by(
+        &self,
+        by: &Actor,
+        specs: Vec<NewKey>,
+    ) -> impl Future<Output = Result<Vec<IssuedKey>, StoreError>> + Send {
+        async move {
+            for spec in &specs {
+                check_new(spec, by)?;
+            }
+            let mut out = Vec::with_capacity(specs.len());
+            for spec in specs {
+                out.push(self.create_by(by, spec).await?);
+            }
+            Ok(out)
+        }
+    }
 
     /// Changes one key, as `by`, and records it in the audit log (a change that changes
     /// nothing, like revoking a revoked key, records nothing).
@@ -117,6 +138,14 @@ pub trait KeyStore: Send + Sync + 'static {
     /// Creates a key as the app ([`KeyStore::create_by`]).
     fn create(&self, spec: NewKey) -> impl Future<Output = Result<IssuedKey, StoreError>> + Send {
         async move { self.create_by(&Actor::default(), spec).await }
+    }
+
+    /// Creates several keys as the app ([`KeyStore::create_many_by`]).
+    fn create_many(
+        &self,
+        specs: Vec<NewKey>,
+    ) -> impl Future<Output = Result<Vec<IssuedKey>, StoreError>> + Send {
+        async move { self.create_many_by(&Actor::default(), specs).await }
     }
 
     /// Revokes a key for good (idempotent).

@@ -2,7 +2,25 @@
 
 use std::time::{Duration, Instant};
 
-use keygate::keys::{Clock, KeyCursor, KeyFilter, KeyQuery, KeyState, KeyStore, SystemClock};
+use keygate::keys::{
+    Clock, Expiry, KeyCursor, KeyFilter, KeyQuery, KeyState, KeyStore, NewKey, SystemClock,
+};
+
+/// The `i`th key of a measurement: 1,000 owners, 100 names, one in ten expiring within
+/// 1 to 90 days.
+pub(crate) fn spec(i: usize) -> NewKey {
+    let spec = NewKey::new(format!("name-{}", i % 100)).owner(format!("owner-{}", i % 1000));
+    if i % 10 == 0 {
+        spec.expiry(Expiry::days(1 + (i as u64 % 90)))
+    } else {
+        spec
+    }
+}
+
+/// Whether the `i`th key is disabled afterwards (100 of them, spread out).
+pub(crate) fn disabled(i: usize) -> bool {
+    i % 10_000 == 5 && i / 10_000 < 100
+}
 
 /// Times pages of 50 keys, from the start and from `middle`, with each filter; prints
 /// the slowest of 20 runs of each.

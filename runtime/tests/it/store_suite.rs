@@ -9,7 +9,7 @@ use keygate::keys::{
 use keygate_tests::TempDir;
 
 use crate::common::{block_on, T0};
-use crate::suite::{lifecycle_suite, names_suite, retention_suite, suite};
+use crate::suite::{bulk_suite, lifecycle_suite, names_suite, retention_suite, suite};
 
 #[tokio::test]
 async fn memory_store_passes_the_suite() {
@@ -52,7 +52,12 @@ async fn every_store_passes_the_lifecycle_suite() {
     let sqlite = SqliteStore::open_or_create(dir.file("cached.db"))
         .expect("open")
         .with_clock(clock.clone());
-    lifecycle_suite(&CachedStore::new(sqlite), &clock).await;
+    let cached = CachedStore::new(sqlite);
+    lifecycle_suite(&cached, &clock).await;
+    bulk_suite(&cached).await;
+    bulk_suite(&SqliteStore::open_or_create(dir.file("bulk.db")).expect("open")).await;
+    bulk_suite(&MemoryStore::new()).await;
+    bulk_suite(&CachedStore::new(MemoryStore::new())).await;
 }
 
 #[tokio::test]
@@ -342,10 +347,12 @@ fn peak_rss_kib() -> u64 {
 /// list pages of 50 at the start and the middle of the list, with each filter: a
 /// measurement, not a pass/fail figure. `KEYGATE_MANY_KEYS=1000000 cargo test --release
 /// -p keygate --test it -- --ignored sqlite_lifecycle_at_scale --nocapture`. Keys have
-/// 1,000 owners and 100 names; one in ten expires; 100 are disabled.
+/// 1,000 owners and 100 names; one in ten expires; 100 are disabled. They are created
+/// with `create_many`, [`BATCH`] a transaction.
 #[tokio::test]
 #[ignore = "a measurement; run it by name"]
 async fn sqlite_lifecycle_at_scale() {
+    const BATCH: usize = 1000;
     let keys: usize = std::env::var("KEYGATE_MANY_KEYS")
         .ok()
         .and_then(|n| n.parse().ok())
@@ -354,23 +361,22 @@ async fn sqlite_lifecycle_at_scale() {
     let store = SqliteStore::open_or_create(dir.file("keys.db")).expect("create");
     let started = std::time::Instant::now();
     let mut middle = None;
-    for i in 0..keys {
-        let mut spec =
-            NewKey::new(format!("name-{}", i % 100)).owner(format!("owner-{}", i % 1000));
-        if i % 10 == 0 {
-            spec = spec.expiry(keygate::keys::Expiry::days(1 + (i as u64 % 90)));
-        }
-        let issued = store.create(spec).await.expect("create");
-        if i == keys / 2 {
-            middle = Some(keygate::keys::KeyCursor::after(&issued.record));
-        }
-        if i % 10_000 == 5 && i / 10_000 < 100 {
-            store.disable(&issued.record.id).await.expect("disable");
+    for batch in (0..keys).collect::<Vec<_>>().chunks(BATCH) {
+        let specs = batch.iter().map(|&i| crate::scale::spec(i)).collect();
+        let issued = store.create_many(specs).await.expect("create");
+        for (&i, key) in batch.iter().zip(&issued) {
+            if i == keys / 2 {
+                middle = Some(keygate::keys::KeyCursor::after(&key.record));
+            }
+            if crate::scale::disabled(i) {
+                store.disable(&key.record.id).await.expect("disable");
+            }
         }
     }
     let created = started.elapsed();
     println!(
-        "sqlite: {keys} keys created through the store API in {created:.1?} ({:.0} keys/s)",
+        "sqlite: {keys} keys created through the store API (create_many, {BATCH} a \
+         transaction) in {created:.1?} ({:.0} keys/s)",
         keys as f64 / created.as_secs_f64()
     );
     crate::scale::report_pages(&store, middle.expect("a middle key"), "sqlite").await;

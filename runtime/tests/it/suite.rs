@@ -760,6 +760,63 @@ pub(crate) async fn lifecycle_suite<S: KeyStore>(store: &S, clock: &ManualClock)
     }
 }
 
+/// Keys created in bulk: in order, each with its audit entry; a bad spec creates none.
+/// The store may hold keys already, but no owner `bulk`.
+pub(crate) async fn bulk_suite<S: KeyStore>(store: &S) {
+    let importer = Actor::app("importer");
+    let specs: Vec<NewKey> = (0..3)
+        .map(|i| NewKey::new(format!("bulk-{i}")).owner("bulk"))
+        .collect();
+    let issued = store
+        .create_many_by(&importer, specs)
+        .await
+        .expect("create many");
+    let names: Vec<&str> = issued.iter().map(|k| k.record.name.as_str()).collect();
+    assert_eq!(names, ["bulk-0", "bulk-1", "bulk-2"]);
+    for key in &issued {
+        let got = store
+            .get(&key.record.id)
+            .await
+            .expect("get")
+            .expect("created");
+        assert_eq!(&*got, &key.record);
+        let log = audit_of(store, &key.record.id).await;
+        assert_eq!(log.len(), 1);
+        assert_eq!(
+            (log[0].action, log[0].actor.as_str()),
+            (AuditAction::Create, "importer")
+        );
+    }
+    let bulk = store
+        .owner_summary("bulk")
+        .await
+        .expect("summary")
+        .expect("known");
+    assert_eq!(bulk.keys, 3);
+    let big = metadata(&[("blob", "x".repeat(METADATA_MAX_BYTES).into())]);
+    let bad = vec![
+        NewKey::new("fine-first"),
+        NewKey::new("too big").metadata(big),
+    ];
+    assert!(matches!(
+        store.create_many(bad).await,
+        Err(StoreError::Invalid {
+            field: "metadata",
+            ..
+        })
+    ));
+    let fine = store
+        .list_all(KeyFilter::default().name("fine-first"))
+        .await
+        .expect("list");
+    assert!(fine.is_empty(), "a bad spec creates none of the batch");
+    assert!(store
+        .create_many(Vec::new())
+        .await
+        .expect("nothing")
+        .is_empty());
+}
+
 /// Ids of records, in order.
 fn ids_of(records: &[KeyRecord]) -> Vec<String> {
     records.iter().map(|r| r.id.clone()).collect()
