@@ -40,7 +40,9 @@ use crate::digest::sha256;
 mod listener;
 mod rows;
 
-use rows::{read_entry, read_name_in_use, read_owner, read_owner_summary, read_record, KeyRow};
+use rows::{
+    read_entry, read_name_in_use, read_owner, read_owner_summary, read_record, KeyColumns, KeyRow,
+};
 
 /// Schema migrations; migration `i` takes the schema from version `i` to `i + 1`. `{s}`
 /// stands for the quoted schema name. Append only: never edit one that has shipped.
@@ -133,16 +135,30 @@ macro_rules! key_columns {
 
 const SELECT_KEY: &str = concat!("SELECT ", key_columns!(), " FROM {s}.keys WHERE id = $1");
 
-/// Inserts a key unless its id is taken, by a key or by a deleted one (never issued
-/// again): no row then, and the caller draws another id.
-const INSERT_KEY: &str = "INSERT INTO {s}.keys (id, name, description, owner, owner_epoch, \
+/// Inserts keys, one per element of the arrays, except those whose id is taken (by a
+/// key, or by a deleted one: never issued again); the ids inserted.
+const INSERT_KEYS: &str = "INSERT INTO {s}.keys (id, name, description, owner, owner_epoch, \
     roles, created_at, expires_at, last_used_at, status, schemes, permissions, \
     secret_sha256, previous_sha256, previous_until, metadata) \
-    SELECT $1::text, $2::text, $3::text, $4::text, $5::int8, $6::text::jsonb, $7::int8, \
-    $8::int8, $9::int8, $10::text, $11::text::jsonb, $12::text::jsonb, $13::bytea, $14::bytea, \
-    $15::int8, $16::text::jsonb \
-    WHERE NOT EXISTS (SELECT 1 FROM {s}.deleted_keys WHERE id = $1::text) \
-    ON CONFLICT (id) DO NOTHING";
+    SELECT k.id, k.name, k.description, k.owner, k.owner_epoch, k.roles::jsonb, \
+    k.created_at, k.expires_at, k.last_used_at, k.status, k.schemes::jsonb, \
+    k.permissions::jsonb, k.secret_sha256, k.previous_sha256, k.previous_until, \
+    k.metadata::jsonb \
+    FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int8[], $6::text[], \
+    $7::int8[], $8::int8[], $9::int8[], $10::text[], $11::text[], $12::text[], \
+    $13::bytea[], $14::bytea[], $15::int8[], $16::text[]) \
+    AS k(id, name, description, owner, owner_epoch, roles, created_at, expires_at, \
+    last_used_at, status, schemes, permissions, secret_sha256, previous_sha256, \
+    previous_until, metadata) \
+    WHERE NOT EXISTS (SELECT 1 FROM {s}.deleted_keys AS d WHERE d.id = k.id) \
+    ON CONFLICT (id) DO NOTHING RETURNING id";
+
+/// Creates the owners `$1` (distinct) where needed and reads their epochs. The no-op
+/// update on conflict still locks each row, so a concurrent epoch bump waits until the
+/// new keys are committed.
+const TOUCH_OWNERS: &str = "INSERT INTO {s}.owners (id, enabled, epoch) \
+    SELECT unnest($1::text[]), true, 0 \
+    ON CONFLICT (id) DO UPDATE SET id = EXCLUDED.id RETURNING id, epoch";
 
 const UPDATE_KEY: &str = "UPDATE {s}.keys SET name = $2, description = $3, owner = $4, \
     owner_epoch = $5, roles = $6::text::jsonb, created_at = $7, expires_at = $8, \
@@ -165,11 +181,6 @@ const AUDIT_COLUMNS: &str =
 
 /// Seconds between two prunes of the audit log by one store.
 const PRUNE_EVERY: i64 = 60;
-
-/// Creates the owner `$1` if needed and reads it. The no-op update on conflict still
-/// locks the row, so a concurrent epoch bump waits until the new key is committed.
-const TOUCH_OWNER: &str = "INSERT INTO {s}.owners (id, enabled, epoch) VALUES ($1, true, 0) \
-    ON CONFLICT (id) DO UPDATE SET id = EXCLUDED.id RETURNING enabled, epoch";
 
 /// Sends one notification per payload; they are delivered only if the transaction commits.
 const NOTIFY: &str = "SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p";
@@ -897,8 +908,8 @@ impl PostgresStore {
 }
 
 impl PostgresStore {
-    /// Creates keys in one transaction, with their audit entries in one statement and
-    /// their notifications in another.
+    /// Creates keys in one transaction: their owners, the keys, their audit entries and
+    /// their notifications in one statement each.
     async fn create_in_one(
         &self,
         by: &Actor,
@@ -907,50 +918,71 @@ impl PostgresStore {
         for spec in &specs {
             check_new(spec, by)?;
         }
+        if specs.is_empty() {
+            return Ok(Vec::new());
+        }
         let now = self.clock.now();
         let s = &*self.shared;
         let mut client = s.client().await?;
         let tx = s.begin(&mut client).await?;
-        let mut payloads = Vec::new();
-        let mut entries = Vec::new();
-        let mut issued = Vec::with_capacity(specs.len());
-        for spec in specs {
-            let epoch = match &spec.owner {
-                Some(owner) => {
-                    let rows = s.query(&tx, TOUCH_OWNER, &[owner]).await?;
-                    let row = rows
-                        .first()
-                        .ok_or_else(|| StoreError::unavailable("owner upsert returned nothing"))?;
-                    payloads.push(format!("owner:{owner}"));
-                    read_owner(owner, row)?.epoch
+        let mut owners: Vec<String> = specs.iter().filter_map(|k| k.owner.clone()).collect();
+        owners.sort_unstable();
+        owners.dedup();
+        let mut epochs = HashMap::new();
+        if !owners.is_empty() {
+            for row in s.query(&tx, TOUCH_OWNERS, &[&owners]).await? {
+                let id: String = row.try_get(0).map_err(pg)?;
+                let epoch: i64 = row.try_get(1).map_err(pg)?;
+                let epoch = u64::try_from(epoch)
+                    .map_err(|_| StoreError::corrupt(format!("owner `{id}`: negative epoch")))?;
+                epochs.insert(id, epoch);
+            }
+        }
+        let mut slots: Vec<(NewKey, Option<IssuedKey>)> =
+            specs.into_iter().map(|spec| (spec, None)).collect();
+        // Ids carry 60 random bits; a collision is astronomically rare, but cheap to
+        // survive, and a deleted id is never issued again: those keys draw again.
+        for _ in 0..8 {
+            let mut columns = KeyColumns::default();
+            let mut drawn = HashMap::new();
+            for (index, (spec, done)) in slots.iter().enumerate() {
+                if done.is_some() {
+                    continue;
                 }
-                None => 0,
-            };
-            // Ids carry 60 random bits; a collision is astronomically rare, but cheap to
-            // survive, and a deleted id is never issued again.
-            let (record, key) = loop {
+                let epoch = spec
+                    .owner
+                    .as_ref()
+                    .map_or(0, |o| epochs.get(o).copied().unwrap_or(0));
                 let generated = self.format.generate()?;
                 let hash = sha256(generated.secret.expose_secret());
                 let record = new_record(spec.clone(), generated.key_id, hash, epoch, now);
-                let values = KeyRow::new(&record)?;
-                if s.execute(&tx, INSERT_KEY, &values.params(&record)).await? == 1 {
-                    break (record, generated.full);
+                columns.push(&record)?;
+                drawn.insert(record.id.clone(), (index, record, generated.full));
+            }
+            if drawn.is_empty() {
+                break;
+            }
+            for row in s.query(&tx, INSERT_KEYS, &columns.params()).await? {
+                let id: String = row.try_get(0).map_err(pg)?;
+                if let Some((index, record, key)) = drawn.remove(&id) {
+                    slots[index].1 = Some(IssuedKey { record, key });
                 }
-            };
-            let target = AuditTarget::Key(record.id.clone());
-            entries.push(Draft::new(
-                by,
-                now,
-                AuditAction::Create,
-                target,
-                created(&record),
-            ));
-            payloads.push(format!("key:{}", record.id));
-            issued.push(IssuedKey { record, key });
+            }
         }
+        if slots.iter().any(|(_, done)| done.is_none()) {
+            return Err(StoreError::unavailable("no free key id after 8 draws"));
+        }
+        let issued: Vec<IssuedKey> = slots.into_iter().filter_map(|(_, done)| done).collect();
+        let entries: Vec<Draft> = issued
+            .iter()
+            .map(|k| {
+                let target = AuditTarget::Key(k.record.id.clone());
+                Draft::new(by, now, AuditAction::Create, target, created(&k.record))
+            })
+            .collect();
         s.append_audit(&tx, &entries).await?;
-        payloads.sort_unstable();
-        payloads.dedup();
+        let mut payloads: Vec<String> = owners.iter().map(|o| format!("owner:{o}")).collect();
+        payloads.extend(issued.iter().map(|k| format!("key:{}", k.record.id)));
         s.notify(&tx, payloads).await?;
         s.commit(tx).await?;
         for key in &issued {

@@ -173,3 +173,68 @@ pub(super) fn read_entry(row: &Row) -> Result<RawEntry, StoreError> {
         request_id: row.try_get(8).map_err(bad)?,
     })
 }
+
+/// Key rows as columns, for one multi-row insert (`INSERT_KEYS`).
+#[derive(Default)]
+pub(super) struct KeyColumns {
+    id: Vec<String>,
+    name: Vec<String>,
+    description: Vec<Option<String>>,
+    owner: Vec<Option<String>>,
+    owner_epoch: Vec<i64>,
+    roles: Vec<String>,
+    created_at: Vec<i64>,
+    expires_at: Vec<Option<i64>>,
+    last_used_at: Vec<Option<i64>>,
+    status: Vec<&'static str>,
+    schemes: Vec<Option<String>>,
+    permissions: Vec<String>,
+    current: Vec<Vec<u8>>,
+    previous_sha256: Vec<Option<Vec<u8>>>,
+    previous_until: Vec<Option<i64>>,
+    metadata: Vec<Option<String>>,
+}
+
+impl KeyColumns {
+    pub(super) fn push(&mut self, r: &KeyRecord) -> Result<(), StoreError> {
+        let row = KeyRow::new(r)?;
+        self.id.push(r.id.clone());
+        self.name.push(r.name.clone());
+        self.description.push(r.description.clone());
+        self.owner.push(r.owner.clone());
+        self.owner_epoch.push(row.owner_epoch);
+        self.roles.push(row.roles);
+        self.created_at.push(r.created_at);
+        self.expires_at.push(r.expires_at);
+        self.last_used_at.push(r.last_used_at);
+        self.status.push(row.status);
+        self.schemes.push(row.schemes);
+        self.permissions.push(row.permissions);
+        self.current.push(row.current);
+        self.previous_sha256.push(row.previous_sha256);
+        self.previous_until.push(row.previous_until);
+        self.metadata.push(row.metadata);
+        Ok(())
+    }
+
+    pub(super) fn params(&self) -> [&(dyn ToSql + Sync); 16] {
+        [
+            &self.id,
+            &self.name,
+            &self.description,
+            &self.owner,
+            &self.owner_epoch,
+            &self.roles,
+            &self.created_at,
+            &self.expires_at,
+            &self.last_used_at,
+            &self.status,
+            &self.schemes,
+            &self.permissions,
+            &self.current,
+            &self.previous_sha256,
+            &self.previous_until,
+            &self.metadata,
+        ]
+    }
+}
