@@ -759,7 +759,11 @@ async fn change_owner(
         .ok_or_else(|| Failure::Store(StoreError::OwnerNotFound(id.to_owned())))
 }
 
-async fn owner_command(store: &impl KeyStore, id: &str, change: OwnerChange) -> Result<(), Failure> {
+async fn owner_command(
+    store: &impl KeyStore,
+    id: &str,
+    change: OwnerChange,
+) -> Result<(), Failure> {
     let held = store.list_all(KeyFilter::default().owner(id)).await?;
     let owner = match change {
         OwnerChange::Disable => change_owner(store, id, StoreOwnerChange::Disable).await?,
