@@ -10,7 +10,7 @@ use keygate::keys::{
 /// 1 to 90 days.
 pub(crate) fn spec(i: usize) -> NewKey {
     let spec = NewKey::new(format!("name-{}", i % 100)).owner(format!("owner-{}", i % 1000));
-    if i % 10 == 0 {
+    if matches!(i % 10, 0) {
         spec.expiry(Expiry::days(1 + (i as u64 % 90)))
     } else {
         spec
