@@ -5,7 +5,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use keygate::keys::{KeyStore, Keyring, SqliteStore};
+use keygate::keys::{ActorKind, AuditAction, AuditQuery, KeyStore, Keyring, SqliteStore};
 use keygate::spec::{Location, Scheme, SchemeKind};
 use keygate::{Credential, OperationRef, Verdict, Verifier, VerifyRequest};
 use keygate_tests::{block_on, TempDir};
@@ -361,6 +361,49 @@ fn show_prints_one_key_as_text_or_json() {
         "{json}"
     );
     assert!(!run.stdout.contains(&text(&made, "secret")));
+}
+
+/// Each change the CLI makes is in the audit log under the OS user that ran it.
+#[test]
+fn changes_are_audited_under_the_os_user() {
+    let dir = TempDir::new("audit");
+    let db = dir.file("keys.db");
+    let as_user = |user: &str, args: &[&str]| -> Run {
+        Command::new(env!("CARGO_BIN_EXE_keygate"))
+            .arg("keys")
+            .arg("--db")
+            .arg(&db)
+            .args(args)
+            .env_remove("KEYGATE_DB")
+            .env("USER", user)
+            .output()
+            .expect("run keygate")
+            .into()
+    };
+    let made: Value = as_user(
+        "alice",
+        &["create", "--json", "--name", "k", "--owner", "o"],
+    )
+    .ok()
+    .json();
+    let id = text(&made, "id");
+    as_user("bob", &["revoke", &id]).ok();
+    as_user("carol", &["disable-owner", "o"]).ok();
+    let store = SqliteStore::open(&db).expect("open");
+    let log = block_on(store.audit(AuditQuery::new())).expect("audit");
+    let seen: Vec<(ActorKind, &str, AuditAction, &str)> = log
+        .entries
+        .iter()
+        .map(|e| (e.actor_kind, e.actor.as_str(), e.action, e.target.id()))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            (ActorKind::Cli, "carol", AuditAction::DisableOwner, "o"),
+            (ActorKind::Cli, "bob", AuditAction::Revoke, id.as_str()),
+            (ActorKind::Cli, "alice", AuditAction::Create, id.as_str()),
+        ]
+    );
 }
 
 #[test]
