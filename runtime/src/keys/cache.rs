@@ -332,7 +332,6 @@ impl<S: KeyStore> KeyStore for CachedStore<S> {
         Ok(issued)
     }
 
-
     async fn get(&self, id: &str) -> Result<Option<Arc<KeyRecord>>, StoreError> {
         let stripe = self.entries.stripes.key(id);
         read_through(&self.entries.keys, stripe, id, self.inner.get(id)).await
