@@ -13,6 +13,8 @@
 #   SCALE     scale_report: key stores of 1k, 100k and 1M keys side by side (SCALE_ARGS;
 #             PostgreSQL too when KEYGATE_TEST_DATABASE_URL is set; a few hundred MB of
 #             disk while it runs)
+#   LIFECYCLE lifecycle_report: 1M keys created through the store API, list pages with
+#             each filter (LIFECYCLE_ARGS="--keys N"; PostgreSQL too with the URL)
 #   OAG       openapi_generator.sh: OpenAPI Generator against keygate on mist.com (needs
 #             java; downloads openapi-generator-cli from PyPI once)
 #
@@ -53,11 +55,13 @@ skip KEYGATE_BENCH_SKIP_MATCHER || run matcher "$release/matcher_report"
 skip KEYGATE_BENCH_SKIP_GEN || run gen "$release/gen_report" --corpus "$KEYGATE_BENCH_CORPUS" --keygate "$release/keygate" ${GEN_ARGS:-}
 # shellcheck disable=SC2086
 skip KEYGATE_BENCH_SKIP_SCALE || run scale "$release/scale_report" ${SCALE_ARGS:-}
+# shellcheck disable=SC2086
+skip KEYGATE_BENCH_SKIP_LIFECYCLE || run lifecycle "$release/lifecycle_report" ${LIFECYCLE_ARGS:-}
 skip KEYGATE_BENCH_SKIP_REBUILD || run rebuild bench/rebuild_cost.sh
 skip KEYGATE_BENCH_SKIP_OAG || run oag bench/openapi_generator.sh
 
 printf '\n==> summary\n'
-for name in overhead matcher gen scale rebuild oag; do
+for name in overhead matcher gen scale lifecycle rebuild oag; do
   [ -f "$results/$name.log" ] && grep -E 'PASS|MISS' "$results/$name.log" | sed "s/^ */[$name] /"
 done | tee "$results/summary.txt"
 if [ ${#failed[@]} -gt 0 ]; then

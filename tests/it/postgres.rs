@@ -10,9 +10,6 @@
 #[path = "../../runtime/tests/it/suite.rs"]
 mod suite;
 
-#[path = "../../runtime/tests/it/scale.rs"]
-mod scale;
-
 use std::io::Write as _;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -898,73 +895,6 @@ async fn disable_update_and_delete_through_one_instance_reach_the_other_within_a
     assert_eq!(entry.actor, "adminkey0001");
     assert_eq!(entry.request_id.as_deref(), Some("req-7"));
     drop((a, b));
-    db.drop_schema().await;
-}
-
-/// Creates `KEYGATE_MANY_KEYS` keys (default 100,000) through the store API
-/// (`create_many`, 1,000 a transaction, 8 transactions at a time), then times list pages of 50 at the start and the middle of the list, with each
-/// filter: a measurement, not a pass/fail figure. `KEYGATE_MANY_KEYS=1000000 cargo test
-/// --release -p keygate-tests --test it -- --ignored postgres_lifecycle_at_scale
-/// --nocapture`. Keys as in the SQLite measurement.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "a measurement; run it by name"]
-async fn postgres_lifecycle_at_scale() {
-    let Some(db) = Db::new("scale").await else {
-        return;
-    };
-    let keys: usize = std::env::var("KEYGATE_MANY_KEYS")
-        .ok()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(100_000);
-    let store = Arc::new(
-        db.options()
-            .timeout(Duration::from_secs(30))
-            .connect()
-            .await
-            .expect("connect"),
-    );
-    const WRITERS: usize = 8;
-    const BATCH: usize = 1000;
-    let started = Instant::now();
-    let mut tasks = Vec::new();
-    for writer in 0..WRITERS {
-        let store = Arc::clone(&store);
-        tasks.push(tokio::spawn(async move {
-            let mut middle = None;
-            let mine: Vec<usize> = (0..keys)
-                .filter(|i| (i / BATCH) % WRITERS == writer)
-                .collect();
-            for batch in mine.chunks(BATCH) {
-                let specs = batch.iter().map(|&i| scale::spec(i)).collect();
-                let issued = store.create_many(specs).await.expect("create");
-                for (&i, key) in batch.iter().zip(&issued) {
-                    if i == keys / 2 {
-                        middle = Some(keygate::keys::KeyCursor::after(&key.record));
-                    }
-                    if scale::disabled(i) {
-                        store.disable(&key.record.id).await.expect("disable");
-                    }
-                }
-            }
-            middle
-        }));
-    }
-    let mut middle = None;
-    for task in tasks {
-        middle = middle.or(task.await.expect("a writer"));
-    }
-    let created = started.elapsed();
-    report(&format!(
-        "postgres: {keys} keys created through the store API (create_many, {BATCH} a \
-         transaction, {WRITERS} transactions at a time) in {created:.1?} ({:.0} keys/s)",
-        keys as f64 / created.as_secs_f64()
-    ));
-    db.admin
-        .batch_execute(&format!("ANALYZE \"{}\".keys", db.schema))
-        .await
-        .expect("analyze");
-    scale::report_pages(&*store, middle.expect("a middle key"), "postgres").await;
-    drop(store);
     db.drop_schema().await;
 }
 

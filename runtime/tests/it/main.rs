@@ -6,6 +6,5 @@ mod concurrency;
 mod crash;
 mod format;
 mod keyring;
-mod scale;
 mod store_suite;
 mod suite;
