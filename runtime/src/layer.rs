@@ -68,9 +68,19 @@ impl AuthLayer {
     /// per-route layering. Serve it with
     /// [`AuthService::into_make_service`]:
     ///
-    /// ```ignore
-    /// let app = api::layer(keys).around(router);
-    /// axum::serve(listener, app.into_make_service()).await?;
+    /// ```
+    /// # static SPEC: keygate::Spec = keygate::Spec {
+    /// #     title: "t",
+    /// #     base_path: "",
+    /// #     schemes: &[],
+    /// #     root: keygate::spec::Requirement::PUBLIC,
+    /// #     operations: &[],
+    /// # };
+    /// # let layer = keygate::AuthLayer::new(&SPEC, keygate::StaticKeys::new());
+    /// # let router = axum::Router::new();
+    /// let app = layer.around(router); // `api::layer(keys).around(router)`
+    /// // then `axum::serve(listener, app.into_make_service()).await?`
+    /// let _make_service = app.into_make_service();
     /// ```
     pub fn around<S>(self, inner: S) -> AuthService<S> {
         AuthService {
