@@ -513,6 +513,17 @@ impl Shared {
         self.queries.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// Runs a query `sql` built (a page of keys, owners or audit entries) on a pooled
+    /// connection, within the timeout.
+    async fn query_built(&self, built: &sql::Built) -> Result<Vec<Row>, StoreError> {
+        let params = pg_params(&built.params);
+        self.bounded(async {
+            let client = self.client().await?;
+            self.query(&client, &built.sql, &param_refs(&params)).await
+        })
+        .await
+    }
+
     async fn query(
         &self,
         client: &impl GenericClient,
@@ -1159,13 +1170,7 @@ impl KeyStore for PostgresStore {
         let now = self.clock.now();
         let s = &*self.shared;
         let built = sql::key_page(&query, now, '$', key_columns!(), "{s}.keys");
-        let params = pg_params(&built.params);
-        let rows = s
-            .bounded(async {
-                let client = s.client().await?;
-                s.query(&client, &built.sql, &param_refs(&params)).await
-            })
-            .await?;
+        let rows = s.query_built(&built).await?;
         let records = rows
             .iter()
             .map(|row| read_record(row).map(|r| s.with_pending(r)))
@@ -1218,13 +1223,7 @@ impl KeyStore for PostgresStore {
     async fn list_owners(&self, query: OwnerQuery) -> Result<OwnerPage, StoreError> {
         let s = &*self.shared;
         let built = sql::owner_page(&query, '$', "{s}.owners", "{s}.keys");
-        let params = pg_params(&built.params);
-        let rows = s
-            .bounded(async {
-                let client = s.client().await?;
-                s.query(&client, &built.sql, &param_refs(&params)).await
-            })
-            .await?;
+        let rows = s.query_built(&built).await?;
         let owners = rows
             .iter()
             .map(read_owner_summary)
@@ -1235,13 +1234,7 @@ impl KeyStore for PostgresStore {
     async fn audit(&self, query: AuditQuery) -> Result<AuditPage, StoreError> {
         let s = &*self.shared;
         let built = sql::audit_page(&query, '$', AUDIT_COLUMNS, "{s}.audit");
-        let params = pg_params(&built.params);
-        let rows = s
-            .bounded(async {
-                let client = s.client().await?;
-                s.query(&client, &built.sql, &param_refs(&params)).await
-            })
-            .await?;
+        let rows = s.query_built(&built).await?;
         let entries = rows
             .iter()
             .map(|row| read_entry(row).and_then(RawEntry::check))
