@@ -55,8 +55,8 @@ enum Command {
         #[arg(long)]
         deny_warnings: bool,
     },
-    /// Manage the runtime's API keys in an SQLite file: create, list, revoke, rotate.
-    Keys(keys_cmd::KeysArgs),
+    /// Manage the runtime's API keys, their owners and the audit log, in SQLite or PostgreSQL.
+    Keys(Box<keys_cmd::KeysArgs>),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -88,7 +88,7 @@ fn main() -> ExitCode {
             let format = if json { Format::Json } else { format };
             check_all(&specs, format, templates.as_deref(), deny_warnings)
         }
-        Command::Keys(args) => keys_cmd::run(args),
+        Command::Keys(args) => keys_cmd::run(*args),
     }
 }
 

@@ -30,6 +30,17 @@ pub(crate) fn end_of_date(text: &str) -> Option<UnixSeconds> {
     )
 }
 
+/// The first second of the day `YYYY-MM-DD` (UTC); `None` unless it is a real date.
+pub(crate) fn start_of_date(text: &str) -> Option<UnixSeconds> {
+    // Unix time has no leap seconds: every day is 86 400 of them.
+    end_of_date(text).map(|end| end - 86_400)
+}
+
+/// An RFC 3339 time with its offset (`2026-12-31T18:00:00Z`, `..+02:00`).
+pub(crate) fn parse_rfc3339(text: &str) -> Option<UnixSeconds> {
+    text.parse::<Timestamp>().ok().map(|t| t.as_second())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -66,5 +77,18 @@ mod tests {
             assert_eq!(end_of_date(bad), None, "{bad}");
         }
         assert!(end_of_date("2000-02-29").is_some());
+        assert_eq!(start_of_date("1970-01-02"), Some(86_400));
+        assert_eq!(start_of_date("1970-02-30"), None);
+    }
+
+    #[test]
+    fn rfc3339_times_parse_with_their_offset() {
+        assert_eq!(parse_rfc3339("2024-01-01T00:00:00Z"), Some(1_704_067_200));
+        assert_eq!(
+            parse_rfc3339("2024-01-01T02:00:00+02:00"),
+            Some(1_704_067_200)
+        );
+        assert_eq!(parse_rfc3339("2024-01-01"), None);
+        assert_eq!(parse_rfc3339("soon"), None);
     }
 }

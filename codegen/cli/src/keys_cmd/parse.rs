@@ -4,9 +4,9 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use keygate::keys::{Expiry, Permissions, UnixSeconds, ANY_METHOD};
+use keygate::keys::{Expiry, Metadata, Permissions, UnixSeconds, ANY_METHOD, METADATA_MAX_BYTES};
 
-use super::civil::end_of_date;
+use super::civil::{end_of_date, parse_rfc3339, start_of_date};
 
 /// The methods a key may be granted: the ones OpenAPI path items can hold.
 const METHODS: [&str; 8] = [
@@ -48,6 +48,87 @@ pub(crate) fn parse_expiry(text: &str, now: UnixSeconds) -> Result<Expiry, Strin
         return Err(format!("a key that expires at once is useless ({HINT})"));
     }
     Ok(Expiry::In(duration))
+}
+
+/// `update --expires-in`: a duration from now, not zero.
+pub(crate) fn parse_expires_in(text: &str) -> Result<Duration, String> {
+    const HINT: &str = "like 7d, 30d, 12h or 1h 30m";
+    let duration = duration(text).map_err(|why| format!("{why} ({HINT})"))?;
+    if duration.is_zero() {
+        return Err(format!(
+            "a key that expires at once is useless; `disable` or `revoke` it ({HINT})"
+        ));
+    }
+    Ok(duration)
+}
+
+/// `update --expires-at`: `YYYY-MM-DD` (through that day, UTC) or an RFC 3339 time,
+/// after `now`.
+pub(crate) fn parse_expires_at(text: &str, now: UnixSeconds) -> Result<UnixSeconds, String> {
+    let at = end_of_date(text)
+        .or_else(|| parse_rfc3339(text))
+        .ok_or("expected YYYY-MM-DD or an RFC 3339 time like 2026-12-31T18:00:00Z")?;
+    if at <= now {
+        return Err("that time is in the past; `disable` or `revoke` the key instead".into());
+    }
+    Ok(at)
+}
+
+/// Which way a duration counts from now in [`parse_time`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Toward {
+    /// `30d` is 30 days from now (`list --expiring-before`).
+    Future,
+    /// `24h` is 24 hours ago (`audit --since`).
+    Past,
+}
+
+/// A moment: an RFC 3339 time, `YYYY-MM-DD` (the start of that day, UTC), or a duration
+/// from now in the direction `toward`.
+pub(crate) fn parse_time(
+    text: &str,
+    now: UnixSeconds,
+    toward: Toward,
+) -> Result<UnixSeconds, String> {
+    if let Some(at) = start_of_date(text).or_else(|| parse_rfc3339(text)) {
+        return Ok(at);
+    }
+    let hint = match toward {
+        Toward::Future => "like 30d (from now), 2026-12-31 or 2026-12-31T18:00:00Z",
+        Toward::Past => "like 24h (ago), 2026-12-31 or 2026-12-31T18:00:00Z",
+    };
+    let span = duration(text).map_err(|why| format!("{why} ({hint})"))?;
+    let span = i64::try_from(span.as_secs()).unwrap_or(i64::MAX);
+    Ok(match toward {
+        Toward::Future => now.saturating_add(span),
+        Toward::Past => now.saturating_sub(span),
+    })
+}
+
+/// `--metadata`: a JSON object of at most [`METADATA_MAX_BYTES`] as compact JSON.
+pub(crate) fn parse_metadata(text: &str) -> Result<Metadata, String> {
+    let value: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
+    let kind = match &value {
+        serde_json::Value::Object(_) => "object",
+        serde_json::Value::Array(_) => "an array",
+        serde_json::Value::String(_) => "a string",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::Bool(_) => "a boolean",
+        serde_json::Value::Null => "null",
+    };
+    let serde_json::Value::Object(metadata) = value else {
+        return Err(format!(
+            "expected a JSON object like '{{\"team\":\"web\"}}', not {kind}"
+        ));
+    };
+    let size = serde_json::to_string(&metadata).map_or(usize::MAX, |t| t.len());
+    if size > METADATA_MAX_BYTES {
+        return Err(format!(
+            "{size} bytes as JSON, more than the {METADATA_MAX_BYTES} allowed"
+        ));
+    }
+    Ok(metadata)
 }
 
 /// `GET,POST` (any case) into upper-case method names; `*` stands for every method and
@@ -93,8 +174,7 @@ pub(crate) fn parse_op(text: &str) -> Result<OpOverride, String> {
                 .to_owned(),
         );
     };
-    let name = name.trim();
-    if name.is_empty() {
+    if name.trim().is_empty() {
         return Err("the operation before `=` is empty".to_owned());
     }
     let methods = if methods.trim().is_empty() {
@@ -102,11 +182,21 @@ pub(crate) fn parse_op(text: &str) -> Result<OpOverride, String> {
     } else {
         parse_methods(methods)?
     };
-    let name = match method_and_path(name) {
+    let name = parse_op_name(name)?;
+    Ok(OpOverride { name, methods })
+}
+
+/// An operation as `--remove-op` names it: an operationId, a generated type name, or
+/// `METHOD /path` with its method in upper case and one space, as keys store it.
+pub(crate) fn parse_op_name(text: &str) -> Result<String, String> {
+    let name = text.trim();
+    if name.is_empty() {
+        return Err("the operation is empty".to_owned());
+    }
+    Ok(match method_and_path(name) {
         Some((method, path)) => format!("{method} {path}"),
         None => name.to_owned(),
-    };
-    Ok(OpOverride { name, methods })
+    })
 }
 
 /// `get  /pets/{id}` as (`GET`, `/pets/{id}`), when the text is a method and a path.
@@ -212,6 +302,53 @@ mod tests {
         assert!(parse_expiry("2024-02-30", now)
             .unwrap_err()
             .contains("not a calendar date"));
+    }
+
+    #[test]
+    fn update_expiry_and_moments() {
+        let now = 1_704_067_200; // 2024-01-01T00:00:00Z
+        assert_eq!(
+            parse_expires_in("30d"),
+            Ok(Duration::from_secs(30 * 86_400))
+        );
+        assert!(parse_expires_in("0s").unwrap_err().contains("useless"));
+        assert_eq!(parse_expires_at("2024-01-31", now), Ok(now + 31 * 86_400));
+        assert_eq!(
+            parse_expires_at("2024-01-02T00:00:00Z", now),
+            Ok(now + 86_400)
+        );
+        assert!(parse_expires_at("2023-12-31T23:59:59Z", now)
+            .unwrap_err()
+            .contains("past"));
+        assert!(parse_expires_at("7d", now)
+            .unwrap_err()
+            .contains("RFC 3339"));
+        assert_eq!(
+            parse_time("2024-01-02", now, Toward::Past),
+            Ok(now + 86_400)
+        );
+        assert_eq!(parse_time("24h", now, Toward::Past), Ok(now - 86_400));
+        assert_eq!(parse_time("24h", now, Toward::Future), Ok(now + 86_400));
+        assert_eq!(
+            parse_time("2024-01-01T00:00:10Z", now, Toward::Future),
+            Ok(now + 10)
+        );
+        assert!(parse_time("soon", now, Toward::Past)
+            .unwrap_err()
+            .contains("ago"));
+    }
+
+    #[test]
+    fn metadata_must_be_a_small_object() {
+        let object = parse_metadata(r#"{"team":"web","n":1}"#).expect("object");
+        assert_eq!(object["team"], "web");
+        assert_eq!(parse_metadata("{}"), Ok(Metadata::new()));
+        assert!(parse_metadata("[1]").unwrap_err().contains("not an array"));
+        assert!(parse_metadata("{team}")
+            .unwrap_err()
+            .starts_with("not JSON"));
+        let big = format!(r#"{{"a":"{}"}}"#, "x".repeat(METADATA_MAX_BYTES));
+        assert!(parse_metadata(&big).unwrap_err().contains("4096 allowed"));
     }
 
     #[test]

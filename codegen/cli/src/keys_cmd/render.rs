@@ -3,10 +3,11 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use keygate::keys::{KeyRecord, KeyState, Owner, Permissions, Preset, UnixSeconds};
+use keygate::keys::{KeyRecord, KeyState, Metadata, Owner, Permissions, Preset, UnixSeconds};
 use serde::Serialize;
 
 use super::civil::rfc3339;
+use super::table::{columns, printable};
 
 /// The status a verifier would give the key now: the record's own state, then its
 /// owner's (a disabled owner disables it until enabled again; an epoch bump since issue
@@ -105,13 +106,6 @@ fn time_or(at: Option<UnixSeconds>, none: &str) -> String {
     at.map_or_else(|| none.to_owned(), rfc3339)
 }
 
-/// Keeps terminal control characters stored in names out of the terminal.
-fn printable(text: &str) -> String {
-    text.chars()
-        .map(|c| if c.is_control() { '\u{fffd}' } else { c })
-        .collect()
-}
-
 /// Until when a rotated-out secret still works, if it still does.
 fn previous_until(record: &KeyRecord, now: UnixSeconds) -> Option<UnixSeconds> {
     record
@@ -137,6 +131,7 @@ pub(crate) struct RecordJson<'a> {
     last_used_at: Option<String>,
     schemes: Option<&'a BTreeSet<String>>,
     permissions: PermissionsJson<'a>,
+    metadata: &'a Metadata,
     previous_secret_valid_until: Option<String>,
 }
 
@@ -172,6 +167,7 @@ pub(crate) fn record_json<'a>(
             default_methods: &p.default_methods,
             per_operation: &p.per_operation,
         },
+        metadata: &record.metadata,
         previous_secret_valid_until: previous_until(record, now).map(rfc3339),
     }
 }
@@ -272,6 +268,10 @@ fn record_rows(
     for (op, set) in &p.per_operation {
         rows.push((format!("  {}", printable(op)), methods(set)));
     }
+    if !record.metadata.is_empty() {
+        let json = serde_json::to_string(&record.metadata).unwrap_or_default();
+        rows.push(("metadata".into(), printable(&json)));
+    }
     if let Some(until) = previous_until(record, now) {
         rows.push(("old key".into(), format!("works until {}", rfc3339(until))));
     }
@@ -342,25 +342,7 @@ pub(crate) fn table(rows: &[(&KeyRecord, Option<&Owner>)], now: UnixSeconds) -> 
             printable(&permissions_summary(&record.permissions)),
         ]);
     }
-    let mut widths = vec![0; header.len()];
-    for row in &cells {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
-    let mut out = String::new();
-    for row in &cells {
-        let mut line = String::new();
-        for (i, (cell, w)) in row.iter().zip(&widths).enumerate() {
-            line.push_str(cell);
-            if i + 1 < row.len() {
-                line.push_str(&" ".repeat(w - cell.chars().count() + 2));
-            }
-        }
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    out
+    columns(&cells)
 }
 
 #[cfg(test)]

@@ -121,13 +121,20 @@ fn granted(verdict: &Verdict) -> bool {
     matches!(verdict, Verdict::Granted(_))
 }
 
+/// The keys of one `list --json` page.
 fn list(db: &Path, args: &[&str]) -> Vec<Value> {
+    list_page(db, args).0
+}
+
+/// One `list --json` page: its keys and the cursor of the next page.
+fn list_page(db: &Path, args: &[&str]) -> (Vec<Value>, Option<String>) {
     let mut all = vec!["list", "--json"];
     all.extend_from_slice(args);
-    match keys(db, &all).ok().json() {
-        Value::Array(items) => items,
-        other => panic!("not an array: {other}"),
-    }
+    let page = keys(db, &all).ok().json();
+    let Value::Array(items) = page["items"].clone() else {
+        panic!("no `items` array: {page}");
+    };
+    (items, page["next_cursor"].as_str().map(str::to_owned))
 }
 
 fn ids(items: &[Value]) -> Vec<String> {

@@ -115,7 +115,11 @@ fn every_command_works_on_postgresql() {
     assert!(matches!(db.verify(&key), Verdict::Granted(_)));
 
     let listed = db.keys(&["list", "--json"]);
-    assert_eq!(listed.as_array().map(Vec::len), Some(1), "{listed}");
+    assert_eq!(
+        listed["items"].as_array().map(Vec::len),
+        Some(1),
+        "{listed}"
+    );
     assert_eq!(text(&db.keys(&["show", &id, "--json"]), "status"), "active");
 
     let rotated = db.keys(&["rotate", &id, "--grace", "0", "--json"]);
@@ -138,7 +142,11 @@ fn every_command_works_on_postgresql() {
     db.keys(&["revoke", &id]);
     assert!(matches!(db.verify(&new_key), Verdict::Revoked));
     let revoked = db.keys(&["list", "--json", "--status", "revoked"]);
-    assert_eq!(revoked.as_array().map(Vec::len), Some(1), "{revoked}");
+    assert_eq!(
+        revoked["items"].as_array().map(Vec::len),
+        Some(1),
+        "{revoked}"
+    );
 }
 
 /// A URL's password never reaches the terminal, even when the server is not there.
