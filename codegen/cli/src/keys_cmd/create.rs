@@ -28,6 +28,7 @@ pub(super) fn new_key(args: CreateArgs) -> Result<KeyToCreate, Failure> {
     let ops = resolve_ops(
         args.spec.as_deref(),
         &args.ops,
+        args.ops.len(),
         &args.schemes,
         Some(&args.schemes),
     )?;

@@ -14,35 +14,50 @@ use super::parse::{self, OpOverride};
 /// for each operation stored under another name and the warnings; without `spec`, warns
 /// that they are stored unchecked. `query_schemes`: the schemes the key will be usable
 /// with (empty: every one), to warn about query strings; `None` when they do not change.
+/// The `ops` from index `removed_from` on came from `--remove-op`, and are named so.
 /// Answers `ops` under the names to store.
 pub(super) fn resolve_ops(
     spec: Option<&Path>,
     ops: &[OpOverride],
+    removed_from: usize,
     schemes: &[String],
     query_schemes: Option<&[String]>,
 ) -> Result<Vec<OpOverride>, Failure> {
     let Some(spec) = spec else {
-        if let Some(warning) = unchecked_warning(ops, schemes) {
+        if let Some(warning) = unchecked_warning(ops, removed_from, schemes) {
             eprintln!("warning: {warning}");
         }
         return Ok(ops.to_vec());
     };
     let api = keygate_codegen::load_file(spec).map_err(|e| Failure::Other(e.to_string()))?;
-    let mut checked = check_names(&api, ops, schemes).map_err(Failure::Other)?;
+    let mut checked = check_names(&api, ops, removed_from, schemes).map_err(Failure::Other)?;
     if let Some(query_schemes) = query_schemes {
         checked
             .warnings
             .extend(query_string_warnings(&api, query_schemes));
     }
-    for (given, stored) in ops.iter().zip(&checked.ops) {
+    for (i, (given, stored)) in ops.iter().zip(&checked.ops).enumerate() {
         if given.name != stored.name {
-            eprintln!("note: --op `{}` is stored as `{}`", given.name, stored.name);
+            let flag = op_flag(i, removed_from);
+            eprintln!(
+                "note: {flag} `{}` is stored as `{}`",
+                given.name, stored.name
+            );
         }
     }
     for warning in &checked.warnings {
         eprintln!("warning: {warning}");
     }
     Ok(checked.ops)
+}
+
+/// The flag that gave the `i`th operation.
+fn op_flag(i: usize, removed_from: usize) -> &'static str {
+    if i < removed_from {
+        "--op"
+    } else {
+        "--remove-op"
+    }
 }
 
 /// What `--spec` makes of the key's names: the operations under the names the runtime
@@ -89,7 +104,7 @@ fn check_against_spec(
     ops: &[OpOverride],
     schemes: &[String],
 ) -> Result<Checked, String> {
-    let mut checked = check_names(api, ops, schemes)?;
+    let mut checked = check_names(api, ops, ops.len(), schemes)?;
     checked.warnings.extend(query_string_warnings(api, schemes));
     Ok(checked)
 }
@@ -97,7 +112,12 @@ fn check_against_spec(
 /// Checks operations and schemes against `--spec`. Returns the operations under their
 /// canonical names, and warnings; an error names each unknown operation or scheme with
 /// the closest known names.
-fn check_names(api: &Api, ops: &[OpOverride], schemes: &[String]) -> Result<Checked, String> {
+fn check_names(
+    api: &Api,
+    ops: &[OpOverride],
+    removed_from: usize,
+    schemes: &[String],
+) -> Result<Checked, String> {
     let type_names = keygate_codegen::operation_type_names(api);
     let keys: Vec<String> = api.operations.iter().map(key_of).collect();
     let known_ops: Vec<&str> = keys.iter().map(String::as_str).collect();
@@ -113,12 +133,12 @@ fn check_names(api: &Api, ops: &[OpOverride], schemes: &[String]) -> Result<Chec
     let scheme_names: Vec<&str> = api.schemes.iter().map(|s| s.name.as_str()).collect();
     let mut errors = Vec::new();
     let mut found = Vec::new();
-    for op in ops {
+    for (i, op) in ops.iter().enumerate() {
         match find_operation(api, &type_names, &op.name) {
             Some(operation) => found.push((op, operation)),
             None => errors.push(unknown_name(
                 api,
-                "--op",
+                op_flag(i, removed_from),
                 "operation",
                 &op.name,
                 &known_ops,
@@ -198,8 +218,16 @@ fn query_string_warnings(api: &Api, schemes: &[String]) -> Vec<String> {
 }
 
 /// The warning for names stored without `--spec`, if any were given.
-fn unchecked_warning(ops: &[OpOverride], schemes: &[String]) -> Option<String> {
-    let mut names: Vec<String> = ops.iter().map(|op| format!("--op `{}`", op.name)).collect();
+fn unchecked_warning(
+    ops: &[OpOverride],
+    removed_from: usize,
+    schemes: &[String],
+) -> Option<String> {
+    let mut names: Vec<String> = ops
+        .iter()
+        .enumerate()
+        .map(|(i, op)| format!("{} `{}`", op_flag(i, removed_from), op.name))
+        .collect();
     names.extend(schemes.iter().map(|s| format!("--scheme `{s}`")));
     if names.is_empty() {
         return None;
@@ -359,13 +387,15 @@ paths:
     #[test]
     fn names_without_a_spec_are_named_in_a_warning() {
         let op = |text: &str| parse::parse_op(text).expect("op");
-        assert_eq!(unchecked_warning(&[], &[]), None);
+        assert_eq!(unchecked_warning(&[], 0, &[]), None);
         let warning =
-            unchecked_warning(&[op("GetSpotsetsId=GET")], &["apikey".into()]).expect("warned");
+            unchecked_warning(&[op("GetSpotsetsId=GET")], 1, &["apikey".into()]).expect("warned");
         assert!(
             warning.contains("unchecked: --op `GetSpotsetsId`, --scheme `apikey`"),
             "{warning}"
         );
         assert!(warning.contains("--spec"), "{warning}");
+        let removal = unchecked_warning(&[op("x=")], 0, &[]).expect("warned");
+        assert!(removal.contains("unchecked: --remove-op `x`"), "{removal}");
     }
 }

@@ -86,7 +86,13 @@ pub(super) fn plan(args: UpdateArgs, now: UnixSeconds) -> Result<Planned, Failur
     } else {
         Some(&args.schemes)
     };
-    let resolved = resolve_ops(args.spec.as_deref(), &named, &args.schemes, query_schemes)?;
+    let resolved = resolve_ops(
+        args.spec.as_deref(),
+        &named,
+        args.ops.len(),
+        &args.schemes,
+        query_schemes,
+    )?;
     let (set, removed) = resolved.split_at(args.ops.len());
     let removed: Vec<String> = removed.iter().map(|op| op.name.clone()).collect();
 
