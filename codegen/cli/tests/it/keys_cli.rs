@@ -1035,3 +1035,630 @@ fn list_shows_roles_and_schemes() {
     let open = row(&text(&open, "id"));
     assert_eq!((&*open[roles], &*open[schemes]), ("-", "all"));
 }
+
+/// `keygate keys` as the OS user `user`.
+fn keys_as(db: &Path, user: &str, args: &[&str]) -> Run {
+    Command::new(env!("CARGO_BIN_EXE_keygate"))
+        .arg("keys")
+        .arg("--db")
+        .arg(db)
+        .args(args)
+        .env_remove("KEYGATE_DB")
+        .env("USER", user)
+        .output()
+        .expect("run keygate")
+        .into()
+}
+
+fn record(db: &Path, id: &str) -> Option<keygate::keys::KeyRecord> {
+    let store = SqliteStore::open(db).expect("open");
+    block_on(store.get(id))
+        .expect("get")
+        .map(std::sync::Arc::unwrap_or_clone)
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+#[test]
+fn update_changes_the_fields_it_names_and_keeps_the_secret() {
+    let dir = TempDir::new("update");
+    let db = dir.file("keys.db");
+    let made = create(
+        &db,
+        &[
+            "--name",
+            "old",
+            "--description",
+            "was",
+            "--op",
+            "createPet=POST",
+            "--roles",
+            "a",
+            "--expires",
+            "7d",
+        ],
+    );
+    let (id, key) = (text(&made, "id"), api_key(&text(&made, "key")));
+    let post = |db: &Path| verify(db, &API_KEY, &key, "POST", "createPet");
+    let delete = |db: &Path| verify(db, &API_KEY, &key, "DELETE", "deletePet");
+    assert!(granted(&post(&db)));
+    assert!(matches!(delete(&db), Verdict::Forbidden(_)));
+
+    let updated = keys(
+        &db,
+        &[
+            "update",
+            &id,
+            "--json",
+            "--name",
+            "new",
+            "--no-description",
+            "--expires-in",
+            "30d",
+            "--full",
+            "--remove-op",
+            "createPet",
+            "--op",
+            "listPets=",
+            "--roles",
+            "x,y",
+            "--scheme",
+            "api_key",
+            "--metadata",
+            r#"{"team":"web","tier":2}"#,
+        ],
+    )
+    .ok()
+    .json();
+    assert_eq!(updated["id"], id.as_str());
+    assert_eq!(updated["name"], "new");
+    assert_eq!(updated["description"], Value::Null);
+    assert_eq!(updated["roles"], serde_json::json!(["x", "y"]));
+    assert_eq!(updated["schemes"], serde_json::json!(["api_key"]));
+    assert_eq!(
+        updated["metadata"],
+        serde_json::json!({"team": "web", "tier": 2})
+    );
+    assert_eq!(
+        updated["permissions"],
+        serde_json::json!({
+            "preset": "custom",
+            "default_methods": ["*"],
+            "per_operation": { "listPets": [] },
+        })
+    );
+    // The expiry counts from now, not from creation; the store holds the same.
+    let stored = record(&db, &id).expect("kept");
+    let expires = stored.expires_at.expect("an expiry");
+    assert!((expires - (now() + 30 * 86_400)).abs() < 60, "{expires}");
+    assert_eq!(stored.metadata["team"], "web");
+
+    // The same key, with what the update gave it: the keyring reads the new fields.
+    assert!(granted(&delete(&db)), "--full now allows DELETE");
+    assert!(granted(&post(&db)), "the createPet override is gone");
+    let Verdict::Granted(principal) = post(&db) else {
+        panic!("not granted");
+    };
+    assert_eq!(principal.metadata()["tier"], 2);
+    assert!(matches!(
+        verify(&db, &API_KEY, &key, "GET", "listPets"),
+        Verdict::Forbidden(_)
+    ));
+
+    let cleared = keys(
+        &db,
+        &[
+            "update",
+            &id,
+            "--no-expiry",
+            "--all-schemes",
+            "--no-roles",
+            "--json",
+        ],
+    )
+    .ok()
+    .json();
+    assert_eq!(cleared["expires_at"], Value::Null);
+    assert_eq!(cleared["schemes"], Value::Null);
+    assert_eq!(cleared["roles"], serde_json::json!([]));
+    assert_eq!(cleared["name"], "new", "fields not named stay");
+    let dated = keys(&db, &["update", &id, "--expires-at", "2099-12-31"]).ok();
+    assert_eq!(dated.field("expires"), "2100-01-01T00:00:00Z");
+    let timed = keys(
+        &db,
+        &["update", &id, "--expires-at", "2099-06-01T12:00:00+02:00"],
+    )
+    .ok();
+    assert_eq!(timed.field("expires"), "2099-06-01T10:00:00Z");
+    assert_eq!(
+        record(&db, &id).and_then(|r| r.expires_at),
+        Some(4_083_991_200)
+    );
+}
+
+#[test]
+fn update_refusals_name_the_problem() {
+    let dir = TempDir::new("update-refused");
+    let db = dir.file("keys.db");
+    let made = create(&db, &["--name", "k", "--op", "createPet=POST"]);
+    let id = text(&made, "id");
+    let spec = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../specs/petstore.yaml");
+    let spec = spec.to_str().expect("utf-8 path");
+    for (args, code, says) in [
+        (&["update", &id][..], 2, "nothing to change"),
+        (&["update", &id, "--json"], 2, "nothing to change"),
+        (&["update", &id, "--metadata", "[1]"], 2, "--metadata"),
+        (&["update", &id, "--metadata", "{team}"], 2, "not JSON"),
+        (&["update", &id, "--expires-in", "0s"], 2, "--expires-in"),
+        (
+            &["update", &id, "--expires-at", "2001-01-01"],
+            2,
+            "in the past",
+        ),
+        (
+            &["update", &id, "--no-expiry", "--expires-in", "1d"],
+            2,
+            "--expires-in",
+        ),
+        (
+            &["update", &id, "--op", "a=GET", "--remove-op", "a"],
+            2,
+            "`a`",
+        ),
+        (
+            &["update", &id, "--remove-op", "deletePet"],
+            1,
+            "has no override for this operation (it has: createPet)",
+        ),
+        (
+            &["update", &id, "--spec", spec, "--remove-op", "creatPet"],
+            1,
+            "--remove-op `creatPet`",
+        ),
+        (
+            &["update", &id, "--spec", spec, "--scheme", "apikey"],
+            1,
+            "no security scheme `apikey`",
+        ),
+        (
+            &["update", "nosuchkey234", "--name", "x"],
+            1,
+            "no key with id `nosuchkey234`",
+        ),
+    ] {
+        let run = keys(&db, args);
+        assert_eq!(run.code, Some(code), "{args:?}: {}", run.stderr);
+        assert!(run.stderr.contains(says), "{args:?}: {}", run.stderr);
+        assert!(run.stdout.is_empty(), "{args:?}: {}", run.stdout);
+    }
+    let unknown = keys(&db, &["update", "nosuchkey234", "--name", "x"]);
+    assert!(
+        unknown.stderr.contains(&db.display().to_string()),
+        "{}",
+        unknown.stderr
+    );
+    // Nothing changed, and nothing was logged but the creation.
+    assert_eq!(record(&db, &id).expect("kept").name, "k");
+    let store = SqliteStore::open(&db).expect("open");
+    let log = block_on(store.audit(AuditQuery::new())).expect("audit");
+    assert_eq!(log.entries.len(), 1);
+
+    // With --spec, a removal is found under any name the operation answers to.
+    let run = keys(
+        &db,
+        &["update", &id, "--spec", spec, "--remove-op", "post /pets"],
+    )
+    .ok();
+    assert!(
+        run.stderr
+            .contains("--remove-op `POST /pets` is stored as `createPet`"),
+        "{}",
+        run.stderr
+    );
+    let permissions = record(&db, &id).expect("kept").permissions;
+    assert!(permissions.per_operation.is_empty(), "{permissions:?}");
+}
+
+#[test]
+fn disable_enable_and_delete_act_on_verification() {
+    let dir = TempDir::new("disable");
+    let db = dir.file("keys.db");
+    let made = create(&db, &["--name", "k"]);
+    let other = create(&db, &["--name", "other"]);
+    let (id, key) = (text(&made, "id"), api_key(&text(&made, "key")));
+    let verdict = |db: &Path| verify(db, &API_KEY, &key, "GET", "listPets");
+
+    let run = keys(&db, &["disable", &id]).ok();
+    assert!(
+        run.stdout.contains(&format!("disabled key `{id}`")),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(verdict(&db), Verdict::Disabled);
+    assert_eq!(ids(&list(&db, &["--status", "disabled"])), [id.as_str()]);
+    let again = keys(&db, &["disable", &id]).ok();
+    assert!(
+        again.stdout.contains("already disabled"),
+        "{}",
+        again.stdout
+    );
+
+    let run = keys(&db, &["enable", &id]).ok();
+    assert!(
+        run.stdout.contains("its status now: active"),
+        "{}",
+        run.stdout
+    );
+    assert!(granted(&verdict(&db)));
+
+    // Delete is permanent, so it needs --yes; without it nothing happens.
+    let refused = keys(&db, &["delete", &id]);
+    assert_eq!(refused.code, Some(2), "{}", refused.stderr);
+    assert!(refused.stderr.contains("--yes"), "{}", refused.stderr);
+    assert!(refused.stderr.contains("for good"), "{}", refused.stderr);
+    assert!(record(&db, &id).is_some());
+
+    let run = keys(&db, &["delete", &id, "--yes"]).ok();
+    assert!(
+        run.stdout.contains(&format!("deleted key `{id}`")),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(record(&db, &id), None);
+    assert_eq!(verdict(&db), Verdict::Invalid);
+    assert_eq!(ids(&list(&db, &[])), [text(&other, "id")]);
+    for args in [
+        &["show", &id][..],
+        &["delete", &id, "--yes"],
+        &["enable", &id],
+    ] {
+        let run = keys(&db, args);
+        assert_eq!(run.code, Some(1), "{args:?}: {}", run.stderr);
+        assert!(
+            run.stderr.contains(&format!("no key with id `{id}`")),
+            "{}",
+            run.stderr
+        );
+    }
+    // A revoked key cannot come back.
+    let revoked = text(&other, "id");
+    keys(&db, &["revoke", &revoked]).ok();
+    let run = keys(&db, &["enable", &revoked]);
+    assert_eq!(run.code, Some(1), "{}", run.stderr);
+    assert!(run.stderr.contains("revoked for good"), "{}", run.stderr);
+}
+
+#[test]
+fn owners_are_listed_shown_stopped_and_deleted() {
+    let dir = TempDir::new("owners");
+    let db = dir.file("keys.db");
+    let a1 = create(&db, &["--name", "a1", "--owner", "alice"]);
+    let a2 = create(&db, &["--name", "a2", "--owner", "alice"]);
+    let b = create(&db, &["--name", "b", "--owner", "bob"]);
+    for owner in ["carol", "dave"] {
+        create(&db, &["--name", "x", "--owner", owner]);
+    }
+    let key = api_key(&text(&a1, "key"));
+    let verdict = |db: &Path| verify(db, &API_KEY, &key, "GET", "listPets");
+
+    // Pages of two cover the four owners once each, in id order.
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut args = vec!["owners", "list", "--json", "--limit", "2"];
+        if let Some(c) = &cursor {
+            args.extend(["--cursor", c.as_str()]);
+        }
+        let page = keys(&db, &args).ok().json();
+        for item in page["items"].as_array().expect("items") {
+            seen.push((text(item, "id"), item["keys"].as_u64()));
+        }
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => break,
+        }
+    }
+    let expected: Vec<(String, Option<u64>)> =
+        [("alice", 2), ("bob", 1), ("carol", 1), ("dave", 1)]
+            .iter()
+            .map(|(o, n)| ((*o).to_owned(), Some(*n)))
+            .collect();
+    assert_eq!(seen, expected);
+    let table = keys(&db, &["owners", "list", "--limit", "3"]).ok().stdout;
+    assert!(
+        table.ends_with("next page: keygate keys owners list --cursor carol --limit 3\n"),
+        "{table}"
+    );
+
+    let shown = keys(&db, &["owners", "show", "alice", "--json"])
+        .ok()
+        .json();
+    assert_eq!(
+        shown,
+        serde_json::json!({"id": "alice", "enabled": true, "epoch": 0, "keys": 2})
+    );
+    keys(&db, &["owners", "disable", "alice"]).ok();
+    assert_eq!(verdict(&db), Verdict::Disabled);
+    let shown = keys(&db, &["owners", "show", "alice"]).ok();
+    assert_eq!(shown.field("enabled"), "no");
+    keys(&db, &["owners", "enable", "alice"]).ok();
+    assert!(granted(&verdict(&db)));
+    let bumped = keys(&db, &["owners", "bump-epoch", "bob"]).ok();
+    assert!(
+        bumped.stdout.contains("now at epoch 1"),
+        "{}",
+        bumped.stdout
+    );
+    assert_eq!(
+        keys(&db, &["owners", "show", "bob"]).ok().field("epoch"),
+        "1"
+    );
+
+    let refused = keys(&db, &["owners", "delete", "alice"]);
+    assert_eq!(refused.code, Some(2), "{}", refused.stderr);
+    assert!(refused.stderr.contains("--yes"), "{}", refused.stderr);
+    assert!(granted(&verdict(&db)));
+
+    let run = keys(&db, &["owners", "delete", "alice", "--yes"]).ok();
+    assert!(
+        run.stdout.contains("deleted owner `alice` and its 2 keys"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(verdict(&db), Verdict::Invalid);
+    for made in [&a1, &a2] {
+        assert_eq!(record(&db, &text(made, "id")), None);
+    }
+    assert!(record(&db, &text(&b, "id")).is_some());
+    assert!(list(&db, &["--owner", "alice"]).is_empty());
+    for args in [
+        &["owners", "show", "alice"][..],
+        &["owners", "delete", "alice", "--yes"],
+    ] {
+        let run = keys(&db, args);
+        assert_eq!(run.code, Some(1), "{args:?}: {}", run.stderr);
+        assert!(
+            run.stderr.contains("no owner with id `alice`"),
+            "{}",
+            run.stderr
+        );
+    }
+}
+
+#[test]
+fn audit_shows_who_changed_what_and_never_a_secret() {
+    let dir = TempDir::new("audit-cmd");
+    let db = dir.file("keys.db");
+    let made: Value = keys_as(
+        &db,
+        "alice",
+        &["create", "--json", "--name", "k", "--owner", "o"],
+    )
+    .ok()
+    .json();
+    let (id, secret) = (text(&made, "id"), text(&made, "secret"));
+    keys_as(
+        &db,
+        "bob",
+        &["update", &id, "--name", "k2", "--expires-at", "2099-12-31"],
+    )
+    .ok();
+    keys_as(&db, "bob", &["disable", &id]).ok();
+    keys_as(&db, "carol", &["owners", "disable", "o"]).ok();
+    let rotated = keys_as(&db, "carol", &["rotate", &id, "--grace", "1h", "--json"])
+        .ok()
+        .json();
+
+    let page = keys(&db, &["audit", "--json"]).ok().json();
+    let items = page["items"].as_array().expect("items").clone();
+    let seen: Vec<(String, String, String, String)> = items
+        .iter()
+        .map(|e| {
+            (
+                text(e, "actor_kind"),
+                text(e, "actor"),
+                text(e, "action"),
+                text(e, "target"),
+            )
+        })
+        .collect();
+    let row = |kind: &str, actor: &str, action: &str, target: &str| {
+        (
+            kind.to_owned(),
+            actor.to_owned(),
+            action.to_owned(),
+            target.to_owned(),
+        )
+    };
+    assert_eq!(
+        seen,
+        [
+            row("cli", "carol", "rotate", &id),
+            row("cli", "carol", "disable_owner", "o"),
+            row("cli", "bob", "disable", &id),
+            row("cli", "bob", "update", &id),
+            row("cli", "alice", "create", &id),
+        ]
+    );
+    assert_eq!(page["next_cursor"], Value::Null);
+    let update = &items[3];
+    assert_eq!(
+        update["changes"],
+        serde_json::json!([
+            { "field": "name", "before": "k", "after": "k2" },
+            { "field": "expires_at", "before": null, "after": 4_102_444_800_i64 },
+        ])
+    );
+
+    let table = keys(&db, &["audit", "--target", &id]).ok().stdout;
+    let lines: Vec<&str> = table.lines().collect();
+    assert_eq!(lines.len(), 5, "{table}");
+    assert!(
+        lines[0].starts_with("TIME") && lines[0].ends_with("CHANGES"),
+        "{}",
+        lines[0]
+    );
+    let updated = lines
+        .iter()
+        .find(|l| l.contains(" update "))
+        .expect("update row");
+    assert!(updated.contains("cli:bob"), "{updated}");
+    assert!(updated.contains(&format!("key:{id}")), "{updated}");
+    assert!(
+        updated.contains(r#"name: "k" → "k2"; expires_at: null → 2100-01-01T00:00:00Z"#),
+        "{updated}"
+    );
+    let json_text = keys(&db, &["audit", "--json"]).ok().stdout;
+    for output in [&table, &json_text] {
+        assert!(!output.contains(&secret), "a secret in the audit: {output}");
+        assert!(!output.contains(&text(&rotated, "secret")), "{output}");
+        assert!(!output.contains("hash"), "{output}");
+    }
+
+    // Filters: actor by name or kind and name, time, and pages that chain.
+    let actors = |args: &[&str]| -> Vec<String> {
+        let mut all = vec!["audit", "--json"];
+        all.extend_from_slice(args);
+        let page = keys(&db, &all).ok().json();
+        let items = page["items"].as_array().expect("items").clone();
+        items.iter().map(|e| text(e, "action")).collect()
+    };
+    assert_eq!(actors(&["--actor", "bob"]), ["disable", "update"]);
+    assert_eq!(actors(&["--actor", "cli:bob"]), ["disable", "update"]);
+    assert!(actors(&["--actor", "app:bob"]).is_empty());
+    assert!(actors(&["--since", "2099-01-01"]).is_empty());
+    assert!(actors(&["--until", "2000-01-01"]).is_empty());
+    assert_eq!(actors(&["--since", "1h"]).len(), 5);
+    assert_eq!(actors(&["--target", "o"]), ["disable_owner"]);
+    let mut walked = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut args = vec!["audit", "--json", "--limit", "2"];
+        if let Some(c) = &cursor {
+            args.extend(["--cursor", c.as_str()]);
+        }
+        let page = keys(&db, &args).ok().json();
+        let items = page["items"].as_array().expect("items").clone();
+        walked.extend(items.iter().map(|e| text(e, "action")));
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => break,
+        }
+    }
+    assert_eq!(
+        walked,
+        ["rotate", "disable_owner", "disable", "update", "create"]
+    );
+    let text_page = keys(&db, &["audit", "--limit", "1", "--actor", "cli:bob"])
+        .ok()
+        .stdout;
+    let last = text_page.lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with("next page: keygate keys audit --cursor ")
+            && last.ends_with(" --actor cli:bob --limit 1"),
+        "{text_page}"
+    );
+}
+
+#[test]
+fn list_pages_cover_every_key_once() {
+    let dir = TempDir::new("pages");
+    let db = dir.file("keys.db");
+    let mut all = Vec::new();
+    let mut owned = Vec::new();
+    for i in 0..7 {
+        let name = format!("k{i}");
+        let mut args = vec!["--name", name.as_str()];
+        if i % 2 == 0 {
+            args.extend(["--owner", "o"]);
+        }
+        let expires = if i < 3 { "7d" } else { "30d" };
+        args.extend(["--expires", expires]);
+        let id = text(&create(&db, &args), "id");
+        if i % 2 == 0 {
+            owned.push(id.clone());
+        }
+        all.push(id);
+    }
+    let walk = |args: &[&str], limit: &str| -> Vec<String> {
+        let mut out = Vec::new();
+        let mut cursor: Option<String> = None;
+        let mut pages = 0;
+        loop {
+            let mut page_args = vec!["--limit", limit];
+            page_args.extend_from_slice(args);
+            if let Some(c) = &cursor {
+                page_args.extend(["--cursor", c.as_str()]);
+            }
+            let (items, next) = list_page(&db, &page_args);
+            assert!(items.len() <= limit.parse().unwrap());
+            out.extend(ids(&items));
+            pages += 1;
+            assert!(pages < 20, "the pages never end");
+            match next {
+                Some(next) => cursor = Some(next),
+                None => return out,
+            }
+        }
+    };
+    let sorted = |mut v: Vec<String>| {
+        v.sort();
+        v
+    };
+    let every = walk(&[], "2");
+    assert_eq!(every.len(), 7, "{every:?}");
+    assert_eq!(sorted(every), sorted(all.clone()));
+    assert_eq!(sorted(walk(&["--owner", "o"], "3")), sorted(owned.clone()));
+    assert_eq!(walk(&["--name", "k3"], "1"), [all[3].clone()]);
+    assert_eq!(
+        sorted(walk(&["--expiring-before", "10d"], "2")),
+        sorted(all[..3].to_vec())
+    );
+    // A status the owner decides is filtered page by page too.
+    keys(&db, &["disable", &all[1]]).ok();
+    keys(&db, &["owners", "disable", "o"]).ok();
+    let mut disabled = owned.clone();
+    disabled.push(all[1].clone());
+    assert_eq!(
+        sorted(walk(&["--status", "disabled"], "2")),
+        sorted(disabled)
+    );
+    assert_eq!(
+        sorted(walk(&["--status", "active"], "1")),
+        sorted(vec![all[3].clone(), all[5].clone()])
+    );
+
+    // The text page ends with the command of the next one, which works as printed.
+    let first = keys(&db, &["list", "--limit", "3", "--owner", "o"])
+        .ok()
+        .stdout;
+    let last = first.lines().last().expect("lines");
+    let command = last.strip_prefix("next page: keygate keys ").expect(last);
+    let words: Vec<&str> = command.split(' ').collect();
+    assert_eq!(words[0], "list");
+    assert!(command.ends_with("--owner o --limit 3"), "{command}");
+    let second = keys(&db, &words).ok().stdout;
+    assert_eq!(
+        second.lines().count(),
+        2,
+        "the header and the last key: {second}"
+    );
+    let shown = |table: &str| -> Vec<String> {
+        let rows = table
+            .lines()
+            .skip(1)
+            .filter(|l| !l.starts_with("next page"));
+        rows.map(|l| l.split(' ').next().unwrap_or("").to_owned())
+            .collect()
+    };
+    let mut both = shown(&first);
+    both.extend(shown(&second));
+    assert_eq!(sorted(both), sorted(owned));
+    let bad = keys(&db, &["list", "--cursor", "garbage"]);
+    assert_eq!(bad.code, Some(2), "{}", bad.stderr);
+    assert!(bad.stderr.contains("--cursor `garbage`"), "{}", bad.stderr);
+}

@@ -4,7 +4,7 @@
 
 use std::process::Command;
 
-use keygate::keys::{Keyring, PostgresStore};
+use keygate::keys::{AuditQuery, KeyRecord, KeyStore, Keyring, PostgresStore};
 use keygate::spec::{Location, Scheme, SchemeKind};
 use keygate::{Credential, OperationRef, Verdict, Verifier, VerifyRequest};
 use secrecy::SecretString;
@@ -60,6 +60,7 @@ impl Schema {
             .args(args)
             .env_remove("KEYGATE_DB")
             .env_remove("KEYGATE_PG_SCHEMA")
+            .env("USER", "pgadmin")
             .output()
             .expect("run keygate");
         let stdout = String::from_utf8_lossy(&output.stdout);
@@ -71,11 +72,45 @@ impl Schema {
         serde_json::from_str(&stdout).unwrap_or(Value::Null)
     }
 
-    /// What the runtime's keyring over this schema says of `key` on `listPets`.
-    fn verify(&self, key: &str) -> Verdict {
+    /// `keygate keys --db URL --schema NAME <args>`: exit code, stdout and stderr.
+    fn run(&self, args: &[&str]) -> (Option<i32>, String, String) {
+        let output = Command::new(env!("CARGO_BIN_EXE_keygate"))
+            .args(["keys", "--db", &self.url, "--schema", &self.name])
+            .args(args)
+            .env_remove("KEYGATE_DB")
+            .env_remove("KEYGATE_PG_SCHEMA")
+            .env("USER", "pgadmin")
+            .output()
+            .expect("run keygate");
+        (
+            output.status.code(),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    }
+
+    /// The store over this schema, as the app opens it.
+    fn store(&self) -> PostgresStore {
         self.runtime.block_on(async {
             let store = PostgresStore::builder(&self.url).schema(&self.name);
-            let ring = Keyring::new(store.connect().await.expect("connect the store"));
+            store.connect().await.expect("connect the store")
+        })
+    }
+
+    /// The key `id` as the store holds it.
+    fn record(&self, id: &str) -> Option<KeyRecord> {
+        let store = self.store();
+        self.runtime
+            .block_on(store.get(id))
+            .expect("get")
+            .map(std::sync::Arc::unwrap_or_clone)
+    }
+
+    /// What the runtime's keyring over this schema says of `key` on `listPets`.
+    fn verify(&self, key: &str) -> Verdict {
+        let store = self.store();
+        self.runtime.block_on(async {
+            let ring = Keyring::new(store);
             let credential = Credential::Key(SecretString::from(key.to_owned()));
             let request = VerifyRequest {
                 scheme: &API_KEY,
@@ -169,4 +204,162 @@ fn a_postgresql_url_is_shown_without_its_password() {
         "{stderr}"
     );
     assert!(!stderr.contains("s3cretpw"), "{stderr}");
+}
+
+/// The commands of issue 27 on PostgreSQL: update, disable, enable, delete, owners,
+/// audit, and list pages, each checked through the store or a keyring.
+#[test]
+fn lifecycle_owner_and_audit_commands_work_on_postgresql() {
+    let Some(db) = Schema::new("lifecycle") else {
+        return;
+    };
+    let mut ids = Vec::new();
+    let mut keys = Vec::new();
+    for (name, owner) in [
+        ("a", "alice"),
+        ("b", "alice"),
+        ("c", "bob"),
+        ("d", "bob"),
+        ("e", "carol"),
+    ] {
+        let made = db.keys(&["create", "--json", "--name", name, "--owner", owner]);
+        ids.push(text(&made, "id"));
+        keys.push(text(&made, "key"));
+    }
+
+    // update: the fields change, the secret stays.
+    let updated = db.keys(&[
+        "update",
+        &ids[0],
+        "--json",
+        "--name",
+        "renamed",
+        "--expires-at",
+        "2099-12-31",
+        "--methods",
+        "GET,POST",
+        "--op",
+        "listPets=",
+        "--metadata",
+        r#"{"team":"web"}"#,
+    ]);
+    assert_eq!(updated["name"], "renamed");
+    assert_eq!(updated["expires_at"], "2100-01-01T00:00:00Z");
+    let stored = db.record(&ids[0]).expect("kept");
+    assert_eq!(stored.expires_at, Some(4_102_444_800));
+    assert_eq!(stored.metadata["team"], "web");
+    assert!(
+        matches!(db.verify(&keys[0]), Verdict::Forbidden(_)),
+        "listPets denied"
+    );
+    let (code, _, stderr) = db.run(&["update", &ids[0]]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("nothing to change"), "{stderr}");
+    let (code, _, stderr) = db.run(&["update", "nosuchkey234", "--name", "x"]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("no key with id `nosuchkey234`"), "{stderr}");
+    assert!(stderr.contains("(schema kgt_cli_lifecycle_"), "{stderr}");
+    assert!(
+        !stderr.contains(":keygate@"),
+        "the password is shown: {stderr}"
+    );
+
+    // disable / enable.
+    db.keys(&["disable", &ids[1]]);
+    assert!(matches!(db.verify(&keys[1]), Verdict::Disabled));
+    db.keys(&["enable", &ids[1]]);
+    assert!(matches!(db.verify(&keys[1]), Verdict::Granted(_)));
+
+    // list: pages of two cover the five keys once each; a filter pages too.
+    let walk = |args: &[&str]| -> Vec<String> {
+        let mut seen = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let mut all = vec!["list", "--json", "--limit", "2"];
+            all.extend_from_slice(args);
+            if let Some(c) = &cursor {
+                all.extend(["--cursor", c.as_str()]);
+            }
+            let page = db.keys(&all);
+            let items = page["items"].as_array().expect("items").clone();
+            seen.extend(items.iter().map(|item| text(item, "id")));
+            match page["next_cursor"].as_str() {
+                Some(next) => cursor = Some(next.to_owned()),
+                None => break,
+            }
+        }
+        seen.sort();
+        seen
+    };
+    let mut every = ids.clone();
+    every.sort();
+    assert_eq!(walk(&[]), every);
+    let mut bobs = ids[2..4].to_vec();
+    bobs.sort();
+    assert_eq!(walk(&["--owner", "bob"]), bobs);
+    assert_eq!(walk(&["--name", "renamed"]), [ids[0].clone()]);
+
+    // owners.
+    let owners = db.keys(&["owners", "list", "--json", "--limit", "2"]);
+    assert_eq!(owners["next_cursor"], "bob", "{owners}");
+    assert_eq!(owners["items"][0]["keys"], 2, "{owners}");
+    let bob = db.keys(&["owners", "show", "bob", "--json"]);
+    assert_eq!(
+        bob,
+        serde_json::json!({"id": "bob", "enabled": true, "epoch": 0, "keys": 2})
+    );
+    db.keys(&["owners", "bump-epoch", "carol"]);
+    assert!(matches!(db.verify(&keys[4]), Verdict::Revoked));
+    let (code, _, stderr) = db.run(&["owners", "delete", "bob"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(db.record(&ids[2]).is_some(), "deleted without --yes");
+    let (code, stdout, stderr) = db.run(&["owners", "delete", "bob", "--yes"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stdout.contains("deleted owner `bob` and its 2 keys"),
+        "{stdout}"
+    );
+    assert!(db.record(&ids[2]).is_none() && db.record(&ids[3]).is_none());
+    assert!(matches!(db.verify(&keys[2]), Verdict::Invalid));
+
+    // delete.
+    let (code, _, stderr) = db.run(&["delete", &ids[1]]);
+    assert_eq!(code, Some(2), "{stderr}");
+    db.keys(&["delete", &ids[1], "--yes"]);
+    assert!(db.record(&ids[1]).is_none());
+    assert!(matches!(db.verify(&keys[1]), Verdict::Invalid));
+
+    // audit: every change above, by the CLI's OS user, with its fields.
+    let store = db.store();
+    let log = db
+        .runtime
+        .block_on(store.audit(AuditQuery::new().target(ids[0].clone())))
+        .expect("audit");
+    assert_eq!(log.entries[0].actor, "pgadmin");
+    let page = db.keys(&["audit", "--json", "--target", &ids[0]]);
+    let items = page["items"].as_array().expect("items").clone();
+    let actions: Vec<String> = items.iter().map(|e| text(e, "action")).collect();
+    assert_eq!(actions, ["update", "create"]);
+    assert_eq!(items[0]["actor_kind"], "cli");
+    assert_eq!(items[0]["actor"], "pgadmin");
+    let fields: Vec<&str> = items[0]["changes"]
+        .as_array()
+        .expect("changes")
+        .iter()
+        .filter_map(|c| c["field"].as_str())
+        .collect();
+    assert_eq!(fields, ["name", "expires_at", "permissions", "metadata"]);
+    let (_, table, _) = db.run(&["audit", "--actor", "cli:pgadmin", "--limit", "3"]);
+    assert!(table.contains("cli:pgadmin  delete "), "{table}");
+    assert!(
+        table
+            .lines()
+            .last()
+            .is_some_and(|l| l.starts_with("next page: keygate keys audit --cursor ")),
+        "{table}"
+    );
+    for key in &keys {
+        let secret = key.rsplit('_').next().unwrap_or(key);
+        assert!(!table.contains(secret), "a secret in the audit: {table}");
+    }
 }
