@@ -71,8 +71,12 @@ pub(super) enum KeysCommand {
         /// The key id.
         id: String,
     },
-    /// Delete a key's record for good: it stops at once, is gone from `list`, and its id
-    /// is never issued again. Needs --yes; `revoke` keeps the record for the record.
+    /// Delete a key for good (needs --yes): it stops at once, its id is never issued again.
+    ///
+    /// Its record is gone from `list` and `show`; the audit log keeps the deletion. There
+    /// is no prompt, so scripts can use it, but without --yes it refuses and changes
+    /// nothing. To stop a key and keep its record, `revoke` it (for good) or `disable` it
+    /// (until `enable`).
     Delete {
         /// The key id.
         id: String,
@@ -150,7 +154,11 @@ pub(super) enum OwnersCommand {
         /// The owner.
         owner: String,
     },
-    /// Delete an owner and every key it holds, for good: they stop at once. Needs --yes.
+    /// Delete an owner and every key it holds, for good (needs --yes): they stop at once.
+    ///
+    /// There is no prompt, so scripts can use it, but without --yes it refuses and changes
+    /// nothing. To stop an owner's keys and keep them, use `owners disable` (until
+    /// `owners enable`) or `owners bump-epoch` (for good).
     Delete {
         /// The owner.
         owner: String,

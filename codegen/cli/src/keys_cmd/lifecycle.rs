@@ -76,7 +76,8 @@ pub(super) async fn enable(
     now: UnixSeconds,
 ) -> Result<(), Failure> {
     let before = get(store, id).await?;
-    let record = if before.status == KeyStatus::Active {
+    let was_active = before.status == KeyStatus::Active;
+    let record = if was_active {
         before
     } else {
         let changed = store.change_key(&actor(), id, KeyChange::Enable).await?;
@@ -88,8 +89,13 @@ pub(super) async fn enable(
     // Enabling the key does not lift its expiry or its owner's stop: say what holds now.
     let status = render::status(&record, owner.as_ref(), now);
     let reason = status.reason.map(|r| format!(" ({r})")).unwrap_or_default();
+    let done = if was_active {
+        "was already enabled"
+    } else {
+        "is enabled"
+    };
     print(&format!(
-        "enabled key `{id}` ({}); its status now: {}{reason}\n",
+        "key `{id}` ({}) {done}; its status now: {}{reason}\n",
         record.name.escape_debug(),
         status.shown.name()
     ));

@@ -1294,6 +1294,12 @@ fn disable_enable_and_delete_act_on_verification() {
         run.stdout
     );
     assert!(granted(&verdict(&db)));
+    let again = keys(&db, &["enable", &id]).ok();
+    assert!(
+        again.stdout.contains("was already enabled"),
+        "{}",
+        again.stdout
+    );
 
     // Delete is permanent, so it needs --yes; without it nothing happens.
     let refused = keys(&db, &["delete", &id]);
