@@ -1316,6 +1316,16 @@ fn disable_enable_and_delete_act_on_verification() {
     );
     assert_eq!(record(&db, &id), None);
     assert_eq!(verdict(&db), Verdict::Invalid);
+    // The id stays among the deleted ones, which the store never issues again.
+    let sqlite = rusqlite::Connection::open(&db).expect("open");
+    let kept: i64 = sqlite
+        .query_row(
+            "SELECT count(*) FROM deleted_keys WHERE id = ?1",
+            [&id],
+            |row| row.get(0),
+        )
+        .expect("deleted ids");
+    assert_eq!(kept, 1);
     assert_eq!(ids(&list(&db, &[])), [text(&other, "id")]);
     for args in [
         &["show", &id][..],
