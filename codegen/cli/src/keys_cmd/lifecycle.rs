@@ -102,8 +102,7 @@ pub(super) async fn enable(
     Ok(())
 }
 
-/// Deletes a key for good; `yes` is the operator's confirmation, checked before the
-/// database is opened.
+/// Deletes a key for good; `--yes` was checked before the database was opened.
 pub(super) async fn delete(store: &impl KeyStore, id: &str) -> Result<(), Failure> {
     let record = get(store, id).await?;
     store.change_key(&actor(), id, KeyChange::Delete).await?;

@@ -583,6 +583,10 @@ fn an_unknown_key_id_fails_naming_it_and_the_database() {
         &["show", "nosuchkey234"][..],
         &["revoke", "nosuchkey234"],
         &["rotate", "nosuchkey234", "--grace", "0"],
+        &["update", "nosuchkey234", "--name", "x"],
+        &["disable", "nosuchkey234"],
+        &["enable", "nosuchkey234"],
+        &["delete", "nosuchkey234", "--yes"],
     ] {
         let run = keys(&db, args);
         assert_eq!(run.code, Some(1), "{args:?}: {}", run.stderr);
@@ -763,6 +767,10 @@ fn read_commands_on_a_missing_file_create_nothing() {
         &["show", "abc"],
         &["revoke", "abc"],
         &["disable-owner", "alice"],
+        &["owners", "list"],
+        &["owners", "delete", "alice", "--yes"],
+        &["audit"],
+        &["update", "abc", "--name", "x"],
     ] {
         let run = keys(&db, args);
         assert_eq!(run.code, Some(1), "{args:?}: {}", run.stderr);
