@@ -17,6 +17,8 @@ mod layer;
 mod memo;
 mod refusal;
 mod router;
+#[cfg(feature = "admin")]
+pub mod self_service;
 pub mod spec;
 mod static_keys;
 mod suggest;

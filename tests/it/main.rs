@@ -13,4 +13,5 @@ mod routing;
 // One case per line reads as a table; rustfmt would spread each over six.
 #[rustfmt::skip]
 mod semantics;
+mod self_service;
 mod support;

@@ -29,15 +29,18 @@ pub enum ActorKind {
     Cli,
     /// An admin key of the HTTP API, named by its key id.
     AdminKey,
+    /// An owner acting on its own keys through the self-service routes, named by its id.
+    Owner,
 }
 
 impl ActorKind {
-    /// The stored name: `app`, `cli` or `admin_key`.
+    /// The stored name: `app`, `cli`, `admin_key` or `owner`.
     pub fn as_str(self) -> &'static str {
         match self {
             ActorKind::App => "app",
             ActorKind::Cli => "cli",
             ActorKind::AdminKey => "admin_key",
+            ActorKind::Owner => "owner",
         }
     }
 
@@ -47,6 +50,7 @@ impl ActorKind {
             "app" => Some(ActorKind::App),
             "cli" => Some(ActorKind::Cli),
             "admin_key" => Some(ActorKind::AdminKey),
+            "owner" => Some(ActorKind::Owner),
             _ => None,
         }
     }
