@@ -2,7 +2,19 @@
 //! invalidates a cache's entries as other instances change keys and owners, and clears
 //! the cache whenever the connection drops.
 
-use super::*;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::watch;
+use tokio_postgres::{AsyncMessage, NoTls};
+
+use super::{ListenerState, PostgresStore};
+use crate::keys::cache::{CachedStore, Invalidator};
+
+/// Listener reconnection backoff: the first wait, and the longest.
+const BACKOFF_MIN: Duration = Duration::from_millis(100);
+const BACKOFF_MAX: Duration = Duration::from_secs(1);
 
 impl CachedStore<PostgresStore> {
     /// Keeps this cache current with changes made by every instance: a task on its own

@@ -1,6 +1,12 @@
 //! Rows to records and back: what a key's row holds, read with its types checked.
 
-use super::*;
+use tokio_postgres::types::ToSql;
+use tokio_postgres::Row;
+
+use crate::keys::audit::RawEntry;
+use crate::keys::model::{KeyRecord, KeyStatus, Metadata, Owner, SecretHashes, StoreError};
+use crate::keys::names::{NameInUse, NameKind};
+use crate::keys::page::OwnerSummary;
 
 /// A key row as stored, checked into a record.
 pub(super) fn read_record(row: &Row) -> Result<KeyRecord, StoreError> {
@@ -237,4 +243,16 @@ impl KeyColumns {
             &self.metadata,
         ]
     }
+}
+
+fn corrupt(id: &str, what: &str) -> StoreError {
+    StoreError::corrupt(format!("key `{id}`: {what}"))
+}
+
+fn to_i64(value: u64) -> Result<i64, StoreError> {
+    i64::try_from(value).map_err(|_| StoreError::corrupt(format!("epoch {value} is out of range")))
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
+    serde_json::to_string(value).map_err(|e| StoreError::corrupt("a value as JSON").caused_by(e))
 }
