@@ -338,3 +338,77 @@ pub(crate) fn apply_owner(owner: &mut Owner, change: OwnerChange) {
 pub(crate) fn secret_hash(generated: &GeneratedKey) -> [u8; 32] {
     sha256(generated.secret.expose_secret())
 }
+
+use super::audit::{AuditTarget, Draft};
+
+/// An owner change checked, with who makes it and when: what it does to an owner and what
+/// it records, alike in every store.
+pub(crate) struct PreparedOwner {
+    by: Actor,
+    id: String,
+    change: OwnerChange,
+    now: UnixSeconds,
+}
+
+impl PreparedOwner {
+    pub(crate) fn new(
+        change: OwnerChange,
+        id: &str,
+        by: &Actor,
+        now: UnixSeconds,
+    ) -> Result<PreparedOwner, StoreError> {
+        by.check()?;
+        Ok(PreparedOwner {
+            by: by.clone(),
+            id: id.to_owned(),
+            change,
+            now,
+        })
+    }
+
+    pub(crate) fn id(&self) -> &str {
+        &self.id
+    }
+
+    pub(crate) fn now(&self) -> UnixSeconds {
+        self.now
+    }
+
+    /// The owner after a change other than `Delete` (an unknown one created first).
+    pub(crate) fn apply(&self, before: Option<&Owner>) -> Owner {
+        let mut owner = before.cloned().unwrap_or_else(|| Owner::new(&self.id));
+        apply_owner(&mut owner, self.change);
+        owner
+    }
+
+    /// The audit entry of a change other than `Delete`; `None` when it changed nothing.
+    pub(crate) fn entry(&self, before: Option<&Owner>, after: &Owner) -> Option<Draft> {
+        let changes = owner_fields(before, Some(after));
+        (!changes.is_empty()).then(|| self.draft(owner_action(self.change), changes))
+    }
+
+    /// The audit entries of a delete: one per key, in the order given, then the owner's
+    /// with the number of keys it held.
+    pub(crate) fn delete_entries<'r>(
+        &self,
+        owner: &Owner,
+        keys: impl IntoIterator<Item = &'r KeyRecord>,
+    ) -> Vec<Draft> {
+        let mut entries: Vec<Draft> = keys
+            .into_iter()
+            .map(|r| {
+                let target = AuditTarget::Key(r.id.clone());
+                Draft::new(&self.by, self.now, AuditAction::Delete, target, deleted(r))
+            })
+            .collect();
+        let mut changes = owner_fields(Some(owner), None);
+        changes.push(FieldChange::count("keys", entries.len(), 0));
+        entries.push(self.draft(AuditAction::DeleteOwner, changes));
+        entries
+    }
+
+    fn draft(&self, action: AuditAction, changes: Vec<FieldChange>) -> Draft {
+        let target = AuditTarget::Owner(self.id.clone());
+        Draft::new(&self.by, self.now, action, target, changes)
+    }
+}

@@ -7,11 +7,11 @@ use std::time::Duration;
 
 use super::audit::{
     prune_before, Actor, AuditAction, AuditEntry, AuditPage, AuditQuery, AuditTarget, Draft,
-    FieldChange, DEFAULT_AUDIT_RETENTION,
+    DEFAULT_AUDIT_RETENTION,
 };
 use super::change::{
-    apply_owner, check_new, created, deleted, owner_action, owner_fields, secret_hash, KeyChange,
-    KeyChanged, OwnerChange, OwnerChanged, Prepared,
+    check_new, created, secret_hash, KeyChange, KeyChanged, OwnerChange, OwnerChanged, Prepared,
+    PreparedOwner,
 };
 use super::format::KeyFormat;
 use super::model::{
@@ -192,12 +192,10 @@ impl KeyStore for MemoryStore {
         id: &str,
         change: OwnerChange,
     ) -> Result<OwnerChanged, StoreError> {
-        by.check()?;
-        let now = self.clock.now();
+        let prepared = PreparedOwner::new(change, id, by, self.clock.now())?;
         let mut inner = self.lock()?;
         let inner = &mut *inner;
         let before = inner.owners.get(id).cloned();
-        let target = || AuditTarget::Owner(id.to_owned());
         if change == OwnerChange::Delete {
             let Some(before) = before else {
                 return Err(StoreError::OwnerNotFound(id.to_owned()));
@@ -209,31 +207,21 @@ impl KeyStore for MemoryStore {
                 .cloned()
                 .collect();
             gone.sort_by(|a, b| a.id.cmp(&b.id));
+            for draft in prepared.delete_entries(&before, gone.iter().map(|r| &**r)) {
+                inner.append(draft, self.retention);
+            }
             for record in &gone {
-                let key = AuditTarget::Key(record.id.clone());
-                let changes = deleted(record);
-                inner.append(
-                    Draft::new(by, now, AuditAction::Delete, key, changes),
-                    self.retention,
-                );
                 inner.keys.remove(&record.id);
                 inner.deleted.insert(record.id.clone());
             }
-            let mut changes = owner_fields(Some(&before), None);
-            changes.push(FieldChange::count("keys", gone.len(), 0));
-            let draft = Draft::new(by, now, AuditAction::DeleteOwner, target(), changes);
-            inner.append(draft, self.retention);
             inner.owners.remove(id);
             return Ok(OwnerChanged {
                 owner: None,
                 deleted_keys: gone.iter().map(|r| r.id.clone()).collect(),
             });
         }
-        let mut owner = before.clone().unwrap_or_else(|| Owner::new(id));
-        apply_owner(&mut owner, change);
-        let changes = owner_fields(before.as_ref(), Some(&owner));
-        if !changes.is_empty() {
-            let draft = Draft::new(by, now, owner_action(change), target(), changes);
+        let owner = prepared.apply(before.as_ref());
+        if let Some(draft) = prepared.entry(before.as_ref(), &owner) {
             inner.append(draft, self.retention);
         }
         inner.owners.insert(id.to_owned(), owner.clone());

@@ -11,12 +11,12 @@ use rusqlite::{
 };
 
 use super::audit::{
-    prune_before, Actor, AuditAction, AuditPage, AuditQuery, AuditTarget, Draft, FieldChange,
+    prune_before, Actor, AuditAction, AuditPage, AuditQuery, AuditTarget, Draft,
     DEFAULT_AUDIT_RETENTION,
 };
 use super::change::{
-    apply_owner, check_new, created, deleted, owner_action, owner_fields, secret_hash, KeyChange,
-    KeyChanged, OwnerChange, OwnerChanged, Prepared,
+    check_new, created, secret_hash, KeyChange, KeyChanged, OwnerChange, OwnerChanged, Prepared,
+    PreparedOwner,
 };
 use super::format::KeyFormat;
 use super::model::{
@@ -300,10 +300,9 @@ fn count_keys(conn: &Connection, owner: &str) -> Result<u64, StoreError> {
 fn delete_owner(
     tx: &Transaction<'_>,
     audit: &AuditLog,
-    by: &Actor,
-    id: &str,
-    now: UnixSeconds,
+    prepared: &PreparedOwner,
 ) -> Result<OwnerChanged, StoreError> {
+    let id = prepared.id();
     let owner = read_owner(tx, id)?.ok_or_else(|| StoreError::OwnerNotFound(id.to_owned()))?;
     let sql = format!("SELECT {KEY_COLUMNS} FROM keys WHERE owner = ?1 ORDER BY id");
     let records = {
@@ -315,19 +314,12 @@ fn delete_owner(
         }
         records
     };
-    for record in &records {
-        let target = AuditTarget::Key(record.id.clone());
-        let draft = Draft::new(by, now, AuditAction::Delete, target, deleted(record));
+    for draft in prepared.delete_entries(&owner, &records) {
         audit.append(tx, &draft)?;
-        delete_key(tx, &record.id, now)?;
     }
-    let mut changes = owner_fields(Some(&owner), None);
-    changes.push(FieldChange::count("keys", records.len(), 0));
-    let target = AuditTarget::Owner(id.to_owned());
-    audit.append(
-        tx,
-        &Draft::new(by, now, AuditAction::DeleteOwner, target, changes),
-    )?;
+    for record in &records {
+        delete_key(tx, &record.id, prepared.now())?;
+    }
     tx.execute("DELETE FROM owners WHERE id = ?1", [id])
         .map_err(db)?;
     Ok(OwnerChanged {
@@ -441,23 +433,15 @@ impl KeyStore for SqliteStore {
         id: &str,
         change: OwnerChange,
     ) -> Result<OwnerChanged, StoreError> {
-        by.check()?;
-        let now = self.clock.now();
-        let (id, by) = (id.to_owned(), by.clone());
+        let prepared = PreparedOwner::new(change, id, by, self.clock.now())?;
         self.write(move |tx, audit| {
             if change == OwnerChange::Delete {
-                return delete_owner(tx, audit, &by, &id, now);
+                return delete_owner(tx, audit, &prepared);
             }
-            let before = read_owner(tx, &id)?;
-            let mut owner = before.clone().unwrap_or_else(|| Owner::new(&id));
-            apply_owner(&mut owner, change);
-            let changes = owner_fields(before.as_ref(), Some(&owner));
-            if !changes.is_empty() {
-                let target = AuditTarget::Owner(id.clone());
-                audit.append(
-                    tx,
-                    &Draft::new(&by, now, owner_action(change), target, changes),
-                )?;
+            let before = read_owner(tx, prepared.id())?;
+            let owner = prepared.apply(before.as_ref());
+            if let Some(draft) = prepared.entry(before.as_ref(), &owner) {
+                audit.append(tx, &draft)?;
             }
             write_owner(tx, &owner)?;
             Ok(OwnerChanged {

@@ -9,12 +9,11 @@ use super::rows::{read_owner, read_record, KeyColumns, KeyRow};
 use super::shared::pg;
 use super::{PostgresStore, SELECT_KEY};
 use crate::digest::sha256;
-use crate::keys::audit::{Actor, AuditAction, AuditTarget, Draft, FieldChange};
+use crate::keys::audit::{Actor, AuditAction, AuditTarget, Draft};
 use crate::keys::change::{
-    check_new, created, deleted, owner_action, owner_fields, KeyChange, KeyChanged, OwnerChange,
-    OwnerChanged, Prepared,
+    check_new, created, KeyChange, KeyChanged, OwnerChange, OwnerChanged, Prepared, PreparedOwner,
 };
-use crate::keys::model::{new_record, IssuedKey, NewKey, StoreError, UnixSeconds};
+use crate::keys::model::{new_record, IssuedKey, NewKey, StoreError};
 
 /// Inserts keys, one per element of the arrays, except those whose id is taken (by a
 /// key, or by a deleted one: never issued again); the ids inserted.
@@ -52,11 +51,10 @@ impl PostgresStore {
     async fn delete_owner_in(
         &self,
         tx: &deadpool_postgres::Transaction<'_>,
-        by: &Actor,
-        id: &str,
-        now: UnixSeconds,
+        prepared: &PreparedOwner,
     ) -> Result<Option<(Vec<String>, Vec<String>)>, StoreError> {
         let s = &*self.shared;
+        let (id, now) = (prepared.id(), prepared.now());
         let sql = "SELECT enabled, epoch FROM {s}.owners WHERE id = $1 FOR UPDATE";
         let Some(row) = s.query_opt(tx, sql, &[&id]).await? else {
             return Ok(None);
@@ -72,23 +70,7 @@ impl PostgresStore {
             .iter()
             .map(read_record)
             .collect::<Result<Vec<_>, _>>()?;
-        let mut entries: Vec<Draft> = records
-            .iter()
-            .map(|r| {
-                let target = AuditTarget::Key(r.id.clone());
-                Draft::new(by, now, AuditAction::Delete, target, deleted(r))
-            })
-            .collect();
-        let mut changes = owner_fields(Some(&owner), None);
-        changes.push(FieldChange::count("keys", records.len(), 0));
-        let target = AuditTarget::Owner(id.to_owned());
-        entries.push(Draft::new(
-            by,
-            now,
-            AuditAction::DeleteOwner,
-            target,
-            changes,
-        ));
+        let entries = prepared.delete_entries(&owner, &records);
         s.append_audit(tx, &entries).await?;
         let ids: Vec<String> = records.into_iter().map(|r| r.id).collect();
         s.execute(tx, "DELETE FROM {s}.keys WHERE owner = $1", &[&id])
@@ -260,9 +242,9 @@ impl PostgresStore {
         id: &str,
         change: OwnerChange,
     ) -> Result<OwnerChanged, StoreError> {
-        by.check()?;
-        let now = self.clock.now();
+        let prepared = PreparedOwner::new(change, id, by, self.clock.now())?;
         let s = &*self.shared;
+        // The upsert applies the change in SQL, so concurrent bumps of a new owner all count.
         let (insert, set) = match change {
             OwnerChange::Disable => ("false, 0", "enabled = false"),
             OwnerChange::Enable => ("true, 0", "enabled = true"),
@@ -278,8 +260,7 @@ impl PostgresStore {
                 let mut client = s.client().await?;
                 let tx = s.begin(&mut client).await?;
                 if change == OwnerChange::Delete {
-                    let Some((ids, payloads)) = self.delete_owner_in(&tx, by, id, now).await?
-                    else {
+                    let Some((ids, payloads)) = self.delete_owner_in(&tx, &prepared).await? else {
                         s.count();
                         tx.rollback().await.map_err(pg)?;
                         return Err(StoreError::OwnerNotFound(id.to_owned()));
@@ -301,10 +282,7 @@ impl PostgresStore {
                     .first()
                     .ok_or_else(|| StoreError::unavailable("owner upsert returned nothing"))?;
                 let owner = read_owner(id, row)?;
-                let changes = owner_fields(before.as_ref(), Some(&owner));
-                if !changes.is_empty() {
-                    let target = AuditTarget::Owner(id.to_owned());
-                    let entry = Draft::new(by, now, owner_action(change), target, changes);
+                if let Some(entry) = prepared.entry(before.as_ref(), &owner) {
                     s.append_audit(&tx, &[entry]).await?;
                 }
                 s.notify(&tx, vec![format!("owner:{id}")]).await?;
