@@ -1233,3 +1233,96 @@ async fn load_through_two_instances_gives_only_the_expected_answers() {
     drop((a, b));
     db.drop_schema().await;
 }
+
+/// Audit numbers follow commit order. A trigger holds a write after it drew its entry's
+/// number and before its commit; a second write meanwhile must not become visible with a
+/// higher number, or a reader polling the log by number would skip the held entry when
+/// it commits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn audit_numbers_follow_commit_order() {
+    const GATE: i64 = 0x006b_6761_7564_6974;
+    let Some(db) = Db::new("audit_order").await else {
+        return;
+    };
+    let app = format!("kgt-audit-order-{}", std::process::id());
+    let store = db
+        .options()
+        .timeout(PATIENCE)
+        .application_name(&app)
+        .connect()
+        .await
+        .expect("connect");
+    let store = Arc::new(store);
+    let s = format!("\"{}\"", db.schema);
+    db.admin
+        .batch_execute(&format!(
+            "CREATE FUNCTION {s}.hold() RETURNS trigger LANGUAGE plpgsql AS $f$ BEGIN \
+                 IF NEW.actor = 'held' THEN PERFORM pg_advisory_xact_lock_shared({GATE}); \
+                 END IF; RETURN NEW; END $f$; \
+             CREATE TRIGGER hold AFTER INSERT ON {s}.audit \
+                 FOR EACH ROW EXECUTE FUNCTION {s}.hold();"
+        ))
+        .await
+        .expect("the holding trigger");
+    let (gate, connection) = tokio_postgres::connect(&db.url, tokio_postgres::NoTls)
+        .await
+        .expect("the gate's connection");
+    tokio::spawn(connection);
+    gate.execute("SELECT pg_advisory_lock($1)", &[&GATE])
+        .await
+        .expect("close the gate");
+    let create = |actor: &'static str| {
+        let store = Arc::clone(&store);
+        tokio::spawn(async move {
+            store
+                .create_by(&Actor::app(actor), NewKey::new(actor))
+                .await
+        })
+    };
+    let waiting = || async {
+        let row = db
+            .admin
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity \
+                 WHERE application_name = $1 AND wait_event_type = 'Lock'",
+                &[&app],
+            )
+            .await
+            .expect("pg_stat_activity");
+        row.get::<_, i64>(0)
+    };
+    let held = create("held");
+    within("the held write reaches the gate", async {
+        while waiting().await < 1 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+    // The second write either commits now (numbers out of commit order) or waits.
+    let later = create("later");
+    within("the second write commits or waits", async {
+        while !later.is_finished() && waiting().await < 2 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+    let seen = store.audit(AuditQuery::new()).await.expect("audit").entries;
+    let highest = seen.iter().map(|e| e.seq).max().unwrap_or(0);
+    gate.execute("SELECT pg_advisory_unlock($1)", &[&GATE])
+        .await
+        .expect("open the gate");
+    held.await.expect("held task").expect("held write");
+    later.await.expect("later task").expect("later write");
+    let all = store.audit(AuditQuery::new()).await.expect("audit").entries;
+    assert_eq!(all.len(), 2, "{all:?}");
+    for entry in all.iter().filter(|e| !seen.iter().any(|s| s.seq == e.seq)) {
+        assert!(
+            entry.seq > highest,
+            "entry {} by {} became visible after a reader saw entry {highest}",
+            entry.seq,
+            entry.actor
+        );
+    }
+    drop(store);
+    db.drop_schema().await;
+}

@@ -6,6 +6,7 @@ use std::sync::atomic::Ordering;
 use deadpool_postgres::GenericClient;
 use tokio_postgres::types::ToSql;
 
+use super::schema::advisory_key;
 use super::shared::Shared;
 use crate::keys::audit::{prune_before, Draft};
 use crate::keys::model::StoreError;
@@ -19,12 +20,20 @@ const INSERT_AUDIT: &str = "INSERT INTO {s}.audit (at, actor_kind, actor, action
     $7::text[], $8::text[]) \
     AS a(at, actor_kind, actor, action, target_kind, target, changes, request_id)";
 
+/// Hashed with the schema name into the advisory lock that orders audit appends.
+const AUDIT_ORDER_LOCK: &str = "keygate audit order";
+
 /// Seconds between two prunes of the audit log by one store.
 const PRUNE_EVERY: i64 = 60;
 
 impl Shared {
     /// Appends audit entries in the transaction of their change, first removing entries
     /// past the retention when it is time to (at most once a minute per store).
+    ///
+    /// `seq` is drawn at insert, so two transactions could commit in the opposite order
+    /// of their numbers, and a reader could see a number before a lower one commits. The
+    /// schema's audit lock, held from here to the commit, makes number order commit
+    /// order; callers append last in their transaction, so only its end is serialized.
     pub(super) async fn append_audit(
         &self,
         client: &impl GenericClient,
@@ -69,6 +78,9 @@ impl Shared {
             &changes,
             &request_ids,
         ];
+        let lock = advisory_key(AUDIT_ORDER_LOCK, &self.schema);
+        self.execute(client, "SELECT pg_advisory_xact_lock($1)", &[&lock])
+            .await?;
         self.execute(client, INSERT_AUDIT, &params).await.map(drop)
     }
 }

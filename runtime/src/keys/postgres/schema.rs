@@ -92,7 +92,7 @@ impl Shared {
         let mut client = self.client().await?;
         let tx = self.begin(&mut client).await?;
         // One migrator per schema at a time: instances starting together wait here.
-        let lock = advisory_key(&self.schema);
+        let lock = advisory_key(MIGRATION_LOCK, &self.schema);
         self.execute(&tx, "SELECT pg_advisory_xact_lock($1)", &[&lock])
             .await?;
         self.count();
@@ -136,9 +136,9 @@ impl Shared {
     }
 }
 
-/// The advisory lock of a schema's migrations: stable across versions and processes.
-fn advisory_key(schema: &str) -> i64 {
-    let digest = sha256(&format!("{MIGRATION_LOCK}:{schema}"));
+/// The advisory lock named `what` of a schema: stable across versions and processes.
+pub(super) fn advisory_key(what: &str, schema: &str) -> i64 {
+    let digest = sha256(&format!("{what}:{schema}"));
     let mut bytes = [0u8; 8];
     bytes.copy_from_slice(&digest[..8]);
     i64::from_be_bytes(bytes)

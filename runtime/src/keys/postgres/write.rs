@@ -71,7 +71,6 @@ impl PostgresStore {
             .map(read_record)
             .collect::<Result<Vec<_>, _>>()?;
         let entries = prepared.delete_entries(&owner, &records);
-        s.append_audit(tx, &entries).await?;
         let ids: Vec<String> = records.into_iter().map(|r| r.id).collect();
         s.execute(tx, "DELETE FROM {s}.keys WHERE owner = $1", &[&id])
             .await?;
@@ -84,6 +83,8 @@ impl PostgresStore {
         .await?;
         s.execute(tx, "DELETE FROM {s}.owners WHERE id = $1", &[&id])
             .await?;
+        // Last: the audit lock is held from the append to the commit.
+        s.append_audit(tx, &entries).await?;
         let mut payloads: Vec<String> = ids.iter().map(|k| format!("key:{k}")).collect();
         payloads.push(format!("owner:{id}"));
         Ok(Some((ids, payloads)))
@@ -200,11 +201,6 @@ impl PostgresStore {
                         return Err(e);
                     }
                 };
-                if applied.recorded() {
-                    let target = AuditTarget::Key(id.to_owned());
-                    let entry = Draft::new(by, now, applied.action, target, applied.changes);
-                    s.append_audit(&tx, &[entry]).await?;
-                }
                 let out = if applied.delete {
                     s.execute(&tx, "DELETE FROM {s}.keys WHERE id = $1", &[&id])
                         .await?;
@@ -221,6 +217,12 @@ impl PostgresStore {
                     s.execute(&tx, UPDATE_KEY, &values.params(&record)).await?;
                     Some(record)
                 };
+                // Last: the audit lock is held from the append to the commit.
+                if applied.recorded() {
+                    let target = AuditTarget::Key(id.to_owned());
+                    let entry = Draft::new(by, now, applied.action, target, applied.changes);
+                    s.append_audit(&tx, &[entry]).await?;
+                }
                 s.notify(&tx, vec![format!("key:{id}")]).await?;
                 s.commit(tx).await?;
                 Ok(out)
