@@ -31,6 +31,7 @@ use tower::ServiceExt;
 // from packaging (`cargo package --workspace`).
 #[allow(unreachable_pub)] // public in keygate-tests, which exports it
 mod counting_store;
+mod forward_store;
 mod temp_dir;
 /// The module generated from `specs/keys.yaml` (its snapshot, `tests/snapshots/keys.rs`).
 mod api {

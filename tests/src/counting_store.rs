@@ -4,11 +4,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use keygate::keys::{
-    Actor, AuditPage, AuditQuery, IssuedKey, KeyChange, KeyChanged, KeyPage, KeyQuery, KeyRecord,
-    KeyStore, NewKey, Owner, OwnerChange, OwnerChanged, OwnerPage, OwnerQuery, OwnerSummary,
-    StoreError, UnixSeconds,
-};
+use keygate::keys::{KeyPage, KeyQuery, KeyRecord, KeyStore, Owner, StoreError, UnixSeconds};
 
 /// Delegates every call to `inner`, counting `get`, `get_owner`, `list` and `record_use`
 /// calls.
@@ -49,39 +45,14 @@ impl<S> CountingStore<S> {
 }
 
 impl<S: KeyStore> KeyStore for CountingStore<S> {
-    async fn create_by(&self, by: &Actor, spec: NewKey) -> Result<IssuedKey, StoreError> {
-        self.inner.create_by(by, spec).await
-    }
-
-    async fn change_key(
-        &self,
-        by: &Actor,
-        id: &str,
-        change: KeyChange,
-    ) -> Result<KeyChanged, StoreError> {
-        self.inner.change_key(by, id, change).await
-    }
-
-    async fn change_owner(
-        &self,
-        by: &Actor,
-        id: &str,
-        change: OwnerChange,
-    ) -> Result<OwnerChanged, StoreError> {
-        self.inner.change_owner(by, id, change).await
-    }
-
-    async fn owner_summary(&self, id: &str) -> Result<Option<OwnerSummary>, StoreError> {
-        self.inner.owner_summary(id).await
-    }
-
-    async fn list_owners(&self, query: OwnerQuery) -> Result<OwnerPage, StoreError> {
-        self.inner.list_owners(query).await
-    }
-
-    async fn audit(&self, query: AuditQuery) -> Result<AuditPage, StoreError> {
-        self.inner.audit(query).await
-    }
+    crate::forward_key_store!(
+        inner: create_by,
+        change_key,
+        change_owner,
+        owner_summary,
+        list_owners,
+        audit,
+    );
 
     async fn get(&self, id: &str) -> Result<Option<Arc<KeyRecord>>, StoreError> {
         self.gets.fetch_add(1, Ordering::SeqCst);

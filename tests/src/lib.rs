@@ -20,6 +20,7 @@ pub mod keys {
 
 mod corpus;
 mod counting_store;
+mod forward_store;
 pub mod fuzzing;
 mod postgres_url;
 pub mod routing_reference;

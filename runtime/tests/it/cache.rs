@@ -8,9 +8,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use keygate::keys::{
-    Actor, AuditPage, AuditQuery, CachedStore, IssuedKey, KeyChange, KeyChanged, KeyFormat,
-    KeyPage, KeyQuery, KeyRecord, KeyStatus, KeyStore, Keyring, MemoryStore, NewKey, Owner,
-    OwnerChange, OwnerChanged, OwnerPage, OwnerQuery, OwnerSummary, SqliteStore, StoreError,
+    CachedStore, KeyFormat, KeyRecord, KeyStatus, KeyStore, Keyring, MemoryStore, NewKey,
+    SqliteStore, StoreError,
 };
 use keygate::{Verdict, Verifier};
 use keygate_tests::{CountingStore, TempDir};
@@ -92,49 +91,24 @@ struct SlowReads {
 }
 
 impl KeyStore for SlowReads {
-    async fn create_by(&self, by: &Actor, spec: NewKey) -> Result<IssuedKey, StoreError> {
-        self.inner.create_by(by, spec).await
-    }
-    async fn change_key(
-        &self,
-        by: &Actor,
-        id: &str,
-        change: KeyChange,
-    ) -> Result<KeyChanged, StoreError> {
-        self.inner.change_key(by, id, change).await
-    }
-    async fn change_owner(
-        &self,
-        by: &Actor,
-        id: &str,
-        change: OwnerChange,
-    ) -> Result<OwnerChanged, StoreError> {
-        self.inner.change_owner(by, id, change).await
-    }
+    keygate_tests::forward_key_store!(
+        inner: create_by,
+        change_key,
+        change_owner,
+        list,
+        get_owner,
+        owner_summary,
+        list_owners,
+        audit,
+        record_use,
+    );
+
     async fn get(&self, id: &str) -> Result<Option<Arc<KeyRecord>>, StoreError> {
         // Read first (the stale value), then wait: the write lands in between.
         let value = self.inner.get(id).await;
         self.read_started.notify_one();
         self.release.notified().await;
         value
-    }
-    async fn list(&self, query: KeyQuery) -> Result<KeyPage, StoreError> {
-        self.inner.list(query).await
-    }
-    async fn get_owner(&self, id: &str) -> Result<Option<Owner>, StoreError> {
-        self.inner.get_owner(id).await
-    }
-    async fn owner_summary(&self, id: &str) -> Result<Option<OwnerSummary>, StoreError> {
-        self.inner.owner_summary(id).await
-    }
-    async fn list_owners(&self, query: OwnerQuery) -> Result<OwnerPage, StoreError> {
-        self.inner.list_owners(query).await
-    }
-    async fn audit(&self, query: AuditQuery) -> Result<AuditPage, StoreError> {
-        self.inner.audit(query).await
-    }
-    async fn record_use(&self, id: &str, at: i64) -> Result<(), StoreError> {
-        self.inner.record_use(id, at).await
     }
 }
 

@@ -1,0 +1,1 @@
+../../tests/src/forward_store.rs
