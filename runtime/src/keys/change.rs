@@ -34,6 +34,26 @@ pub enum KeyChange {
     },
     /// Removes the key for good; its id is never issued again.
     Delete,
+    /// `change`, only if the key's [`KeyRecord::etag`] is still `etag`: checked by the
+    /// store in the transaction (or under the lock) of the change itself, so an edit
+    /// made meanwhile is never overwritten; otherwise [`StoreError::Changed`]. Build it
+    /// with [`KeyChange::if_match`].
+    IfMatch {
+        /// The version the change was meant for.
+        etag: String,
+        /// The change.
+        change: Box<KeyChange>,
+    },
+}
+
+impl KeyChange {
+    /// This change, only if the key is still at version `etag` ([`KeyRecord::etag`]).
+    pub fn if_match(self, etag: impl Into<String>) -> KeyChange {
+        KeyChange::IfMatch {
+            etag: etag.into(),
+            change: Box::new(self),
+        }
+    }
 }
 
 /// A change to one owner, for [`KeyStore::change_owner`](super::KeyStore::change_owner).
@@ -133,6 +153,8 @@ pub(crate) fn check_new(spec: &NewKey, by: &Actor) -> Result<(), StoreError> {
 /// A key change checked, with the secret a rotation needs made before any transaction.
 pub(crate) struct Prepared {
     change: KeyChange,
+    /// The versions the record must be at ([`KeyChange::IfMatch`], unwrapped).
+    expected: Vec<String>,
     rotation: Option<GeneratedKey>,
 }
 
@@ -154,12 +176,21 @@ impl Applied {
 
 impl Prepared {
     pub(crate) fn new(
-        change: KeyChange,
+        mut change: KeyChange,
         id: &str,
         format: &KeyFormat,
         by: &Actor,
     ) -> Result<Prepared, StoreError> {
         by.check()?;
+        let mut expected = Vec::new();
+        while let KeyChange::IfMatch {
+            etag,
+            change: inner,
+        } = change
+        {
+            expected.push(etag);
+            change = *inner;
+        }
         if let KeyChange::Update(update) = &change {
             if let Some(metadata) = &update.metadata {
                 check_metadata(metadata)?;
@@ -169,15 +200,26 @@ impl Prepared {
             KeyChange::Rotate { .. } => Some(format.generate_secret(id)?),
             _ => None,
         };
-        Ok(Prepared { change, rotation })
+        Ok(Prepared {
+            change,
+            expected,
+            rotation,
+        })
     }
 
-    /// Applies the change to `record` at `now`.
+    /// Applies the change to `record` at `now`, after checking its version; every store
+    /// calls it inside the transaction (or under the lock) that writes the record.
     pub(crate) fn apply(
         &self,
         record: &mut KeyRecord,
         now: UnixSeconds,
     ) -> Result<Applied, StoreError> {
+        if !self.expected.is_empty() {
+            let current = record.etag();
+            if self.expected.iter().any(|etag| *etag != current) {
+                return Err(StoreError::Changed(record.id.clone()));
+            }
+        }
         let before = record.clone();
         let (action, delete) = match &self.change {
             KeyChange::Update(update) => {
@@ -220,6 +262,12 @@ impl Prepared {
                     changes: deleted(record),
                     delete: true,
                 })
+            }
+            // Unwrapped by `Prepared::new`.
+            KeyChange::IfMatch { .. } => {
+                return Err(StoreError::unavailable(
+                    "a nested precondition was not unwrapped",
+                ))
             }
         };
         Ok(Applied {

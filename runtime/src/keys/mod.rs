@@ -19,6 +19,7 @@
 mod audit;
 mod cache;
 mod change;
+mod etag;
 mod format;
 mod keyring;
 mod memory;

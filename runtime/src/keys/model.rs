@@ -704,6 +704,9 @@ pub enum StoreError {
     Revoked(String),
     /// No owner with this id.
     OwnerNotFound(String),
+    /// The key with this id changed since the version that
+    /// [`KeyChange::IfMatch`](super::KeyChange::IfMatch) expected; nothing was changed.
+    Changed(String),
     /// A value given to the store is not acceptable; `field` names it.
     Invalid {
         /// The field (`metadata`, `cursor`, `actor`, ...).
@@ -800,6 +803,10 @@ impl fmt::Display for StoreError {
                 "key `{id}` is revoked for good: it cannot be rotated, disabled or enabled"
             ),
             StoreError::OwnerNotFound(id) => write!(f, "no owner with id `{id}`"),
+            StoreError::Changed(id) => write!(
+                f,
+                "key `{id}` changed since the version the change was meant for"
+            ),
             StoreError::Invalid { field, reason } => write!(f, "invalid `{field}`: {reason}"),
             StoreError::Config { reason, .. } => write!(f, "key store misconfigured: {reason}"),
             StoreError::Unavailable { reason, .. } => write!(f, "key store unavailable: {reason}"),

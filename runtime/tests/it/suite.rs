@@ -758,6 +758,90 @@ pub(crate) async fn lifecycle_suite<S: KeyStore>(store: &S, clock: &ManualClock)
             );
         }
     }
+
+    preconditions(store).await;
+}
+
+/// A change under `KeyChange::if_match` applies only at the version it names: a stale
+/// ETag changes nothing and records nothing, the current one applies; a rotation and
+/// every edit move the version, a use does not.
+async fn preconditions<S: KeyStore>(store: &S) {
+    let id = store
+        .create(NewKey::new("versioned"))
+        .await
+        .expect("create")
+        .record
+        .id;
+    let v1 = store.get(&id).await.expect("get").expect("exists").etag();
+    let again = store.get(&id).await.expect("get").expect("exists").etag();
+    assert_eq!(v1, again, "two reads of one version agree");
+    store.record_use(&id, 12_345).await.expect("use");
+    let used = store.get(&id).await.expect("get").expect("exists").etag();
+    assert_eq!(used, v1, "a use is not an edit");
+    let renamed = store
+        .change_key(
+            &Actor::default(),
+            &id,
+            KeyChange::Update(KeyUpdate::new().name("v2")).if_match(v1.clone()),
+        )
+        .await
+        .expect("the current version applies")
+        .record
+        .expect("a record");
+    let v2 = renamed.etag();
+    assert_ne!(v2, v1, "an edit moves the version");
+    let log_before = audit_of(store, &id).await;
+    for stale in [
+        KeyChange::Update(KeyUpdate::new().name("lost")),
+        KeyChange::Disable,
+        KeyChange::Revoke,
+        KeyChange::Rotate {
+            grace: Duration::ZERO,
+        },
+        KeyChange::Delete,
+    ] {
+        let refused = store
+            .change_key(&Actor::default(), &id, stale.if_match(v1.clone()))
+            .await;
+        assert!(
+            matches!(&refused, Err(StoreError::Changed(changed)) if *changed == id),
+            "{refused:?}"
+        );
+    }
+    let now = store.get(&id).await.expect("get").expect("still there");
+    assert_eq!((now.name.as_str(), now.status), ("v2", KeyStatus::Active));
+    assert_eq!(now.etag(), v2, "nothing changed");
+    assert_eq!(audit_of(store, &id).await, log_before, "nothing recorded");
+    let rotated = store
+        .change_key(
+            &Actor::default(),
+            &id,
+            KeyChange::Rotate {
+                grace: Duration::ZERO,
+            }
+            .if_match(v2.clone()),
+        )
+        .await
+        .expect("rotate at the current version");
+    assert!(rotated.key.is_some(), "the new key");
+    let v3 = rotated.record.expect("a record").etag();
+    assert_ne!(v3, v2, "a rotation moves the version");
+    // Two preconditions must both hold.
+    let both = KeyChange::Disable.if_match(v3.clone()).if_match(v2);
+    assert!(matches!(
+        store.change_key(&Actor::default(), &id, both).await,
+        Err(StoreError::Changed(_))
+    ));
+    store
+        .change_key(&Actor::default(), &id, KeyChange::Delete.if_match(v3))
+        .await
+        .expect("delete at the current version");
+    assert!(matches!(
+        store
+            .change_key(&Actor::default(), &id, KeyChange::Disable.if_match("0"))
+            .await,
+        Err(StoreError::NotFound(_))
+    ));
 }
 
 /// Keys created in bulk: in order, each with its audit entry; a bad spec creates none.
