@@ -1,9 +1,16 @@
 #![doc = include_str!("../README.md")]
 #![warn(missing_docs)]
 
+// Generated code names `::keygate::...`; this lets the admin API's generated module
+// (committed in `admin/generated.rs`) compile inside keygate itself.
+#[cfg(feature = "admin")]
+extern crate self as keygate;
+
 #[doc(hidden)]
 #[path = "private.rs"]
 pub mod __private;
+#[cfg(feature = "admin")]
+pub mod admin;
 mod close_names;
 mod credential;
 mod decision;

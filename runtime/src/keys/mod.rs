@@ -45,12 +45,16 @@ pub use format::{
 };
 pub use keyring::Keyring;
 pub use memory::MemoryStore;
+#[cfg(feature = "admin")]
+pub(crate) use model::Chain;
 pub use model::{
     operation_key, secret_part, Clock, ErrorSource, Expiry, IssuedKey, KeyFilter, KeyRecord,
     KeyState, KeyStatus, KeyUpdate, ManualClock, Metadata, NewKey, Owner, Permissions, Preset,
     SecretHashes, StoreError, SystemClock, UnixSeconds, ANY_METHOD, METADATA_MAX_BYTES,
     SAFE_METHODS,
 };
+#[cfg(feature = "admin")]
+pub(crate) use names::{operation_problem, scheme_problem};
 pub use names::{NameInUse, NameKind, NameReport, UnknownName};
 pub use page::{
     KeyCursor, KeyPage, KeyQuery, OwnerPage, OwnerQuery, OwnerSummary, DEFAULT_PAGE_SIZE,

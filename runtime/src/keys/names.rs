@@ -198,6 +198,49 @@ pub(crate) fn compare(spec: &Spec, names: Vec<NameInUse>) -> NameReport {
     }
 }
 
+/// Why `name` is no operation of any of `specs` (the first one's names suggested), or
+/// `None` when one of them has it: for names given to the admin API.
+#[cfg(feature = "admin")]
+pub(crate) fn operation_problem(specs: &[&Spec], name: &str) -> Option<String> {
+    let keys_of = |spec: &Spec| -> Vec<String> {
+        spec.operations
+            .iter()
+            .map(|op| operation_key(op.method, op.path, op.operation_id).into_owned())
+            .collect()
+    };
+    if specs
+        .iter()
+        .any(|spec| keys_of(spec).iter().any(|k| k == name))
+    {
+        return None;
+    }
+    let first = specs.first()?;
+    let hint = operation_hint(first, &keys_of(first), name);
+    let clause = hint.map(|h| format!("; {h}")).unwrap_or_default();
+    Some(format!(
+        "no operation of \"{}\" is named `{}` (an operationId, or `METHOD /path` for one without){clause}",
+        first.title,
+        name.escape_debug()
+    ))
+}
+
+/// Why `name` is no scheme of any of `specs` (the first one's names suggested), or
+/// `None` when one of them has it.
+#[cfg(feature = "admin")]
+pub(crate) fn scheme_problem(specs: &[&Spec], name: &str) -> Option<String> {
+    if specs.iter().any(|spec| spec.scheme_index(name).is_some()) {
+        return None;
+    }
+    let first = specs.first()?;
+    let hint = scheme_hint(first, name);
+    let clause = hint.map(|h| format!("; {h}")).unwrap_or_default();
+    Some(format!(
+        "no security scheme of \"{}\" is named `{}`{clause}",
+        first.title,
+        name.escape_debug()
+    ))
+}
+
 /// What an unknown operation name most likely meant: the operationId of the operation
 /// its `METHOD /path` names, the key its letters and digits spell (a generated type
 /// name such as `GetSpotsetsId`, a lower-case method), or the nearest keys.
