@@ -43,6 +43,25 @@ fn keys() {
     );
 }
 
+/// keygate's admin API is guarded by the module generated from `specs/admin.yaml`,
+/// committed in the runtime (which must not build-depend on the generator): it must be
+/// what generation gives now.
+#[test]
+fn the_committed_admin_module_is_current() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let spec = "specs/admin.yaml";
+    let text = std::fs::read_to_string(root.join(spec)).expect("spec is readable");
+    let api = load_str(spec, &text).unwrap_or_else(|e| panic!("{e}"));
+    let module = generate_module(&api, &Templates::builtin()).unwrap_or_else(|e| panic!("{e}"));
+    let committed_path = "runtime/src/admin/generated.rs";
+    let committed = std::fs::read_to_string(root.join(committed_path)).expect("committed module");
+    assert!(
+        committed == module,
+        "{committed_path} differs from what {spec} generates now; regenerate it with\n  \
+         cargo run -p keygate-cli -- generate {spec} -o {committed_path}"
+    );
+}
+
 /// The module parses (the emitter checks each item, the template wrapper too).
 #[track_caller]
 pub(crate) fn assert_parses(name: &str, module: &str) {
