@@ -38,7 +38,7 @@ const START: UnixSeconds = 1_700_000_000;
 // one buffer.
 
 #[derive(Clone, Default)]
-struct Capture {
+pub(crate) struct Capture {
     text: Arc<Mutex<String>>,
     next_span: Arc<AtomicU64>,
 }
@@ -65,7 +65,7 @@ impl Capture {
         text.push('\n');
     }
 
-    fn text(&self) -> String {
+    pub(crate) fn text(&self) -> String {
         self.text.lock().unwrap().clone()
     }
 }

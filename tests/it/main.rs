@@ -1,5 +1,6 @@
 //! End-to-end tests of generated modules on real axum servers over loopback.
 
+mod admin;
 mod apps;
 mod differential;
 mod fuzz_seeds;

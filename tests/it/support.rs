@@ -97,6 +97,30 @@ impl Server {
         read(self.request(method, path).headers(map)).await
     }
 
+    /// Sends one request with a body (JSON, as the admin API reads it).
+    pub(crate) async fn send_body(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &str,
+    ) -> Reply {
+        let method = Method::from_bytes(method.as_bytes()).expect("method");
+        let mut map = HeaderMap::new();
+        for (name, value) in headers {
+            let name = HeaderName::from_bytes(name.as_bytes()).expect("header name");
+            let value = HeaderValue::from_bytes(value.as_bytes()).expect("header value");
+            map.append(name, value);
+        }
+        map.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        read(
+            self.request(method, path)
+                .headers(map)
+                .body(body.to_owned()),
+        )
+        .await
+    }
+
     /// Sends one request with HTTP Basic credentials, encoded by reqwest.
     pub(crate) async fn send_basic(
         &self,

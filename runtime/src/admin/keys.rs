@@ -77,7 +77,7 @@ async fn changed_key<S: KeyStore>(
 }
 
 /// `GET /keys`.
-pub(crate) async fn list<S: KeyStore + Clone>(
+pub(crate) async fn list<S: KeyStore>(
     state: AdminState<S>,
     _auth: api::ListKeys,
     RawQuery(raw): RawQuery,
@@ -124,7 +124,7 @@ pub(crate) async fn list<S: KeyStore + Clone>(
 }
 
 /// `POST /keys`: the full key is in this answer only.
-pub(crate) async fn create<S: KeyStore + Clone>(
+pub(crate) async fn create<S: KeyStore>(
     state: AdminState<S>,
     auth: api::CreateKey,
     Extension(request): Extension<RequestId>,
@@ -153,7 +153,7 @@ pub(crate) async fn create<S: KeyStore + Clone>(
 }
 
 /// `GET /keys/{id}`.
-pub(crate) async fn show<S: KeyStore + Clone>(
+pub(crate) async fn show<S: KeyStore>(
     state: AdminState<S>,
     _auth: api::GetKey,
     path: Result<Path<String>, PathRejection>,
@@ -177,7 +177,7 @@ pub(crate) async fn show<S: KeyStore + Clone>(
 }
 
 /// `PATCH /keys/{id}`.
-pub(crate) async fn update<S: KeyStore + Clone>(
+pub(crate) async fn update<S: KeyStore>(
     state: AdminState<S>,
     auth: api::UpdateKey,
     Extension(request): Extension<RequestId>,
@@ -206,7 +206,7 @@ pub(crate) async fn update<S: KeyStore + Clone>(
 }
 
 /// A change without a body (delete, disable, enable, revoke).
-async fn simple<S: KeyStore + Clone, const N: usize>(
+async fn simple<S: KeyStore, const N: usize>(
     state: AdminState<S>,
     auth: api::AdminKey<N>,
     request: RequestId,
@@ -227,7 +227,7 @@ async fn simple<S: KeyStore + Clone, const N: usize>(
 }
 
 /// `DELETE /keys/{id}`.
-pub(crate) async fn delete<S: KeyStore + Clone>(
+pub(crate) async fn delete<S: KeyStore>(
     state: AdminState<S>,
     auth: api::DeleteKey,
     Extension(request): Extension<RequestId>,
@@ -238,7 +238,7 @@ pub(crate) async fn delete<S: KeyStore + Clone>(
 }
 
 /// `POST /keys/{id}/disable`.
-pub(crate) async fn disable<S: KeyStore + Clone>(
+pub(crate) async fn disable<S: KeyStore>(
     state: AdminState<S>,
     auth: api::DisableKey,
     Extension(request): Extension<RequestId>,
@@ -249,7 +249,7 @@ pub(crate) async fn disable<S: KeyStore + Clone>(
 }
 
 /// `POST /keys/{id}/enable`.
-pub(crate) async fn enable<S: KeyStore + Clone>(
+pub(crate) async fn enable<S: KeyStore>(
     state: AdminState<S>,
     auth: api::EnableKey,
     Extension(request): Extension<RequestId>,
@@ -260,7 +260,7 @@ pub(crate) async fn enable<S: KeyStore + Clone>(
 }
 
 /// `POST /keys/{id}/revoke`.
-pub(crate) async fn revoke<S: KeyStore + Clone>(
+pub(crate) async fn revoke<S: KeyStore>(
     state: AdminState<S>,
     auth: api::RevokeKey,
     Extension(request): Extension<RequestId>,
@@ -271,7 +271,7 @@ pub(crate) async fn revoke<S: KeyStore + Clone>(
 }
 
 /// `POST /keys/{id}/rotate`: the new full key is in this answer only.
-pub(crate) async fn rotate<S: KeyStore + Clone>(
+pub(crate) async fn rotate<S: KeyStore>(
     state: AdminState<S>,
     auth: api::RotateKey,
     Extension(request): Extension<RequestId>,

@@ -5,9 +5,11 @@
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 //! # mod api { pub static SPEC: keygate::Spec = keygate::Spec { title: "pets", base_path: "",
 //! #     schemes: &[], root: keygate::spec::Requirement::PUBLIC, operations: &[] }; }
+//! use std::sync::Arc;
 //! use keygate::keys::SqliteStore;
 //!
-//! let store = SqliteStore::open_or_create("keygate.db")?;
+//! // Shared with the app's `Keyring` (`Keyring::from_arc(store.clone())`).
+//! let store = Arc::new(SqliteStore::open_or_create("keygate.db")?);
 //! let app = axum::Router::new()
 //!     // .route(..) and the app's own layer
 //!     .nest("/admin", keygate::admin::router(store, &api::SPEC));
@@ -60,22 +62,22 @@ pub fn spec() -> &'static Spec {
 
 /// The admin API over `store`, checking names against `app_spec` (the app's generated
 /// `SPEC`): [`Admin::new`] with its defaults.
-pub fn router<S: KeyStore + Clone>(store: S, app_spec: &'static Spec) -> axum::Router {
+pub fn router<S: KeyStore>(store: Arc<S>, app_spec: &'static Spec) -> axum::Router {
     Admin::new(store, app_spec).into_router()
 }
 
 /// The admin API with options: the key format and the clock, when the store's are not
 /// the defaults.
 pub struct Admin<S> {
-    store: S,
+    store: Arc<S>,
     app_spec: &'static Spec,
     format: KeyFormat,
     clock: Arc<dyn Clock>,
 }
 
-impl<S: KeyStore + Clone> Admin<S> {
+impl<S: KeyStore> Admin<S> {
     /// The admin API over `store`; `app_spec` is the app's generated `SPEC`.
-    pub fn new(store: S, app_spec: &'static Spec) -> Admin<S> {
+    pub fn new(store: Arc<S>, app_spec: &'static Spec) -> Admin<S> {
         Admin {
             store,
             app_spec,
@@ -98,7 +100,7 @@ impl<S: KeyStore + Clone> Admin<S> {
 
     /// The router, to `nest` where the app likes.
     pub fn into_router(self) -> axum::Router {
-        let keyring = Keyring::new(self.store.clone())
+        let keyring = Keyring::from_arc(Arc::clone(&self.store))
             .with_format(self.format)
             .with_clock(ArcClock(Arc::clone(&self.clock)));
         let shared = routes::Shared {

@@ -35,7 +35,7 @@ async fn summary<S: KeyStore>(shared: &Shared<S>, id: &str) -> Result<OwnerSumma
 }
 
 /// `GET /owners`.
-pub(crate) async fn list<S: KeyStore + Clone>(
+pub(crate) async fn list<S: KeyStore>(
     state: AdminState<S>,
     _auth: api::ListOwners,
     RawQuery(raw): RawQuery,
@@ -57,7 +57,7 @@ pub(crate) async fn list<S: KeyStore + Clone>(
 }
 
 /// `GET /owners/{id}`.
-pub(crate) async fn show<S: KeyStore + Clone>(
+pub(crate) async fn show<S: KeyStore>(
     state: AdminState<S>,
     _auth: api::GetOwner,
     path: Result<Path<String>, PathRejection>,
@@ -77,7 +77,7 @@ pub(crate) async fn show<S: KeyStore + Clone>(
 }
 
 /// Applies `what` to an existing owner whose version `If-Match` allows.
-async fn change<S: KeyStore + Clone>(
+async fn change<S: KeyStore>(
     state: AdminState<S>,
     admin: Principal,
     request: RequestId,
@@ -118,7 +118,7 @@ async fn change<S: KeyStore + Clone>(
 }
 
 /// `DELETE /owners/{id}`: the owner and every key it holds.
-pub(crate) async fn delete<S: KeyStore + Clone>(
+pub(crate) async fn delete<S: KeyStore>(
     state: AdminState<S>,
     auth: api::DeleteOwner,
     Extension(request): Extension<RequestId>,
@@ -137,7 +137,7 @@ pub(crate) async fn delete<S: KeyStore + Clone>(
 }
 
 /// `POST /owners/{id}/disable`.
-pub(crate) async fn disable<S: KeyStore + Clone>(
+pub(crate) async fn disable<S: KeyStore>(
     state: AdminState<S>,
     auth: api::DisableOwner,
     Extension(request): Extension<RequestId>,
@@ -156,7 +156,7 @@ pub(crate) async fn disable<S: KeyStore + Clone>(
 }
 
 /// `POST /owners/{id}/enable`.
-pub(crate) async fn enable<S: KeyStore + Clone>(
+pub(crate) async fn enable<S: KeyStore>(
     state: AdminState<S>,
     auth: api::EnableOwner,
     Extension(request): Extension<RequestId>,
@@ -175,7 +175,7 @@ pub(crate) async fn enable<S: KeyStore + Clone>(
 }
 
 /// `POST /owners/{id}/invalidate`: its epoch moves on, every key it holds now stops.
-pub(crate) async fn invalidate<S: KeyStore + Clone>(
+pub(crate) async fn invalidate<S: KeyStore>(
     state: AdminState<S>,
     auth: api::InvalidateOwnerKeys,
     Extension(request): Extension<RequestId>,
@@ -194,7 +194,7 @@ pub(crate) async fn invalidate<S: KeyStore + Clone>(
 }
 
 /// `GET /audit`, newest first.
-pub(crate) async fn audit<S: KeyStore + Clone>(
+pub(crate) async fn audit<S: KeyStore>(
     state: AdminState<S>,
     _auth: api::ListAudit,
     RawQuery(raw): RawQuery,

@@ -25,7 +25,7 @@ use crate::Principal;
 
 /// What every handler shares.
 pub(crate) struct Shared<S> {
-    pub(crate) store: S,
+    pub(crate) store: Arc<S>,
     /// The app's document first (its names are suggested), then the admin API's.
     pub(crate) specs: [&'static Spec; 2],
     pub(crate) clock: Arc<dyn Clock>,
@@ -127,7 +127,7 @@ pub(crate) fn json(status: StatusCode, body: &Value, etag: Option<&str>) -> Resp
 }
 
 /// Every route of `specs/admin.yaml`, guarded.
-pub(crate) fn router<S: KeyStore + Clone>(shared: Shared<S>, keyring: Keyring<S>) -> Router {
+pub(crate) fn router<S: KeyStore>(shared: Shared<S>, keyring: Keyring<S>) -> Router {
     Router::new()
         .route("/keys", get(keys::list::<S>).post(keys::create::<S>))
         .route(
