@@ -12,23 +12,13 @@ use http::{HeaderMap, StatusCode};
 use secrecy::ExposeSecret;
 
 use super::body;
+use super::context::{actor, admin_key, answer, json, path_id, AdminState, RequestId, Shared};
 use super::etag::IfMatch;
 use super::generated as api;
 use super::problem::Problem;
 use super::query;
-use super::routes::{actor, admin_key, json, AdminState, RequestId, Shared};
 use super::views;
 use crate::keys::{Actor, KeyChange, KeyChanged, KeyStore};
-
-/// The id in the path; a path no key can have is no key.
-pub(crate) fn path_id(path: Result<Path<String>, PathRejection>) -> Result<String, Problem> {
-    path.map(|Path(id)| id)
-        .map_err(|_| Problem::not_found("no such key or owner"))
-}
-
-fn answer(result: Result<Response, Problem>) -> Response {
-    result.unwrap_or_else(IntoResponse::into_response)
-}
 
 /// Applies `change` under the request's `If-Match`: one tag goes to the store with the
 /// change, which checks it atomically; for several, the one the key is at now.

@@ -10,19 +10,14 @@ use axum::extract::{Extension, Path, RawQuery};
 use axum::response::{IntoResponse, Response};
 use http::{HeaderMap, StatusCode};
 
+use super::context::{actor, admin_key, answer, json, path_id, AdminState, RequestId, Shared};
 use super::etag::IfMatch;
 use super::generated as api;
-use super::keys::path_id;
 use super::problem::Problem;
 use super::query;
-use super::routes::{actor, admin_key, json, AdminState, RequestId, Shared};
 use super::views;
 use crate::keys::{KeyStore, OwnerChange, OwnerSummary};
 use crate::Principal;
-
-fn answer(result: Result<Response, Problem>) -> Response {
-    result.unwrap_or_else(IntoResponse::into_response)
-}
 
 /// The owner, or 404.
 async fn summary<S: KeyStore>(shared: &Shared<S>, id: &str) -> Result<OwnerSummary, Problem> {

@@ -1,69 +1,19 @@
 //! The admin router: the routes of `specs/admin.yaml`, guarded by the layer generated from
-//! it over a `Keyring` of the same store, the request id around them, and what every
-//! handler shares (the store, the documents names are checked against, the clock).
+//! it over a `Keyring` of the same store, with the request id around them.
 
 use std::sync::Arc;
 
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
-use http::header::{HeaderName, HeaderValue, CONTENT_TYPE, ETAG};
-use http::StatusCode;
-use serde_json::Value;
+use http::header::{HeaderName, HeaderValue};
 
-use super::body::Rules;
-use super::etag::header_value;
+use super::context::{RequestId, Shared};
 use super::generated;
-use super::problem::Problem;
-use super::views;
 use super::{keys, owners};
-use crate::keys::{Actor, Clock, KeyRecord, KeyStore, Keyring};
-use crate::spec::Spec;
-use crate::Principal;
-
-/// What every handler shares.
-pub(crate) struct Shared<S> {
-    pub(crate) store: Arc<S>,
-    /// The app's document first (its names are suggested), then the admin API's.
-    pub(crate) specs: [&'static Spec; 2],
-    pub(crate) clock: Arc<dyn Clock>,
-}
-
-/// The state handlers take.
-pub(crate) type AdminState<S> = State<Arc<Shared<S>>>;
-
-impl<S: KeyStore> Shared<S> {
-    pub(crate) fn rules(&self) -> Rules<'_> {
-        Rules {
-            specs: &self.specs,
-            now: self.clock.now(),
-        }
-    }
-
-    /// A key as JSON, with why its owner stops it (one owner read).
-    pub(crate) async fn key_view(&self, record: &KeyRecord) -> Result<Value, Problem> {
-        let owner = match &record.owner {
-            Some(id) => self
-                .store
-                .get_owner(id)
-                .await
-                .map_err(|e| Problem::from_store(&e))?,
-            None => None,
-        };
-        Ok(views::key(
-            record,
-            record.owner_stops(owner.as_ref()),
-            self.clock.now(),
-        ))
-    }
-}
-
-/// The id of the request: the client's `X-Request-Id` when it is sane, else one made
-/// here. It goes into the audit entry of every change and back in the answer.
-#[derive(Debug, Clone)]
-pub(crate) struct RequestId(pub(crate) Arc<str>);
+use crate::keys::{KeyStore, Keyring};
 
 const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -100,28 +50,6 @@ async fn request_id(mut request: Request, next: Next) -> Response {
     let mut response = next.run(request).await;
     if let Ok(value) = HeaderValue::from_str(&id) {
         response.headers_mut().insert(X_REQUEST_ID, value);
-    }
-    response
-}
-
-/// The actor of a change: the admin key that made it, with the request id.
-pub(crate) fn actor(admin_key: &Principal, request: &RequestId) -> Actor {
-    Actor::admin_key(admin_key.id()).with_request_id(&*request.0)
-}
-
-/// The principal of the granted admin key.
-pub(crate) fn admin_key<const N: usize>(auth: generated::AdminKey<N>) -> Principal {
-    let generated::AdminKey::AdminKey { admin_key } = auth;
-    admin_key
-}
-
-/// A JSON answer, with the `ETag` of what it shows when it is one key or owner.
-pub(crate) fn json(status: StatusCode, body: &Value, etag: Option<&str>) -> Response {
-    let mut response = (status, body.to_string()).into_response();
-    let headers = response.headers_mut();
-    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    if let Some(tag) = etag {
-        headers.insert(ETAG, header_value(tag));
     }
     response
 }

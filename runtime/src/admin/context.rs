@@ -1,0 +1,95 @@
+//! What the admin handlers share: the store and the rules names are checked against,
+//! the request id, the admin key's actor, JSON answers with their `ETag`.
+
+use std::sync::Arc;
+
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Response};
+use http::header::{HeaderValue, CONTENT_TYPE, ETAG};
+use http::StatusCode;
+use serde_json::Value;
+
+use super::body::Rules;
+use super::etag::header_value;
+use super::generated;
+use super::problem::Problem;
+use super::views;
+use crate::keys::{Actor, Clock, KeyRecord, KeyStore};
+use crate::spec::Spec;
+use crate::Principal;
+
+/// What every handler shares.
+pub(crate) struct Shared<S> {
+    pub(crate) store: Arc<S>,
+    /// The app's document first (its names are suggested), then the admin API's.
+    pub(crate) specs: [&'static Spec; 2],
+    pub(crate) clock: Arc<dyn Clock>,
+}
+
+/// The state handlers take.
+pub(crate) type AdminState<S> = State<Arc<Shared<S>>>;
+
+impl<S: KeyStore> Shared<S> {
+    pub(crate) fn rules(&self) -> Rules<'_> {
+        Rules {
+            specs: &self.specs,
+            now: self.clock.now(),
+        }
+    }
+
+    /// A key as JSON, with why its owner stops it (one owner read).
+    pub(crate) async fn key_view(&self, record: &KeyRecord) -> Result<Value, Problem> {
+        let owner = match &record.owner {
+            Some(id) => self
+                .store
+                .get_owner(id)
+                .await
+                .map_err(|e| Problem::from_store(&e))?,
+            None => None,
+        };
+        Ok(views::key(
+            record,
+            record.owner_stops(owner.as_ref()),
+            self.clock.now(),
+        ))
+    }
+}
+
+/// The id of the request: the client's `X-Request-Id` when it is sane, else one made
+/// here. It goes into the audit entry of every change and back in the answer.
+#[derive(Debug, Clone)]
+pub(crate) struct RequestId(pub(crate) Arc<str>);
+
+/// The actor of a change: the admin key that made it, with the request id.
+pub(crate) fn actor(admin_key: &Principal, request: &RequestId) -> Actor {
+    Actor::admin_key(admin_key.id()).with_request_id(&*request.0)
+}
+
+/// The principal of the granted admin key.
+pub(crate) fn admin_key<const N: usize>(auth: generated::AdminKey<N>) -> Principal {
+    let generated::AdminKey::AdminKey { admin_key } = auth;
+    admin_key
+}
+
+/// A JSON answer, with the `ETag` of what it shows when it is one key or owner.
+pub(crate) fn json(status: StatusCode, body: &Value, etag: Option<&str>) -> Response {
+    let mut response = (status, body.to_string()).into_response();
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    if let Some(tag) = etag {
+        headers.insert(ETAG, header_value(tag));
+    }
+    response
+}
+
+/// The id in the path; a path no key or owner can have names none.
+pub(crate) fn path_id(path: Result<Path<String>, PathRejection>) -> Result<String, Problem> {
+    path.map(|Path(id)| id)
+        .map_err(|_| Problem::not_found("no such key or owner"))
+}
+
+/// The answer, or the problem.
+pub(crate) fn answer(result: Result<Response, Problem>) -> Response {
+    result.unwrap_or_else(IntoResponse::into_response)
+}
