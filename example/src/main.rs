@@ -3,6 +3,7 @@
 //! commands that create keys and the curl lines that use them.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::routing::get;
@@ -118,6 +119,13 @@ fn app(keys: Keys) -> Router {
         .layer(layer)
 }
 
+/// The admin API at `/admin`, over the keyring's own store and guarded by keygate's own
+/// enforcement: admin keys are keys of that store with the role `keygate:admin`. Nested
+/// after the app's layer, which would refuse `/admin` as undocumented.
+fn with_admin(app: Router, store: Arc<CachedStore<SqliteStore>>) -> Router {
+    app.nest("/admin", keygate::admin::router(store, &api::SPEC))
+}
+
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let db = PathBuf::from(std::env::var_os("KEYGATE_DB").unwrap_or_else(|| "keygate.db".into()));
@@ -132,7 +140,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     // Revocations made by the CLI (another process) reach the cache within 100 ms.
     let store = CachedStore::new(store).watch_other_writers(Duration::from_millis(100));
-    let keyring = Keyring::new(store);
+    let store = Arc::new(store);
+    let keyring = Keyring::from_arc(Arc::clone(&store));
     // Keys naming operations or schemes the document lacks (a typo in `--op`, or a
     // document that changed) would be refused there: say so before serving.
     let names = keyring.check_names(&api::SPEC).await?;
@@ -164,7 +173,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     println!("# revoke, and the next request is refused:");
     println!("keygate keys --db {} revoke <KEY ID>", db.display());
-    axum::serve(listener, app(keys)).await?;
+    println!("# the admin API, with ADMIN set to a key from:");
+    println!(
+        "keygate keys --db {} create --name admin --full --roles keygate:admin",
+        db.display()
+    );
+    println!("curl -s -H \"Authorization: Bearer $ADMIN\" {base}/admin/keys");
+    axum::serve(listener, with_admin(app(keys), store)).await?;
     Ok(())
 }
 
@@ -238,7 +253,8 @@ mod tests {
             .await
             .expect("bind");
         let addr = listener.local_addr().expect("address");
-        let app = app(keys(Keyring::new(CachedStore::new(store))));
+        let store = Arc::new(CachedStore::new(store));
+        let app = with_admin(app(keys(Keyring::from_arc(Arc::clone(&store)))), store);
         let server = tokio::spawn(async move {
             axum::serve(listener, app).await.expect("serve");
         });
@@ -297,6 +313,38 @@ mod tests {
         }
         let (status, _) = send(addr, "GET /v1/stats HTTP/1.1".to_owned()).await;
         assert_eq!(status, 401, "GET /v1/stats without a key");
+        server.abort();
+    }
+
+    /// The admin API answers at `/admin` over the app's store, to admin keys only, while
+    /// the app's routes stay guarded by their own layer.
+    #[tokio::test]
+    async fn the_admin_api_is_mounted_at_admin() {
+        let dir = TempDir::new("example-admin");
+        let store = SqliteStore::open_or_create(dir.file("keys.db")).expect("open");
+        let admin = store
+            .create(
+                NewKey::new("admin")
+                    .roles([keygate::admin::ADMIN_ROLE])
+                    .permissions(Permissions::full()),
+            )
+            .await
+            .expect("create");
+        let reader = store.create(NewKey::new("reader")).await.expect("create");
+        let (addr, server) = serve(store).await;
+        let bearer = |key: &str| format!("GET /admin/keys HTTP/1.1\r\nAuthorization: Bearer {key}");
+        let (status, body) = send(addr, bearer(admin.key.expose_secret())).await;
+        assert_eq!(status, 200, "{body}");
+        assert!(body.contains(&reader.record.id), "{body}");
+        let (status, _) = send(addr, bearer(reader.key.expose_secret())).await;
+        assert_eq!(status, 403, "a key without the role");
+        let (status, _) = send(addr, "GET /admin/keys HTTP/1.1".to_owned()).await;
+        assert_eq!(status, 401, "no key");
+        let stats = format!(
+            "GET /v1/stats HTTP/1.1\r\nX-API-Key: {}",
+            reader.key.expose_secret()
+        );
+        assert_eq!(send(addr, stats).await.0, 200, "the app's routes");
         server.abort();
     }
 
