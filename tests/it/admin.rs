@@ -546,3 +546,48 @@ fn the_admin_api_over_an_sqlite_file_leaks_no_secret_to_the_log() {
         assert!(!log.contains(form.as_str()), "a secret in the log");
     }
 }
+
+/// The router answers wherever it is nested; an admin key's per-operation permissions
+/// narrow what it may change like any key's; an `X-Request-Id` that is not sane is
+/// replaced by one the router makes, which the audit entry carries.
+#[tokio::test]
+async fn permissions_narrow_an_admin_key_and_the_router_nests_anywhere() {
+    let store = Arc::new(MemoryStore::new());
+    let disabler = issue(
+        &*store,
+        NewKey::new("disabler")
+            .roles([keygate::admin::ADMIN_ROLE])
+            .permissions(Permissions::read_only().with_operation("disableKey", ["POST"])),
+    )
+    .await;
+    let target = issue(&*store, NewKey::new("svc")).await;
+    let app = Router::new().nest(
+        "/ops/keygate",
+        keygate::admin::router(Arc::clone(&store), &keygate_tests::petstore::SPEC),
+    );
+    let server = spawn(app).await;
+    let auth = disabler.bearer();
+    let headers = [
+        ("Authorization", auth.as_str()),
+        ("X-Request-Id", "not sane!"),
+    ];
+    let path = |suffix: &str| format!("/ops/keygate/keys/{}{suffix}", target.id);
+    let revoke = server.send("POST", &path("/revoke"), &headers).await;
+    assert_eq!(revoke.status, 403, "{}", revoke.body);
+    let disable = server.send("POST", &path("/disable"), &headers).await;
+    assert_eq!(disable.status, 200, "{}", disable.body);
+    let made = disable.headers.get("x-request-id").expect("a request id");
+    let made = made.to_str().expect("text").to_owned();
+    assert!(made.starts_with("kg-") && made.len() > 10, "{made}");
+    let entries = store
+        .audit(AuditQuery::new().target(target.id.as_str()))
+        .await
+        .expect("audit");
+    let last = entries.entries.first().expect("the disable");
+    assert_eq!(last.request_id.as_deref(), Some(made.as_str()));
+    assert_eq!(last.actor, disabler.id);
+    let elsewhere = server
+        .send("GET", &format!("/keys/{}", target.id), &headers)
+        .await;
+    assert_eq!(elsewhere.status, 404, "only under the prefix");
+}
