@@ -70,6 +70,11 @@ impl Problem {
         Problem::new(StatusCode::NOT_FOUND, "Not Found", detail)
     }
 
+    /// 403 for what the caller may not do (a self-service owner past its policy).
+    pub(crate) fn forbidden(detail: impl Into<String>) -> Problem {
+        Problem::new(StatusCode::FORBIDDEN, "Forbidden", detail)
+    }
+
     /// 412: the key or owner changed since the `ETag` the client sent.
     pub(crate) fn changed(what: &str) -> Problem {
         Problem::new(

@@ -4,16 +4,7 @@
 use serde_json::{json, Map, Value};
 
 use super::time::rfc3339;
-use crate::keys::{AuditEntry, KeyRecord, KeyState, OwnerSummary, UnixSeconds};
-
-fn state_name(state: KeyState) -> &'static str {
-    match state {
-        KeyState::Active => "active",
-        KeyState::Revoked => "revoked",
-        KeyState::Expired => "expired",
-        KeyState::Disabled => "disabled",
-    }
-}
+use crate::keys::{AuditEntry, KeyRecord, OwnerSummary, UnixSeconds};
 
 /// A key (schema `Key`) at `now`; `owner_stops` is why its owner stops it, if it does.
 pub(crate) fn key(record: &KeyRecord, owner_stops: Option<&str>, now: UnixSeconds) -> Value {
@@ -22,7 +13,7 @@ pub(crate) fn key(record: &KeyRecord, owner_stops: Option<&str>, now: UnixSecond
         "name": record.name,
         "description": record.description,
         "owner": record.owner,
-        "status": state_name(record.state(now)),
+        "status": record.state(now).as_str(),
         "status_reason": owner_stops,
         "roles": record.roles,
         "schemes": record.schemes,

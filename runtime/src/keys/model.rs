@@ -130,6 +130,18 @@ pub enum KeyState {
     Disabled,
 }
 
+impl KeyState {
+    /// `active`, `revoked`, `expired` or `disabled`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyState::Active => "active",
+            KeyState::Revoked => "revoked",
+            KeyState::Expired => "expired",
+            KeyState::Disabled => "disabled",
+        }
+    }
+}
+
 /// The methods that [`Permissions::read_only`] allows.
 pub const SAFE_METHODS: [&str; 3] = ["GET", "HEAD", "OPTIONS"];
 

@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use crate::keys::{Expiry, NewKey, Permissions, SAFE_METHODS};
 
-use super::wire::{FieldError, OwnerKeyRequest};
+use super::wire::OwnerKeyRequest;
+use crate::admin::problem::FieldError;
 
 /// What the self-service routes let an owner do: how many keys it may hold, which
 /// methods, roles and schemes those keys may carry, how long they may live, and how long a
@@ -108,24 +109,38 @@ impl OwnerPolicy {
         let methods = match request.methods {
             None => self.methods.clone(),
             Some(asked) => {
-                for (i, method) in asked.iter().enumerate() {
-                    if !self.allows_method(method) {
-                        errors.push(FieldError::new(
-                            format!("/methods/{i}"),
-                            format!("owner keys may allow {} only", self.shown_methods()),
-                        ));
-                    }
+                let refused: Vec<&str> = asked
+                    .iter()
+                    .filter(|m| !self.allows_method(m))
+                    .map(String::as_str)
+                    .collect();
+                if !refused.is_empty() {
+                    errors.push(FieldError::new(
+                        "/methods",
+                        format!(
+                            "owner keys may allow {} only, not {}",
+                            self.shown_methods(),
+                            refused.join(", ")
+                        ),
+                    ));
                 }
-                asked.into_iter().collect()
+                asked
             }
         };
-        for (i, role) in request.roles.iter().enumerate() {
-            if !self.roles.contains(role) {
-                errors.push(FieldError::new(
-                    format!("/roles/{i}"),
-                    "not a role an owner may give its keys",
-                ));
-            }
+        let refused: Vec<&str> = request
+            .roles
+            .iter()
+            .filter(|r| !self.roles.contains(*r))
+            .map(String::as_str)
+            .collect();
+        if !refused.is_empty() {
+            errors.push(FieldError::new(
+                "/roles",
+                format!(
+                    "not roles an owner may give its keys: {}",
+                    refused.join(", ")
+                ),
+            ));
         }
         let lifetime = match (request.expires_in, self.max_lifetime) {
             (Some(asked), Some(longest)) if asked > longest => {
@@ -183,7 +198,7 @@ mod tests {
             name: name.to_owned(),
             description: None,
             methods: None,
-            roles: Vec::new(),
+            roles: BTreeSet::new(),
             expires_in: None,
         }
     }
@@ -205,10 +220,14 @@ mod tests {
     fn each_excess_is_named_by_its_pointer() {
         let mut asked = request("ci");
         asked.methods = Some(["GET", "DELETE"].map(String::from).into());
-        asked.roles = vec!["admin".to_owned()];
+        asked.roles = ["admin".to_owned()].into();
         asked.expires_in = Some(Duration::from_secs(400 * 86_400));
         let errors = OwnerPolicy::new().new_key("o1", asked).unwrap_err();
-        assert_eq!(pointers(&errors), ["/methods/1", "/roles/0", "/expires_in"]);
+        assert_eq!(pointers(&errors), ["/methods", "/roles", "/expires_in"]);
+        assert_eq!(
+            errors[0].detail,
+            "owner keys may allow GET, HEAD, OPTIONS only, not DELETE"
+        );
     }
 
     #[test]
@@ -219,7 +238,7 @@ mod tests {
             .max_lifetime(None);
         let mut asked = request("ci");
         asked.methods = Some(["POST".to_owned()].into());
-        asked.roles = vec!["reader".to_owned()];
+        asked.roles = ["reader".to_owned()].into();
         let key = policy.new_key("o1", asked).unwrap();
         assert_eq!(key.permissions, Permissions::custom(["POST"]));
         assert_eq!(key.expiry, Expiry::Never);

@@ -12,11 +12,13 @@ use secrecy::ExposeSecret;
 use serde_json::json;
 
 use super::policy::OwnerPolicy;
-use super::wire::{owner_key_request, rotation_request, FieldError, OwnerKeyView, Problem};
+use super::wire::{owner_key_request, OwnerKeyView};
 use super::SessionOwner;
+use crate::admin::body::rotation;
+use crate::admin::problem::{FieldError, Problem};
 use crate::keys::{
     Actor, ActorKind, Clock, KeyChange, KeyCursor, KeyFilter, KeyQuery, KeyRecord, KeyState,
-    KeyStore, SystemClock, DEFAULT_PAGE_SIZE,
+    KeyStore, StoreError, SystemClock, DEFAULT_PAGE_SIZE,
 };
 
 /// The largest page an owner may ask for.
@@ -52,7 +54,7 @@ impl<S: KeyStore> Routes<S> {
                 let next = page.next.map(|c| c.to_string());
                 Json(json!({ "items": items, "next_cursor": next })).into_response()
             }
-            Err(e) => Problem::store(e).into_response(),
+            Err(e) => Problem::from_store(&e).into_response(),
         }
     }
 
@@ -72,11 +74,11 @@ impl<S: KeyStore> Routes<S> {
         match self.refusal_to_create(owner_id).await {
             Ok(None) => {}
             Ok(Some(refusal)) => return refusal.into_response(),
-            Err(e) => return Problem::store(e).into_response(),
+            Err(e) => return Problem::from_store(&e).into_response(),
         }
         match self.store.create_by(&actor(owner_id, &headers), spec).await {
             Ok(issued) => issued_response(StatusCode::CREATED, &issued.record, issued.expose_key()),
-            Err(e) => Problem::store(e).into_response(),
+            Err(e) => Problem::from_store(&e).into_response(),
         }
     }
 
@@ -94,7 +96,7 @@ impl<S: KeyStore> Routes<S> {
         headers: HeaderMap,
         body: Bytes,
     ) -> Response {
-        let grace = match rotation_request(&body).and_then(|g| self.policy.grace(g)) {
+        let grace = match rotation(&body).and_then(|g| self.policy.grace(g)) {
             Ok(grace) => grace,
             Err(errors) => return Problem::invalid(errors).into_response(),
         };
@@ -112,9 +114,9 @@ impl<S: KeyStore> Routes<S> {
                 (Some(record), Some(key)) => {
                     issued_response(StatusCode::OK, &record, key.expose_secret())
                 }
-                _ => Problem::not_found().into_response(),
+                _ => no_key(&id).into_response(),
             },
-            Err(e) => Problem::store(e).into_response(),
+            Err(e) => Problem::from_store(&e).into_response(),
         }
     }
 
@@ -135,9 +137,9 @@ impl<S: KeyStore> Routes<S> {
         {
             Ok(changed) => match changed.record {
                 Some(record) => Json(OwnerKeyView::of(&record, SystemClock.now())).into_response(),
-                None => Problem::not_found().into_response(),
+                None => no_key(&id).into_response(),
             },
-            Err(e) => Problem::store(e).into_response(),
+            Err(e) => Problem::from_store(&e).into_response(),
         }
     }
 
@@ -146,21 +148,18 @@ impl<S: KeyStore> Routes<S> {
     async fn owned(&self, owner: &str, id: &str) -> Result<KeyRecord, Problem> {
         match self.store.get(id).await {
             Ok(Some(record)) if record.owner.as_deref() == Some(owner) => Ok((*record).clone()),
-            Ok(_) => Err(Problem::not_found()),
-            Err(e) => Err(Problem::store(e)),
+            Ok(_) => Err(no_key(id)),
+            Err(e) => Err(Problem::from_store(&e)),
         }
     }
 
     /// Why `owner` may not create a key now: disabled, or at its limit of live keys.
     /// Concurrent creates may pass the count together; the limit is a quota, not a bound
     /// the store enforces.
-    async fn refusal_to_create(
-        &self,
-        owner: &str,
-    ) -> Result<Option<Problem>, crate::keys::StoreError> {
+    async fn refusal_to_create(&self, owner: &str) -> Result<Option<Problem>, StoreError> {
         if let Some(known) = self.store.get_owner(owner).await? {
             if !known.enabled {
-                return Ok(Some(Problem::forbidden("The owner is disabled.")));
+                return Ok(Some(Problem::forbidden("the owner is disabled")));
             }
         }
         let limit = self.policy.max_keys;
@@ -171,8 +170,14 @@ impl<S: KeyStore> Routes<S> {
             live += self.store.list(query).await?.keys.len();
         }
         Ok((live >= limit)
-            .then(|| Problem::forbidden(format!("An owner may hold {limit} live keys at most."))))
+            .then(|| Problem::forbidden(format!("an owner may hold {limit} live keys at most"))))
     }
+}
+
+/// The answer for a key the owner does not hold: the store's own for a missing key, so
+/// the two cannot be told apart.
+fn no_key(id: &str) -> Problem {
+    Problem::from_store(&StoreError::NotFound(id.to_owned()))
 }
 
 /// A created or rotated key with its secret: the only answers that hold one.
