@@ -14,6 +14,7 @@ use super::body::Rules;
 use super::etag::header_value;
 use super::generated;
 use super::problem::Problem;
+pub(crate) use super::request_id::RequestId;
 use super::views;
 use crate::keys::{Actor, Clock, KeyRecord, KeyStore};
 use crate::spec::Spec;
@@ -55,11 +56,6 @@ impl<S: KeyStore> Shared<S> {
         ))
     }
 }
-
-/// The id of the request: the client's `X-Request-Id` when it is sane, else one made
-/// here. It goes into the audit entry of every change and back in the answer.
-#[derive(Debug, Clone)]
-pub(crate) struct RequestId(pub(crate) Arc<str>);
 
 /// The actor of a change: the admin key that made it, with the request id.
 pub(crate) fn actor(admin_key: &Principal, request: &RequestId) -> Actor {

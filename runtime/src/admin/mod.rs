@@ -45,6 +45,7 @@ mod keys;
 mod owners;
 pub(crate) mod problem;
 mod query;
+pub(crate) mod request_id;
 mod routes;
 pub(crate) mod time;
 mod views;

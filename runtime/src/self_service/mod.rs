@@ -44,7 +44,7 @@
 //! | `POST /{id}/revoke` | stops the key for good |
 //!
 //! Changes are audited as the actor `owner` named by the owner id, with the request's
-//! `X-Request-Id` when it sends a usable one.
+//! `X-Request-Id` (one is made when it sends none usable), which the answer echoes.
 
 mod policy;
 mod routes;
@@ -56,6 +56,7 @@ use axum::extract::FromRequestParts;
 use axum::routing::{get, post};
 use axum::Router;
 
+use crate::admin::request_id::request_id;
 use crate::keys::KeyStore;
 
 pub use policy::OwnerPolicy;
@@ -82,11 +83,11 @@ where
             "/",
             get({
                 let r = Arc::clone(&routes);
-                move |owner: O, query, headers| async move { r.list(owner, query, headers).await }
+                move |owner: O, query| async move { r.list(owner, query).await }
             })
             .post({
                 let r = Arc::clone(&routes);
-                move |owner: O, headers, body| async move { r.create(owner, headers, body).await }
+                move |owner: O, request, body| async move { r.create(owner, request, body).await }
             }),
         )
         .route(
@@ -100,8 +101,8 @@ where
             "/{id}/rotate",
             post({
                 let r = Arc::clone(&routes);
-                move |owner: O, id, headers, body| async move {
-                    r.rotate(owner, id, headers, body).await
+                move |owner: O, id, request, body| async move {
+                    r.rotate(owner, id, request, body).await
                 }
             }),
         )
@@ -109,7 +110,8 @@ where
             "/{id}/revoke",
             post({
                 let r = Arc::clone(&routes);
-                move |owner: O, id, headers| async move { r.revoke(owner, id, headers).await }
+                move |owner: O, id, request| async move { r.revoke(owner, id, request).await }
             }),
         )
+        .layer(axum::middleware::from_fn(request_id))
 }

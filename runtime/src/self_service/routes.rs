@@ -5,8 +5,9 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use axum::Extension;
 use axum::Json;
 use secrecy::ExposeSecret;
 use serde_json::json;
@@ -16,6 +17,7 @@ use super::wire::{owner_key_request, OwnerKeyView};
 use super::SessionOwner;
 use crate::admin::body::rotation;
 use crate::admin::problem::{FieldError, Problem};
+use crate::admin::request_id::RequestId;
 use crate::keys::{
     Actor, ActorKind, Clock, KeyChange, KeyCursor, KeyFilter, KeyQuery, KeyRecord, KeyState,
     KeyStore, StoreError, SystemClock, DEFAULT_PAGE_SIZE,
@@ -23,9 +25,6 @@ use crate::keys::{
 
 /// The largest page an owner may ask for.
 const MAX_OWNER_PAGE: usize = 200;
-
-/// The longest request id kept for the audit log.
-const MAX_REQUEST_ID: usize = 200;
 
 pub(crate) struct Routes<S> {
     store: Arc<S>,
@@ -41,7 +40,6 @@ impl<S: KeyStore> Routes<S> {
         &self,
         owner: impl SessionOwner,
         RawQuery(query): RawQuery,
-        _headers: HeaderMap,
     ) -> Response {
         let query = match page_query(owner.owner_id(), query.as_deref().unwrap_or("")) {
             Ok(query) => query,
@@ -61,7 +59,7 @@ impl<S: KeyStore> Routes<S> {
     pub(crate) async fn create(
         &self,
         owner: impl SessionOwner,
-        headers: HeaderMap,
+        Extension(request): Extension<RequestId>,
         body: Bytes,
     ) -> Response {
         let owner_id = owner.owner_id();
@@ -76,7 +74,7 @@ impl<S: KeyStore> Routes<S> {
             Ok(Some(refusal)) => return refusal.into_response(),
             Err(e) => return Problem::from_store(&e).into_response(),
         }
-        match self.store.create_by(&actor(owner_id, &headers), spec).await {
+        match self.store.create_by(&actor(owner_id, &request), spec).await {
             Ok(issued) => issued_response(StatusCode::CREATED, &issued.record, issued.expose_key()),
             Err(e) => Problem::from_store(&e).into_response(),
         }
@@ -93,7 +91,7 @@ impl<S: KeyStore> Routes<S> {
         &self,
         owner: impl SessionOwner,
         Path(id): Path<String>,
-        headers: HeaderMap,
+        Extension(request): Extension<RequestId>,
         body: Bytes,
     ) -> Response {
         let grace = match rotation(&body).and_then(|g| self.policy.grace(g)) {
@@ -107,7 +105,7 @@ impl<S: KeyStore> Routes<S> {
         let change = KeyChange::Rotate { grace };
         match self
             .store
-            .change_key(&actor(owner_id, &headers), &id, change)
+            .change_key(&actor(owner_id, &request), &id, change)
             .await
         {
             Ok(changed) => match (changed.record, changed.key) {
@@ -124,7 +122,7 @@ impl<S: KeyStore> Routes<S> {
         &self,
         owner: impl SessionOwner,
         Path(id): Path<String>,
-        headers: HeaderMap,
+        Extension(request): Extension<RequestId>,
     ) -> Response {
         let owner_id = owner.owner_id();
         if let Err(problem) = self.owned(owner_id, &id).await {
@@ -132,7 +130,7 @@ impl<S: KeyStore> Routes<S> {
         }
         match self
             .store
-            .change_key(&actor(owner_id, &headers), &id, KeyChange::Revoke)
+            .change_key(&actor(owner_id, &request), &id, KeyChange::Revoke)
             .await
         {
             Ok(changed) => match changed.record {
@@ -186,17 +184,9 @@ fn issued_response(status: StatusCode, record: &KeyRecord, key: &str) -> Respons
     (status, Json(body)).into_response()
 }
 
-/// The owner as the audit log's actor, with the request's id when it sent a usable one.
-fn actor(owner: &str, headers: &HeaderMap) -> Actor {
-    let actor = Actor::new(ActorKind::Owner, owner);
-    let request_id = headers
-        .get("x-request-id")
-        .and_then(|v| v.to_str().ok())
-        .filter(|id| !id.is_empty() && id.len() <= MAX_REQUEST_ID);
-    match request_id {
-        Some(id) => actor.with_request_id(id),
-        None => actor,
-    }
+/// The owner as the audit log's actor, with the request's id.
+fn actor(owner: &str, request: &RequestId) -> Actor {
+    Actor::new(ActorKind::Owner, owner).with_request_id(&*request.0)
 }
 
 /// The list query of an owner's keys: `cursor` and `limit` from the query string, each
