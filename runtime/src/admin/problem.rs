@@ -89,7 +89,9 @@ impl Problem {
         match error {
             StoreError::NotFound(id) => Problem::not_found(format!("no key with id `{id}`")),
             StoreError::OwnerNotFound(id) => Problem::not_found(format!("no owner with id `{id}`")),
-            StoreError::Changed(id) => Problem::changed(&format!("key `{id}`")),
+            StoreError::Changed(target) => {
+                Problem::changed(&format!("{} `{}`", target.kind(), target.id()))
+            }
             StoreError::Revoked(id) => Problem::new(
                 StatusCode::CONFLICT,
                 "Conflict",

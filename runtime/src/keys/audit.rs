@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::model::{secs, StoreError, UnixSeconds};
+use super::model::{secs, AuditTarget, StoreError, UnixSeconds};
 
 /// How long entries are kept by default: a year.
 pub const DEFAULT_AUDIT_RETENTION: Duration = Duration::from_secs(365 * 86_400);
@@ -202,40 +202,6 @@ impl AuditAction {
 impl fmt::Display for AuditAction {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
-    }
-}
-
-/// What a change was made to.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum AuditTarget {
-    /// The key with this id.
-    Key(String),
-    /// The owner with this id.
-    Owner(String),
-}
-
-impl AuditTarget {
-    /// `key` or `owner`.
-    pub fn kind(&self) -> &'static str {
-        match self {
-            AuditTarget::Key(_) => "key",
-            AuditTarget::Owner(_) => "owner",
-        }
-    }
-
-    /// The key or owner id.
-    pub fn id(&self) -> &str {
-        match self {
-            AuditTarget::Key(id) | AuditTarget::Owner(id) => id,
-        }
-    }
-
-    pub(crate) fn from_parts(kind: &str, id: String) -> Option<AuditTarget> {
-        match kind {
-            "key" => Some(AuditTarget::Key(id)),
-            "owner" => Some(AuditTarget::Owner(id)),
-            _ => None,
-        }
     }
 }
 

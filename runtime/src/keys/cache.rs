@@ -375,6 +375,7 @@ impl<S: KeyStore> KeyStore for CachedStore<S> {
         id: &str,
         change: OwnerChange,
     ) -> Result<OwnerChanged, StoreError> {
+        let deletes = change.deletes();
         let result = self.inner.change_owner(by, id, change).await;
         self.invalidate_owner(id);
         match &result {
@@ -382,8 +383,10 @@ impl<S: KeyStore> KeyStore for CachedStore<S> {
                 .deleted_keys
                 .iter()
                 .for_each(|k| self.invalidate_key(k)),
+            // A refused precondition wrote nothing.
+            Err(StoreError::Changed(_)) => {}
             // Which keys a failed delete removed is unknown: forget them all.
-            Err(_) if change == OwnerChange::Delete => self.clear(),
+            Err(_) if deletes => self.clear(),
             Err(_) => {}
         }
         result

@@ -6,11 +6,11 @@ use std::time::Duration;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 
-use super::audit::{Actor, AuditAction, FieldChange};
+use super::audit::{Actor, AuditAction, Draft, FieldChange};
 use super::format::{GeneratedKey, KeyFormat};
 use super::model::{
-    check_metadata, secs, KeyRecord, KeyStatus, KeyUpdate, NewKey, Owner, SecretHashes, StoreError,
-    UnixSeconds,
+    check_metadata, secs, AuditTarget, KeyRecord, KeyStatus, KeyUpdate, NewKey, Owner,
+    SecretHashes, StoreError, UnixSeconds,
 };
 use crate::digest::sha256;
 
@@ -57,7 +57,7 @@ impl KeyChange {
 }
 
 /// A change to one owner, for [`KeyStore::change_owner`](super::KeyStore::change_owner).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OwnerChange {
     /// None of its keys work until it is enabled again (created if unknown).
     Disable,
@@ -67,6 +67,35 @@ pub enum OwnerChange {
     BumpEpoch,
     /// The owner and all its keys are removed: they stop at once.
     Delete,
+    /// `change`, only if the owner's [`Owner::etag`] is still `etag`: checked by the
+    /// store in the transaction (or under the lock) of the change itself; otherwise
+    /// [`StoreError::Changed`], or [`StoreError::OwnerNotFound`] for an owner the store
+    /// does not know (never created). Build it with [`OwnerChange::if_match`].
+    IfMatch {
+        /// The version the change was meant for.
+        etag: String,
+        /// The change.
+        change: Box<OwnerChange>,
+    },
+}
+
+impl OwnerChange {
+    /// This change, only if the owner is still at version `etag` ([`Owner::etag`]).
+    pub fn if_match(self, etag: impl Into<String>) -> OwnerChange {
+        OwnerChange::IfMatch {
+            etag: etag.into(),
+            change: Box::new(self),
+        }
+    }
+
+    /// Whether the change deletes the owner, under preconditions or not.
+    pub(crate) fn deletes(&self) -> bool {
+        match self {
+            OwnerChange::Delete => true,
+            OwnerChange::IfMatch { change, .. } => change.deletes(),
+            _ => false,
+        }
+    }
 }
 
 /// What [`KeyStore::change_key`](super::KeyStore::change_key) answers.
@@ -217,7 +246,7 @@ impl Prepared {
         if !self.expected.is_empty() {
             let current = record.etag();
             if self.expected.iter().any(|etag| *etag != current) {
-                return Err(StoreError::Changed(record.id.clone()));
+                return Err(StoreError::Changed(AuditTarget::Key(record.id.clone())));
             }
         }
         let before = record.clone();
@@ -363,22 +392,24 @@ pub(crate) fn owner_fields(before: Option<&Owner>, after: Option<&Owner>) -> Vec
 }
 
 /// The audit action of an owner change.
-pub(crate) fn owner_action(change: OwnerChange) -> AuditAction {
+pub(crate) fn owner_action(change: &OwnerChange) -> AuditAction {
     match change {
         OwnerChange::Disable => AuditAction::DisableOwner,
         OwnerChange::Enable => AuditAction::EnableOwner,
         OwnerChange::BumpEpoch => AuditAction::BumpEpoch,
         OwnerChange::Delete => AuditAction::DeleteOwner,
+        OwnerChange::IfMatch { change, .. } => owner_action(change),
     }
 }
 
 /// Applies a change other than `Delete` to an owner (the unknown one created first).
-pub(crate) fn apply_owner(owner: &mut Owner, change: OwnerChange) {
+pub(crate) fn apply_owner(owner: &mut Owner, change: &OwnerChange) {
     match change {
         OwnerChange::Disable => owner.enabled = false,
         OwnerChange::Enable => owner.enabled = true,
         OwnerChange::BumpEpoch => owner.epoch = owner.epoch.saturating_add(1),
         OwnerChange::Delete => {}
+        OwnerChange::IfMatch { change, .. } => apply_owner(owner, change),
     }
 }
 
@@ -387,31 +418,63 @@ pub(crate) fn secret_hash(generated: &GeneratedKey) -> [u8; 32] {
     sha256(generated.secret.expose_secret())
 }
 
-use super::audit::{AuditTarget, Draft};
-
 /// An owner change checked, with who makes it and when: what it does to an owner and what
 /// it records, alike in every store.
 pub(crate) struct PreparedOwner {
     by: Actor,
     id: String,
     change: OwnerChange,
+    /// The versions the owner must be at ([`OwnerChange::IfMatch`], unwrapped).
+    expected: Vec<String>,
     now: UnixSeconds,
 }
 
 impl PreparedOwner {
     pub(crate) fn new(
-        change: OwnerChange,
+        mut change: OwnerChange,
         id: &str,
         by: &Actor,
         now: UnixSeconds,
     ) -> Result<PreparedOwner, StoreError> {
         by.check()?;
+        let mut expected = Vec::new();
+        while let OwnerChange::IfMatch {
+            etag,
+            change: inner,
+        } = change
+        {
+            expected.push(etag);
+            change = *inner;
+        }
         Ok(PreparedOwner {
             by: by.clone(),
             id: id.to_owned(),
             change,
+            expected,
             now,
         })
+    }
+
+    /// The change, its preconditions unwrapped.
+    pub(crate) fn change(&self) -> &OwnerChange {
+        &self.change
+    }
+
+    /// Checks the owner's version as the store holds it now (`None`: unknown); every
+    /// store calls it inside the transaction (or under the lock) that writes the owner.
+    pub(crate) fn check(&self, current: Option<&Owner>) -> Result<(), StoreError> {
+        if self.expected.is_empty() {
+            return Ok(());
+        }
+        // A precondition names a version of an owner that exists: never create one.
+        let Some(owner) = current else {
+            return Err(StoreError::OwnerNotFound(self.id.clone()));
+        };
+        let tag = owner.etag();
+        if self.expected.iter().any(|etag| *etag != tag) {
+            return Err(StoreError::Changed(AuditTarget::Owner(self.id.clone())));
+        }
+        Ok(())
     }
 
     pub(crate) fn id(&self) -> &str {
@@ -422,26 +485,29 @@ impl PreparedOwner {
         self.now
     }
 
-    /// The owner after a change other than `Delete` (an unknown one created first).
-    pub(crate) fn apply(&self, before: Option<&Owner>) -> Owner {
+    /// The owner after a change other than `Delete` (an unknown one created first), once
+    /// its version is checked.
+    pub(crate) fn apply(&self, before: Option<&Owner>) -> Result<Owner, StoreError> {
+        self.check(before)?;
         let mut owner = before.cloned().unwrap_or_else(|| Owner::new(&self.id));
-        apply_owner(&mut owner, self.change);
-        owner
+        apply_owner(&mut owner, &self.change);
+        Ok(owner)
     }
 
     /// The audit entry of a change other than `Delete`; `None` when it changed nothing.
     pub(crate) fn entry(&self, before: Option<&Owner>, after: &Owner) -> Option<Draft> {
         let changes = owner_fields(before, Some(after));
-        (!changes.is_empty()).then(|| self.draft(owner_action(self.change), changes))
+        (!changes.is_empty()).then(|| self.draft(owner_action(&self.change), changes))
     }
 
-    /// The audit entries of a delete: one per key, in the order given, then the owner's
-    /// with the number of keys it held.
+    /// The audit entries of a delete, once the owner's version is checked: one per key,
+    /// in the order given, then the owner's with the number of keys it held.
     pub(crate) fn delete_entries<'r>(
         &self,
         owner: &Owner,
         keys: impl IntoIterator<Item = &'r KeyRecord>,
-    ) -> Vec<Draft> {
+    ) -> Result<Vec<Draft>, StoreError> {
+        self.check(Some(owner))?;
         let mut entries: Vec<Draft> = keys
             .into_iter()
             .map(|r| {
@@ -452,7 +518,7 @@ impl PreparedOwner {
         let mut changes = owner_fields(Some(owner), None);
         changes.push(FieldChange::count("keys", entries.len(), 0));
         entries.push(self.draft(AuditAction::DeleteOwner, changes));
-        entries
+        Ok(entries)
     }
 
     fn draft(&self, action: AuditAction, changes: Vec<FieldChange>) -> Draft {

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use super::audit::{
-    prune_before, Actor, AuditAction, AuditEntry, AuditPage, AuditQuery, AuditTarget, Draft,
+    prune_before, Actor, AuditAction, AuditEntry, AuditPage, AuditQuery, Draft,
     DEFAULT_AUDIT_RETENTION,
 };
 use super::change::{
@@ -15,7 +15,8 @@ use super::change::{
 };
 use super::format::KeyFormat;
 use super::model::{
-    new_record, Clock, IssuedKey, KeyRecord, NewKey, Owner, StoreError, SystemClock, UnixSeconds,
+    new_record, AuditTarget, Clock, IssuedKey, KeyRecord, NewKey, Owner, StoreError, SystemClock,
+    UnixSeconds,
 };
 use super::names::{NameInUse, Tally};
 use super::page::{KeyPage, KeyQuery, OwnerPage, OwnerQuery, OwnerSummary};
@@ -192,11 +193,12 @@ impl KeyStore for MemoryStore {
         id: &str,
         change: OwnerChange,
     ) -> Result<OwnerChanged, StoreError> {
+        let deletes = change.deletes();
         let prepared = PreparedOwner::new(change, id, by, self.clock.now())?;
         let mut inner = self.lock()?;
         let inner = &mut *inner;
         let before = inner.owners.get(id).cloned();
-        if change == OwnerChange::Delete {
+        if deletes {
             let Some(before) = before else {
                 return Err(StoreError::OwnerNotFound(id.to_owned()));
             };
@@ -207,7 +209,7 @@ impl KeyStore for MemoryStore {
                 .cloned()
                 .collect();
             gone.sort_by(|a, b| a.id.cmp(&b.id));
-            for draft in prepared.delete_entries(&before, gone.iter().map(|r| &**r)) {
+            for draft in prepared.delete_entries(&before, gone.iter().map(|r| &**r))? {
                 inner.append(draft, self.retention);
             }
             for record in &gone {
@@ -220,7 +222,7 @@ impl KeyStore for MemoryStore {
                 deleted_keys: gone.iter().map(|r| r.id.clone()).collect(),
             });
         }
-        let owner = prepared.apply(before.as_ref());
+        let owner = prepared.apply(before.as_ref())?;
         if let Some(draft) = prepared.entry(before.as_ref(), &owner) {
             inner.append(draft, self.retention);
         }

@@ -35,7 +35,7 @@ mod sqlite;
 mod store;
 
 pub use audit::{
-    Actor, ActorKind, AuditAction, AuditEntry, AuditPage, AuditQuery, AuditTarget, FieldChange,
+    Actor, ActorKind, AuditAction, AuditEntry, AuditPage, AuditQuery, FieldChange,
     DEFAULT_AUDIT_PAGE, DEFAULT_AUDIT_RETENTION, MAX_AUDIT_PAGE,
 };
 pub use cache::{CachedStore, Invalidator, DEFAULT_CAPACITY, DEFAULT_TTL};
@@ -48,9 +48,9 @@ pub use memory::MemoryStore;
 #[cfg(feature = "admin")]
 pub(crate) use model::Chain;
 pub use model::{
-    operation_key, secret_part, Clock, ErrorSource, Expiry, IssuedKey, KeyFilter, KeyRecord,
-    KeyState, KeyStatus, KeyUpdate, ManualClock, Metadata, NewKey, Owner, Permissions, Preset,
-    SecretHashes, StoreError, SystemClock, UnixSeconds, ANY_METHOD, METADATA_MAX_BYTES,
+    operation_key, secret_part, AuditTarget, Clock, ErrorSource, Expiry, IssuedKey, KeyFilter,
+    KeyRecord, KeyState, KeyStatus, KeyUpdate, ManualClock, Metadata, NewKey, Owner, Permissions,
+    Preset, SecretHashes, StoreError, SystemClock, UnixSeconds, ANY_METHOD, METADATA_MAX_BYTES,
     SAFE_METHODS,
 };
 #[cfg(feature = "admin")]

@@ -700,6 +700,40 @@ impl KeyFilter {
     }
 }
 
+/// What a change was made to.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum AuditTarget {
+    /// The key with this id.
+    Key(String),
+    /// The owner with this id.
+    Owner(String),
+}
+
+impl AuditTarget {
+    /// `key` or `owner`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            AuditTarget::Key(_) => "key",
+            AuditTarget::Owner(_) => "owner",
+        }
+    }
+
+    /// The key or owner id.
+    pub fn id(&self) -> &str {
+        match self {
+            AuditTarget::Key(id) | AuditTarget::Owner(id) => id,
+        }
+    }
+
+    pub(crate) fn from_parts(kind: &str, id: String) -> Option<AuditTarget> {
+        match kind {
+            "key" => Some(AuditTarget::Key(id)),
+            "owner" => Some(AuditTarget::Owner(id)),
+            _ => None,
+        }
+    }
+}
+
 /// What caused a [`StoreError`]: the database's or the system's own error, shared so
 /// the error stays `Clone`.
 pub type ErrorSource = Arc<dyn std::error::Error + Send + Sync>;
@@ -716,9 +750,10 @@ pub enum StoreError {
     Revoked(String),
     /// No owner with this id.
     OwnerNotFound(String),
-    /// The key with this id changed since the version that
-    /// [`KeyChange::IfMatch`](super::KeyChange::IfMatch) expected; nothing was changed.
-    Changed(String),
+    /// The key or owner changed since the version that
+    /// [`KeyChange::IfMatch`](super::KeyChange::IfMatch) or
+    /// [`OwnerChange::IfMatch`](super::OwnerChange::IfMatch) expected; nothing was changed.
+    Changed(AuditTarget),
     /// A value given to the store is not acceptable; `field` names it.
     Invalid {
         /// The field (`metadata`, `cursor`, `actor`, ...).
@@ -815,9 +850,11 @@ impl fmt::Display for StoreError {
                 "key `{id}` is revoked for good: it cannot be rotated, disabled or enabled"
             ),
             StoreError::OwnerNotFound(id) => write!(f, "no owner with id `{id}`"),
-            StoreError::Changed(id) => write!(
+            StoreError::Changed(target) => write!(
                 f,
-                "key `{id}` changed since the version the change was meant for"
+                "{} `{}` changed since the version the change was meant for",
+                target.kind(),
+                target.id()
             ),
             StoreError::Invalid { field, reason } => write!(f, "invalid `{field}`: {reason}"),
             StoreError::Config { reason, .. } => write!(f, "key store misconfigured: {reason}"),

@@ -11,8 +11,7 @@ use rusqlite::{
 };
 
 use super::audit::{
-    prune_before, Actor, AuditAction, AuditPage, AuditQuery, AuditTarget, Draft,
-    DEFAULT_AUDIT_RETENTION,
+    prune_before, Actor, AuditAction, AuditPage, AuditQuery, Draft, DEFAULT_AUDIT_RETENTION,
 };
 use super::change::{
     check_new, created, secret_hash, KeyChange, KeyChanged, OwnerChange, OwnerChanged, Prepared,
@@ -20,7 +19,8 @@ use super::change::{
 };
 use super::format::KeyFormat;
 use super::model::{
-    new_record, Clock, IssuedKey, KeyRecord, NewKey, Owner, StoreError, SystemClock, UnixSeconds,
+    new_record, AuditTarget, Clock, IssuedKey, KeyRecord, NewKey, Owner, StoreError, SystemClock,
+    UnixSeconds,
 };
 use super::names::{sort_names, NameInUse};
 use super::page::{KeyPage, KeyQuery, OwnerPage, OwnerQuery, OwnerSummary};
@@ -314,7 +314,7 @@ fn delete_owner(
         }
         records
     };
-    for draft in prepared.delete_entries(&owner, &records) {
+    for draft in prepared.delete_entries(&owner, &records)? {
         audit.append(tx, &draft)?;
     }
     for record in &records {
@@ -433,13 +433,14 @@ impl KeyStore for SqliteStore {
         id: &str,
         change: OwnerChange,
     ) -> Result<OwnerChanged, StoreError> {
+        let deletes = change.deletes();
         let prepared = PreparedOwner::new(change, id, by, self.clock.now())?;
         self.write(move |tx, audit| {
-            if change == OwnerChange::Delete {
+            if deletes {
                 return delete_owner(tx, audit, &prepared);
             }
             let before = read_owner(tx, prepared.id())?;
-            let owner = prepared.apply(before.as_ref());
+            let owner = prepared.apply(before.as_ref())?;
             if let Some(draft) = prepared.entry(before.as_ref(), &owner) {
                 audit.append(tx, &draft)?;
             }

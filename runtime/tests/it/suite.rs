@@ -8,8 +8,8 @@ use std::time::Duration;
 use keygate::keys::{
     Actor, ActorKind, AuditAction, AuditEntry, AuditQuery, AuditTarget, Clock, Expiry, FieldChange,
     KeyChange, KeyCursor, KeyFilter, KeyFormat, KeyQuery, KeyRecord, KeyState, KeyStatus, KeyStore,
-    KeyUpdate, ManualClock, Metadata, NameKind, NewKey, OwnerQuery, Permissions, StoreError,
-    METADATA_MAX_BYTES,
+    KeyUpdate, ManualClock, Metadata, NameKind, NewKey, Owner, OwnerChange, OwnerQuery,
+    Permissions, StoreError, METADATA_MAX_BYTES,
 };
 use secrecy::ExposeSecret;
 
@@ -760,6 +760,7 @@ pub(crate) async fn lifecycle_suite<S: KeyStore>(store: &S, clock: &ManualClock)
     }
 
     preconditions(store).await;
+    owner_preconditions(store).await;
 }
 
 /// A change under `KeyChange::if_match` applies only at the version it names: a stale
@@ -804,7 +805,7 @@ async fn preconditions<S: KeyStore>(store: &S) {
             .change_key(&Actor::default(), &id, stale.if_match(v1.clone()))
             .await;
         assert!(
-            matches!(&refused, Err(StoreError::Changed(changed)) if *changed == id),
+            matches!(&refused, Err(StoreError::Changed(AuditTarget::Key(changed))) if *changed == id),
             "{refused:?}"
         );
     }
@@ -842,6 +843,96 @@ async fn preconditions<S: KeyStore>(store: &S) {
             .await,
         Err(StoreError::NotFound(_))
     ));
+}
+
+/// The newest audit entry, to see that a refused change recorded nothing.
+async fn newest_entry<S: KeyStore>(store: &S) -> Option<AuditEntry> {
+    let page = store
+        .audit(AuditQuery::new().limit(1))
+        .await
+        .expect("audit");
+    page.entries.into_iter().next()
+}
+
+/// An owner change under `OwnerChange::if_match` applies only at the version it names:
+/// a stale ETag changes nothing (the owner, its keys) and records nothing, the current
+/// one applies; an owner the store does not know is not created by one.
+async fn owner_preconditions<S: KeyStore>(store: &S) {
+    let by = Actor::default();
+    let id = "versioned-owner";
+    let held = store
+        .create(NewKey::new("held").owner(id))
+        .await
+        .expect("create")
+        .record
+        .id;
+    let version = |owner: Option<Owner>| owner.expect("an owner").etag();
+    let v1 = version(store.get_owner(id).await.expect("owner"));
+    let disabled = store
+        .change_owner(&by, id, OwnerChange::Disable.if_match(v1.clone()))
+        .await
+        .expect("disable at the current version");
+    let v2 = version(disabled.owner);
+    assert_ne!(v2, v1, "disabling moves the version");
+    let owner_before = store.get_owner(id).await.expect("owner");
+    let newest = newest_entry(store).await;
+    for stale in [
+        OwnerChange::Disable,
+        OwnerChange::Enable,
+        OwnerChange::BumpEpoch,
+        OwnerChange::Delete,
+    ] {
+        let refused = store
+            .change_owner(&by, id, stale.clone().if_match(v1.clone()))
+            .await;
+        assert!(
+            matches!(&refused, Err(StoreError::Changed(AuditTarget::Owner(o))) if o == id),
+            "{stale:?}: {refused:?}"
+        );
+    }
+    assert_eq!(store.get_owner(id).await.expect("owner"), owner_before);
+    assert!(
+        store.get(&held).await.expect("get").is_some(),
+        "its key stays"
+    );
+    assert_eq!(newest_entry(store).await, newest, "nothing recorded");
+    let enabled = store
+        .change_owner(&by, id, OwnerChange::Enable.if_match(v2.clone()))
+        .await
+        .expect("enable at the current version");
+    let v3 = version(enabled.owner);
+    let bumped = store
+        .change_owner(&by, id, OwnerChange::BumpEpoch.if_match(v3.clone()))
+        .await
+        .expect("bump at the current version")
+        .owner
+        .expect("an owner");
+    assert_eq!((bumped.enabled, bumped.epoch), (true, 1));
+    let v4 = bumped.etag();
+    // Two preconditions must both hold.
+    let both = OwnerChange::Delete.if_match(v4.clone()).if_match(v3);
+    assert!(matches!(
+        store.change_owner(&by, id, both).await,
+        Err(StoreError::Changed(_))
+    ));
+    let deleted = store
+        .change_owner(&by, id, OwnerChange::Delete.if_match(v4))
+        .await
+        .expect("delete at the current version");
+    assert_eq!(deleted.deleted_keys, [held]);
+    let newest = newest_entry(store).await;
+    for change in [OwnerChange::Disable, OwnerChange::Delete] {
+        assert!(matches!(
+            store.change_owner(&by, id, change.if_match(v1.clone())).await,
+            Err(StoreError::OwnerNotFound(o)) if o == id
+        ));
+    }
+    assert_eq!(
+        store.get_owner(id).await.expect("owner"),
+        None,
+        "not created"
+    );
+    assert_eq!(newest_entry(store).await, newest, "nothing recorded");
 }
 
 /// Keys created in bulk: in order, each with its audit entry; a bad spec creates none.

@@ -149,9 +149,15 @@ pub(super) async fn change(
     change: OwnerChange,
 ) -> Result<(), Failure> {
     let held = store.owner_summary(id).await?.map_or(0, |s| s.keys);
-    let owner = changed_owner(store, id, change).await?;
+    let owner = changed_owner(store, id, change.clone()).await?;
+    show(&changed_text(&change, id, held, &owner));
+    Ok(())
+}
+
+/// What a change did to an owner and its `held` keys, in words.
+fn changed_text(change: &OwnerChange, id: &str, held: u64, owner: &Owner) -> String {
     let name = id.escape_debug();
-    let text = match change {
+    match change {
         OwnerChange::Disable => format!(
             "disabled owner `{name}`: none of its keys ({held}) work until \
              `keygate keys owners enable {name}`\n"
@@ -167,9 +173,8 @@ pub(super) async fn change(
             owner.epoch
         ),
         OwnerChange::Delete => format!("deleted owner `{name}`\n"),
-    };
-    show(&text);
-    Ok(())
+        OwnerChange::IfMatch { change, .. } => changed_text(change, id, held, owner),
+    }
 }
 
 async fn delete(store: &impl KeyStore, id: &str) -> Result<(), Failure> {

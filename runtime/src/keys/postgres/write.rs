@@ -9,11 +9,11 @@ use super::rows::{read_owner, read_record, KeyColumns, KeyRow};
 use super::shared::pg;
 use super::{PostgresStore, SELECT_KEY};
 use crate::digest::sha256;
-use crate::keys::audit::{Actor, AuditAction, AuditTarget, Draft};
+use crate::keys::audit::{Actor, AuditAction, Draft};
 use crate::keys::change::{
     check_new, created, KeyChange, KeyChanged, OwnerChange, OwnerChanged, Prepared, PreparedOwner,
 };
-use crate::keys::model::{new_record, IssuedKey, NewKey, StoreError};
+use crate::keys::model::{new_record, AuditTarget, IssuedKey, NewKey, Owner, StoreError};
 
 /// Inserts keys, one per element of the arrays, except those whose id is taken (by a
 /// key, or by a deleted one: never issued again); the ids inserted.
@@ -47,19 +47,16 @@ const UPDATE_KEY: &str = "UPDATE {s}.keys SET name = $2, description = $3, owner
     previous_until = $15, metadata = $16::text::jsonb WHERE id = $1";
 
 impl PostgresStore {
-    /// Deletes an owner and its keys in `tx`, with an audit entry for each.
+    /// Deletes `owner`, locked in `tx`, and its keys, with an audit entry for each; the
+    /// ids of the keys and the notifications to send.
     async fn delete_owner_in(
         &self,
         tx: &deadpool_postgres::Transaction<'_>,
         prepared: &PreparedOwner,
-    ) -> Result<Option<(Vec<String>, Vec<String>)>, StoreError> {
+        owner: &Owner,
+    ) -> Result<(Vec<String>, Vec<String>), StoreError> {
         let s = &*self.shared;
         let (id, now) = (prepared.id(), prepared.now());
-        let sql = "SELECT enabled, epoch FROM {s}.owners WHERE id = $1 FOR UPDATE";
-        let Some(row) = s.query_opt(tx, sql, &[&id]).await? else {
-            return Ok(None);
-        };
-        let owner = read_owner(id, &row)?;
         let sql = concat!(
             "SELECT ",
             key_columns!(),
@@ -70,7 +67,7 @@ impl PostgresStore {
             .iter()
             .map(read_record)
             .collect::<Result<Vec<_>, _>>()?;
-        let entries = prepared.delete_entries(&owner, &records);
+        let entries = prepared.delete_entries(owner, &records)?;
         let ids: Vec<String> = records.into_iter().map(|r| r.id).collect();
         s.execute(tx, "DELETE FROM {s}.keys WHERE owner = $1", &[&id])
             .await?;
@@ -87,7 +84,7 @@ impl PostgresStore {
         s.append_audit(tx, &entries).await?;
         let mut payloads: Vec<String> = ids.iter().map(|k| format!("key:{k}")).collect();
         payloads.push(format!("owner:{id}"));
-        Ok(Some((ids, payloads)))
+        Ok((ids, payloads))
     }
 
     /// Creates keys in one transaction: their owners, the keys, their audit entries and
@@ -246,27 +243,30 @@ impl PostgresStore {
     ) -> Result<OwnerChanged, StoreError> {
         let prepared = PreparedOwner::new(change, id, by, self.clock.now())?;
         let s = &*self.shared;
-        // The upsert applies the change in SQL, so concurrent bumps of a new owner all count.
-        let (insert, set) = match change {
-            OwnerChange::Disable => ("false, 0", "enabled = false"),
-            OwnerChange::Enable => ("true, 0", "enabled = true"),
-            OwnerChange::BumpEpoch => ("true, 1", "epoch = o.epoch + 1"),
-            OwnerChange::Delete => ("", ""),
-        };
-        let upsert = format!(
-            "INSERT INTO {{s}}.owners AS o (id, enabled, epoch) VALUES ($1, {insert}) \
-             ON CONFLICT (id) DO UPDATE SET {set} RETURNING enabled, epoch"
-        );
+        let deletes = prepared.change().deletes();
+        let upsert = upsert(prepared.change());
         let changed = s
             .bounded(async {
                 let mut client = s.client().await?;
                 let tx = s.begin(&mut client).await?;
-                if change == OwnerChange::Delete {
-                    let Some((ids, payloads)) = self.delete_owner_in(&tx, &prepared).await? else {
-                        s.count();
-                        tx.rollback().await.map_err(pg)?;
-                        return Err(StoreError::OwnerNotFound(id.to_owned()));
-                    };
+                let sql = "SELECT enabled, epoch FROM {s}.owners WHERE id = $1 FOR UPDATE";
+                let before = match s.query_opt(&tx, sql, &[&id]).await? {
+                    Some(row) => Some(read_owner(id, &row)?),
+                    None => None,
+                };
+                // The row is locked (or absent, and then a precondition fails): its version
+                // holds until the commit.
+                let refused = match &before {
+                    None if deletes => Err(StoreError::OwnerNotFound(id.to_owned())),
+                    _ => prepared.check(before.as_ref()),
+                };
+                if let Err(e) = refused {
+                    s.count();
+                    tx.rollback().await.map_err(pg)?;
+                    return Err(e);
+                }
+                if let (true, Some(owner)) = (deletes, &before) {
+                    let (ids, payloads) = self.delete_owner_in(&tx, &prepared, owner).await?;
                     s.notify(&tx, payloads).await?;
                     s.commit(tx).await?;
                     return Ok(OwnerChanged {
@@ -274,11 +274,6 @@ impl PostgresStore {
                         deleted_keys: ids,
                     });
                 }
-                let sql = "SELECT enabled, epoch FROM {s}.owners WHERE id = $1 FOR UPDATE";
-                let before = match s.query_opt(&tx, sql, &[&id]).await? {
-                    Some(row) => Some(read_owner(id, &row)?),
-                    None => None,
-                };
                 let rows = s.query(&tx, &upsert, &[&id]).await?;
                 let row = rows
                     .first()
@@ -301,4 +296,20 @@ impl PostgresStore {
         }
         Ok(changed)
     }
+}
+
+/// The upsert of an owner change other than `Delete`: applied in SQL, so concurrent bumps
+/// of a new owner all count.
+fn upsert(change: &OwnerChange) -> String {
+    let (insert, set) = match change {
+        OwnerChange::Disable => ("false, 0", "enabled = false"),
+        OwnerChange::Enable => ("true, 0", "enabled = true"),
+        OwnerChange::BumpEpoch => ("true, 1", "epoch = o.epoch + 1"),
+        OwnerChange::Delete => return String::new(),
+        OwnerChange::IfMatch { change, .. } => return upsert(change),
+    };
+    format!(
+        "INSERT INTO {{s}}.owners AS o (id, enabled, epoch) VALUES ($1, {insert}) \
+         ON CONFLICT (id) DO UPDATE SET {set} RETURNING enabled, epoch"
+    )
 }
