@@ -448,6 +448,9 @@ async fn stale_versions_are_refused<S: KeyStore>(lab: &mut Lab<S>) {
         )
         .await;
     assert_eq!(stale.status, 412, "{}", stale.body);
+    let detail = problem(&stale)["detail"].as_str().unwrap_or_default();
+    assert!(detail.starts_with("owner `team` changed"), "{detail}");
+    lab.texts.push(stale.body);
     assert_eq!(
         lab.snapshot().await,
         before,

@@ -1,9 +1,7 @@
 //! The owner operations: list, show, delete, disable, enable, invalidate. An unknown
-//! owner is 404 (the store would create it). `If-Match` is compared with the owner read
-//! just before the change (read-compare-change), not inside the store's transaction as
-//! for keys: `OwnerChange` carries no precondition, so another change landing between
-//! the read and the write goes unnoticed. Owner changes set a flag or move the epoch
-//! forward, so the result is still what the client asked for.
+//! owner is 404 (the store would create it). Every change is made as the admin key, with
+//! the request id, and under the client's `If-Match` checked by the store in the
+//! change's own transaction.
 
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Extension, Path, RawQuery};
@@ -71,7 +69,9 @@ pub(crate) async fn show<S: KeyStore>(
     )
 }
 
-/// Applies `what` to an existing owner whose version `If-Match` allows.
+/// Applies `what` to an existing owner under the request's `If-Match`: one tag goes to the
+/// store with the change, which checks it atomically; for several, the one the owner is
+/// at now.
 async fn change<S: KeyStore>(
     state: AdminState<S>,
     admin: Principal,
@@ -85,9 +85,17 @@ async fn change<S: KeyStore>(
         async {
             let id = path_id(path)?;
             let before = summary(shared, &id).await?;
-            if !IfMatch::read(&headers).allows(&before.owner.etag()) {
-                return Err(Problem::changed(&format!("owner `{id}`")));
-            }
+            let what = match IfMatch::read(&headers) {
+                IfMatch::Absent | IfMatch::Any => what,
+                IfMatch::Tags(tags) if tags.len() == 1 => what.if_match(tags[0].clone()),
+                IfMatch::Tags(tags) => {
+                    let current = before.owner.etag();
+                    if !tags.contains(&current) {
+                        return Err(Problem::changed(&format!("owner `{id}`")));
+                    }
+                    what.if_match(current)
+                }
+            };
             let by = actor(&admin, &request);
             let done = shared
                 .store
