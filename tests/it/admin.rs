@@ -1,5 +1,6 @@
 //! The admin HTTP API (`keygate::admin`) end to end: a real server on 127.0.0.1 with the
-//! router nested at `/admin` over a store (an SQLite file, and a `MemoryStore`), guarded
+//! router nested at `/admin` over a store (an SQLite file, a `MemoryStore`, and in
+//! `postgres.rs` a `PostgresStore`), guarded
 //! by the module generated from `specs/admin.yaml` over that same store. Every endpoint
 //! is called with an admin key, a read-only admin key, a key without the role and no key;
 //! bad input is named by JSON pointer and changes nothing; a stale `If-Match` is 412 and
@@ -500,7 +501,9 @@ fn forms(secrets: &[String]) -> Vec<String> {
         .collect()
 }
 
-async fn scenario<S: KeyStore>(store: Arc<S>) -> Vec<String> {
+/// The whole scenario over `store`, which must be empty; every form of every secret it
+/// issued, to look for in logs.
+pub(crate) async fn scenario<S: KeyStore>(store: Arc<S>) -> Vec<String> {
     let mut lab = Lab::start(store).await;
     bad_input_is_named_and_changes_nothing(&mut lab).await;
     stale_versions_are_refused(&mut lab).await;

@@ -396,6 +396,17 @@ async fn store_and_cached_store_pass_the_lifecycle_suite() {
     db.drop_schema().await;
 }
 
+/// The admin API's end-to-end scenario (`admin.rs`) over a `PostgresStore`.
+#[tokio::test]
+async fn the_admin_api_over_postgres() {
+    let Some(db) = Db::new("admin").await else {
+        return;
+    };
+    let store = db.options().connect().await.expect("connect");
+    crate::admin::scenario(Arc::new(store)).await;
+    db.drop_schema().await;
+}
+
 /// A schema of the previous version opens and migrates; a deleted id can never come
 /// back, even through SQL; audit entries are never edited.
 #[tokio::test]
