@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::model::{secs, AuditTarget, StoreError, UnixSeconds};
+use super::clock::{secs, UnixSeconds};
+use super::error::{AuditTarget, StoreError};
 
 /// How long entries are kept by default: a year.
 pub const DEFAULT_AUDIT_RETENTION: Duration = Duration::from_secs(365 * 86_400);

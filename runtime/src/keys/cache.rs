@@ -12,7 +12,9 @@ use moka::sync::Cache;
 
 use super::audit::{Actor, AuditPage, AuditQuery};
 use super::change::{KeyChange, KeyChanged, OwnerChange, OwnerChanged};
-use super::model::{IssuedKey, KeyRecord, NewKey, Owner, StoreError, UnixSeconds};
+use super::clock::UnixSeconds;
+use super::error::StoreError;
+use super::model::{IssuedKey, KeyRecord, NewKey, Owner};
 use super::names::NameInUse;
 use super::page::{KeyPage, KeyQuery, OwnerPage, OwnerQuery, OwnerSummary};
 use super::store::KeyStore;
@@ -438,7 +440,7 @@ impl CachedStore<super::SqliteStore> {
                     }
                     // Unknown: assume a change, so nothing stale outlives the outage.
                     Err(e) => {
-                        tracing::warn!(error = %super::model::Chain(&e), "cannot check the key database for changes");
+                        tracing::warn!(error = %super::error::Chain(&e), "cannot check the key database for changes");
                         entries.clear();
                     }
                 }

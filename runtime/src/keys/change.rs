@@ -7,11 +7,10 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 
 use super::audit::{Actor, AuditAction, Draft, FieldChange};
+use super::clock::{secs, UnixSeconds};
+use super::error::{AuditTarget, StoreError};
 use super::format::{GeneratedKey, KeyFormat};
-use super::model::{
-    check_metadata, secs, AuditTarget, KeyRecord, KeyStatus, KeyUpdate, NewKey, Owner,
-    SecretHashes, StoreError, UnixSeconds,
-};
+use super::model::{check_metadata, KeyRecord, KeyStatus, KeyUpdate, NewKey, Owner, SecretHashes};
 use crate::digest::sha256;
 
 /// A change to one key, for [`KeyStore::change_key`](super::KeyStore::change_key).

@@ -7,8 +7,10 @@ use std::sync::{Arc, Mutex};
 
 use secrecy::ExposeSecret;
 
+use super::clock::{Clock, SystemClock, UnixSeconds};
+use super::error::{Chain, StoreError};
 use super::format::{FormatError, KeyFormat, ParsedKey};
-use super::model::{Chain, Clock, KeyRecord, KeyState, StoreError, SystemClock, UnixSeconds};
+use super::model::{KeyRecord, KeyState};
 use super::names::{compare, NameReport};
 use super::store::KeyStore;
 use crate::digest::sha256;

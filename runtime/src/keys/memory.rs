@@ -13,11 +13,10 @@ use super::change::{
     check_new, created, secret_hash, KeyChange, KeyChanged, OwnerChange, OwnerChanged, Prepared,
     PreparedOwner,
 };
+use super::clock::{Clock, SystemClock, UnixSeconds};
+use super::error::{AuditTarget, StoreError};
 use super::format::KeyFormat;
-use super::model::{
-    new_record, AuditTarget, Clock, IssuedKey, KeyRecord, NewKey, Owner, StoreError, SystemClock,
-    UnixSeconds,
-};
+use super::model::{new_record, IssuedKey, KeyRecord, NewKey, Owner};
 use super::names::{NameInUse, Tally};
 use super::page::{KeyPage, KeyQuery, OwnerPage, OwnerQuery, OwnerSummary};
 use super::store::KeyStore;

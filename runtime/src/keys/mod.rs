@@ -19,6 +19,8 @@
 mod audit;
 mod cache;
 mod change;
+mod clock;
+mod error;
 mod etag;
 mod format;
 mod keyring;
@@ -26,6 +28,7 @@ mod memory;
 mod model;
 mod names;
 mod page;
+mod permissions;
 #[cfg(feature = "postgres")]
 mod postgres;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
@@ -40,18 +43,18 @@ pub use audit::{
 };
 pub use cache::{CachedStore, Invalidator, DEFAULT_CAPACITY, DEFAULT_TTL};
 pub use change::{KeyChange, KeyChanged, OwnerChange, OwnerChanged};
+pub use clock::{Clock, ManualClock, SystemClock, UnixSeconds};
+#[cfg(feature = "admin")]
+pub(crate) use error::Chain;
+pub use error::{AuditTarget, ErrorSource, StoreError};
 pub use format::{
     FormatError, GeneratedKey, KeyFormat, ParsedKey, RngError, CHECKSUM_LEN, KEY_ID_LEN, SECRET_LEN,
 };
 pub use keyring::Keyring;
 pub use memory::MemoryStore;
-#[cfg(feature = "admin")]
-pub(crate) use model::Chain;
 pub use model::{
-    operation_key, secret_part, AuditTarget, Clock, ErrorSource, Expiry, IssuedKey, KeyFilter,
-    KeyRecord, KeyState, KeyStatus, KeyUpdate, ManualClock, Metadata, NewKey, Owner, Permissions,
-    Preset, SecretHashes, StoreError, SystemClock, UnixSeconds, ANY_METHOD, METADATA_MAX_BYTES,
-    SAFE_METHODS,
+    secret_part, Expiry, IssuedKey, KeyFilter, KeyRecord, KeyState, KeyStatus, KeyUpdate, Metadata,
+    NewKey, Owner, SecretHashes, METADATA_MAX_BYTES,
 };
 #[cfg(feature = "admin")]
 pub(crate) use names::{operation_problem, scheme_problem};
@@ -60,6 +63,7 @@ pub use page::{
     KeyCursor, KeyPage, KeyQuery, OwnerPage, OwnerQuery, OwnerSummary, DEFAULT_PAGE_SIZE,
     MAX_PAGE_SIZE,
 };
+pub use permissions::{operation_key, Permissions, Preset, ANY_METHOD, SAFE_METHODS};
 #[cfg(feature = "postgres")]
 pub use postgres::{ListenerState, PostgresOptions, PostgresStore};
 #[cfg(feature = "sqlite")]

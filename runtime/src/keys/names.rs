@@ -4,7 +4,8 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use super::model::{operation_key, KeyRecord, KeyStatus};
+use super::model::{KeyRecord, KeyStatus};
+use super::permissions::operation_key;
 use crate::spec::Spec;
 use crate::suggest::{close_names, scheme_hint};
 

@@ -7,7 +7,9 @@
 use std::fmt;
 use std::str::FromStr;
 
-use super::model::{KeyFilter, KeyRecord, Owner, StoreError, UnixSeconds};
+use super::clock::UnixSeconds;
+use super::error::StoreError;
+use super::model::{KeyFilter, KeyRecord, Owner};
 
 /// Keys or owners a page holds unless the query says otherwise.
 pub const DEFAULT_PAGE_SIZE: usize = 50;

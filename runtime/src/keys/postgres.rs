@@ -7,8 +7,9 @@ use std::sync::Arc;
 
 use tokio::sync::watch;
 
+use super::clock::Clock;
+use super::error::StoreError;
 use super::format::KeyFormat;
-use super::model::{Clock, StoreError};
 
 /// Key columns as read back (JSON as text, so no JSON feature of the client is needed).
 macro_rules! key_columns {

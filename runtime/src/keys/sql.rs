@@ -3,7 +3,8 @@
 //! `$1 IS NULL OR owner = $1` would keep the planners from using one).
 
 use super::audit::AuditQuery;
-use super::model::{KeyState, UnixSeconds};
+use super::clock::UnixSeconds;
+use super::model::KeyState;
 use super::page::{KeyQuery, OwnerQuery};
 
 /// A parameter of a built statement.

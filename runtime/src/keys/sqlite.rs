@@ -17,11 +17,10 @@ use super::change::{
     check_new, created, secret_hash, KeyChange, KeyChanged, OwnerChange, OwnerChanged, Prepared,
     PreparedOwner,
 };
+use super::clock::{Clock, SystemClock, UnixSeconds};
+use super::error::{AuditTarget, StoreError};
 use super::format::KeyFormat;
-use super::model::{
-    new_record, AuditTarget, Clock, IssuedKey, KeyRecord, NewKey, Owner, StoreError, SystemClock,
-    UnixSeconds,
-};
+use super::model::{new_record, IssuedKey, KeyRecord, NewKey, Owner};
 use super::names::{sort_names, NameInUse};
 use super::page::{KeyPage, KeyQuery, OwnerPage, OwnerQuery, OwnerSummary};
 use super::sql::{self, Param};

@@ -8,9 +8,9 @@ use secrecy::SecretString;
 
 use super::audit::{Actor, AuditPage, AuditQuery};
 use super::change::{check_new, KeyChange, KeyChanged, OwnerChange, OwnerChanged};
-use super::model::{
-    IssuedKey, KeyFilter, KeyRecord, KeyUpdate, NewKey, Owner, StoreError, UnixSeconds,
-};
+use super::clock::UnixSeconds;
+use super::error::StoreError;
+use super::model::{IssuedKey, KeyFilter, KeyRecord, KeyUpdate, NewKey, Owner};
 use super::names::{NameInUse, Tally};
 use super::page::{KeyPage, KeyQuery, OwnerPage, OwnerQuery, OwnerSummary, MAX_PAGE_SIZE};
 

@@ -9,7 +9,7 @@ use tokio_postgres::types::ToSql;
 use super::schema::advisory_key;
 use super::shared::Shared;
 use crate::keys::audit::{prune_before, Draft};
-use crate::keys::model::StoreError;
+use crate::keys::error::StoreError;
 
 /// Appends audit entries, one per element of the arrays.
 const INSERT_AUDIT: &str = "INSERT INTO {s}.audit (at, actor_kind, actor, action, target_kind, \

@@ -15,8 +15,9 @@ use tokio_postgres::NoTls;
 use super::shared::{spawn_flusher, Shared, KNOWN_IDS};
 use super::{ListenerState, PostgresStore};
 use crate::keys::audit::DEFAULT_AUDIT_RETENTION;
+use crate::keys::clock::SystemClock;
+use crate::keys::error::StoreError;
 use crate::keys::format::KeyFormat;
-use crate::keys::model::{StoreError, SystemClock};
 
 const DEFAULT_SCHEMA: &str = "keygate";
 const DEFAULT_POOL_SIZE: usize = 16;
@@ -210,7 +211,7 @@ impl PostgresStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::keys::model::Chain;
+    use crate::keys::error::Chain;
 
     #[test]
     fn a_bad_url_or_schema_is_a_configuration_error() {

@@ -4,7 +4,8 @@ use tokio_postgres::types::ToSql;
 use tokio_postgres::Row;
 
 use crate::keys::audit::RawEntry;
-use crate::keys::model::{KeyRecord, KeyStatus, Metadata, Owner, SecretHashes, StoreError};
+use crate::keys::error::StoreError;
+use crate::keys::model::{KeyRecord, KeyStatus, Metadata, Owner, SecretHashes};
 use crate::keys::names::{NameInUse, NameKind};
 use crate::keys::page::OwnerSummary;
 

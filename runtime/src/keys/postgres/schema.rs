@@ -2,7 +2,7 @@
 
 use super::shared::{pg, Shared};
 use crate::digest::sha256;
-use crate::keys::model::StoreError;
+use crate::keys::error::StoreError;
 
 /// Schema migrations; migration `i` takes the schema from version `i` to `i + 1`. `{s}`
 /// stands for the quoted schema name. Append only: never edit one that has shipped.

@@ -14,7 +14,9 @@ use tokio_postgres::types::ToSql;
 use tokio_postgres::Row;
 
 use super::ListenerState;
-use crate::keys::model::{Chain, KeyRecord, StoreError, UnixSeconds};
+use crate::keys::clock::UnixSeconds;
+use crate::keys::error::{Chain, StoreError};
+use crate::keys::model::KeyRecord;
 use crate::keys::sql::{self, Param};
 
 /// Sends one notification per payload; they are delivered only if the transaction commits.

@@ -13,7 +13,8 @@ use crate::keys::audit::{Actor, AuditAction, Draft};
 use crate::keys::change::{
     check_new, created, KeyChange, KeyChanged, OwnerChange, OwnerChanged, Prepared, PreparedOwner,
 };
-use crate::keys::model::{new_record, AuditTarget, IssuedKey, NewKey, Owner, StoreError};
+use crate::keys::error::{AuditTarget, StoreError};
+use crate::keys::model::{new_record, IssuedKey, NewKey, Owner};
 
 /// Inserts keys, one per element of the arrays, except those whose id is taken (by a
 /// key, or by a deleted one: never issued again); the ids inserted.

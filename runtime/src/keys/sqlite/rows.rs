@@ -4,7 +4,8 @@ use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
 
 use super::{db, to_i64, to_json, KEY_COLUMNS};
 use crate::keys::audit::{Draft, RawEntry};
-use crate::keys::model::{KeyRecord, KeyStatus, Metadata, Owner, SecretHashes, StoreError};
+use crate::keys::error::StoreError;
+use crate::keys::model::{KeyRecord, KeyStatus, Metadata, Owner, SecretHashes};
 use crate::keys::names::{NameInUse, NameKind};
 
 fn corrupt(id: &str, what: &str) -> StoreError {

@@ -3,7 +3,7 @@
 use rusqlite::{Connection, TransactionBehavior};
 
 use super::db;
-use crate::keys::model::StoreError;
+use crate::keys::error::StoreError;
 
 /// Schema migrations; migration `i` moves `PRAGMA user_version` from `i` to `i + 1`.
 /// Append only: never edit a migration that has shipped.
