@@ -196,7 +196,15 @@ async fn every_endpoint_with_each_kind_of_key<S: KeyStore>(lab: &mut Lab<S>) {
             "{method} {path} without a key: {}",
             none.body
         );
-        assert_eq!(none.www_authenticate, [r#"Bearer realm="api""#]);
+        // The admin key, or the console's session cookie (with its CSRF header on changes).
+        let mut challenges = vec![
+            r#"Bearer realm="api""#,
+            r#"APIKey realm="api", in="cookie", name="keygate_console""#,
+        ];
+        if *method != "GET" {
+            challenges.push(r#"APIKey realm="api", in="header", name="X-Keygate-CSRF""#);
+        }
+        assert_eq!(none.www_authenticate, challenges);
         problem(&none);
         let refused = lab.call(Some(&plain), method, path, *body, &[]).await;
         assert_eq!(

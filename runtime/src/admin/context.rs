@@ -62,10 +62,38 @@ pub(crate) fn actor(admin_key: &Principal, request: &RequestId) -> Actor {
     Actor::admin_key(admin_key.id()).with_request_id(&*request.0)
 }
 
-/// The principal of the granted admin key.
-pub(crate) fn admin_key<const N: usize>(auth: generated::AdminKey<N>) -> Principal {
-    let generated::AdminKey::AdminKey { admin_key } = auth;
-    admin_key
+/// The principal of the granted admin key: sent as such, or behind a console session
+/// (which acts as its admin key).
+pub(crate) fn admin_key(auth: impl AdminAuth) -> Principal {
+    auth.admin_key()
+}
+
+/// What each generated extractor of the admin API grants: the admin key's principal.
+pub(crate) trait AdminAuth {
+    fn admin_key(self) -> Principal;
+}
+
+impl<const N: usize> AdminAuth for generated::AdminKeyOrConsoleSession<N> {
+    fn admin_key(self) -> Principal {
+        match self {
+            generated::AdminKeyOrConsoleSession::AdminKey { admin_key } => admin_key,
+            generated::AdminKeyOrConsoleSession::ConsoleSession { console_session } => {
+                console_session
+            }
+        }
+    }
+}
+
+impl<const N: usize> AdminAuth for generated::AdminKeyOrConsoleSessionAndConsoleCsrf<N> {
+    fn admin_key(self) -> Principal {
+        match self {
+            generated::AdminKeyOrConsoleSessionAndConsoleCsrf::AdminKey { admin_key } => admin_key,
+            generated::AdminKeyOrConsoleSessionAndConsoleCsrf::ConsoleSessionAndConsoleCsrf {
+                console_session,
+                ..
+            } => console_session,
+        }
+    }
 }
 
 /// A JSON answer, with the `ETag` of what it shows when it is one key or owner.

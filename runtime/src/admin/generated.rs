@@ -14,34 +14,44 @@ pub const SOURCE_DOCUMENT: &str = "specs/admin.yaml";
 mod __keygate {
     use ::keygate::__private as kg;
 
-    /// The security tables of keygate admin API: 1 schemes, 16 operations.
+    /// The security tables of keygate admin API: 3 schemes, 17 operations.
     pub static SPEC: kg::Spec = kg::Spec {
         title: "keygate admin API",
         base_path: "/admin",
-        schemes: &[kg::bearer("admin_key")],
+        schemes: &[
+            kg::bearer("admin_key"),
+            kg::api_key("console_session", kg::Cookie, "keygate_console"),
+            kg::api_key("console_csrf", kg::Header, "X-Keygate-CSRF"),
+        ],
         root: R0,
         operations: &[
             kg::op("GET", "/keys", Some("listKeys"), R0),
-            kg::op("POST", "/keys", Some("createKey"), R0),
+            kg::op("POST", "/keys", Some("createKey"), R1),
             kg::op("GET", "/keys/{id}", Some("getKey"), R0),
-            kg::op("PATCH", "/keys/{id}", Some("updateKey"), R0),
-            kg::op("DELETE", "/keys/{id}", Some("deleteKey"), R0),
-            kg::op("POST", "/keys/{id}/disable", Some("disableKey"), R0),
-            kg::op("POST", "/keys/{id}/enable", Some("enableKey"), R0),
-            kg::op("POST", "/keys/{id}/revoke", Some("revokeKey"), R0),
-            kg::op("POST", "/keys/{id}/rotate", Some("rotateKey"), R0),
+            kg::op("PATCH", "/keys/{id}", Some("updateKey"), R1),
+            kg::op("DELETE", "/keys/{id}", Some("deleteKey"), R1),
+            kg::op("POST", "/keys/{id}/disable", Some("disableKey"), R1),
+            kg::op("POST", "/keys/{id}/enable", Some("enableKey"), R1),
+            kg::op("POST", "/keys/{id}/revoke", Some("revokeKey"), R1),
+            kg::op("POST", "/keys/{id}/rotate", Some("rotateKey"), R1),
             kg::op("GET", "/owners", Some("listOwners"), R0),
             kg::op("GET", "/owners/{id}", Some("getOwner"), R0),
-            kg::op("DELETE", "/owners/{id}", Some("deleteOwner"), R0),
-            kg::op("POST", "/owners/{id}/disable", Some("disableOwner"), R0),
-            kg::op("POST", "/owners/{id}/enable", Some("enableOwner"), R0),
-            kg::op("POST", "/owners/{id}/invalidate", Some("invalidateOwnerKeys"), R0),
+            kg::op("DELETE", "/owners/{id}", Some("deleteOwner"), R1),
+            kg::op("POST", "/owners/{id}/disable", Some("disableOwner"), R1),
+            kg::op("POST", "/owners/{id}/enable", Some("enableOwner"), R1),
+            kg::op("POST", "/owners/{id}/invalidate", Some("invalidateOwnerKeys"), R1),
             kg::op("GET", "/audit", Some("listAudit"), R0),
+            kg::op("GET", "/operations", Some("listAppOperations"), R0),
         ],
     };
 
-    /// admin_key(keygate:admin).
-    const R0: kg::Requirement = kg::requirement![[0("keygate:admin")]];
+    /// admin_key(keygate:admin) OR console_session(keygate:admin).
+    const R0: kg::Requirement = kg::requirement![[0("keygate:admin")], [1("keygate:admin")]];
+
+    /// admin_key(keygate:admin) OR (console_session(keygate:admin) AND console_csrf).
+    const R1: kg::Requirement = kg::requirement![
+        [0("keygate:admin")], [1("keygate:admin"), 2]
+    ];
 
     /// The layer that enforces every documented operation over a whole `Router`.
     /// Routes the document does not describe are refused with 404 by default;
@@ -61,67 +71,104 @@ mod __keygate {
     pub mod scheme {
         /// The scheme `admin_key`: http bearer.
         pub const ADMIN_KEY: &str = "admin_key";
+        /// The scheme `console_session`: apiKey (cookie keygate_console).
+        pub const CONSOLE_SESSION: &str = "console_session";
+        /// The scheme `console_csrf`: apiKey (header X-Keygate-CSRF).
+        pub const CONSOLE_CSRF: &str = "console_csrf";
     }
 
-    /// Extractor of the operations whose requirement is admin_key (roles aside): each one's alias, such as `ListKeys`, gives it the operation's index.
+    /// Extractor of the operations whose requirement is admin_key OR console_session (roles aside): each one's alias, such as `ListKeys`, gives it the operation's index.
     #[derive(Debug, Clone, PartialEq, Eq)]
-    pub enum AdminKey<const OPERATION: usize> {
+    pub enum AdminKeyOrConsoleSession<const OPERATION: usize> {
         /// Granted through admin_key.
         AdminKey {
             /// The principal verified by scheme `admin_key`.
             admin_key: kg::Principal,
         },
+        /// Granted through console_session.
+        ConsoleSession {
+            /// The principal verified by scheme `console_session`.
+            console_session: kg::Principal,
+        },
     }
 
-    kg::extractor!(SPEC, AdminKey { Some(0) => AdminKey { admin_key } });
+    kg::extractor!(
+        SPEC, AdminKeyOrConsoleSession { Some(0) => AdminKey { admin_key }, Some(1) =>
+        ConsoleSession { console_session } }
+    );
 
-    /// Extractor for `listKeys` (`GET /keys`). Requires: admin_key(keygate:admin).
-    pub type ListKeys = AdminKey<0>;
+    /// Extractor for `listKeys` (`GET /keys`). Requires: admin_key(keygate:admin) OR console_session(keygate:admin).
+    pub type ListKeys = AdminKeyOrConsoleSession<0>;
 
-    /// Extractor for `createKey` (`POST /keys`). Requires: admin_key(keygate:admin).
-    pub type CreateKey = AdminKey<1>;
+    /// Extractor of the operations whose requirement is admin_key OR (console_session AND console_csrf) (roles aside): each one's alias, such as `CreateKey`, gives it the operation's index.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub enum AdminKeyOrConsoleSessionAndConsoleCsrf<const OPERATION: usize> {
+        /// Granted through admin_key.
+        AdminKey {
+            /// The principal verified by scheme `admin_key`.
+            admin_key: kg::Principal,
+        },
+        /// Granted through console_session AND console_csrf.
+        ConsoleSessionAndConsoleCsrf {
+            /// The principal verified by scheme `console_session`.
+            console_session: kg::Principal,
+            /// The principal verified by scheme `console_csrf`.
+            console_csrf: kg::Principal,
+        },
+    }
 
-    /// Extractor for `getKey` (`GET /keys/{id}`). Requires: admin_key(keygate:admin).
-    pub type GetKey = AdminKey<2>;
+    kg::extractor!(
+        SPEC, AdminKeyOrConsoleSessionAndConsoleCsrf { Some(0) => AdminKey { admin_key },
+        Some(1) => ConsoleSessionAndConsoleCsrf { console_session, console_csrf } }
+    );
 
-    /// Extractor for `updateKey` (`PATCH /keys/{id}`). Requires: admin_key(keygate:admin).
-    pub type UpdateKey = AdminKey<3>;
+    /// Extractor for `createKey` (`POST /keys`). Requires: admin_key(keygate:admin) OR (console_session(keygate:admin) AND console_csrf).
+    pub type CreateKey = AdminKeyOrConsoleSessionAndConsoleCsrf<1>;
 
-    /// Extractor for `deleteKey` (`DELETE /keys/{id}`). Requires: admin_key(keygate:admin).
-    pub type DeleteKey = AdminKey<4>;
+    /// Extractor for `getKey` (`GET /keys/{id}`). Requires: admin_key(keygate:admin) OR console_session(keygate:admin).
+    pub type GetKey = AdminKeyOrConsoleSession<2>;
 
-    /// Extractor for `disableKey` (`POST /keys/{id}/disable`). Requires: admin_key(keygate:admin).
-    pub type DisableKey = AdminKey<5>;
+    /// Extractor for `updateKey` (`PATCH /keys/{id}`). Requires: admin_key(keygate:admin) OR (console_session(keygate:admin) AND console_csrf).
+    pub type UpdateKey = AdminKeyOrConsoleSessionAndConsoleCsrf<3>;
 
-    /// Extractor for `enableKey` (`POST /keys/{id}/enable`). Requires: admin_key(keygate:admin).
-    pub type EnableKey = AdminKey<6>;
+    /// Extractor for `deleteKey` (`DELETE /keys/{id}`). Requires: admin_key(keygate:admin) OR (console_session(keygate:admin) AND console_csrf).
+    pub type DeleteKey = AdminKeyOrConsoleSessionAndConsoleCsrf<4>;
 
-    /// Extractor for `revokeKey` (`POST /keys/{id}/revoke`). Requires: admin_key(keygate:admin).
-    pub type RevokeKey = AdminKey<7>;
+    /// Extractor for `disableKey` (`POST /keys/{id}/disable`). Requires: admin_key(keygate:admin) OR (console_session(keygate:admin) AND console_csrf).
+    pub type DisableKey = AdminKeyOrConsoleSessionAndConsoleCsrf<5>;
 
-    /// Extractor for `rotateKey` (`POST /keys/{id}/rotate`). Requires: admin_key(keygate:admin).
-    pub type RotateKey = AdminKey<8>;
+    /// Extractor for `enableKey` (`POST /keys/{id}/enable`). Requires: admin_key(keygate:admin) OR (console_session(keygate:admin) AND console_csrf).
+    pub type EnableKey = AdminKeyOrConsoleSessionAndConsoleCsrf<6>;
 
-    /// Extractor for `listOwners` (`GET /owners`). Requires: admin_key(keygate:admin).
-    pub type ListOwners = AdminKey<9>;
+    /// Extractor for `revokeKey` (`POST /keys/{id}/revoke`). Requires: admin_key(keygate:admin) OR (console_session(keygate:admin) AND console_csrf).
+    pub type RevokeKey = AdminKeyOrConsoleSessionAndConsoleCsrf<7>;
 
-    /// Extractor for `getOwner` (`GET /owners/{id}`). Requires: admin_key(keygate:admin).
-    pub type GetOwner = AdminKey<10>;
+    /// Extractor for `rotateKey` (`POST /keys/{id}/rotate`). Requires: admin_key(keygate:admin) OR (console_session(keygate:admin) AND console_csrf).
+    pub type RotateKey = AdminKeyOrConsoleSessionAndConsoleCsrf<8>;
 
-    /// Extractor for `deleteOwner` (`DELETE /owners/{id}`). Requires: admin_key(keygate:admin).
-    pub type DeleteOwner = AdminKey<11>;
+    /// Extractor for `listOwners` (`GET /owners`). Requires: admin_key(keygate:admin) OR console_session(keygate:admin).
+    pub type ListOwners = AdminKeyOrConsoleSession<9>;
 
-    /// Extractor for `disableOwner` (`POST /owners/{id}/disable`). Requires: admin_key(keygate:admin).
-    pub type DisableOwner = AdminKey<12>;
+    /// Extractor for `getOwner` (`GET /owners/{id}`). Requires: admin_key(keygate:admin) OR console_session(keygate:admin).
+    pub type GetOwner = AdminKeyOrConsoleSession<10>;
 
-    /// Extractor for `enableOwner` (`POST /owners/{id}/enable`). Requires: admin_key(keygate:admin).
-    pub type EnableOwner = AdminKey<13>;
+    /// Extractor for `deleteOwner` (`DELETE /owners/{id}`). Requires: admin_key(keygate:admin) OR (console_session(keygate:admin) AND console_csrf).
+    pub type DeleteOwner = AdminKeyOrConsoleSessionAndConsoleCsrf<11>;
 
-    /// Extractor for `invalidateOwnerKeys` (`POST /owners/{id}/invalidate`). Requires: admin_key(keygate:admin).
-    pub type InvalidateOwnerKeys = AdminKey<14>;
+    /// Extractor for `disableOwner` (`POST /owners/{id}/disable`). Requires: admin_key(keygate:admin) OR (console_session(keygate:admin) AND console_csrf).
+    pub type DisableOwner = AdminKeyOrConsoleSessionAndConsoleCsrf<12>;
 
-    /// Extractor for `listAudit` (`GET /audit`). Requires: admin_key(keygate:admin).
-    pub type ListAudit = AdminKey<15>;
+    /// Extractor for `enableOwner` (`POST /owners/{id}/enable`). Requires: admin_key(keygate:admin) OR (console_session(keygate:admin) AND console_csrf).
+    pub type EnableOwner = AdminKeyOrConsoleSessionAndConsoleCsrf<13>;
+
+    /// Extractor for `invalidateOwnerKeys` (`POST /owners/{id}/invalidate`). Requires: admin_key(keygate:admin) OR (console_session(keygate:admin) AND console_csrf).
+    pub type InvalidateOwnerKeys = AdminKeyOrConsoleSessionAndConsoleCsrf<14>;
+
+    /// Extractor for `listAudit` (`GET /audit`). Requires: admin_key(keygate:admin) OR console_session(keygate:admin).
+    pub type ListAudit = AdminKeyOrConsoleSession<15>;
+
+    /// Extractor for `listAppOperations` (`GET /operations`). Requires: admin_key(keygate:admin) OR console_session(keygate:admin).
+    pub type ListAppOperations = AdminKeyOrConsoleSession<16>;
 }
 
 #[allow(unused_imports, unreachable_pub)]

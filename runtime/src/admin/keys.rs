@@ -198,7 +198,7 @@ pub(crate) async fn update<S: KeyStore>(
 /// A change without a body (delete, disable, enable, revoke).
 async fn simple<S: KeyStore, const N: usize>(
     state: AdminState<S>,
-    auth: api::AdminKey<N>,
+    auth: api::AdminKeyOrConsoleSessionAndConsoleCsrf<N>,
     request: RequestId,
     path: Result<Path<String>, PathRejection>,
     headers: HeaderMap,

@@ -23,6 +23,11 @@
 //! key (`Permissions::read_only()`) may read everything and change nothing (403). A key
 //! without the role gets 403, a request without a key 401.
 //!
+//! The router also serves a web console at `/console`: a login exchanges an admin key for
+//! a session cookie, which the document lists as a second way in (`console_session`,
+//! with the CSRF header `console_csrf` on changes). A session acts as its admin key,
+//! read again on every request, so the same roles and permissions decide.
+//!
 //! Bodies are checked field by field; an error is `application/problem+json` with
 //! `errors: [{pointer, detail}]`. Operation and scheme names in permissions and scheme
 //! restrictions must be ones the app's document (`app_spec`) or the admin document
@@ -33,6 +38,7 @@
 //! Secrets appear only in the answers of creating and rotating a key.
 
 pub(crate) mod body;
+mod console;
 mod context;
 mod etag;
 pub(crate) mod fields;
@@ -42,6 +48,7 @@ pub(crate) mod fields;
 #[rustfmt::skip]
 mod generated;
 mod keys;
+mod operations;
 mod owners;
 pub(crate) mod problem;
 mod query;
@@ -52,8 +59,10 @@ mod views;
 
 use std::sync::Arc;
 
+use self::console::session::{SessionVerifier, Sessions, ADMIN_KEY_SCHEME};
 use crate::keys::{Clock, KeyFormat, KeyStore, Keyring, SystemClock};
 use crate::spec::Spec;
+use crate::ForScheme;
 
 /// The role an admin key holds: the document's requirement.
 pub const ADMIN_ROLE: &str = "keygate:admin";
@@ -76,6 +85,7 @@ pub struct Admin<S> {
     app_spec: &'static Spec,
     format: KeyFormat,
     clock: Arc<dyn Clock>,
+    secure_cookies: bool,
 }
 
 impl<S: KeyStore> Admin<S> {
@@ -86,6 +96,7 @@ impl<S: KeyStore> Admin<S> {
             app_spec,
             format: KeyFormat::default(),
             clock: Arc::new(SystemClock),
+            secure_cookies: false,
         }
     }
 
@@ -101,17 +112,46 @@ impl<S: KeyStore> Admin<S> {
         self
     }
 
+    /// Marks the console's session cookie `Secure` on every answer. Without it the cookie
+    /// is `Secure` when the request came over TLS (an `https` URI, or
+    /// `X-Forwarded-Proto: https` from the proxy in front).
+    pub fn secure_cookies(mut self, always: bool) -> Admin<S> {
+        self.secure_cookies = always;
+        self
+    }
+
     /// The router, to `nest` where the app likes.
     pub fn into_router(self) -> axum::Router {
-        let keyring = Keyring::from_arc(Arc::clone(&self.store))
-            .with_format(self.format)
-            .with_clock(ArcClock(Arc::clone(&self.clock)));
+        let keyring = Arc::new(
+            Keyring::from_arc(Arc::clone(&self.store))
+                .with_format(self.format.clone())
+                .with_clock(ArcClock(Arc::clone(&self.clock))),
+        );
+        let sessions = Arc::new(Sessions::default());
+        // Admin keys for `admin_key`, console sessions (and their CSRF tokens) for the rest.
+        let verifier = ForScheme::new(
+            ADMIN_KEY_SCHEME,
+            Arc::clone(&keyring),
+            SessionVerifier {
+                sessions: Arc::clone(&sessions),
+                store: Arc::clone(&self.store),
+                clock: Arc::clone(&self.clock),
+            },
+        );
+        let console = console::Console {
+            sessions,
+            store: Arc::clone(&self.store),
+            keyring,
+            format: self.format,
+            clock: Arc::clone(&self.clock),
+            secure_cookies: self.secure_cookies,
+        };
         let shared = context::Shared {
             store: self.store,
             specs: [self.app_spec, spec()],
             clock: self.clock,
         };
-        routes::router(shared, keyring)
+        routes::router(shared, verifier, console)
     }
 }
 

@@ -75,6 +75,20 @@ impl Problem {
         Problem::new(StatusCode::FORBIDDEN, "Forbidden", detail)
     }
 
+    /// 401 for a console login or session that does not work.
+    pub(crate) fn unauthorized(detail: impl Into<String>) -> Problem {
+        Problem::new(StatusCode::UNAUTHORIZED, "Unauthorized", detail)
+    }
+
+    /// 503 when the answer cannot be known now (the store or randomness failed).
+    pub(crate) fn unavailable() -> Problem {
+        Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Service Unavailable",
+            "the key store cannot answer now",
+        )
+    }
+
     /// 412: the key or owner changed since the `ETag` the client sent.
     pub(crate) fn changed(what: &str) -> Problem {
         Problem::new(

@@ -1,19 +1,26 @@
 //! The admin router: the routes of `specs/admin.yaml`, guarded by the layer generated from
-//! it over a `Keyring` of the same store, with the request id around them.
+//! it over a `Keyring` of the same store (and the console's sessions), the console beside
+//! them, with the request id around them all.
 
 use std::sync::Arc;
 
 use axum::routing::{get, post};
 use axum::Router;
 
+use super::console::{self, Console};
 use super::context::Shared;
 use super::generated;
 use super::request_id::request_id;
-use super::{keys, owners};
-use crate::keys::{KeyStore, Keyring};
+use super::{keys, operations, owners};
+use crate::keys::KeyStore;
+use crate::Verifier;
 
-/// Every route of `specs/admin.yaml`, guarded.
-pub(crate) fn router<S: KeyStore>(shared: Shared<S>, keyring: Keyring<S>) -> Router {
+/// Every route of `specs/admin.yaml`, guarded, and the console beside them.
+pub(crate) fn router<S: KeyStore>(
+    shared: Shared<S>,
+    verifier: impl Verifier,
+    console: Console<S>,
+) -> Router {
     Router::new()
         .route("/keys", get(keys::list::<S>).post(keys::create::<S>))
         .route(
@@ -35,8 +42,11 @@ pub(crate) fn router<S: KeyStore>(shared: Shared<S>, keyring: Keyring<S>) -> Rou
         .route("/owners/{id}/enable", post(owners::enable::<S>))
         .route("/owners/{id}/invalidate", post(owners::invalidate::<S>))
         .route("/audit", get(owners::audit::<S>))
+        .route("/operations", get(operations::list::<S>))
         // Last, so that it guards every route above.
-        .layer(generated::layer(keyring))
-        .layer(axum::middleware::from_fn(request_id))
+        .layer(generated::layer(verifier))
         .with_state(Arc::new(shared))
+        // The console's pages and login, which the guard above does not cover.
+        .merge(console::router(console))
+        .layer(axum::middleware::from_fn(request_id))
 }
