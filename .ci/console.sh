@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# The web console in a real browser: starts the example app (admin API and console at
+# /admin) over a fresh SQLite file, makes an admin key, a read-only admin key and a plain
+# key with the CLI, and drives headless Chromium (Debian's, through Selenium from PyPI)
+# through .ci/console_test.py. Screenshots go to docs/console/.
+#
+#   .ci/console.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+port=${KEYGATE_CONSOLE_PORT:-38419}
+base="http://127.0.0.1:${port}"
+
+if ! [ -x /usr/bin/chromium ] || ! [ -x /usr/bin/chromedriver ]; then
+  echo "installing chromium and chromium-driver from Debian's packages" >&2
+  if [ "$(id -u)" = 0 ]; then sudo=; else sudo=sudo; fi
+  $sudo apt-get update -qq >&2
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium chromium-driver >&2
+fi
+if ! python3 -c 'import selenium' 2>/dev/null; then
+  python3 -m pip install --quiet 'selenium>=4,<5'
+fi
+
+cargo build --quiet -p petstore-example -p keygate-cli
+bin=${CARGO_TARGET_DIR:-target}/debug
+work=$(mktemp -d)
+export KEYGATE_DB="$work/keys.db"
+server_pid=
+cleanup() {
+  if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+# `keygate keys create ... --json`, the whole key only.
+new_key() {
+  "$bin/keygate" keys create "$@" --json 2>/dev/null \
+    | python3 -c 'import json, sys; print(json.load(sys.stdin)["key"])'
+}
+KEYGATE_CONSOLE_ADMIN=$(new_key --name console-admin --roles keygate:admin --full)
+KEYGATE_CONSOLE_READER=$(new_key --name console-reader --roles keygate:admin --read-only)
+KEYGATE_CONSOLE_PLAIN=$(new_key --name plain-app-key --owner team-a --full)
+export KEYGATE_CONSOLE_ADMIN KEYGATE_CONSOLE_READER KEYGATE_CONSOLE_PLAIN
+# Rows to look at: one expiring soon, one disabled.
+new_key --name nightly-export --owner team-a --description "Exports pets every night" --read-only --expires 3d >/dev/null
+soon_gone=$(new_key --name old-partner --owner partner-x --read-only | cut -d_ -f2)
+"$bin/keygate" keys disable "$soon_gone" >/dev/null 2>&1
+
+PORT=$port "$bin/petstore-example" >"$work/server.log" 2>&1 &
+server_pid=$!
+for _ in $(seq 1 100); do
+  if curl -s -o /dev/null "$base/v1/health"; then break; fi
+  sleep 0.1
+done
+
+started=$SECONDS
+KEYGATE_CONSOLE_BASE=$base python3 .ci/console_test.py
+echo "console browser test: $((SECONDS - started)) s"
+# The server logged no secret of the keys the test used.
+for key in "$KEYGATE_CONSOLE_ADMIN" "$KEYGATE_CONSOLE_READER" "$KEYGATE_CONSOLE_PLAIN"; do
+  if grep -qF "${key##*_}" "$work/server.log"; then
+    echo "the server log holds a key's secret" >&2
+    exit 1
+  fi
+done

@@ -1,0 +1,244 @@
+"""The web console in headless Chromium (Debian's chromium and chromedriver, Selenium
+from PyPI), against the example app that .ci/console.sh started. Each step checks what a
+user would see, then what the server did; screenshots of the pages go to docs/console/."""
+
+import base64
+import json
+import os
+import sys
+import time
+import urllib.error
+import urllib.request
+
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as EC
+from selenium.webdriver.support.ui import WebDriverWait
+
+BASE = os.environ["KEYGATE_CONSOLE_BASE"]
+CONSOLE = BASE + "/admin/console/"
+ADMIN = os.environ["KEYGATE_CONSOLE_ADMIN"]
+READER = os.environ["KEYGATE_CONSOLE_READER"]
+PLAIN = os.environ["KEYGATE_CONSOLE_PLAIN"]
+SHOTS = os.environ.get("KEYGATE_CONSOLE_SHOTS", "docs/console")
+started = time.monotonic()
+
+
+def step(text):
+    print(f"[{time.monotonic() - started:5.1f}s] {text}", flush=True)
+
+
+def http(method, path, headers=None):
+    request = urllib.request.Request(BASE + path, method=method, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request) as response:
+            return response.status, dict(response.headers)
+    except urllib.error.HTTPError as e:
+        return e.code, dict(e.headers)
+
+
+def expect(what, got, want):
+    if got != want:
+        sys.exit(f"FAIL: {what}: got {got!r}, want {want!r}")
+
+
+options = webdriver.ChromeOptions()
+options.binary_location = "/usr/bin/chromium"
+for arg in ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,900"]:
+    options.add_argument(arg)
+driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+wait = WebDriverWait(driver, 10)
+os.makedirs(SHOTS, exist_ok=True)
+
+
+def shot(name):
+    driver.save_screenshot(os.path.join(SHOTS, name + ".png"))
+
+
+def fetch(method, path, csrf=None, body=None):
+    """A request from the page's own JavaScript context (the cookie goes with it)."""
+    return driver.execute_async_script(
+        """const [method, path, csrf, body, done] = arguments;
+        const headers = {"Content-Type": "application/json"};
+        if (csrf !== null) headers["X-Keygate-CSRF"] = csrf;
+        fetch(path, {method, headers, credentials: "same-origin",
+                     body: body === null ? undefined : JSON.stringify(body)})
+          .then(r => done(r.status), e => done(String(e)));""",
+        method, path, csrf, body)
+
+
+def session_csrf():
+    return driver.execute_async_script(
+        """const done = arguments[0];
+        fetch("session", {credentials: "same-origin"}).then(r => r.json())
+          .then(s => done(s.csrf_token), e => done(String(e)));""")
+
+
+def log_in(key):
+    driver.get(CONSOLE + "login")
+    field = wait.until(EC.element_to_be_clickable((By.ID, "admin-key")))
+    field.send_keys(key)
+    driver.find_element(By.CSS_SELECTOR, "#login-form button[type=submit]").click()
+
+
+def key_count():
+    status = fetch("GET", "../keys?limit=200")
+    expect("listing keys from the page", status, 200)
+    return driver.execute_async_script(
+        """const done = arguments[0];
+        fetch("../keys?limit=200", {credentials: "same-origin"}).then(r => r.json())
+          .then(p => done(p.items.length));""")
+
+
+try:
+    step("console pages carry the security headers")
+    status, headers = http("GET", "/admin/console/login")
+    expect("login page", status, 200)
+    csp = headers.get("content-security-policy", "")
+    for needed in ["script-src 'self'", "frame-ancestors 'none'", "default-src 'none'"]:
+        if needed not in csp:
+            sys.exit(f"FAIL: CSP {csp!r} lacks {needed!r}")
+    expect("X-Frame-Options", headers.get("x-frame-options"), "DENY")
+    expect("X-Content-Type-Options", headers.get("x-content-type-options"), "nosniff")
+    expect("Referrer-Policy", headers.get("referrer-policy"), "no-referrer")
+
+    step("without a session the console sends the browser to the login page")
+    driver.get(BASE + "/admin/console")
+    wait.until(EC.url_to_be(CONSOLE + "login"))
+
+    step("a key without the admin role is refused, with a clear message")
+    log_in(PLAIN)
+    error = wait.until(EC.visibility_of_element_located((By.ID, "login-error")))
+    if "keygate:admin" not in error.text:
+        sys.exit(f"FAIL: the refusal says {error.text!r}")
+    expect("cookies after a refused login", driver.get_cookies(), [])
+    shot("login-refused")
+
+    step("an admin key logs in; the session cookie is HttpOnly and SameSite=Strict")
+    log_in(ADMIN)
+    wait.until(EC.url_to_be(CONSOLE))
+    wait.until(EC.text_to_be_present_in_element((By.ID, "keys-body"), "console-reader"))
+    cookies = driver.get_cookies()
+    expect("cookie names", [c["name"] for c in cookies], ["keygate_console"])
+    expect("HttpOnly", cookies[0]["httpOnly"], True)
+    expect("SameSite", cookies[0]["sameSite"], "Strict")
+    expect("cookie path", cookies[0]["path"], "/admin")
+    body = driver.find_element(By.ID, "keys-body").text
+    if "expires in 3 days" not in body:
+        sys.exit(f"FAIL: the key expiring in 3 days is not flagged:\n{body}")
+    shot("keys")
+
+    step("filters: status disabled, then owner team-a")
+    driver.find_element(By.ID, "f-status").send_keys("Disabled")
+    driver.find_element(By.CSS_SELECTOR, "#filters button").click()
+    wait.until(lambda d: "console-admin" not in d.find_element(By.ID, "keys-body").text)
+    rows = driver.find_element(By.ID, "keys-body").text
+    if "old-partner" not in rows or "nightly-export" in rows:
+        sys.exit(f"FAIL: the disabled filter shows:\n{rows}")
+    driver.get(CONSOLE + "?owner=team-a")
+    wait.until(EC.text_to_be_present_in_element((By.ID, "keys-body"), "nightly-export"))
+    rows = driver.find_element(By.ID, "keys-body").text
+    if "console-admin" in rows:
+        sys.exit(f"FAIL: the owner filter shows:\n{rows}")
+
+    step("a change with a wrong CSRF token, or none, is refused")
+    before = key_count()
+    for token in ["wrong-token", None]:
+        status = fetch("POST", "../keys", token, {"name": "forged"})
+        if status not in (401, 403):
+            sys.exit(f"FAIL: a change with CSRF token {token!r} answered {status}")
+    expect("keys after the refused changes", key_count(), before)
+
+    step("new key: custom, for getStats and whoAmI, 7 days")
+    driver.get(CONSOLE + "new")
+    wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, "input[name=op][value=getStats]")))
+    driver.find_element(By.ID, "k-name").send_keys("partner-stats")
+    driver.find_element(By.ID, "k-description").send_keys("Statistics for the partner dashboard")
+    driver.find_element(By.ID, "k-owner").send_keys("partner-y")
+    driver.find_element(By.CSS_SELECTOR, "input[name=duration][value='7d']").click()
+    driver.find_element(By.CSS_SELECTOR, "input[name=type][value=custom]").click()
+    for op in ["getStats", "whoAmI"]:
+        driver.find_element(By.CSS_SELECTOR, f"input[name=op][value={op}]").click()
+    shot("new-key")
+    driver.find_element(By.CSS_SELECTOR, "#new-key button[type=submit]").click()
+    wait.until(EC.visibility_of_element_located((By.ID, "issued")))
+    key = driver.find_element(By.ID, "issued-key").get_attribute("value")
+    key_id = driver.find_element(By.ID, "issued-id").get_attribute("value")
+    secret = driver.find_element(By.ID, "issued-secret").get_attribute("value")
+    if not key.startswith("kg_") or key != f"kg_{key_id}_{secret}":
+        sys.exit("FAIL: the page shows a key, id and secret that do not fit together")
+    if "cannot be shown again" not in driver.find_element(By.ID, "issued").text:
+        sys.exit("FAIL: no warning that the key is shown once")
+    # The screenshot shows the page, not a usable secret.
+    driver.execute_script(
+        """for (const id of ["issued-key", "issued-secret"]) {
+             const el = document.getElementById(id);
+             el.value = el.value.slice(0, id === "issued-key" ? 20 : 4) + "… (hidden in this screenshot)";
+           }""")
+    shot("key-created")
+
+    step("the new key works where it was granted, and only there")
+    expect("GET /v1/stats with the key", http("GET", "/v1/stats", {"X-API-Key": key})[0], 200)
+    basic = base64.b64encode(f"{key_id}:{secret}".encode()).decode()
+    expect("GET /v1/me with HTTP Basic id:secret",
+           http("GET", "/v1/me", {"Authorization": "Basic " + basic})[0], 200)
+    expect("GET /v1/pets/1 with the key (not granted)",
+           http("GET", f"/v1/pets/1?api_key={key}")[0], 403)
+
+    step("the key is shown once: leaving the page forgets it")
+    driver.get(CONSOLE)
+    wait.until(EC.text_to_be_present_in_element((By.ID, "keys-body"), "partner-stats"))
+    if secret in driver.page_source:
+        sys.exit("FAIL: the keys page holds the new key's secret")
+    driver.back()
+    wait.until(EC.url_to_be(CONSOLE + "new"))
+    time.sleep(0.3)
+    left = driver.execute_script(
+        "const el = document.getElementById('issued-key'); return el ? el.value : '';")
+    if secret in left or secret in driver.page_source:
+        sys.exit("FAIL: going back shows the key again")
+
+    step("logging out ends the session")
+    driver.get(CONSOLE)
+    wait.until(EC.element_to_be_clickable((By.ID, "logout"))).click()
+    wait.until(EC.url_to_be(CONSOLE + "login"))
+    status = fetch("GET", "../keys", None, None)
+    expect("the API after logging out", status, 401)
+
+    step("a read-only admin key sees no change buttons, and its forged change is refused")
+    log_in(READER)
+    wait.until(EC.url_to_be(CONSOLE))
+    wait.until(EC.text_to_be_present_in_element((By.ID, "keys-body"), "partner-stats"))
+    wait.until(EC.visibility_of_element_located((By.ID, "read-only-note")))
+    expect("change controls on the keys page",
+           len(driver.find_elements(By.CSS_SELECTOR, "[data-change], a[href=new]")), 0)
+    shot("keys-read-only")
+    driver.get(CONSOLE + "new")
+    wait.until(EC.visibility_of_element_located((By.ID, "read-only-note")))
+    expect("the new key form for a read-only key",
+           len(driver.find_elements(By.ID, "new-key")), 0)
+    before = key_count()
+    status = fetch("POST", "../keys", session_csrf(), {"name": "forged-by-reader"})
+    expect("a read-only admin's forged change, with its right CSRF token", status, 403)
+    expect("keys after the forged change", key_count(), before)
+
+    step("at 360 px wide the page fits (the table scrolls in its own box)")
+    driver.set_window_size(360, 800)
+    driver.get(CONSOLE)
+    wait.until(EC.text_to_be_present_in_element((By.ID, "keys-body"), "partner-stats"))
+    width = driver.execute_script("return document.documentElement.scrollWidth")
+    inner = driver.execute_script("return window.innerWidth")
+    if width > inner:
+        sys.exit(f"FAIL: at {inner} px the page is {width} px wide")
+    shot("keys-360")
+
+    step("revoking the read-only admin key ends its session")
+    reader_id = READER.split("_")[1]
+    status, _ = http("POST", f"/admin/keys/{reader_id}/revoke", {"Authorization": "Bearer " + ADMIN})
+    expect("revoking the reader", status, 200)
+    expect("the reader's session after the revoke", fetch("GET", "../keys", None, None), 401)
+finally:
+    driver.quit()
+
+print(f"console: every step passed in {time.monotonic() - started:.1f} s")
