@@ -2,6 +2,7 @@
 
 mod admin;
 mod apps;
+mod console;
 mod differential;
 mod fuzz_seeds;
 mod hostile_requests;

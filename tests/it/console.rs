@@ -1,0 +1,258 @@
+//! The web console's login and session (`keygate::admin`, `/console`) over HTTP on a real
+//! server: the login refuses what is not a working admin key; the cookie's flags; the
+//! session works as its admin key on the admin API, with the CSRF token of its own
+//! session on changes; revoking, disabling or rotating the key ends it; logout needs the
+//! token. The browser side is `.ci/console.sh`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use keygate::keys::{Actor, KeyChange, KeyStore, MemoryStore, NewKey, Permissions};
+use secrecy::ExposeSecret;
+use serde_json::Value;
+
+use crate::support::{spawn, Reply, Server};
+
+struct Key {
+    id: String,
+    full: String,
+}
+
+async fn issue(store: &MemoryStore, spec: NewKey) -> Key {
+    let issued = store.create(spec).await.expect("create");
+    Key {
+        id: issued.record.id.clone(),
+        full: issued.expose_key().to_owned(),
+    }
+}
+
+async fn admin(store: &MemoryStore, name: &str, permissions: Permissions) -> Key {
+    let spec = NewKey::new(name)
+        .roles([keygate::admin::ADMIN_ROLE])
+        .permissions(permissions);
+    issue(store, spec).await
+}
+
+/// A logged-in console: its cookie and CSRF token.
+struct Session {
+    cookie: String,
+    csrf: String,
+}
+
+impl Session {
+    fn cookie(&self) -> (&'static str, &str) {
+        ("Cookie", &self.cookie)
+    }
+}
+
+async fn log_in(server: &Server, key: &str, extra: &[(&str, &str)]) -> Reply {
+    let body = serde_json::json!({ "key": key }).to_string();
+    server
+        .send_body("POST", "/admin/console/session", extra, &body)
+        .await
+}
+
+async fn session(server: &Server, key: &Key) -> Session {
+    let reply = log_in(server, &key.full, &[]).await;
+    assert_eq!(reply.status, 200, "login: {}", reply.body);
+    assert!(!reply.body.contains(&key.full), "the key came back");
+    let set = reply.headers["set-cookie"].to_str().expect("ascii");
+    let cookie = set.split(';').next().expect("pair").to_owned();
+    let json = reply.json.expect("json");
+    Session {
+        cookie,
+        csrf: json["csrf_token"].as_str().expect("token").to_owned(),
+    }
+}
+
+async fn list(server: &Server, session: &Session) -> u16 {
+    server
+        .send("GET", "/admin/keys", &[session.cookie()])
+        .await
+        .status
+}
+
+async fn create(server: &Server, session: &Session, csrf: Option<&str>) -> Reply {
+    let mut headers = vec![session.cookie()];
+    if let Some(token) = csrf {
+        headers.push(("X-Keygate-CSRF", token));
+    }
+    server
+        .send_body(
+            "POST",
+            "/admin/keys",
+            &headers,
+            r#"{"name": "made-in-console"}"#,
+        )
+        .await
+}
+
+#[tokio::test]
+async fn a_console_session_acts_as_its_admin_key_read_again_on_every_request() {
+    let store = Arc::new(MemoryStore::new());
+    let boss = admin(&store, "boss", Permissions::full()).await;
+    let second = admin(&store, "second", Permissions::full()).await;
+    let reader = admin(&store, "reader", Permissions::read_only()).await;
+    let plain = issue(&store, NewKey::new("app").permissions(Permissions::full())).await;
+    let app = Router::new().nest(
+        "/admin",
+        keygate::admin::router(Arc::clone(&store), &keygate_tests::petstore::SPEC),
+    );
+    let server = spawn(app).await;
+
+    // The pages and their headers.
+    let page = server.send("GET", "/admin/console/login", &[]).await;
+    assert_eq!(page.status, 200);
+    let csp = page.headers["content-security-policy"]
+        .to_str()
+        .expect("ascii");
+    assert!(
+        csp.contains("script-src 'self'") && !csp.contains("unsafe"),
+        "{csp}"
+    );
+    assert_eq!(page.headers["x-frame-options"], "DENY");
+    // `/console` leads to `/console/`, the keys page (the client follows the redirect).
+    let to = server.send("GET", "/admin/console", &[]).await;
+    assert_eq!(to.status, 200);
+    assert!(to.body.contains(r#"data-page="keys""#), "{}", to.body);
+
+    // What the login refuses, with no cookie.
+    let form = server
+        .send(
+            "POST",
+            "/admin/console/session",
+            &[("Content-Type", "application/x-www-form-urlencoded")],
+        )
+        .await;
+    assert_eq!(form.status, 400, "{}", form.body);
+    let no_role = log_in(&server, &plain.full, &[]).await;
+    assert_eq!(no_role.status, 403);
+    assert!(no_role.body.contains("keygate:admin"), "{}", no_role.body);
+    let wrong = format!("{}x", &boss.full[..boss.full.len() - 1]);
+    for refused in [
+        log_in(&server, &wrong, &[]).await,
+        log_in(&server, "kg_nope", &[]).await,
+    ] {
+        assert_eq!(refused.status, 401, "{}", refused.body);
+        assert!(!refused.headers.contains_key("set-cookie"));
+    }
+    assert!(!no_role.headers.contains_key("set-cookie"));
+
+    // The cookie's flags, and Secure behind a TLS proxy.
+    let reply = log_in(&server, &boss.full, &[]).await;
+    let set = reply.headers["set-cookie"]
+        .to_str()
+        .expect("ascii")
+        .to_owned();
+    for flag in [
+        "; Path=/admin",
+        "; Max-Age=28800",
+        "; HttpOnly",
+        "; SameSite=Strict",
+    ] {
+        assert!(set.contains(flag), "{set} lacks {flag}");
+    }
+    assert!(!set.contains("Secure"), "{set}");
+    let tls = log_in(&server, &boss.full, &[("X-Forwarded-Proto", "https")]).await;
+    assert!(tls.headers["set-cookie"]
+        .to_str()
+        .expect("ascii")
+        .ends_with("; Secure"));
+
+    // The session reads; changes need its own CSRF token, and are the admin key's.
+    let one = session(&server, &boss).await;
+    let two = session(&server, &second).await;
+    assert_eq!(list(&server, &one).await, 200);
+    assert_eq!(create(&server, &one, None).await.status, 401);
+    assert_eq!(create(&server, &one, Some("0123")).await.status, 401);
+    assert_eq!(
+        create(&server, &one, Some(&two.csrf)).await.status,
+        401,
+        "another session's token"
+    );
+    let made = create(&server, &one, Some(&one.csrf)).await;
+    assert_eq!(made.status, 201, "{}", made.body);
+    let made_id = made.json.expect("json")["key"]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let audit = server
+        .send(
+            "GET",
+            &format!("/admin/audit?target={made_id}"),
+            &[("Authorization", &format!("Bearer {}", boss.full))],
+        )
+        .await;
+    let entries = audit.json.expect("json");
+    assert_eq!(entries["items"][0]["actor"], Value::from(boss.id.clone()));
+    assert_eq!(entries["items"][0]["actor_kind"], "admin_key");
+
+    // A read-only admin key's session reads and changes nothing, with the right token.
+    let read = session(&server, &reader).await;
+    assert_eq!(list(&server, &read).await, 200);
+    assert_eq!(create(&server, &read, Some(&read.csrf)).await.status, 403);
+    let info = server
+        .send("GET", "/admin/console/session", &[read.cookie()])
+        .await;
+    assert_eq!(info.json.expect("json")["can_change"], false);
+
+    // Logging out takes the token, then ends the session.
+    let out = server
+        .send("DELETE", "/admin/console/session", &[read.cookie()])
+        .await;
+    assert_eq!(out.status, 403);
+    let out = server
+        .send(
+            "DELETE",
+            "/admin/console/session",
+            &[read.cookie(), ("X-Keygate-CSRF", &read.csrf)],
+        )
+        .await;
+    assert_eq!(out.status, 204);
+    assert_eq!(list(&server, &read).await, 401);
+
+    // Disabling the admin key ends its session; so does rotating it.
+    let by = Actor::app("test");
+    store
+        .change_key(&by, &second.id, KeyChange::Disable)
+        .await
+        .expect("disable");
+    assert_eq!(list(&server, &two).await, 401);
+    store
+        .change_key(&by, &second.id, KeyChange::Enable)
+        .await
+        .expect("enable");
+    assert_eq!(
+        list(&server, &two).await,
+        401,
+        "an ended session stays ended"
+    );
+    let rotated = store
+        .change_key(
+            &by,
+            &boss.id,
+            KeyChange::Rotate {
+                grace: Duration::ZERO,
+            },
+        )
+        .await
+        .expect("rotate");
+    assert_eq!(list(&server, &one).await, 401);
+    let new_key = rotated.key.expect("new key");
+    let again = Key {
+        id: boss.id.clone(),
+        full: new_key.expose_secret().to_owned(),
+    };
+    let three = session(&server, &again).await;
+    assert_eq!(list(&server, &three).await, 200);
+    store
+        .change_key(&by, &boss.id, KeyChange::Revoke)
+        .await
+        .expect("revoke");
+    assert_eq!(list(&server, &three).await, 401);
+    let gone = server
+        .send("GET", "/admin/console/session", &[three.cookie()])
+        .await;
+    assert_eq!(gone.status, 401);
+}
