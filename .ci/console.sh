@@ -37,6 +37,28 @@ new_key() {
   "$bin/keygate" keys create "$@" --json 2>/dev/null \
     | python3 -c 'import json, sys; print(json.load(sys.stdin)["key"])'
 }
+# 10,000 keys, so that the keys page is timed over a store of that size: copies of one key
+# under made-up ids, as the bench's scale report fills its stores, dated a day on so that
+# the first page (oldest first) still shows the keys the test looks at.
+template=$(new_key --name bulk-key --owner bulk --read-only | cut -d_ -f2)
+python3 - "$KEYGATE_DB" "$template" <<'PY'
+import sqlite3, sys
+db, template = sys.argv[1], sys.argv[2]
+conn = sqlite3.connect(db)
+columns = [row[1] for row in conn.execute("PRAGMA table_info(keys)")]
+made_id = ("replace(replace(replace(replace(printf('%012x', (g.n * 25214903917) & 281474976710655),"
+           " '0', 'w'), '1', 'x'), '8', 'y'), '9', 'z')")
+values = [made_id if c == "id" else "t.created_at + 86400" if c == "created_at" else f"t.{c}"
+          for c in columns]
+conn.execute(
+    f"INSERT OR IGNORE INTO keys ({', '.join(columns)}) "
+    "WITH RECURSIVE g(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM g WHERE n < 9999) "
+    f"SELECT {', '.join(values)} FROM g, keys AS t WHERE t.id = ?", (template,))
+conn.commit()
+count = conn.execute("SELECT count(*) FROM keys").fetchone()[0]
+assert count >= 10000, count
+conn.close()
+PY
 KEYGATE_CONSOLE_ADMIN=$(new_key --name console-admin --roles keygate:admin --full)
 KEYGATE_CONSOLE_READER=$(new_key --name console-reader --roles keygate:admin --read-only)
 KEYGATE_CONSOLE_PLAIN=$(new_key --name plain-app-key --owner team-a --full)
