@@ -111,6 +111,12 @@ impl Principal {
         self
     }
 
+    /// Whether a key's record stands behind this principal (a keyring's grant).
+    #[cfg(feature = "keys")]
+    pub(crate) fn is_key(&self) -> bool {
+        matches!(self.repr, Repr::Key(_))
+    }
+
     /// The public id.
     pub fn id(&self) -> &str {
         match &self.repr {

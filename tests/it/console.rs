@@ -256,3 +256,66 @@ async fn a_console_session_acts_as_its_admin_key_read_again_on_every_request() {
         .await;
     assert_eq!(gone.status, 401);
 }
+
+#[tokio::test]
+async fn a_one_time_login_works_once_and_is_audited_as_the_operator() {
+    let store = Arc::new(MemoryStore::new());
+    let admin = keygate::admin::Admin::new(Arc::clone(&store), &keygate_tests::petstore::SPEC);
+    let token = admin.one_time_login("alice").expect("token");
+    let server = spawn(admin.into_router()).await;
+    let body = serde_json::json!({ "token": token.expose_secret() }).to_string();
+
+    let reply = server
+        .send_body("POST", "/console/session", &[], &body)
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let set = reply.headers["set-cookie"].to_str().expect("ascii");
+    assert!(set.contains("; Path=/;"), "{set}");
+    let json = reply.json.expect("json");
+    assert_eq!(json["key"]["name"], "alice (keygate console)");
+    assert_eq!(json["can_change"], true);
+    let session = Session {
+        cookie: set.split(';').next().expect("pair").to_owned(),
+        csrf: json["csrf_token"].as_str().expect("token").to_owned(),
+    };
+
+    // The link works once.
+    let again = server
+        .send_body("POST", "/console/session", &[], &body)
+        .await;
+    assert_eq!(again.status, 401);
+    assert!(again.body.contains("used already"), "{}", again.body);
+    assert!(!again.headers.contains_key("set-cookie"));
+
+    // The operator's changes are the CLI's, by its OS user.
+    let refused = server
+        .send_body(
+            "POST",
+            "/keys",
+            &[session.cookie()],
+            r#"{"name": "no-token"}"#,
+        )
+        .await;
+    assert_eq!(refused.status, 401);
+    let made = server
+        .send_body(
+            "POST",
+            "/keys",
+            &[session.cookie(), ("X-Keygate-CSRF", &session.csrf)],
+            r#"{"name": "by-operator"}"#,
+        )
+        .await;
+    assert_eq!(made.status, 201, "{}", made.body);
+    let id = made.json.expect("json")["key"]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let audit = server
+        .send("GET", &format!("/audit?target={id}"), &[session.cookie()])
+        .await;
+    let entry = &audit.json.expect("json")["items"][0];
+    assert_eq!(
+        (entry["actor_kind"].as_str(), entry["actor"].as_str()),
+        (Some("cli"), Some("alice"))
+    );
+}

@@ -57,9 +57,15 @@ impl<S: KeyStore> Shared<S> {
     }
 }
 
-/// The actor of a change: the admin key that made it, with the request id.
+/// The actor of a change: the admin key that made it (or, through `keygate console`'s
+/// one-time login, the CLI's OS user), with the request id.
 pub(crate) fn actor(admin_key: &Principal, request: &RequestId) -> Actor {
-    Actor::admin_key(admin_key.id()).with_request_id(&*request.0)
+    let actor = if admin_key.is_key() {
+        Actor::admin_key(admin_key.id())
+    } else {
+        Actor::cli(admin_key.id())
+    };
+    actor.with_request_id(&*request.0)
 }
 
 /// The principal of the granted admin key: sent as such, or behind a console session

@@ -59,6 +59,8 @@ mod views;
 
 use std::sync::Arc;
 
+use secrecy::SecretString;
+
 use self::console::session::{SessionVerifier, Sessions, ADMIN_KEY_SCHEME};
 use crate::keys::{Clock, KeyFormat, KeyStore, Keyring, SystemClock};
 use crate::spec::Spec;
@@ -86,6 +88,7 @@ pub struct Admin<S> {
     format: KeyFormat,
     clock: Arc<dyn Clock>,
     secure_cookies: bool,
+    sessions: Arc<Sessions>,
 }
 
 impl<S: KeyStore> Admin<S> {
@@ -97,6 +100,7 @@ impl<S: KeyStore> Admin<S> {
             format: KeyFormat::default(),
             clock: Arc::new(SystemClock),
             secure_cookies: false,
+            sessions: Arc::new(Sessions::default()),
         }
     }
 
@@ -120,6 +124,18 @@ impl<S: KeyStore> Admin<S> {
         self
     }
 
+    /// A token that logs the console in once, within 10 minutes, as `operator` (the OS
+    /// user at the terminal, as `keygate console` passes it): the link
+    /// `<mount>/console/login#token=<token>` opens a session with every permission,
+    /// whose changes are audited as the CLI. `None` when the system has no randomness.
+    /// For a tool run by whoever already holds the key database, never for a server
+    /// others reach.
+    pub fn one_time_login(&self, operator: &str) -> Option<SecretString> {
+        self.sessions
+            .add_link(operator, self.clock.now())
+            .map(SecretString::from)
+    }
+
     /// The router, to `nest` where the app likes.
     pub fn into_router(self) -> axum::Router {
         let keyring = Arc::new(
@@ -127,7 +143,7 @@ impl<S: KeyStore> Admin<S> {
                 .with_format(self.format.clone())
                 .with_clock(ArcClock(Arc::clone(&self.clock))),
         );
-        let sessions = Arc::new(Sessions::default());
+        let sessions = self.sessions;
         // Admin keys for `admin_key`, console sessions (and their CSRF tokens) for the rest.
         let verifier = ForScheme::new(
             ADMIN_KEY_SCHEME,

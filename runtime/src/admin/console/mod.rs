@@ -21,13 +21,13 @@ use http::{HeaderMap, StatusCode, Uri};
 use secrecy::SecretString;
 use serde_json::json;
 
-use self::session::{session_key, Session, Sessions, COOKIE, SESSION_TTL};
+use self::session::{session_key, Session, Sessions, Who, COOKIE, SESSION_TTL};
 use super::problem::{FieldError, Problem};
 use super::time::rfc3339;
 use super::ADMIN_ROLE;
 use crate::digest::sha256;
 use crate::keys::{Clock, KeyFormat, KeyRecord, KeyStore, Keyring};
-use crate::verifier::{Credential, OperationRef, Verdict, Verifier, VerifyRequest};
+use crate::verifier::{Credential, OperationRef, Principal, Verdict, Verifier, VerifyRequest};
 
 /// The console's files, embedded (all of them stay under 100 KB: a test checks).
 pub(crate) const ASSETS: [(&str, &str, &str); 5] = [
@@ -177,15 +177,25 @@ fn set_cookie(value: &str, path: &str, max_age: i64, secure: bool) -> Option<Hea
     .ok()
 }
 
-/// What the console knows of its session: the admin key, whether it may change things,
-/// and the CSRF token for changes.
-fn session_view(record: &KeyRecord, session: &Session) -> serde_json::Value {
-    let can_change = record.roles.contains(ADMIN_ROLE)
-        && record
-            .permissions
-            .allows("POST", "/keys", Some("createKey"));
+/// What the console knows of its session: who it acts as, whether that may change
+/// things, and the CSRF token for changes.
+fn session_view(record: Option<&KeyRecord>, session: &Session) -> serde_json::Value {
+    let (id, name, can_change) = match (record, &session.who) {
+        (Some(record), _) => (
+            Some(record.id.as_str()),
+            record.name.clone(),
+            record.roles.contains(ADMIN_ROLE)
+                && record
+                    .permissions
+                    .allows("POST", "/keys", Some("createKey")),
+        ),
+        (None, Who::Operator(operator)) => {
+            (None, format!("{} (keygate console)", operator.id()), true)
+        }
+        (None, Who::Key { .. }) => (None, String::new(), false),
+    };
     json!({
-        "key": { "id": record.id, "name": record.name },
+        "key": { "id": id, "name": name },
         "can_change": can_change,
         "csrf_token": session.csrf,
         "expires_at": rfc3339(session.expires_at),
@@ -208,7 +218,7 @@ fn refused(problem: Problem) -> Response {
 async fn current<S: KeyStore>(
     console: &Console<S>,
     headers: &HeaderMap,
-) -> Result<(SecretString, Session, Arc<KeyRecord>), Response> {
+) -> Result<(SecretString, Session, Option<Arc<KeyRecord>>), Response> {
     use secrecy::ExposeSecret;
     let now = console.clock.now();
     let logged_out = || refused(Problem::unauthorized("not logged in, or the session ended"));
@@ -232,7 +242,9 @@ async fn show_session<S: KeyStore>(
     headers: HeaderMap,
 ) -> Response {
     match current(&console, &headers).await {
-        Ok((_, session, record)) => json_answer(StatusCode::OK, &session_view(&record, &session)),
+        Ok((_, session, record)) => {
+            json_answer(StatusCode::OK, &session_view(record.as_deref(), &session))
+        }
         Err(response) => response,
     }
 }
@@ -255,11 +267,32 @@ async fn login<S: KeyStore>(
             "send the key as JSON: {\"key\": \"kg_...\"}",
         )]));
     }
-    let key = serde_json::from_slice::<serde_json::Value>(&body)
-        .ok()
-        .and_then(|v| v.get("key").and_then(|k| k.as_str()).map(str::to_owned))
-        .map(SecretString::from);
-    let Some(key) = key else {
+    let body = serde_json::from_slice::<serde_json::Value>(&body).ok();
+    let field = |name: &str| {
+        body.as_ref()
+            .and_then(|v| v.get(name))
+            .and_then(|k| k.as_str())
+            .map(|k| SecretString::from(k.to_owned()))
+    };
+    let now = console.clock.now();
+    if let Some(token) = field("token") {
+        use secrecy::ExposeSecret;
+        let Some(name) = console.sessions.redeem(token.expose_secret(), now) else {
+            return refused(Problem::unauthorized(
+                "this login link was used already or has expired: start keygate console again",
+            ));
+        };
+        let operator = Principal::new(name).with_roles([ADMIN_ROLE]);
+        return start_session(
+            &console,
+            Who::Operator(operator),
+            None,
+            &original,
+            &uri,
+            &headers,
+        );
+    }
+    let Some(key) = field("key") else {
         return refused(Problem::invalid(vec![FieldError::new(
             "/key",
             "the admin key, a string",
@@ -304,23 +337,37 @@ async fn login<S: KeyStore>(
             "unknown, expired, revoked or disabled key",
         ));
     };
-    let now = console.clock.now();
-    // A new login ends the session this browser had.
-    if let Some(old) = cookie_value(&headers) {
-        console.sessions.remove(old.expose_secret());
-    }
-    let Some((cookie, session)) = console.sessions.create(principal.id(), sha256(secret), now)
-    else {
-        return refused(Problem::unavailable());
-    };
     let record = match console.store.get(principal.id()).await {
         Ok(Some(record)) => record,
         Ok(None) => return refused(Problem::unauthorized("the key is gone")),
         Err(e) => return refused(Problem::from_store(&e)),
     };
-    let mut response = json_answer(StatusCode::OK, &session_view(&record, &session));
-    let secure = console.secure_cookies || over_tls(&headers, &original);
-    if let Some(value) = set_cookie(&cookie, &mount_path(&original, &uri), SESSION_TTL, secure) {
+    let who = Who::Key {
+        id: record.id.clone(),
+        secret_digest: sha256(secret),
+    };
+    start_session(&console, who, Some(&record), &original, &uri, &headers)
+}
+
+/// A new session for `who`, ending the one this browser had, and its cookie.
+fn start_session<S: KeyStore>(
+    console: &Console<S>,
+    who: Who,
+    record: Option<&KeyRecord>,
+    original: &Uri,
+    uri: &Uri,
+    headers: &HeaderMap,
+) -> Response {
+    use secrecy::ExposeSecret;
+    if let Some(old) = cookie_value(headers) {
+        console.sessions.remove(old.expose_secret());
+    }
+    let Some((cookie, session)) = console.sessions.create(who, console.clock.now()) else {
+        return refused(Problem::unavailable());
+    };
+    let mut response = json_answer(StatusCode::OK, &session_view(record, &session));
+    let secure = console.secure_cookies || over_tls(headers, original);
+    if let Some(value) = set_cookie(&cookie, &mount_path(original, uri), SESSION_TTL, secure) {
         response.headers_mut().insert(SET_COOKIE, value);
     }
     response

@@ -21,13 +21,22 @@ pub(crate) const SESSION_TTL: i64 = 8 * 3600;
 /// At most this many sessions are held; the oldest goes first.
 const MAX_SESSIONS: usize = 1000;
 
+/// Who a session acts as.
+#[derive(Clone)]
+pub(crate) enum Who {
+    /// An admin key, with SHA-256 of the secret it logged in with: a rotation ends the
+    /// session once the old secret stops working.
+    Key { id: String, secret_digest: [u8; 32] },
+    /// The operator at the terminal of `keygate console`, logged in by its one-time
+    /// link: a principal named after the OS user, with the admin role and every
+    /// permission; audited as the CLI.
+    Operator(Principal),
+}
+
 /// One logged-in console.
 #[derive(Clone)]
 pub(crate) struct Session {
-    pub(crate) admin_key_id: String,
-    /// SHA-256 of the secret the admin key logged in with: a rotation ends the session
-    /// once the old secret stops working.
-    secret_digest: [u8; 32],
+    pub(crate) who: Who,
     /// The CSRF token the console sends with changes (random, shown to the console only).
     pub(crate) csrf: String,
     pub(crate) created_at: UnixSeconds,
@@ -39,7 +48,12 @@ pub(crate) struct Session {
 #[derive(Default)]
 pub(crate) struct Sessions {
     by_digest: Mutex<HashMap<[u8; 32], Session>>,
+    /// One-time login links: SHA-256 of the token, the operator, the expiry.
+    links: Mutex<HashMap<[u8; 32], (String, UnixSeconds)>>,
 }
+
+/// How long a one-time login link works (seconds).
+pub(crate) const LINK_TTL: i64 = 600;
 
 /// 32 random bytes as hex, or `None` without randomness (no session is better than a
 /// guessable one).
@@ -50,18 +64,11 @@ pub(crate) fn random_token() -> Option<String> {
 }
 
 impl Sessions {
-    /// A new session for the admin key `admin_key_id` that logged in with a secret whose
-    /// digest is `secret_digest`: its cookie value and the session.
-    pub(crate) fn create(
-        &self,
-        admin_key_id: &str,
-        secret_digest: [u8; 32],
-        now: UnixSeconds,
-    ) -> Option<(String, Session)> {
+    /// A new session acting as `who`: its cookie value and the session.
+    pub(crate) fn create(&self, who: Who, now: UnixSeconds) -> Option<(String, Session)> {
         let cookie = random_token()?;
         let session = Session {
-            admin_key_id: admin_key_id.to_owned(),
-            secret_digest,
+            who,
             csrf: random_token()?,
             created_at: now,
             expires_at: now.saturating_add(SESSION_TTL),
@@ -93,6 +100,25 @@ impl Sessions {
         }
     }
 
+    /// A token that logs a console in once, as `operator`, within [`LINK_TTL`].
+    pub(crate) fn add_link(&self, operator: &str, now: UnixSeconds) -> Option<String> {
+        let token = random_token()?;
+        let mut links = self.links.lock().ok()?;
+        links.retain(|_, (_, expires)| *expires > now);
+        links.insert(
+            sha256(&token),
+            (operator.to_owned(), now.saturating_add(LINK_TTL)),
+        );
+        Some(token)
+    }
+
+    /// The operator of a one-time token, which it uses up.
+    pub(crate) fn redeem(&self, token: &str, now: UnixSeconds) -> Option<String> {
+        let mut links = self.links.lock().ok()?;
+        let (operator, expires) = links.remove(&sha256(token))?;
+        (expires > now).then_some(operator)
+    }
+
     /// Ends the session of this cookie value.
     pub(crate) fn remove(&self, cookie: &str) {
         if let Ok(mut map) = self.by_digest.lock() {
@@ -106,14 +132,14 @@ pub(crate) fn csrf_matches(session: &Session, given: &str) -> bool {
     bool::from(digests_equal(&sha256(&session.csrf), &sha256(given)))
 }
 
-/// Why a session's admin key no longer works, or `None` when it does.
+/// Why an admin key no longer works for its session, or `None` when it does.
 pub(crate) async fn key_stops<S: KeyStore>(
     store: &S,
     record: &KeyRecord,
-    session: &Session,
+    secret_digest: &[u8; 32],
     now: UnixSeconds,
 ) -> Result<Option<Verdict>, StoreError> {
-    if !record.hashes.matches(&session.secret_digest, now) {
+    if !record.hashes.matches(secret_digest, now) {
         return Ok(Some(Verdict::Invalid));
     }
     match record.state(now) {
@@ -137,18 +163,22 @@ pub(crate) async fn key_stops<S: KeyStore>(
     Ok(None)
 }
 
-/// The session's admin key as it is now, when it still works.
+/// What a session acts as now: its admin key's record when it still works (`None` for
+/// the operator), or the verdict that ends it.
 pub(crate) async fn session_key<S: KeyStore>(
     store: &S,
     session: &Session,
     now: UnixSeconds,
-) -> Result<Result<Arc<KeyRecord>, Verdict>, StoreError> {
-    let Some(record) = store.get(&session.admin_key_id).await? else {
+) -> Result<Result<Option<Arc<KeyRecord>>, Verdict>, StoreError> {
+    let Who::Key { id, secret_digest } = &session.who else {
+        return Ok(Ok(None));
+    };
+    let Some(record) = store.get(id).await? else {
         return Ok(Err(Verdict::Invalid));
     };
-    Ok(match key_stops(store, &record, session, now).await? {
+    Ok(match key_stops(store, &record, secret_digest, now).await? {
         Some(verdict) => Err(verdict),
-        None => Ok(record),
+        None => Ok(Some(record)),
     })
 }
 
@@ -174,9 +204,15 @@ impl<S: KeyStore> Verifier for SessionVerifier<S> {
                     return Ok(Verdict::Invalid);
                 };
                 let record = match session_key(&*self.store, &session, now).await {
-                    Ok(Ok(record)) => record,
+                    Ok(Ok(Some(record))) => record,
+                    Ok(Ok(None)) => {
+                        if let Who::Operator(operator) = &session.who {
+                            return Ok(Verdict::Granted(operator.clone()));
+                        }
+                        return Ok(Verdict::Invalid);
+                    }
                     Ok(Err(verdict)) => {
-                        tracing::debug!(key_id = %session.admin_key_id, "console session's admin key stopped");
+                        tracing::debug!("console session's admin key stopped");
                         self.sessions.remove(value);
                         return Ok(verdict);
                     }
@@ -204,7 +240,7 @@ impl<S: KeyStore> Verifier for SessionVerifier<S> {
                     });
                 match session {
                     Some(session) if csrf_matches(&session, value) => {
-                        Ok(Verdict::Granted(Principal::new(session.admin_key_id)))
+                        Ok(Verdict::Granted(Principal::new("console")))
                     }
                     _ => {
                         tracing::debug!("console CSRF token missing or wrong");

@@ -48,7 +48,7 @@ async function session() {
   }
   const s = await response.json();
   csrf = s.csrf_token;
-  $("who").textContent = `${s.key.name} (${s.key.id})`;
+  $("who").textContent = s.key.id ? `${s.key.name} (${s.key.id})` : s.key.name;
   if (!s.can_change) {
     document.querySelectorAll("[data-change]").forEach((el) => el.remove());
     $("read-only-note").hidden = false;
@@ -62,7 +62,26 @@ async function session() {
 
 // ---- login
 
+async function logIn(body) {
+  return fetch("session", {
+    method: "POST", credentials: "same-origin",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify(body),
+  });
+}
+
 function loginPage() {
+  // `keygate console` prints a one-time link: `login#token=...` (a fragment, which the
+  // browser sends nowhere). Take it out of the address bar, then use it.
+  const hash = new URLSearchParams(location.hash.slice(1));
+  const token = hash.get("token");
+  if (token) {
+    history.replaceState(null, "", location.pathname);
+    logIn({ token }).then(async (response) => {
+      if (response.ok) location.replace("./");
+      else show($("login-error"), "Login refused: " + await problemText(response));
+    });
+  }
   $("login-form").addEventListener("submit", async (event) => {
     event.preventDefault();
     const input = $("admin-key");
@@ -72,11 +91,7 @@ function loginPage() {
       input.focus();
       return;
     }
-    const response = await fetch("session", {
-      method: "POST", credentials: "same-origin",
-      headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ key }),
-    });
+    const response = await logIn({ key });
     input.value = "";
     if (response.ok) {
       location.replace("./");
