@@ -2,7 +2,8 @@
 # The web console in a real browser: starts the example app (admin API and console at
 # /admin) over a fresh SQLite file, makes an admin key, a read-only admin key and a plain
 # key with the CLI, and drives headless Chromium (Debian's, through Selenium from PyPI)
-# through .ci/console_test.py. Screenshots go to docs/console/.
+# through .ci/console_test.py, then through `keygate console`'s one-time login link.
+# Screenshots go to docs/console/.
 #
 #   .ci/console.sh
 set -euo pipefail
@@ -26,8 +27,10 @@ bin=${CARGO_TARGET_DIR:-target}/debug
 work=$(mktemp -d)
 export KEYGATE_DB="$work/keys.db"
 server_pid=
+console_pid=
 cleanup() {
   if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; fi
+  if [ -n "$console_pid" ]; then kill "$console_pid" 2>/dev/null || true; fi
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -74,6 +77,16 @@ for _ in $(seq 1 100); do
   if curl -s -o /dev/null "$base/v1/health"; then break; fi
   sleep 0.1
 done
+
+# `keygate console` over the same file: its one-time login link.
+"$bin/keygate" console --db "$KEYGATE_DB" --spec specs/petstore.yaml >"$work/console.out" 2>&1 &
+console_pid=$!
+for _ in $(seq 1 100); do
+  if grep -q '#token=' "$work/console.out"; then break; fi
+  sleep 0.1
+done
+KEYGATE_CONSOLE_LINK=$(grep -o 'http://127.0.0.1:[0-9]*/console/login#token=[0-9a-f]*' "$work/console.out")
+export KEYGATE_CONSOLE_LINK
 
 started=$SECONDS
 KEYGATE_CONSOLE_BASE=$base python3 .ci/console_test.py

@@ -258,6 +258,32 @@ try:
     status, _ = http("POST", f"/admin/keys/{reader_id}/revoke", {"Authorization": "Bearer " + ADMIN})
     expect("revoking the reader", status, 200)
     expect("the reader's session after the revoke", fetch("GET", "../keys", None, None), 401)
+
+    step("keygate console: its one-time link logs in once, as the OS user, audited as the CLI")
+    link = os.environ["KEYGATE_CONSOLE_LINK"]
+    cli_console = link.split("login#")[0]
+    driver.delete_all_cookies()
+    driver.get(link)
+    wait.until(EC.url_to_be(cli_console))
+    wait.until(EC.text_to_be_present_in_element((By.ID, "keys-body"), "console-admin"))
+    who = driver.find_element(By.ID, "who").text
+    if "(keygate console)" not in who:
+        sys.exit(f"FAIL: the console's operator shows as {who!r}")
+    made = driver.execute_async_script(
+        """const done = arguments[0];
+        fetch("session").then(r => r.json()).then(s =>
+          fetch("../keys", {method: "POST", headers: {"Content-Type": "application/json",
+                "X-Keygate-CSRF": s.csrf_token}, body: JSON.stringify({name: "by-operator"})}))
+          .then(r => r.json()).then(k => fetch("../audit?target=" + k.key.id))
+          .then(r => r.json()).then(a => done(a.items[0].actor_kind), e => done(String(e)));""")
+    expect("the audit entry of the operator's change", made, "cli")
+    driver.delete_all_cookies()
+    driver.get(link)
+    error = wait.until(EC.visibility_of_element_located((By.ID, "login-error")))
+    if "used already" not in error.text:
+        sys.exit(f"FAIL: the used link says {error.text!r}")
+    if "#token" in driver.current_url:
+        sys.exit("FAIL: the token stays in the address bar")
 finally:
     driver.quit()
 

@@ -57,6 +57,9 @@ enum Command {
     },
     /// Manage the runtime's API keys, their owners and the audit log, in SQLite or PostgreSQL.
     Keys(Box<keys_cmd::KeysArgs>),
+    /// Serve the admin API and its web console over a key database on 127.0.0.1, and
+    /// print a link that logs the browser in once (as the OS user running this).
+    Console(Box<keys_cmd::console::ConsoleArgs>),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -89,6 +92,7 @@ fn main() -> ExitCode {
             check_all(&specs, format, templates.as_deref(), deny_warnings)
         }
         Command::Keys(args) => keys_cmd::run(*args),
+        Command::Console(args) => keys_cmd::console::run(*args),
     }
 }
 

@@ -7,6 +7,7 @@
 mod args;
 mod audit;
 mod civil;
+pub(crate) mod console;
 mod create;
 mod failure;
 mod lifecycle;
