@@ -112,7 +112,7 @@ impl Principal {
     }
 
     /// Whether a key's record stands behind this principal (a keyring's grant).
-    #[cfg(feature = "keys")]
+    #[cfg(feature = "admin")]
     pub(crate) fn is_key(&self) -> bool {
         matches!(self.repr, Repr::Key(_))
     }
