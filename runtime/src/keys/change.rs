@@ -454,7 +454,8 @@ impl PreparedOwner {
         })
     }
 
-    /// The change, its preconditions unwrapped.
+    /// The change, its preconditions unwrapped: for PostgreSQL, which applies it in SQL.
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
     pub(crate) fn change(&self) -> &OwnerChange {
         &self.change
     }
