@@ -112,6 +112,21 @@ async fn a_console_session_acts_as_its_admin_key_read_again_on_every_request() {
         "{csp}"
     );
     assert_eq!(page.headers["x-frame-options"], "DENY");
+    // The key, owners and audit pages, each with the same headers.
+    for (path, name) in [
+        ("/admin/console/key?id=x", "key"),
+        ("/admin/console/owners", "owners"),
+        ("/admin/console/audit", "audit"),
+    ] {
+        let page = server.send("GET", path, &[]).await;
+        assert_eq!(page.status, 200, "{path}");
+        assert!(
+            page.body.contains(&format!(r#"data-page="{name}""#)),
+            "{path}"
+        );
+        assert_eq!(page.headers["x-frame-options"], "DENY", "{path}");
+        assert_eq!(page.headers["content-security-policy"], csp, "{path}");
+    }
     // `/console` leads to `/console/`, the keys page (the client follows the redirect).
     let to = server.send("GET", "/admin/console", &[]).await;
     assert_eq!(to.status, 200);

@@ -30,7 +30,7 @@ use crate::keys::{Clock, KeyFormat, KeyRecord, KeyStore, Keyring};
 use crate::verifier::{Credential, OperationRef, Principal, Verdict, Verifier, VerifyRequest};
 
 /// The console's files, embedded (all of them stay under 100 KB: a test checks).
-pub(crate) const ASSETS: [(&str, &str, &str); 5] = [
+pub(crate) const ASSETS: [(&str, &str, &str); 8] = [
     (
         "/console/",
         "text/html; charset=utf-8",
@@ -45,6 +45,21 @@ pub(crate) const ASSETS: [(&str, &str, &str); 5] = [
         "/console/new",
         "text/html; charset=utf-8",
         include_str!("assets/new.html"),
+    ),
+    (
+        "/console/key",
+        "text/html; charset=utf-8",
+        include_str!("assets/key.html"),
+    ),
+    (
+        "/console/owners",
+        "text/html; charset=utf-8",
+        include_str!("assets/owners.html"),
+    ),
+    (
+        "/console/audit",
+        "text/html; charset=utf-8",
+        include_str!("assets/audit.html"),
     ),
     (
         "/console/console.js",
