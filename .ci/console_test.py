@@ -219,6 +219,149 @@ try:
     if secret in left or secret in driver.page_source:
         sys.exit("FAIL: going back shows the key again")
 
+    def key_page(kid):
+        driver.get(CONSOLE + "key?id=" + kid)
+        wait.until(EC.text_to_be_present_in_element((By.ID, "key-details"), kid))
+
+    def key_status(text):
+        wait.until(EC.text_to_be_present_in_element((By.ID, "key-status"), text))
+
+    def answers(what, path, want, the_key):
+        # showPetById takes its key in the query (`api_key`), the others in X-API-Key.
+        if path.startswith("/v1/pets/"):
+            got = http("GET", f"{path}?api_key={the_key}")[0]
+        else:
+            got = http("GET", path, {"X-API-Key": the_key})[0]
+        expect(what, got, want)
+
+    step("key page: its permissions edited, the next request follows them")
+    key_page(key_id)
+    wait.until(EC.presence_of_element_located(
+        (By.CSS_SELECTOR, "#edit-key input[name=op][value=showPetById]")))
+    checked = [e.get_attribute("value") for e in
+               driver.find_elements(By.CSS_SELECTOR, "#edit-key input[name=op]:checked")]
+    expect("operations checked on the key page", sorted(checked), ["getStats", "whoAmI"])
+    expect("type on the key page", driver.find_element(
+        By.CSS_SELECTOR, "#edit-key input[name=type]:checked").get_attribute("value"), "custom")
+    driver.find_element(By.CSS_SELECTOR, "#edit-key input[name=op][value=getStats]").click()
+    driver.find_element(By.CSS_SELECTOR, "#edit-key input[name=op][value=showPetById]").click()
+    driver.find_element(By.CSS_SELECTOR, "#edit-key button[type=submit]").click()
+    key_status("Saved.")
+    answers("GET /v1/pets/1 after granting showPetById", "/v1/pets/1", 200, key)
+    answers("GET /v1/stats after taking getStats away", "/v1/stats", 403, key)
+    driver.execute_script("window.scrollTo(0, 0)")
+    shot("key")
+
+    step("a change made elsewhere since the page loaded: 412, and the page says reload")
+    request = urllib.request.Request(
+        f"{BASE}/admin/keys/{key_id}", method="PATCH",
+        data=json.dumps({"description": "changed elsewhere"}).encode(),
+        headers={"Authorization": "Bearer " + ADMIN, "Content-Type": "application/json"})
+    with urllib.request.urlopen(request) as response:
+        expect("the change made elsewhere", response.status, 200)
+    driver.find_element(By.ID, "e-name").send_keys("-2")
+    driver.find_element(By.CSS_SELECTOR, "#edit-key button[type=submit]").click()
+    error = wait.until(EC.visibility_of_element_located((By.ID, "key-error")))
+    if "changed since you opened it" not in error.text:
+        sys.exit(f"FAIL: a stale change says {error.text!r}")
+    driver.find_element(By.ID, "reload").click()
+    wait.until(EC.text_to_be_present_in_element((By.ID, "key-details"), "changed elsewhere"))
+    expect("the key's name after the refused change",
+           driver.find_element(By.ID, "e-name").get_attribute("value"), "partner-stats")
+
+    step("regenerate with grace now, behind a confirmation: old key 401, new key 200")
+    driver.find_element(By.CSS_SELECTOR, "input[name=grace][value='0s']").click()
+    driver.find_element(By.ID, "rotate-key").click()
+    wait.until(EC.visibility_of_element_located((By.ID, "rotate-confirm")))
+    driver.find_element(By.ID, "rotate-no").click()
+    answers("the key after a cancelled regeneration", "/v1/pets/1", 200, key)
+    driver.find_element(By.ID, "rotate-key").click()
+    wait.until(EC.element_to_be_clickable((By.ID, "rotate-yes"))).click()
+    wait.until(EC.visibility_of_element_located((By.ID, "issued")))
+    new_key = driver.find_element(By.ID, "issued-key").get_attribute("value")
+    if not new_key.startswith(f"kg_{key_id}_") or new_key == key:
+        sys.exit("FAIL: the regenerated key does not keep its id with a new secret")
+    answers("the old secret after grace now", "/v1/pets/1", 401, key)
+    answers("the new secret", "/v1/pets/1", 200, new_key)
+    new_secret = new_key.split("_", 2)[2]
+    driver.get(CONSOLE)
+    wait.until(EC.text_to_be_present_in_element((By.ID, "keys-body"), "partner-stats"))
+    driver.back()
+    wait.until(EC.text_to_be_present_in_element((By.ID, "key-details"), key_id))
+    time.sleep(0.3)
+    if new_secret in driver.page_source or driver.find_element(By.ID, "issued").is_displayed():
+        sys.exit("FAIL: going back shows the regenerated key again")
+
+    step("disable (401), enable (200)")
+    wait.until(EC.element_to_be_clickable((By.ID, "disable-key"))).click()
+    key_status("Disabled.")
+    answers("the disabled key", "/v1/pets/1", 401, new_key)
+    wait.until(EC.element_to_be_clickable((By.ID, "enable-key"))).click()
+    key_status("Enabled.")
+    answers("the enabled key", "/v1/pets/1", 200, new_key)
+
+    step("delete: a wrong name is refused, the right one deletes (401 after)")
+    driver.find_element(By.ID, "delete-name").send_keys("partner-stat")
+    driver.find_element(By.ID, "delete-key").click()
+    wait.until(EC.visibility_of_element_located((By.ID, "delete-error")))
+    expect("the key after a wrong name",
+           http("GET", f"/admin/keys/{key_id}", {"Authorization": "Bearer " + ADMIN})[0], 200)
+    answers("the key after a wrong name", "/v1/pets/1", 200, new_key)
+    driver.find_element(By.ID, "delete-name").send_keys("s")
+    driver.find_element(By.ID, "delete-key").click()
+    wait.until(EC.text_to_be_present_in_element((By.ID, "keys-status"), "partner-stats deleted"))
+    expect("the deleted key over the admin API",
+           http("GET", f"/admin/keys/{key_id}", {"Authorization": "Bearer " + ADMIN})[0], 404)
+    answers("the deleted key", "/v1/pets/1", 401, new_key)
+
+    step("the audit page lists each step, filtered by the key's id")
+    driver.get(CONSOLE + "audit")
+    wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, "#audit-body tr")))
+    driver.find_element(By.ID, "f-target").send_keys(key_id)
+    driver.find_element(By.CSS_SELECTOR, "#filters button").click()
+
+    def column(n):
+        return [td.text for td in driver.find_elements(By.CSS_SELECTOR, f"#audit-body td:nth-child({n})")]
+    try:
+        wait.until(lambda d: set(column(4)) == {f"key {key_id}"})
+    except Exception:
+        sys.exit(f"FAIL: the audit page filtered by target shows {column(4)}")
+    expect("the key's audit trail, newest first", column(3),
+           ["delete", "enable", "disable", "rotate", "update", "update", "create"])
+    expect("the filter kept in the address", driver.current_url, CONSOLE + "audit?target=" + key_id)
+    if "showPetById" not in driver.find_element(By.ID, "audit-body").text:
+        sys.exit("FAIL: the update's change of permissions is not shown")
+    if new_secret in driver.page_source or secret in driver.page_source:
+        sys.exit("FAIL: the audit page shows a secret")
+    shot("audit")
+
+    step("owners page: disable (401), enable (200), invalidate all keys (401)")
+    driver.get(CONSOLE + "owners")
+    row = "//tbody[@id='owners-body']/tr[th/a[text()='team-a']]"
+    wait.until(EC.presence_of_element_located((By.XPATH, row)))
+    expect("team-a's link", driver.find_element(By.XPATH, row + "/th/a").get_attribute("href"),
+           CONSOLE + "?owner=team-a")
+    answers("team-a's key before", "/v1/pets/1", 200, PLAIN)
+    driver.find_element(By.XPATH, row + "//button[text()='Disable']").click()
+    wait.until(EC.text_to_be_present_in_element((By.ID, "owners-status"), "team-a disabled"))
+    answers("team-a's key with its owner disabled", "/v1/pets/1", 401, PLAIN)
+    wait.until(EC.element_to_be_clickable((By.XPATH, row + "//button[text()='Enable']"))).click()
+    wait.until(EC.text_to_be_present_in_element((By.ID, "owners-status"), "team-a enabled"))
+    answers("team-a's key with its owner enabled", "/v1/pets/1", 200, PLAIN)
+    shot("owners")
+    wait.until(EC.element_to_be_clickable(
+        (By.XPATH, row + "//button[starts-with(text(), 'Invalidate')]"))).click()
+    wait.until(EC.visibility_of_element_located((By.ID, "invalidate-confirm")))
+    if "team-a" not in driver.find_element(By.ID, "invalidate-q").text:
+        sys.exit("FAIL: the confirmation does not name the owner")
+    driver.find_element(By.ID, "invalidate-no").click()
+    answers("team-a's key after a cancelled invalidation", "/v1/pets/1", 200, PLAIN)
+    driver.find_element(By.XPATH, row + "//button[starts-with(text(), 'Invalidate')]").click()
+    wait.until(EC.element_to_be_clickable((By.ID, "invalidate-yes"))).click()
+    wait.until(EC.text_to_be_present_in_element((By.ID, "owners-status"), "invalidated"))
+    answers("team-a's key after invalidating its owner's keys", "/v1/pets/1", 401, PLAIN)
+    wait.until(EC.text_to_be_present_in_element((By.XPATH, row + "/td[3]"), "1"))
+
     step("logging out ends the session")
     driver.get(CONSOLE)
     wait.until(EC.element_to_be_clickable((By.ID, "logout"))).click()
@@ -229,7 +372,7 @@ try:
     step("a read-only admin key sees no change buttons, and its forged change is refused")
     log_in(READER)
     wait.until(EC.url_to_be(CONSOLE))
-    wait.until(EC.text_to_be_present_in_element((By.ID, "keys-body"), "partner-stats"))
+    wait.until(EC.text_to_be_present_in_element((By.ID, "keys-body"), "console-admin"))
     wait.until(EC.visibility_of_element_located((By.ID, "read-only-note")))
     expect("change controls on the keys page",
            len(driver.find_elements(By.CSS_SELECTOR, "[data-change], a[href=new]")), 0)
@@ -238,19 +381,37 @@ try:
     wait.until(EC.visibility_of_element_located((By.ID, "read-only-note")))
     expect("the new key form for a read-only key",
            len(driver.find_elements(By.ID, "new-key")), 0)
+    driver.get(CONSOLE + "key?id=" + PLAIN.split("_")[1])
+    wait.until(EC.text_to_be_present_in_element((By.ID, "key-title"), "plain-app-key"))
+    wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, "#audit-body tr")))
+    expect("change controls on a read-only admin's key page", [
+        b.text for b in driver.find_elements(By.CSS_SELECTOR, "main button, main form, main input")
+        if b.is_displayed()], [])
+    driver.get(CONSOLE + "owners")
+    wait.until(EC.presence_of_element_located((By.XPATH, "//tbody[@id='owners-body']/tr[th]")))
+    expect("change controls on a read-only admin's owners page",
+           len(driver.find_elements(By.CSS_SELECTOR, "#owners-body button, [data-change]")), 0)
     before = key_count()
     status = fetch("POST", "../keys", session_csrf(), {"name": "forged-by-reader"})
     expect("a read-only admin's forged change, with its right CSRF token", status, 403)
     expect("keys after the forged change", key_count(), before)
 
-    step("at 360 px wide the page fits (the table scrolls in its own box)")
+    step("at 360 px wide the pages fit (tables scroll in their own box)")
     driver.set_window_size(360, 800)
-    driver.get(CONSOLE)
-    wait.until(EC.text_to_be_present_in_element((By.ID, "keys-body"), "partner-stats"))
-    width = driver.execute_script("return document.documentElement.scrollWidth")
-    inner = driver.execute_script("return window.innerWidth")
-    if width > inner:
-        sys.exit(f"FAIL: at {inner} px the page is {width} px wide")
+    for page, ready in [("key?id=" + PLAIN.split("_")[1], (By.ID, "key-details")),
+                        ("owners", (By.ID, "owners-body")), ("audit", (By.ID, "audit-body")),
+                        ("", (By.ID, "keys-body"))]:
+        driver.get(CONSOLE + page)
+        try:
+            wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, f"#{ready[1]} > *")))
+        except Exception:
+            sys.exit(f"FAIL: the page {page or 'keys'} at 360 px shows nothing:\n"
+                     + driver.find_element(By.TAG_NAME, "main").text)
+        width = driver.execute_script("return document.documentElement.scrollWidth")
+        inner = driver.execute_script("return window.innerWidth")
+        if width > inner:
+            sys.exit(f"FAIL: at {inner} px the page {page or 'keys'} is {width} px wide")
+    wait.until(EC.text_to_be_present_in_element((By.ID, "keys-body"), "console-admin"))
     shot("keys-360")
 
     step("revoking the read-only admin key ends its session")
