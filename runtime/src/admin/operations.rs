@@ -1,5 +1,6 @@
 //! `GET /operations`: the app document's operations, named as keys' permissions name
-//! them, for clients that build permissions (the console's "custom" key type).
+//! them, and the names of its security schemes, for clients that build permissions and
+//! scheme lists (the console's "custom" key type and its scheme checkboxes).
 
 use axum::response::Response;
 use http::StatusCode;
@@ -29,9 +30,10 @@ pub(crate) async fn list<S: KeyStore>(
             })
         })
         .collect();
+    let schemes: Vec<_> = app.schemes.iter().map(|s| s.name).collect();
     json(
         StatusCode::OK,
-        &json!({ "title": app.title, "items": items }),
+        &json!({ "title": app.title, "schemes": schemes, "items": items }),
         None,
     )
 }
