@@ -219,14 +219,34 @@ function keysPage() {
 
 // ---- shared by the new key and key pages
 
-// The app's operations as checkboxes (name as permissions use it, method, path).
+// The first segment of a path template (`/pets/{id}` -> `/pets`), the operations' group.
+function pathGroup(path) {
+  const segment = path.split("/").filter((p) => p)[0];
+  return segment ? "/" + segment : "/";
+}
+
+// The app's operations as checkboxes (name as permissions use it, method, path), in a
+// fieldset per first path segment, and its schemes as checkboxes when the page has them.
 async function loadOperations() {
   const response = await call("GET", "operations");
   if (!response.ok) return;
   const list = await response.json();
   $("app-title").textContent = list.title;
   const box = $("operation-list");
+  const groups = new Map();
   list.items.forEach((op, i) => {
+    const group = pathGroup(op.path);
+    if (!groups.has(group)) {
+      const set = document.createElement("fieldset");
+      set.className = "op-group";
+      const legend = document.createElement("legend");
+      const code = document.createElement("code");
+      code.textContent = group;
+      legend.appendChild(code);
+      set.appendChild(legend);
+      groups.set(group, set);
+      box.appendChild(set);
+    }
     const label = document.createElement("label");
     label.className = "inline op";
     const input = document.createElement("input");
@@ -239,8 +259,36 @@ async function loadOperations() {
     const code = document.createElement("code");
     code.textContent = `${op.method} ${op.path}`;
     label.append(input, " ", code, op.operation_id ? ` ${op.operation_id}` : "");
-    box.appendChild(label);
+    groups.get(group).appendChild(label);
   });
+  const schemes = $("scheme-list");
+  if (schemes) {
+    (list.schemes || []).forEach((name, i) => {
+      const label = document.createElement("label");
+      label.className = "inline";
+      const input = document.createElement("input");
+      input.type = "checkbox";
+      input.name = "scheme";
+      input.value = name;
+      input.id = "scheme-" + i;
+      label.htmlFor = input.id;
+      const code = document.createElement("code");
+      code.textContent = name;
+      label.append(input, " ", code);
+      schemes.appendChild(label);
+    });
+  }
+}
+
+// The schemes checked in the form; null (all schemes) when none is.
+function formSchemes(form) {
+  const checked = Array.from(form.querySelectorAll("input[name=scheme]:checked")).map((c) => c.value);
+  return checked.length ? checked : null;
+}
+
+// Roles typed in a comma-separated field.
+function formRoles(field) {
+  return field.value.split(",").map((r) => r.trim()).filter((r) => r);
 }
 
 const READ_ONLY = ["GET", "HEAD", "OPTIONS"];
@@ -368,6 +416,10 @@ async function newPage(s) {
     const perms = formPermissions(form);
     if (perms.error) { show(error, perms.error); ops.focus(); return; }
     body.permissions = perms.permissions;
+    const roles = formRoles(f.roles);
+    if (roles.length) body.roles = roles;
+    const schemes = formSchemes(form);
+    if (schemes) body.schemes = schemes;
     const answer = await call("POST", "keys", body);
     if (!answer.ok) { show(error, "The key was not created: " + await problemText(answer)); return; }
     show(error, "");
@@ -446,6 +498,7 @@ async function keyPage(s) {
     else if (methods.length === 0 && perNames.every((n) => per[n].length === 1)) type = "custom";
     for (const radio of form.querySelectorAll("input[name=type]")) radio.checked = radio.value === type;
     for (const box of form.querySelectorAll("input[name=op]")) box.checked = box.value in per;
+    for (const box of form.querySelectorAll("input[name=scheme]")) box.checked = (key.schemes || []).includes(box.value);
     $("e-other").hidden = type !== "";
     $("operations").disabled = type !== "custom";
     typeTouched = false;
@@ -529,8 +582,10 @@ async function keyPage(s) {
       if (perms.error) { show(editError, perms.error); $("operations").focus(); return; }
       body.permissions = perms.permissions;
     }
-    const roles = f.roles.value.split(",").map((r) => r.trim()).filter((r) => r);
+    const roles = formRoles(f.roles);
     if (roles.join(",") !== (key.roles || []).join(",")) body.roles = roles;
+    const schemes = formSchemes(form);
+    if (JSON.stringify(schemes) !== JSON.stringify(key.schemes || null)) body.schemes = schemes;
     if (Object.keys(body).length === 0) { show(editError, "Nothing to save: no field changed."); return; }
     show(editError, "");
     await changed(await change("PATCH", "", body), "Saved.");
