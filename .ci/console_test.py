@@ -82,6 +82,14 @@ def log_in(key):
     driver.find_element(By.CSS_SELECTOR, "#login-form button[type=submit]").click()
 
 
+def api_json(path):
+    """GET an admin API path with the admin key; the decoded body."""
+    request = urllib.request.Request(BASE + "/admin" + path,
+                                     headers={"Authorization": "Bearer " + ADMIN})
+    with urllib.request.urlopen(request) as response:
+        return json.loads(response.read())
+
+
 def key_count():
     status = fetch("GET", "../keys?limit=200")
     expect("listing keys from the page", status, 200)
@@ -219,6 +227,28 @@ try:
     if secret in left or secret in driver.page_source:
         sys.exit("FAIL: going back shows the key again")
 
+    step("new key: a role and one scheme; the operations grouped by path")
+    driver.get(CONSOLE + "new")
+    wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, "input[name=scheme][value=api_key]")))
+    legends = [el.text for el in driver.find_elements(By.CSS_SELECTOR, "#operation-list fieldset > legend")]
+    for group in ["/pets", "/stats", "/me"]:
+        if group not in legends:
+            sys.exit(f"FAIL: no group {group} in the operation picker: {legends}")
+    pets = driver.find_elements(
+        By.XPATH, "//fieldset[legend='/pets']//input[@name='op']")
+    if len(pets) < 2:
+        sys.exit(f"FAIL: the /pets group holds {len(pets)} operations")
+    driver.find_element(By.ID, "k-name").send_keys("reporting")
+    driver.find_element(By.ID, "k-roles").send_keys("reporter, auditor")
+    driver.find_element(By.CSS_SELECTOR, "input[name=scheme][value=api_key]").click()
+    driver.find_element(By.CSS_SELECTOR, "input[name=type][value=full]").click()
+    driver.find_element(By.CSS_SELECTOR, "#new-key button[type=submit]").click()
+    wait.until(EC.visibility_of_element_located((By.ID, "issued")))
+    roles_id = driver.find_element(By.ID, "issued-id").get_attribute("value")
+    stored = api_json("/keys/" + roles_id)
+    expect("the new key's roles", sorted(stored["roles"]), ["auditor", "reporter"])
+    expect("the new key's schemes", stored["schemes"], ["api_key"])
+
     def key_page(kid):
         driver.get(CONSOLE + "key?id=" + kid)
         wait.until(EC.text_to_be_present_in_element((By.ID, "key-details"), kid))
@@ -233,6 +263,25 @@ try:
         else:
             got = http("GET", path, {"X-API-Key": the_key})[0]
         expect(what, got, want)
+
+    step("key page: its schemes edited (one more; then none, which is all)")
+    key_page(roles_id)
+    wait.until(EC.presence_of_element_located(
+        (By.CSS_SELECTOR, "#edit-key input[name=scheme][value=query_key]")))
+    checked = [e.get_attribute("value") for e in
+               driver.find_elements(By.CSS_SELECTOR, "#edit-key input[name=scheme]:checked")]
+    expect("schemes checked on the key page", checked, ["api_key"])
+    expect("roles on the key page",
+           driver.find_element(By.ID, "e-roles").get_attribute("value"), "auditor, reporter")
+    driver.find_element(By.CSS_SELECTOR, "#edit-key input[name=scheme][value=query_key]").click()
+    driver.find_element(By.CSS_SELECTOR, "#edit-key button[type=submit]").click()
+    key_status("Saved.")
+    expect("the key's schemes after adding query_key",
+           api_json("/keys/" + roles_id)["schemes"], ["api_key", "query_key"])
+    for name in ["api_key", "query_key"]:
+        driver.find_element(By.CSS_SELECTOR, f"#edit-key input[name=scheme][value={name}]").click()
+    driver.find_element(By.CSS_SELECTOR, "#edit-key button[type=submit]").click()
+    wait.until(lambda d: api_json("/keys/" + roles_id)["schemes"] is None)
 
     step("key page: its permissions edited, the next request follows them")
     key_page(key_id)
