@@ -12,7 +12,9 @@ import urllib.request
 
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 
@@ -418,8 +420,26 @@ try:
     status = fetch("GET", "../keys", None, None)
     expect("the API after logging out", status, 401)
 
+    step("the keyboard alone logs in, and the focused control shows a visible outline")
+    driver.get(CONSOLE + "login")
+    wait.until(EC.presence_of_element_located((By.ID, "admin-key")))
+
+    def tab_to(element_id, limit=10):
+        for _ in range(limit):
+            ActionChains(driver).send_keys(Keys.TAB).perform()
+            if driver.switch_to.active_element.get_attribute("id") == element_id:
+                return driver.switch_to.active_element
+        sys.exit(f"FAIL: {limit} presses of Tab never reach #{element_id}")
+
+    field = tab_to("admin-key")
+    outline = driver.execute_script(
+        "const s = getComputedStyle(arguments[0]); return [s.outlineStyle, s.outlineWidth];", field)
+    if outline[0] == "none" or outline[1] in ("0px", ""):
+        sys.exit(f"FAIL: the focused key field shows no outline: {outline}")
+    ActionChains(driver).send_keys(READER).send_keys(Keys.ENTER).perform()
+    wait.until(EC.url_to_be(CONSOLE))
+
     step("a read-only admin key sees no change buttons, and its forged change is refused")
-    log_in(READER)
     wait.until(EC.url_to_be(CONSOLE))
     wait.until(EC.text_to_be_present_in_element((By.ID, "keys-body"), "console-admin"))
     wait.until(EC.visibility_of_element_located((By.ID, "read-only-note")))
