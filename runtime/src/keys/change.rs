@@ -175,7 +175,22 @@ pub(crate) fn deleted(record: &KeyRecord) -> Vec<FieldChange> {
 /// Checks what a new key carries and who creates it.
 pub(crate) fn check_new(spec: &NewKey, by: &Actor) -> Result<(), StoreError> {
     by.check()?;
+    if let Some(owner) = spec.owner.as_deref() {
+        check_owner_id(owner)?;
+    }
     check_metadata(&spec.metadata)
+}
+
+/// An owner id must be addressable as one URL path segment (`/owners/{id}` in the admin
+/// API): clients and browsers rewrite `.` and `..` segments, even percent-encoded ones.
+fn check_owner_id(owner: &str) -> Result<(), StoreError> {
+    if owner.is_empty() || owner == "." || owner == ".." {
+        return Err(StoreError::invalid(
+            "owner",
+            format!("{owner:?} cannot be an owner id: it is not a usable URL path segment"),
+        ));
+    }
+    Ok(())
 }
 
 /// A key change checked, with the secret a rotation needs made before any transaction.

@@ -460,6 +460,23 @@ pub(crate) async fn lifecycle_suite<S: KeyStore>(store: &S, clock: &ManualClock)
         Err(StoreError::Invalid { field, .. }) => assert_eq!(field, "actor"),
         other => panic!("expected Invalid actor, got {other:?}"),
     }
+    // an owner id must be usable as a URL path segment (`/owners/{id}`), alone or in bulk
+    for owner in ["", ".", ".."] {
+        match store.create(NewKey::new("dotted").owner(owner)).await {
+            Err(StoreError::Invalid { field, .. }) => assert_eq!(field, "owner"),
+            other => panic!("expected Invalid owner for {owner:?}, got {other:?}"),
+        }
+        let bulk = store
+            .create_many(vec![
+                NewKey::new("fine"),
+                NewKey::new("dotted").owner(owner),
+            ])
+            .await;
+        assert!(
+            matches!(bulk, Err(StoreError::Invalid { field: "owner", .. })),
+            "{owner:?} in bulk: {bulk:?}"
+        );
+    }
 
     // delete: gone for good, and gone from lists; a second delete finds nothing
     let doomed = store.create(NewKey::new("doomed")).await.expect("create");
