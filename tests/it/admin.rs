@@ -14,7 +14,7 @@ use keygate::keys::{
     Permissions, SqliteStore,
 };
 use secrecy::ExposeSecret;
-use serde_json::Value;
+use serde_json::{json, Value};
 use tracing::Dispatch;
 
 use crate::hygiene::Capture;
@@ -239,6 +239,21 @@ async fn every_endpoint_with_each_kind_of_key<S: KeyStore>(lab: &mut Lab<S>) {
             reply.body
         );
         let issues_a_key = *method == "POST" && (path == "/keys" || path.ends_with("/rotate"));
+        // A key answers with its creator: the admin key for the one it creates, the app
+        // for the target the lab made through the store (kept by every later change).
+        let key_json = match reply.json.as_ref() {
+            Some(json) if issues_a_key => Some(&json["key"]),
+            Some(json) if path.starts_with("/keys/") && status == 200 => Some(json),
+            _ => None,
+        };
+        if let Some(key) = key_json {
+            let creator = if path == "/keys" {
+                json!({ "kind": "admin_key", "name": admin.id })
+            } else {
+                json!({ "kind": "app", "name": "app" })
+            };
+            assert_eq!(key["created_by"], creator, "{method} {path}: {key}");
+        }
         if issues_a_key {
             let json = reply.json.as_ref().expect("JSON");
             let secret = json["secret"].as_str().expect("the full key");

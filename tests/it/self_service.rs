@@ -9,7 +9,7 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::Router;
-use keygate::keys::{ActorKind, AuditAction, AuditQuery, KeyStore, SqliteStore};
+use keygate::keys::{Actor, ActorKind, AuditAction, AuditQuery, KeyStore, NewKey, SqliteStore};
 use keygate::self_service::{self, OwnerPolicy, SessionOwner};
 use serde_json::{json, Value};
 
@@ -238,6 +238,25 @@ async fn an_owner_sees_and_changes_only_its_own_keys() {
         ]
         .map(|action| (by_alice.0, by_alice.1, action, Some("req-7")))
     );
+    assert_eq!(record.created_by, Some(Actor::new(ActorKind::Owner, "alice")));
+
+    // An owner never learns who else made its keys: an admin key's id stays with admins.
+    let by_admin = app
+        .store
+        .create_by(&Actor::admin_key("adminkey0001"), NewKey::new("issued").owner("alice"))
+        .await
+        .expect("create as an admin key")
+        .record;
+    let shown = app
+        .call(Some("alice"), "GET", &format!("/{}", by_admin.id), None)
+        .await;
+    assert_eq!(shown.status, 200, "{}", shown.json);
+    let listed = app.call(Some("alice"), "GET", "", None).await;
+    for answer in [&shown.json, &listed.json] {
+        let text = answer.to_string();
+        assert!(!text.contains("adminkey0001"), "{text}");
+        assert!(!text.contains("created_by"), "{text}");
+    }
 }
 
 #[tokio::test]

@@ -20,8 +20,17 @@ pub(crate) fn key(record: &KeyRecord, owner_stops: Option<&str>, now: UnixSecond
         "permissions": record.permissions,
         "metadata": record.metadata,
         "created_at": rfc3339(record.created_at),
+        "created_by": creator(record),
         "expires_at": record.expires_at.map(rfc3339),
         "last_used_at": record.last_used_at.map(rfc3339),
+    })
+}
+
+/// Who created a key (schema `Creator`), named as audit entries name their actor; null
+/// when unknown (created before keygate recorded it, its creation entry pruned).
+fn creator(record: &KeyRecord) -> Value {
+    record.created_by.as_ref().map_or(Value::Null, |by| {
+        json!({ "kind": by.kind().as_str(), "name": by.name() })
     })
 }
 

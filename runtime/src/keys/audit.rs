@@ -141,6 +141,19 @@ impl Actor {
     }
 }
 
+/// A key's stored creator (`created_by_kind`, `created_by` columns) read back: both or
+/// neither (a key whose creation entry was pruned before the column existed), else the
+/// reason the row is corrupt.
+pub(crate) fn creator(kind: Option<String>, name: Option<String>) -> Result<Option<Actor>, String> {
+    match (kind, name) {
+        (Some(kind), Some(name)) => ActorKind::parse(&kind)
+            .map(|kind| Some(Actor::new(kind, name)))
+            .ok_or_else(|| format!("unknown creator kind `{kind}`")),
+        (None, None) => Ok(None),
+        _ => Err("half of its creator is missing".to_owned()),
+    }
+}
+
 /// What a change did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum AuditAction {

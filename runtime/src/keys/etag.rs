@@ -67,6 +67,7 @@ mod tests {
             owner_epoch: 0,
             roles: Default::default(),
             created_at: 1,
+            created_by: None,
             expires_at: None,
             last_used_at: None,
             status: KeyStatus::Active,

@@ -138,7 +138,7 @@ impl KeyStore for MemoryStore {
             None => 0,
         };
         let hash = secret_hash(&generated);
-        let record = new_record(spec, generated.key_id, hash, epoch, now);
+        let record = new_record(spec, generated.key_id, hash, epoch, by, now);
         let target = AuditTarget::Key(record.id.clone());
         let draft = Draft::new(by, now, AuditAction::Create, target, created(&record));
         inner.append(draft, self.retention);

@@ -4,6 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::time::Duration;
 
+use super::audit::Actor;
 use super::clock::{secs, UnixSeconds};
 use super::error::StoreError;
 use super::permissions::{method_set, Permissions};
@@ -134,6 +135,9 @@ pub struct KeyRecord {
     pub roles: BTreeSet<String>,
     /// When the key was created.
     pub created_at: UnixSeconds,
+    /// Who created it (kind and name, no request id), as its audit entry says; `None` for a
+    /// key created before keygate recorded it whose creation entry was pruned.
+    pub created_by: Option<Actor>,
     /// When the key stops working (exclusive), or never.
     pub expires_at: Option<UnixSeconds>,
     /// When the key was last used (recorded at most once a minute).
@@ -512,6 +516,7 @@ pub(crate) fn new_record(
     key_id: String,
     secret_hash: [u8; 32],
     owner_epoch: u64,
+    by: &Actor,
     now: UnixSeconds,
 ) -> KeyRecord {
     KeyRecord {
@@ -522,6 +527,7 @@ pub(crate) fn new_record(
         owner_epoch,
         roles: spec.roles,
         created_at: now,
+        created_by: Some(Actor::new(by.kind(), by.name())),
         expires_at: spec.expiry.resolve(now),
         last_used_at: None,
         status: KeyStatus::Active,

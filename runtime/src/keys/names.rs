@@ -318,6 +318,7 @@ mod tests {
             owner_epoch: 0,
             roles: Default::default(),
             created_at: 0,
+            created_by: None,
             expires_at: None,
             last_used_at: None,
             status: KeyStatus::Active,

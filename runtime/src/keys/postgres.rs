@@ -16,7 +16,7 @@ macro_rules! key_columns {
     () => {
         "id, name, description, owner, owner_epoch, roles::text, created_at, expires_at, \
          last_used_at, status, schemes::text, permissions::text, secret_sha256, \
-         previous_sha256, previous_until, metadata::text"
+         previous_sha256, previous_until, metadata::text, created_by_kind, created_by"
     };
 }
 

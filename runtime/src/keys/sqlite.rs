@@ -41,7 +41,7 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 const KEY_COLUMNS: &str = "id, name, description, owner, owner_epoch, roles, created_at, \
     expires_at, last_used_at, status, schemes, permissions, secret_sha256, previous_sha256, \
-    previous_until, metadata";
+    previous_until, metadata, created_by_kind, created_by";
 
 /// The names keys not revoked use, counted in one pass over the table without building
 /// records or reading hashes: 0 for operations, 1 for schemes.
@@ -353,7 +353,7 @@ fn insert_new(
         None => 0,
     };
     let hash = secret_hash(&generated);
-    let record = new_record(spec, generated.key_id, hash, epoch, now);
+    let record = new_record(spec, generated.key_id, hash, epoch, by, now);
     write_key(tx, &record, false)?;
     let target = AuditTarget::Key(record.id.clone());
     let draft = Draft::new(by, now, AuditAction::Create, target, created(&record));

@@ -131,6 +131,7 @@ async fn sqlite_migrates_a_database_of_the_previous_version() {
     let old = store.get("oldkey123456").await.expect("get").expect("kept");
     assert_eq!(old.name, "old");
     assert!(old.metadata.is_empty());
+    assert_eq!(old.created_by, None, "no audit entry names its creator");
     let disabled = store.disable("oldkey123456").await.expect("disable");
     assert_eq!(disabled.status, keygate::keys::KeyStatus::Disabled);
     let page = store
@@ -150,7 +151,52 @@ async fn sqlite_migrates_a_database_of_the_previous_version() {
     let version: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .expect("user version");
-    assert_eq!(version, 2);
+    assert_eq!(version, 3);
+}
+
+/// A database of schema 2 (audit log, no creator column) migrates, and each key's creator
+/// is taken from its `create` entry; a key whose entry is gone stays unknown.
+#[tokio::test]
+async fn sqlite_fills_in_creators_from_the_audit_log_when_it_migrates() {
+    let dir = TempDir::new("migrate-creators");
+    let path = dir.file("keys.db");
+    {
+        let conn = rusqlite::Connection::open(&path).expect("raw open");
+        conn.execute_batch(SCHEMA_1).expect("schema 1");
+        conn.execute_batch(SCHEMA_1_TO_2).expect("schema 2");
+        conn.execute_batch(
+            "INSERT INTO keys (id, name, owner_epoch, roles, created_at, status, permissions, \
+                 secret_sha256)
+             VALUES ('audited00001', 'audited', 0, '[]', 5, 'active', \
+                 '{\"default_methods\":[\"GET\"],\"per_operation\":{}}', zeroblob(32)),
+                 ('pruned000001', 'pruned', 0, '[]', 5, 'active', \
+                 '{\"default_methods\":[\"GET\"],\"per_operation\":{}}', zeroblob(32));
+             INSERT INTO audit (at, actor_kind, actor, action, target_kind, target, changes)
+             VALUES (5, 'admin_key', 'adminkey0001', 'create', 'key', 'audited00001', '[]'),
+                 (6, 'cli', 'bob', 'update', 'key', 'audited00001', '[]'),
+                 (7, 'cli', 'bob', 'update', 'key', 'pruned000001', '[]'),
+                 (8, 'cli', 'carol', 'create', 'owner', 'pruned000001', '[]');
+             PRAGMA user_version = 2;",
+        )
+        .expect("keys of schema 2");
+    }
+    let store = SqliteStore::open(&path).expect("open migrates");
+    let audited = store.get("audited00001").await.expect("get").expect("kept");
+    assert_eq!(
+        audited.created_by,
+        Some(keygate::keys::Actor::admin_key("adminkey0001")),
+        "the create entry's actor, not a later one's"
+    );
+    let pruned = store.get("pruned000001").await.expect("get").expect("kept");
+    assert_eq!(pruned.created_by, None, "no create entry of this key");
+    let page = store
+        .list(keygate::keys::KeyQuery::new(KeyFilter::default()))
+        .await
+        .expect("list");
+    assert_eq!(page.keys.len(), 2);
+    // Keys created from now on carry their creator.
+    let new = store.create(NewKey::new("new")).await.expect("create");
+    assert_eq!(new.record.created_by, Some(keygate::keys::Actor::default()));
 }
 
 /// Schema version 1, as the previous keygate wrote it.
@@ -178,6 +224,44 @@ const SCHEMA_1: &str = "
         previous_until  INTEGER
     );
     CREATE INDEX keys_owner ON keys (owner);
+";
+
+/// Migration 2, as the previous keygate applied it after [`SCHEMA_1`].
+const SCHEMA_1_TO_2: &str = "
+    ALTER TABLE keys ADD COLUMN metadata TEXT;
+    CREATE TABLE deleted_keys (
+        id         TEXT PRIMARY KEY NOT NULL,
+        deleted_at INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TRIGGER keys_never_reuse BEFORE INSERT ON keys
+        WHEN EXISTS (SELECT 1 FROM deleted_keys WHERE id = NEW.id)
+    BEGIN
+        SELECT RAISE(ABORT, 'this key id was deleted and is never issued again');
+    END;
+    DROP INDEX keys_owner;
+    CREATE INDEX keys_by_created ON keys (created_at, id);
+    CREATE INDEX keys_by_owner ON keys (owner, created_at, id);
+    CREATE INDEX keys_by_status ON keys (status, created_at, id);
+    CREATE INDEX keys_by_name ON keys (name, created_at, id);
+    CREATE INDEX keys_by_expiry ON keys (expires_at, created_at, id) WHERE expires_at IS NOT NULL;
+    CREATE TABLE audit (
+        seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+        at          INTEGER NOT NULL,
+        actor_kind  TEXT NOT NULL,
+        actor       TEXT NOT NULL,
+        action      TEXT NOT NULL,
+        target_kind TEXT NOT NULL,
+        target      TEXT NOT NULL,
+        changes     TEXT NOT NULL,
+        request_id  TEXT
+    );
+    CREATE INDEX audit_by_target ON audit (target, seq);
+    CREATE INDEX audit_by_actor ON audit (actor, seq);
+    CREATE INDEX audit_by_time ON audit (at);
+    CREATE TRIGGER audit_append_only BEFORE UPDATE ON audit
+    BEGIN
+        SELECT RAISE(ABORT, 'audit entries are never changed');
+    END;
 ";
 
 /// What keys name is counted alike by every store, bare and cached, after the suite has
@@ -269,5 +353,5 @@ fn sqlite_uses_wal() {
     let version: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .expect("user version");
-    assert_eq!(version, 2);
+    assert_eq!(version, 3);
 }

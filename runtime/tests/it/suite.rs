@@ -37,6 +37,7 @@ pub(crate) async fn suite<S: KeyStore>(store: &S, clock: &ManualClock) {
     assert_eq!(rec.owner_epoch, 0);
     assert_eq!(rec.roles, set(&["deploy", "read"]));
     assert_eq!(rec.created_at, t0);
+    assert_eq!(rec.created_by, Some(Actor::default()), "the shorthand creates as the app");
     assert_eq!(rec.expires_at, Some(t0 + 30 * 86_400));
     assert_eq!(rec.last_used_at, None);
     assert_eq!(rec.status, KeyStatus::Active);
@@ -141,6 +142,7 @@ pub(crate) async fn suite<S: KeyStore>(store: &S, clock: &ManualClock) {
     assert_eq!(parsed_new.key_id, rec.id, "rotation keeps the key id");
     let rotated = store.get(&rec.id).await.expect("get").expect("exists");
     assert_ne!(rotated.hashes.current, old_hash);
+    assert_eq!(rotated.created_by, rec.created_by, "a rotation keeps the creator");
     assert_eq!(
         rotated.hashes.previous,
         Some((old_hash, clock.now() + 3600))
@@ -345,8 +347,12 @@ pub(crate) async fn lifecycle_suite<S: KeyStore>(store: &S, clock: &ManualClock)
         .await
         .expect("create");
     let id = issued.record.id.clone();
+    // The creator is the actor without the request id, and no change moves it.
+    let creator = Some(Actor::cli("ops"));
+    assert_eq!(issued.record.created_by, creator);
     let disabled = store.disable(&id).await.expect("disable");
     assert_eq!(disabled.status, KeyStatus::Disabled);
+    assert_eq!(disabled.created_by, creator);
     assert_eq!(disabled.state(clock.now()), KeyState::Disabled);
     let got = store.get(&id).await.expect("get").expect("exists");
     assert_eq!(got.status, KeyStatus::Disabled);
@@ -357,6 +363,7 @@ pub(crate) async fn lifecycle_suite<S: KeyStore>(store: &S, clock: &ManualClock)
         .await
         .expect("list");
     assert_eq!(ids_of(&disabled_page.keys), vec![id.clone()]);
+    assert_eq!(disabled_page.keys[0].created_by, creator);
     assert_eq!(
         store.enable(&id).await.expect("enable").status,
         KeyStatus::Active
@@ -410,6 +417,7 @@ pub(crate) async fn lifecycle_suite<S: KeyStore>(store: &S, clock: &ManualClock)
     assert_eq!(edited.schemes, Some(set(&["api_key"])));
     assert_eq!(edited.metadata, data);
     assert_eq!(edited.owner.as_deref(), Some("team"));
+    assert_eq!(edited.created_by, creator);
     assert_eq!(
         &*store.get(&id).await.expect("get").expect("exists"),
         &edited
@@ -972,6 +980,7 @@ pub(crate) async fn bulk_suite<S: KeyStore>(store: &S) {
             .expect("get")
             .expect("created");
         assert_eq!(&*got, &key.record);
+        assert_eq!(got.created_by, Some(importer.clone()));
         let log = audit_of(store, &key.record.id).await;
         assert_eq!(log.len(), 1);
         assert_eq!(

@@ -361,6 +361,7 @@ mod tests {
             owner_epoch: 1,
             roles: BTreeSet::new(),
             created_at: NOW - 60,
+            created_by: None,
             expires_at: Some(NOW + 86_400),
             last_used_at: None,
             status: KeyStatus::Active,

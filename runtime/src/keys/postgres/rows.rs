@@ -3,7 +3,7 @@
 use tokio_postgres::types::ToSql;
 use tokio_postgres::Row;
 
-use crate::keys::audit::RawEntry;
+use crate::keys::audit::{creator, RawEntry};
 use crate::keys::error::StoreError;
 use crate::keys::model::{KeyRecord, KeyStatus, Metadata, Owner, SecretHashes};
 use crate::keys::names::{NameInUse, NameKind};
@@ -30,6 +30,8 @@ pub(super) fn read_record(row: &Row) -> Result<KeyRecord, StoreError> {
     let previous_hash: Option<Vec<u8>> = row.try_get(13).map_err(bad)?;
     let previous_until: Option<i64> = row.try_get(14).map_err(bad)?;
     let metadata: Option<String> = row.try_get(15).map_err(bad)?;
+    let created_by = creator(row.try_get(16).map_err(bad)?, row.try_get(17).map_err(bad)?)
+        .map_err(|what| corrupt(&id, &what))?;
     let previous = match (previous_hash, previous_until) {
         (Some(h), Some(until)) => Some((hash(h)?, until)),
         (None, None) => None,
@@ -43,6 +45,7 @@ pub(super) fn read_record(row: &Row) -> Result<KeyRecord, StoreError> {
             .map_err(|_| corrupt(&id, "negative owner epoch"))?,
         roles: serde_json::from_str(&roles).map_err(|_| json_err("roles"))?,
         created_at: row.try_get(6).map_err(bad)?,
+        created_by,
         expires_at: row.try_get(7).map_err(bad)?,
         last_used_at: row.try_get(8).map_err(bad)?,
         status: KeyStatus::parse(&status)
@@ -181,7 +184,8 @@ pub(super) fn read_entry(row: &Row) -> Result<RawEntry, StoreError> {
     })
 }
 
-/// Key rows as columns, for one multi-row insert (`INSERT_KEYS`).
+/// Key rows as columns, for one multi-row insert (`INSERT_KEYS`); the creator is written
+/// here only, since no change alters it.
 #[derive(Default)]
 pub(super) struct KeyColumns {
     id: Vec<String>,
@@ -200,6 +204,8 @@ pub(super) struct KeyColumns {
     previous_sha256: Vec<Option<Vec<u8>>>,
     previous_until: Vec<Option<i64>>,
     metadata: Vec<Option<String>>,
+    created_by_kind: Vec<Option<&'static str>>,
+    created_by: Vec<Option<String>>,
 }
 
 impl KeyColumns {
@@ -221,10 +227,14 @@ impl KeyColumns {
         self.previous_sha256.push(row.previous_sha256);
         self.previous_until.push(row.previous_until);
         self.metadata.push(row.metadata);
+        let creator = r.created_by.as_ref();
+        self.created_by_kind
+            .push(creator.map(|a| a.kind().as_str()));
+        self.created_by.push(creator.map(|a| a.name().to_owned()));
         Ok(())
     }
 
-    pub(super) fn params(&self) -> [&(dyn ToSql + Sync); 16] {
+    pub(super) fn params(&self) -> [&(dyn ToSql + Sync); 18] {
         [
             &self.id,
             &self.name,
@@ -242,6 +252,8 @@ impl KeyColumns {
             &self.previous_sha256,
             &self.previous_until,
             &self.metadata,
+            &self.created_by_kind,
+            &self.created_by,
         ]
     }
 }

@@ -82,6 +82,17 @@ const MIGRATIONS: &[&str] = &[
     CREATE TRIGGER audit_append_only BEFORE UPDATE ON {s}.audit
         FOR EACH ROW EXECUTE FUNCTION {s}.audit_append_only();
 ",
+    // Who created each key, as its audit entry names it: filled from the creation entry
+    // for keys made before; those whose entry was pruned stay NULL (unknown).
+    "
+    ALTER TABLE {s}.keys ADD COLUMN created_by_kind text, ADD COLUMN created_by text,
+        ADD CONSTRAINT keys_created_by_check
+            CHECK ((created_by_kind IS NULL) = (created_by IS NULL));
+    UPDATE {s}.keys AS k SET created_by_kind = a.actor_kind, created_by = a.actor
+        FROM (SELECT DISTINCT ON (target) target, actor_kind, actor FROM {s}.audit
+              WHERE target_kind = 'key' AND action = 'create' ORDER BY target, seq) AS a
+        WHERE a.target = k.id;
+",
 ];
 
 /// Hashed with the schema name into the advisory lock that its migrations take.

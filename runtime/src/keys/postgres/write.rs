@@ -20,17 +20,17 @@ use crate::keys::model::{new_record, IssuedKey, NewKey, Owner};
 /// key, or by a deleted one: never issued again); the ids inserted.
 const INSERT_KEYS: &str = "INSERT INTO {s}.keys (id, name, description, owner, owner_epoch, \
     roles, created_at, expires_at, last_used_at, status, schemes, permissions, \
-    secret_sha256, previous_sha256, previous_until, metadata) \
+    secret_sha256, previous_sha256, previous_until, metadata, created_by_kind, created_by) \
     SELECT k.id, k.name, k.description, k.owner, k.owner_epoch, k.roles::jsonb, \
     k.created_at, k.expires_at, k.last_used_at, k.status, k.schemes::jsonb, \
     k.permissions::jsonb, k.secret_sha256, k.previous_sha256, k.previous_until, \
-    k.metadata::jsonb \
+    k.metadata::jsonb, k.created_by_kind, k.created_by \
     FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int8[], $6::text[], \
     $7::int8[], $8::int8[], $9::int8[], $10::text[], $11::text[], $12::text[], \
-    $13::bytea[], $14::bytea[], $15::int8[], $16::text[]) \
+    $13::bytea[], $14::bytea[], $15::int8[], $16::text[], $17::text[], $18::text[]) \
     AS k(id, name, description, owner, owner_epoch, roles, created_at, expires_at, \
     last_used_at, status, schemes, permissions, secret_sha256, previous_sha256, \
-    previous_until, metadata) \
+    previous_until, metadata, created_by_kind, created_by) \
     WHERE NOT EXISTS (SELECT 1 FROM {s}.deleted_keys AS d WHERE d.id = k.id) \
     ON CONFLICT (id) DO NOTHING RETURNING id";
 
@@ -135,7 +135,7 @@ impl PostgresStore {
                     .map_or(0, |o| epochs.get(o).copied().unwrap_or(0));
                 let generated = self.format.generate()?;
                 let hash = sha256(generated.secret.expose_secret());
-                let record = new_record(spec.clone(), generated.key_id, hash, epoch, now);
+                let record = new_record(spec.clone(), generated.key_id, hash, epoch, by, now);
                 columns.push(&record)?;
                 drawn.insert(record.id.clone(), (index, record, generated.full));
             }

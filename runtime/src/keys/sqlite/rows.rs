@@ -3,7 +3,7 @@
 use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
 
 use super::{db, to_i64, to_json, KEY_COLUMNS};
-use crate::keys::audit::{Draft, RawEntry};
+use crate::keys::audit::{creator, Actor, Draft, RawEntry};
 use crate::keys::error::StoreError;
 use crate::keys::model::{KeyRecord, KeyStatus, Metadata, Owner, SecretHashes};
 use crate::keys::names::{NameInUse, NameKind};
@@ -30,6 +30,8 @@ pub(super) struct RawKey {
     previous_sha256: Option<Vec<u8>>,
     previous_until: Option<i64>,
     metadata: Option<String>,
+    created_by_kind: Option<String>,
+    created_by: Option<String>,
 }
 
 pub(super) fn raw_key(row: &Row<'_>) -> rusqlite::Result<RawKey> {
@@ -50,6 +52,8 @@ pub(super) fn raw_key(row: &Row<'_>) -> rusqlite::Result<RawKey> {
         previous_sha256: row.get(13)?,
         previous_until: row.get(14)?,
         metadata: row.get(15)?,
+        created_by_kind: row.get(16)?,
+        created_by: row.get(17)?,
     })
 }
 
@@ -68,6 +72,8 @@ impl RawKey {
             _ => return Err(corrupt(&id, "half of a previous secret is missing")),
         };
         let json_err = |what: &str| corrupt(&id, &format!("{what} is not valid JSON"));
+        let created_by = creator(self.created_by_kind, self.created_by)
+            .map_err(|what| corrupt(&id, &what))?;
         Ok(KeyRecord {
             name: self.name,
             description: self.description,
@@ -76,6 +82,7 @@ impl RawKey {
                 .map_err(|_| corrupt(&id, "negative owner epoch"))?,
             roles: serde_json::from_str(&self.roles).map_err(|_| json_err("roles"))?,
             created_at: self.created_at,
+            created_by,
             expires_at: self.expires_at,
             last_used_at: self.last_used_at,
             status: KeyStatus::parse(&self.status)
@@ -116,12 +123,14 @@ pub(super) fn write_key(
         "UPDATE keys SET name = ?2, description = ?3, owner = ?4, owner_epoch = ?5, \
          roles = ?6, created_at = ?7, expires_at = ?8, last_used_at = ?9, status = ?10, \
          schemes = ?11, permissions = ?12, secret_sha256 = ?13, previous_sha256 = ?14, \
-         previous_until = ?15, metadata = ?16 WHERE id = ?1"
+         previous_until = ?15, metadata = ?16, created_by_kind = ?17, created_by = ?18 \
+         WHERE id = ?1"
             .to_owned()
     } else {
         format!(
             "INSERT INTO keys ({KEY_COLUMNS}) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)"
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, \
+             ?17, ?18)"
         )
     };
     let schemes = r.schemes.as_ref().map(to_json).transpose()?;
@@ -150,6 +159,8 @@ pub(super) fn write_key(
         prev_hash,
         prev_until,
         metadata,
+        r.created_by.as_ref().map(|a| a.kind().as_str()),
+        r.created_by.as_ref().map(Actor::name),
     ])
     .map_err(db)?;
     Ok(())

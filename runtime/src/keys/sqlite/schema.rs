@@ -71,6 +71,17 @@ pub(super) const MIGRATIONS: &[&str] = &[
         SELECT RAISE(ABORT, 'audit entries are never changed');
     END;
 ",
+    // Who created each key, as its audit entry names it: filled from the creation entry
+    // for keys made before; those whose entry was pruned stay NULL (unknown).
+    "
+    ALTER TABLE keys ADD COLUMN created_by_kind TEXT;
+    ALTER TABLE keys ADD COLUMN created_by TEXT;
+    UPDATE keys SET (created_by_kind, created_by) = (
+        SELECT actor_kind, actor FROM audit
+        WHERE audit.target = keys.id AND audit.target_kind = 'key' AND audit.action = 'create'
+        ORDER BY audit.seq LIMIT 1
+    );
+",
 ];
 
 pub(super) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
