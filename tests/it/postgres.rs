@@ -420,6 +420,7 @@ async fn a_previous_schema_migrates_and_deleted_ids_never_return() {
     let kept = store.get("oldkey123456").await.expect("get").expect("kept");
     assert_eq!(kept.name, "old");
     assert!(kept.metadata.is_empty());
+    assert_eq!(kept.created_by, None, "no audit entry names its creator");
     let disabled = store.disable("oldkey123456").await.expect("disable");
     assert_eq!(disabled.status, keygate::keys::KeyStatus::Disabled);
     store.delete("oldkey123456").await.expect("delete");
@@ -492,6 +493,105 @@ const POSTGRES_SCHEMA_1: &str = r#"
         '{"default_methods":["GET"],"per_operation":{}}', decode(repeat('00', 32), 'hex'));
 "#;
 
+/// A schema of version 2 (audit log, no creator columns) migrates, and each key's creator
+/// is taken from its `create` entry; a key whose entry is gone stays unknown.
+#[tokio::test]
+async fn creators_are_filled_in_from_the_audit_log_when_schema_2_migrates() {
+    let Some(db) = Db::new("creators").await else {
+        return;
+    };
+    let quoted = format!("\"{}\"", db.schema);
+    let old = [POSTGRES_SCHEMA_1, POSTGRES_SCHEMA_1_TO_2, AUDITED_KEYS].concat();
+    db.admin
+        .batch_execute(&old.replace("{s}", &quoted))
+        .await
+        .expect("schema 2 with keys");
+    let store = db.options().connect().await.expect("connect migrates");
+    let audited = store.get("audited00001").await.expect("get").expect("kept");
+    assert_eq!(
+        audited.created_by,
+        Some(keygate::keys::Actor::admin_key("adminkey0001")),
+        "the create entry's actor, not a later one's"
+    );
+    let kept = store.get("oldkey123456").await.expect("get").expect("kept");
+    assert_eq!(kept.created_by, None, "no create entry of this key");
+    let listed = store
+        .list_all(keygate::keys::KeyFilter::default())
+        .await
+        .expect("list");
+    assert_eq!(listed.len(), 2);
+    let new = store.create(NewKey::new("new")).await.expect("create");
+    assert_eq!(new.record.created_by, Some(keygate::keys::Actor::default()));
+    let got = store.get(&new.record.id).await.expect("get").expect("created");
+    assert_eq!(got.created_by, new.record.created_by);
+    drop(store);
+    db.drop_schema().await;
+}
+
+/// Migration 2, as the previous keygate applied it after [`POSTGRES_SCHEMA_1`].
+const POSTGRES_SCHEMA_1_TO_2: &str = r#"
+    ALTER TABLE {s}.keys ADD COLUMN metadata jsonb;
+    ALTER TABLE {s}.keys DROP CONSTRAINT keys_status_check;
+    ALTER TABLE {s}.keys ADD CONSTRAINT keys_status_check
+        CHECK (status IN ('active', 'revoked', 'disabled'));
+    CREATE TABLE {s}.deleted_keys (
+        id         text COLLATE "C" PRIMARY KEY,
+        deleted_at bigint NOT NULL
+    );
+    CREATE FUNCTION {s}.keys_never_reuse() RETURNS trigger LANGUAGE plpgsql AS $f$
+    BEGIN
+        IF EXISTS (SELECT 1 FROM {s}.deleted_keys WHERE id = NEW.id) THEN
+            RAISE EXCEPTION 'this key id was deleted and is never issued again'
+                USING ERRCODE = 'unique_violation';
+        END IF;
+        RETURN NEW;
+    END $f$;
+    CREATE TRIGGER keys_never_reuse BEFORE INSERT ON {s}.keys
+        FOR EACH ROW EXECUTE FUNCTION {s}.keys_never_reuse();
+    DROP INDEX {s}.keys_owner;
+    CREATE INDEX keys_by_created ON {s}.keys (created_at, id);
+    CREATE INDEX keys_by_owner ON {s}.keys (owner, created_at, id);
+    CREATE INDEX keys_by_status ON {s}.keys (status, created_at, id);
+    CREATE INDEX keys_by_name ON {s}.keys (name, created_at, id);
+    CREATE INDEX keys_by_expiry ON {s}.keys (expires_at, created_at, id)
+        WHERE expires_at IS NOT NULL;
+    CREATE TABLE {s}.audit (
+        seq         bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        at          bigint NOT NULL,
+        actor_kind  text NOT NULL,
+        actor       text COLLATE "C" NOT NULL,
+        action      text NOT NULL,
+        target_kind text NOT NULL,
+        target      text COLLATE "C" NOT NULL,
+        changes     jsonb NOT NULL,
+        request_id  text
+    );
+    CREATE INDEX audit_by_target ON {s}.audit (target, seq);
+    CREATE INDEX audit_by_actor ON {s}.audit (actor, seq);
+    CREATE INDEX audit_by_time ON {s}.audit (at);
+    CREATE FUNCTION {s}.audit_append_only() RETURNS trigger LANGUAGE plpgsql AS $f$
+    BEGIN
+        RAISE EXCEPTION 'audit entries are never changed';
+    END $f$;
+    CREATE TRIGGER audit_append_only BEFORE UPDATE ON {s}.audit
+        FOR EACH ROW EXECUTE FUNCTION {s}.audit_append_only();
+    INSERT INTO {s}.keygate_migrations (version) VALUES (2);
+"#;
+
+/// A key of schema 2 with its audit trail (created by an admin key, then edited by the
+/// CLI); the key of [`POSTGRES_SCHEMA_1`] has an edit but no create entry (pruned).
+const AUDITED_KEYS: &str = r#"
+    INSERT INTO {s}.keys (id, name, owner_epoch, roles, created_at, status, permissions,
+        secret_sha256)
+    VALUES ('audited00001', 'audited', 0, '[]', 5, 'active',
+        '{"default_methods":["GET"],"per_operation":{}}', decode(repeat('00', 32), 'hex'));
+    INSERT INTO {s}.audit (at, actor_kind, actor, action, target_kind, target, changes)
+    VALUES (5, 'admin_key', 'adminkey0001', 'create', 'key', 'audited00001', '[]'),
+        (6, 'cli', 'bob', 'update', 'key', 'audited00001', '[]'),
+        (7, 'cli', 'bob', 'update', 'key', 'oldkey123456', '[]'),
+        (8, 'cli', 'carol', 'create', 'owner', 'oldkey123456', '[]');
+"#;
+
 #[tokio::test]
 async fn migrations_run_once_when_instances_start_together_and_newer_schemas_are_refused() {
     let Some(db) = Db::new("migrations").await else {
@@ -517,7 +617,7 @@ async fn migrations_run_once_when_instances_start_together_and_newer_schemas_are
         .iter()
         .map(|row| row.get(0))
         .collect();
-    assert_eq!(versions, [1, 2], "each migration applied once");
+    assert_eq!(versions, [1, 2, 3], "each migration applied once");
     let issued = stores[0].create(NewKey::new("k")).await.expect("create");
     for store in &stores[1..] {
         assert_eq!(
