@@ -3,7 +3,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use keygate::keys::{KeyRecord, KeyState, Metadata, Owner, Permissions, Preset, UnixSeconds};
+use keygate::keys::{
+    Actor, KeyRecord, KeyState, Metadata, Owner, Permissions, Preset, UnixSeconds,
+};
 use serde::Serialize;
 
 use super::civil::rfc3339;
@@ -127,12 +129,29 @@ pub(crate) struct RecordJson<'a> {
     status: &'static str,
     status_reason: Option<&'static str>,
     created_at: String,
+    created_by: Option<CreatorJson<'a>>,
     expires_at: Option<String>,
     last_used_at: Option<String>,
     schemes: Option<&'a BTreeSet<String>>,
     permissions: PermissionsJson<'a>,
     metadata: &'a Metadata,
     previous_secret_valid_until: Option<String>,
+}
+
+/// Who created a key, as the admin API and the audit log name actors.
+#[derive(Debug, Serialize)]
+struct CreatorJson<'a> {
+    kind: &'static str,
+    name: &'a str,
+}
+
+/// `cli:alice`, `admin_key:<id>`, as `keygate keys audit` shows actors; `unknown` for a
+/// key whose creation was not recorded.
+fn creator_text(by: Option<&Actor>) -> String {
+    by.map_or_else(
+        || "unknown".to_owned(),
+        |a| printable(&format!("{}:{}", a.kind().as_str(), a.name())),
+    )
 }
 
 #[derive(Debug, Serialize)]
@@ -159,6 +178,10 @@ pub(crate) fn record_json<'a>(
         status: status.shown.name(),
         status_reason: status.reason,
         created_at: rfc3339(record.created_at),
+        created_by: record.created_by.as_ref().map(|a| CreatorJson {
+            kind: a.kind().as_str(),
+            name: a.name(),
+        }),
         expires_at: record.expires_at.map(rfc3339),
         last_used_at: record.last_used_at.map(rfc3339),
         schemes: record.schemes.as_ref(),
@@ -242,6 +265,7 @@ fn record_rows(
         ("owner".into(), owner_text),
         ("status".into(), status(record, owner, now).text()),
         ("created".into(), rfc3339(record.created_at)),
+        ("created by".into(), creator_text(record.created_by.as_ref())),
         ("expires".into(), time_or(record.expires_at, "never")),
         ("last used".into(), time_or(record.last_used_at, "never")),
         (
@@ -436,6 +460,30 @@ mod tests {
         assert_eq!(value["permissions"]["preset"], "full");
         assert_eq!(value["previous_secret_valid_until"], "2026-11-23T14:10:30Z");
         assert_eq!(value["status"], "active");
+        assert_eq!(value["created_by"], serde_json::Value::Null);
+        let mut by_cli = r.clone();
+        by_cli.created_by = Some(Actor::cli("alice"));
+        let value = serde_json::to_value(record_json(&by_cli, None, NOW)).expect("serialize");
+        assert_eq!(
+            value["created_by"],
+            serde_json::json!({ "kind": "cli", "name": "alice" })
+        );
+    }
+
+    #[test]
+    fn show_names_the_creator_or_says_it_is_unknown() {
+        let mut r = record(Permissions::read_only());
+        let line = |r: &KeyRecord| {
+            let text = record_text(r, Some(&owner(true, 1)), NOW);
+            text.lines()
+                .find(|l| l.starts_with("created by:"))
+                .map(|l| l.split_whitespace().skip(2).collect::<Vec<_>>().join(" "))
+        };
+        assert_eq!(line(&r).as_deref(), Some("unknown"));
+        r.created_by = Some(Actor::admin_key("adminkey0001"));
+        assert_eq!(line(&r).as_deref(), Some("admin_key:adminkey0001"));
+        r.created_by = Some(Actor::app("job\u{1b}[31m"));
+        assert_eq!(line(&r).as_deref(), Some("app:job\u{fffd}[31m"));
     }
 
     #[test]
