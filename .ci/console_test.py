@@ -12,6 +12,7 @@ import urllib.request
 
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
@@ -229,6 +230,31 @@ try:
     if secret in left or secret in driver.page_source:
         sys.exit("FAIL: going back shows the key again")
 
+    step("the keys table and the key page name who created each key")
+    admin_id = ADMIN.split("_")[1]
+    driver.get(CONSOLE + "?name=partner-stats")
+    wait.until(EC.text_to_be_present_in_element((By.ID, "keys-body"), "partner-stats"))
+
+    def created_by_cells():
+        headers = [th.text for th in driver.find_elements(By.CSS_SELECTOR, "#keys thead th")]
+        at = headers.index("Created by")
+        expect("the column after Created", headers[at - 1], "Created")
+        return [row.find_elements(By.XPATH, "./th|./td")[at].text
+                for row in driver.find_elements(By.CSS_SELECTOR, "#keys-body tr")]
+    # The console acts as its session's admin key, so the key it made is that key's.
+    expect("Created by of the key the console made", created_by_cells(),
+           [f"{admin_id} (admin key)"])
+    driver.get(CONSOLE + "?name=console-reader")
+    wait.until(EC.text_to_be_present_in_element((By.ID, "keys-body"), "console-reader"))
+    made_by_cli = created_by_cells()
+    if len(made_by_cli) != 1 or not made_by_cli[0].endswith(" (cli)"):
+        sys.exit(f"FAIL: the key `keygate keys create` made shows Created by {made_by_cli}")
+    driver.get(CONSOLE + "key?id=" + key_id)
+    wait.until(EC.text_to_be_present_in_element((By.ID, "key-details"), key_id))
+    shown = driver.find_element(
+        By.XPATH, "//dl[@id='key-details']/dt[.='Created by']/following-sibling::dd[1]").text
+    expect("Created by on the key page", shown, f"{admin_id} (admin key)")
+
     step("new key: a role and one scheme; the operations grouped by path")
     driver.get(CONSOLE + "new")
     wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, "input[name=scheme][value=api_key]")))
@@ -374,7 +400,10 @@ try:
     def column(n):
         return [td.text for td in driver.find_elements(By.CSS_SELECTOR, f"#audit-body td:nth-child({n})")]
     try:
-        wait.until(lambda d: set(column(4)) == {f"key {key_id}"})
+        # The rows are replaced when the filtered page arrives: a cell read meanwhile is
+        # stale, and the wait reads again.
+        WebDriverWait(driver, 10, ignored_exceptions=[StaleElementReferenceException]).until(
+            lambda d: set(column(4)) == {f"key {key_id}"})
     except Exception:
         sys.exit(f"FAIL: the audit page filtered by target shows {column(4)}")
     expect("the key's audit trail, newest first", column(3),

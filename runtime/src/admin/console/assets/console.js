@@ -126,6 +126,13 @@ function permissionsSummary(k) {
   return text;
 }
 
+// Who created a key, written as the audit page writes an actor; "unknown" when the API
+// answers null (created before keygate recorded it, its audit entry pruned).
+function creatorText(k) {
+  const by = k.created_by;
+  return by ? `${by.name} (${by.kind.replace("_", " ")})` : "unknown";
+}
+
 function cell(row, text, cls) {
   const td = document.createElement("td");
   td.textContent = text == null ? "" : text;
@@ -186,12 +193,13 @@ function keysPage() {
       expiryCell(row, k);
       cell(row, k.last_used_at ? when(k.last_used_at) : "never");
       cell(row, when(k.created_at));
+      cell(row, creatorText(k), k.created_by ? "" : "unknown");
       body.appendChild(row);
     }
     if (page.items.length === 0) {
       const row = document.createElement("tr");
       const td = cell(row, "No keys match.");
-      td.colSpan = 9;
+      td.colSpan = 10;
       body.appendChild(row);
     }
     next = page.next_cursor;
@@ -471,6 +479,7 @@ async function keyPage(s) {
     detail(list, "Expires", key.expires_at ? when(key.expires_at) : "never");
     detail(list, "Last used", key.last_used_at ? when(key.last_used_at) : "never");
     detail(list, "Created", when(key.created_at));
+    detail(list, "Created by", creatorText(key));
     if (!s.can_change) return;
     const revoked = key.status === "revoked";
     $("disable-key").hidden = revoked || key.status === "disabled";
