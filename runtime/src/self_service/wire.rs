@@ -66,8 +66,9 @@ pub(crate) fn owner_key_request(body: &[u8]) -> Result<OwnerKeyRequest, Vec<Fiel
     })
 }
 
-/// A key as its owner sees it: no owner epoch, metadata or per-operation entries, and
-/// never a secret or a hash.
+/// A key as its owner sees it: no owner epoch, metadata or per-operation entries, no
+/// creator (it may be an admin key, whose id is not the owner's to know), and never a
+/// secret or a hash.
 #[derive(Debug, Serialize)]
 pub(crate) struct OwnerKeyView<'a> {
     id: &'a str,
