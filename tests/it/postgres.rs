@@ -522,7 +522,11 @@ async fn creators_are_filled_in_from_the_audit_log_when_schema_2_migrates() {
     assert_eq!(listed.len(), 2);
     let new = store.create(NewKey::new("new")).await.expect("create");
     assert_eq!(new.record.created_by, Some(keygate::keys::Actor::default()));
-    let got = store.get(&new.record.id).await.expect("get").expect("created");
+    let got = store
+        .get(&new.record.id)
+        .await
+        .expect("get")
+        .expect("created");
     assert_eq!(got.created_by, new.record.created_by);
     drop(store);
     db.drop_schema().await;

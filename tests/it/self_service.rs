@@ -238,12 +238,18 @@ async fn an_owner_sees_and_changes_only_its_own_keys() {
         ]
         .map(|action| (by_alice.0, by_alice.1, action, Some("req-7")))
     );
-    assert_eq!(record.created_by, Some(Actor::new(ActorKind::Owner, "alice")));
+    assert_eq!(
+        record.created_by,
+        Some(Actor::new(ActorKind::Owner, "alice"))
+    );
 
     // An owner never learns who else made its keys: an admin key's id stays with admins.
     let by_admin = app
         .store
-        .create_by(&Actor::admin_key("adminkey0001"), NewKey::new("issued").owner("alice"))
+        .create_by(
+            &Actor::admin_key("adminkey0001"),
+            NewKey::new("issued").owner("alice"),
+        )
         .await
         .expect("create as an admin key")
         .record;

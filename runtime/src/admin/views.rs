@@ -29,9 +29,10 @@ pub(crate) fn key(record: &KeyRecord, owner_stops: Option<&str>, now: UnixSecond
 /// Who created a key (schema `Creator`), named as audit entries name their actor; null
 /// when unknown (created before keygate recorded it, its creation entry pruned).
 fn creator(record: &KeyRecord) -> Value {
-    record.created_by.as_ref().map_or(Value::Null, |by| {
-        json!({ "kind": by.kind().as_str(), "name": by.name() })
-    })
+    record.created_by.as_ref().map_or(
+        Value::Null,
+        |by| json!({ "kind": by.kind().as_str(), "name": by.name() }),
+    )
 }
 
 /// A created or rotated key with the full key (schema `Issued`): the only answers that

@@ -37,7 +37,11 @@ pub(crate) async fn suite<S: KeyStore>(store: &S, clock: &ManualClock) {
     assert_eq!(rec.owner_epoch, 0);
     assert_eq!(rec.roles, set(&["deploy", "read"]));
     assert_eq!(rec.created_at, t0);
-    assert_eq!(rec.created_by, Some(Actor::default()), "the shorthand creates as the app");
+    assert_eq!(
+        rec.created_by,
+        Some(Actor::default()),
+        "the shorthand creates as the app"
+    );
     assert_eq!(rec.expires_at, Some(t0 + 30 * 86_400));
     assert_eq!(rec.last_used_at, None);
     assert_eq!(rec.status, KeyStatus::Active);
@@ -142,7 +146,10 @@ pub(crate) async fn suite<S: KeyStore>(store: &S, clock: &ManualClock) {
     assert_eq!(parsed_new.key_id, rec.id, "rotation keeps the key id");
     let rotated = store.get(&rec.id).await.expect("get").expect("exists");
     assert_ne!(rotated.hashes.current, old_hash);
-    assert_eq!(rotated.created_by, rec.created_by, "a rotation keeps the creator");
+    assert_eq!(
+        rotated.created_by, rec.created_by,
+        "a rotation keeps the creator"
+    );
     assert_eq!(
         rotated.hashes.previous,
         Some((old_hash, clock.now() + 3600))

@@ -265,7 +265,10 @@ fn record_rows(
         ("owner".into(), owner_text),
         ("status".into(), status(record, owner, now).text()),
         ("created".into(), rfc3339(record.created_at)),
-        ("created by".into(), creator_text(record.created_by.as_ref())),
+        (
+            "created by".into(),
+            creator_text(record.created_by.as_ref()),
+        ),
         ("expires".into(), time_or(record.expires_at, "never")),
         ("last used".into(), time_or(record.last_used_at, "never")),
         (

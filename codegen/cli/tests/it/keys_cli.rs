@@ -394,13 +394,19 @@ fn changes_are_audited_under_the_os_user() {
     .ok()
     .json();
     let id = text(&made, "id");
-    assert_eq!(made["created_by"], json!({ "kind": "cli", "name": "alice" }));
+    assert_eq!(
+        made["created_by"],
+        json!({ "kind": "cli", "name": "alice" })
+    );
     as_user("bob", &["revoke", &id]).ok();
     // The creator stays alice's, whoever changes the key or shows it.
     let shown = as_user("dave", &["show", &id]).ok();
     assert_eq!(shown.field("created by"), "cli:alice");
     let shown = as_user("dave", &["show", &id, "--json"]).ok().json();
-    assert_eq!(shown["created_by"], json!({ "kind": "cli", "name": "alice" }));
+    assert_eq!(
+        shown["created_by"],
+        json!({ "kind": "cli", "name": "alice" })
+    );
     as_user("carol", &["disable-owner", "o"]).ok();
     let store = SqliteStore::open(&db).expect("open");
     let log = block_on(store.audit(AuditQuery::new())).expect("audit");

@@ -72,8 +72,8 @@ impl RawKey {
             _ => return Err(corrupt(&id, "half of a previous secret is missing")),
         };
         let json_err = |what: &str| corrupt(&id, &format!("{what} is not valid JSON"));
-        let created_by = creator(self.created_by_kind, self.created_by)
-            .map_err(|what| corrupt(&id, &what))?;
+        let created_by =
+            creator(self.created_by_kind, self.created_by).map_err(|what| corrupt(&id, &what))?;
         Ok(KeyRecord {
             name: self.name,
             description: self.description,
