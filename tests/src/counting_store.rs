@@ -52,6 +52,9 @@ impl<S: KeyStore> KeyStore for CountingStore<S> {
         owner_summary,
         list_owners,
         audit,
+        create_session,
+        get_session,
+        delete_session,
     );
 
     async fn get(&self, id: &str) -> Result<Option<Arc<KeyRecord>>, StoreError> {

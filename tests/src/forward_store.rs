@@ -105,4 +105,32 @@ macro_rules! forward_key_store {
             ::keygate::keys::KeyStore::record_use(&self.$inner, id, at).await
         }
     };
+    (@one $inner:ident create_session) => {
+        async fn create_session(
+            &self,
+            session: ::keygate::keys::ConsoleSession,
+        ) -> ::core::result::Result<(), ::keygate::keys::StoreError> {
+            ::keygate::keys::KeyStore::create_session(&self.$inner, session).await
+        }
+    };
+    (@one $inner:ident get_session) => {
+        async fn get_session(
+            &self,
+            id_sha256: &[u8; 32],
+            now: ::keygate::keys::UnixSeconds,
+        ) -> ::core::result::Result<
+            ::core::option::Option<::keygate::keys::ConsoleSession>,
+            ::keygate::keys::StoreError,
+        > {
+            ::keygate::keys::KeyStore::get_session(&self.$inner, id_sha256, now).await
+        }
+    };
+    (@one $inner:ident delete_session) => {
+        async fn delete_session(
+            &self,
+            id_sha256: &[u8; 32],
+        ) -> ::core::result::Result<(), ::keygate::keys::StoreError> {
+            ::keygate::keys::KeyStore::delete_session(&self.$inner, id_sha256).await
+        }
+    };
 }

@@ -61,7 +61,7 @@ use std::sync::Arc;
 
 use secrecy::SecretString;
 
-use self::console::session::{SessionVerifier, Sessions, ADMIN_KEY_SCHEME};
+use self::console::session::{LocalSessions, SessionVerifier, Sessions, ADMIN_KEY_SCHEME};
 use crate::keys::{Clock, KeyFormat, KeyStore, Keyring, SystemClock};
 use crate::spec::Spec;
 use crate::ForScheme;
@@ -88,7 +88,8 @@ pub struct Admin<S> {
     format: KeyFormat,
     clock: Arc<dyn Clock>,
     secure_cookies: bool,
-    sessions: Arc<Sessions>,
+    /// The one-time links and the sessions they open (admin keys' are in the store).
+    local: Arc<LocalSessions>,
 }
 
 impl<S: KeyStore> Admin<S> {
@@ -100,7 +101,7 @@ impl<S: KeyStore> Admin<S> {
             format: KeyFormat::default(),
             clock: Arc::new(SystemClock),
             secure_cookies: false,
-            sessions: Arc::new(Sessions::default()),
+            local: Arc::new(LocalSessions::default()),
         }
     }
 
@@ -131,7 +132,7 @@ impl<S: KeyStore> Admin<S> {
     /// For a tool run by whoever already holds the key database, never for a server
     /// others reach.
     pub fn one_time_login(&self, operator: &str) -> Option<SecretString> {
-        self.sessions
+        self.local
             .add_link(operator, self.clock.now())
             .map(SecretString::from)
     }
@@ -143,14 +144,16 @@ impl<S: KeyStore> Admin<S> {
                 .with_format(self.format.clone())
                 .with_clock(ArcClock(Arc::clone(&self.clock))),
         );
-        let sessions = self.sessions;
+        let sessions = Arc::new(Sessions {
+            local: self.local,
+            keyring: Arc::clone(&keyring),
+        });
         // Admin keys for `admin_key`, console sessions (and their CSRF tokens) for the rest.
         let verifier = ForScheme::new(
             ADMIN_KEY_SCHEME,
             Arc::clone(&keyring),
             SessionVerifier {
                 sessions: Arc::clone(&sessions),
-                store: Arc::clone(&self.store),
                 clock: Arc::clone(&self.clock),
             },
         );

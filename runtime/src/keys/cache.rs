@@ -17,6 +17,7 @@ use super::error::StoreError;
 use super::model::{IssuedKey, KeyRecord, NewKey, Owner};
 use super::names::NameInUse;
 use super::page::{KeyPage, KeyQuery, OwnerPage, OwnerQuery, OwnerSummary};
+use super::session::ConsoleSession;
 use super::store::KeyStore;
 
 /// How long a cached answer is trusted when nobody says it changed: the worst-case delay
@@ -357,6 +358,24 @@ impl<S: KeyStore> KeyStore for CachedStore<S> {
 
     async fn names_in_use(&self) -> Result<Vec<NameInUse>, StoreError> {
         self.inner.names_in_use().await
+    }
+
+    // Sessions are never cached: a logout through one instance ends the session on every
+    // instance at once.
+    async fn create_session(&self, session: ConsoleSession) -> Result<(), StoreError> {
+        self.inner.create_session(session).await
+    }
+
+    async fn get_session(
+        &self,
+        id_sha256: &[u8; 32],
+        now: UnixSeconds,
+    ) -> Result<Option<ConsoleSession>, StoreError> {
+        self.inner.get_session(id_sha256, now).await
+    }
+
+    async fn delete_session(&self, id_sha256: &[u8; 32]) -> Result<(), StoreError> {
+        self.inner.delete_session(id_sha256).await
     }
 
     async fn change_key(

@@ -220,8 +220,9 @@ impl<S: KeyStore> Keyring<S> {
         }
     }
 
-    /// Writes `last_used_at` off the request path when a tokio runtime is present.
-    async fn record_use(&self, record: &KeyRecord, now: UnixSeconds) {
+    /// Writes `last_used_at` off the request path when a tokio runtime is present (at most
+    /// once a minute per key); console sessions call it too, as uses of their admin key.
+    pub(crate) async fn record_use(&self, record: &KeyRecord, now: UnixSeconds) {
         if !self.due_for_record(record, now) {
             return;
         }

@@ -19,6 +19,7 @@ use super::format::KeyFormat;
 use super::model::{new_record, IssuedKey, KeyRecord, NewKey, Owner};
 use super::names::{NameInUse, Tally};
 use super::page::{KeyPage, KeyQuery, OwnerPage, OwnerQuery, OwnerSummary};
+use super::session::{ConsoleSession, SESSIONS_PER_KEY};
 use super::store::KeyStore;
 
 /// A [`KeyStore`] in a `Mutex<HashMap>`. Everything is lost when the process ends.
@@ -39,6 +40,8 @@ struct Inner {
     /// Oldest first.
     audit: VecDeque<AuditEntry>,
     next_seq: u64,
+    /// Console sessions by SHA-256 of their cookie value.
+    sessions: HashMap<[u8; 32], ConsoleSession>,
 }
 
 impl Inner {
@@ -303,6 +306,39 @@ impl KeyStore for MemoryStore {
             .ok_or_else(|| StoreError::NotFound(id.to_owned()))?;
         let record = Arc::make_mut(record);
         record.last_used_at = Some(record.last_used_at.map_or(at, |old| old.max(at)));
+        Ok(())
+    }
+
+    async fn create_session(&self, session: ConsoleSession) -> Result<(), StoreError> {
+        let mut inner = self.lock()?;
+        let now = session.created_at;
+        inner.sessions.retain(|_, s| s.is_live(now));
+        // Oldest first, as the SQL stores order them.
+        let mut held: Vec<(UnixSeconds, [u8; 32])> = (inner.sessions.values())
+            .filter(|s| s.key_id == session.key_id)
+            .map(|s| (s.created_at, s.id_sha256))
+            .collect();
+        held.sort_unstable();
+        let excess = (held.len() + 1).saturating_sub(SESSIONS_PER_KEY);
+        for (_, id) in held.into_iter().take(excess) {
+            inner.sessions.remove(&id);
+        }
+        inner.sessions.insert(session.id_sha256, session);
+        Ok(())
+    }
+
+    async fn get_session(
+        &self,
+        id_sha256: &[u8; 32],
+        now: UnixSeconds,
+    ) -> Result<Option<ConsoleSession>, StoreError> {
+        let inner = self.lock()?;
+        let found = inner.sessions.get(id_sha256).filter(|s| s.is_live(now));
+        Ok(found.cloned())
+    }
+
+    async fn delete_session(&self, id_sha256: &[u8; 32]) -> Result<(), StoreError> {
+        self.lock()?.sessions.remove(id_sha256);
         Ok(())
     }
 

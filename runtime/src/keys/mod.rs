@@ -31,6 +31,7 @@ mod page;
 mod permissions;
 #[cfg(feature = "postgres")]
 mod postgres;
+mod session;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod sql;
 #[cfg(feature = "sqlite")]
@@ -68,4 +69,5 @@ pub use permissions::{operation_key, Permissions, Preset, ANY_METHOD, SAFE_METHO
 pub use postgres::{ListenerState, PostgresOptions, PostgresStore};
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteStore;
+pub use session::{ConsoleSession, SESSIONS_PER_KEY};
 pub use store::KeyStore;

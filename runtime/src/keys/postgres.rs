@@ -27,6 +27,7 @@ mod listener;
 mod options;
 mod rows;
 mod schema;
+mod sessions;
 mod shared;
 mod store;
 mod write;

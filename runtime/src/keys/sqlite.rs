@@ -23,11 +23,13 @@ use super::format::KeyFormat;
 use super::model::{new_record, IssuedKey, KeyRecord, NewKey, Owner};
 use super::names::{sort_names, NameInUse};
 use super::page::{KeyPage, KeyQuery, OwnerPage, OwnerQuery, OwnerSummary};
+use super::session::ConsoleSession;
 use super::sql::{self, Param};
 use super::store::KeyStore;
 
 mod rows;
 mod schema;
+mod sessions;
 
 use rows::{
     name_in_use, raw_entry, raw_key, read_key, read_owner, write_audit, write_key, write_owner,
@@ -553,6 +555,24 @@ impl KeyStore for SqliteStore {
             Ok(())
         })
         .await
+    }
+
+    async fn create_session(&self, session: ConsoleSession) -> Result<(), StoreError> {
+        self.run(move |conn| sessions::create(conn, &session)).await
+    }
+
+    async fn get_session(
+        &self,
+        id_sha256: &[u8; 32],
+        now: UnixSeconds,
+    ) -> Result<Option<ConsoleSession>, StoreError> {
+        let id = *id_sha256;
+        self.run(move |conn| sessions::get(conn, &id, now)).await
+    }
+
+    async fn delete_session(&self, id_sha256: &[u8; 32]) -> Result<(), StoreError> {
+        let id = *id_sha256;
+        self.run(move |conn| sessions::delete(conn, &id)).await
     }
 
     async fn names_in_use(&self) -> Result<Vec<NameInUse>, StoreError> {

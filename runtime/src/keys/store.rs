@@ -13,6 +13,7 @@ use super::error::StoreError;
 use super::model::{IssuedKey, KeyFilter, KeyRecord, KeyUpdate, NewKey, Owner};
 use super::names::{NameInUse, Tally};
 use super::page::{KeyPage, KeyQuery, OwnerPage, OwnerQuery, OwnerSummary, MAX_PAGE_SIZE};
+use super::session::ConsoleSession;
 
 /// Where keys, owners and the audit log live. [`MemoryStore`](super::MemoryStore),
 /// `SqliteStore` (feature `sqlite`) and `PostgresStore` (feature `postgres`) implement
@@ -113,6 +114,30 @@ pub trait KeyStore: Send + Sync + 'static {
         &self,
         id: &str,
         at: UnixSeconds,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Keeps a web console session (digests only), first removing the sessions expired at
+    /// its `created_at` and, when its admin key already has
+    /// [`SESSIONS_PER_KEY`](super::SESSIONS_PER_KEY), that key's oldest. Sessions are
+    /// never cached ([`CachedStore`](super::CachedStore) forwards these calls), so every
+    /// instance sharing the store sees a login or a logout at once.
+    fn create_session(
+        &self,
+        session: ConsoleSession,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The console session whose cookie value hashes to `id_sha256`, unless it has
+    /// expired by `now` (an expired session is refused before it is pruned).
+    fn get_session(
+        &self,
+        id_sha256: &[u8; 32],
+        now: UnixSeconds,
+    ) -> impl Future<Output = Result<Option<ConsoleSession>, StoreError>> + Send;
+
+    /// Ends a console session (logging out); nothing happens when there is none.
+    fn delete_session(
+        &self,
+        id_sha256: &[u8; 32],
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Every key matching `filter`, a page of [`MAX_PAGE_SIZE`] at a time: for tools

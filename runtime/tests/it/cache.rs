@@ -101,6 +101,9 @@ impl KeyStore for SlowReads {
         list_owners,
         audit,
         record_use,
+        create_session,
+        get_session,
+        delete_session,
     );
 
     async fn get(&self, id: &str) -> Result<Option<Arc<KeyRecord>>, StoreError> {

@@ -21,7 +21,7 @@ use http::{HeaderMap, StatusCode, Uri};
 use secrecy::SecretString;
 use serde_json::json;
 
-use self::session::{session_key, Session, Sessions, Who, COOKIE, SESSION_TTL};
+use self::session::{csrf_token, Session, Sessions, Who, COOKIE, SESSION_TTL};
 use super::problem::{FieldError, Problem};
 use super::time::rfc3339;
 use super::ADMIN_ROLE;
@@ -79,7 +79,7 @@ const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-
 
 /// What the console's handlers share.
 pub(crate) struct Console<S> {
-    pub(crate) sessions: Arc<Sessions>,
+    pub(crate) sessions: Arc<Sessions<S>>,
     pub(crate) store: Arc<S>,
     pub(crate) keyring: Arc<Keyring<S>>,
     pub(crate) format: KeyFormat,
@@ -193,8 +193,8 @@ fn set_cookie(value: &str, path: &str, max_age: i64, secure: bool) -> Option<Hea
 }
 
 /// What the console knows of its session: who it acts as, whether that may change
-/// things, and the CSRF token for changes.
-fn session_view(record: Option<&KeyRecord>, session: &Session) -> serde_json::Value {
+/// things, and the CSRF token for changes (derived from the session's cookie value).
+fn session_view(record: Option<&KeyRecord>, session: &Session, cookie: &str) -> serde_json::Value {
     let (id, name, can_change) = match (record, &session.who) {
         (Some(record), _) => (
             Some(record.id.as_str()),
@@ -212,7 +212,7 @@ fn session_view(record: Option<&KeyRecord>, session: &Session) -> serde_json::Va
     json!({
         "key": { "id": id, "name": name },
         "can_change": can_change,
-        "csrf_token": session.csrf,
+        "csrf_token": csrf_token(cookie),
         "expires_at": rfc3339(session.expires_at),
     })
 }
@@ -238,16 +238,16 @@ async fn current<S: KeyStore>(
     let now = console.clock.now();
     let logged_out = || refused(Problem::unauthorized("not logged in, or the session ended"));
     let cookie = cookie_value(headers).ok_or_else(logged_out)?;
-    let session = console
-        .sessions
-        .get(cookie.expose_secret(), now)
+    let found = console.sessions.get(cookie.expose_secret(), now).await;
+    let session = found
+        .map_err(|e| refused(Problem::from_store(&e)))?
         .ok_or_else(logged_out)?;
-    match session_key(&*console.store, &session, now).await {
+    match console.sessions.acting(&session, now).await {
         Ok(Ok(record)) => Ok((cookie, session, record)),
-        Ok(Err(_)) => {
-            console.sessions.remove(cookie.expose_secret());
-            Err(logged_out())
-        }
+        Ok(Err(_)) => match console.sessions.remove(cookie.expose_secret()).await {
+            Ok(()) => Err(logged_out()),
+            Err(e) => Err(refused(Problem::from_store(&e))),
+        },
         Err(e) => Err(refused(Problem::from_store(&e))),
     }
 }
@@ -257,8 +257,10 @@ async fn show_session<S: KeyStore>(
     headers: HeaderMap,
 ) -> Response {
     match current(&console, &headers).await {
-        Ok((_, session, record)) => {
-            json_answer(StatusCode::OK, &session_view(record.as_deref(), &session))
+        Ok((cookie, session, record)) => {
+            use secrecy::ExposeSecret;
+            let view = session_view(record.as_deref(), &session, cookie.expose_secret());
+            json_answer(StatusCode::OK, &view)
         }
         Err(response) => response,
     }
@@ -292,7 +294,7 @@ async fn login<S: KeyStore>(
     let now = console.clock.now();
     if let Some(token) = field("token") {
         use secrecy::ExposeSecret;
-        let Some(name) = console.sessions.redeem(token.expose_secret(), now) else {
+        let Some(name) = console.sessions.local.redeem(token.expose_secret(), now) else {
             return refused(Problem::unauthorized(
                 "this login link was used already or has expired: start keygate console again",
             ));
@@ -305,7 +307,8 @@ async fn login<S: KeyStore>(
             &original,
             &uri,
             &headers,
-        );
+        )
+        .await;
     }
     let Some(key) = field("key") else {
         return refused(Problem::invalid(vec![FieldError::new(
@@ -361,11 +364,11 @@ async fn login<S: KeyStore>(
         id: record.id.clone(),
         secret_digest: sha256(secret),
     };
-    start_session(&console, who, Some(&record), &original, &uri, &headers)
+    start_session(&console, who, Some(&record), &original, &uri, &headers).await
 }
 
 /// A new session for `who`, ending the one this browser had, and its cookie.
-fn start_session<S: KeyStore>(
+async fn start_session<S: KeyStore>(
     console: &Console<S>,
     who: Who,
     record: Option<&KeyRecord>,
@@ -375,12 +378,16 @@ fn start_session<S: KeyStore>(
 ) -> Response {
     use secrecy::ExposeSecret;
     if let Some(old) = cookie_value(headers) {
-        console.sessions.remove(old.expose_secret());
+        if let Err(e) = console.sessions.remove(old.expose_secret()).await {
+            return refused(Problem::from_store(&e));
+        }
     }
-    let Some((cookie, session)) = console.sessions.create(who, console.clock.now()) else {
-        return refused(Problem::unavailable());
+    let (cookie, session) = match console.sessions.create(who, console.clock.now()).await {
+        Ok(made) => made,
+        Err(e) => return refused(Problem::from_store(&e)),
     };
-    let mut response = json_answer(StatusCode::OK, &session_view(record, &session));
+    let view = session_view(record, &session, &cookie);
+    let mut response = json_answer(StatusCode::OK, &view);
     let secure = console.secure_cookies || over_tls(headers, original);
     if let Some(value) = set_cookie(&cookie, &mount_path(original, uri), SESSION_TTL, secure) {
         response.headers_mut().insert(SET_COOKIE, value);
@@ -407,7 +414,9 @@ async fn logout<S: KeyStore>(
     if !session::csrf_matches(&session, token) {
         return refused(Problem::forbidden("missing or wrong CSRF token"));
     }
-    console.sessions.remove(cookie.expose_secret());
+    if let Err(e) = console.sessions.remove(cookie.expose_secret()).await {
+        return refused(Problem::from_store(&e));
+    }
     let mut response = hardened(StatusCode::NO_CONTENT.into_response());
     let secure = console.secure_cookies || over_tls(&headers, &original);
     if let Some(value) = set_cookie("", &mount_path(&original, &uri), 0, secure) {

@@ -1,12 +1,16 @@
-//! Console sessions: made by logging in with an admin key, held in memory, and verified
-//! as the `console_session` and `console_csrf` schemes of `specs/admin.yaml`. A session
-//! acts as its admin key, whose record is read again on every request.
+//! Console sessions: made by logging in with an admin key, kept in the key store (digests
+//! only, so every instance sharing it knows them), and verified as the `console_session`
+//! and `console_csrf` schemes of `specs/admin.yaml`. A session acts as its admin key,
+//! whose record is read again on every request. `keygate console`'s one-time links and
+//! the operator sessions they open stay in the process's memory.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use crate::digest::{digests_equal, sha256};
-use crate::keys::{Clock, KeyRecord, KeyState, KeyStore, StoreError, UnixSeconds};
+use crate::keys::{
+    Clock, ConsoleSession, KeyRecord, KeyState, KeyStore, Keyring, StoreError, UnixSeconds,
+};
 use crate::verifier::{Principal, Verdict, Verifier, VerifyError, VerifyRequest};
 
 /// The console's cookie: the `console_session` scheme's name in `specs/admin.yaml`.
@@ -18,8 +22,6 @@ pub(crate) const CSRF_SCHEME: &str = "console_csrf";
 pub(crate) const ADMIN_KEY_SCHEME: &str = "admin_key";
 /// How long a session lasts (seconds).
 pub(crate) const SESSION_TTL: i64 = 8 * 3600;
-/// At most this many sessions are held; the oldest goes first.
-const MAX_SESSIONS: usize = 1000;
 
 /// Who a session acts as.
 #[derive(Clone)]
@@ -37,19 +39,10 @@ pub(crate) enum Who {
 #[derive(Clone)]
 pub(crate) struct Session {
     pub(crate) who: Who,
-    /// The CSRF token the console sends with changes (random, shown to the console only).
-    pub(crate) csrf: String,
+    /// SHA-256 of the session's CSRF token ([`csrf_token`] of its cookie value).
+    pub(crate) csrf_digest: [u8; 32],
     pub(crate) created_at: UnixSeconds,
     pub(crate) expires_at: UnixSeconds,
-}
-
-/// The sessions, by SHA-256 of their cookie value (a lookup never compares the value
-/// itself).
-#[derive(Default)]
-pub(crate) struct Sessions {
-    by_digest: Mutex<HashMap<[u8; 32], Session>>,
-    /// One-time login links: SHA-256 of the token, the operator, the expiry.
-    links: Mutex<HashMap<[u8; 32], (String, UnixSeconds)>>,
 }
 
 /// How long a one-time login link works (seconds).
@@ -60,43 +53,60 @@ pub(crate) const LINK_TTL: i64 = 600;
 pub(crate) fn random_token() -> Option<String> {
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes).ok()?;
-    Some(bytes.iter().map(|b| format!("{b:02x}")).collect())
+    Some(hex(&bytes))
 }
 
-impl Sessions {
-    /// A new session acting as `who`: its cookie value and the session.
-    pub(crate) fn create(&self, who: Who, now: UnixSeconds) -> Option<(String, Session)> {
-        let cookie = random_token()?;
-        let session = Session {
-            who,
-            csrf: random_token()?,
-            created_at: now,
-            expires_at: now.saturating_add(SESSION_TTL),
-        };
-        let mut map = self.by_digest.lock().ok()?;
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Labels the CSRF token's derivation, so it is no other digest of the cookie.
+const CSRF_LABEL: &str = "keygate console CSRF token\n";
+
+/// The CSRF token of a session: derived from its cookie value (SHA-256 with a label),
+/// so the server can give it to the page again from the cookie alone while the store
+/// keeps only its digest; knowing it reveals nothing of the cookie.
+pub(crate) fn csrf_token(cookie: &str) -> String {
+    hex(&sha256(&format!("{CSRF_LABEL}{cookie}")))
+}
+
+/// What `keygate console` keeps in its one process: the one-time login links and the
+/// sessions they open (sessions of admin keys live in the store, shared by every
+/// instance).
+#[derive(Default)]
+pub(crate) struct LocalSessions {
+    /// The operator's sessions, by SHA-256 of their cookie value.
+    operators: Mutex<HashMap<[u8; 32], Session>>,
+    /// One-time login links: SHA-256 of the token, the operator, the expiry.
+    links: Mutex<HashMap<[u8; 32], (String, UnixSeconds)>>,
+}
+
+/// At most this many operator sessions are held in memory; the oldest goes first.
+const MAX_LOCAL_SESSIONS: usize = 1000;
+
+impl LocalSessions {
+    fn insert(&self, digest: [u8; 32], session: Session, now: UnixSeconds) -> Option<()> {
+        let mut map = self.operators.lock().ok()?;
         map.retain(|_, s| s.expires_at > now);
-        while map.len() >= MAX_SESSIONS {
+        while map.len() >= MAX_LOCAL_SESSIONS {
             let oldest = map
                 .iter()
                 .min_by_key(|(_, s)| s.created_at)
                 .map(|(k, _)| *k)?;
             map.remove(&oldest);
         }
-        map.insert(sha256(&cookie), session.clone());
-        Some((cookie, session))
+        map.insert(digest, session);
+        Some(())
     }
 
-    /// The live session of this cookie value.
-    pub(crate) fn get(&self, cookie: &str, now: UnixSeconds) -> Option<Session> {
-        let digest = sha256(cookie);
-        let mut map = self.by_digest.lock().ok()?;
-        match map.get(&digest) {
-            Some(s) if s.expires_at > now => Some(s.clone()),
-            Some(_) => {
-                map.remove(&digest);
-                None
-            }
-            None => None,
+    fn get(&self, digest: &[u8; 32], now: UnixSeconds) -> Option<Session> {
+        let map = self.operators.lock().ok()?;
+        map.get(digest).filter(|s| s.expires_at > now).cloned()
+    }
+
+    fn remove(&self, digest: &[u8; 32]) {
+        if let Ok(mut map) = self.operators.lock() {
+            map.remove(digest);
         }
     }
 
@@ -118,18 +128,106 @@ impl Sessions {
         let (operator, expires) = links.remove(&sha256(token))?;
         (expires > now).then_some(operator)
     }
+}
 
-    /// Ends the session of this cookie value.
-    pub(crate) fn remove(&self, cookie: &str) {
-        if let Ok(mut map) = self.by_digest.lock() {
-            map.remove(&sha256(cookie));
+/// The console's sessions: admin keys' in the store (by SHA-256 of the cookie value, so a
+/// lookup never compares the value itself), the operator's in [`LocalSessions`].
+pub(crate) struct Sessions<S> {
+    pub(crate) local: Arc<LocalSessions>,
+    /// Reads the admin keys, and records their use.
+    pub(crate) keyring: Arc<Keyring<S>>,
+}
+
+impl<S: KeyStore> Sessions<S> {
+    fn store(&self) -> &S {
+        self.keyring.store()
+    }
+
+    /// A new session acting as `who`: its cookie value and the session.
+    pub(crate) async fn create(
+        &self,
+        who: Who,
+        now: UnixSeconds,
+    ) -> Result<(String, Session), StoreError> {
+        let no_randomness = || StoreError::unavailable("no randomness for a console session");
+        let cookie = random_token().ok_or_else(no_randomness)?;
+        let session = Session {
+            who,
+            csrf_digest: sha256(&csrf_token(&cookie)),
+            created_at: now,
+            expires_at: now.saturating_add(SESSION_TTL),
+        };
+        let digest = sha256(&cookie);
+        match &session.who {
+            Who::Key { id, secret_digest } => {
+                let stored = ConsoleSession {
+                    id_sha256: digest,
+                    key_id: id.clone(),
+                    secret_sha256: *secret_digest,
+                    csrf_sha256: session.csrf_digest,
+                    created_at: session.created_at,
+                    expires_at: session.expires_at,
+                };
+                self.store().create_session(stored).await?;
+            }
+            Who::Operator(_) => {
+                let lost = || StoreError::unavailable("console session lock poisoned");
+                (self.local)
+                    .insert(digest, session.clone(), now)
+                    .ok_or_else(lost)?;
+            }
         }
+        Ok((cookie, session))
+    }
+
+    /// The live session of this cookie value.
+    pub(crate) async fn get(
+        &self,
+        cookie: &str,
+        now: UnixSeconds,
+    ) -> Result<Option<Session>, StoreError> {
+        let digest = sha256(cookie);
+        if let Some(session) = self.local.get(&digest, now) {
+            return Ok(Some(session));
+        }
+        let stored = self.store().get_session(&digest, now).await?;
+        Ok(stored.filter(|s| s.is_live(now)).map(|s| Session {
+            who: Who::Key {
+                id: s.key_id,
+                secret_digest: s.secret_sha256,
+            },
+            csrf_digest: s.csrf_sha256,
+            created_at: s.created_at,
+            expires_at: s.expires_at,
+        }))
+    }
+
+    /// Ends the session of this cookie value, wherever it is kept.
+    pub(crate) async fn remove(&self, cookie: &str) -> Result<(), StoreError> {
+        let digest = sha256(cookie);
+        self.local.remove(&digest);
+        self.store().delete_session(&digest).await
+    }
+
+    /// What a session acts as now: its admin key's record when it still works (`None`
+    /// for the operator), or the verdict that ends it. A working key's session counts as
+    /// a use of the key, recorded as the keyring records them.
+    pub(crate) async fn acting(
+        &self,
+        session: &Session,
+        now: UnixSeconds,
+    ) -> Result<Result<Option<Arc<KeyRecord>>, Verdict>, StoreError> {
+        let found = session_key(self.store(), session, now).await?;
+        if let Ok(Some(record)) = &found {
+            self.keyring.record_use(record, now).await;
+        }
+        Ok(found)
     }
 }
 
-/// Whether `given` is the session's CSRF token (compared in constant time).
+/// Whether `given` is the session's CSRF token (digests compared in constant time).
 pub(crate) fn csrf_matches(session: &Session, given: &str) -> bool {
-    bool::from(digests_equal(&sha256(&session.csrf), &sha256(given)))
+    bool::from(digests_equal(&session.csrf_digest, &sha256(given)))
 }
 
 /// Why an admin key no longer works for its session, or `None` when it does.
@@ -165,7 +263,7 @@ pub(crate) async fn key_stops<S: KeyStore>(
 
 /// What a session acts as now: its admin key's record when it still works (`None` for
 /// the operator), or the verdict that ends it.
-pub(crate) async fn session_key<S: KeyStore>(
+async fn session_key<S: KeyStore>(
     store: &S,
     session: &Session,
     now: UnixSeconds,
@@ -184,8 +282,7 @@ pub(crate) async fn session_key<S: KeyStore>(
 
 /// The verifier of the `console_session` and `console_csrf` schemes.
 pub(crate) struct SessionVerifier<S> {
-    pub(crate) sessions: Arc<Sessions>,
-    pub(crate) store: Arc<S>,
+    pub(crate) sessions: Arc<Sessions<S>>,
     pub(crate) clock: Arc<dyn Clock>,
 }
 
@@ -199,11 +296,12 @@ impl<S: KeyStore> Verifier for SessionVerifier<S> {
         let value = request.credential.secret();
         match request.scheme.name {
             SESSION_SCHEME => {
-                let Some(session) = self.sessions.get(value, now) else {
+                let found = self.sessions.get(value, now).await;
+                let Some(session) = found.map_err(|e| store_error(&e))? else {
                     tracing::debug!("console session unknown or expired");
                     return Ok(Verdict::Invalid);
                 };
-                let record = match session_key(&*self.store, &session, now).await {
+                let record = match self.sessions.acting(&session, now).await {
                     Ok(Ok(Some(record))) => record,
                     Ok(Ok(None)) => {
                         if let Who::Operator(operator) = &session.who {
@@ -213,7 +311,9 @@ impl<S: KeyStore> Verifier for SessionVerifier<S> {
                     }
                     Ok(Err(verdict)) => {
                         tracing::debug!("console session's admin key stopped");
-                        self.sessions.remove(value);
+                        if let Err(e) = self.sessions.remove(value).await {
+                            tracing::warn!(error = %crate::keys::Chain(&e), "could not end a console session");
+                        }
                         return Ok(verdict);
                     }
                     Err(e) => return Err(store_error(&e)),
@@ -231,14 +331,14 @@ impl<S: KeyStore> Verifier for SessionVerifier<S> {
             }
             CSRF_SCHEME => {
                 // The token must be the one of the session the same request carries.
-                let session = request
-                    .request
-                    .and_then(|r| r.credential(SESSION_SCHEME))
-                    .and_then(|c| {
-                        self.sessions
-                            .get(crate::verifier::CredentialRef::from(&c).secret(), now)
-                    });
-                match session {
+                let Some(cookie) = request.request.and_then(|r| r.credential(SESSION_SCHEME))
+                else {
+                    tracing::debug!("console CSRF token without a session");
+                    return Ok(Verdict::Invalid);
+                };
+                let cookie = crate::verifier::CredentialRef::from(&cookie);
+                let found = self.sessions.get(cookie.secret(), now).await;
+                match found.map_err(|e| store_error(&e))? {
                     Some(session) if csrf_matches(&session, value) => {
                         Ok(Verdict::Granted(Principal::new("console")))
                     }

@@ -93,6 +93,20 @@ const MIGRATIONS: &[&str] = &[
               WHERE target_kind = 'key' AND action = 'create' ORDER BY target, seq) AS a
         WHERE a.target = k.id;
 ",
+    // Web console sessions of admin keys, shared by every instance and kept across
+    // restarts: digests only (of the cookie, the CSRF token, the key's secret).
+    "
+    CREATE TABLE {s}.console_sessions (
+        id_sha256     bytea PRIMARY KEY CHECK (octet_length(id_sha256) = 32),
+        key_id        text COLLATE \"C\" NOT NULL,
+        secret_sha256 bytea NOT NULL CHECK (octet_length(secret_sha256) = 32),
+        csrf_sha256   bytea NOT NULL CHECK (octet_length(csrf_sha256) = 32),
+        created_at    bigint NOT NULL,
+        expires_at    bigint NOT NULL
+    );
+    CREATE INDEX console_sessions_by_key ON {s}.console_sessions (key_id, created_at);
+    CREATE INDEX console_sessions_by_expiry ON {s}.console_sessions (expires_at);
+",
 ];
 
 /// Hashed with the schema name into the advisory lock that its migrations take.

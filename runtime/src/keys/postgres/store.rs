@@ -13,6 +13,7 @@ use crate::keys::error::StoreError;
 use crate::keys::model::{IssuedKey, KeyRecord, NewKey, Owner};
 use crate::keys::names::{sort_names, NameInUse};
 use crate::keys::page::{KeyPage, KeyQuery, OwnerPage, OwnerQuery, OwnerSummary};
+use crate::keys::session::ConsoleSession;
 use crate::keys::sql;
 use crate::keys::store::KeyStore;
 
@@ -182,6 +183,22 @@ impl KeyStore for PostgresStore {
         let latest = pending.entry(id.to_owned()).or_insert(at);
         *latest = (*latest).max(at);
         Ok(())
+    }
+
+    async fn create_session(&self, session: ConsoleSession) -> Result<(), StoreError> {
+        self.insert_session(&session).await
+    }
+
+    async fn get_session(
+        &self,
+        id_sha256: &[u8; 32],
+        now: UnixSeconds,
+    ) -> Result<Option<ConsoleSession>, StoreError> {
+        self.select_session(id_sha256, now).await
+    }
+
+    async fn delete_session(&self, id_sha256: &[u8; 32]) -> Result<(), StoreError> {
+        self.remove_session(id_sha256).await
     }
 
     async fn names_in_use(&self) -> Result<Vec<NameInUse>, StoreError> {

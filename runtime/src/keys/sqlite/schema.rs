@@ -82,6 +82,20 @@ pub(super) const MIGRATIONS: &[&str] = &[
         ORDER BY audit.seq LIMIT 1
     );
 ",
+    // Web console sessions of admin keys, shared by every process on the file and kept
+    // across restarts: digests only (of the cookie, the CSRF token, the key's secret).
+    "
+    CREATE TABLE console_sessions (
+        id_sha256     BLOB PRIMARY KEY NOT NULL,
+        key_id        TEXT NOT NULL,
+        secret_sha256 BLOB NOT NULL,
+        csrf_sha256   BLOB NOT NULL,
+        created_at    INTEGER NOT NULL,
+        expires_at    INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX console_sessions_by_key ON console_sessions (key_id, created_at);
+    CREATE INDEX console_sessions_by_expiry ON console_sessions (expires_at);
+",
 ];
 
 pub(super) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
