@@ -2,24 +2,30 @@
 //! server: the login refuses what is not a working admin key; the cookie's flags; the
 //! session works as its admin key on the admin API, with the CSRF token of its own
 //! session on changes; revoking, disabling or rotating the key ends it; logout needs the
-//! token. The browser side is `.ci/console.sh`.
+//! token. Sessions live in the key store: two instances over one SQLite file (and one
+//! PostgreSQL schema, from `postgres.rs`) share them, a restart keeps them, a logout on one
+//! ends them on all. The browser side is `.ci/console.sh`.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use keygate::keys::{Actor, KeyChange, KeyStore, MemoryStore, NewKey, Permissions};
+use keygate::keys::{
+    Actor, Clock, KeyChange, KeyStore, ManualClock, MemoryStore, NewKey, Permissions, SqliteStore,
+    UnixSeconds,
+};
 use secrecy::ExposeSecret;
 use serde_json::Value;
+use sha2::{Digest, Sha256};
 
-use crate::support::{spawn, Reply, Server};
+use crate::support::{spawn, Reply, Server, TempDir};
 
 struct Key {
     id: String,
     full: String,
 }
 
-async fn issue(store: &MemoryStore, spec: NewKey) -> Key {
+async fn issue<S: KeyStore + ?Sized>(store: &S, spec: NewKey) -> Key {
     let issued = store.create(spec).await.expect("create");
     Key {
         id: issued.record.id.clone(),
@@ -27,7 +33,7 @@ async fn issue(store: &MemoryStore, spec: NewKey) -> Key {
     }
 }
 
-async fn admin(store: &MemoryStore, name: &str, permissions: Permissions) -> Key {
+async fn admin<S: KeyStore + ?Sized>(store: &S, name: &str, permissions: Permissions) -> Key {
     let spec = NewKey::new(name)
         .roles([keygate::admin::ADMIN_ROLE])
         .permissions(permissions);
@@ -35,7 +41,7 @@ async fn admin(store: &MemoryStore, name: &str, permissions: Permissions) -> Key
 }
 
 /// A logged-in console: its cookie and CSRF token.
-struct Session {
+pub(crate) struct Session {
     cookie: String,
     csrf: String,
 }
@@ -43,6 +49,13 @@ struct Session {
 impl Session {
     fn cookie(&self) -> (&'static str, &str) {
         ("Cookie", &self.cookie)
+    }
+
+    /// The cookie's value, without its name.
+    fn value(&self) -> &str {
+        self.cookie
+            .strip_prefix("keygate_console=")
+            .expect("the session cookie")
     }
 }
 
@@ -91,10 +104,10 @@ async fn create(server: &Server, session: &Session, csrf: Option<&str>) -> Reply
 #[tokio::test]
 async fn a_console_session_acts_as_its_admin_key_read_again_on_every_request() {
     let store = Arc::new(MemoryStore::new());
-    let boss = admin(&store, "boss", Permissions::full()).await;
-    let second = admin(&store, "second", Permissions::full()).await;
-    let reader = admin(&store, "reader", Permissions::read_only()).await;
-    let plain = issue(&store, NewKey::new("app").permissions(Permissions::full())).await;
+    let boss = admin(&*store, "boss", Permissions::full()).await;
+    let second = admin(&*store, "second", Permissions::full()).await;
+    let reader = admin(&*store, "reader", Permissions::read_only()).await;
+    let plain = issue(&*store, NewKey::new("app").permissions(Permissions::full())).await;
     let app = Router::new().nest(
         "/admin",
         keygate::admin::router(Arc::clone(&store), &keygate_tests::petstore::SPEC),
@@ -333,4 +346,122 @@ async fn a_one_time_login_works_once_and_is_audited_as_the_operator() {
         (entry["actor_kind"].as_str(), entry["actor"].as_str()),
         (Some("cli"), Some("alice"))
     );
+}
+
+/// One instance of an app: the admin router over its own handle of the shared store.
+fn instance<S: KeyStore>(store: &Arc<S>, clock: &ManualClock) -> Router {
+    let admin = keygate::admin::Admin::new(Arc::clone(store), &keygate_tests::petstore::SPEC)
+        .clock(clock.clone());
+    Router::new().nest("/admin", admin.into_router())
+}
+
+/// Waits until the key's last use, as `store` reads it, is `at`.
+async fn wait_for_use<S: KeyStore>(store: &S, id: &str, at: UnixSeconds) {
+    for _ in 0..500 {
+        let record = store.get(id).await.expect("get").expect("the key");
+        if record.last_used_at == Some(at) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("the session's request was not recorded as a use of its admin key");
+}
+
+/// Two instances (`stores[0]` and `stores[1]`, handles of one store) and a restarted one
+/// (`stores[2]`, routed only later): a login on A works on B, with the same CSRF token,
+/// for a read and a change; its requests are uses of the admin key; a restart keeps it; a
+/// logout on B ends it on every instance; a session expires after 8 hours everywhere.
+/// The session left behind (expired, not pruned yet) comes back, for a look at the rows.
+pub(crate) async fn across_instances<S: KeyStore>(
+    stores: [Arc<S>; 3],
+    clock: &ManualClock,
+) -> Session {
+    let boss = admin(&*stores[0], "boss", Permissions::full()).await;
+    let a = spawn(instance(&stores[0], clock)).await;
+    let b = spawn(instance(&stores[1], clock)).await;
+    let one = session(&a, &boss).await;
+
+    let info = b
+        .send("GET", "/admin/console/session", &[one.cookie()])
+        .await;
+    assert_eq!(info.status, 200, "{}", info.body);
+    let info = info.json.expect("json");
+    assert_eq!(info["csrf_token"].as_str(), Some(one.csrf.as_str()));
+    assert_eq!(info["key"]["id"].as_str(), Some(boss.id.as_str()));
+    assert_eq!(list(&b, &one).await, 200);
+    assert_eq!(create(&b, &one, None).await.status, 401);
+    let made = create(&b, &one, Some(&one.csrf)).await;
+    assert_eq!(made.status, 201, "{}", made.body);
+
+    // A request with the session is a use of its admin key (the login was one too, so
+    // the clock moves past the keyring's once-a-minute bound first).
+    clock.advance(Duration::from_secs(120));
+    assert_eq!(list(&b, &one).await, 200);
+    wait_for_use(&*stores[1], &boss.id, clock.now()).await;
+
+    // A restart: a new router over a new handle knows the session.
+    let restarted = spawn(instance(&stores[2], clock)).await;
+    assert_eq!(list(&restarted, &one).await, 200);
+
+    // Logging out on B ends the session on A and on the restarted one at once.
+    let out = b
+        .send(
+            "DELETE",
+            "/admin/console/session",
+            &[one.cookie(), ("X-Keygate-CSRF", &one.csrf)],
+        )
+        .await;
+    assert_eq!(out.status, 204, "{}", out.body);
+    assert_eq!(list(&a, &one).await, 401);
+    assert_eq!(list(&restarted, &one).await, 401);
+    let gone = a
+        .send("GET", "/admin/console/session", &[one.cookie()])
+        .await;
+    assert_eq!(gone.status, 401);
+
+    // Eight hours on, a session is refused everywhere, though nothing pruned it.
+    let two = session(&a, &boss).await;
+    clock.advance(Duration::from_secs(8 * 3600 - 1));
+    assert_eq!(list(&b, &two).await, 200);
+    clock.advance(Duration::from_secs(1));
+    assert_eq!(list(&b, &two).await, 401);
+    assert_eq!(list(&a, &two).await, 401);
+    two
+}
+
+#[tokio::test]
+async fn console_sessions_work_across_instances_sharing_an_sqlite_file() {
+    let dir = TempDir::new("console-instances");
+    let path = dir.file("keys.db");
+    let clock = ManualClock::new(1_704_067_200);
+    let open = || {
+        let store = SqliteStore::open_or_create(&path).expect("open");
+        Arc::new(store.with_clock(clock.clone()))
+    };
+    let left = across_instances([open(), open(), open()], &clock).await;
+
+    // The one row left: digests only, the lookup key SHA-256 of the cookie's value;
+    // neither the cookie's value nor the CSRF token anywhere in the file.
+    let conn = rusqlite::Connection::open(&path).expect("raw open");
+    let mut stmt = conn
+        .prepare("SELECT id_sha256, key_id, secret_sha256, csrf_sha256 FROM console_sessions")
+        .expect("select");
+    let rows: Vec<(Vec<u8>, String, Vec<u8>, Vec<u8>)> = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .expect("rows")
+        .collect::<Result<_, _>>()
+        .expect("rows");
+    assert_eq!(rows.len(), 1, "the logged-out session is gone");
+    let (id, _, secret, csrf) = &rows[0];
+    assert_eq!(id[..], Sha256::digest(left.value().as_bytes())[..]);
+    assert_eq!(csrf[..], Sha256::digest(left.csrf.as_bytes())[..]);
+    assert_eq!(secret.len(), 32);
+    drop(stmt);
+    drop(conn);
+    for file in ["keys.db", "keys.db-wal"] {
+        let bytes = std::fs::read(dir.file(file)).unwrap_or_default();
+        let text = String::from_utf8_lossy(&bytes);
+        assert!(!text.contains(left.value()), "{file} holds the cookie's value");
+        assert!(!text.contains(&left.csrf), "{file} holds the CSRF token");
+    }
 }

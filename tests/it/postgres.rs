@@ -306,6 +306,7 @@ async fn store_passes_the_suite_and_persists_across_reconnects() {
     ];
     assert_eq!(owners, owners_after);
     suite::names_suite(&reopened).await;
+    suite::sessions_suite(&reopened, T0).await;
     drop(reopened);
     db.drop_schema().await;
 }
@@ -328,6 +329,7 @@ async fn cached_store_with_listener_passes_the_suite() {
     listener_until(&mut listener, "listener connects", |s| s.connected).await;
     suite::suite(&cached, &clock).await;
     suite::names_suite(&cached).await;
+    suite::sessions_suite(&cached, T0).await;
     // Heartbeats go out on the listener's connection and keep it.
     let before = cached.inner().query_count();
     within("heartbeats", async {
@@ -407,6 +409,22 @@ async fn the_admin_api_over_postgres() {
     db.drop_schema().await;
 }
 
+/// Console sessions across two instances and a restart (`console.rs`), over one schema.
+#[tokio::test]
+async fn console_sessions_work_across_instances() {
+    let Some(db) = Db::new("console_sessions").await else {
+        return;
+    };
+    let clock = ManualClock::new(T0);
+    let open = || async {
+        let store = db.options().connect().await.expect("connect");
+        Arc::new(store.with_clock(clock.clone()))
+    };
+    let stores = [open().await, open().await, open().await];
+    crate::console::across_instances(stores, &clock).await;
+    db.drop_schema().await;
+}
+
 /// A schema of the previous version opens and migrates; a deleted id can never come
 /// back, even through SQL; audit entries are never edited.
 #[tokio::test]
@@ -452,6 +470,7 @@ async fn a_previous_schema_migrates_and_deleted_ids_never_return() {
     let log = store.audit(AuditQuery::new()).await.expect("audit");
     let actions: Vec<AuditAction> = log.entries.iter().map(|e| e.action).collect();
     assert_eq!(actions, [AuditAction::Delete, AuditAction::Disable]);
+    suite::sessions_suite(&store, T0).await;
     drop(store);
     db.drop_schema().await;
 }

@@ -4,12 +4,15 @@
 use std::time::Duration;
 
 use keygate::keys::{
-    CachedStore, KeyFilter, KeyStore, ManualClock, MemoryStore, NewKey, SqliteStore, StoreError,
+    CachedStore, ConsoleSession, KeyFilter, KeyStore, ManualClock, MemoryStore, NewKey,
+    SqliteStore, StoreError,
 };
 use keygate_tests::TempDir;
 
 use crate::common::{block_on, T0};
-use crate::suite::{bulk_suite, lifecycle_suite, names_suite, retention_suite, suite};
+use crate::suite::{
+    bulk_suite, lifecycle_suite, names_suite, retention_suite, sessions_suite, suite,
+};
 
 #[tokio::test]
 async fn memory_store_passes_the_suite() {
@@ -146,6 +149,7 @@ async fn sqlite_migrates_a_database_of_the_previous_version() {
         .await
         .expect("audit");
     assert_eq!(log.entries.len(), 1);
+    sessions_suite(&store, T0).await;
     drop(store);
     let conn = rusqlite::Connection::open(&path).expect("raw open");
     let version: i64 = conn
@@ -354,4 +358,75 @@ fn sqlite_uses_wal() {
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .expect("user version");
     assert_eq!(version, 3);
+}
+
+/// Console sessions on every store, bare and cached; in SQLite they outlive the handle
+/// (a restart) and are seen by another handle on the file (another instance).
+#[tokio::test]
+async fn every_store_keeps_console_sessions() {
+    sessions_suite(&MemoryStore::new(), T0).await;
+    sessions_suite(&CachedStore::new(MemoryStore::new()), T0).await;
+    let dir = TempDir::new("sessions");
+    let path = dir.file("keys.db");
+    let sqlite = SqliteStore::open_or_create(&path).expect("open");
+    sessions_suite(&sqlite, T0).await;
+    let other = SqliteStore::open(&path).expect("a second handle");
+    sessions_suite(&CachedStore::new(other), T0 + 86_400).await;
+
+    let session = ConsoleSession {
+        id_sha256: [7; 32],
+        key_id: "restartkey01".to_owned(),
+        secret_sha256: [8; 32],
+        csrf_sha256: [9; 32],
+        created_at: T0,
+        expires_at: T0 + 60,
+    };
+    sqlite.create_session(session.clone()).await.expect("create");
+    drop(sqlite);
+    let reopened = SqliteStore::open(&path).expect("reopen");
+    let kept = reopened.get_session(&[7; 32], T0).await.expect("get");
+    assert_eq!(kept, Some(session), "a session survives a restart");
+    let cached = CachedStore::new(SqliteStore::open(&path).expect("open"));
+    assert!(cached.get_session(&[7; 32], T0).await.expect("get").is_some());
+    reopened.delete_session(&[7; 32]).await.expect("delete");
+    assert_eq!(
+        cached.get_session(&[7; 32], T0).await.expect("get"),
+        None,
+        "a logout through one handle ends the session for the other, cached or not"
+    );
+}
+
+/// The stored row holds the digests it was given and nothing else: four columns of
+/// 32 bytes or times, no other text than the key id.
+#[tokio::test]
+async fn sqlite_keeps_only_digests_of_a_session() {
+    let dir = TempDir::new("session-row");
+    let path = dir.file("keys.db");
+    let store = SqliteStore::open_or_create(&path).expect("open");
+    let session = ConsoleSession {
+        id_sha256: [1; 32],
+        key_id: "rowkey000001".to_owned(),
+        secret_sha256: [2; 32],
+        csrf_sha256: [3; 32],
+        created_at: T0,
+        expires_at: T0 + 60,
+    };
+    store.create_session(session).await.expect("create");
+    let conn = rusqlite::Connection::open(&path).expect("raw open");
+    let row: (Vec<u8>, String, Vec<u8>, Vec<u8>, i64, i64) = conn
+        .query_row("SELECT * FROM console_sessions", [], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))
+        })
+        .expect("one row of six columns");
+    assert_eq!(
+        row,
+        (
+            vec![1; 32],
+            "rowkey000001".to_owned(),
+            vec![2; 32],
+            vec![3; 32],
+            T0,
+            T0 + 60
+        )
+    );
 }

@@ -6,10 +6,11 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use keygate::keys::{
-    Actor, ActorKind, AuditAction, AuditEntry, AuditQuery, AuditTarget, Clock, Expiry, FieldChange,
+    Actor, ActorKind, AuditAction, AuditEntry, AuditQuery, AuditTarget, Clock, ConsoleSession,
+    Expiry, FieldChange,
     KeyChange, KeyCursor, KeyFilter, KeyFormat, KeyQuery, KeyRecord, KeyState, KeyStatus, KeyStore,
     KeyUpdate, ManualClock, Metadata, NameKind, NewKey, Owner, OwnerChange, OwnerQuery,
-    Permissions, StoreError, METADATA_MAX_BYTES,
+    Permissions, StoreError, UnixSeconds, METADATA_MAX_BYTES, SESSIONS_PER_KEY,
 };
 use secrecy::ExposeSecret;
 
@@ -1046,4 +1047,102 @@ pub(crate) async fn retention_suite<S: KeyStore>(store: &S, clock: &ManualClock)
         .record;
     assert!(audit_of(store, &old.id).await.is_empty(), "pruned");
     assert_eq!(audit_of(store, &new.id).await.len(), 1);
+}
+
+/// A console session of `key` made at `at`, whose digests all start with `n`.
+fn console_session(n: u8, key: &str, at: UnixSeconds) -> ConsoleSession {
+    let digest = |kind: u8| {
+        let mut bytes = [kind; 32];
+        bytes[0] = n;
+        bytes
+    };
+    ConsoleSession {
+        id_sha256: digest(1),
+        key_id: key.to_owned(),
+        secret_sha256: digest(2),
+        csrf_sha256: digest(3),
+        created_at: at,
+        expires_at: at + 8 * 3600,
+    }
+}
+
+/// Console sessions: kept and read back whole, refused once expired (before and after
+/// they are pruned), deleted, pruned on create, and capped per admin key, the oldest
+/// going first. Reading at an earlier time tells a pruned session from an expired one.
+pub(crate) async fn sessions_suite<S: KeyStore>(store: &S, t0: UnixSeconds) {
+    let hour = 3600;
+    let one = console_session(1, "sessionkey01", t0);
+    store.create_session(one.clone()).await.expect("create");
+    let got = store.get_session(&one.id_sha256, t0).await.expect("get");
+    assert_eq!(got.as_ref(), Some(&one), "every field comes back");
+    assert!(!format!("{one:?}").contains("[1, 1"), "Debug shows no digest");
+    let unknown = console_session(2, "sessionkey01", t0).id_sha256;
+    assert_eq!(store.get_session(&unknown, t0).await.expect("get"), None);
+
+    // Expired: refused, though still stored.
+    let last = one.expires_at - 1;
+    assert!(store.get_session(&one.id_sha256, last).await.expect("get").is_some());
+    let end = one.expires_at;
+    assert_eq!(store.get_session(&one.id_sha256, end).await.expect("get"), None);
+    assert!(
+        store.get_session(&one.id_sha256, t0).await.expect("get").is_some(),
+        "not pruned yet"
+    );
+
+    // Another login after the expiry prunes it.
+    let later = console_session(3, "sessionkey02", end + hour);
+    store.create_session(later.clone()).await.expect("create");
+    assert_eq!(
+        store.get_session(&one.id_sha256, t0).await.expect("get"),
+        None,
+        "pruned on create"
+    );
+    assert!(store.get_session(&later.id_sha256, end + hour).await.expect("get").is_some());
+
+    // Logging out deletes; deleting what is gone is fine.
+    store.delete_session(&later.id_sha256).await.expect("delete");
+    assert_eq!(store.get_session(&later.id_sha256, end).await.expect("get"), None);
+    store.delete_session(&later.id_sha256).await.expect("delete again");
+
+    // At most SESSIONS_PER_KEY per admin key: the oldest go, other keys' stay.
+    let t1 = end + 2 * hour;
+    let other = console_session(200, "sessionkey04", t1);
+    store.create_session(other.clone()).await.expect("create");
+    let made: Vec<ConsoleSession> = (0..SESSIONS_PER_KEY + 2)
+        .map(|i| {
+            let n = u8::try_from(10 + i).expect("small");
+            console_session(n, "sessionkey03", t1 + i64::from(n))
+        })
+        .collect();
+    for session in &made {
+        store.create_session(session.clone()).await.expect("create");
+    }
+    let mut held = Vec::new();
+    for session in &made {
+        held.push(store.get_session(&session.id_sha256, t1).await.expect("get").is_some());
+    }
+    let mut expected = vec![false, false];
+    expected.resize(made.len(), true);
+    assert_eq!(held, expected, "the two oldest are dropped");
+    assert!(store.get_session(&other.id_sha256, t1).await.expect("get").is_some());
+
+    // Logins within the same second: the newest is always kept.
+    let t2 = t1 + hour;
+    let mut same_second = Vec::new();
+    for n in (100..100 + u8::try_from(SESSIONS_PER_KEY).expect("small") + 1).rev() {
+        let session = console_session(n, "sessionkey05", t2);
+        store.create_session(session.clone()).await.expect("create");
+        assert!(
+            store.get_session(&session.id_sha256, t2).await.expect("get").is_some(),
+            "the session just made is kept"
+        );
+        same_second.push(session);
+    }
+    let mut live = 0;
+    for session in &same_second {
+        if store.get_session(&session.id_sha256, t2).await.expect("get").is_some() {
+            live += 1;
+        }
+    }
+    assert_eq!(live, SESSIONS_PER_KEY);
 }
