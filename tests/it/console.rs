@@ -429,6 +429,10 @@ pub(crate) async fn across_instances<S: KeyStore>(
     two
 }
 
+/// A `console_sessions` row: the cookie's digest, the key id, the secret's and the CSRF
+/// token's digests.
+type SessionRow = (Vec<u8>, String, Vec<u8>, Vec<u8>);
+
 #[tokio::test]
 async fn console_sessions_work_across_instances_sharing_an_sqlite_file() {
     let dir = TempDir::new("console-instances");
@@ -446,7 +450,7 @@ async fn console_sessions_work_across_instances_sharing_an_sqlite_file() {
     let mut stmt = conn
         .prepare("SELECT id_sha256, key_id, secret_sha256, csrf_sha256 FROM console_sessions")
         .expect("select");
-    let rows: Vec<(Vec<u8>, String, Vec<u8>, Vec<u8>)> = stmt
+    let rows: Vec<SessionRow> = stmt
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
         .expect("rows")
         .collect::<Result<_, _>>()
@@ -461,7 +465,10 @@ async fn console_sessions_work_across_instances_sharing_an_sqlite_file() {
     for file in ["keys.db", "keys.db-wal"] {
         let bytes = std::fs::read(dir.file(file)).unwrap_or_default();
         let text = String::from_utf8_lossy(&bytes);
-        assert!(!text.contains(left.value()), "{file} holds the cookie's value");
+        assert!(
+            !text.contains(left.value()),
+            "{file} holds the cookie's value"
+        );
         assert!(!text.contains(&left.csrf), "{file} holds the CSRF token");
     }
 }

@@ -67,7 +67,7 @@ pub use page::{
 pub use permissions::{operation_key, Permissions, Preset, ANY_METHOD, SAFE_METHODS};
 #[cfg(feature = "postgres")]
 pub use postgres::{ListenerState, PostgresOptions, PostgresStore};
+pub use session::{ConsoleSession, SESSIONS_PER_KEY};
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteStore;
-pub use session::{ConsoleSession, SESSIONS_PER_KEY};
 pub use store::KeyStore;

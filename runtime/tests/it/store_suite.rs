@@ -381,13 +381,20 @@ async fn every_store_keeps_console_sessions() {
         created_at: T0,
         expires_at: T0 + 60,
     };
-    sqlite.create_session(session.clone()).await.expect("create");
+    sqlite
+        .create_session(session.clone())
+        .await
+        .expect("create");
     drop(sqlite);
     let reopened = SqliteStore::open(&path).expect("reopen");
     let kept = reopened.get_session(&[7; 32], T0).await.expect("get");
     assert_eq!(kept, Some(session), "a session survives a restart");
     let cached = CachedStore::new(SqliteStore::open(&path).expect("open"));
-    assert!(cached.get_session(&[7; 32], T0).await.expect("get").is_some());
+    assert!(cached
+        .get_session(&[7; 32], T0)
+        .await
+        .expect("get")
+        .is_some());
     reopened.delete_session(&[7; 32]).await.expect("delete");
     assert_eq!(
         cached.get_session(&[7; 32], T0).await.expect("get"),
@@ -415,7 +422,14 @@ async fn sqlite_keeps_only_digests_of_a_session() {
     let conn = rusqlite::Connection::open(&path).expect("raw open");
     let row: (Vec<u8>, String, Vec<u8>, Vec<u8>, i64, i64) = conn
         .query_row("SELECT * FROM console_sessions", [], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+            ))
         })
         .expect("one row of six columns");
     assert_eq!(

@@ -7,10 +7,9 @@ use std::time::Duration;
 
 use keygate::keys::{
     Actor, ActorKind, AuditAction, AuditEntry, AuditQuery, AuditTarget, Clock, ConsoleSession,
-    Expiry, FieldChange,
-    KeyChange, KeyCursor, KeyFilter, KeyFormat, KeyQuery, KeyRecord, KeyState, KeyStatus, KeyStore,
-    KeyUpdate, ManualClock, Metadata, NameKind, NewKey, Owner, OwnerChange, OwnerQuery,
-    Permissions, StoreError, UnixSeconds, METADATA_MAX_BYTES, SESSIONS_PER_KEY,
+    Expiry, FieldChange, KeyChange, KeyCursor, KeyFilter, KeyFormat, KeyQuery, KeyRecord, KeyState,
+    KeyStatus, KeyStore, KeyUpdate, ManualClock, Metadata, NameKind, NewKey, Owner, OwnerChange,
+    OwnerQuery, Permissions, StoreError, UnixSeconds, METADATA_MAX_BYTES, SESSIONS_PER_KEY,
 };
 use secrecy::ExposeSecret;
 
@@ -1075,17 +1074,31 @@ pub(crate) async fn sessions_suite<S: KeyStore>(store: &S, t0: UnixSeconds) {
     store.create_session(one.clone()).await.expect("create");
     let got = store.get_session(&one.id_sha256, t0).await.expect("get");
     assert_eq!(got.as_ref(), Some(&one), "every field comes back");
-    assert!(!format!("{one:?}").contains("[1, 1"), "Debug shows no digest");
+    assert!(
+        !format!("{one:?}").contains("[1, 1"),
+        "Debug shows no digest"
+    );
     let unknown = console_session(2, "sessionkey01", t0).id_sha256;
     assert_eq!(store.get_session(&unknown, t0).await.expect("get"), None);
 
     // Expired: refused, though still stored.
     let last = one.expires_at - 1;
-    assert!(store.get_session(&one.id_sha256, last).await.expect("get").is_some());
+    assert!(store
+        .get_session(&one.id_sha256, last)
+        .await
+        .expect("get")
+        .is_some());
     let end = one.expires_at;
-    assert_eq!(store.get_session(&one.id_sha256, end).await.expect("get"), None);
+    assert_eq!(
+        store.get_session(&one.id_sha256, end).await.expect("get"),
+        None
+    );
     assert!(
-        store.get_session(&one.id_sha256, t0).await.expect("get").is_some(),
+        store
+            .get_session(&one.id_sha256, t0)
+            .await
+            .expect("get")
+            .is_some(),
         "not pruned yet"
     );
 
@@ -1097,12 +1110,25 @@ pub(crate) async fn sessions_suite<S: KeyStore>(store: &S, t0: UnixSeconds) {
         None,
         "pruned on create"
     );
-    assert!(store.get_session(&later.id_sha256, end + hour).await.expect("get").is_some());
+    assert!(store
+        .get_session(&later.id_sha256, end + hour)
+        .await
+        .expect("get")
+        .is_some());
 
     // Logging out deletes; deleting what is gone is fine.
-    store.delete_session(&later.id_sha256).await.expect("delete");
-    assert_eq!(store.get_session(&later.id_sha256, end).await.expect("get"), None);
-    store.delete_session(&later.id_sha256).await.expect("delete again");
+    store
+        .delete_session(&later.id_sha256)
+        .await
+        .expect("delete");
+    assert_eq!(
+        store.get_session(&later.id_sha256, end).await.expect("get"),
+        None
+    );
+    store
+        .delete_session(&later.id_sha256)
+        .await
+        .expect("delete again");
 
     // At most SESSIONS_PER_KEY per admin key: the oldest go, other keys' stay.
     let t1 = end + 2 * hour;
@@ -1119,12 +1145,22 @@ pub(crate) async fn sessions_suite<S: KeyStore>(store: &S, t0: UnixSeconds) {
     }
     let mut held = Vec::new();
     for session in &made {
-        held.push(store.get_session(&session.id_sha256, t1).await.expect("get").is_some());
+        held.push(
+            store
+                .get_session(&session.id_sha256, t1)
+                .await
+                .expect("get")
+                .is_some(),
+        );
     }
     let mut expected = vec![false, false];
     expected.resize(made.len(), true);
     assert_eq!(held, expected, "the two oldest are dropped");
-    assert!(store.get_session(&other.id_sha256, t1).await.expect("get").is_some());
+    assert!(store
+        .get_session(&other.id_sha256, t1)
+        .await
+        .expect("get")
+        .is_some());
 
     // Logins within the same second: the newest is always kept.
     let t2 = t1 + hour;
@@ -1133,14 +1169,23 @@ pub(crate) async fn sessions_suite<S: KeyStore>(store: &S, t0: UnixSeconds) {
         let session = console_session(n, "sessionkey05", t2);
         store.create_session(session.clone()).await.expect("create");
         assert!(
-            store.get_session(&session.id_sha256, t2).await.expect("get").is_some(),
+            store
+                .get_session(&session.id_sha256, t2)
+                .await
+                .expect("get")
+                .is_some(),
             "the session just made is kept"
         );
         same_second.push(session);
     }
     let mut live = 0;
     for session in &same_second {
-        if store.get_session(&session.id_sha256, t2).await.expect("get").is_some() {
+        if store
+            .get_session(&session.id_sha256, t2)
+            .await
+            .expect("get")
+            .is_some()
+        {
             live += 1;
         }
     }

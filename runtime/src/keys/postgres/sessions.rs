@@ -57,8 +57,7 @@ impl PostgresStore {
         let row = s
             .bounded(async {
                 let client = s.client().await?;
-                s.query_opt(&client, SELECT, &[&&id_sha256[..], &now])
-                    .await
+                s.query_opt(&client, SELECT, &[&&id_sha256[..], &now]).await
             })
             .await?;
         row.map(|row| read_session(*id_sha256, &row)).transpose()
