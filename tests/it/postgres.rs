@@ -615,6 +615,33 @@ const AUDITED_KEYS: &str = r#"
         (8, 'cli', 'carol', 'create', 'owner', 'oldkey123456', '[]');
 "#;
 
+/// A schema of version 3 (the release before console sessions) migrates: its keys kept,
+/// and sessions work.
+#[tokio::test]
+async fn a_schema_of_version_3_migrates_to_console_sessions() {
+    let Some(db) = Db::new("sessions_schema").await else {
+        return;
+    };
+    let store = db.options().connect().await.expect("connect");
+    let issued = store.create(NewKey::new("kept")).await.expect("create");
+    drop(store);
+    // Version 3 is version 4 without the sessions' table.
+    db.admin
+        .batch_execute(&format!(
+            "DROP TABLE \"{s}\".console_sessions; \
+             DELETE FROM \"{s}\".keygate_migrations WHERE version = 4;",
+            s = db.schema
+        ))
+        .await
+        .expect("back to version 3");
+    let store = db.options().connect().await.expect("connect migrates");
+    let kept = store.get(&issued.record.id).await.expect("get");
+    assert_eq!(kept.as_deref(), Some(&issued.record));
+    suite::sessions_suite(&store, T0).await;
+    drop(store);
+    db.drop_schema().await;
+}
+
 #[tokio::test]
 async fn migrations_run_once_when_instances_start_together_and_newer_schemas_are_refused() {
     let Some(db) = Db::new("migrations").await else {
@@ -640,7 +667,7 @@ async fn migrations_run_once_when_instances_start_together_and_newer_schemas_are
         .iter()
         .map(|row| row.get(0))
         .collect();
-    assert_eq!(versions, [1, 2, 3], "each migration applied once");
+    assert_eq!(versions, [1, 2, 3, 4], "each migration applied once");
     let issued = stores[0].create(NewKey::new("k")).await.expect("create");
     for store in &stores[1..] {
         assert_eq!(

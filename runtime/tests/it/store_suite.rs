@@ -155,7 +155,7 @@ async fn sqlite_migrates_a_database_of_the_previous_version() {
     let version: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .expect("user version");
-    assert_eq!(version, 3);
+    assert_eq!(version, 4);
 }
 
 /// A database of schema 2 (audit log, no creator column) migrates, and each key's creator
@@ -357,7 +357,34 @@ fn sqlite_uses_wal() {
     let version: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .expect("user version");
-    assert_eq!(version, 3);
+    assert_eq!(version, 4);
+}
+
+/// A database of schema 3 (what the release before console sessions wrote) migrates: its
+/// keys kept, and sessions work.
+#[tokio::test]
+async fn sqlite_migrates_a_database_of_schema_3_to_console_sessions() {
+    let dir = TempDir::new("migrate-sessions");
+    let path = dir.file("keys.db");
+    let store = SqliteStore::open_or_create(&path).expect("open");
+    let issued = store.create(NewKey::new("kept")).await.expect("create");
+    drop(store);
+    {
+        // Schema 3 is schema 4 without the sessions' table.
+        let conn = rusqlite::Connection::open(&path).expect("raw open");
+        conn.execute_batch("DROP TABLE console_sessions; PRAGMA user_version = 3;")
+            .expect("back to schema 3");
+    }
+    let store = SqliteStore::open(&path).expect("open migrates");
+    let kept = store.get(&issued.record.id).await.expect("get");
+    assert_eq!(kept.as_deref(), Some(&issued.record));
+    sessions_suite(&store, T0).await;
+    drop(store);
+    let conn = rusqlite::Connection::open(&path).expect("raw open");
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .expect("user version");
+    assert_eq!(version, 4);
 }
 
 /// Console sessions on every store, bare and cached; in SQLite they outlive the handle
