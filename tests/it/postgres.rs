@@ -382,6 +382,35 @@ async fn store_and_cached_store_pass_the_lifecycle_suite() {
     drop(cached);
     db.drop_schema().await;
 
+    let Some(db) = Db::new("search").await else {
+        return;
+    };
+    let clock = ManualClock::new(T0);
+    let store = db
+        .options()
+        .connect()
+        .await
+        .expect("connect")
+        .with_clock(clock.clone());
+    suite::search_suite(&store, &clock).await;
+    drop(store);
+    db.drop_schema().await;
+
+    let Some(db) = Db::new("cached_search").await else {
+        return;
+    };
+    let clock = ManualClock::new(T0);
+    let store = db
+        .options()
+        .connect()
+        .await
+        .expect("connect")
+        .with_clock(clock.clone());
+    let cached = CachedStore::new(store).listen_for_changes();
+    suite::search_suite(&cached, &clock).await;
+    drop(cached);
+    db.drop_schema().await;
+
     let Some(db) = Db::new("retention").await else {
         return;
     };

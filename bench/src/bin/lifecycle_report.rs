@@ -52,7 +52,7 @@ async fn create<S: KeyStore>(store: &S, mine: &[usize], keys: usize) -> Option<K
         let issued = store.create_many(specs).await.expect("create");
         for (&i, key) in batch.iter().zip(&issued) {
             if i == keys / 2 {
-                middle = Some(KeyCursor::after(&key.record));
+                middle = Some(KeyCursor::after(&key.record, KeyOrder::OldestFirst));
             }
             if disabled(i, keys) {
                 store.disable(&key.record.id).await.expect("disable");

@@ -5,7 +5,9 @@ use std::collections::btree_map::{BTreeMap, Entry};
 
 use super::problem::FieldError;
 use super::time::parse_time;
-use crate::keys::{AuditQuery, KeyCursor, KeyFilter, KeyQuery, KeyState, OwnerQuery, UnixSeconds};
+use crate::keys::{
+    AuditQuery, KeyCursor, KeyFilter, KeyOrder, KeyQuery, KeyState, OwnerQuery, UnixSeconds,
+};
 
 /// The largest page the admin API serves, and the one it serves by default.
 const MAX_LIMIT: usize = 200;
@@ -101,13 +103,15 @@ impl Params {
     }
 }
 
-/// `listKeys`: owner, status, name, expiring_before, cursor, limit.
+/// `listKeys`: owner, status, name, name_contains, expiring_before, order, cursor, limit.
 pub(crate) fn keys(query: Option<&str>) -> Result<KeyQuery, Vec<FieldError>> {
     let known = [
         "owner",
         "status",
         "name",
+        "name_contains",
         "expiring_before",
+        "order",
         "cursor",
         "limit",
     ];
@@ -115,6 +119,7 @@ pub(crate) fn keys(query: Option<&str>) -> Result<KeyQuery, Vec<FieldError>> {
     let mut filter = KeyFilter {
         owner: p.text("owner"),
         name: p.text("name"),
+        name_contains: p.text("name_contains"),
         ..KeyFilter::default()
     };
     if let Some(status) = p.values.remove("status") {
@@ -133,13 +138,34 @@ pub(crate) fn keys(query: Option<&str>) -> Result<KeyQuery, Vec<FieldError>> {
         };
     }
     filter.expiring_before = p.time("expiring_before");
-    let after = p.cursor(|c| c.parse::<KeyCursor>().ok(), "`<created_at>.<key id>`");
+    let order = match p.values.remove("order").as_deref() {
+        None | Some("oldest") => KeyOrder::OldestFirst,
+        Some("newest") => KeyOrder::NewestFirst,
+        Some(_) => {
+            p.errors
+                .push(FieldError::new("order", "expected oldest or newest"));
+            KeyOrder::OldestFirst
+        }
+    };
+    let after = p.cursor(
+        |c| c.parse::<KeyCursor>().ok(),
+        "`<created_at>.<key id>`, or `newest.<created_at>.<key id>` for order=newest",
+    );
     let limit = p.limit();
-    p.finish(KeyQuery {
+    let query = KeyQuery {
         filter,
+        order,
         after,
         limit,
-    })
+    };
+    if let Some(cursor) = query.after.as_ref().filter(|c| c.order != order) {
+        let of = cursor.order.name();
+        p.errors.push(FieldError::new(
+            "cursor",
+            format!("a cursor of a list ordered {of} first: pass it with order={of}"),
+        ));
+    }
+    p.finish(query)
 }
 
 /// `listOwners`: cursor (an owner id), limit.
@@ -197,5 +223,36 @@ mod tests {
         assert_eq!(query.limit, 10);
         assert_eq!(query.filter.owner.as_deref(), Some("team"));
         assert_eq!(owners(None).expect("valid").limit, DEFAULT_LIMIT);
+    }
+
+    #[test]
+    fn name_contains_and_order_are_read_and_checked() {
+        let query = keys(Some("name_contains=Deploy%25_&order=newest")).expect("valid");
+        assert_eq!(query.filter.name_contains.as_deref(), Some("Deploy%_"));
+        assert_eq!(query.filter.name, None);
+        assert_eq!(query.order, KeyOrder::NewestFirst);
+        assert_eq!(keys(None).expect("valid").order, KeyOrder::OldestFirst);
+        assert_eq!(
+            keys(Some("order=oldest")).expect("valid").order,
+            KeyOrder::OldestFirst
+        );
+        let long = format!("name_contains={}", "x".repeat(201));
+        assert_eq!(pointers(keys(Some(&long))), ["name_contains"]);
+        assert_eq!(pointers(keys(Some("order=desc"))), ["order"]);
+        // Each cursor goes with its own order only, and the error says which.
+        let newest = keys(Some("order=newest&cursor=newest.5.abc")).expect("valid");
+        assert_eq!(newest.after.map(|c| c.order), Some(KeyOrder::NewestFirst));
+        let refused = keys(Some("cursor=newest.5.abc")).expect_err("refused");
+        assert_eq!(refused.len(), 1);
+        assert_eq!(refused[0].pointer, "cursor");
+        assert!(
+            refused[0].detail.contains("order=newest"),
+            "{}",
+            refused[0].detail
+        );
+        assert_eq!(
+            pointers(keys(Some("order=newest&cursor=5.abc"))),
+            ["cursor"]
+        );
     }
 }

@@ -18,7 +18,7 @@ use super::error::{AuditTarget, StoreError};
 use super::format::KeyFormat;
 use super::model::{new_record, IssuedKey, KeyRecord, NewKey, Owner};
 use super::names::{NameInUse, Tally};
-use super::page::{KeyPage, KeyQuery, OwnerPage, OwnerQuery, OwnerSummary};
+use super::page::{KeyOrder, KeyPage, KeyQuery, OwnerPage, OwnerQuery, OwnerSummary};
 use super::session::{ConsoleSession, SESSIONS_PER_KEY};
 use super::store::KeyStore;
 
@@ -242,17 +242,24 @@ impl KeyStore for MemoryStore {
     async fn list(&self, query: KeyQuery) -> Result<KeyPage, StoreError> {
         let now = self.clock.now();
         let size = query.page_size();
+        let start = query.start()?;
         let mut out: Vec<KeyRecord> = self
             .lock()?
             .keys
             .values()
             .filter(|r| query.filter.matches(r, now))
-            .filter(|r| query.after.as_ref().is_none_or(|c| c.precedes(r)))
+            .filter(|r| start.is_none_or(|c| c.precedes(r)))
             .map(|r| KeyRecord::clone(r))
             .collect();
-        out.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+        out.sort_by(|a, b| {
+            let oldest_first = (a.created_at, &a.id).cmp(&(b.created_at, &b.id));
+            match query.order {
+                KeyOrder::OldestFirst => oldest_first,
+                KeyOrder::NewestFirst => oldest_first.reverse(),
+            }
+        });
         out.truncate(size + 1);
-        Ok(KeyPage::from_rows(out, size))
+        Ok(KeyPage::from_rows(out, size, query.order))
     }
 
     async fn get_owner(&self, id: &str) -> Result<Option<Owner>, StoreError> {

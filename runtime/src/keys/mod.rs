@@ -61,7 +61,7 @@ pub use model::{
 pub(crate) use names::{operation_problem, scheme_problem};
 pub use names::{NameInUse, NameKind, NameReport, UnknownName};
 pub use page::{
-    KeyCursor, KeyPage, KeyQuery, OwnerPage, OwnerQuery, OwnerSummary, DEFAULT_PAGE_SIZE,
+    KeyCursor, KeyOrder, KeyPage, KeyQuery, OwnerPage, OwnerQuery, OwnerSummary, DEFAULT_PAGE_SIZE,
     MAX_PAGE_SIZE,
 };
 pub use permissions::{operation_key, Permissions, Preset, ANY_METHOD, SAFE_METHODS};

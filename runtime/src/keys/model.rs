@@ -468,6 +468,9 @@ pub struct KeyFilter {
     pub state: Option<KeyState>,
     /// Only keys with exactly this name.
     pub name: Option<String>,
+    /// Only keys whose name contains this text, ASCII letters in either case (`Ci`
+    /// finds `deploy-CI`; other characters only as they are, in every store alike).
+    pub name_contains: Option<String>,
     /// Only keys with an expiry before this time (exclusive), expired ones included.
     pub expiring_before: Option<UnixSeconds>,
 }
@@ -491,6 +494,12 @@ impl KeyFilter {
         self
     }
 
+    /// Only keys whose name contains `text`, ASCII case-insensitively.
+    pub fn name_contains(mut self, text: impl Into<String>) -> KeyFilter {
+        self.name_contains = Some(text.into());
+        self
+    }
+
     /// Only keys expiring before `at`.
     pub fn expiring_before(mut self, at: UnixSeconds) -> KeyFilter {
         self.expiring_before = Some(at);
@@ -505,9 +514,20 @@ impl KeyFilter {
             && self.state.is_none_or(|s| record.state(now) == s)
             && self.name.as_deref().is_none_or(|n| record.name == n)
             && self
+                .name_contains
+                .as_deref()
+                .is_none_or(|text| contains_ascii_case_insensitive(&record.name, text))
+            && self
                 .expiring_before
                 .is_none_or(|t| record.expires_at.is_some_and(|at| at < t))
     }
+}
+
+/// Whether `text` occurs in `name`, ASCII letters matched in either case: what SQLite's
+/// `lower()` and PostgreSQL's under the C collation do, so every store agrees.
+fn contains_ascii_case_insensitive(name: &str, text: &str) -> bool {
+    name.to_ascii_lowercase()
+        .contains(&text.to_ascii_lowercase())
 }
 
 /// Builds the record for a new key; shared by the stores so they behave alike.

@@ -4,8 +4,39 @@
 
 use super::audit::AuditQuery;
 use super::clock::UnixSeconds;
+use super::error::StoreError;
 use super::model::KeyState;
-use super::page::{KeyQuery, OwnerQuery};
+use super::page::{KeyOrder, KeyQuery, OwnerQuery};
+
+/// The database a statement is written for: its placeholders and the few functions
+/// whose names differ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Dialect {
+    /// `?1` placeholders.
+    Sqlite,
+    /// `$1` placeholders.
+    Postgres,
+}
+
+impl Dialect {
+    fn mark(self) -> char {
+        match self {
+            Dialect::Sqlite => '?',
+            Dialect::Postgres => '$',
+        }
+    }
+
+    /// Whether the lowercased text `param` occurs in the column `name` with its ASCII
+    /// letters lowercased: SQLite's `lower()` is ASCII only, and so is PostgreSQL's
+    /// under the C collation, whatever the database's locale. No `LIKE`: `%` and `_` in
+    /// the text are matched as themselves with nothing to escape.
+    fn contains_lowercase(self, name: &str, param: &str) -> String {
+        match self {
+            Dialect::Sqlite => format!("instr(lower({name}), {param}) > 0"),
+            Dialect::Postgres => format!("strpos(lower({name} COLLATE \"C\"), {param}) > 0"),
+        }
+    }
+}
 
 /// A parameter of a built statement.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,9 +58,9 @@ struct Builder {
 }
 
 impl Builder {
-    fn new(mark: char) -> Builder {
+    fn new(dialect: Dialect) -> Builder {
         Builder {
-            mark,
+            mark: dialect.mark(),
             conditions: Vec::new(),
             params: Vec::new(),
         }
@@ -73,16 +104,18 @@ fn limit(size: usize) -> i64 {
     i64::try_from(size).unwrap_or(i64::MAX).saturating_add(1)
 }
 
-/// `SELECT <columns> FROM <table>` with the query's filter and cursor, in list order,
-/// `page_size + 1` rows at most. Expiry is judged at `now`.
+/// `SELECT <columns> FROM <table>` with the query's filter and cursor, in the query's
+/// order, `page_size + 1` rows at most. Expiry is judged at `now`. Newest first reads the
+/// same indexes backwards. A cursor of the other order is refused.
 pub(crate) fn key_page(
     query: &KeyQuery,
     now: UnixSeconds,
-    mark: char,
+    dialect: Dialect,
     columns: &str,
     table: &str,
-) -> Built {
-    let mut b = Builder::new(mark);
+) -> Result<Built, StoreError> {
+    let start = query.start()?;
+    let mut b = Builder::new(dialect);
     let filter = &query.filter;
     if let Some(owner) = &filter.owner {
         let p = b.text(owner);
@@ -91,6 +124,11 @@ pub(crate) fn key_page(
     if let Some(name) = &filter.name {
         let p = b.text(name);
         b.when(format!("name = {p}"));
+    }
+    if let Some(text) = &filter.name_contains {
+        // No index helps: the rows are read in list order until the page is full.
+        let p = b.text(&text.to_ascii_lowercase());
+        b.when(dialect.contains_lowercase("name", &p));
     }
     if let Some(before) = filter.expiring_before {
         let p = b.int(before);
@@ -127,22 +165,26 @@ pub(crate) fn key_page(
             KeyState::Revoked | KeyState::Disabled => {}
         }
     }
-    if let Some(cursor) = &query.after {
+    let (after, order) = match query.order {
+        KeyOrder::OldestFirst => (">", "created_at, id"),
+        KeyOrder::NewestFirst => ("<", "created_at DESC, id DESC"),
+    };
+    if let Some(cursor) = start {
         let at = b.int(cursor.created_at);
         let id = b.text(&cursor.id);
-        b.when(format!("(created_at, id) > ({at}, {id})"));
+        b.when(format!("(created_at, id) {after} ({at}, {id})"));
     }
     let n = b.int(limit(query.page_size()));
-    b.finish(
+    Ok(b.finish(
         &format!("SELECT {columns} FROM {table}"),
-        &format!("ORDER BY created_at, id LIMIT {n}"),
-    )
+        &format!("ORDER BY {order} LIMIT {n}"),
+    ))
 }
 
 /// Owners in id order after the cursor, each with its key count, `page_size + 1` rows at
 /// most.
-pub(crate) fn owner_page(query: &OwnerQuery, mark: char, owners: &str, keys: &str) -> Built {
-    let mut b = Builder::new(mark);
+pub(crate) fn owner_page(query: &OwnerQuery, dialect: Dialect, owners: &str, keys: &str) -> Built {
+    let mut b = Builder::new(dialect);
     if let Some(after) = &query.after {
         let p = b.text(after);
         b.when(format!("o.id > {p}"));
@@ -158,8 +200,13 @@ pub(crate) fn owner_page(query: &OwnerQuery, mark: char, owners: &str, keys: &st
 }
 
 /// Audit entries matching the query, newest first, `page_size + 1` rows at most.
-pub(crate) fn audit_page(query: &AuditQuery, mark: char, columns: &str, table: &str) -> Built {
-    let mut b = Builder::new(mark);
+pub(crate) fn audit_page(
+    query: &AuditQuery,
+    dialect: Dialect,
+    columns: &str,
+    table: &str,
+) -> Built {
+    let mut b = Builder::new(dialect);
     if let Some(target) = &query.target {
         let p = b.text(target);
         b.when(format!("target = {p}"));
@@ -194,7 +241,7 @@ mod tests {
 
     #[test]
     fn only_the_conditions_a_query_sets_are_written() {
-        let plain = key_page(&KeyQuery::default(), 0, '?', "id", "keys");
+        let plain = key_page(&KeyQuery::default(), 0, Dialect::Sqlite, "id", "keys").expect("sql");
         assert_eq!(
             plain.sql,
             "SELECT id FROM keys ORDER BY created_at, id LIMIT ?1"
@@ -204,14 +251,51 @@ mod tests {
             .after(KeyCursor {
                 created_at: 7,
                 id: "abc".into(),
+                order: KeyOrder::OldestFirst,
             })
             .limit(5);
-        let built = key_page(&query, 100, '$', "id", "k");
+        let built = key_page(&query, 100, Dialect::Postgres, "id", "k").expect("sql");
         assert_eq!(
             built.sql,
             "SELECT id FROM k WHERE owner = $1 AND status || '' = $2 AND (expires_at IS NULL OR \
              expires_at > $3) AND (created_at, id) > ($4, $5) ORDER BY created_at, id LIMIT $6"
         );
         assert_eq!(built.params.len(), 6);
+    }
+
+    #[test]
+    fn newest_first_reads_backwards_and_searches_without_like() {
+        let cursor = KeyCursor {
+            created_at: 7,
+            id: "abc".into(),
+            order: KeyOrder::NewestFirst,
+        };
+        let query = KeyQuery::new(KeyFilter::default().name_contains("Deploy_%"))
+            .newest_first()
+            .after(cursor.clone());
+        let built = key_page(&query, 0, Dialect::Sqlite, "id", "keys").expect("sql");
+        assert_eq!(
+            built.sql,
+            "SELECT id FROM keys WHERE instr(lower(name), ?1) > 0 AND (created_at, id) < (?2, \
+             ?3) ORDER BY created_at DESC, id DESC LIMIT ?4"
+        );
+        assert_eq!(built.params[0], Param::Text("deploy_%".into()));
+        let built = key_page(&query, 0, Dialect::Postgres, "id", "k").expect("sql");
+        assert!(
+            built
+                .sql
+                .contains("strpos(lower(name COLLATE \"C\"), $1) > 0"),
+            "{}",
+            built.sql
+        );
+        // A cursor of the other order is refused, not read as a place in this one.
+        let mixed = KeyQuery::default().after(cursor);
+        assert!(matches!(
+            key_page(&mixed, 0, Dialect::Sqlite, "id", "keys"),
+            Err(StoreError::Invalid {
+                field: "cursor",
+                ..
+            })
+        ));
     }
 }

@@ -24,7 +24,7 @@ use super::model::{new_record, IssuedKey, KeyRecord, NewKey, Owner};
 use super::names::{sort_names, NameInUse};
 use super::page::{KeyPage, KeyQuery, OwnerPage, OwnerQuery, OwnerSummary};
 use super::session::ConsoleSession;
-use super::sql::{self, Param};
+use super::sql::{self, Dialect, Param};
 use super::store::KeyStore;
 
 mod rows;
@@ -463,7 +463,7 @@ impl KeyStore for SqliteStore {
     async fn list(&self, query: KeyQuery) -> Result<KeyPage, StoreError> {
         let now = self.clock.now();
         self.run(move |conn| {
-            let built = sql::key_page(&query, now, '?', KEY_COLUMNS, "keys");
+            let built = sql::key_page(&query, now, Dialect::Sqlite, KEY_COLUMNS, "keys")?;
             let mut stmt = conn.prepare_cached(&built.sql).map_err(db)?;
             let params = params_from_iter(built.params.into_iter().map(sql_value));
             let rows = stmt.query_map(params, raw_key).map_err(db)?;
@@ -471,7 +471,7 @@ impl KeyStore for SqliteStore {
             for row in rows {
                 out.push(row.map_err(db)?.check()?);
             }
-            Ok(KeyPage::from_rows(out, query.page_size()))
+            Ok(KeyPage::from_rows(out, query.page_size(), query.order))
         })
         .await
     }
@@ -495,7 +495,7 @@ impl KeyStore for SqliteStore {
 
     async fn list_owners(&self, query: OwnerQuery) -> Result<OwnerPage, StoreError> {
         self.run(move |conn| {
-            let built = sql::owner_page(&query, '?', "owners", "keys");
+            let built = sql::owner_page(&query, Dialect::Sqlite, "owners", "keys");
             let mut stmt = conn.prepare_cached(&built.sql).map_err(db)?;
             let params = params_from_iter(built.params.into_iter().map(sql_value));
             let rows = stmt
@@ -525,7 +525,7 @@ impl KeyStore for SqliteStore {
 
     async fn audit(&self, query: AuditQuery) -> Result<AuditPage, StoreError> {
         self.run(move |conn| {
-            let built = sql::audit_page(&query, '?', AUDIT_COLUMNS, "audit");
+            let built = sql::audit_page(&query, Dialect::Sqlite, AUDIT_COLUMNS, "audit");
             let mut stmt = conn.prepare_cached(&built.sql).map_err(db)?;
             let params = params_from_iter(built.params.into_iter().map(sql_value));
             let rows = stmt.query_map(params, raw_entry).map_err(db)?;

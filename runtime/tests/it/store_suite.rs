@@ -11,7 +11,7 @@ use keygate_tests::TempDir;
 
 use crate::common::{block_on, T0};
 use crate::suite::{
-    bulk_suite, lifecycle_suite, names_suite, retention_suite, sessions_suite, suite,
+    bulk_suite, lifecycle_suite, names_suite, retention_suite, search_suite, sessions_suite, suite,
 };
 
 #[tokio::test]
@@ -61,6 +61,28 @@ async fn every_store_passes_the_lifecycle_suite() {
     bulk_suite(&SqliteStore::open_or_create(dir.file("bulk.db")).expect("open")).await;
     bulk_suite(&MemoryStore::new()).await;
     bulk_suite(&CachedStore::new(MemoryStore::new())).await;
+}
+
+/// Name search and newest-first pages on every store, bare and cached.
+#[tokio::test]
+async fn every_store_passes_the_search_suite() {
+    let clock = ManualClock::new(T0);
+    search_suite(&MemoryStore::new().with_clock(clock.clone()), &clock).await;
+    let clock = ManualClock::new(T0);
+    let cached = CachedStore::new(MemoryStore::new().with_clock(clock.clone()));
+    search_suite(&cached, &clock).await;
+
+    let dir = TempDir::new("search");
+    let clock = ManualClock::new(T0);
+    let sqlite = SqliteStore::open_or_create(dir.file("keys.db"))
+        .expect("open")
+        .with_clock(clock.clone());
+    search_suite(&sqlite, &clock).await;
+    let clock = ManualClock::new(T0);
+    let sqlite = SqliteStore::open_or_create(dir.file("cached.db"))
+        .expect("open")
+        .with_clock(clock.clone());
+    search_suite(&CachedStore::new(sqlite), &clock).await;
 }
 
 #[tokio::test]

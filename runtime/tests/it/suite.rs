@@ -1191,3 +1191,148 @@ pub(crate) async fn sessions_suite<S: KeyStore>(store: &S, t0: UnixSeconds) {
     }
     assert_eq!(live, SESSIONS_PER_KEY);
 }
+
+/// Every page of `query` in turn: the ids in list order. `between` runs after the first
+/// page, before the second is read.
+async fn walk<S: KeyStore>(
+    store: &S,
+    mut query: KeyQuery,
+    between: impl AsyncFnOnce(),
+) -> Vec<String> {
+    let mut seen = Vec::new();
+    let mut between = Some(between);
+    loop {
+        let page = store.list(query.clone()).await.expect("list");
+        assert!(page.keys.len() <= query.page_size());
+        seen.extend(ids_of(&page.keys));
+        if let Some(between) = between.take() {
+            between().await;
+        }
+        match page.next {
+            Some(cursor) => {
+                assert_eq!(cursor.order, query.order, "a cursor keeps its list's order");
+                let text = cursor.to_string();
+                query = query.after(text.parse().expect("a cursor reads back"));
+            }
+            None => return seen,
+        }
+    }
+}
+
+/// Name search and newest-first pages: `name_contains` matches ASCII letters in either
+/// case and every other character (`%`, `_`, `\`, non-ASCII) as itself, alike in every
+/// store; newest-first pages cover every key once while keys are added between pages;
+/// a cursor continues only the order it came from. The store must be empty.
+pub(crate) async fn search_suite<S: KeyStore>(store: &S, clock: &ManualClock) {
+    let names = [
+        "Deploy-CI",
+        "deploy-ci-2",
+        "ci",
+        "100%",
+        "1000",
+        "a_b",
+        "axb",
+        "back\\slash",
+        "backxslash",
+        "Ünïcode-KEY",
+    ];
+    for (i, name) in names.iter().enumerate() {
+        // Pairs share a creation second, so the id decides between them.
+        if i % 2 == 0 {
+            clock.advance(Duration::from_secs(1));
+        }
+        let owner = if i % 3 == 0 { "searcher" } else { "other" };
+        store
+            .create(NewKey::new(*name).owner(owner))
+            .await
+            .expect("create");
+    }
+    let found = async |text: &str| -> BTreeSet<String> {
+        let filter = KeyFilter::default().name_contains(text);
+        let all = store.list_all(filter).await.expect("list");
+        all.into_iter().map(|r| r.name).collect()
+    };
+    assert_eq!(found("ci").await, set(&["Deploy-CI", "deploy-ci-2", "ci"]));
+    assert_eq!(found("DePlOy").await, set(&["Deploy-CI", "deploy-ci-2"]));
+    assert_eq!(found("0%").await, set(&["100%"]), "`%` is no wildcard");
+    assert_eq!(found("a_b").await, set(&["a_b"]), "`_` is no wildcard");
+    assert_eq!(
+        found("k\\s").await,
+        set(&["back\\slash"]),
+        "`\\` escapes nothing"
+    );
+    assert_eq!(found("key").await, set(&["Ünïcode-KEY"]));
+    assert_eq!(found("Ünï").await, set(&["Ünïcode-KEY"]));
+    assert!(found("ünï").await.is_empty(), "only ASCII letters fold");
+    assert!(found("nothing-like-it").await.is_empty());
+    assert_eq!(found("").await.len(), names.len(), "empty text: every key");
+    let with_owner = KeyFilter::default().owner("searcher").name_contains("CI");
+    let mine = store.list_all(with_owner).await.expect("list");
+    let mine: Vec<&str> = mine.iter().map(|r| r.name.as_str()).collect();
+    assert_eq!(mine, ["Deploy-CI"], "with another filter, both hold");
+
+    // Newest first is oldest first reversed, page by page, with every filter.
+    for filter in [
+        KeyFilter::default(),
+        KeyFilter::default().owner("searcher"),
+        KeyFilter::default().name_contains("B"),
+        KeyFilter::default().state(KeyState::Active),
+    ] {
+        let mut oldest = ids_of(&store.list_all(filter.clone()).await.expect("list"));
+        oldest.reverse();
+        let query = KeyQuery::new(filter).newest_first().limit(3);
+        assert_eq!(walk(store, query, async || {}).await, oldest);
+    }
+
+    // Keys created between pages: the walk still shows every key it started with once,
+    // newest first; the new ones are newer than its cursor, on the next first page.
+    let before = ids_of(&store.list_all(KeyFilter::default()).await.expect("list"));
+    let mut late = Vec::new();
+    let query = KeyQuery::new(KeyFilter::default()).newest_first().limit(4);
+    let seen = walk(store, query.clone(), async || {
+        for _ in 0..2 {
+            clock.advance(Duration::from_secs(1));
+            let made = store.create(NewKey::new("late")).await.expect("create");
+            late.push(made.record.id);
+        }
+    })
+    .await;
+    let mut expected = before.clone();
+    expected.reverse();
+    assert_eq!(seen, expected, "every key once, newest first");
+    let first = store.list(query.clone()).await.expect("list");
+    let top: Vec<String> = ids_of(&first.keys).into_iter().take(2).collect();
+    late.reverse();
+    assert_eq!(top, late, "the keys made meanwhile top the next first page");
+
+    // A cursor continues the order it came from, and only that one.
+    let newest = first.next.expect("more pages");
+    assert!(newest.to_string().starts_with("newest."), "{newest}");
+    let oldest = store
+        .list(KeyQuery::new(KeyFilter::default()).limit(4))
+        .await
+        .expect("list")
+        .next
+        .expect("more pages");
+    assert!(!oldest.to_string().starts_with("newest."), "{oldest}");
+    for (order_of, cursor) in [("oldest", oldest), ("newest", newest)] {
+        let text = cursor.to_string();
+        let read: KeyCursor = text.parse().expect("reads back");
+        assert_eq!(read, cursor);
+        let crossed = if order_of == "oldest" {
+            KeyQuery::new(KeyFilter::default()).newest_first()
+        } else {
+            KeyQuery::new(KeyFilter::default())
+        };
+        assert!(
+            matches!(
+                store.list(crossed.after(read)).await,
+                Err(StoreError::Invalid {
+                    field: "cursor",
+                    ..
+                })
+            ),
+            "a cursor of the {order_of}-first list used with the other order"
+        );
+    }
+}

@@ -289,10 +289,18 @@ pub(super) struct ListArgs {
     /// Only keys with exactly this name.
     #[arg(long)]
     pub(super) name: Option<String>,
+    /// Only keys whose name contains TEXT, ASCII letters in either case (`%` and `_`
+    /// are plain characters). No index serves it: a rare TEXT reads every key.
+    #[arg(long, value_name = "TEXT")]
+    pub(super) name_contains: Option<String>,
     /// Only keys that expire before this: a duration from now (30d), YYYY-MM-DD (the
     /// start of that day, UTC) or an RFC 3339 time; expired keys included.
     #[arg(long, value_name = "WHEN", value_parser = future_arg)]
     pub(super) expiring_before: Option<UnixSeconds>,
+    /// The newest key first (by default the oldest first). A cursor continues the
+    /// order it came from only.
+    #[arg(long)]
+    pub(super) newest_first: bool,
     /// Keys per page (1 to 1000).
     #[arg(long, default_value_t = 50, value_name = "N", value_parser = page_size)]
     pub(super) limit: usize,

@@ -1,7 +1,8 @@
 //! `keys list`: keys a page at a time, with the cursor of the next page.
 
 use keygate::keys::{
-    KeyCursor, KeyFilter, KeyQuery, KeyRecord, KeyState, KeyStore, UnixSeconds, MAX_PAGE_SIZE,
+    KeyCursor, KeyFilter, KeyOrder, KeyQuery, KeyRecord, KeyState, KeyStore, UnixSeconds,
+    MAX_PAGE_SIZE,
 };
 use serde::Serialize;
 
@@ -25,7 +26,16 @@ fn store_filter(args: &ListArgs) -> KeyFilter {
             Some(StatusArg::Revoked | StatusArg::Disabled) | None => None,
         },
         name: args.name.clone(),
+        name_contains: args.name_contains.clone(),
         expiring_before: args.expiring_before,
+    }
+}
+
+fn order(args: &ListArgs) -> KeyOrder {
+    if args.newest_first {
+        KeyOrder::NewestFirst
+    } else {
+        KeyOrder::OldestFirst
     }
 }
 
@@ -37,12 +47,26 @@ async fn page(
     owners: &mut Owners,
     now: UnixSeconds,
 ) -> Result<(Vec<KeyRecord>, Option<KeyCursor>), Failure> {
+    let order = order(args);
     let after = match &args.cursor {
-        Some(text) => Some(text.parse::<KeyCursor>().map_err(|_| {
-            Failure::Usage(format!(
-                "--cursor `{text}`: expected `<created_at>.<key id>` as a page before printed it"
-            ))
-        })?),
+        Some(text) => {
+            let cursor = text.parse::<KeyCursor>().map_err(|_| {
+                Failure::Usage(format!(
+                    "--cursor `{text}`: expected `<created_at>.<key id>` or \
+                     `newest.<created_at>.<key id>` as a page before printed it"
+                ))
+            })?;
+            if cursor.order != order {
+                let flag = match cursor.order {
+                    KeyOrder::NewestFirst => "with --newest-first",
+                    KeyOrder::OldestFirst => "without --newest-first",
+                };
+                return Err(Failure::Usage(format!(
+                    "--cursor `{text}` continues a list in the other order: pass it {flag}"
+                )));
+            }
+            Some(cursor)
+        }
         None => None,
     };
     // Without a status the store's pages are the answer; with one, read larger pages
@@ -52,7 +76,7 @@ async fn page(
     } else {
         args.limit
     };
-    let mut query = KeyQuery::new(store_filter(args)).limit(read);
+    let mut query = KeyQuery::new(store_filter(args)).order(order).limit(read);
     query.after = after;
     let mut shown = Vec::new();
     loop {
@@ -74,7 +98,7 @@ async fn page(
             // Keys may remain past the last one shown, on this page or the next.
             let more = rest.next().is_some() || page.next.is_some();
             let next = if more {
-                shown.last().map(KeyCursor::after)
+                shown.last().map(|last| KeyCursor::after(last, order))
             } else {
                 None
             };
@@ -138,8 +162,14 @@ fn same_filters(args: &ListArgs) -> Vec<(&'static str, String)> {
     if let Some(name) = &args.name {
         flags.push(("--name", name.clone()));
     }
+    if let Some(text) = &args.name_contains {
+        flags.push(("--name-contains", text.clone()));
+    }
     if let Some(at) = args.expiring_before {
         flags.push(("--expiring-before", rfc3339(at)));
+    }
+    if args.newest_first {
+        flags.push(("--newest-first", String::new()));
     }
     if args.limit != keygate::keys::DEFAULT_PAGE_SIZE {
         flags.push(("--limit", args.limit.to_string()));

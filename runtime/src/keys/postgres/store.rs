@@ -14,7 +14,7 @@ use crate::keys::model::{IssuedKey, KeyRecord, NewKey, Owner};
 use crate::keys::names::{sort_names, NameInUse};
 use crate::keys::page::{KeyPage, KeyQuery, OwnerPage, OwnerQuery, OwnerSummary};
 use crate::keys::session::ConsoleSession;
-use crate::keys::sql;
+use crate::keys::sql::{self, Dialect};
 use crate::keys::store::KeyStore;
 
 /// The audit columns, as `rows::read_entry` reads them.
@@ -89,13 +89,13 @@ impl KeyStore for PostgresStore {
     async fn list(&self, query: KeyQuery) -> Result<KeyPage, StoreError> {
         let now = self.clock.now();
         let s = &*self.shared;
-        let built = sql::key_page(&query, now, '$', key_columns!(), "{s}.keys");
+        let built = sql::key_page(&query, now, Dialect::Postgres, key_columns!(), "{s}.keys")?;
         let rows = s.query_built(&built).await?;
         let records = rows
             .iter()
             .map(|row| read_record(row).map(|r| s.with_pending(r)))
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(KeyPage::from_rows(records, query.page_size()))
+        Ok(KeyPage::from_rows(records, query.page_size(), query.order))
     }
 
     async fn get_owner(&self, id: &str) -> Result<Option<Owner>, StoreError> {
@@ -142,7 +142,7 @@ impl KeyStore for PostgresStore {
 
     async fn list_owners(&self, query: OwnerQuery) -> Result<OwnerPage, StoreError> {
         let s = &*self.shared;
-        let built = sql::owner_page(&query, '$', "{s}.owners", "{s}.keys");
+        let built = sql::owner_page(&query, Dialect::Postgres, "{s}.owners", "{s}.keys");
         let rows = s.query_built(&built).await?;
         let owners = rows
             .iter()
@@ -153,7 +153,7 @@ impl KeyStore for PostgresStore {
 
     async fn audit(&self, query: AuditQuery) -> Result<AuditPage, StoreError> {
         let s = &*self.shared;
-        let built = sql::audit_page(&query, '$', AUDIT_COLUMNS, "{s}.audit");
+        let built = sql::audit_page(&query, Dialect::Postgres, AUDIT_COLUMNS, "{s}.audit");
         let rows = s.query_built(&built).await?;
         let entries = rows
             .iter()
