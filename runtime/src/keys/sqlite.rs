@@ -27,6 +27,8 @@ use super::session::ConsoleSession;
 use super::sql::{self, Dialect, Param};
 use super::store::KeyStore;
 
+#[cfg(test)]
+mod plans;
 mod rows;
 mod schema;
 mod sessions;
