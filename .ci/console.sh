@@ -41,8 +41,8 @@ new_key() {
     | python3 -c 'import json, sys; print(json.load(sys.stdin)["key"])'
 }
 # 10,000 keys, so that the keys page is timed over a store of that size: copies of one key
-# under made-up ids, as the bench's scale report fills its stores, dated a day on so that
-# the first page (oldest first) still shows the keys the test looks at.
+# under made-up ids, as the bench's scale report fills its stores, dated a day before so
+# that the first page (newest first) still shows the keys the test looks at.
 template=$(new_key --name bulk-key --owner bulk --read-only | cut -d_ -f2)
 python3 - "$KEYGATE_DB" "$template" <<'PY'
 import sqlite3, sys
@@ -51,7 +51,7 @@ conn = sqlite3.connect(db)
 columns = [row[1] for row in conn.execute("PRAGMA table_info(keys)")]
 made_id = ("replace(replace(replace(replace(printf('%012x', (g.n * 25214903917) & 281474976710655),"
            " '0', 'w'), '1', 'x'), '8', 'y'), '9', 'z')")
-values = [made_id if c == "id" else "t.created_at + 86400" if c == "created_at" else f"t.{c}"
+values = [made_id if c == "id" else "t.created_at - 86400" if c == "created_at" else f"t.{c}"
           for c in columns]
 conn.execute(
     f"INSERT OR IGNORE INTO keys ({', '.join(columns)}) "

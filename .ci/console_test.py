@@ -140,7 +140,7 @@ try:
         sys.exit(f"FAIL: the key expiring in 3 days is not flagged:\n{body}")
     shot("keys")
 
-    step("over 10,000 keys the first page renders within 300 ms; the next page follows the cursor")
+    step("over 10,000 keys the first page (newest first) renders within 300 ms; next, then previous page")
     rendered = []
     for _ in range(3):
         driver.get(CONSOLE)
@@ -150,14 +150,47 @@ try:
     print(f"        keys page, first page rendered after {[round(r) for r in rendered]} ms")
     if min(rendered) > 300:
         sys.exit(f"FAIL: the keys page took {min(rendered):.0f} ms (best of 3) over 10,000 keys")
+    expect("the caption", driver.find_element(By.ID, "keys-caption").text, "Keys, newest first")
     first = driver.find_element(By.ID, "keys-body").text
     rows = len(driver.find_elements(By.CSS_SELECTOR, "#keys-body tr"))
     expect("rows on the first page", rows, 50)
+    expect("Previous page on the first page",
+           driver.find_element(By.ID, "previous-page").get_attribute("disabled"), "true")
     driver.find_element(By.ID, "next-page").click()
     wait.until(lambda d: d.find_element(By.ID, "keys-body").text != first)
     if "console-reader" in driver.find_element(By.ID, "keys-body").text:
         sys.exit("FAIL: the second page repeats the first")
+    second = driver.find_element(By.ID, "keys-body").text
+    driver.find_element(By.ID, "next-page").click()
+    wait.until(lambda d: d.find_element(By.ID, "keys-body").text not in (first, second))
+    previous = wait.until(EC.element_to_be_clickable((By.ID, "previous-page")))
+    previous.click()
+    wait.until(lambda d: d.find_element(By.ID, "keys-body").text == second)
+    previous.click()
+    wait.until(lambda d: d.find_element(By.ID, "keys-body").text == first)
+    expect("Previous page back on the first page", previous.get_attribute("disabled"), "true")
+    expect("the focus after Previous page is disabled",
+           driver.switch_to.active_element.get_attribute("id"), "next-page")
+    driver.find_element(By.ID, "next-page").click()
+    wait.until(lambda d: d.find_element(By.ID, "keys-body").text == second)
     driver.find_element(By.ID, "first-page").click()
+    wait.until(lambda d: d.find_element(By.ID, "keys-body").text == first)
+
+    step("name search: part of a name in another case, kept in the address")
+    field = driver.find_element(By.ID, "f-name")
+    expect("the search box's label", driver.find_element(
+        By.CSS_SELECTOR, "label[for=f-name]").text, "Name contains")
+    field.send_keys("Ly-eXp")
+    field.send_keys(Keys.ENTER)
+    wait.until(lambda d: "console-reader" not in d.find_element(By.ID, "keys-body").text)
+    names = [a.text for a in driver.find_elements(By.CSS_SELECTOR, "#keys-body th a")]
+    expect("keys whose name contains Ly-eXp", names, ["nightly-export"])
+    expect("the search in the address", driver.current_url, CONSOLE + "?name_contains=Ly-eXp")
+    driver.get(CONSOLE + "?name_contains=no-such-name")
+    wait.until(EC.text_to_be_present_in_element((By.ID, "keys-body"), "No keys match."))
+    expect("the search box after loading the address",
+           driver.find_element(By.ID, "f-name").get_attribute("value"), "no-such-name")
+    driver.get(CONSOLE)
     wait.until(EC.text_to_be_present_in_element((By.ID, "keys-body"), "console-reader"))
 
     step("filters: status disabled, then owner team-a")
@@ -217,9 +250,11 @@ try:
     expect("GET /v1/pets/1 with the key (not granted)",
            http("GET", f"/v1/pets/1?api_key={key}")[0], 403)
 
-    step("the key is shown once: leaving the page forgets it")
+    step("the key is shown once: leaving the page forgets it; newest first, it tops the list")
     driver.get(CONSOLE)
     wait.until(EC.text_to_be_present_in_element((By.ID, "keys-body"), "partner-stats"))
+    expect("the first row of the keys page",
+           driver.find_element(By.CSS_SELECTOR, "#keys-body tr:first-child th").text, "partner-stats")
     if secret in driver.page_source:
         sys.exit("FAIL: the keys page holds the new key's secret")
     driver.back()

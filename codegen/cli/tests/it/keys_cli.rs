@@ -1698,3 +1698,101 @@ fn list_pages_cover_every_key_once() {
     assert_eq!(bad.code, Some(2), "{}", bad.stderr);
     assert!(bad.stderr.contains("--cursor `garbage`"), "{}", bad.stderr);
 }
+
+#[test]
+fn list_searches_names_and_pages_newest_first() {
+    let dir = TempDir::new("search");
+    let db = dir.file("keys.db");
+    let names = ["Deploy-CI", "deploy-ci-2", "100%", "1000", "other"];
+    let made: Vec<String> = names
+        .iter()
+        .map(|name| text(&create(&db, &["--name", name]), "id"))
+        .collect();
+    let names_of = |items: &[Value]| -> Vec<String> {
+        let mut names: Vec<String> = items.iter().map(|item| text(item, "name")).collect();
+        names.sort();
+        names
+    };
+    assert_eq!(
+        names_of(&list(&db, &["--name-contains", "dEpLoY-c"])),
+        ["Deploy-CI", "deploy-ci-2"]
+    );
+    assert_eq!(names_of(&list(&db, &["--name-contains", "0%"])), ["100%"]);
+    assert!(list(&db, &["--name-contains", "nothing"]).is_empty());
+
+    // Newest first is the oldest-first list reversed, a page at a time.
+    let mut newest = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut args = vec!["--newest-first", "--limit", "2"];
+        if let Some(c) = &cursor {
+            args.extend(["--cursor", c.as_str()]);
+        }
+        let (items, next) = list_page(&db, &args);
+        newest.extend(ids(&items));
+        match next {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    let mut oldest = ids(&list(&db, &[]));
+    assert_eq!(oldest.len(), made.len());
+    oldest.reverse();
+    assert_eq!(newest, oldest);
+
+    // The next page's command carries the search and the order, and works as printed.
+    let first = keys(
+        &db,
+        &[
+            "list",
+            "--limit",
+            "1",
+            "--name-contains",
+            "ci",
+            "--newest-first",
+        ],
+    )
+    .ok()
+    .stdout;
+    let last = first.lines().last().expect("lines");
+    let command = last.strip_prefix("next page: keygate keys ").expect(last);
+    assert!(
+        command.starts_with("list --cursor newest.")
+            && command.ends_with(" --name-contains ci --newest-first --limit 1"),
+        "{command}"
+    );
+    let words: Vec<&str> = command.split(' ').collect();
+    let second = keys(&db, &words).ok().stdout;
+    let row_names = |table: &str| -> Vec<String> {
+        let rows = table
+            .lines()
+            .skip(1)
+            .filter(|l| !l.starts_with("next page"));
+        rows.map(|l| l.split_whitespace().nth(1).unwrap_or("").to_owned())
+            .collect()
+    };
+    let mut both = row_names(&first);
+    both.extend(row_names(&second));
+    both.sort();
+    assert_eq!(both, ["Deploy-CI", "deploy-ci-2"], "{first}{second}");
+    assert!(!second.contains("next page"), "{second}");
+
+    // A cursor continues its own order only, and the error says which flag it needs.
+    let newest_cursor = words[2];
+    let crossed = keys(&db, &["list", "--cursor", newest_cursor]);
+    assert_eq!(crossed.code, Some(2), "{}", crossed.stderr);
+    assert!(
+        crossed.stderr.contains("pass it with --newest-first"),
+        "{}",
+        crossed.stderr
+    );
+    let (_, oldest_cursor) = list_page(&db, &["--limit", "1"]);
+    let oldest_cursor = oldest_cursor.expect("a next page");
+    let crossed = keys(&db, &["list", "--newest-first", "--cursor", &oldest_cursor]);
+    assert_eq!(crossed.code, Some(2), "{}", crossed.stderr);
+    assert!(
+        crossed.stderr.contains("without --newest-first"),
+        "{}",
+        crossed.stderr
+    );
+}

@@ -155,25 +155,41 @@ function expiryCell(row, k) {
   }
 }
 
+// The keys page's filters: the API's parameters, kept in the URL under the same names.
+const KEY_FILTERS = ["name_contains", "owner", "status"];
+
 function keysPage() {
-  const cursors = [];
+  // The API pages forwards only, newest first. The page keeps the cursors of the pages
+  // before the one shown (null for the first page), so "Previous page" asks for the page
+  // before again, and the one shown; they change only once a page has loaded.
+  let before = [];
+  let current = null;
   let next = null;
   const form = $("filters");
   const params = new URLSearchParams(location.search);
-  for (const name of ["name", "owner", "status"]) form.elements[name].value = params.get(name) || "";
+  for (const name of KEY_FILTERS) form.elements[name].value = params.get(name) || "";
   if (params.get("deleted")) $("keys-status").textContent = `Key ${params.get("deleted")} deleted.`;
 
-  async function load(cursor) {
-    const q = new URLSearchParams({ limit: "50" });
-    for (const name of ["name", "owner", "status"]) {
+  function filters() {
+    const q = new URLSearchParams();
+    for (const name of KEY_FILTERS) {
       const v = form.elements[name].value.trim();
       if (v) q.set(name, v);
     }
+    return q;
+  }
+
+  async function load(cursor, stack) {
+    const q = filters();
+    q.set("order", "newest");
+    q.set("limit", "50");
     if (cursor) q.set("cursor", cursor);
     const response = await call("GET", "keys?" + q);
     if (!response.ok) { show($("keys-error"), await problemText(response)); return; }
     show($("keys-error"), "");
     const page = await response.json();
+    before = stack;
+    current = cursor;
     const body = $("keys-body");
     body.replaceChildren();
     for (const k of page.items) {
@@ -205,24 +221,26 @@ function keysPage() {
     next = page.next_cursor;
     // For the browser test: how long the first page took from navigation.
     if (!performance.getEntriesByName("keys-rendered").length) performance.mark("keys-rendered");
+    const focused = document.activeElement;
     $("next-page").disabled = !next;
-    $("first-page").disabled = cursors.length === 0;
+    $("previous-page").disabled = before.length === 0;
+    $("first-page").disabled = before.length === 0;
+    // A pager button that just got disabled would drop the keyboard focus to the page.
+    if (focused && focused.disabled) {
+      const other = ["next-page", "previous-page"].map($).find((b) => !b.disabled);
+      if (other) other.focus();
+    }
   }
 
   form.addEventListener("submit", (event) => {
     event.preventDefault();
-    const q = new URLSearchParams();
-    for (const name of ["name", "owner", "status"]) {
-      const v = form.elements[name].value.trim();
-      if (v) q.set(name, v);
-    }
-    history.replaceState(null, "", "?" + q);
-    cursors.length = 0;
-    load(null);
+    history.replaceState(null, "", "?" + filters());
+    load(null, []);
   });
-  $("next-page").addEventListener("click", () => { cursors.push(next); load(next); });
-  $("first-page").addEventListener("click", () => { cursors.length = 0; load(null); });
-  load(null);
+  $("next-page").addEventListener("click", () => load(next, [...before, current]));
+  $("previous-page").addEventListener("click", () => load(before[before.length - 1], before.slice(0, -1)));
+  $("first-page").addEventListener("click", () => load(null, []));
+  load(null, []);
 }
 
 // ---- shared by the new key and key pages
