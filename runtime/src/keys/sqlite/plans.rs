@@ -1,6 +1,8 @@
 //! The list pages' query plans on the real schema: each filter, oldest and newest first,
 //! is read from an index in list order (forwards or backwards), never sorted in a
-//! temporary b-tree; that is what keeps a first page fast over a million keys.
+//! temporary b-tree; that is what keeps a first page fast over a million keys. The
+//! expiry filters are left out: they read a range of `keys_by_expiry` and sort it, in
+//! both orders alike (BENCHMARKS.md, "Key lifecycle").
 
 use rusqlite::{params_from_iter, Connection};
 
