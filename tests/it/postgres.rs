@@ -71,6 +71,17 @@ impl Db {
         PostgresStore::builder(&self.url).schema(&self.schema)
     }
 
+    /// A store on this schema with `options`, and the manual clock (at `T0`) it reads.
+    async fn store_at_t0(&self, options: PostgresOptions) -> (PostgresStore, ManualClock) {
+        let clock = ManualClock::new(T0);
+        let store = options
+            .connect()
+            .await
+            .expect("connect")
+            .with_clock(clock.clone());
+        (store, clock)
+    }
+
     /// Host and port of the server.
     fn address(&self) -> SocketAddr {
         let config: tokio_postgres::Config = self.url.parse().expect("URL");
@@ -270,13 +281,7 @@ async fn store_passes_the_suite_and_persists_across_reconnects() {
     let Some(db) = Db::new("suite").await else {
         return;
     };
-    let clock = ManualClock::new(T0);
-    let store = db
-        .options()
-        .connect()
-        .await
-        .expect("connect")
-        .with_clock(clock.clone());
+    let (store, clock) = db.store_at_t0(db.options()).await;
     suite::suite(&store, &clock).await;
     store.flush().await.expect("flush");
     let before = store.list_all(KeyFilter::default()).await.expect("list");
@@ -316,14 +321,9 @@ async fn cached_store_with_listener_passes_the_suite() {
     let Some(db) = Db::new("cached_suite").await else {
         return;
     };
-    let clock = ManualClock::new(T0);
-    let store = db
-        .options()
-        .heartbeat(Duration::from_millis(20))
-        .connect()
-        .await
-        .expect("connect")
-        .with_clock(clock.clone());
+    let (store, clock) = db
+        .store_at_t0(db.options().heartbeat(Duration::from_millis(20)))
+        .await;
     let cached = CachedStore::new(store).listen_for_changes();
     let mut listener = cached.inner().listener();
     listener_until(&mut listener, "listener connects", |s| s.connected).await;
@@ -352,13 +352,7 @@ async fn store_and_cached_store_pass_the_lifecycle_suite() {
     let Some(db) = Db::new("lifecycle").await else {
         return;
     };
-    let clock = ManualClock::new(T0);
-    let store = db
-        .options()
-        .connect()
-        .await
-        .expect("connect")
-        .with_clock(clock.clone());
+    let (store, clock) = db.store_at_t0(db.options()).await;
     suite::lifecycle_suite(&store, &clock).await;
     suite::bulk_suite(&store).await;
     drop(store);
@@ -367,13 +361,7 @@ async fn store_and_cached_store_pass_the_lifecycle_suite() {
     let Some(db) = Db::new("cached_lifecycle").await else {
         return;
     };
-    let clock = ManualClock::new(T0);
-    let store = db
-        .options()
-        .connect()
-        .await
-        .expect("connect")
-        .with_clock(clock.clone());
+    let (store, clock) = db.store_at_t0(db.options()).await;
     let cached = CachedStore::new(store).listen_for_changes();
     let mut listener = cached.inner().listener();
     listener_until(&mut listener, "listener connects", |s| s.connected).await;
@@ -385,13 +373,7 @@ async fn store_and_cached_store_pass_the_lifecycle_suite() {
     let Some(db) = Db::new("search").await else {
         return;
     };
-    let clock = ManualClock::new(T0);
-    let store = db
-        .options()
-        .connect()
-        .await
-        .expect("connect")
-        .with_clock(clock.clone());
+    let (store, clock) = db.store_at_t0(db.options()).await;
     suite::search_suite(&store, &clock).await;
     drop(store);
     db.drop_schema().await;
@@ -399,13 +381,7 @@ async fn store_and_cached_store_pass_the_lifecycle_suite() {
     let Some(db) = Db::new("cached_search").await else {
         return;
     };
-    let clock = ManualClock::new(T0);
-    let store = db
-        .options()
-        .connect()
-        .await
-        .expect("connect")
-        .with_clock(clock.clone());
+    let (store, clock) = db.store_at_t0(db.options()).await;
     let cached = CachedStore::new(store).listen_for_changes();
     suite::search_suite(&cached, &clock).await;
     drop(cached);
@@ -414,14 +390,12 @@ async fn store_and_cached_store_pass_the_lifecycle_suite() {
     let Some(db) = Db::new("retention").await else {
         return;
     };
-    let clock = ManualClock::new(T0);
-    let store = db
-        .options()
-        .audit_retention(Some(Duration::from_secs(86_400)))
-        .connect()
-        .await
-        .expect("connect")
-        .with_clock(clock.clone());
+    let (store, clock) = db
+        .store_at_t0(
+            db.options()
+                .audit_retention(Some(Duration::from_secs(86_400))),
+        )
+        .await;
     suite::retention_suite(&store, &clock).await;
     drop(store);
     db.drop_schema().await;
