@@ -14,6 +14,16 @@ use crate::suite::{
     bulk_suite, lifecycle_suite, names_suite, retention_suite, search_suite, sessions_suite, suite,
 };
 
+/// An SQLite store at `path` (created when missing), and the manual clock (at `T0`) it
+/// reads.
+fn sqlite_at_t0(path: impl AsRef<std::path::Path>) -> (SqliteStore, ManualClock) {
+    let clock = ManualClock::new(T0);
+    let store = SqliteStore::open_or_create(path)
+        .expect("open")
+        .with_clock(clock.clone());
+    (store, clock)
+}
+
 #[tokio::test]
 async fn memory_store_passes_the_suite() {
     let clock = ManualClock::new(T0);
@@ -28,10 +38,7 @@ async fn cached_memory_and_sqlite_stores_pass_the_suite() {
     suite(&memory, &clock).await;
 
     let dir = TempDir::new("cached-suite");
-    let clock = ManualClock::new(T0);
-    let sqlite = SqliteStore::open_or_create(dir.file("keys.db"))
-        .expect("open")
-        .with_clock(clock.clone());
+    let (sqlite, clock) = sqlite_at_t0(dir.file("keys.db"));
     suite(&CachedStore::new(sqlite), &clock).await;
 }
 
@@ -46,15 +53,9 @@ async fn every_store_passes_the_lifecycle_suite() {
     lifecycle_suite(&cached, &clock).await;
 
     let dir = TempDir::new("lifecycle");
-    let clock = ManualClock::new(T0);
-    let sqlite = SqliteStore::open_or_create(dir.file("keys.db"))
-        .expect("open")
-        .with_clock(clock.clone());
+    let (sqlite, clock) = sqlite_at_t0(dir.file("keys.db"));
     lifecycle_suite(&sqlite, &clock).await;
-    let clock = ManualClock::new(T0);
-    let sqlite = SqliteStore::open_or_create(dir.file("cached.db"))
-        .expect("open")
-        .with_clock(clock.clone());
+    let (sqlite, clock) = sqlite_at_t0(dir.file("cached.db"));
     let cached = CachedStore::new(sqlite);
     lifecycle_suite(&cached, &clock).await;
     bulk_suite(&cached).await;
@@ -73,15 +74,9 @@ async fn every_store_passes_the_search_suite() {
     search_suite(&cached, &clock).await;
 
     let dir = TempDir::new("search");
-    let clock = ManualClock::new(T0);
-    let sqlite = SqliteStore::open_or_create(dir.file("keys.db"))
-        .expect("open")
-        .with_clock(clock.clone());
+    let (sqlite, clock) = sqlite_at_t0(dir.file("keys.db"));
     search_suite(&sqlite, &clock).await;
-    let clock = ManualClock::new(T0);
-    let sqlite = SqliteStore::open_or_create(dir.file("cached.db"))
-        .expect("open")
-        .with_clock(clock.clone());
+    let (sqlite, clock) = sqlite_at_t0(dir.file("cached.db"));
     search_suite(&CachedStore::new(sqlite), &clock).await;
 }
 
@@ -301,10 +296,7 @@ async fn every_store_counts_the_names_its_keys_use() {
     names_suite(&CachedStore::new(MemoryStore::new())).await;
 
     let dir = TempDir::new("names");
-    let clock = ManualClock::new(T0);
-    let sqlite = SqliteStore::open_or_create(dir.file("keys.db"))
-        .expect("open")
-        .with_clock(clock.clone());
+    let (sqlite, clock) = sqlite_at_t0(dir.file("keys.db"));
     suite(&sqlite, &clock).await;
     names_suite(&sqlite).await;
     let cached = SqliteStore::open_or_create(dir.file("cached.db")).expect("open");
@@ -315,10 +307,7 @@ async fn every_store_counts_the_names_its_keys_use() {
 async fn sqlite_store_passes_the_suite_and_persists() {
     let dir = TempDir::new("suite");
     let path = dir.file("keys.db");
-    let clock = ManualClock::new(T0);
-    let store = SqliteStore::open_or_create(&path)
-        .expect("open")
-        .with_clock(clock.clone());
+    let (store, clock) = sqlite_at_t0(&path);
     suite(&store, &clock).await;
     let before = store.list_all(KeyFilter::default()).await.expect("list");
     let owners = [
