@@ -24,6 +24,12 @@ fn sqlite_at_t0(path: impl AsRef<std::path::Path>) -> (SqliteStore, ManualClock)
     (store, clock)
 }
 
+/// The schema version (`PRAGMA user_version`) of an SQLite file, read raw.
+fn schema_version(conn: &rusqlite::Connection) -> i64 {
+    conn.query_row("PRAGMA user_version", [], |r| r.get(0))
+        .expect("user version")
+}
+
 #[tokio::test]
 async fn memory_store_passes_the_suite() {
     let clock = ManualClock::new(T0);
@@ -169,10 +175,7 @@ async fn sqlite_migrates_a_database_of_the_previous_version() {
     sessions_suite(&store, T0).await;
     drop(store);
     let conn = rusqlite::Connection::open(&path).expect("raw open");
-    let version: i64 = conn
-        .query_row("PRAGMA user_version", [], |r| r.get(0))
-        .expect("user version");
-    assert_eq!(version, 4);
+    assert_eq!(schema_version(&conn), 4);
 }
 
 /// A database of schema 2 (audit log, no creator column) migrates, and each key's creator
@@ -365,10 +368,7 @@ fn sqlite_uses_wal() {
         .query_row("PRAGMA journal_mode", [], |r| r.get(0))
         .expect("journal mode");
     assert_eq!(mode, "wal");
-    let version: i64 = conn
-        .query_row("PRAGMA user_version", [], |r| r.get(0))
-        .expect("user version");
-    assert_eq!(version, 4);
+    assert_eq!(schema_version(&conn), 4);
 }
 
 /// A database of schema 3 (what the release before console sessions wrote) migrates: its
@@ -392,10 +392,7 @@ async fn sqlite_migrates_a_database_of_schema_3_to_console_sessions() {
     sessions_suite(&store, T0).await;
     drop(store);
     let conn = rusqlite::Connection::open(&path).expect("raw open");
-    let version: i64 = conn
-        .query_row("PRAGMA user_version", [], |r| r.get(0))
-        .expect("user version");
-    assert_eq!(version, 4);
+    assert_eq!(schema_version(&conn), 4);
 }
 
 /// Console sessions on every store, bare and cached; in SQLite they outlive the handle
