@@ -6,12 +6,29 @@ use keygate::keys::{Actor, KeyRecord, KeyStore, Owner, StoreError};
 
 use super::failure::Failure;
 
-/// Who the audit log names for this command's changes: the OS user running it.
+/// Who the audit log names for this command's changes: the OS user running it, or its
+/// user id where no variable names it (containers often set none).
 pub(super) fn actor() -> Actor {
     let user = ["USER", "LOGNAME", "USERNAME"]
         .iter()
         .find_map(|var| std::env::var(var).ok().filter(|v| !v.is_empty()));
-    Actor::cli(user.unwrap_or_else(|| "unknown".to_owned()))
+    Actor::cli(
+        user.or_else(user_id)
+            .unwrap_or_else(|| "unknown".to_owned()),
+    )
+}
+
+/// `uid-<n>`: the owner of `/proc/self` is the process's user (Linux).
+#[cfg(unix)]
+fn user_id() -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    let process = std::fs::metadata("/proc/self").ok()?;
+    Some(format!("uid-{}", process.uid()))
+}
+
+#[cfg(not(unix))]
+fn user_id() -> Option<String> {
+    None
 }
 
 /// The key `id`, or the store's "no key with id" error.

@@ -370,6 +370,35 @@ fn show_prints_one_key_as_text_or_json() {
     assert!(!run.stdout.contains(&text(&made, "secret")));
 }
 
+/// Without a variable naming the user (as in many containers), the CLI names its user id
+/// rather than nobody.
+#[cfg(target_os = "linux")]
+#[test]
+fn without_a_user_variable_changes_name_the_user_id() {
+    use std::os::unix::fs::MetadataExt;
+    let dir = TempDir::new("uid");
+    let db = dir.file("keys.db");
+    let made: Value = Run::from(
+        Command::new(env!("CARGO_BIN_EXE_keygate"))
+            .args(["keys", "--db"])
+            .arg(&db)
+            .args(["create", "--json", "--name", "k"])
+            .env_remove("KEYGATE_DB")
+            .env_remove("USER")
+            .env_remove("LOGNAME")
+            .env_remove("USERNAME")
+            .output()
+            .expect("run keygate"),
+    )
+    .ok()
+    .json();
+    let uid = std::fs::metadata("/proc/self").expect("/proc/self").uid();
+    assert_eq!(
+        made["created_by"],
+        json!({ "kind": "cli", "name": format!("uid-{uid}") })
+    );
+}
+
 /// Each change the CLI makes is in the audit log under the OS user that ran it.
 #[test]
 fn changes_are_audited_under_the_os_user() {
