@@ -22,24 +22,8 @@ if ! python3 -c 'import selenium' 2>/dev/null; then
   python3 -m pip install --quiet 'selenium>=4,<5'
 fi
 
-cargo build --quiet -p petstore-example -p keygate-cli
-bin=${CARGO_TARGET_DIR:-target}/debug
-work=$(mktemp -d)
-export KEYGATE_DB="$work/keys.db"
-server_pid=
-console_pid=
-cleanup() {
-  if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; fi
-  if [ -n "$console_pid" ]; then kill "$console_pid" 2>/dev/null || true; fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
+source .ci/example_app.sh
 
-# `keygate keys create ... --json`, the whole key only.
-new_key() {
-  "$bin/keygate" keys create "$@" --json 2>/dev/null \
-    | python3 -c 'import json, sys; print(json.load(sys.stdin)["key"])'
-}
 # 10,000 keys, so that the keys page is timed over a store of that size: copies of one key
 # under made-up ids, as the bench's scale report fills its stores, dated a day before so
 # that the first page (newest first) still shows the keys the test looks at.
@@ -71,16 +55,11 @@ new_key --name nightly-export --owner team-a --description "Exports pets every n
 soon_gone=$(new_key --name old-partner --owner partner-x --read-only | cut -d_ -f2)
 "$bin/keygate" keys disable "$soon_gone" >/dev/null 2>&1
 
-PORT=$port "$bin/petstore-example" >"$work/server.log" 2>&1 &
-server_pid=$!
-for _ in $(seq 1 100); do
-  if curl -s -o /dev/null "$base/v1/health"; then break; fi
-  sleep 0.1
-done
+start_example_app "$port"
 
 # `keygate console` over the same file: its one-time login link.
 "$bin/keygate" console --db "$KEYGATE_DB" --spec specs/petstore.yaml >"$work/console.out" 2>&1 &
-console_pid=$!
+background_pids+=($!)
 for _ in $(seq 1 100); do
   if grep -q '#token=' "$work/console.out"; then break; fi
   sleep 0.1

@@ -15,26 +15,11 @@ if ! command -v schemathesis >/dev/null; then
   python3 -m pip install --quiet 'schemathesis>=4,<5'
 fi
 
-cargo build --quiet -p petstore-example -p keygate-cli
-bin=${CARGO_TARGET_DIR:-target}/debug
-work=$(mktemp -d)
-export KEYGATE_DB="$work/keys.db"
-server_pid=
-cleanup() {
-  if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
+source .ci/example_app.sh
 
-key=$("$bin/keygate" keys create --name schemathesis --full --roles writer --json 2>/dev/null \
-  | python3 -c 'import json, sys; print(json.load(sys.stdin)["key"])')
+key=$(new_key --name schemathesis --full --roles writer)
 
-PORT=$port "$bin/petstore-example" >"$work/server.log" 2>&1 &
-server_pid=$!
-for _ in $(seq 1 100); do
-  if curl -s -o /dev/null "$base/health"; then break; fi
-  sleep 0.1
-done
+start_example_app "$port"
 
 common=(--url "$base" --max-examples "$examples" --generation-deterministic --no-color)
 
